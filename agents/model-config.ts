@@ -1,0 +1,46 @@
+/**
+ * The slices of configuration the model layer reads. The config loader (core/config)
+ * builds the full shapes with zod; these interfaces name only what agents/ relies on,
+ * so agents/ does not depend on the loader.
+ */
+
+/** The part of a persona that picks its model. */
+export interface PersonaModelRef {
+  id: string;
+  /** `provider:model`, e.g. `anthropic:claude-sonnet-4-5`. */
+  model?: string;
+  /** Tried in order when the primary fails after its retries. */
+  fallbackModels?: string[];
+}
+
+/** A named model server: an OpenAI-compatible one (Ollama, vLLM, LM Studio) or an Anthropic-compatible one. */
+export interface ProviderConfig {
+  type: 'openai' | 'anthropic';
+  baseUrl?: string;
+  apiKey?: string;
+}
+
+/** Price per million tokens, in US dollars. */
+export interface ModelPrice {
+  inputPerMTok: number;
+  outputPerMTok: number;
+}
+
+/** `models:` in pantheon.yaml. */
+export interface ModelsConfig {
+  default?: string;
+  fallback?: string[];
+  /** Per-request timeout; 60000 when left out. */
+  timeoutMs?: number;
+  /** Retries on 429 / 5xx / connection errors per model before falling back; 2 when left out. */
+  maxRetries?: number;
+  providers?: Record<string, ProviderConfig>;
+  /** Keyed by model name (`gpt-4.1-mini`) or full spec (`openai:gpt-4.1-mini`). */
+  pricing?: Record<string, ModelPrice>;
+}
+
+/** Environment variables the model layer reads; tests pass their own instead of mutating process.env. */
+export type ModelEnv = Record<string, string | undefined>;
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_RETRIES = 2;

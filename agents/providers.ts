@@ -1,0 +1,96 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { ChatAnthropic } from '@langchain/anthropic';
+import { ChatOpenAI } from '@langchain/openai';
+import { DEFAULT_TIMEOUT_MS, type ModelEnv, type ModelsConfig, type ProviderConfig } from './model-config.js';
+import { parseModelSpec } from './model-spec.js';
+
+/** Where a provider lives and how to authenticate, settled from config and environment. */
+export interface ResolvedProvider {
+  name: string;
+  type: ProviderConfig['type'];
+  baseUrl?: string;
+  apiKey: string;
+}
+
+/** Servers such as Ollama ignore the key, but the SDKs refuse to start without one. */
+const PLACEHOLDER_KEY = 'not-needed';
+
+const OFFICIAL: Record<'anthropic' | 'openai', { baseUrlVar: string; keyVar: string; defaultBaseUrl: string }> = {
+  anthropic: { baseUrlVar: 'ANTHROPIC_BASE_URL', keyVar: 'ANTHROPIC_API_KEY', defaultBaseUrl: 'https://api.anthropic.com' },
+  openai: { baseUrlVar: 'OPENAI_BASE_URL', keyVar: 'OPENAI_API_KEY', defaultBaseUrl: 'https://api.openai.com/v1' },
+};
+
+/**
+ * A provider defined under `models.providers` wins over the built-in one of the same name;
+ * the built-ins read the official SDK variables from `env`.
+ */
+export function resolveProvider(name: string, models: Pick<ModelsConfig, 'providers'>, env: ModelEnv): ResolvedProvider {
+  const custom = models.providers?.[name];
+  if (custom) {
+    const official = name === 'anthropic' || name === 'openai' ? OFFICIAL[name] : undefined;
+    return {
+      name,
+      type: custom.type,
+      baseUrl: custom.baseUrl ?? (official ? env[official.baseUrlVar] || official.defaultBaseUrl : undefined),
+      apiKey: custom.apiKey || (official ? env[official.keyVar] : undefined) || PLACEHOLDER_KEY,
+    };
+  }
+  if (name !== 'anthropic' && name !== 'openai') {
+    // parseModelSpec with models already explains this; kept for direct callers.
+    parseModelSpec(`${name}:model`, models);
+  }
+  const official = OFFICIAL[name as 'anthropic' | 'openai'];
+  const baseUrl = env[official.baseUrlVar] || official.defaultBaseUrl;
+  // A self-hosted server behind OPENAI_BASE_URL (Ollama, vLLM) usually wants no key.
+  const apiKey = env[official.keyVar] || (baseUrl !== official.defaultBaseUrl ? PLACEHOLDER_KEY : undefined);
+  if (!apiKey) {
+    throw new Error(
+      `Models from provider "${name}" need ${official.keyVar}. Set it in the environment, ` +
+        `or define models.providers.${name} with an apiKey in pantheon.yaml.`,
+    );
+  }
+  return { name, type: name as 'anthropic' | 'openai', baseUrl, apiKey };
+}
+
+export interface BuildChatModelOptions {
+  models: ModelsConfig;
+  env?: ModelEnv;
+  /**
+   * Retries LangChain's own caller makes. 0 by default: the fallback model does the
+   * retrying so that Retry-After is honoured exactly (see retry.ts).
+   */
+  maxRetries?: number;
+  /** Use SSE even for `invoke`. `.stream()` streams either way. */
+  streaming?: boolean;
+}
+
+/** Builds the LangChain chat model for one `provider:model` spec. */
+export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseChatModel {
+  const env = opts.env ?? process.env;
+  const { provider, model } = parseModelSpec(spec, opts.models);
+  const p = resolveProvider(provider, opts.models, env);
+  const timeout = opts.models.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxRetries = opts.maxRetries ?? 0;
+  if (p.type === 'anthropic') {
+    return new ChatAnthropic({
+      model,
+      apiKey: p.apiKey,
+      anthropicApiUrl: p.baseUrl,
+      maxRetries,
+      ...(opts.streaming ? { streaming: true } : {}),
+      clientOptions: { timeout },
+    });
+  }
+  return new ChatOpenAI({
+    model,
+    apiKey: p.apiKey,
+    configuration: { baseURL: p.baseUrl },
+    timeout,
+    maxRetries,
+    // `streaming: false` would make ChatOpenAI refuse `.stream()` too; leave it unset.
+    ...(opts.streaming ? { streaming: true } : {}),
+    streamUsage: true,
+    // OpenAI-compatible servers speak Chat Completions, not the Responses API.
+    useResponsesApi: false,
+  });
+}

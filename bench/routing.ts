@@ -1,0 +1,105 @@
+/**
+ * Routing overhead (issue 3): from ingress to the persona's first model request, with a
+ * zero-latency model, conversations arriving at a steady rate. Prints p50/p99 at 50/s for 20 s
+ * (1,000 conversations), then steps the rate up to find the highest one sustained before p99
+ * passes 250 ms.
+ *
+ *   node --import tsx bench/routing.ts                  # embedded default
+ *   node --import tsx bench/routing.ts --postgres-redis # DATABASE_URL (local PG) + REDIS_URL
+ *   options: --seconds N (default 20), --step-seconds N (default 5), --durability sync|async|exit (default sync)
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { BaseMessage } from '@langchain/core/messages';
+import { startPantheon } from '../cli/app.js';
+import { createLogger } from '../core/log.js';
+import type { Envelope } from '../channels/types.js';
+import { InstantChatModel } from './support/instant-model.js';
+import { fmt, percentile } from './stats.js';
+
+const args = process.argv.slice(2);
+const external = args.includes('--postgres-redis');
+const opt = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
+const seconds = opt('--seconds', 20);
+const stepSeconds = opt('--step-seconds', 5);
+const durability = (args.includes('--durability') ? args[args.indexOf('--durability') + 1] : 'sync') as 'sync' | 'async' | 'exit';
+
+/** Records when each inbound message first reaches a model (its id is the human message's id). */
+class FirstCallModel extends InstantChatModel {
+  constructor(private readonly seen: Map<string, number>) { super({}); }
+  override async _generate(messages: BaseMessage[]) {
+    const now = performance.now();
+    for (const m of messages) if (m.id && !this.seen.has(m.id)) this.seen.set(m.id, now);
+    return super._generate(messages);
+  }
+}
+
+async function main() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-routing-'));
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  let cleanup: (() => Promise<void>) | undefined;
+  if (external) {
+    const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
+    const name = `pantheon_routing_${randomUUID().slice(0, 8)}`;
+    const c = new pg.Client(admin); await c.connect(); await c.query(`CREATE DATABASE ${name}`); await c.end();
+    env.DATABASE_URL = admin.replace(/\/[^/]*$/, `/${name}`);
+    env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    env.PANTHEON_QUEUE_PREFIX = `bench-${name}`;
+    cleanup = async () => { const d = new pg.Client(admin); await d.connect(); await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await d.end(); };
+  }
+  const seen = new Map<string, number>();
+  const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new FirstCallModel(seen), durability });
+  const run = randomUUID().slice(0, 6);
+  let n = 0;
+
+  /** Sends `rate` conversations per second for `secs` seconds; answers the ingress→first-model-call latencies. */
+  async function phase(rate: number, secs: number): Promise<{ latencies: number[]; missing: number }> {
+    const sent = new Map<string, number>();
+    const total = Math.round(rate * secs);
+    const interval = 1000 / rate;
+    const t0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = t0 + i * interval;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const id = `bench:${run}:${n++}`;
+      const envelope: Envelope = { id, channel: 'local', threadId: `local:r-${run}-${n}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() };
+      sent.set(id, performance.now());
+      void app.ingress.accept(envelope);
+    }
+    const deadline = performance.now() + 30_000;
+    while (performance.now() < deadline && [...sent.keys()].some((id) => !seen.has(id))) await new Promise((r) => setTimeout(r, 50));
+    const latencies: number[] = [];
+    let missing = 0;
+    for (const [id, at] of sent) {
+      const first = seen.get(id);
+      if (first === undefined) missing++;
+      else latencies.push(first - at);
+    }
+    return { latencies, missing };
+  }
+
+  await phase(20, 2); // warm up
+  const main = await phase(50, seconds);
+  const mode = external ? 'Postgres + Redis (BullMQ)' : 'embedded (PGlite + in-process queue)';
+  console.log(`routing overhead, ${mode}, durability ${durability}: ingress -> persona's first model request, zero-latency model`);
+  console.log(`  50/s for ${seconds} s (${main.latencies.length + main.missing} conversations): p50 ${fmt(percentile(main.latencies, 50))} ms  p99 ${fmt(percentile(main.latencies, 99))} ms${main.missing ? `  (${main.missing} never reached the model)` : ''}`);
+  let best = 50;
+  for (const rate of [100, 150, 200, 300, 400, 600, 800]) {
+    const r = await phase(rate, stepSeconds);
+    const p99 = r.missing ? Infinity : percentile(r.latencies, 99);
+    console.log(`  ${rate}/s for ${stepSeconds} s: p50 ${fmt(percentile(r.latencies, 50))} ms  p99 ${fmt(p99)} ms`);
+    if (p99 > 250) break;
+    best = rate;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  console.log(`  highest sustained rate with p99 <= 250 ms: ${best} conversations/s (steps of ${stepSeconds} s)`);
+  await app.stop();
+  await cleanup?.();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

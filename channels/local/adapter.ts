@@ -1,0 +1,37 @@
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../types.js';
+import type { ChatStore } from './store.js';
+import { decodeLocalThreadId, encodeLocalThreadId } from './thread-id.js';
+
+/** The embedded chat: the team posts into the local message store, which the HTTP API and SSE serve. */
+export class LocalChannel implements ChannelAdapter {
+  readonly name = 'local';
+  /** A post is an idempotent insert into our own database: nothing to retry, nothing to queue. */
+  readonly durablePost = true;
+
+  constructor(private readonly store: ChatStore) {}
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  async post(message: OutboundMessage): Promise<PostResult> {
+    const { conversation } = decodeLocalThreadId(message.threadId);
+    const { message: stored, inserted } = await this.store.append({
+      id: message.idempotencyKey,
+      conversation,
+      role: message.role,
+      author: message.persona ?? 'pantheon',
+      persona: message.persona,
+      text: message.text,
+      replyTo: message.replyTo,
+    });
+    return { id: stored.id, duplicate: !inserted };
+  }
+
+  encodeThreadId(parts: Record<string, string>): string {
+    return encodeLocalThreadId(parts.conversation ?? '');
+  }
+
+  decodeThreadId(threadId: string): Record<string, string> {
+    return decodeLocalThreadId(threadId);
+  }
+}

@@ -1,0 +1,17 @@
+/** Local chat thread ids: `local:{conversation}`. */
+const CONVERSATION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function isConversationName(name: string): boolean {
+  return CONVERSATION.test(name);
+}
+
+export function encodeLocalThreadId(conversation: string): string {
+  if (!isConversationName(conversation)) throw new Error(`invalid local conversation name: ${JSON.stringify(conversation)}`);
+  return `local:${conversation}`;
+}
+
+export function decodeLocalThreadId(threadId: string): { conversation: string } {
+  const m = /^local:(.+)$/.exec(threadId);
+  if (!m || !isConversationName(m[1]!)) throw new Error(`not a local thread id: ${JSON.stringify(threadId)}`);
+  return { conversation: m[1]! };
+}

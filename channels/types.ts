@@ -1,0 +1,69 @@
+/**
+ * The channel adapter contract. Every platform (local, Mattermost, Slack, Discord, Telegram,
+ * GitHub) turns what arrives into an `Envelope` and hands it to the ingress; everything the team
+ * says goes out through the outbox, which calls the adapter's `post`. Adapters never run agents.
+ */
+
+/** One inbound message, platform-neutral. `id` is the dedupe key: the same platform message always maps to the same id. */
+export interface Envelope {
+  id: string;
+  /** Adapter name: 'local', 'mattermost', ... */
+  channel: string;
+  /** Opaque, prefixed thread id (`local:{conversation}`), the key for checkpoints, locks and replies. */
+  threadId: string;
+  author: { id: string; name: string; isBot?: boolean };
+  text: string;
+  receivedAt: string;
+  /** A direct message to a persona's own handle: that persona answers. */
+  directTo?: string;
+  /** Personas a platform event is aimed at (GitHub assignee, requested reviewer, mentioned login). */
+  targets?: string[];
+  /** What `bindings:` match against (e.g. `mattermost:town-square`); defaults to the thread id. */
+  bindingKey?: string;
+}
+
+/** One message the team posts. `idempotencyKey` makes a retried or replayed send post once. */
+export interface OutboundMessage {
+  idempotencyKey: string;
+  channel: string;
+  threadId: string;
+  role: 'agent' | 'system';
+  /** The persona speaking; absent for system messages. */
+  persona?: string;
+  text: string;
+  /** The envelope this answers, when there is one. */
+  replyTo?: string;
+}
+
+export interface PostResult {
+  /** The platform's id of the posted message. */
+  id: string;
+  /** True when this key had been posted before (nothing new was posted). */
+  duplicate?: boolean;
+}
+
+/** The small required core every adapter implements. Optional capabilities come later as separate interfaces. */
+export interface ChannelAdapter {
+  readonly name: string;
+  /**
+   * True when `post` is itself durable and idempotent by key (the embedded chat writes to our own
+   * database): the outbox then posts directly instead of recording and queueing first.
+   */
+  readonly durablePost?: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Posts as `message.persona` (or as the system). Must be idempotent per `idempotencyKey`. */
+  post(message: OutboundMessage): Promise<PostResult>;
+  encodeThreadId(parts: Record<string, string>): string;
+  decodeThreadId(threadId: string): Record<string, string>;
+}
+
+/** What an adapter calls when something arrives. Answers quickly: the work happens from the queue. */
+export type IngressSink = (envelope: Envelope) => Promise<{ id: string; accepted: boolean }>;
+
+export class NotImplementedError extends Error {
+  constructor(adapter: string, capability: string) {
+    super(`${adapter} does not support ${capability}`);
+    this.name = 'NotImplementedError';
+  }
+}

@@ -1,0 +1,169 @@
+import { PgCheckpointSaver } from '../orchestrator/checkpoint/pg-saver.js';
+import type { FastifyInstance } from 'fastify';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { createLogger, registerEnvSecrets, registerSecret, type Logger } from '../core/log.js';
+import { createMetrics, type Metrics } from '../core/metrics.js';
+import { ConfigError, loadConfig, type LoadedConfig } from '../core/config/index.js';
+import { createDatabase, type Database } from '../core/db/index.js';
+import { migrate } from '../core/db/migrate.js';
+import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
+import { createHttpServer, listen } from '../core/http/index.js';
+import { ChatStore } from '../channels/local/store.js';
+import { LocalChannel } from '../channels/local/adapter.js';
+import { registerLocalChatRoutes } from '../channels/local/routes.js';
+import type { Persona } from '../personas/schema.js';
+import { Ingress, INGRESS_QUEUE, type IngressJob } from '../orchestrator/ingress.js';
+import { Outbox, OUTBOX_QUEUE } from '../orchestrator/outbox.js';
+import { registerConsoleRoutes } from '../orchestrator/ledger/index.js';
+import { handleIngressJob } from '../orchestrator/turn.js';
+import { checkModels } from './check-models.js';
+import { composeTeam } from './compose-team.js';
+import { registerMemoryRoutes } from '../memory/routes.js';
+import { IdleConversationWatcher } from '../memory/summaries.js';
+
+export interface StartOptions {
+  configPath?: string;
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** 'all' serves HTTP and runs workers; 'worker' only runs queue workers (needs Redis and Postgres). */
+  role?: 'all' | 'worker';
+  /** false: serve HTTP and take messages in, but leave the jobs to `pantheon worker` processes (needs Redis). */
+  workers?: boolean;
+  /** LangGraph checkpoint durability of team runs (default 'sync'; see docs/architecture.md). */
+  durability?: 'sync' | 'async' | 'exit';
+  /** Replaces the configured models (benchmarks use a zero-latency in-process model). */
+  modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
+}
+
+export interface Pantheon {
+  loaded: LoadedConfig;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  queue: JobQueue;
+  http?: FastifyInstance;
+  url?: string;
+  ingress: Ingress;
+  store: ChatStore;
+  team: ReturnType<typeof composeTeam>;
+  checkpointer: PgCheckpointSaver;
+  stop(): Promise<void>;
+}
+
+/** Secrets from the config and personas are registered with the logger so they never reach a log line. */
+function registerConfigSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
+  registerEnvSecrets(env);
+  const walk = (value: unknown, key = ''): void => {
+    if (typeof value === 'string') {
+      if (/(token|secret|key|password)/i.test(key)) registerSecret(value);
+    } else if (Array.isArray(value)) value.forEach((v) => walk(v, key));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k);
+  };
+  walk(loaded.config);
+  walk(loaded.personas);
+}
+
+/** The composition root: builds every part from the config and starts it. */
+export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> {
+  const env = opts.env ?? process.env;
+  const role = opts.role ?? 'all';
+  const loaded = await loadConfig({ configPath: opts.configPath, cwd: opts.cwd, env, dataDir: opts.dataDir, port: opts.port });
+  const { config, personas } = loaded;
+  if (role === 'worker' && !config.redis.url) {
+    throw new ConfigError(loaded.configFile ?? 'environment', 'redis.url', 'is not set (nor REDIS_URL): workers in their own process share jobs through Redis (BullMQ)');
+  }
+  if (role === 'worker' && !config.database.url) {
+    throw new ConfigError(loaded.configFile ?? 'environment', 'database.url', 'is not set (nor DATABASE_URL): a worker process needs the same Postgres as `pantheon start` (the embedded database serves one process)');
+  }
+  if (opts.workers === false && !config.redis.url) {
+    throw new ConfigError('environment', 'REDIS_URL', 'is not set: --no-workers leaves the jobs to `pantheon worker` processes, which share them through Redis');
+  }
+  if (!opts.modelFor) checkModels(loaded, env);
+  registerConfigSecrets(loaded, env);
+  const logger = opts.logger ?? createLogger();
+  for (const notice of loaded.notices) logger.info(notice);
+  const metrics = createMetrics();
+  let ready = false;
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) {
+      try { await fn(); } catch (err) { logger.warn({ err }, 'error while stopping'); }
+    }
+  };
+
+  try {
+    const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, logger });
+    stops.push(() => db.close());
+    await migrate(db.pool, { logger });
+    const checkpointer = new PgCheckpointSaver(db.pool);
+
+    const queue = createQueue({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger });
+    stops.push(() => queue.close());
+
+    let http: FastifyInstance | undefined;
+    if (role === 'all') {
+      http = createHttpServer({
+        logger,
+        metrics,
+        bodyLimitBytes: config.server.bodyLimitBytes,
+        consoleToken: config.console.token,
+        ready: () => ready,
+        healthDetails: () => ({ personas: personas.length, queue: queue?.kind, database: db?.kind }),
+      });
+      stops.push(() => http!.close());
+    }
+
+    const store = new ChatStore(db.pool);
+    const outbox = new Outbox({ pool: db.pool, queue, logger });
+    outbox.register(new LocalChannel(store));
+    const ingress = new Ingress({ pool: db.pool, queue, metrics, logger });
+    const team = composeTeam({ loaded, pool: db.pool, queue, checkpointer, outbox, metrics, logger, env, durability: opts.durability ?? 'sync', modelFor: opts.modelFor });
+
+    // Memory needs pgvector: without it Pantheon runs, and memory says why it is unavailable.
+    await team.memory.init().catch((err) => logger.warn({ err: (err as Error).message }, 'shared memory is unavailable'));
+
+    if (opts.workers !== false) {
+      await queue.process<IngressJob, void>(INGRESS_QUEUE, (job) => handleIngressJob(team.turnDeps, job.data), { concurrency: 16 });
+      await outbox.startWorker(8);
+      // Approvals nobody answered in time expire; their paused runs carry on without the tool.
+      const sweepMs = Math.min(15_000, Math.max(1000, (config.policy.approvalTtlMinutes * 60_000) / 4));
+      const sweep = setInterval(() => void team.desk.sweep().catch((err) => logger.warn({ err }, 'approval sweep failed')), sweepMs);
+      sweep.unref();
+      stops.push(async () => clearInterval(sweep));
+    }
+    if (role === 'all' && opts.workers !== false) {
+      // Idle conversations are summarised into memory; unused memories are archived.
+      const watcher = new IdleConversationWatcher({ pool: db.pool, store: team.memory, model: team.summarizer, idleMinutes: config.memory.summarizeAfterIdleMinutes, logger });
+      const care = setInterval(() => {
+        void watcher.tick().catch((err) => logger.warn({ err }, 'memory summaries failed'));
+        void team.memory.archiveUnused(config.memory.archiveAfterDays).then(() => team.memory.deleteExpired()).catch(() => {});
+      }, Math.min(60_000, Math.max(1000, (config.memory.summarizeAfterIdleMinutes * 60_000) / 2)));
+      care.unref();
+      stops.push(async () => clearInterval(care));
+    }
+    const unwatch = watchQueueDepth(queue, [INGRESS_QUEUE, OUTBOX_QUEUE], metrics.queueDepth, 5000);
+    stops.push(async () => unwatch());
+
+    let url: string | undefined;
+    if (http) {
+      registerLocalChatRoutes(http, { store, ingress: ingress.accept });
+      registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger });
+      registerMemoryRoutes(http, { store: team.memory });
+      const host = opts.host ?? config.server.host ?? (config.console.token ? '0.0.0.0' : '127.0.0.1');
+      ({ url } = await listen(http, { host, port: config.server.port }));
+    }
+    await ingress.recover();
+    await outbox.recover();
+    if (opts.workers !== false) await team.desk.sweep();
+    ready = true;
+    logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');
+    return { loaded, logger, metrics, db, queue, http, url, ingress, store, team, checkpointer, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,116 @@
+import type pg from 'pg';
+import type { BaseCheckpointSaver } from '@langchain/langgraph';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { LoadedConfig } from '../core/config/index.js';
+import { AuditLog } from '../core/audit/index.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { JobQueue } from '../core/queue/types.js';
+import { createPersonaModel, PgUsageRecorder } from '../agents/index.js';
+import { PersonaRegistry } from '../personas/registry.js';
+import type { Persona } from '../personas/schema.js';
+import { ToolGuard } from '../tools/guard.js';
+import { buildPersonaTools } from '../tools/registry.js';
+import type { OutboxPort } from '../tools/types.js';
+import { ApprovalStore } from '../orchestrator/approvals/store.js';
+import { Approvers } from '../orchestrator/approvals/approvers.js';
+import { ApprovalDesk, scheduleDrain } from '../orchestrator/approval-desk.js';
+import { WorkLedger } from '../orchestrator/ledger/index.js';
+import { pgTeamGuards } from '../orchestrator/team-guards.js';
+import { buildTeam } from '../orchestrator/team.js';
+import { ThreadLeases } from '../orchestrator/thread-lease.js';
+import { ThreadLocks } from '../orchestrator/thread-lock.js';
+import type { TurnDeps } from '../orchestrator/turn.js';
+import { createEmbedder, MemoryStore } from '../memory/index.js';
+import { memoryMiddleware } from '../memory/recall-context.js';
+import { summarizeConversation } from '../memory/summaries.js';
+import { memoryTools } from '../memory/tools/index.js';
+
+export interface ComposeTeamOptions {
+  loaded: LoadedConfig;
+  pool: pg.Pool;
+  queue: JobQueue;
+  checkpointer: BaseCheckpointSaver;
+  outbox: OutboxPort;
+  metrics: Metrics;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  durability: TurnDeps['durability'];
+  modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
+}
+
+/** The orchestrator's parts, wired from the config: team graph, approvals, ledger, audit, routing. */
+export function composeTeam(opts: ComposeTeamOptions) {
+  const { loaded, pool, queue, outbox, metrics, logger, env } = opts;
+  const { config, personas } = loaded;
+  const registry = new PersonaRegistry(personas);
+  const recorder = new PgUsageRecorder(pool);
+  const audit = new AuditLog(pool);
+  const ledger = new WorkLedger(pool);
+  const approvals = new ApprovalStore(pool);
+  const approvers = new Approvers(config.humans);
+  const guard = new ToolGuard({
+    policy: config.policy,
+    personaPolicy: (id) => registry.get(id)?.policy,
+    approvals,
+    approvers,
+    outbox,
+    audit,
+    metrics,
+    logger,
+  });
+  const modelFor = opts.modelFor ?? ((persona) => createPersonaModel({ persona, models: config.models, env, recorder, metrics, logger }));
+  // Shared memory: recalled into each persona's context, written by the memory tools and by summaries.
+  const memory = new MemoryStore(pool, createEmbedder(config.memory.embedder, env), { logger });
+  const summarizer = modelFor({ id: 'pantheon' });
+  const summarizeWork = async (item: { id: string; title: string; originThread: string | null }) => {
+    if (!item.originThread) return;
+    const { rows } = await pool.query<{ id: string; role: string; author: string; text: string }>(
+      'SELECT id, role, author, text FROM chat_messages WHERE conversation = $1 ORDER BY seq', [item.originThread.replace(/^local:/, '')],
+    );
+    await summarizeConversation({ store: memory, model: summarizer, threadId: item.originThread, messages: rows as never, workItem: { id: item.id, title: item.title } })
+      .catch((err) => logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'));
+  };
+  const guards = pgTeamGuards({
+    pool,
+    ledger,
+    personas: new Map(personas.map((p) => [p.id, p])),
+    maxTurnsPerMessage: config.orchestrator.maxTurnsPerMessage,
+    maxHandoffsPerHour: config.orchestrator.maxHandoffsPerHour,
+  });
+  const graph = buildTeam({
+    personas,
+    checkpointer: opts.checkpointer,
+    modelFor,
+    toolsFor: (persona) => buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }) } }).tools,
+    middlewareFor: (id) => [memoryMiddleware(memory, id, { tokenBudget: config.memory.recallTokenBudget, logger })],
+    onWorkFinished: summarizeWork,
+    guard,
+    ledger,
+    outbox,
+    defaultPersona: config.orchestrator.defaultPersona,
+    guards,
+  });
+  const desk = new ApprovalDesk({ store: approvals, approvers, audit, outbox, drain: scheduleDrain(queue), logger });
+  const turnDeps: TurnDeps = {
+    pool,
+    queue,
+    graph,
+    outbox,
+    locks: new ThreadLocks(),
+    leases: queue.kind === 'bullmq' ? new ThreadLeases(pool) : undefined,
+    router: {
+      personas: registry,
+      bindings: config.bindings,
+      knownHumans: config.humans.flatMap((h) => [h.id, h.local].filter((x): x is string => !!x)),
+      orchestratorChannels: new Set(['local', 'telegram']),
+    },
+    desk,
+    metrics,
+    logger,
+    durability: opts.durability,
+    budgetSpent: (id) => guards.budgetSpent(id),
+    cleanThreads: new Set(),
+  };
+  return { graph, desk, turnDeps, audit, ledger, approvals, registry, memory, summarizer };
+}

@@ -1,0 +1,158 @@
+import { Command, CommanderError } from 'commander';
+import { userInfo } from 'node:os';
+import { ConfigError } from '../core/config/index.js';
+
+/** Exit codes of PRODUCT.md: 0 clean stop, 2 configuration error, 1 anything else. */
+const EXIT_CONFIG = 2;
+
+interface CommonOptions {
+  config?: string;
+  dataDir?: string;
+  port?: string;
+  /** commander's --no-workers */
+  workers?: boolean;
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`pantheon: configuration error: ${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  process.stderr.write(`pantheon: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}
+
+function portOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    fail(new ConfigError('--port', 'port', `expected a port number 0-65535, got "${value}"`));
+  }
+  return n;
+}
+
+/** Runs until SIGINT/SIGTERM, then stops cleanly and exits 0. */
+async function serve(role: 'all' | 'worker', opts: CommonOptions): Promise<void> {
+  const { startPantheon } = await import('./app.js');
+  const app = await startPantheon({ role, configPath: opts.config, dataDir: opts.dataDir, port: portOf(opts.port), workers: opts.workers });
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await app.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('pantheon')
+    .description('A team of AI personas in your chat and on GitHub.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  const common = (cmd: Command) =>
+    cmd
+      .option('-c, --config <path>', 'pantheon.yaml to use (default: ./pantheon.yaml or $PANTHEON_CONFIG)')
+      .option('-d, --data-dir <dir>', 'where the embedded database lives (default: .pantheon)')
+      .option('-p, --port <port>', 'HTTP port (default: $PORT or 3000)');
+
+  common(program.command('start').description('run the team: HTTP API, local chat, workers'))
+    .option('--no-workers', 'take messages in but leave the jobs to `pantheon worker` processes (needs REDIS_URL)')
+    .action((opts: CommonOptions) => serve('all', opts));
+
+  common(program.command('worker').description('run extra job workers (needs REDIS_URL and DATABASE_URL)'))
+    .action((opts: CommonOptions) => serve('worker', opts));
+
+  common(program.command('migrate').description('apply database migrations and exit'))
+    .action(async (opts: CommonOptions) => {
+      const { runMigrations } = await import('./migrate.js');
+      await runMigrations({ configPath: opts.config, dataDir: opts.dataDir });
+    });
+
+  common(program.command('chat').description('chat with the team in the terminal'))
+    .option('-u, --url <url>', 'a running server (default: $PANTHEON_URL, else http://127.0.0.1:$PORT if it answers, else start one in this process)')
+    .option('--conversation <name>', 'conversation to join', 'terminal')
+    .option('--user <name>', 'who you are', userInfo().username || 'you')
+    .option('--once <text>', 'send one message, print the answer, exit')
+    .action(async (opts: CommonOptions & { url?: string; conversation: string; user: string; once?: string }) => {
+      const { chatCommand } = await import('./chat-command.js');
+      await chatCommand(opts);
+    });
+
+  const readOptions = (cmd: Command) =>
+    common(cmd)
+      .option('-u, --url <url>', 'a running server (default: $PANTHEON_URL, else http://127.0.0.1:$PORT if it answers, else the database directly)')
+      .option('--json', 'one JSON object per line');
+
+  readOptions(program.command('audit').description('show the audit log: tool calls and approval decisions, newest first'))
+    .option('--persona <id>', 'only this persona')
+    .option('--tool <name>', 'only this tool')
+    .option('--thread <id>', 'only this thread, e.g. local:general')
+    .option('--kind <kind>', 'tool_call or approval_decision')
+    .option('--outcome <outcome>', 'e.g. ok, error, refused_by_policy, approved, denied_by_human')
+    .option('--since <when>', 'ISO time, or a duration back from now: 30m, 2h, 7d')
+    .option('-n, --limit <n>', 'at most this many entries (default 100, at most 1000)')
+    .action(async (opts: import('./audit.js').AuditCommandOptions) => {
+      const { auditCommand } = await import('./audit.js');
+      await auditCommand(opts);
+    });
+
+  readOptions(program.command('work').description('show the work ledger: what is in flight, or one item and its history'))
+    .argument('[id]', 'a work item (W-12, #12 or 12)')
+    .option('--owner <persona>', 'only work this persona owns')
+    .option('--thread <id>', 'only work asked for in this thread')
+    .option('-a, --all', 'include done and merged work')
+    .action(async (id: string | undefined, opts: import('./work.js').WorkCommandOptions) => {
+      const { workCommand } = await import('./work.js');
+      await workCommand({ ...opts, id });
+    });
+
+  const memory = program.command('memory').description('the team\'s shared memory: search, list, show, forget, stats, reembed, export, import');
+  const runMemory = async (sub: import('./memory.js').MemorySubcommand, args: string[], opts: import('./memory.js').MemoryCommandOptions) => {
+    const { memoryCommand } = await import('./memory.js');
+    await memoryCommand(sub, args, opts);
+  };
+  const memoryFilters = (cmd: Command) =>
+    cmd
+      .option('--scope <scope>', 'only this scope: team, persona:<id>, conversation:<thread>, repo:<owner>/<repo> (commas for several)')
+      .option('--kind <kind>', 'only this kind: fact, decision, preference, summary, code_context, runbook (commas for several)');
+  memoryFilters(readOptions(memory.command('search').description('search the memory by meaning and words, best first')))
+    .argument('<query...>', 'what to look for')
+    .option('-n, --limit <n>', 'at most this many (default 20)')
+    .action((query: string[], opts: import('./memory.js').MemoryCommandOptions) => runMemory('search', query, opts));
+  memoryFilters(readOptions(memory.command('list').description('list memories, newest first')))
+    .option('-n, --limit <n>', 'at most this many (default 100)')
+    .option('--archived', 'include archived memories')
+    .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('list', [], opts));
+  readOptions(memory.command('show').description('show one memory'))
+    .argument('<id>', 'a memory id, as search and list show it')
+    .action((id: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('show', [id], opts));
+  readOptions(memory.command('forget').description('delete a memory for good, from every search'))
+    .argument('<id>', 'a memory id')
+    .action((id: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('forget', [id], opts));
+  readOptions(memory.command('stats').description('the embedder, and how many memories by scope and kind'))
+    .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('stats', [], opts));
+  readOptions(memory.command('reembed').description('re-embed every memory with the configured embedder (after changing it)'))
+    .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('reembed', [], opts));
+  readOptions(memory.command('export').description('write every memory as JSON lines'))
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('export', [], opts));
+  readOptions(memory.command('import').description('import JSON lines written by `pantheon memory export`'))
+    .argument('<file>', 'the JSONL file')
+    .action((file: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('import', [file], opts));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG);
+    }
+    fail(err);
+  }
+}

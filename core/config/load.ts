@@ -1,0 +1,179 @@
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { loadPersonas } from '../../personas/load.js';
+import type { Persona } from '../../personas/schema.js';
+import { registerSecret } from '../log.js';
+import { ConfigError, configErrorFromZod, describeValue } from './errors.js';
+import { interpolate } from './interpolate.js';
+import { displayPath, readYamlFile } from './read-yaml.js';
+import { pantheonConfigSchema, type PantheonConfig } from './schema.js';
+import { checkTeamReferences } from './validate-team.js';
+
+export interface LoadConfigOptions {
+  /** `--config PATH`; must exist. */
+  configPath?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** `--data-dir`; wins over `dataDir:` in the file. Relative to cwd. */
+  dataDir?: string;
+  /** `--port`; wins over PORT and `server.port`. */
+  port?: number;
+}
+
+export interface LoadedConfig {
+  config: PantheonConfig;
+  personas: Persona[];
+  /** Absolute path of the config file read, if any. */
+  configFile?: string;
+  /** Where the personas came from (the built-in team's directory when it was used). */
+  personasDir: string;
+  /** `file`: a pantheon.yaml was read; `defaults`: none exists, everything is default. */
+  source: 'file' | 'defaults';
+  /** The built-in sample team is in use. */
+  builtInTeam: boolean;
+  /** Things worth telling the user at start-up (e.g. why the built-in team is used). */
+  notices: string[];
+}
+
+const DEFAULT_FILES = ['pantheon.yaml', 'pantheon.yml'];
+
+/**
+ * Reads pantheon.yaml and the persona files once, at the edge, and returns typed values.
+ *
+ * The file is `opts.configPath` (`--config`), else `$PANTHEON_CONFIG`, else `pantheon.yaml`
+ * in `cwd`; without any, everything is default and the built-in sample team is used.
+ * Precedence for overridable values: command line > environment > file > default.
+ * Relative paths in the file (dataDir, personasDir, infra key files) are relative to the
+ * file's directory; after loading they are absolute.
+ *
+ * Throws ConfigError (message `<file>: <path>: <problem>`) for anything the user must fix.
+ */
+export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  const cwd = resolve(opts.cwd ?? process.cwd());
+  const env = opts.env ?? process.env;
+  const notices: string[] = [];
+
+  const configFile = findConfigFile(opts.configPath, env, cwd);
+  const shown = configFile ? displayPath(configFile, cwd) : 'environment';
+  const baseDir = configFile ? dirname(configFile) : cwd;
+
+  let raw: unknown = {};
+  if (configFile) {
+    raw = (await readYamlFile(configFile, shown)) ?? {};
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(shown, '', `expected a mapping of settings (server:, models:, ...) at the top of the file, got ${describeValue(raw)}`);
+    }
+  }
+  const { value, emptied } = interpolate(raw, env);
+  const input = applyEnvironment(value as Record<string, unknown>, env, opts);
+
+  const parsed = pantheonConfigSchema.safeParse(input);
+  if (!parsed.success) throw configErrorFromZod(shown, parsed.error.issues, input, pantheonConfigSchema, { emptied });
+  const config = parsed.data;
+
+  config.dataDir = opts.dataDir ? resolve(cwd, opts.dataDir) : resolve(baseDir, config.dataDir);
+  resolveInfraPaths(config, baseDir);
+
+  let personasDir: string | undefined;
+  if (config.personasDir) {
+    personasDir = resolve(baseDir, config.personasDir);
+    if (!existsSync(personasDir) || !statSync(personasDir).isDirectory()) {
+      throw new ConfigError(shown, 'personasDir', `directory ${displayPath(personasDir, cwd)} does not exist; create it with persona files or remove personasDir to use the built-in team`);
+    }
+    config.personasDir = personasDir;
+  } else if (configFile) {
+    personasDir = join(baseDir, 'personas');
+  }
+  const team = await loadPersonas({ dir: personasDir, env, cwd });
+  if (team.fallbackReason) notices.push(team.fallbackReason);
+
+  checkTeamReferences(config, team.personas, shown, { defaultPersonaExplicit: hasDefaultPersona(value) });
+  registerConfigSecrets(config, team.personas);
+
+  return {
+    config,
+    personas: team.personas,
+    configFile,
+    personasDir: team.dir,
+    source: configFile ? 'file' : 'defaults',
+    builtInTeam: team.builtIn,
+    notices,
+  };
+}
+
+function findConfigFile(configPath: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  for (const [given, from] of [[configPath, '--config'], [env.PANTHEON_CONFIG, 'PANTHEON_CONFIG']] as const) {
+    if (!given) continue;
+    const file = resolve(cwd, given);
+    if (!existsSync(file)) throw new ConfigError(displayPath(file, cwd), '', `config file not found (given by ${from})`);
+    return file;
+  }
+  return DEFAULT_FILES.map((name) => join(cwd, name)).find((file) => existsSync(file));
+}
+
+/** Environment and command-line overrides, applied before validation so they are checked too. */
+function applyEnvironment(value: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: LoadConfigOptions): Record<string, unknown> {
+  const out = { ...value };
+  const section = (key: string): Record<string, unknown> => {
+    const current = out[key];
+    const copy = current && typeof current === 'object' && !Array.isArray(current) ? { ...(current as Record<string, unknown>) } : {};
+    out[key] = copy;
+    return copy;
+  };
+  if (env.DATABASE_URL) section('database').url = env.DATABASE_URL;
+  if (env.REDIS_URL) section('redis').url = env.REDIS_URL;
+  if (env.PANTHEON_QUEUE_PREFIX) section('redis').prefix = env.PANTHEON_QUEUE_PREFIX;
+  if (env.PANTHEON_CONSOLE_TOKEN) section('console').token = env.PANTHEON_CONSOLE_TOKEN;
+  if (opts.port !== undefined) section('server').port = checkPort(opts.port, 'command line', '--port');
+  else if (env.PORT) section('server').port = checkPort(env.PORT, 'environment', 'PORT');
+  if (opts.dataDir) out.dataDir = opts.dataDir;
+  return out;
+}
+
+function checkPort(value: string | number, where: string, name: string): number {
+  const port = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(where, name, `expected a port number between 0 and 65535, got ${describeValue(value)}`);
+  }
+  return port;
+}
+
+function hasDefaultPersona(value: unknown): boolean {
+  const orchestrator = (value as { orchestrator?: { defaultPersona?: unknown } } | null)?.orchestrator;
+  return typeof orchestrator?.defaultPersona === 'string';
+}
+
+function expandPath(path: string, baseDir: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
+  return resolve(baseDir, path);
+}
+
+function resolveInfraPaths(config: PantheonConfig, baseDir: string): void {
+  if (config.infra.knownHosts) config.infra.knownHosts = expandPath(config.infra.knownHosts, baseDir);
+  for (const host of config.infra.hosts) if (host.privateKey) host.privateKey = expandPath(host.privateKey, baseDir);
+}
+
+const SECRET_KEYS = new Set(['token', 'botToken', 'appToken', 'apiKey', 'webhookSecret', 'signingSecret']);
+
+/** Tells the logger every secret value it must never print. */
+function registerConfigSecrets(config: PantheonConfig, personas: Persona[]): void {
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        if (SECRET_KEYS.has(key) && typeof child === 'string') registerSecret(child);
+        else walk(child);
+      }
+    }
+  };
+  walk(config);
+  walk(personas);
+  for (const url of [config.database.url, config.redis.url]) {
+    try {
+      if (url) registerSecret(decodeURIComponent(new URL(url).password));
+    } catch {
+      // Not a URL; the driver will complain with a clearer message than we could.
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { boolean, httpUrl, integer, nonNegative, port, positiveInt, text } from './coerce.js';
+import { policySchema } from './policy.js';
+
+/**
+ * The schema of pantheon.yaml. Every object is strict: an unknown key is an error, so a
+ * typo (`chanels:`) is reported instead of silently ignored. Defaults live here, once.
+ */
+
+/** `provider:model`, e.g. `anthropic:claude-sonnet-4-5` or `openai:gpt-4.1-mini`. */
+export const modelNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+:\S.*$/, 'expected "provider:model", e.g. "anthropic:claude-sonnet-4-5"');
+
+export const PLATFORMS = ['local', 'mattermost', 'slack', 'telegram', 'discord', 'github'] as const;
+
+const serverSchema = z.strictObject({
+  port: port(0).default(3000),
+  /** Bind address. Unset: 127.0.0.1 without a console token, all interfaces with one. */
+  host: text().optional(),
+  bodyLimitBytes: positiveInt().default(262144),
+});
+
+const providerSchema = z.strictObject({
+  type: z.enum(['openai', 'anthropic']),
+  baseUrl: httpUrl().optional(),
+  apiKey: text().optional(),
+});
+
+const pricingSchema = z.strictObject({
+  inputPerMTok: nonNegative(),
+  outputPerMTok: nonNegative(),
+});
+
+const modelsSchema = z.strictObject({
+  default: modelNameSchema.optional(),
+  fallback: z.array(modelNameSchema).optional(),
+  timeoutMs: positiveInt().default(60000),
+  maxRetries: integer().pipe(z.number().min(0)).default(2),
+  /** Named providers, so `ollama:llama3.1` can mean an OpenAI-compatible server. */
+  providers: z.record(z.string(), providerSchema).optional(),
+  /** USD per million tokens by model name, for cost accounting and budgets. */
+  pricing: z.record(z.string(), pricingSchema).optional(),
+});
+
+const humanSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+  local: text().optional(),
+  telegram: integer().optional(),
+  mattermost: text().optional(),
+  slack: text().optional(),
+  discord: text().optional(),
+  github: text().optional(),
+  /** May answer `approve <id>` / `deny <id>`. */
+  approver: boolean().default(false),
+});
+
+const bindingSchema = z.strictObject({
+  channel: z
+    .string()
+    .regex(
+      new RegExp(`^(${PLATFORMS.join('|')}):.+`),
+      `expected "<platform>:<channel>" with platform one of ${PLATFORMS.join('|')}, e.g. "mattermost:town-square"`,
+    ),
+  persona: text(),
+});
+
+const githubSchema = z.strictObject({
+  apiUrl: httpUrl().default('https://api.github.com'),
+  webhookSecret: text().optional(),
+});
+
+const channelsSchema = z.strictObject({
+  local: z.strictObject({}).optional(),
+  mattermost: z.strictObject({ url: httpUrl() }).optional(),
+  slack: z
+    .strictObject({
+      mode: z.enum(['socket', 'http']).default('socket'),
+      signingSecret: text().optional(),
+      apiUrl: httpUrl().optional(),
+    })
+    .optional(),
+  telegram: z
+    .strictObject({
+      token: text().optional(),
+      mode: z.enum(['polling', 'webhook']).default('polling'),
+      allowedChatIds: z.array(integer()).default([]),
+      apiRoot: httpUrl().optional(),
+      webhookSecret: text().optional(),
+    })
+    .optional(),
+  discord: z.strictObject({ apiUrl: httpUrl().optional() }).optional(),
+});
+
+const hostSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+  address: text(),
+  port: port().default(22),
+  user: text(),
+  /** Path to a private key file; `~` and relative paths are resolved at load time. */
+  privateKey: text().optional(),
+  /** Name of the environment variable holding the SSH password (never the password itself). */
+  passwordEnv: text().optional(),
+  /** Use the SSH agent: `true` for $SSH_AUTH_SOCK, or a socket path. */
+  agent: z.union([boolean(), text()]).optional(),
+});
+
+const infraSchema = z.strictObject({
+  /** OpenSSH known_hosts file; unknown or changed host keys are refused. */
+  knownHosts: text().optional(),
+  hosts: z.array(hostSchema).default([]),
+});
+
+export const pantheonConfigSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  /** Where embedded data lives (PGlite, workspaces); absolute after loading. */
+  dataDir: text().default('.pantheon'),
+  database: z.strictObject({ url: text().optional() }).prefault({}),
+  redis: z.strictObject({
+    url: text().optional(),
+    /** Key prefix of the BullMQ queues: separates installations sharing one Redis. */
+    prefix: text().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, \'_\', \'.\' or \'-\'').default('pantheon'),
+  }).prefault({}),
+  /** Persona files; default `personas/` next to the config file. Absolute after loading. */
+  personasDir: text().optional(),
+  models: modelsSchema.prefault({}),
+  humans: z.array(humanSchema).default([]),
+  bindings: z.array(bindingSchema).default([]),
+  policy: policySchema.prefault({}),
+  github: githubSchema.prefault({}),
+  channels: channelsSchema.prefault({}),
+  infra: infraSchema.prefault({}),
+  console: z.strictObject({ token: text().optional() }).prefault({}),
+  memory: z.strictObject({
+    /** Which embedder turns memories into vectors; changing it needs `pantheon memory reembed`. */
+    embedder: z.strictObject({
+      provider: z.enum(['lexical', 'openai']).default('lexical'),
+      model: text().optional(),
+      baseUrl: text().optional(),
+      dimension: positiveInt().optional(),
+    }).prefault({}),
+    /** Tokens of recalled memories added to a persona's context before a run. */
+    recallTokenBudget: positiveInt().default(800),
+    /** A conversation quiet this long (minutes) is summarised into memory. */
+    summarizeAfterIdleMinutes: z.coerce.number().positive().default(30),
+    /** Memories unused this long (days) are archived (kept, not recalled). */
+    archiveAfterDays: positiveInt().default(90),
+  }).prefault({}),
+  orchestrator: z.strictObject({
+    defaultPersona: text().default('athena'),
+    /** Handoffs allowed in one thread within an hour before the team stops and says so. */
+    maxHandoffsPerHour: positiveInt().default(20),
+    /** Persona turns (a persona answering once) allowed for one inbound message. */
+    maxTurnsPerMessage: positiveInt().default(8),
+  }).prefault({}),
+});
+
+/** pantheon.yaml after validation and defaults. */
+export type PantheonConfig = z.output<typeof pantheonConfigSchema>;
+/** pantheon.yaml as a user may write it (defaults optional). */
+export type PantheonConfigInput = z.input<typeof pantheonConfigSchema>;
+export type ServerConfig = PantheonConfig['server'];
+export type ModelsConfig = PantheonConfig['models'];
+export type ModelProviderConfig = z.output<typeof providerSchema>;
+export type HumanConfig = PantheonConfig['humans'][number];
+export type BindingConfig = PantheonConfig['bindings'][number];
+export type GithubConfig = PantheonConfig['github'];
+export type ChannelsConfig = PantheonConfig['channels'];
+export type InfraConfig = PantheonConfig['infra'];
+export type InfraHostConfig = InfraConfig['hosts'][number];

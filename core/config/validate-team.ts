@@ -1,0 +1,56 @@
+import type { Persona } from '../../personas/schema.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+import type { PantheonConfig } from './schema.js';
+
+/**
+ * Checks that pantheon.yaml and the persona files agree: bindings name real personas,
+ * humans are not confused with personas, names are unique. Reports every problem found.
+ */
+export function checkTeamReferences(
+  config: PantheonConfig,
+  personas: Persona[],
+  file: string,
+  opts: { defaultPersonaExplicit: boolean },
+): void {
+  const ids = new Set(personas.map((p) => p.id));
+  const team = personas.map((p) => p.id).join(', ') || '(no personas)';
+  const problems: ConfigProblem[] = [];
+
+  if (personas.length === 0) problems.push({ path: 'personasDir', problem: 'no personas were loaded; add persona files' });
+
+  config.bindings.forEach((binding, i) => {
+    if (!ids.has(binding.persona)) {
+      problems.push({ path: `bindings[${i}].persona`, problem: `no persona named "${binding.persona}"; the team is: ${team}` });
+    }
+  });
+
+  const humanIds = new Map<string, number>();
+  config.humans.forEach((human, i) => {
+    const key = human.id.toLowerCase();
+    const earlier = humanIds.get(key);
+    if (earlier !== undefined) problems.push({ path: `humans[${i}].id`, problem: `duplicate human id "${human.id}" (also humans[${earlier}])` });
+    else humanIds.set(key, i);
+    if (ids.has(key)) {
+      problems.push({ path: `humans[${i}].id`, problem: `"${human.id}" is a persona id; a human needs a different id so @${human.id} is not ambiguous` });
+    }
+  });
+
+  const hostNames = new Map<string, number>();
+  config.infra.hosts.forEach((host, i) => {
+    const earlier = hostNames.get(host.name);
+    if (earlier !== undefined) problems.push({ path: `infra.hosts[${i}].name`, problem: `duplicate host name "${host.name}" (also infra.hosts[${earlier}])` });
+    else hostNames.set(host.name, i);
+  });
+
+  if (!ids.has(config.orchestrator.defaultPersona) && personas.length > 0) {
+    if (opts.defaultPersonaExplicit) {
+      problems.push({ path: 'orchestrator.defaultPersona', problem: `no persona named "${config.orchestrator.defaultPersona}"; the team is: ${team}` });
+    } else {
+      // The default ("athena") is not in a custom team: use its PM, else its first persona.
+      config.orchestrator.defaultPersona = (personas.find((p) => p.role === 'pm') ?? personas[0]!).id;
+    }
+  }
+
+  const [first, ...rest] = problems;
+  if (first) throw new ConfigError(file, first.path, first.problem, rest);
+}

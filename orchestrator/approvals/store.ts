@@ -1,0 +1,162 @@
+import type pg from 'pg';
+import type { RiskClass } from '../../core/config/policy.js';
+import { newApprovalId, normaliseApprovalId } from './id.js';
+import type { Approval, ApprovalRequest, ApprovalStatus, DecideResult } from './types.js';
+
+interface ApprovalRow {
+  id: string;
+  tool_call_id: string;
+  thread: string;
+  channel: string;
+  persona: string;
+  tool: string;
+  args: unknown;
+  reason: string | null;
+  risk: string;
+  status: ApprovalStatus;
+  requested_at: Date;
+  expires_at: Date;
+  decided_by: string | null;
+  decided_at: Date | null;
+  decision_note: string | null;
+  run_id: string | null;
+  inbound_id: string | null;
+  same_call?: boolean;
+}
+
+const COLUMNS = `id, tool_call_id, thread, channel, persona, tool, args, reason, risk, status, requested_at,
+  expires_at, decided_by, decided_at, decision_note, run_id, inbound_id`;
+
+/** Attempts at finding an unused short id before giving up (each clash is 1 in millions). */
+const ID_ATTEMPTS = 8;
+
+/**
+ * Approval requests in the `approvals` table (migration 0006). Every state change is one
+ * conditional statement, so two approvers answering at once, or an answer racing the expiry,
+ * settle on exactly one outcome. Times come from the database clock.
+ */
+export class ApprovalStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * The approval for this tool call: created on the first ask, the same row on every later
+   * ask (a resumed or replayed run). A tool call id already used by a different call (another
+   * thread, tool or arguments: some model servers number calls `call_0`, `call_1`, ...) is
+   * refused rather than answered with someone else's approval.
+   */
+  async request(req: ApprovalRequest): Promise<Approval> {
+    const args = JSON.stringify(req.args ?? null);
+    for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
+      try {
+        const inserted = await this.pool.query<ApprovalRow>(
+          `INSERT INTO approvals (id, tool_call_id, thread, channel, persona, tool, args, reason, risk, run_id, inbound_id, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, now() + ($12::float8 * interval '1 minute'))
+           ON CONFLICT (tool_call_id) DO NOTHING
+           RETURNING ${COLUMNS}`,
+          [newApprovalId(), req.toolCallId, req.thread, req.channel, req.persona, req.tool, args, req.reason ?? null,
+            req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes],
+        );
+        if (inserted.rows[0]) return toApproval(inserted.rows[0]);
+      } catch (err) {
+        if (isIdClash(err)) continue;
+        throw err;
+      }
+      const { rows } = await this.pool.query<ApprovalRow>(
+        `SELECT ${COLUMNS}, (thread = $2 AND tool = $3 AND persona = $4 AND args IS NOT DISTINCT FROM $5::jsonb) AS same_call
+         FROM approvals WHERE tool_call_id = $1`,
+        [req.toolCallId, req.thread, req.tool, req.persona, args],
+      );
+      const existing = rows[0];
+      if (!existing) continue; // deleted between the two statements: ask again
+      if (!existing.same_call) {
+        throw new Error(
+          `tool call id "${req.toolCallId}" was already used by another call (approval ${existing.id}, ${existing.persona}'s ${existing.tool} in ${existing.thread}); ` +
+            'the model server reuses tool call ids, so this call cannot be approved safely',
+        );
+      }
+      return toApproval(existing);
+    }
+    throw new Error(`could not find an unused approval id after ${ID_ATTEMPTS} attempts`);
+  }
+
+  async get(id: string): Promise<Approval | undefined> {
+    const { rows } = await this.pool.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE id = $1`, [normaliseApprovalId(id)]);
+    return rows[0] ? toApproval(rows[0]) : undefined;
+  }
+
+  async getByToolCall(toolCallId: string): Promise<Approval | undefined> {
+    const { rows } = await this.pool.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE tool_call_id = $1`, [toolCallId]);
+    return rows[0] ? toApproval(rows[0]) : undefined;
+  }
+
+  /**
+   * Records a human's answer, once: only a pending, unexpired request changes. The loser of a
+   * race learns why (`already_decided`, `expired`), and an overdue request is marked expired.
+   */
+  async decide(id: string, answer: { approved: boolean; by: string; note?: string }): Promise<DecideResult> {
+    const key = normaliseApprovalId(id);
+    const { rows } = await this.pool.query<ApprovalRow>(
+      `UPDATE approvals
+       SET status = $2, decided_by = $3, decided_at = now(), decision_note = $4
+       WHERE id = $1 AND status = 'pending' AND expires_at > now()
+       RETURNING ${COLUMNS}`,
+      [key, answer.approved ? 'approved' : 'denied', answer.by, answer.note ?? null],
+    );
+    if (rows[0]) return { ok: true, approval: toApproval(rows[0]) };
+    const expired = await this.pool.query<ApprovalRow>(
+      `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at = now()
+       WHERE id = $1 AND status = 'pending' AND expires_at <= now() RETURNING ${COLUMNS}`,
+      [key],
+    );
+    if (expired.rows[0]) return { ok: false, reason: 'expired', approval: toApproval(expired.rows[0]) };
+    const current = await this.get(key);
+    if (!current) return { ok: false, reason: 'unknown' };
+    return { ok: false, reason: current.status === 'expired' ? 'expired' : 'already_decided', approval: current };
+  }
+
+  /** Marks every overdue pending request expired and returns them (their runs resume with a refusal). */
+  async expireDue(): Promise<Approval[]> {
+    const { rows } = await this.pool.query<ApprovalRow>(
+      `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at = now()
+       WHERE status = 'pending' AND expires_at <= now() RETURNING ${COLUMNS}`,
+    );
+    return rows.map(toApproval).sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime());
+  }
+
+  /** Open requests in a thread, oldest first. */
+  async pendingForThread(thread: string): Promise<Approval[]> {
+    const { rows } = await this.pool.query<ApprovalRow>(
+      `SELECT ${COLUMNS} FROM approvals WHERE thread = $1 AND status = 'pending' AND expires_at > now() ORDER BY requested_at, id`,
+      [thread],
+    );
+    return rows.map(toApproval);
+  }
+}
+
+/** A unique violation on the short id (not on the tool call id, which ON CONFLICT absorbs). */
+function isIdClash(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string };
+  return e.code === '23505' && (e.constraint === 'approvals_pkey' || /approvals_pkey/.test(String(e.message)));
+}
+
+function toApproval(r: ApprovalRow): Approval {
+  return {
+    id: r.id,
+    toolCallId: r.tool_call_id,
+    thread: r.thread,
+    channel: r.channel,
+    persona: r.persona,
+    tool: r.tool,
+    args: r.args,
+    reason: r.reason ?? undefined,
+    risk: r.risk as RiskClass,
+    status: r.status,
+    requestedAt: r.requested_at,
+    expiresAt: r.expires_at,
+    decidedBy: r.decided_by ?? undefined,
+    decidedAt: r.decided_at ?? undefined,
+    decisionNote: r.decision_note ?? undefined,
+    runId: r.run_id ?? undefined,
+    inboundId: r.inbound_id ?? undefined,
+  };
+}

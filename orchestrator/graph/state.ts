@@ -1,0 +1,42 @@
+import { Annotation, MessagesAnnotation } from '@langchain/langgraph';
+
+/** A delegation in flight: written by the handoff tool, read by the handoff gate. */
+export interface HandoffRequest {
+  from: string;
+  to: string;
+  message: string;
+  toolCallId: string;
+}
+
+/** What one turn answers: the inbound messages handed to the graph together. */
+export interface TurnInfo {
+  inboundIds: string[];
+  channel: string;
+  threadId: string;
+  /** The human who wrote the (last) message: recorded as the requester of work. */
+  requestedBy: string;
+}
+
+const replace = <T>(initial: () => T) => Annotation<T>({ reducer: (_old, value) => value, default: initial });
+
+/**
+ * The team graph's state, one per thread (checkpointed by thread id). `messages` is the shared
+ * transcript every persona sees (other personas' words reach a persona as quoted user messages,
+ * see foreign-messages.ts); the rest steers the turn.
+ */
+export const TeamState = Annotation.Root({
+  ...MessagesAnnotation.spec,
+  /** The persona a new turn starts with (the graph goes straight to it); the rest wait in `queue`. */
+  start: replace<string | null>(() => null),
+  /** Personas still to answer this turn, in order. */
+  queue: replace<string[]>(() => []),
+  /** Persona turns taken for the current inbound batch (the loop guard counts them). */
+  turns: replace<number>(() => 0),
+  /** Messages before this index have been posted (or were never to be posted). */
+  cursor: replace<number>(() => 0),
+  handoff: replace<HandoffRequest | null>(() => null),
+  turn: replace<TurnInfo | null>(() => null),
+});
+
+export type TeamStateValue = typeof TeamState.State;
+export type TeamStateUpdate = typeof TeamState.Update;

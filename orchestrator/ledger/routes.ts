@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { sendError } from '../../core/http/errors.js';
+import type { WorkLedger } from './ledger.js';
+
+const name = z.string().trim().min(1).max(256);
+
+/** `GET /api/work` query: `all=1` includes done and merged items. */
+export const WorkQueryString = z.object({
+  owner: name.optional(),
+  thread: name.optional(),
+  all: z.enum(['1', 'true', '0', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/**
+ * `GET /api/work?owner=&thread=&all=1&limit=` answers `{ "items": [...] }`, most recently
+ * active first; `GET /api/work/:id` answers `{ "item", "events" }` or a 404 in the usual
+ * error shape. Under /api, so the console token protects them.
+ */
+export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLedger }): void {
+  const { ledger } = opts;
+
+  app.get('/api/work', async (req, reply) => {
+    const parsed = WorkQueryString.safeParse(req.query ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return sendError(req, reply, 400, 'bad_request', `${issue.path.join('.') || 'query'}: ${issue.message}`);
+    }
+    const q = parsed.data;
+    const items = await ledger.list({ owner: q.owner, thread: q.thread, includeFinished: q.all === '1' || q.all === 'true', limit: q.limit });
+    return { items };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/work/:id', async (req, reply) => {
+    const item = await ledger.get(req.params.id);
+    if (!item) return sendError(req, reply, 404, 'not_found', `no work item ${req.params.id}`);
+    return { item, events: await ledger.events(item.id) };
+  });
+}

@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import type { ChannelAdapter, OutboundMessage } from '../channels/types.js';
+import type { Logger } from '../core/log.js';
+import type { JobQueue } from '../core/queue/types.js';
+import { ThreadLocks } from './thread-lock.js';
+
+export const OUTBOX_QUEUE = 'outbox';
+
+interface OutboxJob {
+  message: OutboundMessage;
+}
+
+/**
+ * Everything the team says goes through here: the message is recorded under its idempotency key,
+ * then delivered from the queue with retries. A replayed send (a retried job, a run resumed after a
+ * crash) finds the key already recorded and posts nothing new.
+ */
+export class Outbox {
+  private readonly adapters = new Map<string, ChannelAdapter>();
+  /** Posts to one thread go out in the order they were queued, even with several deliveries in flight. */
+  private readonly threads = new ThreadLocks();
+
+  constructor(private readonly deps: { pool: pg.Pool; queue: JobQueue; logger: Logger }) {}
+
+  register(adapter: ChannelAdapter): void {
+    this.adapters.set(adapter.name, adapter);
+  }
+
+  /** `queued` is false when the key was sent before: nothing new goes out. */
+  async send(message: OutboundMessage): Promise<{ queued: boolean }> {
+    const adapter = this.adapters.get(message.channel);
+    if (adapter?.durablePost) {
+      const result = await this.threads.run(message.threadId, () => adapter.post(message));
+      return { queued: !result.duplicate };
+    }
+    const inserted = await this.deps.pool.query(
+      `INSERT INTO outbox (idempotency_key, channel, conversation, persona, payload)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
+      [message.idempotencyKey, message.channel, message.threadId, message.persona ?? null, JSON.stringify(message)],
+    );
+    if (inserted.rowCount === 0) return { queued: false };
+    await this.enqueue(message);
+    return { queued: true };
+  }
+
+  private enqueue(message: OutboundMessage) {
+    return this.deps.queue.add<OutboxJob>(OUTBOX_QUEUE, 'post', { message }, {
+      jobId: message.idempotencyKey,
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+  }
+
+  /** The queue handler: posts through the channel's adapter and marks the row sent. */
+  deliver(message: OutboundMessage): Promise<void> {
+    return this.threads.run(message.threadId, () => this.deliverNow(message));
+  }
+
+  private async deliverNow(message: OutboundMessage): Promise<void> {
+    const adapter = this.adapters.get(message.channel);
+    if (!adapter) throw new Error(`no channel adapter "${message.channel}" is running in this process`);
+    try {
+      const result = await adapter.post(message);
+      await this.deps.pool.query(
+        `UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, result = $2 WHERE idempotency_key = $1`,
+        [message.idempotencyKey, JSON.stringify(result)],
+      );
+    } catch (err) {
+      await this.deps.pool.query(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE idempotency_key = $1`,
+        [message.idempotencyKey, String((err as Error).message ?? err).slice(0, 2000)],
+      );
+      throw err;
+    }
+  }
+
+  async startWorker(concurrency = 8): Promise<void> {
+    await this.deps.queue.process<OutboxJob, void>(OUTBOX_QUEUE, (job) => this.deliver(job.data.message), { concurrency });
+  }
+
+  async recover(): Promise<number> {
+    const { rows } = await this.deps.pool.query<{ payload: OutboundMessage }>(
+      `SELECT payload FROM outbox WHERE status = 'pending' ORDER BY created_at`,
+    );
+    for (const { payload } of rows) await this.enqueue(payload);
+    if (rows.length) this.deps.logger.info({ count: rows.length }, 're-enqueued unsent outbox messages');
+    return rows.length;
+  }
+}

@@ -1,0 +1,65 @@
+import { createAgent, createMiddleware } from 'langchain';
+import type { BaseCheckpointSaver } from '@langchain/langgraph';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { StructuredToolInterface } from '@langchain/core/tools';
+import type { Persona } from '../personas/schema.js';
+import type { OutboxPort, PantheonTool } from '../tools/types.js';
+import { toLangChainTool } from '../tools/langchain.js';
+import type { ToolGuard } from '../tools/guard.js';
+import type { WorkItem, WorkLedger } from './ledger/index.js';
+import { personaMessagesMiddleware } from './graph/foreign-messages.js';
+import { createHandoffTool } from './graph/handoff-tool.js';
+import { SUPERVISOR_ID } from './graph/posting.js';
+import { buildTeamGraph, type TeamGuards, type TeamMember } from './graph/team-graph.js';
+import { ledgerTools } from './ledger-tools.js';
+import { composeSystemPrompt, composeSupervisorPrompt } from './system-prompt.js';
+
+export interface TeamDeps {
+  personas: readonly Persona[];
+  checkpointer: BaseCheckpointSaver;
+  modelFor: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
+  /** The persona's granted tools (chat, github, ...), built with its own credentials only. */
+  toolsFor: (persona: Persona) => PantheonTool[];
+  guard: ToolGuard;
+  ledger: WorkLedger;
+  outbox: OutboxPort;
+  guards: TeamGuards;
+  defaultPersona: string;
+  /** Middleware run before a persona's own (e.g. recalled memories added to its context). */
+  middlewareFor?: (personaId: string) => AgentMiddleware[];
+  /** Called when a work item is finished (done, merged): e.g. summarise it into memory. */
+  onWorkFinished?: (item: WorkItem) => Promise<void>;
+}
+
+type AgentMiddleware = ReturnType<typeof createMiddleware>;
+
+/** Builds every persona's agent from its YAML, the orchestrator's supervisor, and the graph joining them. */
+export function buildTeam(deps: TeamDeps) {
+  const roster = deps.personas.map((p) => ({ id: p.id, name: p.name, role: p.role }));
+  const work = ledgerTools(deps.ledger, deps.outbox, deps.onWorkFinished);
+  const guarded = (tools: PantheonTool[], persona: string) => tools.map((t) => toLangChainTool(t, deps.guard, persona));
+
+  const members: TeamMember[] = deps.personas.map((persona) => {
+    const tools: StructuredToolInterface[] = guarded(deps.toolsFor(persona), persona.id);
+    if (persona.tools.includes('handoff')) tools.push(createHandoffTool(persona.id, roster), ...guarded(work, persona.id));
+    const agent = createAgent({
+      name: persona.id,
+      model: deps.modelFor(persona),
+      tools,
+      systemPrompt: composeSystemPrompt(persona, deps.personas, tools.map((t) => t.name)),
+      middleware: [...(deps.middlewareFor?.(persona.id) ?? []), personaMessagesMiddleware(persona.id)] as never[],
+    });
+    return { id: persona.id, name: persona.name, graph: agent.graph };
+  });
+
+  const supervisorAgent = createAgent({
+    name: SUPERVISOR_ID,
+    model: deps.modelFor({ id: SUPERVISOR_ID }),
+    tools: [createHandoffTool(SUPERVISOR_ID, roster), ...guarded(work.filter((t) => t.risk === 'read'), SUPERVISOR_ID)],
+    systemPrompt: composeSupervisorPrompt(deps.personas, deps.defaultPersona),
+    middleware: [...(deps.middlewareFor?.(SUPERVISOR_ID) ?? []), personaMessagesMiddleware(SUPERVISOR_ID)] as never[],
+  });
+  const supervisor: TeamMember = { id: SUPERVISOR_ID, name: 'Pantheon', graph: supervisorAgent.graph };
+
+  return buildTeamGraph({ members, supervisor, checkpointer: deps.checkpointer, outbox: deps.outbox, guards: deps.guards });
+}

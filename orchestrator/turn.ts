@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { Command } from '@langchain/langgraph';
+import { HumanMessage } from '@langchain/core/messages';
+import type { Envelope } from '../channels/types.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { JobQueue } from '../core/queue/types.js';
+import { withRun } from '../agents/run-context.js';
+import type { OutboxPort } from '../tools/types.js';
+import { isApprovalInterrupt, type ApprovalInterrupt, type ApprovalResume } from './approvals/types.js';
+import type { ApprovalDesk } from './approval-desk.js';
+import { INGRESS_QUEUE, type IngressJob } from './ingress.js';
+import type { TeamGraph } from './graph/team-graph.js';
+import type { TurnInfo } from './graph/state.js';
+import { authorName } from './message-text.js';
+import { routeBatch, type RouterConfig } from './router.js';
+import type { ThreadLeases } from './thread-lease.js';
+import type { ThreadLocks } from './thread-lock.js';
+
+
+export interface TurnDeps {
+  pool: pg.Pool;
+  queue: JobQueue;
+  graph: TeamGraph;
+  outbox: OutboxPort;
+  locks: ThreadLocks;
+  /** Set when several processes run workers (BullMQ): one run per thread across them. */
+  leases?: ThreadLeases;
+  router: RouterConfig;
+  desk: ApprovalDesk;
+  metrics: Metrics;
+  logger: Logger;
+  durability: 'sync' | 'async' | 'exit';
+  /** A message when the persona has spent its daily budget, else null. */
+  budgetSpent: (personaId: string) => Promise<string | null>;
+  /** Threads this process left with no run in progress and nothing paused (only used without leases). */
+  cleanThreads: Set<string>;
+}
+
+interface Row { id: string; status: string; payload: Envelope }
+
+const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?: string) => ({
+  configurable: { thread_id: threadId, pantheon_channel: channel, pantheon_inbound: inbound },
+  durability: deps.durability,
+  recursionLimit: 100,
+});
+
+export async function handleIngressJob(deps: TurnDeps, job: IngressJob): Promise<void> {
+  const threadId = 'envelope' in job ? job.envelope.threadId : job.drain;
+  await withThread(deps, threadId, (clean) => drainThread(deps, threadId, clean));
+}
+
+/**
+ * One run at a time per thread: in this process, and across processes when leases are on.
+ * `fn` learns whether the thread was left clean (no run pending, nothing paused) and says how it leaves it.
+ */
+async function withThread(deps: TurnDeps, threadId: string, fn: (clean: boolean) => Promise<boolean>): Promise<void> {
+  await deps.locks.run(threadId, async () => {
+    if (!deps.leases) {
+      const clean = await fn(deps.cleanThreads.has(threadId));
+      if (clean) deps.cleanThreads.add(threadId);
+      else deps.cleanThreads.delete(threadId);
+      return;
+    }
+    const result = await deps.leases.withLease(threadId, fn);
+    // Another process holds the thread: it drains what is pending before it lets go, but a
+    // message may land just after its last look, so look again shortly.
+    if (!result.ran) await deps.queue.add<IngressJob>(INGRESS_QUEUE, 'drain', { drain: threadId }, { delay: 500, jobId: `drain:${threadId}:${Date.now()}` });
+  });
+}
+
+/**
+ * Everything waiting for one thread, in order: finish a run a crash interrupted, resume a run
+ * whose approval was decided, answer approval commands, then hand every message that arrived
+ * meanwhile to ONE next turn. A thread paused on an approval holds new messages until it is decided.
+ * Answers whether the thread is left clean.
+ */
+async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Promise<boolean> {
+  // What we know of the thread's graph: read from the checkpoint unless it was left clean, then kept from our own runs.
+  let known = clean ? CLEAN : await readThread(deps, threadId);
+  for (let round = 0; round < 50; round++) {
+    const { interrupts, next, turn } = known;
+    const interrupt = interrupts[0];
+    if (interrupt) {
+      // Several tool calls may wait at once; any decided one resumes the run (the guard reads each
+      // call's own decision from its approval row, so undecided ones simply wait again).
+      let decision: ApprovalResume | null = null;
+      for (const i of interrupts) if ((decision = await deps.desk.decisionFor(i.approvalId))) break;
+      if (decision) {
+        known = await invoke(deps, threadId, turn?.channel ?? 'local', new Command({ resume: decision }), turn);
+        continue;
+      }
+    } else if (next.length > 0 && turn) {
+      // A run cut short by a crash: resume from its last checkpoint, not from the start.
+      deps.logger.info({ thread: threadId, next }, 'resuming an interrupted run');
+      known = await invoke(deps, threadId, turn.channel, null, turn, turn.inboundIds);
+      continue;
+    }
+
+    const batch = await pendingFor(deps.pool, threadId);
+    // Finished before a crash, not yet marked: never answer twice.
+    const finished = batch.filter((r) => turn?.inboundIds.includes(r.id) && next.length === 0 && !interrupt);
+    if (finished.length) await markDone(deps.pool, finished.map((r) => r.id));
+    const open = batch.filter((r) => !finished.includes(r));
+
+    const commands = open.filter((r) => deps.desk.isCommand(r.payload.text));
+    for (const row of commands) {
+      await deps.desk.handleCommand(row.payload);
+      await markDone(deps.pool, [row.id]);
+    }
+    if (commands.length) continue; // a decision here may have unpaused this thread
+
+    const messages = open.filter((r) => !commands.includes(r));
+    if (!messages.length) break;
+    if (interrupt) {
+      await holdWhilePaused(deps, messages, interrupt.approvalId, interrupt.persona);
+      break;
+    }
+    known = await runTurn(deps, threadId, messages.map((r) => r.payload));
+    // Messages that arrived during the turn have jobs of their own, queued behind this one: the
+    // first of them takes them all as the next turn. Only a paused run needs another look here.
+    if (!known.interrupts.length) break;
+  }
+  return !known.interrupts.length && known.next.length === 0;
+}
+
+interface ThreadView {
+  interrupts: ApprovalInterrupt[];
+  next: string[];
+  turn: TurnInfo | null;
+}
+
+const CLEAN: ThreadView = { interrupts: [], next: [], turn: null };
+
+async function readThread(deps: TurnDeps, threadId: string): Promise<ThreadView> {
+  const state = await deps.graph.getState({ configurable: { thread_id: threadId } });
+  const interrupts = state.tasks.flatMap((t) => t.interrupts ?? []).map((i) => i.value).filter(isApprovalInterrupt);
+  return { interrupts, next: [...state.next], turn: (state.values as { turn?: TurnInfo | null }).turn ?? null };
+}
+
+async function runTurn(deps: TurnDeps, threadId: string, batch: Envelope[]): Promise<ThreadView> {
+  const ids = batch.map((e) => e.id);
+  const last = batch.at(-1)!;
+  const route = routeBatch(deps.router, batch);
+  if (route.unknown.length) {
+    const names = route.unknown.map((n) => `@${n}`).join(', ');
+    const team = deps.router.personas.list().map((p) => `@${p.id} (${p.role})`).join(', ');
+    await deps.outbox.send({
+      idempotencyKey: `${ids[0]}:unknown-mention`, channel: last.channel, threadId, role: 'system', replyTo: last.id,
+      text: `There is no persona named ${names}. The team is: ${team}.`,
+    });
+  }
+  let view: ThreadView = CLEAN;
+  if (route.personas.length) {
+    const turn: TurnInfo = { inboundIds: ids, channel: last.channel, threadId, requestedBy: last.author.id };
+    const messages = batch.map((e) => new HumanMessage({ id: e.id, content: e.text, name: authorName(e.author.name) }));
+    const queue = [...route.personas];
+    // Who starts: the first addressed persona with budget left (the graph checks the others as it goes).
+    let start: string | undefined;
+    while (!start && queue.length) {
+      const head = queue.shift()!;
+      const spent = await deps.budgetSpent(head);
+      if (!spent) start = head;
+      else await deps.outbox.send({ idempotencyKey: `${threadId}:notice:${ids[0]}:budget-${head}`, channel: last.channel, threadId, role: 'system', text: spent, replyTo: last.id });
+    }
+    if (start) view = await invoke(deps, threadId, last.channel, { messages, start, queue, turns: 1, handoff: null, turn }, turn, ids);
+  }
+  if (view === CLEAN) await markDone(deps.pool, ids);
+  return view;
+}
+
+/** Runs the graph (a new turn, a resume, or the rest of a crashed run); answers where the thread stands after it. */
+async function invoke(deps: TurnDeps, threadId: string, channel: string, input: unknown, turn: TurnInfo | null, finishes: string[] = []): Promise<ThreadView> {
+  const runId = randomUUID();
+  const started = performance.now();
+  const first = turn?.inboundIds[0] ?? null;
+  let outcome = 'ok';
+  let error: string | null = null;
+  try {
+    const result = (await withRun({ runId, persona: 'team' }, () =>
+      deps.graph.invoke(input as never, graphConfig(deps, threadId, channel, first ?? undefined)),
+    )) as { __interrupt__?: Array<{ value: unknown }>; turn?: TurnInfo | null };
+    const interrupts = (result.__interrupt__ ?? []).map((i) => i.value).filter(isApprovalInterrupt);
+    return { interrupts, next: interrupts.length ? ['paused'] : [], turn: result.turn ?? turn };
+  } catch (err) {
+    outcome = 'error';
+    error = (err as Error)?.message ?? String(err);
+    deps.logger.error({ err, thread: threadId, run: runId }, 'team run failed');
+    await deps.outbox.send({
+      idempotencyKey: `${threadId}:run-failed:${first ?? runId}`, channel, threadId, role: 'system', replyTo: first ?? undefined,
+      text: `The team could not answer: ${error.slice(0, 500)}`,
+    });
+    return readThread(deps, threadId);
+  } finally {
+    deps.metrics.runs.inc({ persona: 'team', outcome });
+    deps.metrics.runDuration.observe({ persona: 'team' }, (performance.now() - started) / 1000);
+    // The run's record and the inbound messages it finished, in one statement.
+    await deps.pool.query(
+      `WITH finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY($7))
+       INSERT INTO runs (id, conversation, persona, inbound_id, status, started_at, finished_at, error)
+       VALUES ($1, $2, 'team', $3, $4, now() - $5 * interval '1 millisecond', now(), $6)`,
+      [runId, threadId, first, outcome === 'ok' ? 'done' : 'failed', Math.round(performance.now() - started), error?.slice(0, 2000) ?? null, finishes],
+    );
+  }
+}
+
+async function pendingFor(pool: pg.Pool, threadId: string): Promise<Row[]> {
+  const { rows } = await pool.query<Row>(
+    `SELECT id, status, payload FROM inbound_messages
+     WHERE conversation = $1 AND status IN ('pending', 'processing', 'held') ORDER BY received_at, id`,
+    [threadId],
+  );
+  return rows;
+}
+
+async function markDone(pool: pg.Pool, ids: string[]): Promise<void> {
+  if (ids.length) await pool.query(`UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY($1)`, [ids]);
+}
+
+async function holdWhilePaused(deps: TurnDeps, rows: Row[], approvalId: string, persona: string): Promise<void> {
+  for (const row of rows) {
+    if (row.status === 'held') continue;
+    await deps.pool.query(`UPDATE inbound_messages SET status = 'held' WHERE id = $1`, [row.id]);
+    await deps.outbox.send({
+      idempotencyKey: `${row.id}:held`, channel: row.payload.channel, threadId: row.payload.threadId, role: 'system', replyTo: row.id,
+      text: `${persona} is waiting for approval ${approvalId} in this thread; your message will be answered once it is decided.`,
+    });
+  }
+}
+
+export type { ApprovalResume };

@@ -1,0 +1,9 @@
+/**
+ * A scripted model server speaking the OpenAI (chat completions, embeddings) and
+ * Anthropic (messages) wires over real HTTP, so the real SDKs and LangChain models
+ * can be tested without a network. See server.ts for the API.
+ */
+export { startFakeLLM, type FakeLLM } from './server.js';
+export { echoResponder, fixedResponder } from './script.js';
+export { fakeEmbedding } from './openai-wire.js';
+export type { FakeLLMRequest, FakeMessage, Responder, ScriptedResponse, ScriptedToolCall, Wire } from './types.js';

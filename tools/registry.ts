@@ -1,0 +1,60 @@
+import type { Persona, ToolGroup } from '../personas/schema.js';
+import { chatTools } from './chat/index.js';
+import type { OutboxPort, PantheonTool, PersonaCredentials, ToolContext, ToolGroupFactory } from './types.js';
+
+/** Groups the orchestrator provides itself (the handoff tool is part of the graph). */
+const GRAPH_GROUPS: ReadonlySet<string> = new Set<ToolGroup>(['handoff']);
+
+export interface PersonaToolDeps {
+  outbox: OutboxPort;
+  /** The team, for `list_team`. */
+  team?: readonly Persona[];
+  /** Tool group factories by name; they add to, and replace, the built-in ones. */
+  groups?: Record<string, ToolGroupFactory>;
+}
+
+/**
+ * The tools a persona's YAML grants it. Each group is built with a context holding only this
+ * persona's own credentials, taken from its own file: never the process environment, never
+ * another persona's. Granted groups that no factory builds yet are reported in `missing`.
+ */
+export function buildPersonaTools(persona: Persona, deps: PersonaToolDeps): { tools: PantheonTool[]; missing: string[] } {
+  const groups: Record<string, ToolGroupFactory> = { chat: chatTools({ team: deps.team ?? [] }), ...deps.groups };
+  const ctx: ToolContext = {
+    persona: { id: persona.id, name: persona.name, role: persona.role },
+    credentials: personaCredentials(persona),
+    outbox: deps.outbox,
+  };
+  const tools: PantheonTool[] = [];
+  const missing: string[] = [];
+  const seen = new Map<string, string>();
+  for (const group of persona.tools) {
+    if (GRAPH_GROUPS.has(group)) continue;
+    const factory = Object.hasOwn(groups, group) ? groups[group] : undefined;
+    if (!factory) {
+      missing.push(group);
+      continue;
+    }
+    for (const tool of factory(ctx)) {
+      const clash = seen.get(tool.name);
+      if (clash) throw new Error(`tool "${tool.name}" is defined by both the ${clash} and the ${group} tool groups; tool names must be unique`);
+      seen.set(tool.name, group);
+      tools.push(tool);
+    }
+  }
+  return { tools, missing };
+}
+
+/** A persona's own tokens, from its YAML (already interpolated from the environment at load). */
+export function personaCredentials(persona: Persona): PersonaCredentials {
+  const chat: PersonaCredentials['chat'] = {};
+  const h = persona.handles ?? {};
+  if (h.mattermost?.token) chat.mattermost = h.mattermost.token;
+  if (h.slack?.botToken) chat.slack = h.slack.botToken;
+  if (h.discord?.token) chat.discord = h.discord.token;
+  if (h.telegram?.token) chat.telegram = h.telegram.token;
+  return {
+    ...(persona.github?.token ? { githubToken: persona.github.token } : {}),
+    chat,
+  };
+}

@@ -1,0 +1,61 @@
+import type { z } from 'zod';
+import type { RiskClass } from '../core/config/policy.js';
+import type { OutboundMessage } from '../channels/types.js';
+
+export type { RiskClass };
+
+/**
+ * Everything a tool knows about the call it is serving. Built by the tool adapter from the
+ * LangGraph runtime (thread id, tool call id) and the run context (persona, run id).
+ */
+export interface ToolCall {
+  /** The model's tool call id: stable across a resumed run, so it keys idempotent side effects. */
+  id: string;
+  threadId: string;
+  /** Channel of the thread ('local', 'mattermost', ...). */
+  channel: string;
+  persona: string;
+  runId: string;
+  /** The inbound message this run answers, when there is one. */
+  inboundId?: string;
+}
+
+/**
+ * A Pantheon tool: a LangChain tool plus what the policy needs to know. `risk` decides, with the
+ * policy, whether the call runs, asks a human first, or is refused. Side-effecting tools must be
+ * idempotent per `call.id` (a run resumed after a crash may call them again with the same id).
+ */
+export interface PantheonTool<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  risk: RiskClass;
+  schema: S;
+  /** Argument names whose values are secrets: masked in approvals, audit and logs. */
+  secretArgs?: string[];
+  run(args: z.output<S>, call: ToolCall): Promise<string>;
+}
+
+/** What tools may use to post: the outbox (never an adapter directly). */
+export interface OutboxPort {
+  send(message: OutboundMessage): Promise<{ queued: boolean }>;
+}
+
+/** One persona's own credentials, and nobody else's. */
+export interface PersonaCredentials {
+  githubToken?: string;
+  /** Chat tokens per platform, for tools that act on a platform as this persona. */
+  chat: Partial<Record<'mattermost' | 'slack' | 'discord' | 'telegram', string>>;
+}
+
+/**
+ * What a tool factory receives when the runtime builds a persona's tools. Built per persona from
+ * its own YAML: `credentials` are that persona's only.
+ */
+export interface ToolContext {
+  persona: { id: string; name: string; role: string };
+  credentials: PersonaCredentials;
+  outbox: OutboxPort;
+}
+
+/** A tool group (`chat`, `github`, ...): builds the tools it grants to one persona. */
+export type ToolGroupFactory = (ctx: ToolContext) => PantheonTool[];
