@@ -1,3 +1,7 @@
+import type { ApprovalCard } from '../orchestrator/approvals/card.js';
+
+export type { ApprovalCard };
+
 /**
  * The channel adapter contract. Every platform (local, Mattermost, Slack, Discord, Telegram,
  * GitHub) turns what arrives into an `Envelope` and hands it to the ingress; everything the team
@@ -33,6 +37,17 @@ export interface OutboundMessage {
   text: string;
   /** The envelope this answers, when there is one. */
   replyTo?: string;
+  /**
+   * Buttons to draw where the platform has them (an approval request). Adapters without buttons,
+   * or that fail to draw them, post `text`, which always says how to answer by typing.
+   */
+  card?: ApprovalCard;
+  /**
+   * Edit in place instead of posting anew: the idempotency key of an earlier message in the same
+   * thread (a job's progress message). Adapters with `edit` replace that message's text; others
+   * post the new text once per key.
+   */
+  replaces?: string;
 }
 
 export interface PostResult {
@@ -56,6 +71,10 @@ export interface ChannelAdapter {
   post(message: OutboundMessage): Promise<PostResult>;
   encodeThreadId(parts: Record<string, string>): string;
   decodeThreadId(threadId: string): Record<string, string>;
+  /** Optional: replace the text of a message this adapter posted (`PostResult.id`). */
+  edit?(threadId: string, messageId: string, message: OutboundMessage): Promise<void>;
+  /** Optional: show "<persona> is typing" in a thread while a run works. */
+  typing?(threadId: string, persona?: string): Promise<void>;
 }
 
 /** What an adapter calls when something arrives. Answers quickly: the work happens from the queue. */

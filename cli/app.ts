@@ -20,6 +20,14 @@ import { checkModels } from './check-models.js';
 import { composeTeam } from './compose-team.js';
 import { registerMemoryRoutes } from '../memory/routes.js';
 import { IdleConversationWatcher } from '../memory/summaries.js';
+import { PersonaRegistry } from '../personas/registry.js';
+import { Approvers } from '../orchestrator/approvals/approvers.js';
+import { WorkLedger } from '../orchestrator/ledger/index.js';
+import { AuditLog } from '../core/audit/index.js';
+import { ChatCommands } from '../orchestrator/commands.js';
+import type { ToolGroupFactory } from '../tools/types.js';
+import type { ModuleContext, ModuleFactory, PantheonModule } from './modules.js';
+import { MODULES } from './module-list.js';
 
 export interface StartOptions {
   configPath?: string;
@@ -35,6 +43,8 @@ export interface StartOptions {
   workers?: boolean;
   /** LangGraph checkpoint durability of team runs (default 'sync'; see docs/architecture.md). */
   durability?: 'sync' | 'async' | 'exit';
+  /** Replaces the built-in module list (tests start only what they test). */
+  modules?: ModuleFactory[];
   /** Replaces the configured models (benchmarks use a zero-latency in-process model). */
   modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
 }
@@ -121,7 +131,28 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     const outbox = new Outbox({ pool: db.pool, queue, logger });
     outbox.register(new LocalChannel(store));
     const ingress = new Ingress({ pool: db.pool, queue, metrics, logger });
-    const team = composeTeam({ loaded, pool: db.pool, queue, checkpointer, outbox, metrics, logger, env, durability: opts.durability ?? 'sync', modelFor: opts.modelFor });
+    const shared = {
+      registry: new PersonaRegistry(personas),
+      approvers: new Approvers(config.humans),
+      ledger: new WorkLedger(db.pool),
+      audit: new AuditLog(db.pool),
+      commands: new ChatCommands(),
+    };
+    // Optional parts (chat platforms, GitHub, infra): each adds adapters, routes, tools and commands.
+    const modules: PantheonModule[] = [];
+    const moduleContext: ModuleContext = {
+      loaded, env, logger, metrics, pool: db.pool, queue, outbox, ingress: ingress.accept, ...shared,
+      role, workers: opts.workers !== false, dataDir: config.dataDir,
+    };
+    for (const factory of opts.modules ?? MODULES) {
+      const mod = await factory(moduleContext);
+      if (!mod) continue;
+      modules.push(mod);
+      for (const adapter of mod.adapters ?? []) outbox.register(adapter);
+      stops.push(async () => { await mod.stop?.(); });
+    }
+    const groups = Object.assign({}, ...modules.map((m) => m.toolGroups ?? {})) as Record<string, ToolGroupFactory>;
+    const team = composeTeam({ loaded, pool: db.pool, queue, checkpointer, outbox, metrics, logger, env, durability: opts.durability ?? 'sync', modelFor: opts.modelFor, groups, ...shared });
 
     // Memory needs pgvector: without it Pantheon runs, and memory says why it is unavailable.
     await team.memory.init().catch((err) => logger.warn({ err: (err as Error).message }, 'shared memory is unavailable'));
@@ -153,12 +184,14 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       registerLocalChatRoutes(http, { store, ingress: ingress.accept });
       registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger });
       registerMemoryRoutes(http, { store: team.memory });
+      for (const mod of modules) mod.routes?.(http);
       const host = opts.host ?? config.server.host ?? (config.console.token ? '0.0.0.0' : '127.0.0.1');
       ({ url } = await listen(http, { host, port: config.server.port }));
     }
     await ingress.recover();
     await outbox.recover();
     if (opts.workers !== false) await team.desk.sweep();
+    for (const mod of modules) await mod.start?.({ inbound: role === 'all', workers: opts.workers !== false });
     ready = true;
     logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');
     return { loaded, logger, metrics, db, queue, http, url, ingress, store, team, checkpointer, stop };

@@ -11,7 +11,9 @@ import { PersonaRegistry } from '../personas/registry.js';
 import type { Persona } from '../personas/schema.js';
 import { ToolGuard } from '../tools/guard.js';
 import { buildPersonaTools } from '../tools/registry.js';
-import type { OutboxPort } from '../tools/types.js';
+import type { OutboxPort, ToolGroupFactory } from '../tools/types.js';
+import { ChatCommands } from '../orchestrator/commands.js';
+import { summarizeInFlight } from '../orchestrator/ledger/index.js';
 import { ApprovalStore } from '../orchestrator/approvals/store.js';
 import { Approvers } from '../orchestrator/approvals/approvers.js';
 import { ApprovalDesk, scheduleDrain } from '../orchestrator/approval-desk.js';
@@ -37,18 +39,38 @@ export interface ComposeTeamOptions {
   env: NodeJS.ProcessEnv;
   durability: TurnDeps['durability'];
   modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
+  /** Tool groups provided by modules (github, workspace, infra). */
+  groups?: Record<string, ToolGroupFactory>;
+  /** Slash commands; the team adds /status and /personas. */
+  commands?: ChatCommands;
+  /** Shared instances, when the caller built them already. */
+  ledger?: WorkLedger;
+  audit?: AuditLog;
+  approvers?: Approvers;
+  registry?: PersonaRegistry;
 }
 
 /** The orchestrator's parts, wired from the config: team graph, approvals, ledger, audit, routing. */
 export function composeTeam(opts: ComposeTeamOptions) {
   const { loaded, pool, queue, outbox, metrics, logger, env } = opts;
   const { config, personas } = loaded;
-  const registry = new PersonaRegistry(personas);
+  const registry = opts.registry ?? new PersonaRegistry(personas);
   const recorder = new PgUsageRecorder(pool);
-  const audit = new AuditLog(pool);
-  const ledger = new WorkLedger(pool);
+  const audit = opts.audit ?? new AuditLog(pool);
+  const ledger = opts.ledger ?? new WorkLedger(pool);
   const approvals = new ApprovalStore(pool);
-  const approvers = new Approvers(config.humans);
+  const approvers = opts.approvers ?? new Approvers(config.humans);
+  const commands = opts.commands ?? new ChatCommands();
+  commands.register({
+    name: 'status',
+    usage: '/status — the work in flight',
+    run: async () => summarizeInFlight(await ledger.list()),
+  });
+  commands.register({
+    name: 'personas',
+    usage: '/personas — who is on the team',
+    run: async () => personas.map((p) => `- @${p.id} ${p.name} (${p.role}${p.lens ? `, ${p.lens} lens` : ''}): ${p.description}`).join('\n'),
+  });
   const guard = new ToolGuard({
     policy: config.policy,
     personaPolicy: (id) => registry.get(id)?.policy,
@@ -82,7 +104,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     personas,
     checkpointer: opts.checkpointer,
     modelFor,
-    toolsFor: (persona) => buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }) } }).tools,
+    toolsFor: (persona) => buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }), ...opts.groups } }).tools,
     middlewareFor: (id) => [memoryMiddleware(memory, id, { tokenBudget: config.memory.recallTokenBudget, logger })],
     onWorkFinished: summarizeWork,
     guard,
@@ -111,6 +133,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     durability: opts.durability,
     budgetSpent: (id) => guards.budgetSpent(id),
     cleanThreads: new Set(),
+    commands,
   };
-  return { graph, desk, turnDeps, audit, ledger, approvals, registry, memory, summarizer };
+  return { graph, desk, turnDeps, audit, ledger, approvals, approvers, registry, memory, summarizer, commands };
 }

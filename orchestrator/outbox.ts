@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ChannelAdapter, OutboundMessage } from '../channels/types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../channels/types.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';
 import { ThreadLocks } from './thread-lock.js';
@@ -30,6 +30,11 @@ export class Outbox {
   async send(message: OutboundMessage): Promise<{ queued: boolean }> {
     const adapter = this.adapters.get(message.channel);
     if (adapter?.durablePost) {
+      if (message.replaces && adapter.edit) {
+        // Our own store: the replaced message's id is its idempotency key.
+        await this.threads.run(message.threadId, () => adapter.edit!(message.threadId, message.replaces!, message));
+        return { queued: true };
+      }
       const result = await this.threads.run(message.threadId, () => adapter.post(message));
       return { queued: !result.duplicate };
     }
@@ -60,7 +65,7 @@ export class Outbox {
     const adapter = this.adapters.get(message.channel);
     if (!adapter) throw new Error(`no channel adapter "${message.channel}" is running in this process`);
     try {
-      const result = await adapter.post(message);
+      const result = message.replaces && adapter.edit ? await this.editOrPost(adapter, message) : await adapter.post(message);
       await this.deps.pool.query(
         `UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, result = $2 WHERE idempotency_key = $1`,
         [message.idempotencyKey, JSON.stringify(result)],
@@ -72,6 +77,21 @@ export class Outbox {
       );
       throw err;
     }
+  }
+
+  /**
+   * An edit of an earlier message: once that message is out, its platform id is on record and the
+   * adapter edits it in place. Not out yet: retry later (posts to a thread go in order, so this is rare).
+   */
+  private async editOrPost(adapter: ChannelAdapter, message: OutboundMessage): Promise<PostResult> {
+    const { rows } = await this.deps.pool.query<{ status: string; result: PostResult | null }>(
+      'SELECT status, result FROM outbox WHERE idempotency_key = $1', [message.replaces],
+    );
+    const original = rows[0];
+    if (!original) return adapter.post(message);
+    if (original.status !== 'sent' || !original.result?.id) throw new Error(`message ${message.replaces} is not posted yet; its edit waits`);
+    await adapter.edit!(message.threadId, original.result.id, message);
+    return { id: original.result.id };
   }
 
   async startWorker(concurrency = 8): Promise<void> {

@@ -14,6 +14,7 @@ import { INGRESS_QUEUE, type IngressJob } from './ingress.js';
 import type { TeamGraph } from './graph/team-graph.js';
 import type { TurnInfo } from './graph/state.js';
 import { authorName } from './message-text.js';
+import type { ChatCommands } from './commands.js';
 import { routeBatch, type RouterConfig } from './router.js';
 import type { ThreadLeases } from './thread-lease.js';
 import type { ThreadLocks } from './thread-lock.js';
@@ -36,6 +37,8 @@ export interface TurnDeps {
   budgetSpent: (personaId: string) => Promise<string | null>;
   /** Threads this process left with no run in progress and nothing paused (only used without leases). */
   cleanThreads: Set<string>;
+  /** Slash commands answered before routing (`/status`, `/cancel <job>`...). */
+  commands?: ChatCommands;
 }
 
 interface Row { id: string; status: string; payload: Envelope }
@@ -104,9 +107,10 @@ async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Pr
     if (finished.length) await markDone(deps.pool, finished.map((r) => r.id));
     const open = batch.filter((r) => !finished.includes(r));
 
-    const commands = open.filter((r) => deps.desk.isCommand(r.payload.text));
+    const commands = open.filter((r) => deps.desk.isCommand(r.payload.text) || deps.commands?.match(r.payload.text));
     for (const row of commands) {
-      await deps.desk.handleCommand(row.payload);
+      if (deps.desk.isCommand(row.payload.text)) await deps.desk.handleCommand(row.payload);
+      else await answerCommand(deps, row.payload);
       await markDone(deps.pool, [row.id]);
     }
     if (commands.length) continue; // a decision here may have unpaused this thread
@@ -203,6 +207,19 @@ async function invoke(deps: TurnDeps, threadId: string, channel: string, input: 
       [runId, threadId, first, outcome === 'ok' ? 'done' : 'failed', Math.round(performance.now() - started), error?.slice(0, 2000) ?? null, finishes],
     );
   }
+}
+
+async function answerCommand(deps: TurnDeps, envelope: Envelope): Promise<void> {
+  const matched = deps.commands!.match(envelope.text)!;
+  let text: string;
+  try {
+    text = await matched.command.run(matched.args, envelope);
+  } catch (err) {
+    text = `/${matched.command.name} failed: ${(err as Error).message}`;
+  }
+  await deps.outbox.send({
+    idempotencyKey: `${envelope.id}:command`, channel: envelope.channel, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id,
+  });
 }
 
 async function pendingFor(pool: pg.Pool, threadId: string): Promise<Row[]> {

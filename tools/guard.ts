@@ -5,6 +5,7 @@ import { scrubSecrets, type Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Approvers } from '../orchestrator/approvals/approvers.js';
 import { formatApprovalRequest } from '../orchestrator/approvals/format.js';
+import { approvalCard } from '../orchestrator/approvals/card.js';
 import type { ApprovalStore } from '../orchestrator/approvals/store.js';
 import type { Approval, ApprovalInterrupt, ApprovalResume } from '../orchestrator/approvals/types.js';
 import type { AuditSink } from './audit-sink.js';
@@ -116,6 +117,7 @@ export class ToolGuard {
       threadId: call.threadId,
       role: 'system',
       text,
+      card: approvalCard(approval),
       replyTo: call.inboundId,
     });
     if (call.channel === 'local') {
