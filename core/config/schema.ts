@@ -68,6 +68,21 @@ const bindingSchema = z.strictObject({
 const githubSchema = z.strictObject({
   apiUrl: httpUrl().default('https://api.github.com'),
   webhookSecret: text().optional(),
+  /** Throttle writes and retry rate limits/5xx (GitHub's guidance). Off only for tests against a fake. */
+  throttle: boolean().default(true),
+  /** Poll each persona's notifications instead of (or besides) webhooks. */
+  polling: z.strictObject({
+    enabled: boolean().default(false),
+    intervalSeconds: z.coerce.number().positive().default(60),
+  }).prefault({}),
+  /** Authenticate as a GitHub App installation instead of per-persona tokens (optional). */
+  app: z.strictObject({
+    appId: z.union([integer(), text()]),
+    privateKey: text(),
+    installationId: integer(),
+  }).optional(),
+  /** How long a collaborator-permission answer is trusted (seconds). */
+  permissionCacheSeconds: positiveInt().default(300),
 });
 
 const channelsSchema = z.strictObject({
