@@ -13,6 +13,7 @@ import { ToolGuard } from '../tools/guard.js';
 import { buildPersonaTools } from '../tools/registry.js';
 import type { OutboxPort, ToolGroupFactory } from '../tools/types.js';
 import { ChatCommands } from '../orchestrator/commands.js';
+import { progressMiddleware, type ProgressPort } from '../orchestrator/progress.js';
 import { summarizeInFlight } from '../orchestrator/ledger/index.js';
 import { ApprovalStore } from '../orchestrator/approvals/store.js';
 import { Approvers } from '../orchestrator/approvals/approvers.js';
@@ -105,7 +106,10 @@ export function composeTeam(opts: ComposeTeamOptions) {
     checkpointer: opts.checkpointer,
     modelFor,
     toolsFor: (persona) => buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }), ...opts.groups } }).tools,
-    middlewareFor: (id) => [memoryMiddleware(memory, id, { tokenBudget: config.memory.recallTokenBudget, logger })],
+    middlewareFor: (id) => [
+      memoryMiddleware(memory, id, { tokenBudget: config.memory.recallTokenBudget, logger }),
+      ...(isProgressPort(outbox) ? [progressMiddleware(id, outbox, { afterMs: config.orchestrator.progressAfterSeconds * 1000 })] : []),
+    ],
     onWorkFinished: summarizeWork,
     guard,
     ledger,
@@ -136,4 +140,8 @@ export function composeTeam(opts: ComposeTeamOptions) {
     commands,
   };
   return { graph, desk, turnDeps, audit, ledger, approvals, approvers, registry, memory, summarizer, commands };
+}
+
+function isProgressPort(outbox: OutboxPort): outbox is OutboxPort & ProgressPort {
+  return typeof (outbox as Partial<ProgressPort>).typing === 'function' && typeof (outbox as Partial<ProgressPort>).canEdit === 'function';
 }

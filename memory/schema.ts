@@ -84,7 +84,7 @@ export async function addVectorColumn(client: pg.PoolClient, column: 'embedding'
  */
 export async function createHnswIndex(client: pg.PoolClient): Promise<void> {
   await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
-  await client.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON memories USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)`);
+  await client.query(`CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON memories USING hnsw (embedding vector_cosine_ops) WITH (m = 24, ef_construction = 128)`);
 }
 
 /** Replaces the embedding column (and its index) by one of another dimension, emptying it. */

@@ -26,6 +26,18 @@ export class Outbox {
     this.adapters.set(adapter.name, adapter);
   }
 
+  /** Best effort "is typing" in a thread, where the platform shows it; never fails a run. */
+  async typing(channel: string, threadId: string, persona?: string): Promise<void> {
+    const adapter = this.adapters.get(channel);
+    if (!adapter?.typing) return;
+    await adapter.typing(threadId, persona).catch((err: unknown) => this.deps.logger.debug({ err, channel, threadId }, 'typing indicator failed'));
+  }
+
+  /** Whether the thread's platform can edit a message in place. */
+  canEdit(channel: string): boolean {
+    return typeof this.adapters.get(channel)?.edit === 'function';
+  }
+
   /** `queued` is false when the key was sent before: nothing new goes out. */
   async send(message: OutboundMessage): Promise<{ queued: boolean }> {
     const adapter = this.adapters.get(message.channel);

@@ -167,6 +167,8 @@ export const pantheonConfigSchema = z.strictObject({
     maxHandoffsPerHour: positiveInt().default(20),
     /** Persona turns (a persona answering once) allowed for one inbound message. */
     maxTurnsPerMessage: positiveInt().default(8),
+    /** A persona still working after this long posts one progress message, edited as it goes (where the platform can edit). */
+    progressAfterSeconds: z.coerce.number().nonnegative().default(15),
   }).prefault({}),
 });
 
