@@ -15,7 +15,7 @@
  *   large drops the HNSW index and builds it at the end), memories/s; then 500 more through
  *   rememberMany in batches of 100 with the index in place (incremental index inserts).
  * - recall: MemoryStore.recall (hybrid, scopes team + one persona, limit 10), p50/p95 over the queries.
- * - recall@10: the HNSW scan as recall runs it (iterative scan, scope filter; ef_search 40, 100 (the
+ * - recall@10: the HNSW scan as recall runs it (iterative scan, scope filter; ef_search 100, 160 (the
  *   store's) and 200) against the exact top 10 from a sequential scan, for the same lexical query
  *   vectors. Ties count: a hit at a distance no worse than the exact 10th is correct. Also how many
  *   of the exact top 10 are among the 50 nearest candidates recall itself fuses (10@50).
@@ -34,8 +34,8 @@ const args = process.argv.slice(2);
 const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const queries = Number(opt('--queries') ?? 200);
 const exactQueries = Number(opt('--exact-queries') ?? 100);
-/** ef_search values the recall@10 check tries; the store itself searches with 100. */
-const efSearches = (opt('--ef') ?? '40,100,200').split(',').map(Number);
+/** ef_search values the recall@10 check tries; the store itself searches with 160. */
+const efSearches = (opt('--ef') ?? '100,160,200').split(',').map(Number);
 const runs: { size: number; dims: number }[] =
   opt('--sizes') || opt('--dims')
     ? (opt('--sizes') ?? '10000,100000').split(',').flatMap((s) => (opt('--dims') ?? '384').split(',').map((d) => ({ size: Number(s), dims: Number(d) })))

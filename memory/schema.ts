@@ -79,8 +79,9 @@ export async function addVectorColumn(client: pg.PoolClient, column: 'embedding'
 
 /**
  * The approximate-nearest-neighbour index recall uses: HNSW with cosine distance.
- * m=16 / ef_construction=64 are pgvector's defaults; recall@10 with ef_search=100 is measured by
- * bench/memory.ts. The build gets more memory than the embedded database's small default.
+ * Denser than pgvector's defaults (m=16, ef_construction=64): at 100k memories the defaults gave
+ * recall@10 0.886 at ef_search 100, this index 0.935 at 100 and 0.955 at 160 (the store's), as
+ * measured by bench/memory.ts; the price is about twice the build time. The build gets more memory than the embedded database's small default.
  */
 export async function createHnswIndex(client: pg.PoolClient): Promise<void> {
   await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);

@@ -33,7 +33,7 @@ export interface ListOptions {
 }
 
 /** HNSW candidate list size while searching: above the candidates we ask for, for recall@10 ≥ 0.95. */
-const EF_SEARCH = 100;
+const EF_SEARCH = 160;
 const INSERT_BATCH = 500;
 const IMPORT_BATCH = 200;
 const BULK_MIN = 2000;
