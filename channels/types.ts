@@ -73,6 +73,11 @@ export interface ChannelAdapter {
   decodeThreadId(threadId: string): Record<string, string>;
   /** Optional: replace the text of a message this adapter posted (`PostResult.id`). */
   edit?(threadId: string, messageId: string, message: OutboundMessage): Promise<void>;
+  /**
+   * Optional: a thread id that reaches one person privately (a DM), from their platform user id
+   * as the `humans:` registry records it. Approval requests go there to each approver.
+   */
+  directThreadId?(userId: string): string | undefined;
   /** Optional: show "<persona> is typing" in a thread while a run works. */
   typing?(threadId: string, persona?: string): Promise<void>;
 }

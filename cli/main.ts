@@ -147,6 +147,14 @@ export async function main(argv: string[]): Promise<void> {
     .argument('<file>', 'the JSONL file')
     .action((file: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('import', [file], opts));
 
+  readOptions(program.command('pairing').description('Telegram chats beyond the allowlist: list requests, approve a code, revoke a chat'))
+    .argument('<action>', 'list | approve <code> | revoke <chat id>')
+    .argument('[value]', 'the pairing code (approve) or the chat id (revoke)')
+    .action(async (action: string, value: string | undefined, opts: import('./pairing.js').PairingCommandOptions) => {
+      const { pairingCommand } = await import('./pairing.js');
+      await pairingCommand(action, value, opts);
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -33,6 +33,11 @@ export class Outbox {
     await adapter.typing(threadId, persona).catch((err: unknown) => this.deps.logger.debug({ err, channel, threadId }, 'typing indicator failed'));
   }
 
+  /** A private thread with a person on a platform, where its adapter can open one. */
+  directThreadFor(channel: string, userId: string): string | undefined {
+    return this.adapters.get(channel)?.directThreadId?.(userId);
+  }
+
   /** Whether the thread's platform can edit a message in place. */
   canEdit(channel: string): boolean {
     return typeof this.adapters.get(channel)?.edit === 'function';

@@ -52,7 +52,13 @@ export class ToolGuard {
 
   /** Runs `tool` for `call` under the policy. `args` are already validated against its schema. */
   async run(tool: PantheonTool, args: unknown, call: ToolCall, opts: { reason?: string } = {}): Promise<string> {
-    const decision = this.decision(tool, call.persona);
+    const assessed = tool.riskFor?.(args as never);
+    if (typeof assessed === 'object') {
+      await this.record(tool, args, call, 'refused_by_policy', 0, undefined, assessed.refuse);
+      return `Not run: ${assessed.refuse}`;
+    }
+    const risk = assessed ?? tool.risk;
+    const decision = this.decision({ ...tool, risk }, call.persona);
     if (decision === 'deny') {
       await this.record(tool, args, call, 'refused_by_policy', 0);
       return `Not run: the policy does not allow ${call.persona} to use ${tool.name}. Carry on without it, or ask a human to do it.`;
@@ -64,7 +70,7 @@ export class ToolGuard {
     }
     let approval: Approval | undefined;
     if (decision === 'ask') {
-      approval = await this.requestApproval(tool, args, call, opts.reason);
+      approval = await this.requestApproval({ ...tool, risk }, args, call, opts.reason);
       const answer = this.settled(approval) ?? (await this.awaitAnswer(approval));
       if (!answer.approved) {
         const outcome = answer.expired ? 'expired' : 'denied';
@@ -120,20 +126,29 @@ export class ToolGuard {
       card: approvalCard(approval),
       replyTo: call.inboundId,
     });
-    if (call.channel === 'local') {
-      for (const human of this.deps.approvers.list()) {
-        const dm = `local:dm-${human.id}`;
-        if (dm === call.threadId) continue;
-        await this.deps.outbox.send({
-          idempotencyKey: `approval:${approval.id}:dm:${human.id}`,
-          channel: 'local',
-          threadId: dm,
-          role: 'system',
-          text: `${text}\n(asked in ${call.threadId})`,
-        });
-      }
+    // Each approver also gets the request privately, where the platform lets us reach them.
+    const platform = call.channel.split(':')[0]!;
+    for (const human of this.deps.approvers.list()) {
+      const dm = platform === 'local'
+        ? `local:dm-${human.id}`
+        : this.directThread(platform, human);
+      if (!dm || dm === call.threadId) continue;
+      await this.deps.outbox.send({
+        idempotencyKey: `approval:${approval.id}:dm:${human.id}`,
+        channel: platform,
+        threadId: dm,
+        role: 'system',
+        text: `${text}\n(asked in ${call.threadId})`,
+        card: approvalCard(approval),
+      });
     }
     return approval;
+  }
+
+  private directThread(platform: string, human: { [k: string]: unknown }): string | undefined {
+    const userId = human[platform];
+    if (userId === undefined || userId === null || userId === '') return undefined;
+    return this.deps.outbox.directThreadFor?.(platform, String(userId));
   }
 
   /**

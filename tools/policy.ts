@@ -16,10 +16,16 @@ export type { PolicyDecision };
  *   4. team    `policy.risk[risk]` (always set: the schema fills in the defaults)
  */
 export function decide(
-  tool: { name: string; risk: RiskClass },
+  tool: { name: string; risk: RiskClass; alwaysAsk?: boolean },
   team: Pick<Policy, 'risk' | 'tools'>,
   persona?: PartialPolicy,
 ): PolicyDecision {
+  const decision = byPolicy(tool, team, persona);
+  // Some tools (merging a PR) always wait for a human: the policy may forbid them, never waive the approval.
+  return tool.alwaysAsk && decision === 'allow' ? 'ask' : decision;
+}
+
+function byPolicy(tool: { name: string; risk: RiskClass }, team: Pick<Policy, 'risk' | 'tools'>, persona?: PartialPolicy): PolicyDecision {
   return (
     own(persona?.tools, tool.name) ??
     own(team.tools, tool.name) ??

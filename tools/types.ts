@@ -32,12 +32,21 @@ export interface PantheonTool<S extends z.ZodType = z.ZodType> {
   schema: S;
   /** Argument names whose values are secrets: masked in approvals, audit and logs. */
   secretArgs?: string[];
+  /** A human approves every call, whatever the policy says (a `deny` still refuses). E.g. merging a PR. */
+  alwaysAsk?: boolean;
+  /**
+   * Risk that depends on the arguments (a shell command: `df -h` reads, `systemctl restart`
+   * does not): decides this call in place of `risk`. `{ refuse }` refuses it outright, unasked.
+   */
+  riskFor?(args: z.output<S>): RiskClass | { refuse: string };
   run(args: z.output<S>, call: ToolCall): Promise<string>;
 }
 
 /** What tools may use to post: the outbox (never an adapter directly). */
 export interface OutboxPort {
   send(message: OutboundMessage): Promise<{ queued: boolean }>;
+  /** A private thread with a person on a platform (approval requests to approvers), where one can be opened. */
+  directThreadFor?(channel: string, userId: string): string | undefined;
 }
 
 /** One persona's own credentials, and nobody else's. */

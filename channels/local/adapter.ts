@@ -27,6 +27,12 @@ export class LocalChannel implements ChannelAdapter {
     return { id: stored.id, duplicate: !inserted };
   }
 
+  /** Edits in place; a message not stored yet (its post was lost) is posted under that id. */
+  async edit(threadId: string, messageId: string, message: OutboundMessage): Promise<void> {
+    const updated = await this.store.update(messageId, message.text);
+    if (!updated) await this.post({ ...message, threadId, idempotencyKey: messageId, replaces: undefined });
+  }
+
   encodeThreadId(parts: Record<string, string>): string {
     return encodeLocalThreadId(parts.conversation ?? '');
   }

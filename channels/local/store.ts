@@ -75,6 +75,23 @@ export class ChatStore {
     return { inserted: false, message: toMessage(existing.rows[0]!) };
   }
 
+  /**
+   * Replaces a message's text (a job's progress message, edited in place). The message takes
+   * the next position in the order, so streams, which follow that order, send it again with
+   * the new text: a client keeps the latest version of each id. Undefined when there is none.
+   */
+  async update(id: string, text: string): Promise<ChatMessage | undefined> {
+    const { rows } = await this.pool.query<Row & { conversation: string }>(
+      `UPDATE chat_messages SET text = $2, seq = nextval(pg_get_serial_sequence('chat_messages', 'seq'))
+       WHERE id = $1 RETURNING id, conversation, role, author, persona, text, created_at, seq`,
+      [id, text],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    this.changes.emit(row.conversation);
+    return toMessage(row);
+  }
+
   /** Oldest first, after `afterSeq` when given. */
   async list(conversation: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<ChatMessage[]> {
     const { rows } = await this.pool.query<Row>(

@@ -87,11 +87,21 @@ const githubSchema = z.strictObject({
 
 const channelsSchema = z.strictObject({
   local: z.strictObject({}).optional(),
-  mattermost: z.strictObject({ url: httpUrl() }).optional(),
+  mattermost: z
+    .strictObject({
+      url: httpUrl(),
+      /** Pantheon's base URL as Mattermost reaches it (button clicks); default: the address Pantheon listens on. */
+      publicUrl: httpUrl().optional(),
+      /** Each bot's socket is pinged this often; one silent for two intervals is reconnected. */
+      pingIntervalSeconds: z.coerce.number().positive().default(30),
+    })
+    .optional(),
   slack: z
     .strictObject({
       mode: z.enum(['socket', 'http']).default('socket'),
       signingSecret: text().optional(),
+      /** HTTP mode with one Slack app per persona: each app's own signing secret, by persona id. */
+      signingSecrets: z.record(z.string(), text()).optional(),
       apiUrl: httpUrl().optional(),
     })
     .optional(),
@@ -100,11 +110,21 @@ const channelsSchema = z.strictObject({
       token: text().optional(),
       mode: z.enum(['polling', 'webhook']).default('polling'),
       allowedChatIds: z.array(integer()).default([]),
+      /** Telegram user ids served in any chat (besides `humans:` with a `telegram` id). */
+      allowedUserIds: z.array(integer()).optional(),
       apiRoot: httpUrl().optional(),
       webhookSecret: text().optional(),
+      /** Public URL of `POST /webhooks/telegram`; when set, webhook mode registers it with `setWebhook`. */
+      webhookUrl: httpUrl().optional(),
     })
     .optional(),
-  discord: z.strictObject({ apiUrl: httpUrl().optional() }).optional(),
+  discord: z
+    .strictObject({
+      apiUrl: httpUrl().optional(),
+      /** Whose bot posts system messages (approval requests); default orchestrator.defaultPersona. */
+      systemPersona: text().optional(),
+    })
+    .optional(),
 });
 
 const hostSchema = z.strictObject({
@@ -118,12 +138,63 @@ const hostSchema = z.strictObject({
   passwordEnv: text().optional(),
   /** Use the SSH agent: `true` for $SSH_AUTH_SOCK, or a socket path. */
   agent: z.union([boolean(), text()]).optional(),
+  /** Commands that run without approval (`allow`), are refused (`deny`), and the risk of the rest. */
+  policy: z.strictObject({
+    allow: z.array(text()).default([]),
+    deny: z.array(text()).default([]),
+    risk: z.enum(['read', 'write', 'destructive', 'infra']).default('infra'),
+  }).optional(),
 });
 
 const infraSchema = z.strictObject({
   /** OpenSSH known_hosts file; unknown or changed host keys are refused. */
   knownHosts: text().optional(),
   hosts: z.array(hostSchema).default([]),
+  /** Named, reviewed sequences of commands (tools/infra/runbooks.ts). */
+  runbooks: z.array(z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+    description: text().optional(),
+    host: text().optional(),
+    steps: z.array(z.strictObject({
+      name: text(), run: text(), host: text().optional(),
+      /** Default: decided by the host's policy (read-only commands do not ask). */
+      mutating: boolean().optional(),
+      idempotent: boolean().default(false),
+      timeoutSeconds: positiveInt().optional(),
+    })).min(1),
+  })).default([]),
+  /** Checks run on a timer; a failing one posts once per incident to `channel` (a thread id). */
+  schedule: z.array(z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+    every: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h)?$/, 'expected seconds or "30s", "5m", "1h"')]),
+    check: z.strictObject({
+      kind: z.enum(['disk', 'http', 'tls', 'command']),
+      host: text().optional(), url: text().optional(), command: text().optional(),
+      threshold: z.coerce.number().optional(),
+    }),
+    channel: text(),
+    resolved: boolean().default(true),
+  })).default([]),
+  /** Defaults of infra jobs (tools/infra/jobs). */
+  jobs: z.strictObject({
+    timeoutSeconds: positiveInt().default(600),
+    /** How long a tool waits for its job before answering "still running". */
+    waitSeconds: nonNegative().default(20),
+    concurrency: positiveInt().default(8),
+    /** Tries after the first, for jobs marked idempotent. */
+    retries: integer().pipe(z.number().min(0)).default(2),
+    maxLogLines: positiveInt().default(10000),
+    progressIntervalMs: positiveInt().default(1000),
+    /** A running job whose worker has not reported for this long is treated as orphaned. */
+    staleAfterSeconds: positiveInt().default(30),
+  }).prefault({}),
+  /** SSH connections: idle and maximum age before they are closed and replaced. */
+  ssh: z.strictObject({
+    keepaliveSeconds: positiveInt().default(15),
+    maxAgeSeconds: positiveInt().default(3600),
+    idleSeconds: positiveInt().default(300),
+    connectTimeoutSeconds: positiveInt().default(15),
+  }).prefault({}),
 });
 
 export const pantheonConfigSchema = z.strictObject({

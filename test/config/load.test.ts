@@ -99,7 +99,7 @@ describe('loadConfig with a full pantheon.yaml', () => {
     assert.deepEqual(config.humans[0], { id: 'jeff', local: 'jeff', telegram: 123456789, mattermost: 'jeff', slack: 'U0123', github: 'jeff', approver: true });
     assert.deepEqual(config.humans[1], { id: 'ana', approver: false });
     assert.deepEqual(config.policy, { risk: { read: 'allow', write: 'allow', destructive: 'deny', infra: 'ask' }, tools: { github_merge_pull_request: 'deny' }, approvalTtlMinutes: 1440 });
-    assert.deepEqual(config.github, { apiUrl: 'http://127.0.0.1:9999', webhookSecret: 'whsec-123456' });
+    assert.deepEqual(config.github, { apiUrl: 'http://127.0.0.1:9999', webhookSecret: 'whsec-123456', throttle: true, polling: { enabled: false, intervalSeconds: 60 }, permissionCacheSeconds: 300 });
     assert.deepEqual(config.channels.slack, { mode: 'http', signingSecret: 'sss-123456' });
     assert.deepEqual(config.channels.telegram, { token: '1:abc', mode: 'polling', allowedChatIds: [123456789] });
     assert.deepEqual(config.channels.discord, {});

@@ -1,0 +1,57 @@
+import type pg from 'pg';
+import type { Logger } from '../../core/log.js';
+
+/**
+ * How far each channel has been read: the `create_at` of the newest post handed to the ingress
+ * (or skipped as not for us). Kept in memory, written to `mattermost_cursors` every few seconds
+ * and on stop, so a catch-up after a deaf socket or a restart starts where reading stopped.
+ * Losing the last few seconds in a crash only means re-reading posts the ingress dedupes.
+ */
+export class ChannelCursors {
+  private readonly at = new Map<string, number>();
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: { pool?: pg.Pool; logger: Logger; flushEveryMs?: number }) {}
+
+  async load(): Promise<void> {
+    if (!this.deps.pool) return;
+    const { rows } = await this.deps.pool.query<{ channel_id: string; last_post_at: string }>('SELECT channel_id, last_post_at FROM mattermost_cursors');
+    for (const r of rows) this.at.set(r.channel_id, Math.max(Number(r.last_post_at), this.at.get(r.channel_id) ?? 0));
+    this.timer = setInterval(() => void this.flush(), this.deps.flushEveryMs ?? 2000);
+    this.timer.unref();
+  }
+
+  get(channelId: string): number | undefined {
+    return this.at.get(channelId);
+  }
+
+  advance(channelId: string, createAt: number): void {
+    if ((this.at.get(channelId) ?? 0) >= createAt) return;
+    this.at.set(channelId, createAt);
+    this.dirty.add(channelId);
+  }
+
+  async flush(): Promise<void> {
+    if (!this.deps.pool || this.dirty.size === 0) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    try {
+      for (const id of ids) {
+        await this.deps.pool.query(
+          `INSERT INTO mattermost_cursors (channel_id, last_post_at) VALUES ($1, $2)
+           ON CONFLICT (channel_id) DO UPDATE SET last_post_at = GREATEST(mattermost_cursors.last_post_at, EXCLUDED.last_post_at), updated_at = now()`,
+          [id, this.at.get(id)],
+        );
+      }
+    } catch (err) {
+      for (const id of ids) this.dirty.add(id);
+      this.deps.logger.warn({ err: (err as Error).message }, 'could not save Mattermost read cursors');
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

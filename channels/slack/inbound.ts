@@ -1,0 +1,163 @@
+import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import type { IngressSink } from '../types.js';
+import type { Logger } from '../../core/log.js';
+import { registerSecret } from '../../core/log.js';
+import type { SlackChannel } from './adapter.js';
+import { slackLogger, type SlackApi, type SlackIdentity } from './api.js';
+import { parseSlackPayload, payloadAuthor } from './parse.js';
+
+/** A persona's Slack app, as configured in its `handles.slack`. */
+export interface SlackPersonaApp {
+  persona: string;
+  botToken: string;
+  /** `xapp-…`, needed for Socket Mode. */
+  appToken?: string;
+}
+
+export interface SlackInboundOptions {
+  mode: 'socket' | 'http';
+  apps: SlackPersonaApp[];
+  apis: ReadonlyMap<string, SlackApi>;
+  apiUrl?: string;
+  ingress: IngressSink;
+  adapter: SlackChannel;
+  logger: Logger;
+  /** How long a display-name lookup may delay an inbound message. */
+  nameLookupMs?: number;
+  /** How long start-up waits for a socket before carrying on (it keeps connecting meanwhile). */
+  connectTimeoutMs?: number;
+}
+
+type Json = Record<string, any>;
+
+/** HTTP mode: Bolt gets its payloads from our own verified routes, not from a server of its own. */
+class RouteReceiver implements Receiver {
+  app?: App;
+  init(app: App): void { this.app = app; }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+/**
+ * Everything that comes in from Slack, for every persona's app: one `@slack/bolt` App per
+ * persona (a Socket Mode connection with its app token, or fed by the webhook routes), whose one
+ * middleware turns each payload into an envelope for the ingress. Nothing here answers anyone.
+ */
+export class SlackInbound {
+  private readonly identities = new Map<string, SlackIdentity>();
+  private readonly personaByBotUser = new Map<string, string>();
+  /** `api_app_id` → persona, learned from event payloads (interactions do not name the bot). */
+  private readonly personaByAppId = new Map<string, string>();
+  private readonly bolts = new Map<string, { app: App; receiver?: RouteReceiver }>();
+  private readonly names = new Map<string, Promise<string | undefined>>();
+
+  constructor(private readonly opts: SlackInboundOptions) {}
+
+  /** Learns each app's bot user (`auth.test`), then connects (Socket Mode) or waits for the routes (HTTP). */
+  async start(): Promise<void> {
+    const { logger } = this.opts;
+    await Promise.all(this.opts.apps.map(async ({ persona }) => {
+      try {
+        const identity = await this.opts.apis.get(persona)!.authTest();
+        this.identities.set(persona, identity);
+        this.personaByBotUser.set(identity.botUserId, persona);
+      } catch (err) {
+        logger.error({ persona, err: (err as Error).message }, `slack: auth.test failed for ${persona}'s bot token; check handles.slack.botToken in its persona file. Its app takes no messages.`);
+      }
+    }));
+    for (const app of this.opts.apps) {
+      const identity = this.identities.get(app.persona);
+      if (!identity) continue;
+      if (this.opts.mode === 'socket' && !app.appToken) {
+        logger.warn({ persona: app.persona }, `slack: ${app.persona} has no handles.slack.appToken, so its app posts but cannot listen in Socket Mode`);
+        continue;
+      }
+      this.bolts.set(app.persona, this.boltFor(app, identity));
+    }
+    if (this.opts.mode === 'socket') await Promise.all([...this.bolts].map(([persona, { app }]) => this.connect(persona, app)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.bolts.values()].map(({ app }) => app.stop().catch(() => {})));
+    this.bolts.clear();
+  }
+
+  /**
+   * HTTP mode: a payload whose signature was verified. Events name the receiving bot in
+   * `authorizations`; interactions only name the app, so any app can take them (a click is a
+   * click, whoever drew the button).
+   */
+  async dispatch(body: Json, retry: { num?: number; reason?: string } = {}): Promise<void> {
+    const botUser: string | undefined = body.authorizations?.[0]?.user_id;
+    let persona = botUser ? this.personaByBotUser.get(botUser) : undefined;
+    if (persona && body.api_app_id) this.personaByAppId.set(body.api_app_id, persona);
+    persona ??= this.personaByAppId.get(body.api_app_id) ?? [...this.bolts.keys()][0];
+    const bolt = persona ? this.bolts.get(persona) : undefined;
+    if (!bolt) throw new Error('no Slack app is ready to take this payload');
+    await bolt.app.processEvent({ body, ack: async () => {}, retryNum: retry.num, retryReason: retry.reason } as ReceiverEvent);
+  }
+
+  private boltFor(cfg: SlackPersonaApp, identity: SlackIdentity): { app: App; receiver?: RouteReceiver } {
+    registerSecret(cfg.botToken);
+    registerSecret(cfg.appToken);
+    const receiver = this.opts.mode === 'http' ? new RouteReceiver() : undefined;
+    const app = new App({
+      token: cfg.botToken,
+      // Known from our own auth.test: Bolt needs no call of its own.
+      botId: identity.botId,
+      botUserId: identity.botUserId,
+      ...(receiver ? { receiver } : { socketMode: true, appToken: cfg.appToken }),
+      clientOptions: { slackApiUrl: this.opts.apiUrl },
+      logger: slackLogger(this.opts.logger, { slack: cfg.persona }) as never,
+      convoStore: false,
+    });
+    app.use(async (args) => {
+      const { body, context } = args as unknown as { body: Json; context: { retryNum?: number } };
+      const ack = (args as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      await this.take(cfg.persona, body, context.retryNum);
+    });
+    return { app, receiver };
+  }
+
+  private async connect(persona: string, app: App): Promise<void> {
+    const timeoutMs = this.opts.connectTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const started = app.start().then(() => true, (err: Error) => {
+      this.opts.logger.error({ persona, err: err.message }, `slack: ${persona}'s Socket Mode connection failed; check handles.slack.appToken (xapp-…, connections:write)`);
+      return true;
+    });
+    const slow = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+    const done = await Promise.race([started, slow]);
+    clearTimeout(timer);
+    if (!done) this.opts.logger.warn({ persona }, 'slack: Socket Mode is still connecting; carrying on meanwhile');
+  }
+
+  /** One payload from one persona's app → at most one envelope in the ingress. */
+  private async take(receiver: string, body: Json, retryNum?: number): Promise<void> {
+    const event: Json | undefined = body?.event;
+    const channel: string | undefined = event?.channel ?? body?.container?.channel_id;
+    if (channel && (event?.channel_type === 'im' || channel.startsWith('D'))) this.opts.adapter.rememberChannel(channel, receiver);
+    const author = payloadAuthor(body);
+    const authorName = author && !this.personaByBotUser.has(author) ? await this.nameOf(receiver, author) : undefined;
+    const envelope = parseSlackPayload(body, { receiver, personaByBotUser: this.personaByBotUser, authorName });
+    if (!envelope) return;
+    const result = await this.opts.ingress(envelope);
+    if (!result.accepted && retryNum) this.opts.logger.debug({ inbound: envelope.id, retryNum }, 'slack redelivery of a message already taken');
+  }
+
+  private async nameOf(persona: string, user: string): Promise<string | undefined> {
+    // Every app in a channel sees the same message: one lookup per person, whichever app asks first.
+    let lookup = this.names.get(user);
+    if (!lookup) {
+      lookup = this.opts.apis.get(persona)?.userName(user) ?? Promise.resolve(undefined);
+      this.names.set(user, lookup);
+      void lookup.then((name) => { if (!name) this.names.delete(user); });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), this.opts.nameLookupMs ?? 1500); });
+    const name = await Promise.race([lookup, late]);
+    clearTimeout(timer);
+    return name;
+  }
+}

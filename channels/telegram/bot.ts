@@ -1,0 +1,152 @@
+import { Bot, GrammyError, type Context } from 'grammy';
+import type { Update, UserFromGetMe } from 'grammy/types';
+import type { Envelope, IngressSink } from '../types.js';
+import type { Logger } from '../../core/log.js';
+import { accessGate, type TelegramAccess } from './access.js';
+import { floodWait } from './flood-wait.js';
+import { envelopeFromCallback, envelopeFromMessage } from './parse.js';
+
+/**
+ * The orchestrator's one Telegram bot (grammY): the access gate, then messages and button
+ * clicks turned into envelopes and handed to the ingress. It never answers by itself except
+ * to hand out pairing codes and acknowledge clicks; everything the team says goes out through
+ * the outbox and the adapter. Takes updates by long polling, or from `POST /webhooks/telegram`.
+ */
+export interface TelegramBotOptions {
+  token: string;
+  /** Bot API server (tests use a fake); no trailing slash. */
+  apiRoot?: string;
+  /** Skips getMe (tests). */
+  botInfo?: UserFromGetMe;
+  access: TelegramAccess;
+  ingress: IngressSink;
+  /** A message from a chat nobody allowed: hand out a pairing code. */
+  onStranger: (ctx: Context) => Promise<void>;
+  logger: Logger;
+  /** getUpdates long-poll timeout in seconds (default 30). */
+  pollTimeoutSeconds?: number;
+}
+
+/** Commands shown in Telegram's menu; the orchestrator answers them. */
+const MENU = [
+  { command: 'status', description: 'the work in flight' },
+  { command: 'personas', description: 'who is on the team' },
+  { command: 'ask', description: '<persona> <text>: ask one persona' },
+  { command: 'approve', description: '<id>: approve a request' },
+  { command: 'deny', description: '<id> [reason]: deny a request' },
+  { command: 'cancel', description: '<job>: stop a running job' },
+  { command: 'help', description: 'what you can ask here' },
+];
+
+export class TelegramBot {
+  readonly bot: Bot;
+  private polling?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly opts: TelegramBotOptions) {
+    const log = opts.logger;
+    this.bot = new Bot(opts.token, { botInfo: opts.botInfo, client: { apiRoot: opts.apiRoot?.replace(/\/+$/, '') } });
+    this.bot.api.config.use(floodWait({ onWait: (w) => log.warn(w, 'Telegram flood limit: waiting before retrying') }));
+    this.bot.use(accessGate(opts.access, opts.onStranger));
+    this.bot.on('message', async (ctx) => {
+      const envelope = envelopeFromMessage(ctx.message, { botUsername: ctx.me.username });
+      if (envelope) await this.accept(envelope);
+    });
+    this.bot.on('callback_query:data', async (ctx) => {
+      const envelope = envelopeFromCallback(ctx.callbackQuery, { botUsername: ctx.me.username });
+      if (!envelope) return void (await ctx.answerCallbackQuery().catch(() => {}));
+      await this.accept(envelope);
+      // Telegram shows a spinner on the button until the click is answered: answer at once.
+      await ctx.answerCallbackQuery({ text: `Sent: ${envelope.text}` }).catch((err) => log.debug({ err }, 'answerCallbackQuery failed'));
+    });
+    this.bot.catch((err) => log.warn({ err: err.error, update: err.ctx.update.update_id }, 'a Telegram update could not be handled'));
+  }
+
+  get api() {
+    return this.bot.api;
+  }
+
+  /** Long polling in the background; returns once the first poll is under way or has failed. */
+  startPolling(): void {
+    this.polling = this.pollLoop();
+  }
+
+  /** Webhook mode: learn who the bot is and, with a public URL, tell Telegram where to deliver. */
+  async startWebhook(opts: { url?: string; secret: string }): Promise<void> {
+    // Telegram being unreachable at start must not stop the team: updates init the bot lazily.
+    try {
+      await this.init();
+      if (opts.url) {
+        await this.bot.api.setWebhook(opts.url, { secret_token: opts.secret, allowed_updates: ['message', 'callback_query'] });
+        this.opts.logger.info({ url: opts.url }, 'Telegram webhook registered');
+      }
+      await this.bot.api.setMyCommands(MENU).catch((err) => this.opts.logger.debug({ err }, 'setMyCommands failed'));
+    } catch (err) {
+      this.opts.logger.error({ err: describeFailure(err) }, 'Telegram webhook setup failed');
+    }
+  }
+
+  /** One update from the webhook. Throws when the ingress could not take it (Telegram then redelivers). */
+  async handleUpdate(update: Update): Promise<void> {
+    await this.init();
+    await this.bot.handleUpdate(update);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.bot.isRunning()) await this.bot.stop().catch(() => {});
+    if (this.polling) await Promise.race([this.polling, new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  private async init(): Promise<void> {
+    if (!this.bot.isInited()) await this.bot.init();
+  }
+
+  private async pollLoop(): Promise<void> {
+    const log = this.opts.logger;
+    while (!this.stopped) {
+      try {
+        await this.bot.start({
+          allowed_updates: ['message', 'callback_query'],
+          timeout: this.opts.pollTimeoutSeconds ?? 30,
+          onStart: (me) => {
+            log.info({ bot: me.username }, 'Telegram long polling started');
+            void this.bot.api.setMyCommands(MENU).catch((err) => log.debug({ err }, 'setMyCommands failed'));
+          },
+        });
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof GrammyError && err.error_code === 401) {
+          log.error(describeFailure(err));
+          return;
+        }
+        log.warn({ err: describeFailure(err) }, 'Telegram polling failed; retrying in 5 s');
+        await new Promise((r) => setTimeout(r, 5000).unref());
+      }
+    }
+  }
+
+  /** Hands an envelope to the ingress, retrying briefly: a lost update is a lost message. */
+  private async accept(envelope: Envelope): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.opts.ingress(envelope);
+        return;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+}
+
+/** An error message that says what to fix; never includes the token. */
+function describeFailure(err: unknown): string {
+  if (err instanceof GrammyError && err.error_code === 401) {
+    return 'Telegram refused the bot token (401 Unauthorized): check channels.telegram.token (from @BotFather)';
+  }
+  if (err instanceof GrammyError && err.error_code === 409) {
+    return `Telegram answered 409 Conflict (${err.description}): another process is polling with this token, or a webhook is set`;
+  }
+  return `Telegram API call failed: ${(err as Error)?.message ?? String(err)}`;
+}

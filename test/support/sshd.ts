@@ -1,0 +1,146 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+/** Where Debian puts the OpenSSH server (`apt-get install openssh-server`). */
+export const SSHD = '/usr/sbin/sshd';
+
+export interface TestSshd {
+  /** Always 127.0.0.1. */
+  address: string;
+  port: number;
+  /** The user sshd lets in (the user running the tests). */
+  user: string;
+  /** The client's private key file (OpenSSH format, no passphrase). */
+  clientKey: string;
+  /** A known_hosts file holding this server's host key under `[127.0.0.1]:<port>`. */
+  knownHosts: string;
+  /** The host key's public line (`ssh-ed25519 AAAA...`). */
+  hostPublicKey: string;
+  /** A scratch directory that lives as long as the server. */
+  dir: string;
+  /** Everything sshd wrote to stderr (`-e`): why a login was refused. */
+  log(): string;
+  /** Stops sshd (and removes `dir`). */
+  stop(): Promise<void>;
+}
+
+export interface SshdOptions {
+  /** Directories put first on PATH in sessions (fake `systemctl`, ...). */
+  pathPrefix?: string[];
+  /** Reuse this port (to come back with another host key on the same address). */
+  port?: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function keygen(file: string, comment: string): void {
+  const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+  if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+}
+
+function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) return reject(new Error(`sshd exited with ${child.exitCode}:\n${log()}`));
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('data', () => { socket.destroy(); resolve(); });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}:\n${log()}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/**
+ * A real OpenSSH server on 127.0.0.1:<free port>, run as the current user with its own config
+ * (`-f`), a fresh ed25519 host key, and an authorized_keys holding a freshly generated client
+ * key. `-D -e`: it stays in the foreground and logs to stderr.
+ */
+export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
+  const dir = mkdtempSync(join(tmpdir(), 'pantheon-sshd-'));
+  const user = userInfo().username;
+  const hostKey = join(dir, 'ssh_host_ed25519_key');
+  const clientKey = join(dir, 'id_ed25519');
+  keygen(hostKey, 'pantheon-test-host');
+  keygen(clientKey, 'pantheon-test-client');
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`));
+  const port = opts.port ?? (await freePort());
+  const path = [...(opts.pathPrefix ?? []), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+  const config = [
+    `ListenAddress 127.0.0.1:${port}`,
+    `HostKey ${hostKey}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'StrictModes no',
+    'PermitRootLogin yes',
+    `AllowUsers ${user}`,
+    'Subsystem sftp internal-sftp',
+    'LogLevel VERBOSE',
+    'MaxSessions 20',
+    `SetEnv PATH=${path}`,
+  ].join('\n');
+  writeFileSync(join(dir, 'sshd_config'), `${config}\n`);
+  // As root, sshd wants its privilege separation directory to exist.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
+
+  const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d) => (log += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, child, () => log);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const hostPublicKey = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+  return { address: '127.0.0.1', port, user, clientKey, knownHosts, hostPublicKey, dir, log: () => log, stop };
+}
+
+/**
+ * Processes of a process group that still run (zombies do not count: they have ended and only
+ * wait for their parent, here the container's init, to collect them).
+ */
+export function runningInGroup(pgid: number): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(group) === pgid && state !== 'Z') out.push(`${entry} ${state} ${stat.slice(stat.indexOf('('), stat.lastIndexOf(')') + 1)}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}

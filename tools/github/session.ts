@@ -1,0 +1,89 @@
+import { createGitHubClient, type GitHubClient } from '../../channels/github/client.js';
+import type { Logger } from '../../core/log.js';
+import type { WorkLedger } from '../../orchestrator/ledger/index.js';
+import type { ToolContext } from '../types.js';
+import type { TeamDirectory } from './team.js';
+
+/** What the GitHub and workspace tool groups are built from (see module.ts). */
+export interface GitHubToolDeps {
+  /** `github.apiUrl`. */
+  apiUrl: string;
+  /** `github.throttle`: off only against a fake. */
+  throttle: boolean;
+  team: TeamDirectory;
+  /** Work items: issues created from chat are recorded, PRs move them along. */
+  ledger?: Pick<WorkLedger, 'ensure' | 'getByExternalRef' | 'transition' | 'addReviewer' | 'assign' | 'recordEvent'>;
+  logger?: Logger;
+  /** Absolute data directory: workspaces live under `<dataDir>/workspaces`. */
+  dataDir: string;
+  /** One octokit per token, shared by both groups; made by `githubClients()` when absent. */
+  clients?: GitHubClients;
+}
+
+/** Octokit clients by token, so each persona's calls carry its own identity and are built once. */
+export interface GitHubClients {
+  get(token: string, persona: string): GitHubClient;
+}
+
+export function githubClients(opts: { apiUrl: string; throttle: boolean; logger?: Logger }): GitHubClients {
+  const byToken = new Map<string, GitHubClient>();
+  return {
+    get(token, persona) {
+      let client = byToken.get(token);
+      if (!client) {
+        client = createGitHubClient({ auth: { token }, apiUrl: opts.apiUrl, throttle: opts.throttle, logger: opts.logger, userAgent: persona });
+        byToken.set(token, client);
+      }
+      return client;
+    },
+  };
+}
+
+/** Thrown when a persona without a GitHub token uses a GitHub tool. */
+export class NoGitHubTokenError extends Error {
+  constructor(persona: string) {
+    super(`${persona} has no GitHub token: set github.token in ${persona}'s persona file (e.g. token: "\${${persona.toUpperCase().replace(/-/g, '_')}_GITHUB_TOKEN}")`);
+    this.name = 'NoGitHubTokenError';
+  }
+}
+
+/**
+ * One persona acting on GitHub: its own client (from its own token, never another's) and its
+ * login. Built per tool group instance; the client is made on first use.
+ */
+export class GitHubSession {
+  private cachedLogin?: string;
+  private readonly clients: GitHubClients;
+
+  constructor(
+    readonly ctx: ToolContext,
+    readonly deps: GitHubToolDeps,
+  ) {
+    this.clients = deps.clients ?? githubClients(deps);
+  }
+
+  get persona(): ToolContext['persona'] {
+    return this.ctx.persona;
+  }
+
+  get client(): GitHubClient {
+    const token = this.ctx.credentials.githubToken;
+    if (!token) throw new NoGitHubTokenError(this.ctx.persona.id);
+    return this.clients.get(token, this.ctx.persona.id);
+  }
+
+  /** The token, for git's credential helper only (never the environment, never a URL). */
+  token(): string {
+    const token = this.ctx.credentials.githubToken;
+    if (!token) throw new NoGitHubTokenError(this.ctx.persona.id);
+    return token;
+  }
+
+  /** The persona's GitHub login: from its file, else asked of GitHub once. */
+  async login(): Promise<string> {
+    if (this.cachedLogin) return this.cachedLogin;
+    const known = this.deps.team.loginOf(this.ctx.persona.id);
+    this.cachedLogin = known ?? (await this.client.rest.users.getAuthenticated()).data.login;
+    return this.cachedLogin;
+  }
+}

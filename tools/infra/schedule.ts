@@ -1,0 +1,195 @@
+import type pg from 'pg';
+import { Queue } from 'bullmq';
+import type { InfraConfig } from '../../core/config/schema.js';
+import { scrubSecrets, type Logger } from '../../core/log.js';
+import type { JobQueue } from '../../core/queue/types.js';
+import type { OutboxPort } from '../types.js';
+import { DISK_COMMAND, parseDf } from './health.js';
+import type { HostRegistry } from './hosts.js';
+import { httpProbe, tlsExpiry } from './probes.js';
+import { runQuick } from './remote-exec.js';
+import type { SshPool } from './ssh-pool.js';
+
+export const INFRA_CHECKS_QUEUE = 'infra-checks';
+export type ScheduledCheck = InfraConfig['schedule'][number];
+
+/** `300`, `"30s"`, `"5m"`, `"1h"` → milliseconds. */
+export function everyMs(every: number | string): number {
+  if (typeof every === 'number') return every * 1000;
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(every.trim());
+  if (!m) throw new Error(`not an interval: ${every}`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+}
+
+/** A check's verdict: `detail` says what is wrong (or what was seen when it passes). */
+export interface CheckOutcome {
+  ok: boolean;
+  detail: string;
+}
+
+export interface ScheduledChecksDeps {
+  checks: ScheduledCheck[];
+  hosts: HostRegistry;
+  ssh: SshPool;
+  pool: pg.Pool;
+  outbox: OutboxPort;
+  queue: JobQueue;
+  logger: Logger;
+  /** Set with BullMQ: schedules are BullMQ job schedulers (repeatable jobs) on this Redis. */
+  redis?: { url: string; prefix: string };
+}
+
+/**
+ * Checks from `infra.schedule`, run on a timer (BullMQ job schedulers with Redis, interval
+ * timers on the embedded queue). A failing check opens an incident and posts once; later
+ * failures of the same incident stay quiet; passing again closes it (and says so).
+ */
+export class ScheduledChecks {
+  private readonly byName = new Map<string, ScheduledCheck>();
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly deps: ScheduledChecksDeps) {
+    for (const c of deps.checks) this.byName.set(c.name, c);
+  }
+
+  /** Config problems (`path`, `problem`) to report at start. */
+  problems(): { path: string; problem: string }[] {
+    const out: { path: string; problem: string }[] = [];
+    this.deps.checks.forEach((c, i) => {
+      const at = `infra.schedule[${i}]`;
+      const { kind, host, url, command } = c.check;
+      if ((kind === 'disk' || kind === 'command') && !host) out.push({ path: `${at}.check.host`, problem: `a ${kind} check needs a host` });
+      if (host && !this.deps.hosts.has(host)) out.push({ path: `${at}.check.host`, problem: `unknown host "${host}"; known: ${this.deps.hosts.names().join(', ') || 'none'}` });
+      if ((kind === 'http' || kind === 'tls') && !url) out.push({ path: `${at}.check.url`, problem: `a ${kind} check needs a url` });
+      if (kind === 'command' && !command) out.push({ path: `${at}.check.command`, problem: 'a command check needs a command' });
+      if (!/^[a-z]+:.+/.test(c.channel)) out.push({ path: `${at}.channel`, problem: 'expected a thread id such as "local:ops" or "mattermost:<channel>"' });
+    });
+    return out;
+  }
+
+  async start(opts: { workers: boolean }): Promise<void> {
+    if (!this.deps.checks.length) return;
+    if (opts.workers) {
+      await this.deps.queue.process<{ check: string }, void>(INFRA_CHECKS_QUEUE, async (job) => { await this.run(job.data.check); }, { concurrency: 4 });
+    }
+    if (this.deps.queue.kind === 'bullmq' && this.deps.redis) return this.scheduleOnRedis(this.deps.redis);
+    if (!opts.workers) return;
+    for (const check of this.deps.checks) {
+      const ms = everyMs(check.every);
+      const tick = () => void this.deps.queue
+        .add(INFRA_CHECKS_QUEUE, 'check', { check: check.name }, { jobId: `check:${check.name}:${Math.floor(Date.now() / ms)}` })
+        .catch((err) => this.deps.logger.warn({ check: check.name, err: (err as Error).message }, 'could not queue a scheduled check'));
+      tick();
+      const t = setInterval(tick, ms);
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /** One job scheduler per check (upserted, so every process may do it); schedulers of removed checks go. */
+  private async scheduleOnRedis(redis: { url: string; prefix: string }): Promise<void> {
+    const q = new Queue(INFRA_CHECKS_QUEUE, { connection: { url: redis.url }, prefix: redis.prefix });
+    try {
+      for (const check of this.deps.checks) {
+        await q.upsertJobScheduler(`check-${check.name}`, { every: everyMs(check.every) }, {
+          name: 'check', data: { check: check.name }, opts: { removeOnComplete: 100, removeOnFail: 100 },
+        });
+      }
+      for (const s of await q.getJobSchedulers()) {
+        const id = s.key ?? (s as { id?: string }).id ?? '';
+        if (id.startsWith('check-') && !this.byName.has(id.slice('check-'.length))) await q.removeJobScheduler(id);
+      }
+    } finally {
+      await q.close();
+    }
+  }
+
+  /** Runs one check and opens or closes its incident. */
+  async run(name: string): Promise<CheckOutcome | undefined> {
+    const check = this.byName.get(name);
+    if (!check) return undefined;
+    let outcome: CheckOutcome;
+    try {
+      outcome = await this.evaluate(check);
+    } catch (err) {
+      outcome = { ok: false, detail: `check ${name} could not run: ${scrubSecrets((err as Error).message)}` };
+    }
+    if (outcome.ok) await this.resolve(check);
+    else await this.open(check, outcome.detail);
+    return outcome;
+  }
+
+  async evaluate(check: ScheduledCheck): Promise<CheckOutcome> {
+    const { kind, host, url, command, threshold } = check.check;
+    switch (kind) {
+      case 'disk': {
+        const limit = threshold ?? 90;
+        const r = await runQuick(this.deps.ssh, host!, DISK_COMMAND, 30_000);
+        const disks = parseDf(r.lines);
+        if (!disks.length) return { ok: false, detail: `disk check on ${host} read no filesystems (${r.errors[0] ?? `exit ${r.exitCode}`})` };
+        const full = disks.filter((d) => d.usedPercent > limit);
+        return full.length
+          ? { ok: false, detail: `disk above ${limit}% on ${host}: ${full.map((d) => `${d.mount} at ${d.usedPercent}%`).join(', ')}` }
+          : { ok: true, detail: `disks on ${host} at or below ${limit}%` };
+      }
+      case 'http': {
+        const r = await httpProbe(url!, { timeoutMs: 15_000 });
+        if (!r.ok) return { ok: false, detail: `${url} is down: ${r.error ?? `HTTP ${r.status}`} (after ${r.latencyMs} ms)` };
+        if (threshold !== undefined && r.latencyMs > threshold) return { ok: false, detail: `${url} is slow: ${r.latencyMs} ms, above ${threshold} ms` };
+        return { ok: true, detail: `${url} answered HTTP ${r.status} in ${r.latencyMs} ms` };
+      }
+      case 'tls': {
+        const days = threshold ?? 14;
+        const r = await tlsExpiry(url!);
+        return r.daysLeft < days
+          ? { ok: false, detail: `TLS certificate of ${r.target} ${r.daysLeft < 0 ? 'has expired' : `expires in ${r.daysLeft} days`} (${r.validTo.toISOString().slice(0, 10)})` }
+          : { ok: true, detail: `certificate of ${r.target} valid for ${r.daysLeft} more days` };
+      }
+      case 'command': {
+        const r = await runQuick(this.deps.ssh, host!, command!, 60_000, 20);
+        const said = scrubSecrets([...r.lines, ...r.errors].slice(0, 3).join(' / ')).slice(0, 300);
+        if (r.timedOut) return { ok: false, detail: `\`${command}\` on ${host} did not finish within 60 s` };
+        return r.exitCode === 0
+          ? { ok: true, detail: `\`${command}\` on ${host} passed` }
+          : { ok: false, detail: `\`${command}\` failed on ${host} (exit ${r.exitCode})${said ? `: ${said}` : ''}` };
+      }
+    }
+  }
+
+  private async open(check: ScheduledCheck, detail: string): Promise<void> {
+    const { rows } = await this.deps.pool.query<{ id: string }>(
+      `INSERT INTO infra_incidents (check_name, channel, detail) VALUES ($1, $2, $3)
+       ON CONFLICT (check_name) WHERE closed_at IS NULL DO NOTHING RETURNING id`,
+      [check.name, check.channel, detail],
+    );
+    if (!rows[0]) {
+      await this.deps.pool.query('UPDATE infra_incidents SET last_seen = now() WHERE check_name = $1 AND closed_at IS NULL', [check.name]);
+      return;
+    }
+    this.deps.logger.warn({ check: check.name, incident: rows[0].id, detail }, 'scheduled check failed: incident opened');
+    await this.post(check, `infra-incident:${rows[0].id}:opened`, `🔥 ${detail} (check ${check.name}; incident ${rows[0].id}; posted once until it passes again)`);
+  }
+
+  private async resolve(check: ScheduledCheck): Promise<void> {
+    const { rows } = await this.deps.pool.query<{ id: string; detail: string; minutes: number }>(
+      `UPDATE infra_incidents SET closed_at = now() WHERE check_name = $1 AND closed_at IS NULL
+       RETURNING id, detail, EXTRACT(EPOCH FROM (now() - opened_at)) / 60 AS minutes`,
+      [check.name],
+    );
+    const closed = rows[0];
+    if (!closed) return;
+    this.deps.logger.info({ check: check.name, incident: closed.id }, 'scheduled check passes again: incident closed');
+    if (check.resolved) {
+      await this.post(check, `infra-incident:${closed.id}:resolved`, `✅ Resolved: check ${check.name} passes again (incident ${closed.id} lasted ${Math.max(1, Math.round(Number(closed.minutes)))} min; it was: ${closed.detail})`);
+    }
+  }
+
+  private async post(check: ScheduledCheck, key: string, text: string): Promise<void> {
+    const channel = check.channel.split(':')[0]!;
+    await this.deps.outbox.send({ idempotencyKey: key, channel, threadId: check.channel, role: 'system', text });
+  }
+}

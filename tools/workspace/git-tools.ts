@@ -1,0 +1,132 @@
+import { rm } from 'node:fs/promises';
+import { z } from 'zod';
+import type { PantheonTool } from '../types.js';
+import { onGitHub } from '../github/errors.js';
+import { parseRepo } from '../github/repo-ref.js';
+import type { GitHubSession } from '../github/session.js';
+import { confine } from './confine.js';
+import { git, gitOk, withGitCredentials } from './git.js';
+import { branchName, isWorkBranchOf, workspaceName } from './naming.js';
+import type { Workspaces } from './workspaces.js';
+
+const workspaceArg = z.string().min(1).describe('The workspace name clone gave (e.g. acme-api-12), or owner/repo#issue');
+
+const cloneSchema = z.object({
+  repo: z.string().min(3).describe('The repository, as owner/repo'),
+  issue: z.number().int().positive().describe('The issue you are working on: one workspace and branch per issue'),
+});
+
+/** clone, commit and push: the git steps that touch GitHub or authorship. */
+export function gitTools(s: GitHubSession, ws: Workspaces): PantheonTool[] {
+  return [clone(s, ws), commit(s, ws), push(s, ws)];
+}
+
+function clone(s: GitHubSession, ws: Workspaces): PantheonTool<typeof cloneSchema> {
+  return {
+    name: 'clone',
+    description:
+      'Check out a repository for an issue into your own workspace, on your work branch pantheon/<you>/<issue>-<slug>. ' +
+      'Calling it again on an existing workspace fetches the latest from GitHub. Returns the workspace name the other workspace tools take.',
+    risk: 'write',
+    schema: cloneSchema,
+    async run({ repo, issue }) {
+      const r = parseRepo(repo);
+      const name = workspaceName(r.owner, r.repo, issue);
+      const dir = ws.dir(name);
+      const home = await ws.home();
+      // The clone URL comes from GitHub's own answer (Enterprise and fakes have their own hosts).
+      const info = (await onGitHub(`read ${r.owner}/${r.repo}`, () => s.client.rest.repos.get(r))).data;
+      const existing = await ws.readMeta(name);
+      if (existing && (await ws.exists(name))) {
+        const fetched = await withGitCredentials(s.token(), info.clone_url, (config) => git(['fetch', '--prune', info.clone_url, `+refs/heads/*:refs/remotes/origin/*`], { cwd: dir, home, config }));
+        const current = (await git(['symbolic-ref', '--short', 'HEAD'], { cwd: dir, home })).stdout.trim() || '(detached)';
+        return `Workspace ${name} already exists (on branch ${current}; work branch ${existing.branch}). ${fetched.code === 0 ? 'Fetched the latest from GitHub into origin/*.' : `Fetching failed: ${fetched.stderr.trim()}`}`;
+      }
+      const title = await s.client.rest.issues.get({ ...r, issue_number: issue }).then((x) => x.data.title, () => 'work');
+      const branch = branchName(s.persona.id, issue, title);
+      await rm(dir, { recursive: true, force: true });
+      const cloned = await withGitCredentials(s.token(), info.clone_url, (config) => git(['clone', '--no-tags', '--', info.clone_url, dir], { cwd: home, home, config, timeoutMs: 600_000 }));
+      if (cloned.code !== 0) {
+        await rm(dir, { recursive: true, force: true });
+        throw new Error(`git clone of ${info.clone_url} failed: ${cloned.stderr.trim() || cloned.stdout.trim()}`);
+      }
+      const remoteHas = (await git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], { cwd: dir, home })).code === 0;
+      await gitOk(remoteHas ? ['checkout', '-b', branch, '--track', `origin/${branch}`] : ['checkout', '-b', branch], { cwd: dir, home });
+      await ws.saveMeta(name, { owner: r.owner, repo: r.repo, issue, branch, defaultBranch: info.default_branch, cloneUrl: info.clone_url });
+      return `Cloned ${r.owner}/${r.repo} into workspace ${name} on ${remoteHas ? 'your existing' : 'the new'} branch ${branch} (from ${remoteHas ? `origin/${branch}` : info.default_branch}). Pass workspace: "${name}" to the other workspace tools.`;
+    },
+  };
+}
+
+const commitSchema = z.object({
+  workspace: workspaceArg,
+  message: z.string().min(3).describe('The commit message: a short summary line, then details'),
+  paths: z.array(z.string().min(1)).optional().describe('Only these paths; default: every change'),
+});
+
+function commit(s: GitHubSession, ws: Workspaces): PantheonTool<typeof commitSchema> {
+  return {
+    name: 'commit',
+    description: 'Commit the changes in your workspace, as you (your name and GitHub noreply address).',
+    risk: 'write',
+    schema: commitSchema,
+    async run({ workspace, message, paths }) {
+      const w = await ws.open(workspace);
+      const home = await ws.home();
+      const at = { cwd: w.dir, home };
+      for (const p of paths ?? []) await confine(w.dir, p);
+      await gitOk(['add', '-A', '--', ...(paths?.length ? paths : ['.'])], at);
+      if ((await git(['diff', '--cached', '--quiet'], at)).code === 0) {
+        const head = (await git(['log', '-1', '--format=%h %s'], at)).stdout.trim();
+        return `Nothing to commit in ${w.name}: no changes${paths?.length ? ' in those paths' : ''}. Last commit: ${head || 'none'}.`;
+      }
+      const login = await s.login();
+      const identity = [['user.name', s.persona.name], ['user.email', `${login}@users.noreply.github.com`]] as const;
+      await gitOk(['commit', '--no-verify', '-F', '-'], { ...at, config: identity, input: message.trim() + '\n' });
+      const stat = (await git(['show', '--stat', '--format=%h %an <%ae>%n%s', 'HEAD'], at)).stdout.trim();
+      return `Committed on ${(await git(['symbolic-ref', '--short', 'HEAD'], at)).stdout.trim()}:\n${stat}`;
+    },
+  };
+}
+
+const pushSchema = z.object({
+  workspace: workspaceArg,
+  branch: z.string().optional().describe('Must be your current work branch (the default)'),
+  force: z.boolean().optional().describe('Not allowed: force pushes are refused'),
+});
+
+function push(s: GitHubSession, ws: Workspaces): PantheonTool<typeof pushSchema> {
+  return {
+    name: 'push',
+    description: 'Push your work branch to GitHub. Only your own work branches (pantheon/<you>/...); never the default branch; never a force push.',
+    risk: 'write',
+    schema: pushSchema,
+    async run({ workspace, branch, force }) {
+      if (force) return 'Refused: force pushes are not allowed (they rewrite history others may have reviewed). Add commits on top instead.';
+      const w = await ws.open(workspace);
+      const home = await ws.home();
+      const at = { cwd: w.dir, home };
+      const current = (await git(['symbolic-ref', '--short', '-q', 'HEAD'], at)).stdout.trim();
+      const r = { owner: w.meta.owner, repo: w.meta.repo };
+      // GitHub's answer, not the checkout's config, says where to push and which branch is the default.
+      const info = (await onGitHub(`read ${r.owner}/${r.repo}`, () => s.client.rest.repos.get(r))).data;
+      const target = branch ?? current;
+      if (target === info.default_branch || target === w.meta.defaultBranch) {
+        return `Refused: ${target} is the default branch of ${r.owner}/${r.repo}; changes reach it through a reviewed pull request. Push your work branch ${w.meta.branch} and open a pull request.`;
+      }
+      if (!current) return `Refused: the workspace is not on a branch (detached HEAD). Check out your work branch ${w.meta.branch} (run_workspace_command: git checkout ${w.meta.branch}).`;
+      if (branch && branch !== current) return `Refused: push sends your current branch (${current}); ${branch} is not checked out. Switch to it first, or push ${current}.`;
+      if (!isWorkBranchOf(s.persona.id, current)) return `Refused: ${current} is not one of your work branches (pantheon/${s.persona.id}/...). Your work branch here is ${w.meta.branch}.`;
+      // No "+" in the refspec: GitHub rejects anything but a fast-forward.
+      const refspec = `refs/heads/${current}:refs/heads/${current}`;
+      const pushed = await withGitCredentials(s.token(), info.clone_url, (config) => git(['push', '--porcelain', info.clone_url, refspec], { ...at, config, timeoutMs: 300_000 }));
+      const sha = (await git(['rev-parse', '--short', 'HEAD'], at)).stdout.trim();
+      if (pushed.code === 0) return `Pushed ${current} (${sha}) to ${r.owner}/${r.repo}. Next: open_pull_request with branch "${current}" and issue ${w.meta.issue}, if it is not open yet.`;
+      const said = `${pushed.stdout}\n${pushed.stderr}`.trim();
+      if (/non-fast-forward|\[rejected\]|fetch first/.test(said)) {
+        return `Rejected: ${current} on GitHub has commits this workspace does not (force pushes are refused). Call clone again to fetch them, then merge origin/${current} (run_workspace_command: git merge origin/${current}) and push again.`;
+      }
+      throw new Error(`git push failed: ${said}`);
+    },
+  };
+}

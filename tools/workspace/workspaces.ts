@@ -1,0 +1,79 @@
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { metaFile, parseWorkspaceArg, personaRoot, sandboxHome } from './naming.js';
+
+/** What Pantheon remembers about a checkout: which work item it is for, and its work branch. */
+export interface WorkspaceMeta {
+  owner: string;
+  repo: string;
+  issue: number;
+  branch: string;
+  defaultBranch: string;
+  cloneUrl: string;
+}
+
+/** An existing checkout. */
+export interface Workspace {
+  name: string;
+  dir: string;
+  meta: WorkspaceMeta;
+}
+
+/** Thrown when a tool names a workspace that was never cloned. */
+export class NoSuchWorkspaceError extends Error {
+  constructor(name: string, existing: string[]) {
+    super(`No workspace "${name}": clone the repository for the issue first (tool clone)${existing.length ? `; your workspaces: ${existing.join(', ')}` : ''}.`);
+    this.name = 'NoSuchWorkspaceError';
+  }
+}
+
+/** One persona's checkouts under `<dataDir>/workspaces/<persona>/`. */
+export class Workspaces {
+  constructor(
+    readonly dataDir: string,
+    readonly persona: string,
+  ) {}
+
+  dir(name: string): string {
+    return join(personaRoot(this.dataDir, this.persona), name);
+  }
+
+  /** The sandbox HOME, created on first use. */
+  async home(): Promise<string> {
+    const home = sandboxHome(this.dataDir, this.persona);
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    return home;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return stat(join(this.dir(name), '.git')).then(() => true, () => false);
+  }
+
+  /** The workspace a tool argument names; throws when it does not exist. */
+  async open(arg: string): Promise<Workspace> {
+    const name = parseWorkspaceArg(arg);
+    const meta = await this.readMeta(name);
+    if (!meta || !(await this.exists(name))) throw new NoSuchWorkspaceError(name, await this.list());
+    return { name, dir: this.dir(name), meta };
+  }
+
+  async readMeta(name: string): Promise<WorkspaceMeta | undefined> {
+    try {
+      return JSON.parse(await readFile(metaFile(this.dataDir, this.persona, name), 'utf8')) as WorkspaceMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async saveMeta(name: string, meta: WorkspaceMeta): Promise<void> {
+    const file = metaFile(this.dataDir, this.persona, name);
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, `${JSON.stringify(meta, null, 2)}\n`);
+  }
+
+  /** Names of the persona's workspaces. */
+  async list(): Promise<string[]> {
+    const entries = await readdir(personaRoot(this.dataDir, this.persona), { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  }
+}
