@@ -43,8 +43,8 @@ export interface TurnDeps {
 
 interface Row { id: string; status: string; payload: Envelope }
 
-const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?: string) => ({
-  configurable: { thread_id: threadId, pantheon_channel: channel, pantheon_inbound: inbound },
+const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?: string, requestedBy?: string) => ({
+  configurable: { thread_id: threadId, pantheon_channel: channel, pantheon_inbound: inbound, pantheon_requested_by: requestedBy },
   durability: deps.durability,
   recursionLimit: 100,
 });
@@ -183,7 +183,7 @@ async function invoke(deps: TurnDeps, threadId: string, channel: string, input: 
   let error: string | null = null;
   try {
     const result = (await withRun({ runId, persona: 'team' }, () =>
-      deps.graph.invoke(input as never, graphConfig(deps, threadId, channel, first ?? undefined)),
+      deps.graph.invoke(input as never, graphConfig(deps, threadId, channel, first ?? undefined, turn?.requestedBy)),
     )) as { __interrupt__?: Array<{ value: unknown }>; turn?: TurnInfo | null };
     const interrupts = (result.__interrupt__ ?? []).map((i) => i.value).filter(isApprovalInterrupt);
     return { interrupts, next: interrupts.length ? ['paused'] : [], turn: result.turn ?? turn };

@@ -8,6 +8,7 @@ import type { PantheonTool, ToolCall } from './types.js';
 /** `configurable` keys the orchestrator sets on each persona run, besides LangGraph's `thread_id`. */
 export const CONFIGURABLE_CHANNEL = 'pantheon_channel';
 export const CONFIGURABLE_INBOUND = 'pantheon_inbound';
+export const CONFIGURABLE_REQUESTED_BY = 'pantheon_requested_by';
 
 /** The argument every tool gets so approvers see why the persona wants to call it. */
 export const REASON_ARG = 'reason';
@@ -68,5 +69,6 @@ export function toolCallFrom(toolName: string, config: ToolRunnableConfig | unde
     persona: run.persona,
     runId: run.runId,
     ...(typeof inbound === 'string' && inbound ? { inboundId: inbound } : {}),
+    ...(typeof configurable[CONFIGURABLE_REQUESTED_BY] === 'string' ? { requestedBy: configurable[CONFIGURABLE_REQUESTED_BY] as string } : {}),
   };
 }

@@ -18,6 +18,8 @@ export interface ToolCall {
   runId: string;
   /** The inbound message this run answers, when there is one. */
   inboundId?: string;
+  /** Who wrote the message that started this turn (platform user id), e.g. recorded on work items. */
+  requestedBy?: string;
 }
 
 /**

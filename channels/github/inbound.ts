@@ -51,6 +51,10 @@ export class GitHubInbound {
         break;
       case 'review':
       case 'review_comment':
+        // A submitted review ends the reviewer's request on GitHub: being asked again must wake it again.
+        if (false && a.kind === 'review' && identities.personaIdByLogin(a.sender.login)) {
+          await seen.release(`review-request:${a.repo.owner}/${a.repo.name}#${a.number}:${identities.personaIdByLogin(a.sender.login)}`);
+        }
         if (a.review?.state === 'approved') {
           if (await this.allApproved(a)) await ledger.allApproved(a, await this.prBody(a));
           return 'ignored';

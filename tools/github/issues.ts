@@ -63,6 +63,7 @@ function createIssue(s: GitHubSession): PantheonTool<typeof createIssueSchema> {
         originThread: call.threadId,
         originChannel: call.channel,
         owner: assignee?.persona?.id ?? null,
+        requestedBy: call.requestedBy ?? null,
         actor: call.persona,
       });
       const who = assignee ? `, assigned to ${s.deps.team.describeLogin(assignee.login)}` : '';
