@@ -52,7 +52,7 @@ export class GitHubInbound {
       case 'review':
       case 'review_comment':
         // A submitted review ends the reviewer's request on GitHub: being asked again must wake it again.
-        if (false && a.kind === 'review' && identities.personaIdByLogin(a.sender.login)) {
+        if (a.kind === 'review' && identities.personaIdByLogin(a.sender.login)) {
           await seen.release(`review-request:${a.repo.owner}/${a.repo.name}#${a.number}:${identities.personaIdByLogin(a.sender.login)}`);
         }
         if (a.review?.state === 'approved') {
