@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 /**
  * Retrying one model call. LangChain's ChatOpenAI/ChatAnthropic build their SDK clients
  * with `maxRetries: 0` and retry in their own AsyncCaller, whose delay is an exponential
@@ -91,18 +92,7 @@ export function retryDelayMs(failure: Failure, retry: number, policy: Omit<Retry
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return delay(ms, undefined, signal ? { signal } : undefined);
 }
 
 export interface RetryHooks {
