@@ -128,7 +128,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     }
 
     const store = new ChatStore(db.pool);
-    const outbox = new Outbox({ pool: db.pool, queue, logger });
+    const outbox = new Outbox({ pool: db.pool, queue, logger, rateLimits: config.outbox.rateLimits });
     outbox.register(new LocalChannel(store));
     const ingress = new Ingress({ pool: db.pool, queue, metrics, logger });
     const shared = {

@@ -3,6 +3,7 @@ import type { ChannelAdapter, OutboundMessage, PostResult } from '../channels/ty
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';
 import { ThreadLocks } from './thread-lock.js';
+import { OutboundRateLimiter, type RateLimit } from './rate-limiter.js';
 
 export const OUTBOX_QUEUE = 'outbox';
 
@@ -20,7 +21,11 @@ export class Outbox {
   /** Posts to one thread go out in the order they were queued, even with several deliveries in flight. */
   private readonly threads = new ThreadLocks();
 
-  constructor(private readonly deps: { pool: pg.Pool; queue: JobQueue; logger: Logger }) {}
+  private readonly limiter: OutboundRateLimiter;
+
+  constructor(private readonly deps: { pool: pg.Pool; queue: JobQueue; logger: Logger; rateLimits?: Record<string, RateLimit>; limiter?: OutboundRateLimiter }) {
+    this.limiter = deps.limiter ?? new OutboundRateLimiter(deps.rateLimits);
+  }
 
   register(adapter: ChannelAdapter): void {
     this.adapters.set(adapter.name, adapter);
@@ -81,6 +86,7 @@ export class Outbox {
   private async deliverNow(message: OutboundMessage): Promise<void> {
     const adapter = this.adapters.get(message.channel);
     if (!adapter) throw new Error(`no channel adapter "${message.channel}" is running in this process`);
+    await this.limiter.take(message.channel, message.threadId);
     try {
       const result = message.replaces && adapter.edit ? await this.editOrPost(adapter, message) : await adapter.post(message);
       await this.deps.pool.query(

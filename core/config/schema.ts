@@ -217,6 +217,14 @@ export const pantheonConfigSchema = z.strictObject({
   channels: channelsSchema.prefault({}),
   infra: infraSchema.prefault({}),
   console: z.strictObject({ token: text().optional() }).prefault({}),
+  /** Pacing of posts per platform (defaults: each platform's published limits; orchestrator/rate-limiter.ts). */
+  outbox: z.strictObject({
+    rateLimits: z.record(z.string(), z.strictObject({
+      perThread: z.coerce.number().positive().optional(),
+      perPlatform: z.coerce.number().positive().optional(),
+      burst: positiveInt().optional(),
+    })).default({}),
+  }).prefault({}),
   memory: z.strictObject({
     /** Which embedder turns memories into vectors; changing it needs `pantheon memory reembed`. */
     embedder: z.strictObject({
