@@ -114,8 +114,17 @@ export class SlackInbound {
     app.use(async (args) => {
       const { body, context } = args as unknown as { body: Json; context: { retryNum?: number } };
       const ack = (args as { ack?: () => Promise<void> }).ack;
+      // Stored first, acknowledged after: an event we could not store is left unacknowledged, so
+      // Slack delivers it again (a redelivery of a stored one is deduped by the ingress).
+      try {
+        await this.take(cfg.persona, body, context.retryNum);
+      } catch (err) {
+        // HTTP mode: the route answers 503, so Slack retries.
+        if (this.opts.mode === 'http') throw err;
+        this.opts.logger.warn({ persona: cfg.persona, err: (err as Error).message }, 'slack: could not take an event in; leaving it unacknowledged so Slack redelivers it');
+        return;
+      }
       if (ack) await ack();
-      await this.take(cfg.persona, body, context.retryNum);
     });
     return { app, receiver };
   }
