@@ -108,7 +108,7 @@ export class ToolGuard {
       channel: call.channel,
       persona: call.persona,
       tool: tool.name,
-      args: maskArgs(args, tool.secretArgs),
+      args: maskArgs(withDescription(tool, args), tool.secretArgs),
       reason,
       risk: tool.risk,
       runId: call.runId,
@@ -220,3 +220,14 @@ export class ToolGuard {
   }
 }
 
+
+/** The arguments as approvers see them: plus what the tool says the call will do, if it says. */
+function withDescription(tool: PantheonTool, args: unknown): unknown {
+  let extra: Record<string, string> | undefined;
+  try {
+    extra = tool.describeCall?.(args as never);
+  } catch {
+    extra = undefined;
+  }
+  return extra && args && typeof args === 'object' ? { ...(args as object), ...extra } : args;
+}

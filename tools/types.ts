@@ -41,6 +41,11 @@ export interface PantheonTool<S extends z.ZodType = z.ZodType> {
    * does not): decides this call in place of `risk`. `{ refuse }` refuses it outright, unasked.
    */
   riskFor?(args: z.output<S>): RiskClass | { refuse: string };
+  /**
+   * Optional: what the call will actually do, for the approval request, when the arguments alone
+   * do not show it (a runbook step's command). Added to the arguments approvers see.
+   */
+  describeCall?(args: z.output<S>): Record<string, string> | undefined;
   run(args: z.output<S>, call: ToolCall): Promise<string>;
 }
 

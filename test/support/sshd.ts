@@ -144,3 +144,84 @@ export function runningInGroup(pgid: number): string[] {
   }
   return out;
 }
+
+/** A container the fake `docker` knows (see `writeFakeDocker`). */
+export interface FakeContainer {
+  id: string;
+  name: string;
+  image: string;
+  command: string;
+  /** `Up 3 hours`, `Exited (1) 2 minutes ago`, `Up 3 hours (healthy)`: as `docker ps` prints it. */
+  status: string;
+  ports?: string;
+}
+
+/**
+ * Writes a stand-in for the docker CLI into `binDir` (put it on the test sshd's PATH). It answers
+ * `docker ps [-a] [-q] [--format T]` as the real CLI does (default table, or the Go-template
+ * fields `{{.ID}} {{.Names}} {{.Image}} {{.Status}} {{.State}} {{.Command}} {{.Ports}}` with
+ * `\t`/`\n` turned into tabs and newlines), and `docker restart <name...>`, which appends
+ * `restart <name>` to `<stateDir>/docker.log` and makes the container "Up N seconds".
+ * Returns the path of that log.
+ */
+export function writeFakeDocker(binDir: string, stateDir: string, containers: FakeContainer[]): string {
+  const state = join(stateDir, 'docker-state.json');
+  const log = join(stateDir, 'docker.log');
+  writeFileSync(state, JSON.stringify(containers));
+  const script = `#!${process.execPath}
+const fs = require('node:fs');
+const state = ${JSON.stringify(state)};
+const log = ${JSON.stringify(log)};
+const containers = JSON.parse(fs.readFileSync(state, 'utf8'));
+const [cmd, ...args] = process.argv.slice(2);
+const fail = (msg, code = 1) => { process.stderr.write(msg + '\\n'); process.exit(code); };
+const upFor = (s) => s < 1 ? 'Less than a second' : s === 1 ? '1 second' : s + ' seconds';
+const statusOf = (c) => c.restartedAt ? 'Up ' + upFor(Math.round((Date.now() - c.restartedAt) / 1000)) : c.status;
+if (cmd === 'ps') {
+  let all = false, quiet = false, format;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-a' || a === '--all') all = true;
+    else if (a === '-q' || a === '--quiet') quiet = true;
+    else if (a === '--format') format = args[++i];
+    else if (a.startsWith('--format=')) format = a.slice(9);
+    else fail('unknown flag: ' + a + "\\nSee 'docker ps --help'.", 125);
+  }
+  const shown = containers.filter((c) => all || statusOf(c).startsWith('Up'));
+  if (quiet) format = '{{.ID}}';
+  if (format === undefined) {
+    const cols = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
+    const rows = shown.map((c) => [c.id.slice(0, 12), c.image, JSON.stringify(c.command), '3 hours ago', statusOf(c), c.ports || '', c.name]);
+    const widths = cols.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    for (const r of [cols, ...rows]) console.log(r.map((v, i) => i === r.length - 1 ? v : v.padEnd(widths[i] + 3)).join(''));
+    process.exit(0);
+  }
+  const fields = { ID: (c) => c.id.slice(0, 12), Names: (c) => c.name, Image: (c) => c.image, Status: statusOf, State: (c) => statusOf(c).startsWith('Up') ? 'running' : 'exited', Command: (c) => JSON.stringify(c.command), Ports: (c) => c.ports || '' };
+  const template = format.replace(/\\\\t/g, '\\t').replace(/\\\\n/g, '\\n');
+  for (const c of shown) {
+    const out = template.replace(/{{\\s*\\.(\\w+)\\s*}}/g, (_, f) => {
+      if (!fields[f]) fail('template: :1: executing "" at <.' + f + '>: can\\'t evaluate field ' + f + ' in type *formatter.ContainerContext');
+      return fields[f](c);
+    });
+    console.log(out);
+  }
+  process.exit(0);
+}
+if (cmd === 'restart') {
+  if (!args.length) fail('"docker restart" requires at least 1 argument.');
+  let failed = false;
+  for (const name of args) {
+    const c = containers.find((x) => x.name === name || x.id.startsWith(name));
+    if (!c) { process.stderr.write('Error response from daemon: No such container: ' + name + '\\n'); failed = true; continue; }
+    fs.appendFileSync(log, 'restart ' + name + '\\n');
+    c.restartedAt = Date.now();
+    console.log(name);
+  }
+  fs.writeFileSync(state, JSON.stringify(containers));
+  process.exit(failed ? 1 : 0);
+}
+fail("docker: '" + cmd + "' is not a docker command.\\nSee 'docker --help'");
+`;
+  writeFileSync(join(binDir, 'docker'), script, { mode: 0o755 });
+  return log;
+}

@@ -84,6 +84,8 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
       name: 'docker_restart',
       description: 'Restart one docker container on a registered host (waits for a human approval). Runs as a job.',
       risk: 'infra',
+      // A restart drops live connections: a human says when, even where the policy lets infra work run unasked.
+      alwaysAsk: true,
       schema: z.object({ host: hostArg(hosts), container: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'a container name or id').describe('Container name or id') }),
       riskFor: ({ host, container }) => {
         if (!hosts.has(host)) return 'read';
@@ -131,6 +133,11 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
         } catch {
           return 'read'; // run() explains what is wrong
         }
+      },
+      describeCall: ({ runbook: name, step }) => {
+        if (step === undefined) return undefined;
+        const s = runbooks.step(name, step);
+        return { host: s.host, command: s.run };
       },
       run: async (args, call) => {
         if (args.step === undefined) return runbooks.describe(args.runbook);
