@@ -5,10 +5,11 @@ import { registerSecret } from '../../core/log.js';
 
 export type GitHubClient = InstanceType<typeof Octokit>;
 
+/** A GitHub App installation (`github.app`): the App's id and private key (PEM), and where it is installed. */
+export type GitHubAppAuth = { appId: number | string; privateKey: string; installationId: number };
+
 /** How a client authenticates: a persona's own token (a machine user's PAT), or a GitHub App installation. */
-export type GitHubAuth =
-  | { token: string }
-  | { app: { appId: number | string; privateKey: string; installationId: number } };
+export type GitHubAuth = { token: string } | { app: GitHubAppAuth };
 
 export interface GitHubClientOptions {
   auth: GitHubAuth;

@@ -1,5 +1,6 @@
-import { createGitHubClient, type GitHubClient } from '../../channels/github/client.js';
+import { createGitHubClient, type GitHubAppAuth, type GitHubClient } from '../../channels/github/client.js';
 import type { Logger } from '../../core/log.js';
+import { registerSecret } from '../../core/log.js';
 import type { WorkLedger } from '../../orchestrator/ledger/index.js';
 import type { ToolContext } from '../types.js';
 import type { TeamDirectory } from './team.js';
@@ -10,6 +11,8 @@ export interface GitHubToolDeps {
   apiUrl: string;
   /** `github.throttle`: off only against a fake. */
   throttle: boolean;
+  /** `github.app`: personas without a token of their own act through this App installation. */
+  app?: GitHubAppAuth;
   team: TeamDirectory;
   /** Work items: issues created from chat are recorded, PRs move them along. */
   ledger?: Pick<WorkLedger, 'ensure' | 'getByExternalRef' | 'transition' | 'addReviewer' | 'assign' | 'recordEvent'>;
@@ -23,10 +26,13 @@ export interface GitHubToolDeps {
 /** Octokit clients by token, so each persona's calls carry its own identity and are built once. */
 export interface GitHubClients {
   get(token: string, persona: string): GitHubClient;
+  /** The GitHub App installation's client (one, shared), or undefined without `github.app`. */
+  app(): GitHubClient | undefined;
 }
 
-export function githubClients(opts: { apiUrl: string; throttle: boolean; logger?: Logger }): GitHubClients {
+export function githubClients(opts: { apiUrl: string; throttle: boolean; app?: GitHubAppAuth; logger?: Logger }): GitHubClients {
   const byToken = new Map<string, GitHubClient>();
+  let app: GitHubClient | undefined;
   return {
     get(token, persona) {
       let client = byToken.get(token);
@@ -36,20 +42,25 @@ export function githubClients(opts: { apiUrl: string; throttle: boolean; logger?
       }
       return client;
     },
+    app() {
+      if (opts.app && !app) app = createGitHubClient({ auth: { app: opts.app }, apiUrl: opts.apiUrl, throttle: opts.throttle, logger: opts.logger, userAgent: 'app' });
+      return app;
+    },
   };
 }
 
 /** Thrown when a persona without a GitHub token uses a GitHub tool. */
 export class NoGitHubTokenError extends Error {
   constructor(persona: string) {
-    super(`${persona} has no GitHub token: set github.token in ${persona}'s persona file (e.g. token: "\${${persona.toUpperCase().replace(/-/g, '_')}_GITHUB_TOKEN}")`);
+    super(`${persona} has no GitHub token: set github.token in ${persona}'s persona file (e.g. token: "\${${persona.toUpperCase().replace(/-/g, '_')}_GITHUB_TOKEN}"), or github.app in pantheon.yaml`);
     this.name = 'NoGitHubTokenError';
   }
 }
 
 /**
  * One persona acting on GitHub: its own client (from its own token, never another's) and its
- * login. Built per tool group instance; the client is made on first use.
+ * login. A persona without a token acts through the GitHub App installation when `github.app`
+ * is configured. Built per tool group instance; the client is made on first use.
  */
 export class GitHubSession {
   private cachedLogin?: string;
@@ -68,14 +79,23 @@ export class GitHubSession {
 
   get client(): GitHubClient {
     const token = this.ctx.credentials.githubToken;
-    if (!token) throw new NoGitHubTokenError(this.ctx.persona.id);
-    return this.clients.get(token, this.ctx.persona.id);
+    if (token) return this.clients.get(token, this.ctx.persona.id);
+    const app = this.clients.app();
+    if (!app) throw new NoGitHubTokenError(this.ctx.persona.id);
+    return app;
   }
 
-  /** The token, for git's credential helper only (never the environment, never a URL). */
-  token(): string {
-    const token = this.ctx.credentials.githubToken;
-    if (!token) throw new NoGitHubTokenError(this.ctx.persona.id);
+  /**
+   * The token, for git's credential helper only (never the environment, never a URL): the
+   * persona's own, else a (cached, short-lived) installation token of the App.
+   */
+  async token(): Promise<string> {
+    const own = this.ctx.credentials.githubToken;
+    if (own) return own;
+    const app = this.clients.app();
+    if (!app) throw new NoGitHubTokenError(this.ctx.persona.id);
+    const { token } = (await app.auth({ type: 'installation' })) as { token: string };
+    registerSecret(token);
     return token;
   }
 

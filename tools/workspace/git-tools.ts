@@ -38,14 +38,14 @@ function clone(s: GitHubSession, ws: Workspaces): PantheonTool<typeof cloneSchem
       const info = (await onGitHub(`read ${r.owner}/${r.repo}`, () => s.client.rest.repos.get(r))).data;
       const existing = await ws.readMeta(name);
       if (existing && (await ws.exists(name))) {
-        const fetched = await withGitCredentials(s.token(), info.clone_url, (config) => git(['fetch', '--prune', info.clone_url, `+refs/heads/*:refs/remotes/origin/*`], { cwd: dir, home, config }));
+        const fetched = await withGitCredentials(await s.token(), info.clone_url, (config) => git(['fetch', '--prune', info.clone_url, `+refs/heads/*:refs/remotes/origin/*`], { cwd: dir, home, config }));
         const current = (await git(['symbolic-ref', '--short', 'HEAD'], { cwd: dir, home })).stdout.trim() || '(detached)';
         return `Workspace ${name} already exists (on branch ${current}; work branch ${existing.branch}). ${fetched.code === 0 ? 'Fetched the latest from GitHub into origin/*.' : `Fetching failed: ${fetched.stderr.trim()}`}`;
       }
       const title = await s.client.rest.issues.get({ ...r, issue_number: issue }).then((x) => x.data.title, () => 'work');
       const branch = branchName(s.persona.id, issue, title);
       await rm(dir, { recursive: true, force: true });
-      const cloned = await withGitCredentials(s.token(), info.clone_url, (config) => git(['clone', '--no-tags', '--', info.clone_url, dir], { cwd: home, home, config, timeoutMs: 600_000 }));
+      const cloned = await withGitCredentials(await s.token(), info.clone_url, (config) => git(['clone', '--no-tags', '--', info.clone_url, dir], { cwd: home, home, config, timeoutMs: 600_000 }));
       if (cloned.code !== 0) {
         await rm(dir, { recursive: true, force: true });
         throw new Error(`git clone of ${info.clone_url} failed: ${cloned.stderr.trim() || cloned.stdout.trim()}`);
@@ -119,7 +119,7 @@ function push(s: GitHubSession, ws: Workspaces): PantheonTool<typeof pushSchema>
       if (!isWorkBranchOf(s.persona.id, current)) return `Refused: ${current} is not one of your work branches (pantheon/${s.persona.id}/...). Your work branch here is ${w.meta.branch}.`;
       // No "+" in the refspec: GitHub rejects anything but a fast-forward.
       const refspec = `refs/heads/${current}:refs/heads/${current}`;
-      const pushed = await withGitCredentials(s.token(), info.clone_url, (config) => git(['push', '--porcelain', info.clone_url, refspec], { ...at, config, timeoutMs: 300_000 }));
+      const pushed = await withGitCredentials(await s.token(), info.clone_url, (config) => git(['push', '--porcelain', info.clone_url, refspec], { ...at, config, timeoutMs: 300_000 }));
       const sha = (await git(['rev-parse', '--short', 'HEAD'], at)).stdout.trim();
       if (pushed.code === 0) return `Pushed ${current} (${sha}) to ${r.owner}/${r.repo}. Next: open_pull_request with branch "${current}" and issue ${w.meta.issue}, if it is not open yet.`;
       const said = `${pushed.stdout}\n${pushed.stderr}`.trim();

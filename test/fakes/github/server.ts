@@ -9,6 +9,7 @@ import { pullRequestEvent } from './events.js';
 import { handleGitRequest, type RefChanges } from './git-http.js';
 import { createBareRepo, git } from './git-repo.js';
 import { badCredentials, DOCS, HttpError, notFound, Router, type PendingEvent, type Reply, type RequestContext } from './http.js';
+import { registerAppRoutes, type FakeApp } from './routes/apps.js';
 import { recordCheckFailure, registerCheckRoutes } from './routes/checks.js';
 import { registerGraphqlRoutes } from './routes/graphql.js';
 import { registerIssueRoutes } from './routes/issues.js';
@@ -69,6 +70,8 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
   registerNotificationRoutes(router, store);
   registerCheckRoutes(router, store);
   registerGraphqlRoutes(router, store);
+  const apps = new Map<number, FakeApp>();
+  registerAppRoutes(router, store, apps);
 
   /** A push moves PR heads (and bases) and sends `synchronize`; deleting a head branch closes its PR. */
   const onPush = (state: RepoState, actor: User, changes: RefChanges): void => {
@@ -141,7 +144,8 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
           throw new HttpError(400, { message: 'Problems parsing JSON', documentation_url: DOCS, status: '400' });
         }
       }
-      if (token && !actor) throw badCredentials();
+      // App routes authenticate with a JWT, which routes/apps.ts verifies.
+      if (token && !actor && !u.pathname.startsWith('/app/')) throw badCredentials();
       const failure = failures.find((f) => (!f.method || f.method === req.method) && (typeof f.path === 'string' ? f.path === u.pathname : f.path.test(u.pathname)));
       if (failure) {
         if (--failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
@@ -241,6 +245,13 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
         checkRuns: [],
       });
       return { ...repo };
+    },
+
+    addApp(o) {
+      const slug = o.slug ?? 'pantheon-app';
+      const bot = store.addUser(`${slug}[bot]`, { type: 'Bot' });
+      apps.set(o.installationId, { appId: String(o.appId), slug, publicKey: o.publicKey, installationId: o.installationId, bot, tokens: [] });
+      return { login: bot.login, tokens: apps.get(o.installationId)!.tokens };
     },
 
     setPermission(owner, repo, login, permission: Permission) {

@@ -214,6 +214,12 @@ export interface FakeGitHub {
   addUser(login: string, opts?: { token?: string; type?: 'User' | 'Bot' | 'Organization' }): { id: number; login: string; token: string };
   /** A real bare repository with one initial commit by the owner (created as a user if unknown). */
   createRepo(owner: string, name: string, files: Record<string, string>, opts?: { defaultBranch?: string; private?: boolean }): Promise<Repo>;
+  /**
+   * Registers a GitHub App installed as `installationId`, keeping only its public key (PEM).
+   * `POST /app/installations/{id}/access_tokens` verifies the RS256 JWT against it and hands out
+   * installation tokens that act as `<slug>[bot]` (default `pantheon-app[bot]`); `tokens` lists them.
+   */
+  addApp(opts: { appId: number | string; publicKey: string; installationId: number; slug?: string }): { login: string; tokens: readonly string[] };
   setPermission(owner: string, repo: string, login: string, permission: Permission): void;
   /** Later state changes are POSTed here, signed with `secret`. */
   setWebhook(url: string, secret: string): void;
