@@ -113,6 +113,13 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
     const buttons = (card.props.attachments as Array<{ actions: Array<{ id: string; name: string }> }>)[0]!.actions;
     assert.deepEqual(buttons.map((b) => [b.id, b.name]), [['approve', 'Approve'], ['deny', 'Deny']]);
     assert.deepEqual(mm.postsIn('ops-room'), [], 'nothing posted before approval');
+    // The approver also gets the request in a direct message, with the buttons.
+    const inDm = () => mm.posts.find((p) => p.channel_id !== card.channel_id && p.message.includes(`Approval needed [${id}]`));
+    for (let i = 0; i < 100 && !inDm(); i++) await sleep(50);
+    const dm = inDm();
+    assert.ok(dm, 'the approver got the request privately');
+    assert.equal(dm.channel_id, mm.directChannel(mm.username(dm.user_id), 'jeff').id, 'in a DM with jeff');
+    assert.ok(Array.isArray(dm.props.attachments), 'with the buttons');
 
     const refused = await mm.click({ user: 'carol', postId: card.id, actionId: 'approve' });
     assert.equal(refused.status, 200);
