@@ -14,7 +14,7 @@ import { TeamDirectory } from './team.js';
 export const githubToolsModule: ModuleFactory = (ctx): PantheonModule | null => {
   const personas = ctx.registry.list();
   const { github, humans } = ctx.loaded.config;
-  if (!personas.some((p) => p.github) && !github.app) return null;
+  if (!personas.some((p) => p.github?.token) && !github.app) return null;
   const logger = ctx.logger.child({ module: 'github-tools' });
   const deps = {
     apiUrl: github.apiUrl,
