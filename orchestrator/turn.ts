@@ -109,8 +109,9 @@ async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Pr
 
     const commands = open.filter((r) => deps.desk.isCommand(r.payload.text) || deps.commands?.match(r.payload.text));
     for (const row of commands) {
-      if (deps.desk.isCommand(row.payload.text)) await deps.desk.handleCommand(row.payload);
-      else await answerCommand(deps, row.payload);
+      const chat = deps.commands?.match(row.payload.text);
+      if (chat) await answerCommand(deps, row.payload, chat);
+      else await deps.desk.handleCommand(row.payload);
       await markDone(deps.pool, [row.id]);
     }
     if (commands.length) continue; // a decision here may have unpaused this thread
@@ -209,8 +210,7 @@ async function invoke(deps: TurnDeps, threadId: string, channel: string, input: 
   }
 }
 
-async function answerCommand(deps: TurnDeps, envelope: Envelope): Promise<void> {
-  const matched = deps.commands!.match(envelope.text)!;
+async function answerCommand(deps: TurnDeps, envelope: Envelope, matched: NonNullable<ReturnType<ChatCommands['match']>>): Promise<void> {
   let text: string;
   try {
     text = await matched.command.run(matched.args, envelope);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeGateway } from './gateway.js';
 import { apiChannel, apiUser, ChannelKind, type FakeBot, type FakeDiscordState, type Json } from './state.js';
+import { readBody } from '../http-body.js';
 
 /** A message a bot posted or edited, as the fake recorded it. */
 export interface RecordedPost {
@@ -33,9 +34,7 @@ export interface RestLog {
 }
 
 async function readJson(req: IncomingMessage): Promise<Json> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const raw = Buffer.concat(chunks).toString('utf8');
+  const raw = await readBody(req);
   return raw ? JSON.parse(raw) : {};
 }
 

@@ -21,6 +21,7 @@ import { registerSearchRoutes } from './routes/search.js';
 import { GitHubStore, type RepoState } from './store.js';
 import type { FakeGitHub, InjectedFailure, Permission, RecordedRequest, Repo, User } from './types.js';
 import { WebhookSender } from './webhooks.js';
+import { readBody } from '../http-body.js';
 
 export interface StartFakeGitHubOptions {
   /** Where state changes are POSTed as webhooks (also settable later with `setWebhook`). */
@@ -31,14 +32,6 @@ export interface StartFakeGitHubOptions {
 /** Rate-limit budget per token (or anonymous) and resource; reported, never enforced (see `injectFailure`). */
 const LIMITS: Record<string, number> = { core: 5000, search: 30, graphql: 5000 };
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 /** `Authorization: token X` or `Bearer X` (octokit sends the former for PATs). */
 function bearerToken(req: IncomingMessage): string | null {

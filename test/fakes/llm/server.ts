@@ -5,6 +5,7 @@ import type { FakeLLMRequest, Responder, ScriptedResponse, Wire } from './types.
 import { Script, echoResponder, fixedResponder, resolveAnswer, uniqueId } from './script.js';
 import { embeddingsResponse, normaliseOpenAIChat, openAICompletion, openAIError, streamOpenAICompletion } from './openai-wire.js';
 import { anthropicError, anthropicMessage, normaliseAnthropic, streamAnthropicMessage } from './anthropic-wire.js';
+import { readBody, sendJson } from '../http-body.js';
 
 /** A running scripted model server. */
 export interface FakeLLM {
@@ -38,18 +39,6 @@ const CHAT_ROUTES: Record<string, Wire> = {
   '/embeddings': 'embeddings',
 };
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
 
 function errorBody(wire: Wire, status: number, message: string): Json {
   return wire === 'anthropic' ? anthropicError(status, message) : openAIError(status, message);

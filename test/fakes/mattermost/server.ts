@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Hub, type TypingRecord } from './hub.js';
 import { Routes, type ActionRecord } from './routes.js';
 import { ApiError, World, type ChannelType, type FakeChannel, type FakePost, type FakeUser } from './world.js';
+import { readBody, sendJson as sendJsonAs } from '../http-body.js';
 
 /**
  * A fake Mattermost server on 127.0.0.1: REST API v4 and the `/api/v4/websocket` event stream,
@@ -48,9 +49,7 @@ export interface FakeMattermost {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBody(req);
   if (!text) return undefined;
   try {
     return JSON.parse(text);
@@ -60,10 +59,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
   // Client4 reads JSON only when Content-Type is exactly application/json.
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'X-Version-Id': '10.5.0.fake', ...headers });
-  res.end(text);
+  sendJsonAs(res, status, body, { 'X-Version-Id': '10.5.0.fake', ...headers });
 }
 
 export async function startFakeMattermost(): Promise<FakeMattermost> {

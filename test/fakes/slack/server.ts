@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { blockActions, eventCallback, nextEventId, type ButtonClick, type EventCallbackBody, type FakeSlackApp, type SlackEvent } from './payloads.js';
 import { postSignedEvent, postSignedInteraction } from './sign.js';
 import { SocketModeHub } from './socket.js';
+import { readBody, sendJson as sendJsonAs } from '../http-body.js';
 
 /** A message in the fake workspace: posted by an app (`botToken` set) or said by a human. */
 export interface FakeSlackMessage {
@@ -284,15 +285,6 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  sendJsonAs(res, status, body, { 'content-type': 'application/json; charset=utf-8', ...headers });
 }
