@@ -1,4 +1,5 @@
 import { createMiddleware } from 'langchain';
+import { MemoryUnavailableError } from './errors.js';
 import { HumanMessage, type BaseMessage } from '@langchain/core/messages';
 import type { Logger } from '../core/log.js';
 import type { MemoryStore } from './store.js';
@@ -111,6 +112,7 @@ export interface MemoryMiddlewareOptions {
  */
 export function memoryMiddleware(store: Pick<MemoryStore, 'recall' | 'status'>, personaId: string, opts: MemoryMiddlewareOptions = {}) {
   const cache = new Map<string, Promise<string>>();
+  let warnedUnavailable = false;
   const blockFor = (threadId: string, message: BaseMessage, text: string): Promise<string> => {
     const key = `${threadId}\u0000${message.id ?? text}`;
     const cached = cache.get(key);
@@ -119,6 +121,11 @@ export function memoryMiddleware(store: Pick<MemoryStore, 'recall' | 'status'>, 
       .then((r) => r.block)
       .catch((err: unknown) => {
         cache.delete(key);
+        // A server without pgvector is said once, not on every turn (the start-up log says it too).
+        if (err instanceof MemoryUnavailableError) {
+          if (warnedUnavailable) return '';
+          warnedUnavailable = true;
+        }
         opts.logger?.warn({ err, persona: personaId, threadId }, 'memory recall failed; answering without memories');
         return '';
       });

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { createLogger, type Logger } from '../core/log.js';
-import { MemoryImportError } from './errors.js';
+import { MemoryImportError, MemoryUnavailableError } from './errors.js';
 import { HYBRID_RECALL_SQL, candidateCount } from './hybrid-search.js';
 import { isMemoryScope, newMemoryId, parseJsonlLine, toJsonlLine } from './jsonl.js';
 import { reembedAll } from './reembed.js';
@@ -34,6 +34,8 @@ export interface ListOptions {
 
 /** HNSW candidate list size while searching: above the candidates we ask for, for recall@10 ≥ 0.95. */
 const EF_SEARCH = 160;
+/** How long a server found without pgvector is taken at its word before it is asked again. */
+const UNAVAILABLE_RECHECK_MS = 60_000;
 const INSERT_BATCH = 500;
 const IMPORT_BATCH = 200;
 const BULK_MIN = 2000;
@@ -47,6 +49,7 @@ export class MemoryStore {
   private readonly halfLifeDays: number;
   private readonly log: Logger;
   private initialising: Promise<void> | undefined;
+  private unavailable: { err: MemoryUnavailableError; until: number } | undefined;
   private stored: EmbedderIdentity | null = null;
   private support: VectorSupport = { version: '', iterativeScan: false };
 
@@ -70,8 +73,11 @@ export class MemoryStore {
    * with memories from another embedder is left alone and recall refuses until reembed().
    */
   init(): Promise<void> {
+    if (this.unavailable && Date.now() < this.unavailable.until) return Promise.reject(this.unavailable.err);
     this.initialising ??= this.doInit().catch((err: unknown) => {
       this.initialising = undefined; // let a later call try again (the operator may fix the server)
+      // A server without pgvector stays that way for a while: answer at once instead of asking it on every turn.
+      if (err instanceof MemoryUnavailableError) this.unavailable = { err, until: Date.now() + UNAVAILABLE_RECHECK_MS };
       throw err;
     });
     return this.initialising;
@@ -258,10 +264,12 @@ export class MemoryStore {
   async exportJsonl(write: (line: string) => void | Promise<void>): Promise<number> {
     await this.init();
     let count = 0;
-    let after: { createdAt: Date; id: string } | null = null;
+    // The cursor keeps created_at as Postgres wrote it: a JS Date drops the microseconds, and a
+    // bulk load gives thousands of rows one now(), so paging on the Date would repeat a page forever.
+    let after: { createdAt: string; id: string } | null = null;
     for (;;) {
-      const res: pg.QueryResult<MemoryRow> = await this.pool.query<MemoryRow>(
-        `SELECT ${MEMORY_SELECT} FROM ${MEMORY_FROM}
+      const res: pg.QueryResult<MemoryRow & { cursor_at: string }> = await this.pool.query<MemoryRow & { cursor_at: string }>(
+        `SELECT ${MEMORY_SELECT}, m.created_at::text AS cursor_at FROM ${MEMORY_FROM}
           WHERE $1::timestamptz IS NULL OR (m.created_at, m.id) > ($1::timestamptz, $2::text)
           ORDER BY m.created_at, m.id LIMIT 1000`,
         [after?.createdAt ?? null, after?.id ?? null],
@@ -272,7 +280,7 @@ export class MemoryStore {
       }
       if (res.rows.length < 1000) return count;
       const last = res.rows[res.rows.length - 1];
-      after = { createdAt: last.created_at, id: last.id };
+      after = { createdAt: last.cursor_at, id: last.id };
     }
   }
 
