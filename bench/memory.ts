@@ -15,7 +15,9 @@
  * (Texts with no topic at all, uniform word soup, are much harder for HNSW: see the report.)
  * - insert: one MemoryStore.rememberMany of the whole set (embedding, batched inserts; a load this
  *   large drops the HNSW index and builds it at the end), memories/s; then 500 more through
- *   rememberMany in batches of 100 with the index in place (incremental index inserts).
+ *   rememberMany in batches of 100 with the index in place (incremental index inserts). Then the
+ *   embedded database restarts, as a deployment of that size runs: it sizes its shared buffers
+ *   to its data at start (core/db/embedded.ts, `database.sharedBuffers: auto`); printed as such.
  * - recall: MemoryStore.recall (hybrid, scopes team + one persona, limit 10), p50/p95 over the queries.
  * - recall@10: the HNSW scan as recall runs it (iterative scan, scope filter; ef_search 100, 160 (the
  *   store's) and 200) against the exact top 10 from a sequential scan, for the same lexical query
@@ -76,11 +78,11 @@ function memoryAt(i: number): NewMemory {
 async function bench(size: number, dims: number): Promise<void> {
   const dir = keepDir ? join(keepDir, `${size}x${dims}`) : mkdtempSync(join(tmpdir(), 'pantheon-bench-memory-'));
   const logger = createLogger({ level: 'silent' });
-  const db = await createDatabase({ dataDir: dir, logger });
+  let db = await createDatabase({ dataDir: dir, logger });
   try {
     await migrate(db.pool, { logger });
     const embedder = new LexicalEmbedder({ dimension: dims });
-    const store = new MemoryStore(db.pool, embedder, { logger });
+    let store = new MemoryStore(db.pool, embedder, { logger });
     await store.init();
 
     seed = 1000 + size + dims;
@@ -99,7 +101,14 @@ async function bench(size: number, dims: number): Promise<void> {
       const incrementalSeconds = (performance.now() - incrementalStarted) / 1000;
       await db.pool.query('VACUUM ANALYZE memories');
       inserts = `bulk insert ${fmt(size / insertSeconds, 0)}/s (${fmt(insertSeconds, 1)} s incl. index build) | incremental ${fmt(more.length / incrementalSeconds, 0)}/s`;
+      // The embedded database sizes its shared buffers to its data when it starts: restart it,
+      // as a deployment that has grown to this size runs after its next start.
+      await db.close();
+      db = await createDatabase({ dataDir: dir, logger });
+      store = new MemoryStore(db.pool, embedder, { logger });
+      await store.init();
     }
+    const { rows: [{ shared_buffers: buffers }] } = await db.pool.query<{ shared_buffers: string }>('SHOW shared_buffers');
 
     const texts = Array.from({ length: queries }, () => `${topicSentence(pick(topics), 3 + Math.floor(rand() * 4))} ${word()}`);
     for (const t of texts.slice(0, 5)) await store.recall({ text: t, scopes: ['team', 'persona:p1'] }); // warm up
@@ -112,7 +121,7 @@ async function bench(size: number, dims: number): Promise<void> {
 
     const plan = await explainNearest(db.pool, embedder.embedOne(texts[0]));
     console.log(
-      `${String(size).padStart(7)} memories × ${String(dims).padStart(4)} dims | ${inserts} | recall p50 ${fmt(percentile(latencies, 50), 1)} ms p95 ${fmt(percentile(latencies, 95), 1)} ms`,
+      `${String(size).padStart(7)} memories × ${String(dims).padStart(4)} dims | ${inserts} | shared buffers ${buffers} | recall p50 ${fmt(percentile(latencies, 50), 1)} ms p95 ${fmt(percentile(latencies, 95), 1)} ms`,
     );
     console.log(`  plan of the vector side: ${plan}`);
     for (const ef of efSearches) {

@@ -106,7 +106,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
   };
 
   try {
-    const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, logger });
+    const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, sharedBuffers: config.database.sharedBuffers, logger });
     stops.push(() => db.close());
     await migrate(db.pool, { logger });
     const checkpointer = new PgCheckpointSaver(db.pool);
@@ -154,6 +154,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     const groups = Object.assign({}, ...modules.map((m) => m.toolGroups ?? {})) as Record<string, ToolGroupFactory>;
     const team = composeTeam({ loaded, pool: db.pool, queue, checkpointer, outbox, metrics, logger, env, durability: opts.durability ?? 'sync', modelFor: opts.modelFor, groups, ...shared });
 
+    stops.push(() => team.memory.flush()); // pending use marks, before the database closes
     // Memory needs pgvector: without it Pantheon runs, and memory says why it is unavailable.
     await team.memory.init().catch((err) => logger.warn({ err: (err as Error).message }, 'shared memory is unavailable'));
 

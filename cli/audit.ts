@@ -129,7 +129,7 @@ export async function withDatabase<T>(opts: ReadSourceOptions, fn: (pool: import
   const logger = createLogger({ level: process.env.PANTHEON_LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
   let db;
   try {
-    db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, logger });
+    db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, sharedBuffers: config.database.sharedBuffers, logger });
   } catch (err) {
     const message = (err as Error).message;
     if (message.includes('in use by another Pantheon process')) {

@@ -8,7 +8,7 @@ import { createLogger } from '../core/log.js';
 export async function runMigrations(opts: { configPath?: string; dataDir?: string }): Promise<void> {
   const { config } = await loadConfig({ configPath: opts.configPath, dataDir: opts.dataDir });
   const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
-  const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, logger });
+  const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, sharedBuffers: config.database.sharedBuffers, logger });
   try {
     const applied = await migrate(db.pool, { logger });
     process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.map((m) => m.file).join(', ')}\n` : 'database is up to date\n');

@@ -36,6 +36,11 @@ export interface ListOptions {
 const EF_SEARCH = 160;
 /** How long a server found without pgvector is taken at its word before it is asked again. */
 const UNAVAILABLE_RECHECK_MS = 60_000;
+/** Use marks wait at most this long, or until this many memories are pending, before they are written. */
+const USE_FLUSH_MS = 1000;
+const USE_FLUSH_MAX = 1000;
+/** Marks a pooled connection whose search settings are made. */
+const SEARCH_READY = Symbol('pantheon.memory.searchReady');
 const INSERT_BATCH = 500;
 const IMPORT_BATCH = 200;
 const BULK_MIN = 2000;
@@ -52,6 +57,9 @@ export class MemoryStore {
   private unavailable: { err: MemoryUnavailableError; until: number } | undefined;
   private stored: EmbedderIdentity | null = null;
   private support: VectorSupport = { version: '', iterativeScan: false };
+  private readonly pendingUse = new Map<string, number>();
+  private useTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly pool: pg.Pool, private readonly embedder: Embedder, opts: MemoryStoreOptions = {}) {
     this.halfLifeDays = opts.recencyHalfLifeDays ?? 30;
@@ -111,6 +119,7 @@ export class MemoryStore {
 
   async status(): Promise<MemoryStatus> {
     await this.init();
+    await this.flush();
     const [totals, scopes, kinds] = await Promise.all([
       this.pool.query<{ total: number; archived: number }>(
         'SELECT count(*)::int AS total, (count(*) FILTER (WHERE archived_at IS NOT NULL))::int AS archived FROM memories',
@@ -179,10 +188,8 @@ export class MemoryStore {
     if (q.scopes.length === 0 || q.text.trim() === '') return [];
     const [vector] = await this.embedder.embed([q.text]);
     if (!vector.some((x) => x !== 0)) return []; // no word at all (punctuation only): nothing to compare
-    return this.transaction(async (client) => {
-      // SET LOCAL: through pglite-socket every connection shares one session, so a plain SET would leak.
-      await client.query(`SET LOCAL hnsw.ef_search = ${EF_SEARCH}` + (this.support.iterativeScan ? '; SET LOCAL hnsw.iterative_scan = relaxed_order' : ''));
-      const { rows } = await client.query<MemoryRow & { score: number }>(HYBRID_RECALL_SQL, [
+    const { rows } = await this.searchClient(async (client) =>
+      client.query<MemoryRow & { score: number }>(HYBRID_RECALL_SQL, [
         vectorLiteral(vector),
         q.scopes,
         q.kinds && q.kinds.length > 0 ? q.kinds : null,
@@ -191,20 +198,75 @@ export class MemoryStore {
         q.text,
         limit,
         this.halfLifeDays,
-      ]);
-      if (rows.length > 0) {
-        await client.query(
-          `INSERT INTO memory_access (memory_id, accessed_at, access_count) SELECT id, now(), 1 FROM unnest($1::text[]) AS id
-           ON CONFLICT (memory_id) DO UPDATE SET accessed_at = now(), access_count = memory_access.access_count + 1`,
-          [rows.map((r) => r.id)],
-        );
+      ]),
+    );
+    this.markUsed(rows.map((r) => r.id));
+    return rows.map((r) => ({ memory: toMemory(r), score: Number(r.score) }));
+  }
+
+  /**
+   * A connection set up for vector search. Postgres: ef_search (and pgvector 0.8's iterative
+   * scan) are set once per connection, so a recall is one statement, not a transaction of four.
+   * PGlite shares one session among all connections: the same SET there is harmless (the store
+   * is its only user of hnsw.*), and a SET LOCAL elsewhere still wins inside its transaction.
+   */
+  private async searchClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      const tagged = client as pg.PoolClient & { [SEARCH_READY]?: boolean };
+      if (!tagged[SEARCH_READY]) {
+        await client.query(`SET hnsw.ef_search = ${EF_SEARCH}` + (this.support.iterativeScan ? '; SET hnsw.iterative_scan = relaxed_order' : ''));
+        tagged[SEARCH_READY] = true;
       }
-      return rows.map((r) => ({ memory: toMemory(r), score: Number(r.score) }));
-    });
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Recall marks what it returns as used (access count, last use). The marks are batched and
+   * written shortly after, off the recall's path; every read of use (get, list, export, status,
+   * archiving) writes the pending marks first, and so does flush() at shutdown.
+   */
+  private markUsed(ids: string[]): void {
+    if (ids.length === 0) return;
+    for (const id of ids) this.pendingUse.set(id, (this.pendingUse.get(id) ?? 0) + 1);
+    if (this.pendingUse.size >= USE_FLUSH_MAX) {
+      void this.flush().catch(() => {});
+      return;
+    }
+    this.useTimer ??= setTimeout(() => {
+      this.useTimer = undefined;
+      void this.flush().catch(() => {});
+    }, USE_FLUSH_MS);
+    this.useTimer.unref?.();
+  }
+
+  /** Writes the pending use marks now (memories forgotten meanwhile are skipped). */
+  async flush(): Promise<void> {
+    if (this.useTimer) { clearTimeout(this.useTimer); this.useTimer = undefined; }
+    if (this.pendingUse.size === 0) return this.flushing;
+    const batch = [...this.pendingUse];
+    this.pendingUse.clear();
+    const write = this.flushing.then(() =>
+      this.pool.query(
+        `INSERT INTO memory_access (memory_id, accessed_at, access_count)
+         SELECT u.id, now(), u.n FROM unnest($1::text[], $2::int[]) AS u(id, n) JOIN memories m ON m.id = u.id
+         ON CONFLICT (memory_id) DO UPDATE SET accessed_at = now(), access_count = memory_access.access_count + excluded.access_count`,
+        [batch.map(([id]) => id), batch.map(([, n]) => n)],
+      ),
+    ).then(
+      () => {},
+      (err: unknown) => this.log.warn({ err: (err as Error).message, memories: batch.length }, 'could not record memory use'),
+    );
+    this.flushing = write;
+    return write;
   }
 
   async get(id: string): Promise<Memory | null> {
     await this.init();
+    await this.flush();
     const { rows } = await this.pool.query<MemoryRow>(`SELECT ${MEMORY_SELECT} FROM ${MEMORY_FROM} WHERE m.id = $1`, [id]);
     return rows[0] ? toMemory(rows[0]) : null;
   }
@@ -212,6 +274,7 @@ export class MemoryStore {
   /** Newest first; expired memories are left out, archived ones unless asked for. */
   async list(opts: ListOptions = {}): Promise<Memory[]> {
     await this.init();
+    await this.flush();
     const { rows } = await this.pool.query<MemoryRow>(
       `SELECT ${MEMORY_SELECT} FROM ${MEMORY_FROM}
         WHERE ($1::text[] IS NULL OR m.scope = ANY($1::text[]))
@@ -233,6 +296,7 @@ export class MemoryStore {
   /** Archives (keeps, hides from recall) memories not used for `olderThanDays`; returns how many. */
   async archiveUnused(olderThanDays: number): Promise<number> {
     await this.init();
+    await this.flush();
     if (!(olderThanDays >= 0)) throw new Error(`archiveUnused needs a number of days ≥ 0, got ${olderThanDays}`);
     const res = await this.pool.query(
       `UPDATE memories m SET archived_at = now()
@@ -263,6 +327,7 @@ export class MemoryStore {
   /** Every memory as a JSONL line (no embeddings), oldest first; returns how many. */
   async exportJsonl(write: (line: string) => void | Promise<void>): Promise<number> {
     await this.init();
+    await this.flush();
     let count = 0;
     // The cursor keeps created_at as Postgres wrote it: a JS Date drops the microseconds, and a
     // bulk load gives thousands of rows one now(), so paging on the Date would repeat a page forever.

@@ -201,7 +201,11 @@ export const pantheonConfigSchema = z.strictObject({
   server: serverSchema.prefault({}),
   /** Where embedded data lives (PGlite, workspaces); absolute after loading. */
   dataDir: text().default('.pantheon'),
-  database: z.strictObject({ url: text().optional() }).prefault({}),
+  database: z.strictObject({
+    url: text().optional(),
+    /** The embedded database's shared buffers: `auto` sizes them to its data at each start. */
+    sharedBuffers: text().regex(/^(auto|[1-9][0-9]*(MB|GB))$/, 'use auto, or a size such as 256MB or 1GB').default('auto'),
+  }).prefault({}),
   redis: z.strictObject({
     url: text().optional(),
     /** Key prefix of the BullMQ queues: separates installations sharing one Redis. */

@@ -22,6 +22,8 @@ export interface DatabaseOptions {
   dataDir: string;
   logger: Logger;
   pgliteOptions?: EmbeddedPgliteOptions;
+  /** The embedded database's shared buffers: `auto` (sized to its data at startup) or a size such as `256MB`. */
+  sharedBuffers?: string;
   /** Pool size for a real Postgres (default 10). The embedded database always uses 1. */
   poolMax?: number;
 }
@@ -36,7 +38,7 @@ const CONNECTION_WAIT_MS = 30_000;
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
   const log = opts.logger.child({ component: 'db' });
   if (opts.url) return connectPostgres(opts.url, opts.poolMax ?? 10, log);
-  const embedded = await startEmbeddedPostgres({ dataDir: opts.dataDir, logger: opts.logger, pgliteOptions: opts.pgliteOptions });
+  const embedded = await startEmbeddedPostgres({ dataDir: opts.dataDir, logger: opts.logger, pgliteOptions: opts.pgliteOptions, sharedBuffers: opts.sharedBuffers });
   try {
     return await connectEmbedded(embedded, log);
   } catch (err) {
