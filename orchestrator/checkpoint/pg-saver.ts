@@ -29,6 +29,94 @@ interface WriteRow {
 }
 
 const COLUMNS = 'thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata_type, metadata';
+const WRITE_COLUMNS = 'thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, value';
+
+type CheckpointParams = [string, string, string, string | null, string, Buffer, string, Buffer];
+type WriteParams = [string, string, string, string, number, string, string, string, Buffer];
+interface BatchItem { checkpoint?: CheckpointParams; writes?: WriteParams[] }
+
+/** Upserts: a checkpoint saved again replaces itself; regular writes are kept once (a re-run
+ * task writes the same), special ones (errors, interrupts: negative idx) are replaced by the latest. */
+const UPSERT_CHECKPOINTS = `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
+  metadata_type = EXCLUDED.metadata_type, metadata = EXCLUDED.metadata`;
+const UPSERT_WRITES = `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
+  SET channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value, task_path = EXCLUDED.task_path
+  WHERE EXCLUDED.idx < 0`;
+/** Postgres takes at most 65,535 parameters a statement; a batch stays well below. */
+const MAX_BATCH_PARAMS = 20_000;
+
+const placeholders = (rows: unknown[][], params: unknown[]) =>
+  rows.map((row) => `(${row.map((v) => { params.push(v); return `$${params.length}`; }).join(', ')})`).join(', ');
+
+/**
+ * Coalesces the saves that arrive together into one statement. LangGraph issues a step's task
+ * writes and its checkpoint without waiting for each other, and only waits for all of them
+ * (durability `sync`) before the next step; with many conversations running, their steps' saves
+ * arrive together too. Everything issued in one turn of the event loop goes out as a single
+ * statement (one round trip, one commit) and every caller's promise settles when it is
+ * committed, so a step still starts only after its predecessor is saved. If a batch fails,
+ * each save is retried on its own, so an error reaches the caller it belongs to.
+ */
+class WriteBatcher {
+  private queue: Array<{ item: BatchItem; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private scheduled = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  add(item: BatchItem): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.queue;
+    this.queue = [];
+    let start = 0;
+    while (start < all.length) {
+      let params = 0;
+      let end = start;
+      while (end < all.length && (end === start || params < MAX_BATCH_PARAMS)) {
+        const { checkpoint, writes } = all[end]!.item;
+        params += (checkpoint ? checkpoint.length : 0) + (writes?.length ?? 0) * 9;
+        end++;
+      }
+      const group = all.slice(start, end);
+      start = end;
+      void this.write(group.map((g) => g.item)).then(
+        () => { for (const g of group) g.resolve(); },
+        async (err: unknown) => {
+          if (group.length === 1) return group[0]!.reject(err);
+          for (const g of group) await this.write([g.item]).then(g.resolve, g.reject);
+        },
+      );
+    }
+  }
+
+  private async write(items: BatchItem[]): Promise<void> {
+    // Within one statement a key may be upserted once: keep what sequential upserts would leave.
+    const checkpoints = new Map<string, CheckpointParams>();
+    const writes = new Map<string, WriteParams>();
+    for (const { checkpoint, writes: rows } of items) {
+      if (checkpoint) checkpoints.set(JSON.stringify(checkpoint.slice(0, 3)), checkpoint);
+      for (const row of rows ?? []) {
+        const key = JSON.stringify(row.slice(0, 5));
+        if (!writes.has(key) || row[4] < 0) writes.set(key, row);
+      }
+    }
+    const params: unknown[] = [];
+    const parts: string[] = [];
+    if (checkpoints.size) parts.push(`INSERT INTO graph_checkpoints (${COLUMNS}) VALUES ${placeholders([...checkpoints.values()], params)} ${UPSERT_CHECKPOINTS}`);
+    if (writes.size) parts.push(`INSERT INTO graph_writes (${WRITE_COLUMNS}) VALUES ${placeholders([...writes.values()], params)} ${UPSERT_WRITES}`);
+    if (parts.length === 1) await this.pool.query(parts[0]!, params);
+    else if (parts.length === 2) await this.pool.query(`WITH saved_checkpoints AS (${parts[0]} RETURNING 1) ${parts[1]}`, params);
+  }
+}
 
 /** The checkpoint's pending writes, fetched with it in the same statement. */
 const WITH_WRITES = `SELECT c.*, w.writes FROM (%CHECKPOINT%) c LEFT JOIN LATERAL (
@@ -44,8 +132,11 @@ const WITH_WRITES = `SELECT c.*, w.writes FROM (%CHECKPOINT%) c LEFT JOIN LATERA
  * Works on PGlite and on any Postgres; keyed by thread id, namespace (subgraphs) and checkpoint id.
  */
 export class PgCheckpointSaver extends BaseCheckpointSaver {
+  private readonly batch: WriteBatcher;
+
   constructor(private readonly pool: pg.Pool, serde?: SerializerProtocol) {
     super(serde);
+    this.batch = new WriteBatcher(pool);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -88,12 +179,9 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
       this.serde.dumpsTyped(copyCheckpoint(checkpoint)),
       this.serde.dumpsTyped(metadata),
     ]);
-    await this.pool.query(
-      `INSERT INTO graph_checkpoints (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
-         metadata_type = EXCLUDED.metadata_type, metadata = EXCLUDED.metadata`,
-      [threadId, ns, checkpoint.id, (config.configurable?.checkpoint_id as string | undefined) ?? null, type, Buffer.from(data), metadataType, Buffer.from(metadataData)],
-    );
+    await this.batch.add({
+      checkpoint: [threadId, ns, checkpoint.id, (config.configurable?.checkpoint_id as string | undefined) ?? null, type, Buffer.from(data), metadataType, Buffer.from(metadataData)],
+    });
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -103,27 +191,15 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
     if (threadId === undefined || checkpointId === undefined) throw new Error('cannot save writes without configurable.thread_id and checkpoint_id');
     if (!writes.length) return;
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
-    const values: string[] = [];
-    const params: unknown[] = [];
     // One row per (task, idx): a later special write (same negative idx) replaces an earlier one.
     const byIdx = new Map<number, PendingWrite>();
     for (const [i, write] of writes.entries()) byIdx.set(WRITES_IDX_MAP[write[0]] ?? i, write);
+    const rows: WriteParams[] = [];
     for (const [idx, [channel, value]] of byIdx) {
       const [type, data] = await this.serde.dumpsTyped(value);
-      const base = params.length;
-      params.push(threadId, ns, checkpointId, taskId, idx, taskPath ?? '', channel, type, Buffer.from(data));
-      values.push(`(${Array.from({ length: 9 }, (_, k) => `$${base + k + 1}`).join(', ')})`);
+      rows.push([threadId, ns, checkpointId, taskId, idx, taskPath ?? '', channel, type, Buffer.from(data)]);
     }
-    // Regular writes are kept once (a re-run task writes the same); special ones (errors,
-    // interrupts: negative idx) are replaced by the latest.
-    await this.pool.query(
-      `INSERT INTO graph_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, value)
-       VALUES ${values.join(', ')}
-       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
-         SET channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value, task_path = EXCLUDED.task_path
-         WHERE EXCLUDED.idx < 0`,
-      params,
-    );
+    await this.batch.add({ writes: rows });
   }
 
   async deleteThread(threadId: string): Promise<void> {
