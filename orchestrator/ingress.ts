@@ -3,6 +3,7 @@ import type { Envelope, IngressSink } from '../channels/types.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobQueue } from '../core/queue/types.js';
+import { statement } from '../core/db/statements.js';
 
 export const INGRESS_QUEUE = 'ingress';
 
@@ -24,11 +25,11 @@ export class Ingress {
     if (envelope.author.isBot || this.deps.isOwnIdentity?.(envelope.author)) {
       return { id: envelope.id, accepted: false };
     }
-    const inserted = await pool.query(
+    const inserted = await pool.query(statement(pool, 'inbound_insert',
       `INSERT INTO inbound_messages (id, channel, conversation, author, text, payload)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
       [envelope.id, envelope.channel, envelope.threadId, envelope.author.id, envelope.text, JSON.stringify(envelope)],
-    );
+    ));
     if (inserted.rowCount === 0) {
       logger.debug({ inbound: envelope.id }, 'duplicate inbound message ignored');
       return { id: envelope.id, accepted: false };

@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';
 import { ThreadLocks } from './thread-lock.js';
 import { OutboundRateLimiter, type RateLimit } from './rate-limiter.js';
+import { statement } from '../core/db/statements.js';
 
 export const OUTBOX_QUEUE = 'outbox';
 
@@ -60,11 +61,11 @@ export class Outbox {
       const result = await this.threads.run(message.threadId, () => adapter.post(message));
       return { queued: !result.duplicate };
     }
-    const inserted = await this.deps.pool.query(
+    const inserted = await this.deps.pool.query(statement(this.deps.pool, 'outbox_insert',
       `INSERT INTO outbox (idempotency_key, channel, conversation, persona, payload)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
       [message.idempotencyKey, message.channel, message.threadId, message.persona ?? null, JSON.stringify(message)],
-    );
+    ));
     if (inserted.rowCount === 0) return { queued: false };
     await this.enqueue(message);
     return { queued: true };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { statement } from '../core/db/statements.js';
 
 /**
  * One run at a time per thread across processes (BullMQ workers): a lease row in Postgres,
@@ -14,21 +15,21 @@ export class ThreadLeases {
 
   /** Answers null when another process holds the thread, else whether it was left clean. */
   async tryAcquire(thread: string): Promise<{ clean: boolean } | null> {
-    const { rows } = await this.pool.query<{ clean: boolean }>(
+    const { rows } = await this.pool.query<{ clean: boolean }>(statement(this.pool, 'lease_acquire',
       `INSERT INTO thread_leases (thread, owner, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
        ON CONFLICT (thread) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
        WHERE thread_leases.expires_at < now() OR thread_leases.owner = EXCLUDED.owner
        RETURNING clean`,
       [thread, this.owner, this.ttlMs],
-    );
+    ));
     return rows[0] ? { clean: rows[0].clean } : null;
   }
 
   async release(thread: string, clean: boolean): Promise<void> {
-    await this.pool.query(
+    await this.pool.query(statement(this.pool, 'lease_release',
       `UPDATE thread_leases SET expires_at = now() - interval '1 second', clean = $3 WHERE thread = $1 AND owner = $2`,
       [thread, this.owner, clean],
-    );
+    ));
   }
 
   /** Runs `fn` holding the lease (renewed while it runs); `ran: false` when another process holds it. */

@@ -18,6 +18,7 @@ import type { ChatCommands } from './commands.js';
 import { routeBatch, type RouterConfig } from './router.js';
 import type { ThreadLeases } from './thread-lease.js';
 import type { ThreadLocks } from './thread-lock.js';
+import { statement } from '../core/db/statements.js';
 
 
 export interface TurnDeps {
@@ -201,12 +202,12 @@ async function invoke(deps: TurnDeps, threadId: string, channel: string, input: 
     deps.metrics.runs.inc({ persona: 'team', outcome });
     deps.metrics.runDuration.observe({ persona: 'team' }, (performance.now() - started) / 1000);
     // The run's record and the inbound messages it finished, in one statement.
-    await deps.pool.query(
+    await deps.pool.query(statement(deps.pool, 'run_finished',
       `WITH finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY($7))
        INSERT INTO runs (id, conversation, persona, inbound_id, status, started_at, finished_at, error)
        VALUES ($1, $2, 'team', $3, $4, now() - $5 * interval '1 millisecond', now(), $6)`,
       [runId, threadId, first, outcome === 'ok' ? 'done' : 'failed', Math.round(performance.now() - started), error?.slice(0, 2000) ?? null, finishes],
-    );
+    ));
   }
 }
 
@@ -223,11 +224,11 @@ async function answerCommand(deps: TurnDeps, envelope: Envelope, matched: NonNul
 }
 
 async function pendingFor(pool: pg.Pool, threadId: string): Promise<Row[]> {
-  const { rows } = await pool.query<Row>(
+  const { rows } = await pool.query<Row>(statement(pool, 'inbound_pending',
     `SELECT id, status, payload FROM inbound_messages
      WHERE conversation = $1 AND status IN ('pending', 'processing', 'held') ORDER BY received_at, id`,
     [threadId],
-  );
+  ));
   return rows;
 }
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
+import { statement } from '../../core/db/statements.js';
 
 /** A message of the local chat, as the public API shows it. */
 export interface ChatMessage {
@@ -57,13 +58,13 @@ export class ChatStore {
   }
 
   async append(m: NewChatMessage): Promise<{ inserted: boolean; message: ChatMessage }> {
-    const inserted = await this.pool.query<Row>(
+    const inserted = await this.pool.query<Row>(statement(this.pool, 'chat_append',
       `INSERT INTO chat_messages (id, conversation, role, author, persona, text, reply_to)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO NOTHING
        RETURNING id, role, author, persona, text, created_at, seq`,
       [m.id, m.conversation, m.role, m.author, m.persona ?? null, m.text, m.replyTo ?? null],
-    );
+    ));
     if (inserted.rows[0]) {
       this.changes.emit(m.conversation);
       return { inserted: true, message: toMessage(inserted.rows[0]) };

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { allowNamedStatements } from './statements.js';
 import type { Logger } from '../log.js';
 import { startEmbeddedPostgres, type EmbeddedPgliteOptions, type EmbeddedPostgres } from './embedded.js';
 
@@ -49,6 +50,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
 
 async function connectPostgres(url: string, max: number, log: Logger): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECTION_WAIT_MS });
+  allowNamedStatements(pool);
   // The error carries the whole pg client (connection parameters, queues): log what says what happened.
   pool.on('error', (err: Error & { code?: string }) =>
     log.warn({ err: { message: err.message, code: err.code } }, 'idle Postgres connection failed; the pool will open a new one'));

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { statement } from '../../core/db/statements.js';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
   BaseCheckpointSaver, WRITES_IDX_MAP, compareWritesSortKeys, copyCheckpoint, getCheckpointId, writesSortKey,
@@ -42,11 +43,18 @@ const UPSERT_CHECKPOINTS = `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id
 const UPSERT_WRITES = `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
   SET channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value, task_path = EXCLUDED.task_path
   WHERE EXCLUDED.idx < 0`;
-/** Postgres takes at most 65,535 parameters a statement; a batch stays well below. */
-const MAX_BATCH_PARAMS = 20_000;
-
-const placeholders = (rows: unknown[][], params: unknown[]) =>
-  rows.map((row) => `(${row.map((v) => { params.push(v); return `$${params.length}`; }).join(', ')})`).join(', ');
+/** Every batch is this one statement (columns as arrays), so Postgres can keep it prepared. */
+const SAVE = `WITH saved_checkpoints AS (
+  INSERT INTO graph_checkpoints (${COLUMNS})
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bytea[])
+  ${UPSERT_CHECKPOINTS}
+  RETURNING 1
+)
+INSERT INTO graph_writes (${WRITE_COLUMNS})
+SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bytea[])
+${UPSERT_WRITES}`;
+/** Saves per statement at most (a batch larger than this is split). */
+const MAX_BATCH = 200;
 
 /**
  * Coalesces the saves that arrive together into one statement. LangGraph issues a step's task
@@ -77,17 +85,8 @@ class WriteBatcher {
     this.scheduled = false;
     const all = this.queue;
     this.queue = [];
-    let start = 0;
-    while (start < all.length) {
-      let params = 0;
-      let end = start;
-      while (end < all.length && (end === start || params < MAX_BATCH_PARAMS)) {
-        const { checkpoint, writes } = all[end]!.item;
-        params += (checkpoint ? checkpoint.length : 0) + (writes?.length ?? 0) * 9;
-        end++;
-      }
-      const group = all.slice(start, end);
-      start = end;
+    for (let start = 0; start < all.length; start += MAX_BATCH) {
+      const group = all.slice(start, start + MAX_BATCH);
       void this.write(group.map((g) => g.item)).then(
         () => { for (const g of group) g.resolve(); },
         async (err: unknown) => {
@@ -109,12 +108,8 @@ class WriteBatcher {
         if (!writes.has(key) || row[4] < 0) writes.set(key, row);
       }
     }
-    const params: unknown[] = [];
-    const parts: string[] = [];
-    if (checkpoints.size) parts.push(`INSERT INTO graph_checkpoints (${COLUMNS}) VALUES ${placeholders([...checkpoints.values()], params)} ${UPSERT_CHECKPOINTS}`);
-    if (writes.size) parts.push(`INSERT INTO graph_writes (${WRITE_COLUMNS}) VALUES ${placeholders([...writes.values()], params)} ${UPSERT_WRITES}`);
-    if (parts.length === 1) await this.pool.query(parts[0]!, params);
-    else if (parts.length === 2) await this.pool.query(`WITH saved_checkpoints AS (${parts[0]} RETURNING 1) ${parts[1]}`, params);
+    const cols = <T extends unknown[]>(rows: T[], n: number) => Array.from({ length: n }, (_, k) => rows.map((r) => r[k]));
+    await this.pool.query(statement(this.pool, 'checkpoint_save', SAVE, [...cols([...checkpoints.values()], 8), ...cols([...writes.values()], 9)]));
   }
 }
 
@@ -122,6 +117,9 @@ class WriteBatcher {
 const WITH_WRITES = `SELECT c.*, w.writes FROM (%CHECKPOINT%) c LEFT JOIN LATERAL (
   SELECT json_agg(json_build_object('task_id', task_id, 'idx', idx, 'task_path', task_path, 'channel', channel, 'type', type, 'value', encode(value, 'base64'))) AS writes
   FROM graph_writes w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id) w ON true`;
+
+const CHECKPOINT_BY_ID = WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`);
+const CHECKPOINT_LATEST = WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1`);
 
 /**
  * LangGraph's checkpoints in Postgres, compact: a checkpoint is ONE row (serialised whole, as
@@ -145,8 +143,8 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const id = getCheckpointId(config);
     const { rows } = id
-      ? await this.pool.query<CheckpointRow>(WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`), [threadId, ns, id])
-      : await this.pool.query<CheckpointRow>(WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1`), [threadId, ns]);
+      ? await this.pool.query<CheckpointRow>(statement(this.pool, 'checkpoint_by_id', CHECKPOINT_BY_ID, [threadId, ns, id]))
+      : await this.pool.query<CheckpointRow>(statement(this.pool, 'checkpoint_latest', CHECKPOINT_LATEST, [threadId, ns]));
     return rows[0] ? this.toTuple(rows[0]) : undefined;
   }
 

@@ -188,6 +188,8 @@ describe('pantheon chat', () => {
     server.dropStreams();
     server.add({ role: 'agent', author: 'Athena', persona: 'athena', text: 'said while you were away' });
     await term.waitFor('[athena] said while you were away');
+    // The missed message comes from the history; the new stream opens right after it.
+    await until(() => server.streamRequests.length === 2);
     term.input.end();
     await done;
     assert.equal(server.streamRequests[1]!.lastEventId, undefined);
