@@ -2,15 +2,17 @@
  * Routing overhead (issue 3): from ingress to the persona's first model request, with a
  * zero-latency model, conversations arriving at a steady rate. Prints p50/p99 at 50/s for 20 s
  * (1,000 conversations), then steps the rate up to find the highest one sustained before p99
- * passes 250 ms.
+ * passes 250 ms. Also the CPU each conversation costs, in this process and in the rest of the
+ * machine (Postgres, Redis), during the 50/s phase: what bounds the sustainable rate.
  *
  *   node --import tsx bench/routing.ts                  # embedded default
  *   node --import tsx bench/routing.ts --postgres-redis # DATABASE_URL (local PG) + REDIS_URL
  *   options: --seconds N (default 20), --step-seconds N (default 5), --durability sync|async|exit (default sync)
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BaseMessage } from '@langchain/core/messages';
@@ -26,6 +28,16 @@ const opt = (name: string, d: number) => (args.includes(name) ? Number(args[args
 const seconds = opt('--seconds', 20);
 const stepSeconds = opt('--step-seconds', 5);
 const durability = (args.includes('--durability') ? args[args.indexOf('--durability') + 1] : 'sync') as 'sync' | 'async' | 'exit';
+
+/** CPU time the whole machine has spent busy (all cores, /proc/stat), in ms; null where there is no /proc. */
+function machineBusyMs(): number | null {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (user! + nice! + system! + irq! + softirq! + steal!) * (1000 / 100);
+  } catch {
+    return null;
+  }
+}
 
 /** Records when each inbound message first reaches a model (its id is the human message's id). */
 class FirstCallModel extends InstantChatModel {
@@ -83,10 +95,19 @@ async function main() {
   }
 
   await phase(20, 2); // warm up
+  const cpu0 = process.cpuUsage();
+  const busy0 = machineBusyMs();
   const main = await phase(50, seconds);
+  const conversations = main.latencies.length + main.missing;
+  const ownMs = ((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0)) / conversations;
+  const restMs = busy0 === null ? null : (machineBusyMs()! - busy0) / conversations - ownMs;
   const mode = external ? 'Postgres + Redis (BullMQ)' : 'embedded (PGlite + in-process queue)';
   console.log(`routing overhead, ${mode}, durability ${durability}: ingress -> persona's first model request, zero-latency model`);
   console.log(`  50/s for ${seconds} s (${main.latencies.length + main.missing} conversations): p50 ${fmt(percentile(main.latencies, 50))} ms  p99 ${fmt(percentile(main.latencies, 99))} ms${main.missing ? `  (${main.missing} never reached the model)` : ''}`);
+  if (restMs !== null) {
+    const cores = availableParallelism();
+    console.log(`  CPU per conversation: ${fmt(ownMs, 2)} ms in this process, ${fmt(restMs, 2)} ms in the rest of the machine (databases, queue); ${cores} cores bound the rate at ${fmt((cores * 1000) / (ownMs + restMs), 0)}/s`);
+  }
   let best = 50;
   for (const rate of [100, 150, 200, 300, 400, 600, 800]) {
     const r = await phase(rate, stepSeconds);
