@@ -1,4 +1,4 @@
-import { Command, END, START, StateGraph, type BaseCheckpointSaver } from '@langchain/langgraph';
+import { Command, END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { HumanMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
 import { HANDOFF_NODE, } from './handoff-tool.js';
@@ -97,13 +97,25 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
     return new Command({ goto: nodeName(request.to), update: { cursor, handoff: null, turns: state.turns + 1, messages: [ask] } });
   };
 
+  /**
+   * A persona's turn: its agent runs as a subgraph (its own checkpoints, interrupts and resumes);
+   * a handoff leaves through the agent's handoff tool (Command.PARENT → the gate). When nobody
+   * else is waiting this turn, the node posts what was said and ends the run itself, which saves
+   * the graph a step (a checkpoint and its writes) on every plain answer; otherwise `next` does.
+   */
+  const persona = (m: TeamMember) => async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
+    const out = (await m.graph.invoke(state, config)) as { messages: TeamStateValue['messages'] };
+    if (state.queue.length) return new Command({ goto: NEXT, update: { messages: out.messages } });
+    const cursor = await postNewMessages({ ...state, messages: out.messages }, outbox);
+    return new Command({ goto: END, update: { messages: out.messages, cursor, queue: [] } });
+  };
+
   const graph = new StateGraph(TeamState)
     .addNode(NEXT, next, { ends: [...destinations, END] })
     .addNode(HANDOFF_NODE, handoff, { ends: [...destinations, NEXT, END] });
-  for (const m of members) graph.addNode(nodeName(m.id), m.graph, { ends: [HANDOFF_NODE] });
+  for (const m of members) graph.addNode(nodeName(m.id), persona(m), { ends: [HANDOFF_NODE, NEXT, END], subgraphs: [m.graph] });
   // A new turn goes straight to its first persona (the caller checked its budget); resumes never pass here.
   graph.addConditionalEdges(START, (s: TeamStateValue) => (s.start && byId.has(s.start) ? nodeName(s.start) : NEXT), [...destinations, NEXT] as never);
-  for (const m of members) graph.addEdge(nodeName(m.id) as typeof NEXT, NEXT);
   return graph.compile({ checkpointer: deps.checkpointer });
 }
 
