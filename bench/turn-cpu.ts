@@ -1,0 +1,87 @@
+/**
+ * CPU per turn (issue 3): N new conversations (default 1,000), C in flight at once (default 20),
+ * each a persona answering with a zero-latency model; prints turns/s, this process's CPU per turn,
+ * and the whole machine's (so Postgres and Redis too). A steadier A/B figure than the routing
+ * bench's tail latencies: run two versions back to back and compare.
+ *
+ *   node --import tsx bench/turn-cpu.ts [--postgres-redis] [--turns N] [--concurrency C]
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { BaseMessage } from '@langchain/core/messages';
+import { startPantheon } from '../cli/app.js';
+import { createLogger } from '../core/log.js';
+import { InstantChatModel } from './support/instant-model.js';
+import { fmt } from './stats.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
+const external = args.includes('--postgres-redis');
+const turns = opt('--turns', 1000);
+const concurrency = opt('--concurrency', 20);
+
+/** Resolves the waiter of each message when it first reaches the model. */
+const waiting = new Map<string, () => void>();
+class SignallingModel extends InstantChatModel {
+  override async _generate(messages: BaseMessage[]) {
+    const result = await super._generate(messages);
+    for (const m of messages) if (m.id) { waiting.get(m.id)?.(); waiting.delete(m.id); }
+    return result;
+  }
+}
+
+/** CPU time the whole machine has spent busy (all cores), in ms. */
+function machineBusyMs(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) * 10;
+}
+
+const run = randomUUID().slice(0, 8);
+const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-turn-cpu-'));
+const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+let cleanup: (() => Promise<void>) | undefined;
+if (external) {
+  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `pantheon_turn_cpu_${run}`;
+  const c = new pg.Client(admin); await c.connect(); await c.query(`CREATE DATABASE ${name}`); await c.end();
+  env.DATABASE_URL = admin.replace(/\/[^/]*$/, `/${name}`);
+  env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  env.PANTHEON_QUEUE_PREFIX = `bench-${name}`;
+  cleanup = async () => { const d = new pg.Client(admin); await d.connect(); await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await d.end(); };
+}
+const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new SignallingModel({}), durability: 'sync' });
+
+let sent = 0;
+async function drive(n: number, inFlight: number): Promise<void> {
+  const end = sent + n;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (sent < end) {
+      const id = `turncpu:${run}:${sent++}`;
+      const reached = new Promise<void>((resolve) => waiting.set(id, resolve));
+      void app.ingress.accept({ id, channel: 'local', threadId: `local:t-${run}-${sent}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
+      await reached;
+    }
+  }));
+}
+
+await drive(50, 10); // warm up
+await new Promise((r) => setTimeout(r, 500));
+const busy0 = machineBusyMs();
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await drive(turns, concurrency);
+await new Promise((r) => setTimeout(r, 300)); // the last turns' replies
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const own = (cpu.user + cpu.system) / 1000 / turns;
+const machine = (machineBusyMs() - busy0) / turns;
+console.log(`turn CPU, ${external ? 'Postgres + Redis' : 'embedded'}: ${turns} turns, ${concurrency} in flight, ${fmt(turns / seconds, 0)} turns/s`);
+console.log(`  CPU per turn: ${fmt(own, 2)} ms in this process, ${fmt(machine - own, 2)} ms in the rest of the machine, ${fmt(machine, 2)} ms in all`);
+await app.stop();
+await cleanup?.();
+await rm(dataDir, { recursive: true, force: true });
+process.exit(0);
