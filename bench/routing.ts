@@ -12,7 +12,6 @@
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +22,7 @@ import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import type { Envelope } from '../channels/types.js';
 import { InstantChatModel } from './support/instant-model.js';
-import { fmt, percentile } from './stats.js';
+import { fmt, machineBusyMs, percentile } from './stats.js';
 
 const args = process.argv.slice(2);
 const external = args.includes('--postgres-redis');
@@ -32,16 +31,6 @@ const seconds = opt('--seconds', 20);
 const stepSeconds = opt('--step-seconds', 5);
 const workers = opt('--workers', 0);
 const durability = (args.includes('--durability') ? args[args.indexOf('--durability') + 1] : 'sync') as 'sync' | 'async' | 'exit';
-
-/** CPU time the whole machine has spent busy (all cores, /proc/stat), in ms; null where there is no /proc. */
-function machineBusyMs(): number | null {
-  try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (user! + nice! + system! + irq! + softirq! + steal!) * (1000 / 100);
-  } catch {
-    return null;
-  }
-}
 
 /** Records when each inbound message first reaches a model (its id is the human message's id). */
 class FirstCallModel extends InstantChatModel {
@@ -125,7 +114,7 @@ async function main() {
   const main = await phase(50, seconds);
   const conversations = main.latencies.length + main.missing;
   const ownMs = (((c) => (c.user + c.system) / 1000)(process.cpuUsage(cpu0)) + (await workersCpuMs()) - workers0) / conversations;
-  const restMs = busy0 === null ? null : (machineBusyMs()! - busy0) / conversations - ownMs;
+  const restMs = busy0 === null ? null : Math.max(0, (machineBusyMs()! - busy0) / conversations - ownMs);
   const mode = (external ? 'Postgres + Redis (BullMQ)' : 'embedded (PGlite + in-process queue)') + (workers ? `, ${workers} worker processes` : '');
   console.log(`routing overhead, ${mode}, durability ${durability}: ingress -> persona's first model request, zero-latency model`);
   console.log(`  50/s for ${seconds} s (${main.latencies.length + main.missing} conversations): p50 ${fmt(percentile(main.latencies, 50))} ms  p99 ${fmt(percentile(main.latencies, 99))} ms${main.missing ? `  (${main.missing} never reached the model)` : ''}`);

@@ -7,7 +7,6 @@
  *   node --import tsx bench/turn-cpu.ts [--postgres-redis] [--turns N] [--concurrency C]
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import { InstantChatModel } from './support/instant-model.js';
-import { fmt } from './stats.js';
+import { fmt, machineBusyMs } from './stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
@@ -32,12 +31,6 @@ class SignallingModel extends InstantChatModel {
     for (const m of messages) if (m.id) { waiting.get(m.id)?.(); waiting.delete(m.id); }
     return result;
   }
-}
-
-/** CPU time the whole machine has spent busy (all cores), in ms. */
-function machineBusyMs(): number {
-  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (user! + nice! + system! + irq! + softirq! + steal!) * 10;
 }
 
 const run = randomUUID().slice(0, 8);
@@ -70,7 +63,7 @@ async function drive(n: number, inFlight: number): Promise<void> {
 
 await drive(50, 10); // warm up
 await new Promise((r) => setTimeout(r, 500));
-const busy0 = machineBusyMs();
+const busy0 = machineBusyMs() ?? NaN;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await drive(turns, concurrency);
@@ -78,9 +71,9 @@ await new Promise((r) => setTimeout(r, 300)); // the last turns' replies
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const own = (cpu.user + cpu.system) / 1000 / turns;
-const machine = (machineBusyMs() - busy0) / turns;
+const machine = ((machineBusyMs() ?? NaN) - busy0) / turns;
 console.log(`turn CPU, ${external ? 'Postgres + Redis' : 'embedded'}: ${turns} turns, ${concurrency} in flight, ${fmt(turns / seconds, 0)} turns/s`);
-console.log(`  CPU per turn: ${fmt(own, 2)} ms in this process, ${fmt(machine - own, 2)} ms in the rest of the machine, ${fmt(machine, 2)} ms in all`);
+console.log(`  CPU per turn: ${fmt(own, 2)} ms in this process, ${fmt(Math.max(0, machine - own), 2)} ms in the rest of the machine, ${fmt(machine, 2)} ms in all`);
 await app.stop();
 await cleanup?.();
 await rm(dataDir, { recursive: true, force: true });

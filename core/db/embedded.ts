@@ -14,8 +14,9 @@ import { initDataDirInChild } from './init-data-dir.js';
  * PGlite's defaults are those of a server (128 MB of shared buffers, 64 MB for index
  * builds), and PGlite commits its shared buffers up front: 128 MB alone pushes an idle
  * Pantheon past 500 MB of RSS. The buffers are sized to the data instead (see
- * autoSharedBuffers); the rest stays small, and random pages cost what they do in memory. The WebAssembly heap cannot start below the
- * 128 MB the module declares, so `initialMemory` is left alone.
+ * autoSharedBuffers); the rest stays small, and random pages cost what they do in memory.
+ * The WebAssembly heap cannot start below the 128 MB the module declares, so `initialMemory`
+ * is left alone.
  */
 const LOW_MEMORY_SETTINGS = [
   'wal_buffers=1MB',

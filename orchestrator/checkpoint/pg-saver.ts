@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import { statement } from '../../core/db/statements.js';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
   BaseCheckpointSaver, WRITES_IDX_MAP, compareWritesSortKeys, copyCheckpoint, getCheckpointId, writesSortKey,
   type Checkpoint, type CheckpointListOptions, type CheckpointMetadata, type CheckpointPendingWrite,
   type CheckpointTuple, type PendingWrite, type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
+import { statement } from '../../core/db/statements.js';
 
 interface CheckpointRow {
   thread_id: string;
@@ -36,23 +36,23 @@ type CheckpointParams = [string, string, string, string | null, string, Buffer, 
 type WriteParams = [string, string, string, string, number, string, string, string, Buffer];
 interface BatchItem { checkpoint?: CheckpointParams; writes?: WriteParams[] }
 
-/** Upserts: a checkpoint saved again replaces itself; regular writes are kept once (a re-run
- * task writes the same), special ones (errors, interrupts: negative idx) are replaced by the latest. */
-const UPSERT_CHECKPOINTS = `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint,
-  metadata_type = EXCLUDED.metadata_type, metadata = EXCLUDED.metadata`;
-const UPSERT_WRITES = `ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
-  SET channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value, task_path = EXCLUDED.task_path
-  WHERE EXCLUDED.idx < 0`;
-/** Every batch is this one statement (columns as arrays), so Postgres can keep it prepared. */
+/**
+ * Every batch is this one statement (columns as arrays), so Postgres can keep it prepared. A
+ * checkpoint saved again replaces itself; a regular write is kept once (a re-run task writes the
+ * same), a special one (errors, interrupts: negative idx) is replaced by the latest.
+ */
 const SAVE = `WITH saved_checkpoints AS (
   INSERT INTO graph_checkpoints (${COLUMNS})
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[], $8::bytea[])
-  ${UPSERT_CHECKPOINTS}
+  ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
+    SET type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint, metadata_type = EXCLUDED.metadata_type, metadata = EXCLUDED.metadata
   RETURNING 1
 )
 INSERT INTO graph_writes (${WRITE_COLUMNS})
 SELECT * FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::bytea[])
-${UPSERT_WRITES}`;
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE
+  SET channel = EXCLUDED.channel, type = EXCLUDED.type, value = EXCLUDED.value, task_path = EXCLUDED.task_path
+  WHERE EXCLUDED.idx < 0`;
 /** Saves per statement at most (a batch larger than this is split). */
 const MAX_BATCH = 200;
 
