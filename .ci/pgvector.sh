@@ -23,7 +23,10 @@ fi
 
 PG_MAJOR="$("${PSQL[@]}" -c 'SHOW server_version_num' | cut -c1-2)"
 echo "pgvector: not installed in PostgreSQL ${PG_MAJOR}; building it from Debian's source package."
-if [ ! -x "/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" ] || ! command -v make >/dev/null || ! command -v gcc >/dev/null; then
+PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
+# pg_config alone can be there without the server headers (postgresql-server-dev ships them).
+server_headers() { [ -x "$PG_CONFIG" ] && [ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ]; }
+if ! server_headers || ! command -v make >/dev/null || ! command -v gcc >/dev/null; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-server-dev-${PG_MAJOR}" make gcc
 fi
