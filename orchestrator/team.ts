@@ -1,4 +1,4 @@
-import { createAgent, createMiddleware } from 'langchain';
+import type { createMiddleware } from 'langchain';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { StructuredToolInterface } from '@langchain/core/tools';
@@ -42,24 +42,24 @@ export function buildTeam(deps: TeamDeps) {
   const members: TeamMember[] = deps.personas.map((persona) => {
     const tools: StructuredToolInterface[] = guarded(deps.toolsFor(persona), persona.id);
     if (persona.tools.includes('handoff')) tools.push(createHandoffTool(persona.id, roster), ...guarded(work, persona.id));
-    const agent = createAgent({
-      name: persona.id,
+    return {
+      id: persona.id,
+      name: persona.name,
       model: deps.modelFor(persona),
       tools,
       systemPrompt: composeSystemPrompt(persona, deps.personas, tools.map((t) => t.name)),
       middleware: [...(deps.middlewareFor?.(persona.id) ?? []), personaMessagesMiddleware(persona.id)] as never[],
-    });
-    return { id: persona.id, name: persona.name, graph: agent.graph };
+    };
   });
 
-  const supervisorAgent = createAgent({
-    name: SUPERVISOR_ID,
+  const supervisor: TeamMember = {
+    id: SUPERVISOR_ID,
+    name: 'Pantheon',
     model: deps.modelFor({ id: SUPERVISOR_ID }),
     tools: [createHandoffTool(SUPERVISOR_ID, roster), ...guarded(work.filter((t) => t.risk === 'read'), SUPERVISOR_ID)],
     systemPrompt: composeSupervisorPrompt(deps.personas, deps.defaultPersona),
     middleware: [...(deps.middlewareFor?.(SUPERVISOR_ID) ?? []), personaMessagesMiddleware(SUPERVISOR_ID)] as never[],
-  });
-  const supervisor: TeamMember = { id: SUPERVISOR_ID, name: 'Pantheon', graph: supervisorAgent.graph };
+  };
 
   return buildTeamGraph({ members, supervisor, checkpointer: deps.checkpointer, outbox: deps.outbox, guards: deps.guards });
 }

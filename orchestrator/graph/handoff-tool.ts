@@ -1,15 +1,15 @@
 import { tool } from 'langchain';
-import { Command, getCurrentTaskInput } from '@langchain/langgraph';
-import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { Command } from '@langchain/langgraph';
+import { ToolMessage } from '@langchain/core/messages';
 import { z } from 'zod';
 import type { HandoffRequest } from './state.js';
 
 export const HANDOFF_NODE = 'handoff_gate';
 
 /**
- * `handoff`: a persona delegates to a teammate inside the graph. The tool ends the persona's turn
- * with a `Command` to the parent graph's handoff gate, which applies the loop guards, records the
- * work item and hands the receiver the message. Nothing here goes through a chat platform.
+ * `handoff`: a persona delegates to a teammate inside the graph. The tool records the request in
+ * the team state, which ends the persona's turn at the handoff gate: it applies the loop guards,
+ * records the work item and hands the receiver the message. Nothing here goes through a chat platform.
  */
 export function createHandoffTool(from: string, team: ReadonlyArray<{ id: string; name: string; role: string }>) {
   const others = team.filter((p) => p.id !== from);
@@ -20,10 +20,10 @@ export function createHandoffTool(from: string, team: ReadonlyArray<{ id: string
       const target = to.trim().replace(/^@/, '').toLowerCase();
       if (target === from) return 'You cannot hand off to yourself. Answer the request, or hand it to a teammate.';
       if (!others.some((p) => p.id === target)) return `There is no teammate "${to}". The team: ${roster}.`;
-      const state = getCurrentTaskInput() as { messages: BaseMessage[] };
       const result = new ToolMessage({ content: `Handed off to ${target}.`, tool_call_id: callId, name: 'handoff' });
       const handoff: HandoffRequest = { from, to: target, message, toolCallId: callId };
-      return new Command({ goto: HANDOFF_NODE, graph: Command.PARENT, update: { messages: [...state.messages, result], handoff } });
+      // The persona's model step sees the request when its tool calls are done and goes to the gate.
+      return new Command({ update: { messages: [result], handoff } });
     },
     {
       name: 'handoff',

@@ -1,19 +1,13 @@
-import { Command, END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import { HumanMessage } from '@langchain/core/messages';
+import { Command, END, Send, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import { AIMessage, HumanMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
 import { HANDOFF_NODE, } from './handoff-tool.js';
+import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
 import { postNewMessages, postNotice, SUPERVISOR_ID } from './posting.js';
 import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
 
-/** A compiled agent graph (createAgent(...).graph) usable as a node. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AgentNode = any;
-
-export interface TeamMember {
-  id: string;
-  name: string;
-  graph: AgentNode;
-}
+/** A persona (or the supervisor) as it takes part in the team graph. */
+export type TeamMember = PersonaAgent;
 
 /** The loop guards, budgets and bookkeeping the graph consults; backed by Postgres in production. */
 export interface TeamGuards {
@@ -36,6 +30,8 @@ export interface TeamGraphDeps {
 }
 
 export const nodeName = (personaId: string) => (personaId === SUPERVISOR_ID ? 'supervisor' : `p_${personaId}`);
+/** The node running a persona's tool calls, one task per call. */
+export const toolsNodeName = (personaId: string) => `${nodeName(personaId)}_tools`;
 const NEXT = 'next';
 
 /**
@@ -98,22 +94,50 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   };
 
   /**
-   * A persona's turn: its agent runs as a subgraph (its own checkpoints, interrupts and resumes);
-   * a handoff leaves through the agent's handoff tool (Command.PARENT → the gate). When nobody
-   * else is waiting this turn, the node posts what was said and ends the run itself, which saves
-   * the graph a step (a checkpoint and its writes) on every plain answer; otherwise `next` does.
+   * A persona's model step. Tool calls go out as one task each to the persona's tool node, which
+   * comes back here; a handoff tool's request (set in that tool step) goes on to the gate. An
+   * answer with nobody else waiting this turn is posted here and ends the run; otherwise `next`
+   * posts it and hands over. The answer's id is the step's task id, the same if the step runs
+   * again after a crash, so a re-generated answer cannot be posted a second time.
    */
-  const persona = (m: TeamMember) => async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
-    const out = (await m.graph.invoke(state, config)) as { messages: TeamStateValue['messages'] };
-    if (state.queue.length) return new Command({ goto: NEXT, update: { messages: out.messages } });
-    const cursor = await postNewMessages({ ...state, messages: out.messages }, outbox);
-    return new Command({ goto: END, update: { messages: out.messages, cursor, queue: [] } });
+  const modelStep = (m: TeamMember, agent: CompiledPersona) => {
+    return async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
+      if (state.handoff && state.handoff.from === m.id) return new Command({ goto: HANDOFF_NODE });
+      let answer = await agent.callModel(state.messages, config);
+      const task = taskIdOf(config);
+      if (task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
+      const calls = answer.tool_calls ?? [];
+      if (calls.length) {
+        // A tool round and the model step after it need two more steps: stop with a word instead of failing the run.
+        const step = Number((config.metadata as { langgraph_step?: number } | undefined)?.langgraph_step ?? 0);
+        if (step + 2 < (config.recursionLimit ?? 25)) {
+          return new Command({ goto: calls.map((call) => new Send(toolsNodeName(m.id), { call } satisfies ToolTaskInput)), update: { messages: [answer] } });
+        }
+        answer = new AIMessage({ id: answer.id, name: m.id, content: 'Sorry, I need more steps than this run allows to finish this. Send a new message to continue.' });
+      }
+      if (state.queue.length) return new Command({ goto: NEXT, update: { messages: [answer] } });
+      const cursor = await postNewMessages({ ...state, messages: [...state.messages, answer] }, outbox);
+      return new Command({ goto: END, update: { messages: [answer], cursor, queue: [] } });
+    };
+  };
+
+  /** One tool call of a persona's answer (approvals pause here, this call alone). */
+  const toolStep = (agent: CompiledPersona) => {
+    return async (input: ToolTaskInput, config: LangGraphRunnableConfig) => {
+      const out = await agent.runTool(input.call, config);
+      return out instanceof Command ? out : { messages: [out] };
+    };
   };
 
   const graph = new StateGraph(TeamState)
     .addNode(NEXT, next, { ends: [...destinations, END] })
     .addNode(HANDOFF_NODE, handoff, { ends: [...destinations, NEXT, END] });
-  for (const m of members) graph.addNode(nodeName(m.id), persona(m), { ends: [HANDOFF_NODE, NEXT, END], subgraphs: [m.graph] });
+  for (const m of members) {
+    const agent = compilePersona(m);
+    graph.addNode(nodeName(m.id), modelStep(m, agent), { ends: [toolsNodeName(m.id), HANDOFF_NODE, NEXT, END] });
+    graph.addNode(toolsNodeName(m.id), toolStep(agent) as never);
+    graph.addEdge(toolsNodeName(m.id) as never, nodeName(m.id) as never);
+  }
   // A new turn goes straight to its first persona (the caller checked its budget); resumes never pass here.
   graph.addConditionalEdges(START, (s: TeamStateValue) => (s.start && byId.has(s.start) ? nodeName(s.start) : NEXT), [...destinations, NEXT] as never);
   return graph.compile({ checkpointer: deps.checkpointer });
