@@ -4,12 +4,17 @@
  * and the whole machine's (so Postgres and Redis too). A steadier A/B figure than the routing
  * bench's tail latencies: run two versions back to back and compare.
  *
- *   node --import tsx bench/turn-cpu.ts [--postgres-redis] [--turns N] [--concurrency C]
+ *   node --import tsx bench/turn-cpu.ts [--postgres-redis] [--turns N] [--concurrency C] [--profile FILE]
+ *
+ * --profile writes a V8 CPU profile of the measured turns only (not start-up or warm-up), for
+ * Chrome DevTools or any .cpuprofile reader.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import pg from 'pg';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
@@ -22,6 +27,7 @@ const opt = (name: string, d: number) => (args.includes(name) ? Number(args[args
 const external = args.includes('--postgres-redis');
 const turns = opt('--turns', 1000);
 const concurrency = opt('--concurrency', 20);
+const profile = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : undefined;
 
 /** Resolves the waiter of each message when it first reaches the model. */
 const waiting = new Map<string, () => void>();
@@ -63,6 +69,8 @@ async function drive(n: number, inFlight: number): Promise<void> {
 
 await drive(50, 10); // warm up
 await new Promise((r) => setTimeout(r, 500));
+const session = profile ? new Session() : undefined;
+if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
 const busy0 = machineBusyMs() ?? NaN;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -70,6 +78,11 @@ await drive(turns, concurrency);
 await new Promise((r) => setTimeout(r, 300)); // the last turns' replies
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+if (session) {
+  const { profile: taken } = await session.post('Profiler.stop');
+  await writeFile(profile!, JSON.stringify(taken));
+  session.disconnect();
+}
 const own = (cpu.user + cpu.system) / 1000 / turns;
 const machine = ((machineBusyMs() ?? NaN) - busy0) / turns;
 console.log(`turn CPU, ${external ? 'Postgres + Redis' : 'embedded'}: ${turns} turns, ${concurrency} in flight, ${fmt(turns / seconds, 0)} turns/s`);

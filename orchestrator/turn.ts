@@ -16,7 +16,7 @@ import type { TurnInfo } from './graph/state.js';
 import { authorName } from './message-text.js';
 import type { ChatCommands } from './commands.js';
 import { routeBatch, type RouterConfig } from './router.js';
-import type { ThreadLeases } from './thread-lease.js';
+import { openThread, releaseSql, type PendingRow, type ThreadLeases, type ThreadOpening } from './thread-lease.js';
 import type { ThreadLocks } from './thread-lock.js';
 import { statement } from '../core/db/statements.js';
 
@@ -42,7 +42,24 @@ export interface TurnDeps {
   commands?: ChatCommands;
 }
 
-interface Row { id: string; status: string; payload: Envelope }
+type Row = PendingRow;
+
+/** A finished graph run, recorded when the drain ends (with the inbound messages it answered). */
+interface RunRecord {
+  id: string;
+  inbound: string | null;
+  status: 'done' | 'failed';
+  startedAt: Date;
+  finishedAt: Date;
+  error: string | null;
+}
+
+/** What a drain leaves to write at its end, in one statement (with the lease's release). */
+interface Finish {
+  runs: RunRecord[];
+  /** Inbound messages answered. */
+  done: string[];
+}
 
 const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?: string, requestedBy?: string) => ({
   configurable: { thread_id: threadId, pantheon_channel: channel, pantheon_inbound: inbound, pantheon_requested_by: requestedBy },
@@ -52,22 +69,34 @@ const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?
 
 export async function handleIngressJob(deps: TurnDeps, job: IngressJob): Promise<void> {
   const threadId = 'envelope' in job ? job.envelope.threadId : job.drain;
-  await withThread(deps, threadId, (clean) => drainThread(deps, threadId, clean));
+  await withThread(deps, threadId);
 }
 
 /**
  * One run at a time per thread: in this process, and across processes when leases are on.
- * `fn` learns whether the thread was left clean (no run pending, nothing paused) and says how it leaves it.
+ * The thread is opened (taken, and what waits in it read) in one statement, and what the drain
+ * did (its runs, the messages it answered, the lease's release) is written in one more.
  */
-async function withThread(deps: TurnDeps, threadId: string, fn: (clean: boolean) => Promise<boolean>): Promise<void> {
+async function withThread(deps: TurnDeps, threadId: string): Promise<void> {
   await deps.locks.run(threadId, async () => {
+    const finish: Finish = { runs: [], done: [] };
     if (!deps.leases) {
-      const clean = await fn(deps.cleanThreads.has(threadId));
-      if (clean) deps.cleanThreads.add(threadId);
-      else deps.cleanThreads.delete(threadId);
+      const { neverRun, pending } = await openThread(deps.pool, threadId);
+      let clean = false;
+      try {
+        clean = await drainThread(deps, threadId, { clean: neverRun || deps.cleanThreads.has(threadId), pending }, finish);
+      } finally {
+        if (clean) deps.cleanThreads.add(threadId);
+        else deps.cleanThreads.delete(threadId);
+        await writeFinish(deps.pool, threadId, finish);
+      }
       return;
     }
-    const result = await deps.leases.withLease(threadId, fn);
+    const result = await deps.leases.withLease(
+      threadId,
+      (opening) => drainThread(deps, threadId, opening, finish),
+      (clean, owner) => writeFinish(deps.pool, threadId, finish, { owner, clean }),
+    );
     // Another process holds the thread: it drains what is pending before it lets go, but a
     // message may land just after its last look, so look again shortly.
     if (!result.ran) await deps.queue.add<IngressJob>(INGRESS_QUEUE, 'drain', { drain: threadId }, { delay: 500, jobId: `drain:${threadId}:${Date.now()}` });
@@ -80,9 +109,10 @@ async function withThread(deps: TurnDeps, threadId: string, fn: (clean: boolean)
  * meanwhile to ONE next turn. A thread paused on an approval holds new messages until it is decided.
  * Answers whether the thread is left clean.
  */
-async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Promise<boolean> {
+async function drainThread(deps: TurnDeps, threadId: string, opening: ThreadOpening, finish: Finish): Promise<boolean> {
   // What we know of the thread's graph: read from the checkpoint unless it was left clean, then kept from our own runs.
-  let known = clean ? CLEAN : await readThread(deps, threadId);
+  let known = opening.clean ? CLEAN : await readThread(deps, threadId);
+  let waiting: Row[] | null = opening.pending;
   for (let round = 0; round < 50; round++) {
     const { interrupts, next, turn } = known;
     const interrupt = interrupts[0];
@@ -92,20 +122,25 @@ async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Pr
       let decision: ApprovalResume | null = null;
       for (const i of interrupts) if ((decision = await deps.desk.decisionFor(i.approvalId))) break;
       if (decision) {
-        known = await invoke(deps, threadId, turn?.channel ?? 'local', new Command({ resume: decision }), turn);
+        known = await invoke(deps, finish, threadId, turn?.channel ?? 'local', new Command({ resume: decision }), turn);
+        waiting = null;
         continue;
       }
     } else if (next.length > 0 && turn) {
       // A run cut short by a crash: resume from its last checkpoint, not from the start.
       deps.logger.info({ thread: threadId, next }, 'resuming an interrupted run');
-      known = await invoke(deps, threadId, turn.channel, null, turn, turn.inboundIds);
+      known = await invoke(deps, finish, threadId, turn.channel, null, turn, turn.inboundIds);
+      waiting = null;
       continue;
     }
 
-    const batch = await pendingFor(deps.pool, threadId);
+    // The opening read what was waiting; after a run or a command of ours, write what it answered and look again.
+    if (!waiting) await writeFinish(deps.pool, threadId, finish);
+    const batch: Row[] = waiting ?? (await pendingFor(deps.pool, threadId));
+    waiting = null;
     // Finished before a crash, not yet marked: never answer twice.
     const finished = batch.filter((r) => turn?.inboundIds.includes(r.id) && next.length === 0 && !interrupt);
-    if (finished.length) await markDone(deps.pool, finished.map((r) => r.id));
+    finish.done.push(...finished.map((r) => r.id));
     const open = batch.filter((r) => !finished.includes(r));
 
     const commands = open.filter((r) => deps.desk.isCommand(r.payload.text) || deps.commands?.match(r.payload.text));
@@ -113,7 +148,7 @@ async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Pr
       const chat = deps.commands?.match(row.payload.text);
       if (chat) await answerCommand(deps, row.payload, chat);
       else await deps.desk.handleCommand(row.payload);
-      await markDone(deps.pool, [row.id]);
+      finish.done.push(row.id);
     }
     if (commands.length) continue; // a decision here may have unpaused this thread
 
@@ -123,7 +158,7 @@ async function drainThread(deps: TurnDeps, threadId: string, clean: boolean): Pr
       await holdWhilePaused(deps, messages, interrupt.approvalId, interrupt.persona);
       break;
     }
-    known = await runTurn(deps, threadId, messages.map((r) => r.payload));
+    known = await runTurn(deps, finish, threadId, messages.map((r) => r.payload));
     // Messages that arrived during the turn have jobs of their own, queued behind this one: the
     // first of them takes them all as the next turn. Only a paused run needs another look here.
     if (!known.interrupts.length) break;
@@ -145,7 +180,7 @@ async function readThread(deps: TurnDeps, threadId: string): Promise<ThreadView>
   return { interrupts, next: [...state.next], turn: (state.values as { turn?: TurnInfo | null }).turn ?? null };
 }
 
-async function runTurn(deps: TurnDeps, threadId: string, batch: Envelope[]): Promise<ThreadView> {
+async function runTurn(deps: TurnDeps, finish: Finish, threadId: string, batch: Envelope[]): Promise<ThreadView> {
   const ids = batch.map((e) => e.id);
   const last = batch.at(-1)!;
   const route = routeBatch(deps.router, batch);
@@ -170,16 +205,17 @@ async function runTurn(deps: TurnDeps, threadId: string, batch: Envelope[]): Pro
       if (!spent) start = head;
       else await deps.outbox.send({ idempotencyKey: `${threadId}:notice:${ids[0]}:budget-${head}`, channel: last.channel, threadId, role: 'system', text: spent, replyTo: last.id });
     }
-    if (start) view = await invoke(deps, threadId, last.channel, { messages, start, queue, turns: 1, handoff: null, turn }, turn, ids);
+    if (start) view = await invoke(deps, finish, threadId, last.channel, { messages, start, queue, turns: 1, handoff: null, turn }, turn, ids);
   }
-  if (view === CLEAN) await markDone(deps.pool, ids);
+  if (view === CLEAN) finish.done.push(...ids);
   return view;
 }
 
 /** Runs the graph (a new turn, a resume, or the rest of a crashed run); answers where the thread stands after it. */
-async function invoke(deps: TurnDeps, threadId: string, channel: string, input: unknown, turn: TurnInfo | null, finishes: string[] = []): Promise<ThreadView> {
+async function invoke(deps: TurnDeps, finish: Finish, threadId: string, channel: string, input: unknown, turn: TurnInfo | null, finishes: string[] = []): Promise<ThreadView> {
   const runId = randomUUID();
   const started = performance.now();
+  const startedAt = new Date();
   const first = turn?.inboundIds[0] ?? null;
   let outcome = 'ok';
   let error: string | null = null;
@@ -201,14 +237,40 @@ async function invoke(deps: TurnDeps, threadId: string, channel: string, input: 
   } finally {
     deps.metrics.runs.inc({ persona: 'team', outcome });
     deps.metrics.runDuration.observe({ persona: 'team' }, (performance.now() - started) / 1000);
-    // The run's record and the inbound messages it finished, in one statement.
-    await deps.pool.query(statement(deps.pool, 'run_finished',
-      `WITH finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY($7))
-       INSERT INTO runs (id, conversation, persona, inbound_id, status, started_at, finished_at, error)
-       VALUES ($1, $2, 'team', $3, $4, now() - $5 * interval '1 millisecond', now(), $6)`,
-      [runId, threadId, first, outcome === 'ok' ? 'done' : 'failed', Math.round(performance.now() - started), error?.slice(0, 2000) ?? null, finishes],
-    ));
+    // Written with the drain's end (see writeFinish).
+    finish.runs.push({ id: runId, inbound: first, status: outcome === 'ok' ? 'done' : 'failed', startedAt, finishedAt: new Date(), error: error?.slice(0, 2000) ?? null });
+    finish.done.push(...finishes);
   }
+}
+
+/**
+ * Records the drain's runs and marks the messages it answered, and releases the thread's lease
+ * when one is held, in one statement. Until it is written, a crash leaves the messages pending;
+ * the next drain finds them answered in the checkpoint and only marks them (see drainThread).
+ */
+async function writeFinish(pool: pg.Pool, threadId: string, finish: Finish, lease?: { owner: string; clean: boolean }): Promise<void> {
+  const { runs, done } = finish;
+  if (!runs.length && !done.length && !lease) return;
+  finish.runs = [];
+  finish.done = [];
+  const values = [
+    done, threadId,
+    runs.map((r) => r.id), runs.map((r) => r.inbound), runs.map((r) => r.status),
+    runs.map((r) => r.startedAt.toISOString()), runs.map((r) => r.finishedAt.toISOString()), runs.map((r) => r.error),
+  ];
+  const record = `INSERT INTO runs (id, conversation, persona, inbound_id, status, started_at, finished_at, error)
+     SELECT r.id, $2, 'team', r.inbound, r.status, r.started, r.finished, r.error
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[]) AS r(id, inbound, status, started, finished, error)`;
+  const answered = `finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY($1::text[]))`;
+  if (!lease) {
+    await pool.query(statement(pool, 'drain_finish', `WITH ${answered} ${record}`, values));
+    return;
+  }
+  // $9: the lease's owner, $10: whether the thread is left clean.
+  await pool.query(statement(pool, 'drain_finish_release',
+    `WITH ${answered}, released AS (${releaseSql('$10')} WHERE thread = $2 AND owner = $9) ${record}`,
+    [...values, lease.owner, lease.clean],
+  ));
 }
 
 async function answerCommand(deps: TurnDeps, envelope: Envelope, matched: NonNullable<ReturnType<ChatCommands['match']>>): Promise<void> {
@@ -230,10 +292,6 @@ async function pendingFor(pool: pg.Pool, threadId: string): Promise<Row[]> {
     [threadId],
   ));
   return rows;
-}
-
-async function markDone(pool: pg.Pool, ids: string[]): Promise<void> {
-  if (ids.length) await pool.query(`UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY($1)`, [ids]);
 }
 
 async function holdWhilePaused(deps: TurnDeps, rows: Row[], approvalId: string, persona: string): Promise<void> {

@@ -1,0 +1,115 @@
+/**
+ * Thread leases (one run per thread across worker processes): taking a thread reads what waits
+ * in it in the same statement, and whether its graph state must be read first ("clean").
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { createDatabase, migrate } from '../../core/db/index.js';
+import { createLogger } from '../../core/log.js';
+import { openThread, ThreadLeases } from '../../orchestrator/thread-lease.js';
+import { createTestDatabase, postgresSkip } from '../support/postgres.js';
+
+const logger = createLogger({ level: 'silent' });
+
+function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: () => Promise<void> }>, skip: string | false) {
+  describe(`thread leases on ${label}`, { skip }, () => {
+    let target: Awaited<ReturnType<typeof open>>;
+    let n = 0;
+    const thread = () => `local:lease-${Date.now()}-${n++}`;
+    const inbound = async (conversation: string, id: string, status = 'pending') => {
+      await target.pool.query(
+        `INSERT INTO inbound_messages (id, channel, conversation, author, text, payload, status) VALUES ($1, 'local', $2, 'jeff', $3, $4, $5)`,
+        [id, conversation, `text of ${id}`, JSON.stringify({ id, channel: 'local', threadId: conversation, author: { id: 'jeff', name: 'Jeff' }, text: `text of ${id}`, receivedAt: new Date().toISOString() }), status],
+      );
+    };
+    const checkpoint = async (conversation: string) => {
+      await target.pool.query(
+        `INSERT INTO graph_checkpoints (thread_id, checkpoint_ns, checkpoint_id, type, checkpoint, metadata_type, metadata) VALUES ($1, '', 'cp-1', 'json', '\\x7b7d', 'json', '\\x7b7d')`,
+        [conversation],
+      );
+    };
+    before(async () => {
+      target = await open();
+      await migrate(target.pool, { logger });
+    });
+    after(async () => { await target?.close(); });
+
+    test('taking a thread never run: clean, with its unanswered messages in order', async () => {
+      const t = thread();
+      await inbound(t, `${t}:1`);
+      await inbound(t, `${t}:2`, 'held');
+      await inbound(t, `${t}:3`, 'done');
+      const leases = new ThreadLeases(target.pool);
+      const opening = await leases.tryAcquire(t);
+      assert.ok(opening);
+      assert.equal(opening.clean, true);
+      assert.deepEqual(opening.pending.map((r) => [r.id, r.status]), [[`${t}:1`, 'pending'], [`${t}:2`, 'held']]);
+      assert.equal(opening.pending[0]!.payload.author.name, 'Jeff', 'the payload comes back as the envelope');
+    });
+
+    test('a thread with a checkpoint and no lease yet is not clean (its state may hold a paused run)', async () => {
+      const t = thread();
+      await checkpoint(t);
+      const opening = await new ThreadLeases(target.pool).tryAcquire(t);
+      assert.equal(opening?.clean, false);
+      assert.equal((await openThread(target.pool, t)).neverRun, false);
+      assert.equal((await openThread(target.pool, thread())).neverRun, true);
+    });
+
+    test('another process cannot take a held thread; it can once the holder let it go, and learns how it was left', async () => {
+      const t = thread();
+      await checkpoint(t);
+      const a = new ThreadLeases(target.pool);
+      const b = new ThreadLeases(target.pool);
+      const ran: string[] = [];
+      await a.withLease(t, async () => {
+        ran.push('a');
+        assert.equal(await b.tryAcquire(t), null, 'held by a');
+        assert.deepEqual(await b.withLease(t, async () => { ran.push('b'); return true; }), { ran: false });
+        return true;
+      });
+      assert.deepEqual(ran, ['a']);
+      const opening = await b.tryAcquire(t);
+      assert.equal(opening?.clean, true, 'a left it clean');
+      await b.release(t, false);
+      assert.equal((await a.tryAcquire(t))?.clean, false, 'b left it with a run pending');
+    });
+
+    test('a holder that dies mid-run leaves the thread not clean for the next, once its lease expires', async () => {
+      const t = thread();
+      const dying = new ThreadLeases(target.pool, 200);
+      assert.equal((await dying.tryAcquire(t))?.clean, true, 'never run');
+      // It starts a run (a checkpoint appears), then dies without releasing.
+      await checkpoint(t);
+      const next = new ThreadLeases(target.pool, 200);
+      assert.equal(await next.tryAcquire(t), null, 'not before the lease expires');
+      await new Promise((r) => setTimeout(r, 300));
+      const opening = await next.tryAcquire(t);
+      assert.equal(opening?.clean, false, 'the next holder must read the state and resume the run');
+    });
+
+    test('a failing drain releases the lease, not clean', async () => {
+      const t = thread();
+      const a = new ThreadLeases(target.pool);
+      await assert.rejects(a.withLease(t, async () => { throw new Error('boom'); }), /boom/);
+      const opening = await new ThreadLeases(target.pool).tryAcquire(t);
+      assert.equal(opening?.clean, false);
+    });
+  });
+}
+
+leaseSuite('embedded PGlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pantheon-lease-'));
+  const db = await createDatabase({ dataDir: dir, logger });
+  return { pool: db.pool, close: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}, false);
+
+leaseSuite('Postgres (prepared statements)', async () => {
+  const t = await createTestDatabase('lease');
+  const db = await createDatabase({ url: t.url, dataDir: tmpdir(), logger });
+  return { pool: db.pool, close: async () => { await db.close(); await t.drop(); } };
+}, postgresSkip);
