@@ -2,6 +2,7 @@ import { Command, END, Send, START, StateGraph, type BaseCheckpointSaver, type L
 import { AIMessage, HumanMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
 import { HANDOFF_NODE, } from './handoff-tool.js';
+import { installLightRunContext } from '../../agents/lc-context.js';
 import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
 import { postNewMessages, postNotice, SUPERVISOR_ID } from './posting.js';
 import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
@@ -40,6 +41,7 @@ const NEXT = 'next';
  * work and hands the receiver the message. Every node posts what was said before it moves on.
  */
 export function buildTeamGraph(deps: TeamGraphDeps) {
+  installLightRunContext();
   const { guards, outbox } = deps;
   const members = [...deps.members, ...(deps.supervisor ? [deps.supervisor] : [])];
   const byId = new Map(members.map((m) => [m.id, m]));
