@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { createAgent } from 'langchain';
 import { HumanMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import { composeSystemPrompt } from '../orchestrator/system-prompt.js';
 import type { Envelope } from '../channels/types.js';
+import { benchServices } from './support/external.js';
 import { InstantChatModel } from './support/instant-model.js';
 import { memoryMiddleware } from '../memory/recall-context.js';
 import { fmt, percentile } from './stats.js';
@@ -38,20 +38,9 @@ async function main() {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   let dropDb: (() => Promise<void>) | undefined;
   if (external) {
-    const admin = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = `pantheon_bench_${randomUUID().slice(0, 8)}`;
-    const c = new pg.Client(admin);
-    await c.connect();
-    await c.query(`CREATE DATABASE ${name}`);
-    await c.end();
-    env.DATABASE_URL = admin.replace(/\/[^/]*$/, `/${name}`);
-    env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    dropDb = async () => {
-      const d = new pg.Client(admin);
-      await d.connect();
-      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await d.end();
-    };
+    const services = await benchServices('bench');
+    Object.assign(env, services.env);
+    dropDb = services.cleanup;
   }
   const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new InstantChatModel({}), durability: args.includes('--durability') ? durability : 'sync' });
   const apollo = app.loaded.personas.find((p) => p.id === 'apollo')!;

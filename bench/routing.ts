@@ -16,12 +16,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import type { Envelope } from '../channels/types.js';
 import { InstantChatModel } from './support/instant-model.js';
+import { benchServices } from './support/external.js';
 import { fmt, machineBusyMs, percentile } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -47,13 +47,9 @@ async function main() {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   let cleanup: (() => Promise<void>) | undefined;
   if (external) {
-    const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = `pantheon_routing_${randomUUID().slice(0, 8)}`;
-    const c = new pg.Client(admin); await c.connect(); await c.query(`CREATE DATABASE ${name}`); await c.end();
-    env.DATABASE_URL = admin.replace(/\/[^/]*$/, `/${name}`);
-    env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    env.PANTHEON_QUEUE_PREFIX = `bench-${name}`;
-    cleanup = async () => { const d = new pg.Client(admin); await d.connect(); await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await d.end(); };
+    const services = await benchServices('routing');
+    Object.assign(env, services.env);
+    cleanup = services.cleanup;
   }
   if (workers && !external) throw new Error('--workers needs --postgres-redis: worker processes share Postgres and Redis');
   const seen = new Map<string, number>();

@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import pg from 'pg';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import { InstantChatModel } from './support/instant-model.js';
+import { benchServices } from './support/external.js';
 import { fmt, machineBusyMs } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -44,13 +44,9 @@ const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-turn-cpu-'));
 const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 let cleanup: (() => Promise<void>) | undefined;
 if (external) {
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `pantheon_turn_cpu_${run}`;
-  const c = new pg.Client(admin); await c.connect(); await c.query(`CREATE DATABASE ${name}`); await c.end();
-  env.DATABASE_URL = admin.replace(/\/[^/]*$/, `/${name}`);
-  env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  env.PANTHEON_QUEUE_PREFIX = `bench-${name}`;
-  cleanup = async () => { const d = new pg.Client(admin); await d.connect(); await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await d.end(); };
+  const services = await benchServices('turn_cpu');
+  Object.assign(env, services.env);
+  cleanup = services.cleanup;
 }
 const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new SignallingModel({}), durability: 'sync' });
 
