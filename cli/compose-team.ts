@@ -22,6 +22,7 @@ import { WorkLedger } from '../orchestrator/ledger/index.js';
 import { pgTeamGuards } from '../orchestrator/team-guards.js';
 import { buildTeam } from '../orchestrator/team.js';
 import { ThreadLeases } from '../orchestrator/thread-lease.js';
+import { PgCheckpointSaver } from '../orchestrator/checkpoint/pg-saver.js';
 import { ThreadLocks } from '../orchestrator/thread-lock.js';
 import type { TurnDeps } from '../orchestrator/turn.js';
 import { createEmbedder, MemoryStore } from '../memory/index.js';
@@ -125,6 +126,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     outbox,
     locks: new ThreadLocks(),
     leases: queue.kind === 'bullmq' ? new ThreadLeases(pool) : undefined,
+    checkpoints: opts.checkpointer instanceof PgCheckpointSaver ? opts.checkpointer : undefined,
     router: {
       personas: registry,
       bindings: config.bindings,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Envelope } from '../channels/types.js';
 import { statement } from '../core/db/statements.js';
+import { latestCheckpointSql, type CheckpointRow } from './checkpoint/pg-saver.js';
 
 /** An inbound message not yet answered: pending, being processed, or held behind an approval. */
 export interface PendingRow {
@@ -16,22 +17,33 @@ export interface ThreadOpening {
   clean: boolean;
   /** Its unanswered inbound messages, oldest first. */
   pending: PendingRow[];
+  /** Its latest checkpoint, read in passing (null: never run), for the checkpointer to serve (PgCheckpointSaver.prime). */
+  latest: CheckpointRow | null;
 }
 
 /** The thread's unanswered messages as one JSON array (a column of the opening statements). */
 const PENDING_JSON = `(SELECT coalesce(json_agg(json_build_object('id', id, 'status', status, 'payload', payload) ORDER BY received_at, id), '[]'::json)
    FROM inbound_messages WHERE conversation = $1 AND status IN ('pending', 'processing', 'held'))`;
-/** A thread no run has ever checkpointed has nothing to resume. */
-const NEVER_RUN = `NOT EXISTS (SELECT 1 FROM graph_checkpoints WHERE thread_id = $1)`;
+/** The thread's latest checkpoint as columns `cp.*`; a thread with none was never run and has nothing to resume. */
+const LATEST = `LEFT JOIN LATERAL (${latestCheckpointSql('$1')}) cp ON true`;
+const NEVER_RUN = `cp.checkpoint_id IS NULL`;
+
+type OpeningRow = CheckpointRow & { clean: boolean; pending: PendingRow[] };
+const latestOf = (row: OpeningRow): CheckpointRow | null => {
+  if (row.checkpoint_id === null) return null;
+  const { clean: _clean, pending: _pending, ...latest } = row;
+  return latest;
+};
 
 /**
  * Opens a thread in a process that is the only one running turns (no leases): whether it was
  * never run, and what waits in it, in one statement.
  */
-export async function openThread(pool: pg.Pool, thread: string): Promise<{ neverRun: boolean; pending: PendingRow[] }> {
-  const { rows } = await pool.query<{ never_run: boolean; pending: PendingRow[] }>(statement(pool, 'thread_open',
-    `SELECT ${NEVER_RUN} AS never_run, ${PENDING_JSON} AS pending`, [thread]));
-  return { neverRun: rows[0]!.never_run, pending: rows[0]!.pending };
+export async function openThread(pool: pg.Pool, thread: string): Promise<{ neverRun: boolean; pending: PendingRow[]; latest: CheckpointRow | null }> {
+  const { rows } = await pool.query<OpeningRow>(statement(pool, 'thread_open',
+    `SELECT ${NEVER_RUN} AS clean, ${PENDING_JSON} AS pending, cp.* FROM (SELECT 1) one ${LATEST}`, [thread]));
+  const row = rows[0]!;
+  return { neverRun: row.clean, pending: row.pending, latest: latestOf(row) };
 }
 
 /**
@@ -51,17 +63,18 @@ export class ThreadLeases {
    * same statement. Answers null when another process holds it.
    */
   async tryAcquire(thread: string): Promise<ThreadOpening | null> {
-    const { rows } = await this.pool.query<{ clean: boolean; pending: PendingRow[] }>(statement(this.pool, 'lease_open',
+    const { rows } = await this.pool.query<OpeningRow>(statement(this.pool, 'lease_open',
       `WITH before AS (SELECT clean FROM thread_leases WHERE thread = $1),
        taken AS (
          INSERT INTO thread_leases (thread, owner, expires_at, clean) VALUES ($1, $2, now() + $3 * interval '1 millisecond', false)
          ON CONFLICT (thread) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, clean = false
          WHERE thread_leases.expires_at < now() OR thread_leases.owner = EXCLUDED.owner
          RETURNING 1)
-       SELECT coalesce((SELECT clean FROM before), ${NEVER_RUN}) AS clean, ${PENDING_JSON} AS pending FROM taken`,
+       SELECT coalesce((SELECT clean FROM before), ${NEVER_RUN}) AS clean, ${PENDING_JSON} AS pending, cp.* FROM taken ${LATEST}`,
       [thread, this.owner, this.ttlMs],
     ));
-    return rows[0] ? { clean: rows[0].clean, pending: rows[0].pending } : null;
+    const row = rows[0];
+    return row ? { clean: row.clean, pending: row.pending, latest: latestOf(row) } : null;
   }
 
   /** Extends a lease we hold. */

@@ -19,6 +19,7 @@ import { routeBatch, type RouterConfig } from './router.js';
 import { openThread, releaseSql, type PendingRow, type ThreadLeases, type ThreadOpening } from './thread-lease.js';
 import type { ThreadLocks } from './thread-lock.js';
 import { statement } from '../core/db/statements.js';
+import type { CheckpointRow } from './checkpoint/pg-saver.js';
 
 
 export interface TurnDeps {
@@ -40,6 +41,8 @@ export interface TurnDeps {
   cleanThreads: Set<string>;
   /** Slash commands answered before routing (`/status`, `/cancel <job>`...). */
   commands?: ChatCommands;
+  /** The checkpointer, when it can serve a thread's latest checkpoint read in passing (PgCheckpointSaver). */
+  checkpoints?: { prime(threadId: string, row: CheckpointRow | null): void; forget(threadId: string): void };
 }
 
 type Row = PendingRow;
@@ -81,11 +84,13 @@ async function withThread(deps: TurnDeps, threadId: string): Promise<void> {
   await deps.locks.run(threadId, async () => {
     const finish: Finish = { runs: [], done: [] };
     if (!deps.leases) {
-      const { neverRun, pending } = await openThread(deps.pool, threadId);
+      const { neverRun, pending, latest } = await openThread(deps.pool, threadId);
       let clean = false;
       try {
-        clean = await drainThread(deps, threadId, { clean: neverRun || deps.cleanThreads.has(threadId), pending }, finish);
+        deps.checkpoints?.prime(threadId, latest);
+        clean = await drainThread(deps, threadId, { clean: neverRun || deps.cleanThreads.has(threadId), pending, latest }, finish);
       } finally {
+        deps.checkpoints?.forget(threadId);
         if (clean) deps.cleanThreads.add(threadId);
         else deps.cleanThreads.delete(threadId);
         await writeFinish(deps.pool, threadId, finish);
@@ -94,7 +99,14 @@ async function withThread(deps: TurnDeps, threadId: string): Promise<void> {
     }
     const result = await deps.leases.withLease(
       threadId,
-      (opening) => drainThread(deps, threadId, opening, finish),
+      async (opening) => {
+        deps.checkpoints?.prime(threadId, opening.latest);
+        try {
+          return await drainThread(deps, threadId, opening, finish);
+        } finally {
+          deps.checkpoints?.forget(threadId);
+        }
+      },
       (clean, owner) => writeFinish(deps.pool, threadId, finish, { owner, clean }),
     );
     // Another process holds the thread: it drains what is pending before it lets go, but a

@@ -7,7 +7,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { statement } from '../../core/db/statements.js';
 
-interface CheckpointRow {
+export interface CheckpointRow {
   thread_id: string;
   checkpoint_ns: string;
   checkpoint_id: string;
@@ -122,6 +122,14 @@ const CHECKPOINT_BY_ID = WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} 
 const CHECKPOINT_LATEST = WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1`);
 
 /**
+ * A thread's latest checkpoint (root namespace) with its writes, for other statements to read in
+ * passing: `LEFT JOIN LATERAL (${latestCheckpointSql('$1')}) cp ON true` adds a CheckpointRow's
+ * columns (all null when the thread has none), to hand to `PgCheckpointSaver.prime`.
+ */
+export const latestCheckpointSql = (threadParam: string) =>
+  WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = ${threadParam} AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`);
+
+/**
  * LangGraph's checkpoints in Postgres, compact: a checkpoint is ONE row (serialised whole, as
  * MemorySaver keeps it) and a task's writes ONE multi-row insert, so a graph step costs one or two
  * statements and no transaction. The official PostgresSaver splits each checkpoint into a blob per
@@ -131,10 +139,25 @@ const CHECKPOINT_LATEST = WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS}
  */
 export class PgCheckpointSaver extends BaseCheckpointSaver {
   private readonly batch: WriteBatcher;
+  /** Latest checkpoints read in passing by a caller holding the thread (see prime). */
+  private readonly primed = new Map<string, CheckpointRow | null>();
 
   constructor(private readonly pool: pg.Pool, serde?: SerializerProtocol) {
     super(serde);
     this.batch = new WriteBatcher(pool);
+  }
+
+  /**
+   * The latest checkpoint of a thread as the caller just read it (a row of latestCheckpointSql, or
+   * null: none), while it holds the thread so nobody else writes it: reads of the latest checkpoint
+   * are answered from it, without a statement, until the thread is saved again or forgotten.
+   */
+  prime(threadId: string, row: CheckpointRow | null): void {
+    this.primed.set(threadId, row && row.checkpoint_id !== null ? row : null);
+  }
+
+  forget(threadId: string): void {
+    this.primed.delete(threadId);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -142,6 +165,10 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
     if (threadId === undefined) return undefined;
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const id = getCheckpointId(config);
+    if (!id && ns === '' && this.primed.has(threadId)) {
+      const row = this.primed.get(threadId);
+      return row ? this.toTuple(row) : undefined;
+    }
     const { rows } = id
       ? await this.pool.query<CheckpointRow>(statement(this.pool, 'checkpoint_by_id', CHECKPOINT_BY_ID, [threadId, ns, id]))
       : await this.pool.query<CheckpointRow>(statement(this.pool, 'checkpoint_latest', CHECKPOINT_LATEST, [threadId, ns]));
@@ -172,6 +199,7 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata): Promise<RunnableConfig> {
     const threadId = config.configurable?.thread_id as string | undefined;
     if (threadId === undefined) throw new Error('cannot save a checkpoint without configurable.thread_id');
+    this.primed.delete(threadId);
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     const [[type, data], [metadataType, metadataData]] = await Promise.all([
       this.serde.dumpsTyped(copyCheckpoint(checkpoint)),
@@ -187,6 +215,7 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
     const threadId = config.configurable?.thread_id as string | undefined;
     const checkpointId = config.configurable?.checkpoint_id as string | undefined;
     if (threadId === undefined || checkpointId === undefined) throw new Error('cannot save writes without configurable.thread_id and checkpoint_id');
+    this.primed.delete(threadId);
     if (!writes.length) return;
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
     // One row per (task, idx): a later special write (same negative idx) replaces an earlier one.
@@ -201,6 +230,7 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
+    this.primed.delete(threadId);
     await this.pool.query('DELETE FROM graph_writes WHERE thread_id = $1', [threadId]);
     await this.pool.query('DELETE FROM graph_checkpoints WHERE thread_id = $1', [threadId]);
   }

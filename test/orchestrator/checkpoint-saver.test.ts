@@ -8,7 +8,7 @@ import { ERROR, emptyCheckpoint, type Checkpoint } from '@langchain/langgraph-ch
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { allowNamedStatements } from '../../core/db/statements.js';
 import { createLogger } from '../../core/log.js';
-import { PgCheckpointSaver } from '../../orchestrator/checkpoint/pg-saver.js';
+import { latestCheckpointSql, PgCheckpointSaver } from '../../orchestrator/checkpoint/pg-saver.js';
 import { createTestDatabase, postgresSkip } from '../support/postgres.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -36,6 +36,28 @@ function saverSuite(label: string, open: () => Promise<{ pool: pg.Pool; named: b
       await migrate(target.pool, { logger });
     });
     after(async () => { await target?.close(); });
+
+    test('a primed thread is read without a statement until it is saved again', async () => {
+      const { pool, statements } = counting(target.pool, target.named);
+      const saver = new PgCheckpointSaver(pool);
+      const thread = `primed-${Date.now()}`;
+      saver.prime(thread, null);
+      assert.equal(await saver.getTuple(config(thread)), undefined, 'primed as never run');
+      assert.equal(statements.length, 0);
+      const cp = checkpointWith('first');
+      await saver.put(config(thread), cp, { source: 'loop', step: 0, parents: {} });
+      assert.equal(statements.length, 1);
+      assert.equal((await saver.getTuple(config(thread)))?.checkpoint.id, cp.id, 'a save ends the priming: read from the database');
+      assert.equal(statements.length, 2);
+      const { rows } = await target.pool.query(`SELECT cp.* FROM (SELECT 1) one LEFT JOIN LATERAL (${latestCheckpointSql('$1')}) cp ON true`, [thread]);
+      saver.prime(thread, rows[0]);
+      const primed = await saver.getTuple(config(thread));
+      assert.deepEqual(primed?.checkpoint.channel_values, { note: 'first' });
+      assert.equal(statements.length, 2, 'served from the primed row');
+      saver.forget(thread);
+      await saver.getTuple(config(thread));
+      assert.equal(statements.length, 3);
+    });
 
     test('saves issued together go out as one statement, and each reads back', async () => {
       const { pool, statements } = counting(target.pool, target.named);

@@ -49,6 +49,7 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       assert.equal(opening.clean, true);
       assert.deepEqual(opening.pending.map((r) => [r.id, r.status]), [[`${t}:1`, 'pending'], [`${t}:2`, 'held']]);
       assert.equal(opening.pending[0]!.payload.author.name, 'Jeff', 'the payload comes back as the envelope');
+      assert.equal(opening.latest, null, 'no checkpoint');
     });
 
     test('a thread with a checkpoint and no lease yet is not clean (its state may hold a paused run)', async () => {
@@ -56,7 +57,10 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       await checkpoint(t);
       const opening = await new ThreadLeases(target.pool).tryAcquire(t);
       assert.equal(opening?.clean, false);
-      assert.equal((await openThread(target.pool, t)).neverRun, false);
+      assert.equal(opening?.latest?.checkpoint_id, 'cp-1', 'the latest checkpoint is read in passing');
+      const unleased = await openThread(target.pool, t);
+      assert.equal(unleased.neverRun, false);
+      assert.equal(unleased.latest?.checkpoint_id, 'cp-1');
       assert.equal((await openThread(target.pool, thread())).neverRun, true);
     });
 
