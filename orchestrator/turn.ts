@@ -11,7 +11,7 @@ import type { OutboxPort } from '../tools/types.js';
 import { isApprovalInterrupt, type ApprovalInterrupt, type ApprovalResume } from './approvals/types.js';
 import type { ApprovalDesk } from './approval-desk.js';
 import { INGRESS_QUEUE, type IngressJob } from './ingress.js';
-import type { TeamGraph } from './graph/team-graph.js';
+import { nodeName, type TeamGraph } from './graph/team-graph.js';
 import type { TurnInfo } from './graph/state.js';
 import { authorName } from './message-text.js';
 import type { ChatCommands } from './commands.js';
@@ -217,7 +217,12 @@ async function runTurn(deps: TurnDeps, finish: Finish, threadId: string, batch: 
       if (!spent) start = head;
       else await deps.outbox.send({ idempotencyKey: `${threadId}:notice:${ids[0]}:budget-${head}`, channel: last.channel, threadId, role: 'system', text: spent, replyTo: last.id });
     }
-    if (start) view = await invoke(deps, finish, threadId, last.channel, { messages, start, queue, turns: 1, handoff: null, turn }, turn, ids);
+    if (start) {
+      // Straight to the first persona: a Command as input saves the graph its START step (a task,
+      // its writes and a checkpoint) on every turn.
+      const input = new Command({ goto: nodeName(start), update: { messages, start, queue, turns: 1, handoff: null, turn } });
+      view = await invoke(deps, finish, threadId, last.channel, input, turn, ids);
+    }
   }
   if (view === CLEAN) finish.done.push(...ids);
   return view;
