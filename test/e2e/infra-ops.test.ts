@@ -105,10 +105,15 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
   after(async () => {
     if (app) assert.equal(await app.stop(), 0, app.stderr());
     await sshd?.stop();
-    web?.closeAllConnections();
-    await new Promise((r) => web?.close(r));
-    tlsServer?.closeAllConnections();
-    await new Promise((r) => tlsServer?.close(r));
+    // A `before` that failed early leaves some of these unset: closing nothing must not wait forever.
+    if (web) {
+      web.closeAllConnections();
+      await new Promise((r) => web.close(r));
+    }
+    if (tlsServer) {
+      tlsServer.closeAllConnections();
+      await new Promise((r) => tlsServer.close(r));
+    }
     await fake?.close();
     await dir?.remove();
   });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,9 @@ function waitForPort(port: number, child: ChildProcess, log: () => string, timeo
  * key. `-D -e`: it stays in the foreground and logs to stderr.
  */
 export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
+  if (!existsSync(SSHD)) {
+    throw new Error(`no OpenSSH server at ${SSHD}: the infra tests run a real one. Install it (apt-get install openssh-server; .ci/run does).`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'pantheon-sshd-'));
   const user = userInfo().username;
   const hostKey = join(dir, 'ssh_host_ed25519_key');
@@ -106,8 +109,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
   const child = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
+  let spawnError: Error | undefined;
+  child.once('error', (err) => { spawnError = err; log += `\n${err.message}`; });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (!spawnError && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
