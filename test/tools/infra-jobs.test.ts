@@ -125,12 +125,12 @@ describe('infra jobs: a real sshd, Postgres and the in-process queue', { skip: p
     for (const j of [plain, safe]) {
       await db.pool.query(`UPDATE infra_jobs SET status = 'running', owner = 'dead-worker', attempts = 1, heartbeat_at = now() - interval '1 minute' WHERE id = $1`, [j.id]);
     }
-    const p = await waitForJob(store, plain.id, 8000);
+    const p = await waitForJob(store, plain.id, 20_000);
     assert.equal(p.status, 'interrupted');
     assert.match(p.error ?? '', /not run again because it is not marked idempotent/);
     assert.equal(p.logLines, 0, 'never run by this worker');
     assert.match(outbox.texts.get(`infra-job:${plain.id}:progress`) ?? '', /interrupted/);
-    const s = await waitForJob(store, safe.id, 8000);
+    const s = await waitForJob(store, safe.id, 20_000);
     assert.equal(s.status, 'succeeded');
     assert.equal(s.attempts, 2);
   });
