@@ -120,8 +120,7 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
 
   return {
     async callModel(messages, config) {
-      const runtime = Object.freeze({ configurable: config.configurable, signal: config.signal, context: config.context });
-      const answer = await chain(config)({ model: agent.model, messages, systemMessage, systemPrompt: agent.systemPrompt, tools: agent.tools, state: { messages }, runtime });
+      const answer = await chain(config)({ model: agent.model, messages, systemMessage, systemPrompt: agent.systemPrompt, tools: agent.tools, state: { messages }, runtime: runtimeOf(config) });
       answer.name = agent.id;
       answer.lc_kwargs.name = agent.id;
       return answer;
@@ -129,8 +128,7 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
 
     async runTool(call, config) {
       try {
-        const runtime = Object.freeze({ configurable: config.configurable, signal: config.signal, context: config.context });
-        return await toolChain(config)({ toolCall: call, tool: byName.get(call.name), state: {}, runtime });
+        return await toolChain(config)({ toolCall: call, tool: byName.get(call.name), state: {}, runtime: runtimeOf(config) });
       } catch (err) {
         // An approval's interrupt (and any other graph signal) must reach the graph.
         if (isGraphBubbleUp(err)) throw err;
@@ -142,6 +140,10 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
     },
   };
 }
+
+/** What middleware sees of the run (as createAgent's `runtime`). */
+const runtimeOf = (config: LangGraphRunnableConfig): ModelCallRequest['runtime'] =>
+  Object.freeze({ configurable: config.configurable, signal: config.signal, context: config.context });
 
 /** A changed system prompt string becomes the system message, and the other way round. */
 function normalise(before: ModelCallRequest, req: ModelCallRequest): ModelCallRequest {
