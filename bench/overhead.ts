@@ -8,16 +8,13 @@
  *   options: --iterations N (default 300), --durability sync|async|exit (default sync, as pantheon runs)
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createAgent } from 'langchain';
 import { HumanMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import { composeSystemPrompt } from '../orchestrator/system-prompt.js';
 import type { Envelope } from '../channels/types.js';
-import { benchServices } from './support/external.js';
+import { benchEnvironment } from './support/external.js';
 import { InstantChatModel } from './support/instant-model.js';
 import { memoryMiddleware } from '../memory/recall-context.js';
 import { fmt, percentile } from './stats.js';
@@ -34,14 +31,7 @@ const durability = (args[args.indexOf('--durability') + 1] ?? 'exit') as 'sync' 
 if (args.includes('--durability') && !['sync', 'async', 'exit'].includes(durability)) throw new Error('--durability is sync, async or exit');
 
 async function main() {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-bench-'));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  let dropDb: (() => Promise<void>) | undefined;
-  if (external) {
-    const services = await benchServices('bench');
-    Object.assign(env, services.env);
-    dropDb = services.cleanup;
-  }
+  const { dataDir, env, cleanup } = await benchEnvironment('overhead', external);
   const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new InstantChatModel({}), durability: args.includes('--durability') ? durability : 'sync' });
   const apollo = app.loaded.personas.find((p) => p.id === 'apollo')!;
   // The same agent: the persona's prompt and its memory middleware (recall into context), same checkpointer.
@@ -92,8 +82,8 @@ async function main() {
   console.log(`  throughput, ${inFlight} conversations in flight: ${fmt(total / seconds, 1)} conversations/s (${total} in ${fmt(seconds)} s)`);
 
   await app.stop();
-  if (process.env.BENCH_KEEP_DB) console.log("kept", app.loaded.config.database.url); else await dropDb?.();
-  await rm(dataDir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP_DB) console.log('kept', app.loaded.config.database.url);
+  await cleanup({ keepDatabase: !!process.env.BENCH_KEEP_DB });
 }
 
 main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

@@ -12,16 +12,14 @@
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import type { Envelope } from '../channels/types.js';
 import { InstantChatModel } from './support/instant-model.js';
-import { benchServices } from './support/external.js';
+import { benchEnvironment } from './support/external.js';
 import { fmt, machineBusyMs, percentile } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -43,15 +41,8 @@ class FirstCallModel extends InstantChatModel {
 }
 
 async function main() {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-routing-'));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  let cleanup: (() => Promise<void>) | undefined;
-  if (external) {
-    const services = await benchServices('routing');
-    Object.assign(env, services.env);
-    cleanup = services.cleanup;
-  }
   if (workers && !external) throw new Error('--workers needs --postgres-redis: worker processes share Postgres and Redis');
+  const { dataDir, env, cleanup } = await benchEnvironment('routing', external);
   const seen = new Map<string, number>();
   const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new FirstCallModel(seen), durability, workers: workers === 0 });
   // Worker processes: each reports when a message first reaches its model, in absolute ms.
@@ -135,8 +126,7 @@ async function main() {
     : '  highest sustained rate with p99 <= 250 ms: below 50 conversations/s (p99 at 50/s is above 250 ms)');
   await Promise.all(children.map((c) => new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.send({ stop: true }); })));
   await app.stop();
-  await cleanup?.();
-  await rm(dataDir, { recursive: true, force: true });
+  await cleanup();
 }
 
 main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });

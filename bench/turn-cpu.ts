@@ -10,16 +10,13 @@
  * Chrome DevTools or any .cpuprofile reader.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import { InstantChatModel } from './support/instant-model.js';
-import { benchServices } from './support/external.js';
+import { benchEnvironment } from './support/external.js';
 import { fmt, machineBusyMs } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -40,14 +37,7 @@ class SignallingModel extends InstantChatModel {
 }
 
 const run = randomUUID().slice(0, 8);
-const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-turn-cpu-'));
-const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-let cleanup: (() => Promise<void>) | undefined;
-if (external) {
-  const services = await benchServices('turn_cpu');
-  Object.assign(env, services.env);
-  cleanup = services.cleanup;
-}
+const { dataDir, env, cleanup } = await benchEnvironment('turn-cpu', external);
 const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new SignallingModel({}), durability: 'sync' });
 
 let sent = 0;
@@ -84,6 +74,5 @@ const machine = ((machineBusyMs() ?? NaN) - busy0) / turns;
 console.log(`turn CPU, ${external ? 'Postgres + Redis' : 'embedded'}: ${turns} turns, ${concurrency} in flight, ${fmt(turns / seconds, 0)} turns/s`);
 console.log(`  CPU per turn: ${fmt(own, 2)} ms in this process, ${fmt(Math.max(0, machine - own), 2)} ms in the rest of the machine, ${fmt(machine, 2)} ms in all`);
 await app.stop();
-await cleanup?.();
-await rm(dataDir, { recursive: true, force: true });
+await cleanup();
 process.exit(0);
