@@ -35,6 +35,12 @@ const latestOf = (row: OpeningRow): CheckpointRow | null => {
   return latest;
 };
 
+/** A thread's unanswered inbound messages, oldest first. */
+export async function pendingFor(pool: pg.Pool, thread: string): Promise<PendingRow[]> {
+  const { rows } = await pool.query<{ pending: PendingRow[] }>(statement(pool, 'inbound_pending', `SELECT ${PENDING_JSON} AS pending`, [thread]));
+  return rows[0]!.pending;
+}
+
 /**
  * Opens a thread in a process that is the only one running turns (no leases): whether it was
  * never run, and what waits in it, in one statement.

@@ -16,7 +16,7 @@ import type { TurnInfo } from './graph/state.js';
 import { authorName } from './message-text.js';
 import type { ChatCommands } from './commands.js';
 import { routeBatch, type RouterConfig } from './router.js';
-import { openThread, releaseSql, type PendingRow, type ThreadLeases, type ThreadOpening } from './thread-lease.js';
+import { openThread, pendingFor, releaseSql, type PendingRow, type ThreadLeases, type ThreadOpening } from './thread-lease.js';
 import type { ThreadLocks } from './thread-lock.js';
 import { statement } from '../core/db/statements.js';
 import type { CheckpointRow } from './checkpoint/pg-saver.js';
@@ -44,8 +44,6 @@ export interface TurnDeps {
   /** The checkpointer, when it can serve a thread's latest checkpoint read in passing (PgCheckpointSaver). */
   checkpoints?: { prime(threadId: string, row: CheckpointRow | null): void; forget(threadId: string): void };
 }
-
-type Row = PendingRow;
 
 /** A finished graph run, recorded when the drain ends (with the inbound messages it answered). */
 interface RunRecord {
@@ -87,10 +85,8 @@ async function withThread(deps: TurnDeps, threadId: string): Promise<void> {
       const { neverRun, pending, latest } = await openThread(deps.pool, threadId);
       let clean = false;
       try {
-        deps.checkpoints?.prime(threadId, latest);
         clean = await drainThread(deps, threadId, { clean: neverRun || deps.cleanThreads.has(threadId), pending, latest }, finish);
       } finally {
-        deps.checkpoints?.forget(threadId);
         if (clean) deps.cleanThreads.add(threadId);
         else deps.cleanThreads.delete(threadId);
         await writeFinish(deps.pool, threadId, finish);
@@ -99,14 +95,7 @@ async function withThread(deps: TurnDeps, threadId: string): Promise<void> {
     }
     const result = await deps.leases.withLease(
       threadId,
-      async (opening) => {
-        deps.checkpoints?.prime(threadId, opening.latest);
-        try {
-          return await drainThread(deps, threadId, opening, finish);
-        } finally {
-          deps.checkpoints?.forget(threadId);
-        }
-      },
+      (opening) => drainThread(deps, threadId, opening, finish),
       (clean, owner) => writeFinish(deps.pool, threadId, finish, { owner, clean }),
     );
     // Another process holds the thread: it drains what is pending before it lets go, but a
@@ -122,9 +111,19 @@ async function withThread(deps: TurnDeps, threadId: string): Promise<void> {
  * Answers whether the thread is left clean.
  */
 async function drainThread(deps: TurnDeps, threadId: string, opening: ThreadOpening, finish: Finish): Promise<boolean> {
+  // The opening read the latest checkpoint: the graph's first read of it needs no statement.
+  deps.checkpoints?.prime(threadId, opening.latest);
+  try {
+    return await drainRounds(deps, threadId, opening, finish);
+  } finally {
+    deps.checkpoints?.forget(threadId);
+  }
+}
+
+async function drainRounds(deps: TurnDeps, threadId: string, opening: ThreadOpening, finish: Finish): Promise<boolean> {
   // What we know of the thread's graph: read from the checkpoint unless it was left clean, then kept from our own runs.
   let known = opening.clean ? CLEAN : await readThread(deps, threadId);
-  let waiting: Row[] | null = opening.pending;
+  let waiting: PendingRow[] | null = opening.pending;
   for (let round = 0; round < 50; round++) {
     const { interrupts, next, turn } = known;
     const interrupt = interrupts[0];
@@ -148,7 +147,7 @@ async function drainThread(deps: TurnDeps, threadId: string, opening: ThreadOpen
 
     // The opening read what was waiting; after a run or a command of ours, write what it answered and look again.
     if (!waiting) await writeFinish(deps.pool, threadId, finish);
-    const batch: Row[] = waiting ?? (await pendingFor(deps.pool, threadId));
+    const batch: PendingRow[] = waiting ?? (await pendingFor(deps.pool, threadId));
     waiting = null;
     // Finished before a crash, not yet marked: never answer twice.
     const finished = batch.filter((r) => turn?.inboundIds.includes(r.id) && next.length === 0 && !interrupt);
@@ -302,16 +301,7 @@ async function answerCommand(deps: TurnDeps, envelope: Envelope, matched: NonNul
   });
 }
 
-async function pendingFor(pool: pg.Pool, threadId: string): Promise<Row[]> {
-  const { rows } = await pool.query<Row>(statement(pool, 'inbound_pending',
-    `SELECT id, status, payload FROM inbound_messages
-     WHERE conversation = $1 AND status IN ('pending', 'processing', 'held') ORDER BY received_at, id`,
-    [threadId],
-  ));
-  return rows;
-}
-
-async function holdWhilePaused(deps: TurnDeps, rows: Row[], approvalId: string, persona: string): Promise<void> {
+async function holdWhilePaused(deps: TurnDeps, rows: PendingRow[], approvalId: string, persona: string): Promise<void> {
   for (const row of rows) {
     if (row.status === 'held') continue;
     await deps.pool.query(`UPDATE inbound_messages SET status = 'held' WHERE id = $1`, [row.id]);
