@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { nonNegative, positiveInt, text } from '../core/config/coerce.js';
 import { partialPolicySchema } from '../core/config/policy.js';
-import { modelNameSchema } from '../core/config/schema.js';
+import { modelNameSchema, SANDBOX_NETWORKS } from '../core/config/schema.js';
 
 /**
  * A persona is data: one YAML file describing an agent's identity (its handle on each chat
@@ -44,6 +44,8 @@ export const personaSchema = z.strictObject({
   github: z.strictObject({ login: text(), token: text().optional() }).optional(),
   /** Overrides of the team policy for this persona only. */
   policy: partialPolicySchema.optional(),
+  /** This persona's commands: `network: none` keeps them offline where the team allows egress (or the reverse). */
+  sandbox: z.strictObject({ network: z.enum(SANDBOX_NETWORKS).optional() }).optional(),
   budget: z.strictObject({ dailyTokens: positiveInt().optional(), dailyUsd: nonNegative().optional() }).optional(),
 });
 

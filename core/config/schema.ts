@@ -188,6 +188,12 @@ const infraSchema = z.strictObject({
     /** A running job whose worker has not reported for this long is treated as orphaned. */
     staleAfterSeconds: positiveInt().default(30),
   }).prefault({}),
+  /**
+   * Targets that `http_probe`, `tls_expiry` and scheduled http/tls checks may reach although they
+   * are on Pantheon's host or a private, loopback or link-local network: host names, addresses,
+   * `host:port` or CIDR ranges. Everything else of that kind is refused.
+   */
+  probeAllowlist: z.array(text()).default([]),
   /** SSH connections: idle and maximum age before they are closed and replaced. */
   ssh: z.strictObject({
     keepaliveSeconds: positiveInt().default(15),
@@ -195,6 +201,49 @@ const infraSchema = z.strictObject({
     idleSeconds: positiveInt().default(300),
     connectTimeoutSeconds: positiveInt().default(15),
   }).prefault({}),
+});
+
+/** What a command a persona runs may use (tools/sandbox). */
+export const sandboxLimitsSchema = z.strictObject({
+  /** Memory of everything the command starts, together (MB). */
+  memoryMb: positiveInt().default(2048),
+  /** CPU time of each process (seconds). */
+  cpuSeconds: positiveInt().default(900),
+  /** Processes and threads at once. */
+  processes: positiveInt().default(512),
+  /** Output read from the command (MB); past it the command is stopped. */
+  outputMb: positiveInt().default(16),
+  /** The private /tmp (MB). */
+  tmpMb: positiveInt().default(512),
+});
+
+export const SANDBOX_BACKENDS = ['auto', 'bubblewrap', 'docker', 'podman', 'none'] as const;
+export const SANDBOX_NETWORKS = ['egress', 'none'] as const;
+
+/**
+ * How commands personas run on Pantheon's host are contained (docs/security.md). `auto` takes
+ * bubblewrap where it works; with no usable backend, commands are refused. `none` runs them
+ * unsandboxed and only with an approver's yes, each time.
+ */
+const sandboxSchema = z.strictObject({
+  backend: z.enum(SANDBOX_BACKENDS).default('auto'),
+  /** `egress`: the outside world, never the host's loopback, its own addresses or link-local (metadata). */
+  network: z.enum(SANDBOX_NETWORKS).default('egress'),
+  /** The image commands run in with `docker` or `podman`. */
+  image: text().default('node:20-bookworm'),
+  /** Further networks commands may never reach (CIDR), e.g. your office LAN. */
+  denyNetworks: z.array(text()).default([]),
+  /** Further host paths visible read-only inside the sandbox (e.g. /opt/toolchains). */
+  readOnlyPaths: z.array(text()).default([]),
+  limits: sandboxLimitsSchema.prefault({}),
+});
+
+/** Persona workspaces: how long they are kept and how much disk each may use. */
+const workspacesSchema = z.strictObject({
+  /** Days after a workspace's work item ends (or it was last used) before it is removed. */
+  retentionDays: nonNegative().default(7),
+  /** Disk one workspace may use, its checkout and its private HOME together (MB). */
+  quotaMb: positiveInt().default(4096),
 });
 
 export const pantheonConfigSchema = z.strictObject({
@@ -220,6 +269,8 @@ export const pantheonConfigSchema = z.strictObject({
   github: githubSchema.prefault({}),
   channels: channelsSchema.prefault({}),
   infra: infraSchema.prefault({}),
+  sandbox: sandboxSchema.prefault({}),
+  workspaces: workspacesSchema.prefault({}),
   console: z.strictObject({ token: text().optional() }).prefault({}),
   /** Pacing of posts per platform (defaults: each platform's published limits; orchestrator/rate-limiter.ts). */
   outbox: z.strictObject({
@@ -268,3 +319,6 @@ export type GithubConfig = PantheonConfig['github'];
 export type ChannelsConfig = PantheonConfig['channels'];
 export type InfraConfig = PantheonConfig['infra'];
 export type InfraHostConfig = InfraConfig['hosts'][number];
+export type SandboxConfig = PantheonConfig['sandbox'];
+export type SandboxLimitsConfig = SandboxConfig['limits'];
+export type WorkspacesConfig = PantheonConfig['workspaces'];

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProcess, sandboxEnv, type RunResult } from './sandbox.js';
+import { runProcess, sandboxEnv, type RunResult } from '../sandbox/process.js';
 
 /**
  * Settings on every git command Pantheon runs itself. Hooks are off: the persona can write

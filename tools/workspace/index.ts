@@ -25,5 +25,5 @@ export function workspaceTools(deps: GitHubToolDeps): ToolGroupFactory {
 export { Workspaces, NoSuchWorkspaceError, type Workspace, type WorkspaceMeta } from './workspaces.js';
 export { branchName, slugify, workspaceName, isWorkBranchOf, parseWorkspaceArg } from './naming.js';
 export { confine, PathOutsideWorkspaceError } from './confine.js';
-export { sandboxEnv, runProcess, CappedOutput, type RunResult } from './sandbox.js';
+export { sandboxEnv, runProcess, CappedOutput, type RunResult } from '../sandbox/process.js';
 export { withGitCredentials } from './git.js';

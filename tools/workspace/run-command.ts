@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { PantheonTool } from '../types.js';
 import { untrusted } from '../github/untrusted.js';
 import { confine } from './confine.js';
-import { runProcess, sandboxEnv } from './sandbox.js';
+import { runProcess, sandboxEnv } from '../sandbox/process.js';
 import type { Workspaces } from './workspaces.js';
 
 const DEFAULT_TIMEOUT_S = 300;
