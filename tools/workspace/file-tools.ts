@@ -30,7 +30,7 @@ function listFiles(ws: Workspaces): PantheonTool<typeof listSchema> {
     async run({ workspace, path }) {
       const w = await ws.open(workspace);
       const target = await confine(w.dir, path ?? '.');
-      const r = await git(['ls-files', '--cached', '--others', '--exclude-standard', '--', relative(w.dir, target) || '.'], { cwd: w.dir, home: await ws.home() });
+      const r = await git(['ls-files', '--cached', '--others', '--exclude-standard', '--', relative(w.dir, target) || '.'], { cwd: w.dir, home: await ws.home(w.name) });
       const files = r.stdout.split('\n').filter(Boolean);
       if (!files.length) return `No files${path ? ` under ${path}` : ''} in ${w.name}.`;
       const shown = files.slice(0, MAX_LIST);
@@ -89,7 +89,7 @@ function searchFiles(ws: Workspaces): PantheonTool<typeof searchSchema> {
       const w = await ws.open(workspace);
       const where = relative(w.dir, await confine(w.dir, path ?? '.')) || '.';
       const args = ['grep', '-n', '-I', '--untracked', '--no-color', regex ? '-E' : '-F', ...(ignore_case ? ['-i'] : []), '-e', pattern, '--', where];
-      const r = await git(args, { cwd: w.dir, home: await ws.home(), timeoutMs: 60_000 });
+      const r = await git(args, { cwd: w.dir, home: await ws.home(w.name), timeoutMs: 60_000 });
       if (r.code === 1) return `No matches for ${JSON.stringify(pattern)} in ${w.name}${path ? `/${path}` : ''}.`;
       if (r.code !== 0) throw new Error(`search failed: ${r.stderr.trim()}`);
       const lines = r.stdout.split('\n').filter(Boolean);
@@ -138,7 +138,7 @@ function applyPatch(ws: Workspaces): PantheonTool<typeof patchSchema> {
     schema: patchSchema,
     async run({ workspace, patch }) {
       const w = await ws.open(workspace);
-      const at = { cwd: w.dir, home: await ws.home() };
+      const at = { cwd: w.dir, home: await ws.home(w.name) };
       // git apply itself refuses paths outside the work tree, through symlinks, and under .git.
       const dir = await mkdtemp(join(tmpdir(), 'pantheon-patch-'));
       try {

@@ -33,7 +33,7 @@ function clone(s: GitHubSession, ws: Workspaces): PantheonTool<typeof cloneSchem
       const r = parseRepo(repo);
       const name = workspaceName(r.owner, r.repo, issue);
       const dir = ws.dir(name);
-      const home = await ws.home();
+      const home = await ws.home(name);
       // The clone URL comes from GitHub's own answer (Enterprise and fakes have their own hosts).
       const info = (await onGitHub(`read ${r.owner}/${r.repo}`, () => s.client.rest.repos.get(r))).data;
       const existing = await ws.readMeta(name);
@@ -72,7 +72,7 @@ function commit(s: GitHubSession, ws: Workspaces): PantheonTool<typeof commitSch
     schema: commitSchema,
     async run({ workspace, message, paths }) {
       const w = await ws.open(workspace);
-      const home = await ws.home();
+      const home = await ws.home(w.name);
       const at = { cwd: w.dir, home };
       for (const p of paths ?? []) await confine(w.dir, p);
       await gitOk(['add', '-A', '--', ...(paths?.length ? paths : ['.'])], at);
@@ -104,7 +104,7 @@ function push(s: GitHubSession, ws: Workspaces): PantheonTool<typeof pushSchema>
     async run({ workspace, branch, force }) {
       if (force) return 'Refused: force pushes are not allowed (they rewrite history others may have reviewed). Add commits on top instead.';
       const w = await ws.open(workspace);
-      const home = await ws.home();
+      const home = await ws.home(w.name);
       const at = { cwd: w.dir, home };
       const current = (await git(['symbolic-ref', '--short', '-q', 'HEAD'], at)).stdout.trim();
       const r = { owner: w.meta.owner, repo: w.meta.repo };

@@ -12,9 +12,20 @@ export function personaRoot(dataDir: string, persona: string): string {
   return join(dataDir, 'workspaces', persona);
 }
 
-/** The persona's sandbox home (HOME for its commands: caches, never credentials). */
-export function sandboxHome(dataDir: string, persona: string): string {
-  return join(personaRoot(dataDir, persona), '.home');
+/**
+ * The private HOME of one workspace's commands (caches such as npm's, never credentials): one per
+ * workspace, so what a repository's code leaves in HOME cannot reach another workspace's commands.
+ */
+export function workspaceHome(dataDir: string, persona: string, name: string): string {
+  return join(personaRoot(dataDir, persona), '.homes', name);
+}
+
+/**
+ * Pantheon's own bare repository for a workspace: the only repository that talks to GitHub, with
+ * configuration only Pantheon writes. Commands never see it (tools/workspace/git.ts).
+ */
+export function transportRepo(dataDir: string, persona: string, name: string): string {
+  return join(personaRoot(dataDir, persona), '.pantheon', `${name}.git`);
 }
 
 /** Where Pantheon keeps what it knows about a checkout (outside the checkout itself). */

@@ -35,7 +35,7 @@ export function runCommandTool(ws: Workspaces): PantheonTool<typeof runSchema> {
     async run({ workspace, command, cwd, timeout_seconds }) {
       const w = await ws.open(workspace);
       const dir = await confine(w.dir, cwd ?? '.');
-      const home = await ws.home();
+      const home = await ws.home(w.name);
       const timeoutS = timeout_seconds ?? DEFAULT_TIMEOUT_S;
       const r = await runProcess('/bin/sh', ['-c', command], { cwd: dir, env: sandboxEnv(home), timeoutMs: timeoutS * 1000, headChars: HEAD_CHARS, tailChars: TAIL_CHARS });
       const status = r.timedOut ? `timed out after ${timeoutS}s (stopped)` : r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`;

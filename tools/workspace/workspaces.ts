@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { metaFile, parseWorkspaceArg, personaRoot, sandboxHome } from './naming.js';
+import { metaFile, parseWorkspaceArg, personaRoot, transportRepo, workspaceHome } from './naming.js';
 
 /** What Pantheon remembers about a checkout: which work item it is for, and its work branch. */
 export interface WorkspaceMeta {
@@ -38,11 +38,16 @@ export class Workspaces {
     return join(personaRoot(this.dataDir, this.persona), name);
   }
 
-  /** The sandbox HOME, created on first use. */
-  async home(): Promise<string> {
-    const home = sandboxHome(this.dataDir, this.persona);
+  /** The workspace's private HOME for commands, created on first use. */
+  async home(name: string): Promise<string> {
+    const home = workspaceHome(this.dataDir, this.persona, name);
     await mkdir(home, { recursive: true, mode: 0o700 });
     return home;
+  }
+
+  /** Pantheon's own bare repository for the workspace (talks to GitHub; never seen by commands). */
+  transport(name: string): string {
+    return transportRepo(this.dataDir, this.persona, name);
   }
 
   async exists(name: string): Promise<boolean> {
