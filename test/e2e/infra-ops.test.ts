@@ -96,8 +96,11 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
       '      steps:',
       '        - { name: wipe, run: rm -rf /var/cache/app }',
       '  jobs: { waitSeconds: 5, progressIntervalMs: 400 }',
+      // The fakes are on this host's loopback, where probes go only when an operator says so.
+      `  probeAllowlist: ["${new URL(webUrl).host}", "127.0.0.1:${tlsPort}"]`,
       '  schedule:',
       `    - { name: cert-web, every: 1, check: { kind: tls, url: "https://127.0.0.1:${tlsPort}", threshold: 30 }, channel: "local:certs" }`,
+      '    - { name: metadata, every: 1, check: { kind: http, url: "http://169.254.169.254/latest/meta-data/" }, channel: "local:metadata" }',
     ].join('\n'));
     app = await startPantheonProcess({ env: modelEnv(fake), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
   });
@@ -228,6 +231,30 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
     const answer = await waitForMessage(app.url, 'probe', (m) => m.text.startsWith('Tool said:'), 30_000);
     assert.match(answer.text, new RegExp(`${webUrl}/healthz: up — HTTP 200 in \\d+ ms`));
     assert.match(answer.text, new RegExp(`${webUrl}/boom: DOWN — HTTP 500 in \\d+ ms`));
+  });
+
+  it("http_probe and tls_expiry refuse Pantheon's own port and the metadata address", async () => {
+    const own = new URL(app.url);
+    fake.enqueue({ toolCalls: [
+      { name: 'http_probe', args: { url: `${app.url}/api/chat/probe/messages` } },
+      { name: 'http_probe', args: { url: `http://2130706433:${own.port}/api/approvals` } },
+      { name: 'http_probe', args: { url: 'http://169.254.169.254/latest/meta-data/' } },
+      { name: 'tls_expiry', args: { target: `localhost:${own.port}` } },
+    ] });
+    await postMessage(app.url, 'refused', { text: '@hephaestus read the approvals from the API', user: 'alice' });
+    const answer = await waitForMessage(app.url, 'refused', (m) => m.text.startsWith('Tool said:'), 30_000);
+    const allow = '; an operator can allow it with infra\\.probeAllowlist in pantheon\\.yaml';
+    const loopback = new RegExp(`^Error: Refused: 127\\.0\\.0\\.1:${own.port} is on Pantheon's own host \\(loopback\\)${allow}$`, 'gm');
+    assert.equal(answer.text.match(loopback)?.length, own.hostname === 'localhost' ? 1 : 2, answer.text);
+    assert.match(answer.text, new RegExp(`^Error: Refused: 169\\.254\\.169\\.254:80 is link-local \\(where cloud metadata services answer\\)${allow}$`, 'm'));
+    assert.match(answer.text, new RegExp(`^Error: Refused: localhost:${own.port} is on Pantheon's own host \\(loopback\\)${allow}$`, 'm'));
+  });
+
+  it('a scheduled check against a refused target posts the refusal once', async () => {
+    const opened = await waitForMessage(app.url, 'metadata', (m) => m.text.startsWith('🔥'), 15_000);
+    assert.match(opened.text, /^🔥 check metadata: Refused: 169\.254\.169\.254:80 is link-local .*infra\.probeAllowlist in pantheon\.yaml \(check metadata; incident/);
+    await sleep(2500);
+    assert.equal((await getMessages(app.url, 'metadata')).length, 1, 'the check ran again and stayed quiet');
   });
 
   it('tls_expiry reads a real certificate: about 10 days left, self-signed', async () => {

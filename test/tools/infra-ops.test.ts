@@ -16,6 +16,7 @@ import { httpProbe, tlsExpiry } from '../../tools/infra/probes.js';
 import { Runbooks } from '../../tools/infra/runbooks.js';
 import { ScheduledChecks } from '../../tools/infra/schedule.js';
 import { SshPool } from '../../tools/infra/ssh-pool.js';
+import { ProbeTargetGuard } from '../../tools/infra/target-guard.js';
 import { infraTools } from '../../tools/infra/tools.js';
 import { RecordingOutbox } from './recording-outbox.js';
 import { startSshd, writeFakeDocker, type TestSshd } from '../support/sshd.js';
@@ -105,6 +106,8 @@ describe('probes against local servers', () => {
   let web: Server;
   let at: string;
   let dir: string;
+  // The fakes listen on 127.0.0.1, which probes refuse unless an operator allowlists it.
+  const guard = new ProbeTargetGuard({ allowlist: ['127.0.0.1'] });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pantheon-probes-'));
@@ -122,20 +125,20 @@ describe('probes against local servers', () => {
   });
 
   test('http_probe: status and latency; a 500 is down; an expected status; refused and silent servers', async () => {
-    const up = await httpProbe(`http://${at}/healthz`);
+    const up = await httpProbe(`http://${at}/healthz`, { guard });
     assert.equal(up.ok, true);
     assert.equal(up.status, 200);
     assert.ok(up.latencyMs >= 0 && up.latencyMs < 2000, `latency ${up.latencyMs}`);
-    assert.deepEqual({ ...(await httpProbe(`http://${at}/boom`)), latencyMs: 0 }, { url: `http://${at}/boom`, ok: false, status: 500, latencyMs: 0 });
-    assert.equal((await httpProbe(`http://${at}/healthz`, { expectStatus: 204 })).ok, false, 'a 200 is not the 204 asked for');
-    assert.equal((await httpProbe(`http://${at}/empty`, { expectStatus: 204 })).ok, true);
+    assert.deepEqual({ ...(await httpProbe(`http://${at}/boom`, { guard })), latencyMs: 0 }, { url: `http://${at}/boom`, ok: false, status: 500, latencyMs: 0 });
+    assert.equal((await httpProbe(`http://${at}/healthz`, { expectStatus: 204, guard })).ok, false, 'a 200 is not the 204 asked for');
+    assert.equal((await httpProbe(`http://${at}/empty`, { expectStatus: 204, guard })).ok, true);
     const closed = createHttpServer();
     const gone = await listen(closed);
     await close(closed);
-    const refused = await httpProbe(`http://${gone}/`);
+    const refused = await httpProbe(`http://${gone}/`, { guard });
     assert.equal(refused.ok, false);
     assert.equal(refused.error, 'ECONNREFUSED');
-    const silent = await httpProbe(`http://${at}/slow`, { timeoutMs: 300 });
+    const silent = await httpProbe(`http://${at}/slow`, { timeoutMs: 300, guard });
     assert.equal(silent.error, 'no answer within 300 ms');
   });
 
@@ -145,11 +148,11 @@ describe('probes against local servers', () => {
     const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_q, s) => s.end());
     const target = await listen(server);
     try {
-      const r = await tlsExpiry(`https://${target}/`);
+      const r = await tlsExpiry(`https://${target}/`, { guard });
       assert.ok(r.daysLeft === 9 || r.daysLeft === 10, `days left: ${r.daysLeft}`);
       assert.equal(r.subject, 'probe.test');
       assert.equal(r.trusted, false);
-      const checks = new ScheduledChecks({ checks: [], hosts: new HostRegistry({ hosts: [] }), logger: createLogger({ level: 'silent' }) } as never);
+      const checks = new ScheduledChecks({ checks: [], hosts: new HostRegistry({ hosts: [] }), logger: createLogger({ level: 'silent' }), probeGuard: guard } as never);
       const soon = await checks.evaluate({ name: 'cert', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'tls', url: target, threshold: 30 } });
       assert.equal(soon.ok, false);
       assert.match(soon.detail, new RegExp(`^TLS certificate of ${target} expires in (9|10) days \\(\\d{4}-\\d\\d-\\d\\d\\)$`));

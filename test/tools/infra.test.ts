@@ -11,6 +11,7 @@ import { parseHealth, summariseHealth } from '../../tools/infra/health.js';
 import { HostRegistry } from '../../tools/infra/hosts.js';
 import { entryMatches, fingerprint, parseKnownHosts, verifyHostKey } from '../../tools/infra/known-hosts.js';
 import { httpProbe } from '../../tools/infra/probes.js';
+import { ProbeTargetGuard } from '../../tools/infra/target-guard.js';
 import { runQuick } from '../../tools/infra/remote-exec.js';
 import { everyMs } from '../../tools/infra/schedule.js';
 import { HostKeyError, SshPool } from '../../tools/infra/ssh-pool.js';
@@ -163,6 +164,8 @@ describe('ssh pool against a real sshd', () => {
 describe('health, probes and schedules', () => {
   let server: Server;
   let url: string;
+  // The fake listens on 127.0.0.1, which probes refuse unless an operator allowlists it.
+  const guard = new ProbeTargetGuard({ allowlist: ['127.0.0.0/8'] });
   before(async () => {
     server = createServer((req, res) => { res.statusCode = req.url === '/down' ? 503 : 200; res.end('x'); });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -186,16 +189,16 @@ describe('health, probes and schedules', () => {
   });
 
   test('http probe reports status and latency, and down servers', async () => {
-    const up = await httpProbe(`${url}/health`);
+    const up = await httpProbe(`${url}/health`, { guard });
     assert.equal(up.ok, true);
     assert.equal(up.status, 200);
     assert.ok(up.latencyMs >= 0);
-    assert.deepEqual([(await httpProbe(`${url}/down`)).ok, (await httpProbe(`${url}/down`)).status], [false, 503]);
+    assert.deepEqual([(await httpProbe(`${url}/down`, { guard })).ok, (await httpProbe(`${url}/down`, { guard })).status], [false, 503]);
     const spare = createServer();
     await new Promise<void>((r) => spare.listen(0, '127.0.0.1', r));
     const port = (spare.address() as { port: number }).port;
     await new Promise<void>((r) => spare.close(() => r()));
-    const closed = await httpProbe(`http://127.0.0.1:${port}/`);
+    const closed = await httpProbe(`http://127.0.0.1:${port}/`, { guard });
     assert.equal(closed.ok, false);
     assert.match(closed.error ?? '', /ECONNREFUSED/);
   });

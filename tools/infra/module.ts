@@ -7,6 +7,7 @@ import { JobStore } from './jobs/store.js';
 import { Runbooks } from './runbooks.js';
 import { ScheduledChecks } from './schedule.js';
 import { SshPool } from './ssh-pool.js';
+import { ProbeTargetGuard } from './target-guard.js';
 import { infraTools } from './tools.js';
 
 /**
@@ -23,12 +24,13 @@ export const infraModule: ModuleFactory = (ctx) => {
   const ssh = new SshPool({ registry: hosts, logger, ...infra.ssh });
   const store = new JobStore(ctx.pool, infra.jobs.maxLogLines);
   const runner = new JobRunner({ store, ssh, queue: ctx.queue, outbox: ctx.outbox, settings: infra.jobs, ledger: ctx.ledger, audit: ctx.audit, logger });
+  const probeGuard = new ProbeTargetGuard({ allowlist: infra.probeAllowlist });
   const redisUrl = ctx.loaded.config.redis.url;
   const checks = new ScheduledChecks({
-    checks: infra.schedule, hosts, ssh, pool: ctx.pool, outbox: ctx.outbox, queue: ctx.queue, logger,
+    checks: infra.schedule, hosts, ssh, pool: ctx.pool, outbox: ctx.outbox, queue: ctx.queue, logger, probeGuard,
     ...(redisUrl ? { redis: { url: redisUrl, prefix: ctx.loaded.config.redis.prefix } } : {}),
   });
-  const problems = [...runbooks.problems(), ...checks.problems()];
+  const problems = [...runbooks.problems(), ...checks.problems(), ...probeGuard.problems()];
   if (problems.length) {
     const [first, ...more] = problems;
     throw new ConfigError(ctx.loaded.configFile ?? 'pantheon.yaml', first!.path, first!.problem, more);
@@ -39,7 +41,7 @@ export const infraModule: ModuleFactory = (ctx) => {
   }));
   return {
     name: 'infra',
-    toolGroups: { infra: infraTools({ hosts, ssh, runbooks, store, runner, settings: infra.jobs }) },
+    toolGroups: { infra: infraTools({ hosts, ssh, runbooks, store, runner, settings: infra.jobs, probeGuard }) },
     routes: (http) => registerJobRoutes(http, { store, runner }),
     async start({ workers }) {
       if (workers) await runner.start({ singleProcess: ctx.queue.kind === 'memory' });

@@ -1,4 +1,8 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
 import tls from 'node:tls';
+import { ProbeRefusedError, ProbeTargetGuard, type VettedTarget } from './target-guard.js';
 
 /** What an HTTP probe saw. `ok`: answered with the expected status (any 2xx/3xx by default). */
 export interface HttpProbeResult {
@@ -9,22 +13,70 @@ export interface HttpProbeResult {
   error?: string;
 }
 
-/** The status and latency (time to response headers) of one request to `url`. */
-export async function httpProbe(url: string, opts: { timeoutMs?: number; expectStatus?: number } = {}): Promise<HttpProbeResult> {
+export interface ProbeOptions {
+  timeoutMs?: number;
+  /** Which targets may be reached; without one, nothing on Pantheon's host or link-local is. */
+  guard?: ProbeTargetGuard;
+}
+
+/**
+ * The status and latency (time to response headers) of one GET of `url`, redirects not followed.
+ * A target the guard refuses throws {@link ProbeRefusedError} before anything is sent.
+ */
+export async function httpProbe(url: string, opts: ProbeOptions & { expectStatus?: number } = {}): Promise<HttpProbeResult> {
   const parsed = new URL(url);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`http_probe takes http(s) URLs, not ${parsed.protocol}`);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const port = Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80);
   const started = performance.now();
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeTimeout(timeoutMs)), timeoutMs);
+  });
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000), redirect: 'manual' });
-    const latencyMs = Math.round(performance.now() - started);
-    await res.body?.cancel().catch(() => {});
-    const ok = opts.expectStatus ? res.status === opts.expectStatus : res.status < 400;
-    return { url, ok, status: res.status, latencyMs };
+    const target = await Promise.race([(opts.guard ?? new ProbeTargetGuard()).vet(parsed.hostname, port), timeout]);
+    const status = await Promise.race([statusOf(parsed, target, abort.signal), timeout]);
+    const ok = opts.expectStatus ? status === opts.expectStatus : status < 400;
+    return { url, ok, status, latencyMs: Math.round(performance.now() - started) };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${opts.timeoutMs ?? 10_000} ms` : e.cause?.code ?? e.cause?.message ?? e.message;
+    if (err instanceof ProbeRefusedError) throw err;
+    const e = err as Error & { code?: string };
+    const why = e instanceof ProbeTimeout ? e.message : e.code ?? e.message;
     return { url, ok: false, latencyMs: Math.round(performance.now() - started), error: why };
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
   }
+}
+
+class ProbeTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+/** One GET to the vetted address, presenting the URL's host; settles with the status line. */
+function statusOf(url: URL, target: VettedTarget, signal: AbortSignal): Promise<number> {
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = send({
+      host: target.address,
+      family: target.family,
+      port: target.port,
+      path: `${url.pathname}${url.search}`,
+      method: 'GET',
+      headers: { host: url.host, accept: '*/*', 'user-agent': 'pantheon-http-probe' },
+      servername: isIP(target.name) ? undefined : target.name,
+      agent: false,
+      signal,
+    }, (res) => {
+      resolve(res.statusCode ?? 0);
+      res.destroy();
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** A server's certificate and how long until it expires. */
@@ -45,21 +97,28 @@ export function tlsTarget(target: string): { host: string; port: number } {
     const u = new URL(target);
     return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) || 443 };
   }
+  if (isIP(target.trim()) === 6) return { host: target.trim(), port: 443 };
   const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(target.trim());
   if (!m) throw new Error(`not a host or URL: ${target}`);
   return { host: m[1]!, port: Number(m[2]) || 443 };
 }
 
-/** Connects, reads the peer certificate, and hangs up (no request is sent). */
-export function tlsExpiry(target: string, opts: { timeoutMs?: number; servername?: string } = {}): Promise<TlsExpiryResult> {
+/**
+ * Connects to the vetted address, reads the peer certificate, and hangs up (no request is sent).
+ * A target the guard refuses throws {@link ProbeRefusedError} before connecting.
+ */
+export async function tlsExpiry(target: string, opts: ProbeOptions & { servername?: string } = {}): Promise<TlsExpiryResult> {
   const { host, port } = tlsTarget(target);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  const vetted = await (opts.guard ?? new ProbeTargetGuard()).vet(host, port);
   return new Promise((resolve, reject) => {
-    const servername = opts.servername ?? (/^[\d.:]+$/.test(host) ? undefined : host);
-    const socket = tls.connect({ host, port, servername, rejectUnauthorized: false });
+    const servername = opts.servername ?? (isIP(vetted.name) ? undefined : vetted.name);
+    const socket = tls.connect({ host: vetted.address, port, servername, rejectUnauthorized: false });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no TLS handshake with ${host}:${port} within ${opts.timeoutMs ?? 10_000} ms`));
-    }, opts.timeoutMs ?? 10_000);
+      reject(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`));
+    }, Math.max(0, deadline - Date.now()));
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       const cert = socket.getPeerCertificate();

@@ -9,6 +9,7 @@ import type { HostRegistry } from './hosts.js';
 import { httpProbe, tlsExpiry } from './probes.js';
 import { runQuick } from './remote-exec.js';
 import type { SshPool } from './ssh-pool.js';
+import { ProbeRefusedError, type ProbeTargetGuard } from './target-guard.js';
 
 export const INFRA_CHECKS_QUEUE = 'infra-checks';
 export type ScheduledCheck = InfraConfig['schedule'][number];
@@ -35,6 +36,8 @@ export interface ScheduledChecksDeps {
   outbox: OutboxPort;
   queue: JobQueue;
   logger: Logger;
+  /** What http and tls checks may reach (`infra.probeAllowlist`); default: the built-in refusals only. */
+  probeGuard?: ProbeTargetGuard;
   /** Set with BullMQ: schedules are BullMQ job schedulers (repeatable jobs) on this Redis. */
   redis?: { url: string; prefix: string };
 }
@@ -123,8 +126,19 @@ export class ScheduledChecks {
     return outcome;
   }
 
+  /** A refused probe target is the check's failure (posted once, as every failure), not a crash. */
   async evaluate(check: ScheduledCheck): Promise<CheckOutcome> {
+    try {
+      return await this.measure(check);
+    } catch (err) {
+      if (err instanceof ProbeRefusedError) return { ok: false, detail: `check ${check.name}: ${err.message}` };
+      throw err;
+    }
+  }
+
+  private async measure(check: ScheduledCheck): Promise<CheckOutcome> {
     const { kind, host, url, command, threshold } = check.check;
+    const guard = this.deps.probeGuard;
     switch (kind) {
       case 'disk': {
         const limit = threshold ?? 90;
@@ -137,14 +151,14 @@ export class ScheduledChecks {
           : { ok: true, detail: `disks on ${host} at or below ${limit}%` };
       }
       case 'http': {
-        const r = await httpProbe(url!, { timeoutMs: 15_000 });
+        const r = await httpProbe(url!, { timeoutMs: 15_000, guard });
         if (!r.ok) return { ok: false, detail: `${url} is down: ${r.error ?? `HTTP ${r.status}`} (after ${r.latencyMs} ms)` };
         if (threshold !== undefined && r.latencyMs > threshold) return { ok: false, detail: `${url} is slow: ${r.latencyMs} ms, above ${threshold} ms` };
         return { ok: true, detail: `${url} answered HTTP ${r.status} in ${r.latencyMs} ms` };
       }
       case 'tls': {
         const days = threshold ?? 14;
-        const r = await tlsExpiry(url!);
+        const r = await tlsExpiry(url!, { guard });
         return r.daysLeft < days
           ? { ok: false, detail: `TLS certificate of ${r.target} ${r.daysLeft < 0 ? 'has expired' : `expires in ${r.daysLeft} days`} (${r.validTo.toISOString().slice(0, 10)})` }
           : { ok: true, detail: `certificate of ${r.target} valid for ${r.daysLeft} more days` };

@@ -9,11 +9,14 @@ import { describeHttpProbe, describeTls, httpProbe, tlsExpiry } from './probes.j
 import { runQuick } from './remote-exec.js';
 import type { Runbooks } from './runbooks.js';
 import type { SshPool } from './ssh-pool.js';
+import type { ProbeTargetGuard } from './target-guard.js';
 
 export interface InfraToolDeps extends JobDispatchDeps {
   hosts: HostRegistry;
   ssh: SshPool;
   runbooks: Runbooks;
+  /** What `http_probe` and `tls_expiry` may reach (`infra.probeAllowlist`); default: the built-in refusals only. */
+  probeGuard?: ProbeTargetGuard;
 }
 
 const hostArg = (hosts: HostRegistry) => z.string().min(1).describe(`A host from the configuration: ${hosts.names().join(', ') || '(none configured)'}`);
@@ -100,25 +103,25 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
 
     const probe: PantheonTool<z.ZodObject<{ url: z.ZodString; expectStatus: z.ZodOptional<z.ZodNumber>; timeoutSeconds: z.ZodOptional<z.ZodNumber> }>> = {
       name: 'http_probe',
-      description: 'Request a URL once and report its HTTP status and latency (time to the response headers).',
+      description: "Request a URL once and report its HTTP status and latency (time to the response headers). Pantheon's own host (loopback), link-local and cloud metadata addresses are refused unless an operator allowlisted them.",
       risk: 'read',
       schema: z.object({
         url: z.string().url().describe('http(s) URL'),
         expectStatus: z.number().int().min(100).max(599).optional().describe('Status that counts as up (default: any below 400)'),
         timeoutSeconds: z.number().positive().max(60).optional(),
       }),
-      run: async ({ url, expectStatus, timeoutSeconds }) => describeHttpProbe(await httpProbe(url, { expectStatus, timeoutMs: (timeoutSeconds ?? 10) * 1000 })),
+      run: async ({ url, expectStatus, timeoutSeconds }) => describeHttpProbe(await httpProbe(url, { expectStatus, timeoutMs: (timeoutSeconds ?? 10) * 1000, guard: deps.probeGuard })),
     };
 
     const tls: PantheonTool<z.ZodObject<{ target: z.ZodString; warnDays: z.ZodOptional<z.ZodNumber> }>> = {
       name: 'tls_expiry',
-      description: 'When the TLS certificate of a server expires (and whether it is trusted).',
+      description: "When the TLS certificate of a server expires (and whether it is trusted). Pantheon's own host (loopback), link-local and cloud metadata addresses are refused unless an operator allowlisted them.",
       risk: 'read',
       schema: z.object({
         target: z.string().min(1).describe('host, host:port or https URL'),
         warnDays: z.number().int().positive().optional().describe('Flag certificates expiring sooner than this (default 14)'),
       }),
-      run: async ({ target, warnDays }) => describeTls(await tlsExpiry(target), warnDays),
+      run: async ({ target, warnDays }) => describeTls(await tlsExpiry(target, { guard: deps.probeGuard }), warnDays),
     };
 
     const runbook: PantheonTool<z.ZodObject<{ runbook: z.ZodString; step: z.ZodOptional<z.ZodNumber> }>> = {
