@@ -28,6 +28,8 @@ import { ChatCommands } from '../orchestrator/commands.js';
 import type { ToolGroupFactory } from '../tools/types.js';
 import type { ModuleContext, ModuleFactory, PantheonModule } from './modules.js';
 import { MODULES } from './module-list.js';
+import { startWorkspaceCleanup } from '../tools/workspace/cleanup.js';
+import { ledgerWorkItems } from '../tools/workspace/retention.js';
 
 export interface StartOptions {
   configPath?: string;
@@ -193,6 +195,9 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     await outbox.recover();
     if (opts.workers !== false) await team.desk.sweep();
     for (const mod of modules) await mod.start?.({ inbound: role === 'all', workers: opts.workers !== false });
+    // Workspaces are on this process's own disk: removed `workspaces.retentionDays` after their work ends.
+    const cleanup = startWorkspaceCleanup({ dataDir: config.dataDir, retentionDays: config.workspaces.retentionDays, lookup: ledgerWorkItems(shared.ledger), logger: logger.child({ component: 'workspaces' }) });
+    stops.push(() => cleanup.stop());
     ready = true;
     logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');
     return { loaded, logger, metrics, db, queue, http, url, ingress, store, team, checkpointer, stop };

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { metaFile, parseWorkspaceArg, personaRoot, transportRepo, workspaceHome } from './naming.js';
 
@@ -59,6 +59,7 @@ export class Workspaces {
     const name = parseWorkspaceArg(arg);
     const meta = await this.readMeta(name);
     if (!meta || !(await this.exists(name))) throw new NoSuchWorkspaceError(name, await this.list());
+    await this.touch(name);
     return { name, dir: this.dir(name), meta };
   }
 
@@ -74,6 +75,16 @@ export class Workspaces {
     const file = metaFile(this.dataDir, this.persona, name);
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(file, `${JSON.stringify(meta, null, 2)}\n`);
+  }
+
+  /**
+   * Records that the workspace is being used now (its metadata file's mtime; the checkout's when
+   * there is no metadata yet). Clean-up (retention.ts) never removes a workspace used within the
+   * last hour, and removes one without a work item only after `workspaces.retentionDays` unused.
+   */
+  async touch(name: string): Promise<void> {
+    const now = new Date();
+    await utimes(metaFile(this.dataDir, this.persona, name), now, now).catch(() => utimes(this.dir(name), now, now).catch(() => {}));
   }
 
   /** Names of the persona's workspaces. */

@@ -1,0 +1,166 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { loadConfig, type LoadedConfig } from '../core/config/index.js';
+import { createDatabase } from '../core/db/index.js';
+import { createLogger } from '../core/log.js';
+import { WorkLedger } from '../orchestrator/ledger/ledger.js';
+import { resolveSandbox } from '../tools/sandbox/resolve.js';
+import { ledgerWorkItems } from '../tools/workspace/retention.js';
+import { findServer, type ReadSourceOptions } from './audit.js';
+import { exitCodeOf, fail, ok, renderSections, warn, type Fact, type Section } from './doctor-report.js';
+import { serverWorkItems, workspaceFacts, type WorkItemSource, type WorkspaceReport } from './doctor-workspaces.js';
+
+export interface DoctorCommandOptions extends ReadSourceOptions {
+  json?: boolean;
+}
+
+/** What `pantheon doctor --json` prints. */
+export interface DoctorReport {
+  ok: boolean;
+  sections: Section[];
+  workspaces: WorkspaceReport[];
+}
+
+/**
+ * `pantheon doctor`: what this installation is made of and whether it can run — the config, the
+ * data dir, the database, the sandbox, the workspaces — one fact per line, marked ✔, ⚠ or ✖.
+ * Returns the exit code: 1 when anything is ✖. A configuration error is thrown (exit 2).
+ * It asks a running server only for work items, and only when the embedded database is that
+ * server's (`--url` or PANTHEON_URL names it, else 127.0.0.1 on the configured port).
+ */
+export async function doctorCommand(opts: DoctorCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const loaded = await loadConfig({ configPath: opts.config, dataDir: opts.dataDir });
+  const { config } = loaded;
+  const db = await databaseCheck(loaded, opts);
+  try {
+    const workspaces = await workspaceFacts({ dataDir: config.dataDir, config: config.workspaces, workItems: db.workItems });
+    const sections: Section[] = [
+      { title: 'Configuration', facts: configFacts(loaded) },
+      { title: 'Data dir', facts: [await dataDirFact(config.dataDir)] },
+      { title: 'Database', facts: db.facts },
+      { title: 'Sandbox', facts: await sandboxFacts(loaded) },
+      { title: 'Workspaces', facts: workspaces.facts },
+    ];
+    const exitCode = exitCodeOf(sections);
+    const report: DoctorReport = { ok: exitCode === 0, sections, workspaces: workspaces.workspaces };
+    out.write(opts.json ? `${JSON.stringify(report)}\n` : renderSections(sections));
+    return exitCode;
+  } finally {
+    await db.close();
+  }
+}
+
+function configFacts(loaded: LoadedConfig): Fact[] {
+  const ids = loaded.personas.map((p) => p.id).join(', ');
+  return [
+    ok(loaded.configFile ? `config: ${loaded.configFile}` : 'config: none found (no pantheon.yaml, --config or PANTHEON_CONFIG): built-in defaults'),
+    ok(`personas: ${loaded.personas.length}${loaded.builtInTeam ? ' (the built-in sample team)' : ''} from ${loaded.personasDir}${ids ? `: ${ids}` : ''}`),
+  ];
+}
+
+/** The data dir should be 0700: it holds the database, keys and every workspace. */
+async function dataDirFact(dataDir: string): Promise<Fact> {
+  const st = await stat(dataDir).catch(() => undefined);
+  if (!st) return warn(`data dir: ${dataDir} does not exist yet (\`pantheon start\` creates it)`);
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  if (st.mode & 0o077) return warn(`data dir: ${dataDir} is ${mode}, not private: other users can reach it (chmod 700 ${dataDir})`);
+  return ok(`data dir: ${dataDir} (private, ${mode})`);
+}
+
+async function sandboxFacts(loaded: LoadedConfig): Promise<Fact[]> {
+  const { sandbox, problem, warnings } = await resolveSandbox(loaded.config.sandbox, { dataDir: loaded.config.dataDir });
+  const facts: Fact[] = [];
+  if (sandbox) facts.push(ok(`sandbox: ${sandbox.describe()}`));
+  else facts.push(fail(`sandbox: ${problem?.message ?? 'no backend can run workspace commands here'}`));
+  for (const w of warnings) facts.push(warn(`sandbox: ${w}`));
+  return facts;
+}
+
+interface DatabaseCheck {
+  facts: Fact[];
+  /** Where work items come from; opens what it needs on first call. */
+  workItems: () => Promise<WorkItemSource>;
+  close(): Promise<void>;
+}
+
+/**
+ * Says which database is configured and whether it answers, cheaply: a Postgres is asked
+ * `SELECT 1`; the embedded one is only looked at (its lock file says whether a server has it).
+ * Work items are read later, and only if a workspace needs them.
+ */
+async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): Promise<DatabaseCheck> {
+  const { config } = loaded;
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => { for (const c of closers) await c().catch(() => {}); };
+  const fromServer = async (why: string): Promise<WorkItemSource> => {
+    const base = await findServer({ url: opts.url, port: config.server.port });
+    return base ? { lookup: serverWorkItems(base) } : { problem: why };
+  };
+
+  if (config.database.url) {
+    const where = describeUrl(config.database.url);
+    const pool = new pg.Pool({ connectionString: config.database.url, max: 1, connectionTimeoutMillis: 5000 });
+    pool.on('error', () => {});
+    closers.push(() => pool.end());
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      return { facts: [fail(`database: PostgreSQL at ${where} does not answer: ${(err as Error).message}`)], workItems: async () => ({ problem: 'the database does not answer' }), close };
+    }
+    return { facts: [ok(`database: PostgreSQL at ${where}, answers`)], workItems: async () => ({ lookup: ledgerWorkItems(new WorkLedger(pool)) }), close };
+  }
+
+  const pgdata = join(config.dataDir, 'pgdata');
+  if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+    // No database, so no work items: every workspace counts as having none.
+    return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not created yet (\`pantheon start\` creates it)`)], workItems: async () => ({ lookup: { forIssue: async () => undefined } }), close };
+  }
+  const holder = lockHolder(join(config.dataDir, 'pgdata.lock'));
+  if (holder) {
+    const facts = [ok(`database: embedded (PGlite) in ${pgdata}, in use by the running Pantheon (pid ${holder})`)];
+    return { facts, workItems: () => fromServer(`the embedded database belongs to pid ${holder} and no server answers on port ${config.server.port}; pass --url`), close };
+  }
+  const workItems = async (): Promise<WorkItemSource> => {
+    const logger = createLogger({ level: process.env.PANTHEON_LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
+    try {
+      const opened = await createDatabase({ dataDir: config.dataDir, sharedBuffers: config.database.sharedBuffers, logger });
+      closers.push(() => opened.close());
+      return { lookup: ledgerWorkItems(new WorkLedger(opened.pool)) };
+    } catch (err) {
+      return { problem: (err as Error).message };
+    }
+  };
+  return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not in use`)], workItems, close };
+}
+
+/** The pid in the embedded database's lock file, when that process is alive (or on another host). */
+function lockHolder(lockFile: string): number | undefined {
+  let owner: { pid?: number; hostname?: string };
+  try {
+    owner = JSON.parse(readFileSync(lockFile, 'utf8')) as typeof owner;
+  } catch {
+    return undefined;
+  }
+  if (typeof owner.pid !== 'number') return undefined;
+  if (owner.hostname && owner.hostname !== hostname()) return owner.pid;
+  try {
+    process.kill(owner.pid, 0);
+    return owner.pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? owner.pid : undefined;
+  }
+}
+
+/** host:port/database of a connection string, without the user's password. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
