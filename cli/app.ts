@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from '../core/metrics.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../core/config/index.js';
 import { createDatabase, type Database } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
+import { secureDataDir } from '../core/private-data-dir.js';
 import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
 import { createHttpServer, listen } from '../core/http/index.js';
 import { ChatStore } from '../channels/local/store.js';
@@ -106,6 +107,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       try { await fn(); } catch (err) { logger.warn({ err }, 'error while stopping'); }
     }
   };
+
+  // The data dir is made private before anything opens it: by startEmbeddedPostgres for the
+  // embedded database (every command that opens it goes through there), here when the database
+  // is a Postgres and the data dir holds the workspaces.
+  if (config.database.url) secureDataDir(config.dataDir, logger);
 
   try {
     const db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, sharedBuffers: config.database.sharedBuffers, logger });

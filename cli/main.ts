@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { userInfo } from 'node:os';
 import { ConfigError } from '../core/config/index.js';
+import { DataDirAccessError } from '../core/private-data-dir.js';
 
 /** Exit codes of PRODUCT.md: 0 clean stop, 2 configuration error, 1 anything else. */
 const EXIT_CONFIG = 2;
@@ -17,6 +18,11 @@ function fail(err: unknown): never {
   if (err instanceof ConfigError) {
     process.stderr.write(`pantheon: configuration error: ${err.message}\n`);
     process.exit(EXIT_CONFIG);
+  }
+  const dataDir = err instanceof DataDirAccessError ? err : (err as Error)?.cause;
+  if (dataDir instanceof DataDirAccessError) {
+    process.stderr.write(`pantheon: ${dataDir.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`pantheon: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
@@ -50,6 +56,8 @@ async function serve(role: 'all' | 'worker', opts: CommonOptions): Promise<void>
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Whatever Pantheon writes (the data dir, workspaces, exports) is readable by its user alone.
+  process.umask(0o077);
   const program = new Command()
     .name('pantheon')
     .description('A team of AI personas in your chat and on GitHub.')

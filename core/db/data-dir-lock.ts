@@ -33,7 +33,7 @@ export function acquireDataDirLock(lockPath: string, what: string): DataDirLock 
     // exists, and a reader never sees a half-written lock.
     const tmp = `${lockPath}.${process.pid}.tmp`;
     const owner: LockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
-    writeFileSync(tmp, JSON.stringify(owner) + '\n');
+    writeFileSync(tmp, JSON.stringify(owner) + '\n', { mode: 0o600 });
     try {
       linkSync(tmp, lockPath);
       heldHere.add(lockPath);

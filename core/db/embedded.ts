@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { Logger } from '../log.js';
+import { makeDataDirPrivate, secureDataDir } from '../private-data-dir.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { initDataDirInChild } from './init-data-dir.js';
 
@@ -84,7 +85,8 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedPostgres> {
   const dataDir = resolve(opts.dataDir);
   const pgdata = join(dataDir, 'pgdata');
-  mkdirSync(dataDir, { recursive: true });
+  // Before anything opens it: created 0700, everything in it made private (or a clear error).
+  secureDataDir(dataDir, opts.logger);
   const lock = acquireDataDirLock(join(dataDir, 'pgdata.lock'), `the embedded database in ${pgdata}`);
   const log = opts.logger.child({ component: 'pglite' });
 
@@ -111,6 +113,12 @@ export async function startEmbeddedPostgres(opts: {
       ],
     });
     const startupMs = Math.round(performance.now() - started);
+    // PGlite writes some files at startup with modes of its own (pg_internal.init is 0644, umask
+    // or not); Postgres's own later writes are 0600.
+    if (!extra.fs) {
+      const late = makeDataDirPrivate(pgdata);
+      if (late.tightened > 0) log.debug({ pgdata, tightened: late.tightened, ms: late.ms }, 'made files PGlite wrote at startup private');
+    }
 
     // maxConnections leaves room for the pool's one connection plus a replacement while a
     // broken one is being torn down; see database.ts for why the pool itself uses one.

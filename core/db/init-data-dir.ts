@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { makeDataDirPrivate } from '../private-data-dir.js';
 
 /**
  * Creates a new PGlite data directory (initdb) in a short-lived child process.
@@ -36,8 +37,11 @@ export async function initDataDirInChild(pgdata: string): Promise<void> {
 }
 
 async function runAsChild(pgdata: string): Promise<void> {
+  process.umask(0o077);
   const db = await PGlite.create({ dataDir: pgdata });
   await db.close();
+  // PGlite's initdb writes its files with mode 0666 whatever the umask.
+  makeDataDirPrivate(pgdata);
 }
 
 if (process.env.PANTHEON_INITDB_CHILD === '1' && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
