@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { scrubSecrets } from '../../core/log.js';
 
 /**
@@ -68,53 +68,136 @@ export interface RunOptions {
   headChars?: number;
   tailChars?: number;
   input?: string;
+  /** Output read before the command is stopped (bytes); unlimited when unset. */
+  maxOutputBytes?: number;
+}
+
+/** Extra hooks of a supervised process (the sandbox backends use them). */
+export interface SuperviseHooks {
+  /** More stdio entries after stdin, stdout and stderr (fd 3, 4, ...). */
+  extraStdio?: Array<'pipe' | 'ignore'>;
+  /** Called once spawned; the command's output is read meanwhile. A throw stops it. */
+  started?(child: ChildProcess): Promise<void> | void;
+  /** Stops everything the command started (default: SIGKILL to its process group). */
+  kill?(): void;
+  /** Called every `intervalMs` while it runs: a string stops it, and is the reason. */
+  watch?: { intervalMs: number; check(): Promise<string | undefined> };
+}
+
+/** What stopped a supervised process early, besides its own exit. */
+export type StopReason = { kind: 'timeout' } | { kind: 'output' } | { kind: 'watch'; reason: string } | { kind: 'setup'; error: Error };
+
+export interface SupervisedResult extends RunResult {
+  stopped?: StopReason;
 }
 
 /**
  * Runs a program in its own process group, so a timeout stops everything it started (a test
  * runner's children too). Output is capped; known secrets are scrubbed from it.
  */
-export function runProcess(command: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+export async function runProcess(command: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return supervise(command, args, opts);
+}
+
+/** `runProcess` with hooks: extra fds, a set-up step after spawning, a watcher, a custom kill. */
+export function supervise(command: string, args: readonly string[], opts: RunOptions, hooks: SuperviseHooks = {}): Promise<SupervisedResult> {
   const started = performance.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', ...(hooks.extraStdio ?? [])],
+    });
     const combined = new CappedOutput(opts.headChars ?? 8000, opts.tailChars ?? 8000);
     const stdout = new CappedOutput(500_000, 500_000);
     const stderr = new CappedOutput(100_000, 100_000);
-    let timedOut = false;
-    const kill = (signal: NodeJS.Signals) => {
+    let stopped: StopReason | undefined;
+    let outputBytes = 0;
+    let closed = false;
+    const killGroup = () => {
       try {
-        if (child.pid) process.kill(-child.pid, signal);
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill('SIGTERM');
-      setTimeout(() => kill('SIGKILL'), 2000).unref();
-    }, opts.timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout.push(d), combined.push(d)));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr.push(d), combined.push(d)));
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
+    const stop = (reason: StopReason) => {
+      if (closed) return;
+      stopped ??= reason;
+      try {
+        hooks.kill?.();
+      } catch {
+        // best effort: the group kill follows
+      }
+      if (!hooks.kill) {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+        setTimeout(killGroup, 2000).unref();
+      } else {
+        killGroup();
+      }
+    };
+    const timer = setTimeout(() => stop({ kind: 'timeout' }), opts.timeoutMs);
+    let watching = false;
+    const watcher = hooks.watch
+      ? setInterval(() => {
+          if (watching || closed) return;
+          watching = true;
+          hooks.watch!.check().then(
+            (reason) => {
+              watching = false;
+              if (reason) stop({ kind: 'watch', reason });
+            },
+            () => {
+              watching = false;
+            },
+          );
+        }, hooks.watch.intervalMs)
+      : undefined;
+    const take = (sink: CappedOutput) => (d: string) => {
+      outputBytes += Buffer.byteLength(d);
+      if (opts.maxOutputBytes !== undefined && outputBytes > opts.maxOutputBytes) {
+        stop({ kind: 'output' });
+        return;
+      }
+      sink.push(d);
+      combined.push(d);
+    };
+    child.stdout!.setEncoding('utf8').on('data', take(stdout));
+    child.stderr!.setEncoding('utf8').on('data', take(stderr));
+    child.stdin!.on('error', () => {});
     child.on('error', (err) => {
+      closed = true;
       clearTimeout(timer);
+      if (watcher) clearInterval(watcher);
       reject(err);
     });
     child.on('close', (code, signal) => {
+      closed = true;
       clearTimeout(timer);
+      if (watcher) clearInterval(watcher);
       // Whatever the command left running in its group goes too.
-      kill('SIGKILL');
+      killGroup();
       resolvePromise({
         code,
         signal,
-        timedOut,
+        timedOut: stopped?.kind === 'timeout',
         stdout: scrubSecrets(stdout.toString()),
         stderr: scrubSecrets(stderr.toString()),
         output: scrubSecrets(combined.toString()),
         durationMs: performance.now() - started,
+        stopped,
       });
     });
+    const begin = async () => {
+      if (child.pid === undefined) return; // 'error' follows
+      await hooks.started?.(child);
+      child.stdin!.end(opts.input ?? '');
+    };
+    begin().catch((err: unknown) => stop({ kind: 'setup', error: err instanceof Error ? err : new Error(String(err)) }));
   });
 }

@@ -42,7 +42,7 @@ export interface SandboxSpec {
 }
 
 /** Which limit stopped a command, when one did. */
-export type SandboxLimitHit = 'timeout' | 'memory' | 'processes' | 'output' | 'disk';
+export type SandboxLimitHit = 'timeout' | 'memory' | 'processes' | 'output' | 'disk' | 'cpu';
 
 export interface SandboxResult extends RunResult {
   /** The limit that stopped the command (or that it ran into, e.g. forks refused). */
