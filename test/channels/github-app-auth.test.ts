@@ -4,6 +4,7 @@
  * which verifies the App's RS256 JWT with the public key only and hands out installation tokens
  * that act as `pantheon-app[bot]`.
  */
+import { sandboxingFor, testSandbox } from '../support/sandbox.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -67,7 +68,8 @@ describe('GitHub App authentication', () => {
     // As tools/github/module.ts builds them: one set of clients shared by both groups.
     const deps = { apiUrl: gh.url, throttle: false, app, team, logger, dataDir: dir.path, clients: githubClients({ apiUrl: gh.url, throttle: false, app }) };
     const github = githubTools(deps);
-    const workspace = workspaceTools(deps);
+    const { resolved } = await testSandbox(dir.path);
+    const workspace = workspaceTools({ ...deps, sandboxing: sandboxingFor(resolved) });
     const toolsOf = (id: string, githubToken?: string): Map<string, PantheonTool> => {
       const ctx = { persona: { id, name: id, role: 'developer' }, credentials: { ...(githubToken ? { githubToken } : {}), chat: {} }, outbox: { send: async () => ({ queued: true }) } };
       return new Map([...github(ctx), ...workspace(ctx)].map((t) => [t.name, t]));

@@ -3,6 +3,7 @@
  * the fake GitHub (real HTTP, real git over smart HTTP) and a real ledger. No model needed:
  * the point is what the tools do on GitHub, in git and in the sandbox.
  */
+import { sandboxingFor, testSandbox } from '../support/sandbox.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -87,7 +88,8 @@ before(async () => {
   for (const p of TEAM) fake.setPermission('acme', 'calc', p.github!.login, 'write');
   const deps = { apiUrl: fake.url, throttle: false, team: new TeamDirectory(TEAM), ledger, logger, dataDir: join(dir.path, 'data') };
   const github = githubTools(deps);
-  const workspace = workspaceTools(deps);
+  const { resolved } = await testSandbox(join(dir.path, 'data'));
+  const workspace = workspaceTools({ ...deps, sandboxing: sandboxingFor(resolved, 'egress') });
   tools = {};
   for (const p of TEAM) {
     const ctx = { persona: { id: p.id, name: p.name, role: p.role }, credentials: { githubToken: TOKENS[p.id], chat: {} }, outbox: { send: async () => ({ queued: true }) } };

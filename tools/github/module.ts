@@ -3,6 +3,23 @@ import { workspaceTools } from '../workspace/index.js';
 import { githubTools } from './index.js';
 import { githubClients } from './session.js';
 import { TeamDirectory } from './team.js';
+import type { Logger } from '../../core/log.js';
+import { resolveSandbox } from '../sandbox/resolve.js';
+import type { WorkspaceSandboxing } from '../workspace/sandboxed.js';
+
+/**
+ * Resolves the sandbox once, says at start which one contains commands (or why none can), and
+ * gives each persona its network: its own `sandbox.network`, else the team's.
+ */
+async function workspaceSandboxing(ctx: Parameters<ModuleFactory>[0], logger: Logger): Promise<(persona: string) => WorkspaceSandboxing> {
+  const { sandbox: config, workspaces } = ctx.loaded.config;
+  const resolved = await resolveSandbox(config, { dataDir: ctx.dataDir });
+  if (resolved.sandbox) logger.info({ sandbox: resolved.sandbox.backend }, `sandbox: ${resolved.sandbox.describe()}`);
+  else logger.error({ sandbox: 'unavailable' }, resolved.problem?.message ?? 'no sandbox');
+  for (const w of resolved.warnings) logger.warn({ sandbox: resolved.sandbox?.backend }, w);
+  const networks = new Map(ctx.registry.list().map((p) => [p.id, p.sandbox?.network ?? config.network]));
+  return (persona) => ({ resolved, network: networks.get(persona) ?? config.network, quotaBytes: workspaces.quotaMb * 1024 * 1024 });
+}
 
 /**
  * Provides the `github` and `workspace` tool groups, for personas whose YAML grants them.
@@ -11,7 +28,7 @@ import { TeamDirectory } from './team.js';
  * installation, never another persona's token); logins come from the persona files and
  * `humans:` (so "assign it to jeff" finds jeff's GitHub login).
  */
-export const githubToolsModule: ModuleFactory = (ctx): PantheonModule | null => {
+export const githubToolsModule: ModuleFactory = async (ctx): Promise<PantheonModule | null> => {
   const personas = ctx.registry.list();
   const { github, humans } = ctx.loaded.config;
   if (!personas.some((p) => p.github?.token) && !github.app) return null;
@@ -26,5 +43,6 @@ export const githubToolsModule: ModuleFactory = (ctx): PantheonModule | null => 
     dataDir: ctx.dataDir,
     clients: githubClients({ apiUrl: github.apiUrl, throttle: github.throttle, app: github.app, logger }),
   };
-  return { name: 'github-tools', toolGroups: { github: githubTools(deps), workspace: workspaceTools(deps) } };
+  const sandboxing = await workspaceSandboxing(ctx, logger);
+  return { name: 'github-tools', toolGroups: { github: githubTools(deps), workspace: workspaceTools({ ...deps, sandboxing }) } };
 };

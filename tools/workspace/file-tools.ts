@@ -1,11 +1,10 @@
-import { mkdir, readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
 import { z } from 'zod';
 import type { PantheonTool } from '../types.js';
 import { untrusted, UNTRUSTED_NOTE } from '../github/untrusted.js';
 import { confine } from './confine.js';
-import { git } from './git.js';
+import { gitInWorkspace } from './git.js';
 import type { Workspaces } from './workspaces.js';
 
 const workspaceArg = z.string().min(1).describe('The workspace name clone gave (e.g. acme-api-12), or owner/repo#issue');
@@ -30,7 +29,7 @@ function listFiles(ws: Workspaces): PantheonTool<typeof listSchema> {
     async run({ workspace, path }) {
       const w = await ws.open(workspace);
       const target = await confine(w.dir, path ?? '.');
-      const r = await git(['ls-files', '--cached', '--others', '--exclude-standard', '--', relative(w.dir, target) || '.'], { cwd: w.dir, home: await ws.home(w.name) });
+      const r = await gitInWorkspace(ws.sandbox, await ws.place(w.name), ['ls-files', '--cached', '--others', '--exclude-standard', '--', relative(w.dir, target) || '.']);
       const files = r.stdout.split('\n').filter(Boolean);
       if (!files.length) return `No files${path ? ` under ${path}` : ''} in ${w.name}.`;
       const shown = files.slice(0, MAX_LIST);
@@ -89,7 +88,7 @@ function searchFiles(ws: Workspaces): PantheonTool<typeof searchSchema> {
       const w = await ws.open(workspace);
       const where = relative(w.dir, await confine(w.dir, path ?? '.')) || '.';
       const args = ['grep', '-n', '-I', '--untracked', '--no-color', regex ? '-E' : '-F', ...(ignore_case ? ['-i'] : []), '-e', pattern, '--', where];
-      const r = await git(args, { cwd: w.dir, home: await ws.home(w.name), timeoutMs: 60_000 });
+      const r = await gitInWorkspace(ws.sandbox, await ws.place(w.name), args, { timeoutMs: 60_000 });
       if (r.code === 1) return `No matches for ${JSON.stringify(pattern)} in ${w.name}${path ? `/${path}` : ''}.`;
       if (r.code !== 0) throw new Error(`search failed: ${r.stderr.trim()}`);
       const lines = r.stdout.split('\n').filter(Boolean);
@@ -138,24 +137,19 @@ function applyPatch(ws: Workspaces): PantheonTool<typeof patchSchema> {
     schema: patchSchema,
     async run({ workspace, patch }) {
       const w = await ws.open(workspace);
-      const at = { cwd: w.dir, home: await ws.home(w.name) };
-      // git apply itself refuses paths outside the work tree, through symlinks, and under .git.
-      const dir = await mkdtemp(join(tmpdir(), 'pantheon-patch-'));
-      try {
-        const file = join(dir, 'change.patch');
-        await writeFile(file, patch.endsWith('\n') ? patch : `${patch}\n`);
-        const check = await git(['apply', '--check', '--whitespace=nowarn', file], at);
-        if (check.code !== 0) {
-          // A replayed call finds its patch already in place.
-          if ((await git(['apply', '--check', '--reverse', file], at)).code === 0) return `Already applied: the workspace already has this change.`;
-          return `Patch not applied (nothing changed): ${check.stderr.trim() || check.stdout.trim()}. Read the file again and make the diff match it, or use write_file.`;
-        }
-        const applied = await git(['apply', '--whitespace=nowarn', '--stat', '--apply', file], at);
-        if (applied.code !== 0) throw new Error(`git apply failed: ${applied.stderr.trim()}`);
-        return `Applied to ${w.name}:\n${applied.stdout.trim()}`;
-      } finally {
-        await rm(dir, { recursive: true, force: true });
+      const at = await ws.place(w.name);
+      // The patch goes in on standard input: the sandbox sees no file of Pantheon's.
+      const input = patch.endsWith('\n') ? patch : `${patch}\n`;
+      const git = (args: string[]) => gitInWorkspace(ws.sandbox, at, args, { input });
+      const check = await git(['apply', '--check', '--whitespace=nowarn', '-']);
+      if (check.code !== 0) {
+        // A replayed call finds its patch already in place.
+        if ((await git(['apply', '--check', '--reverse', '-'])).code === 0) return `Already applied: the workspace already has this change.`;
+        return `Patch not applied (nothing changed): ${check.stderr.trim() || check.stdout.trim()}. Read the file again and make the diff match it, or use write_file.`;
       }
+      const applied = await git(['apply', '--whitespace=nowarn', '--stat', '--apply', '-']);
+      if (applied.code !== 0) throw new Error(`git apply failed: ${applied.stderr.trim()}`);
+      return `Applied to ${w.name}:\n${applied.stdout.trim()}`;
     },
   };
 }

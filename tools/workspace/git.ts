@@ -1,44 +1,123 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProcess, sandboxEnv, type RunResult } from '../sandbox/process.js';
+import { runProcess, type RunResult } from '../sandbox/process.js';
+import { runInWorkspace, type WorkspacePlace, type WorkspaceSandboxing } from './sandboxed.js';
 
 /**
- * Settings on every git command Pantheon runs itself. Hooks are off: the persona can write
- * files in its checkout, and a hook it wrote must not run inside Pantheon's own git commands
- * (least of all a push, while the credential helper is there).
+ * Pantheon's git, in two halves that never meet (docs/security.md):
+ *
+ * - `gitInWorkspace`: everything that reads the checkout (status, add, commit, diff, grep, apply,
+ *   the checkout itself) runs in the sandbox, offline, like any command the persona runs. The
+ *   repository's configuration, attributes and hooks are the repository's business there: a
+ *   filter or hook it sets up runs contained, and never sees a credential.
+ * - `gitTransport`: everything that talks to GitHub runs on the host in Pantheon's own bare
+ *   repository for the workspace (`.pantheon/<name>.git`), which commands never see, with no
+ *   system or global configuration. So nothing a command writes (`.git/config`'s `http.proxy`,
+ *   `url.*.insteadOf`, `credential.*`, hooks, includes, `core.sshCommand`) can redirect, observe
+ *   or run during a clone, fetch or push. Commits reach the transport repository through
+ *   `git upload-pack`, which runs in the sandbox too, and are checked (fsck) on arrival.
  */
+
+/** On every git command Pantheon runs: no hooks, no fsmonitor, no signing. */
 const SAFE_CONFIG = ['-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false', '-c', 'core.fsmonitor=false'];
+
+/** Only on the host: http(s) to GitHub and nothing else; never a local path, ssh or ext. */
+const TRANSPORT_CONFIG = ['-c', 'protocol.allow=never', '-c', 'protocol.https.allow=always', '-c', 'protocol.http.allow=always', '-c', 'core.askPass=', '-c', 'http.followRedirects=false'];
 
 /** `-c key=value` pairs, in order. */
 export type GitConfig = ReadonlyArray<readonly [string, string]>;
 
-export interface GitOptions {
-  cwd: string;
-  /** The sandbox HOME (git reads no personal config of the host's user). */
-  home: string;
+const configArgs = (config: GitConfig = []) => config.flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+
+export interface GitInWorkspaceOptions {
   timeoutMs?: number;
   input?: string;
-  /** Extra `-c key=value` settings, in order (a key may repeat). */
   config?: GitConfig;
+  /** Host paths the command may read (the transport repository, to fetch from). */
+  readOnly?: string[];
 }
 
-/** Runs git with Pantheon's safe settings and the sandbox environment; never throws on exit codes. */
-export function git(args: readonly string[], opts: GitOptions): Promise<RunResult> {
-  const extra = (opts.config ?? []).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
-  return runProcess('git', [...SAFE_CONFIG, ...extra, ...args], {
-    cwd: opts.cwd,
-    env: { ...sandboxEnv(opts.home), GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' },
-    timeoutMs: opts.timeoutMs ?? 120_000,
-    input: opts.input,
+/** git in the workspace's sandbox, offline; never throws on exit codes. */
+export function gitInWorkspace(s: WorkspaceSandboxing, at: WorkspacePlace, args: readonly string[], o: GitInWorkspaceOptions = {}): Promise<RunResult> {
+  return runInWorkspace(s, at, ['git', ...SAFE_CONFIG, ...configArgs(o.config), ...args], {
+    timeoutMs: o.timeoutMs ?? 120_000,
+    input: o.input,
+    readOnly: o.readOnly,
+    network: 'none',
+    env: { GIT_TERMINAL_PROMPT: '0' },
+    headChars: 200_000,
+    tailChars: 200_000,
   });
 }
 
-/** Runs git and returns trimmed stdout; throws with git's own words on failure. */
-export async function gitOk(args: readonly string[], opts: GitOptions): Promise<string> {
-  const r = await git(args, opts);
+/** `gitInWorkspace`, returning trimmed stdout; throws with git's own words on failure. */
+export async function gitInWorkspaceOk(s: WorkspaceSandboxing, at: WorkspacePlace, args: readonly string[], o: GitInWorkspaceOptions = {}): Promise<string> {
+  return ok(args, await gitInWorkspace(s, at, args, o));
+}
+
+/** The environment of host git: no user, system or global configuration, no prompts. */
+export function transportEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
+    HOME: '/nonexistent',
+    LANG: 'C.UTF-8',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+  };
+}
+
+export interface GitTransportOptions {
+  /** The transport repository (or where `init` creates it). */
+  cwd: string;
+  timeoutMs?: number;
+  config?: GitConfig;
+}
+
+/** git on the host, in Pantheon's own transport repository; never throws on exit codes. */
+export function gitTransport(args: readonly string[], o: GitTransportOptions): Promise<RunResult> {
+  return runProcess('git', [...SAFE_CONFIG, ...TRANSPORT_CONFIG, ...configArgs(o.config), ...args], {
+    cwd: o.cwd,
+    env: transportEnv(),
+    timeoutMs: o.timeoutMs ?? 120_000,
+  });
+}
+
+export async function gitTransportOk(args: readonly string[], o: GitTransportOptions): Promise<string> {
+  return ok(args, await gitTransport(args, o));
+}
+
+function ok(args: readonly string[], r: RunResult): string {
   if (r.code !== 0) throw new Error(`git ${args[0]} failed${r.timedOut ? ' (timed out)' : ''}: ${(r.stderr || r.stdout).trim() || `exit code ${r.code}`}`);
   return r.stdout.trim();
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Copies `branch` of the workspace into the transport repository as `refs/pantheon/outgoing/<branch>`.
+ * The transport repository fetches from the checkout with `git upload-pack` running in the
+ * sandbox (so the checkout's configuration is read only there), and checks every object it takes.
+ */
+export async function importBranch(s: WorkspaceSandboxing, at: WorkspacePlace, transport: string, branch: string): Promise<void> {
+  const sandbox = s.resolved.sandbox;
+  if (!sandbox) throw s.resolved.problem ?? new Error('no sandbox');
+  const pass = await sandbox.passthrough({ argv: ['git', ...SAFE_CONFIG, 'upload-pack'], workspace: at.dir, cwd: at.dir, home: at.home, diskQuotaBytes: s.quotaBytes });
+  const dir = await mkdtemp(join(tmpdir(), 'pantheon-upload-pack-'));
+  try {
+    const wrapper = join(dir, 'upload-pack');
+    await writeFile(wrapper, `#!/bin/sh\nexec ${pass.argv.map(shellQuote).join(' ')} "$@"\n`, { mode: 0o700 });
+    await chmod(wrapper, 0o700);
+    await gitTransportOk(['fetch', '--no-tags', '--no-write-fetch-head', `--upload-pack=${wrapper}`, at.dir, `+refs/heads/${branch}:refs/pantheon/outgoing/${branch}`], {
+      cwd: transport,
+      timeoutMs: 300_000,
+      config: [['protocol.file.allow', 'always'], ['fetch.fsckObjects', 'true'], ['transfer.fsckObjects', 'true']],
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await pass.dispose();
+  }
 }
 
 /**

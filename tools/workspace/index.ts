@@ -4,6 +4,7 @@ import { fileTools } from './file-tools.js';
 import { gitTools } from './git-tools.js';
 import { runCommandTool } from './run-command.js';
 import { Workspaces } from './workspaces.js';
+import type { WorkspaceSandboxing } from './sandboxed.js';
 
 /**
  * The `workspace` tool group: a checkout per work item under
@@ -13,11 +14,11 @@ import { Workspaces } from './workspaces.js';
  * token in a URL or an environment; pushes go to the persona's work branches only, never the
  * default branch, never forced.
  */
-export function workspaceTools(deps: GitHubToolDeps): ToolGroupFactory {
+export function workspaceTools(deps: GitHubToolDeps & { sandboxing: (persona: string) => WorkspaceSandboxing }): ToolGroupFactory {
   const shared = { ...deps, clients: deps.clients ?? githubClients(deps) };
   return (ctx: ToolContext): PantheonTool[] => {
     const session = new GitHubSession(ctx, shared);
-    const ws = new Workspaces(deps.dataDir, ctx.persona.id);
+    const ws = new Workspaces(deps.dataDir, ctx.persona.id, deps.sandboxing(ctx.persona.id));
     return [...gitTools(session, ws), ...fileTools(ws), runCommandTool(ws)];
   };
 }
@@ -26,4 +27,5 @@ export { Workspaces, NoSuchWorkspaceError, type Workspace, type WorkspaceMeta } 
 export { branchName, slugify, workspaceName, isWorkBranchOf, parseWorkspaceArg } from './naming.js';
 export { confine, PathOutsideWorkspaceError } from './confine.js';
 export { sandboxEnv, runProcess, CappedOutput, type RunResult } from '../sandbox/process.js';
+export { runInWorkspace, WorkspaceOverQuotaError, type WorkspaceSandboxing } from './sandboxed.js';
 export { withGitCredentials } from './git.js';

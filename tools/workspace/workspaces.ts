@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { WorkspacePlace, WorkspaceSandboxing } from './sandboxed.js';
 import { metaFile, parseWorkspaceArg, personaRoot, transportRepo, workspaceHome } from './naming.js';
 
 /** What Pantheon remembers about a checkout: which work item it is for, and its work branch. */
@@ -32,7 +33,20 @@ export class Workspaces {
   constructor(
     readonly dataDir: string,
     readonly persona: string,
+    /** How this persona's commands are contained (absent only in tests that run no command). */
+    readonly sandboxing?: WorkspaceSandboxing,
   ) {}
+
+  /** The sandboxing of this persona's commands; throws when the group was built without one. */
+  get sandbox(): WorkspaceSandboxing {
+    if (!this.sandboxing) throw new Error('workspace commands need a sandbox: none was configured for this tool group');
+    return this.sandboxing;
+  }
+
+  /** Where commands of workspace `name` run: its checkout and its HOME (created on first use). */
+  async place(name: string): Promise<WorkspacePlace> {
+    return { dir: this.dir(name), home: await this.home(name) };
+  }
 
   dir(name: string): string {
     return join(personaRoot(this.dataDir, this.persona), name);
