@@ -177,7 +177,8 @@ function responder(req: FakeLLMRequest): ScriptedResponse {
   return { text: `RESULTS\n${done.map((s) => `## ${s.name}\n${s.result}`).join('\n')}` };
 }
 
-const { skip } = await testSandbox(await tempDir('pantheon-hostile-probe-').then((d) => d.path));
+const probeDir = await tempDir('pantheon-hostile-probe-');
+const { skip } = await testSandbox(probeDir.path).finally(() => probeDir.remove());
 
 describe('a hostile repository\'s npm test, run by apollo in the real sandbox of the real process', { skip }, () => {
   let llm: FakeLLM;
