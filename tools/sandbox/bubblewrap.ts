@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { CgroupHost, CommandCgroup } from './cgroup.js';
 import { diskWatch, WATCH_INTERVAL_MS } from './disk-use.js';
-import { attachEgress, type Egress } from './egress.js';
+import { attachEgress, SLIRP_TAP_SETUP, type Egress } from './egress.js';
 import type { HostEntry } from './host-view.js';
 import { supervise, type SupervisedResult } from './process.js';
 import { describeLimit, limitArgs, MB } from './limits.js';
@@ -35,9 +35,10 @@ export interface BubblewrapOptions {
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * The sandboxed command's first step with `network: egress`: it makes the denied networks
- * unreachable in its own network namespace (it holds CAP_NET_ADMIN there, and only there), then
- * drops every capability for good and runs the command.
+ * The sandboxed command's first step with `network: egress`: it runs an `ip -batch` in its own
+ * network namespace (it holds CAP_NET_ADMIN there, and only there) that makes the denied networks
+ * unreachable (with bubblewrap, after configuring slirp4netns' tap device), then drops every
+ * capability for good and runs the command.
  */
 export const EGRESS_INIT = 'printf "%s" "$1" | "$2" -batch - || { echo "pantheon sandbox: could not deny networks" >&2; exit 125; }\n' +
   'setpriv="$3"; shift 3\n' +
@@ -81,6 +82,9 @@ export class BubblewrapSandbox implements Sandbox {
     a.push('--bind', spec.home, spec.home);
     a.push('--bind', spec.workspace, spec.workspace);
     for (const p of spec.readOnly ?? []) a.push('--ro-bind', p, p);
+    // bwrap's root is a writable tmpfs without a size limit: read-only, so only the workspace,
+    // HOME and the size-limited /tmp take writes.
+    a.push('--remount-ro', '/');
     a.push('--chdir', spec.cwd);
     if (fds.block !== undefined) a.push('--block-fd', String(fds.block));
     if (fds.info !== undefined) a.push('--info-fd', String(fds.info));
@@ -92,7 +96,7 @@ export class BubblewrapSandbox implements Sandbox {
   private inner(spec: SandboxSpec, withCgroup: boolean): string[] {
     const limited = [this.o.tools.prlimit, ...limitArgs(this.o.limits, { cgroup: withCgroup, fileBytes: spec.diskQuotaBytes }), '--', ...spec.argv];
     if (spec.network === 'none') return limited;
-    const batch = this.o.deniedNetworks.map((n) => `route add unreachable ${n}\n`).join('');
+    const batch = [...SLIRP_TAP_SETUP, ...this.o.deniedNetworks.map((n) => `route add unreachable ${n}`)].map((l) => `${l}\n`).join('');
     return ['/bin/sh', '-c', EGRESS_INIT, 'pantheon-sandbox', batch, this.o.tools.ip!, this.o.tools.setpriv!, '--', ...limited];
   }
 

@@ -7,7 +7,18 @@ import type { Readable } from 'node:stream';
  * program would, but never the host's loopback (--disable-host-loopback). The host's own and
  * link-local addresses are made unreachable inside the namespace (bubblewrap.ts). slirp4netns
  * sandboxes itself (its own mount namespace, no capabilities, a seccomp filter).
+ *
+ * It only creates the tap device: the sandbox's first step configures it (SLIRP_TAP_SETUP).
+ * With --configure slirp4netns would also bring `lo` up, racing bubblewrap's own loopback set-up
+ * (which adds 127.0.0.1 exclusively and dies when the address is already there).
  */
+export const SLIRP_TAP_SETUP = [
+  'link set tap0 mtu 65520',
+  'link set tap0 up',
+  'addr add 10.0.2.100/24 dev tap0',
+  'route add default via 10.0.2.2 dev tap0',
+] as const;
+
 export interface Egress {
   stop(): void;
 }
@@ -17,7 +28,7 @@ export function attachEgress(slirp: string, pid: number, timeoutMs = 10_000): Pr
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       slirp,
-      ['--configure', '--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3',
+      ['--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3',
         `--userns-path=/proc/${pid}/ns/user`, '--netns-type=path', `/proc/${pid}/ns/net`, 'tap0'],
       { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: {} },
     );

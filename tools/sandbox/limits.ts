@@ -10,7 +10,9 @@ export const MB = 1024 * 1024;
  * within the sandbox's own user namespace; it does not bind root, which is why root uses cgroups).
  */
 export function limitArgs(limits: SandboxLimits, opts: { cgroup: boolean; fileBytes?: number }): string[] {
-  const a = [`--cpu=${limits.cpuSeconds}`, '--core=0'];
+  // The soft limit sends SIGXCPU, which says why the process ended; at an equal hard limit the
+  // kernel sends SIGKILL instead, and the command looks as if it had crashed.
+  const a = [`--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`, '--core=0'];
   if (opts.fileBytes !== undefined) a.push(`--fsize=${opts.fileBytes}`);
   if (!opts.cgroup) a.push(`--data=${limits.memoryMb * MB}`);
   a.push(`--nproc=${limits.processes}`);
