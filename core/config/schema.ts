@@ -190,8 +190,9 @@ const infraSchema = z.strictObject({
   }).prefault({}),
   /**
    * Targets that `http_probe`, `tls_expiry` and scheduled http/tls checks may reach although they
-   * are on Pantheon's host or a private, loopback or link-local network: host names, addresses,
-   * `host:port` or CIDR ranges. Everything else of that kind is refused.
+   * are Pantheon's own host, loopback, link-local or a cloud metadata address: host names,
+   * addresses, `host:port` or CIDR ranges. Everything else of that kind is refused; private
+   * networks (where staging servers live) are allowed.
    */
   probeAllowlist: z.array(text()).default([]),
   /** SSH connections: idle and maximum age before they are closed and replaced. */

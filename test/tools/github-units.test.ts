@@ -1,3 +1,4 @@
+import { pantheonConfigSchema } from '../../core/config/schema.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide } from '../../tools/policy.js';
@@ -123,10 +124,11 @@ test('alwaysAsk: merging waits for a human even when the policy allows it; deny 
 });
 
 test('the module provides the github and workspace groups when a persona has a GitHub identity', async () => {
+  const defaults = pantheonConfigSchema.parse({});
   const persona = (id: string, github?: Persona['github']) => ({ id, name: id, role: 'developer', description: id, tools: ['github', 'workspace'], ...(github ? { github } : {}) }) as unknown as Persona;
   const ctx = (personas: Persona[]) => ({
     registry: new PersonaRegistry(personas),
-    loaded: { config: { github: { apiUrl: 'http://127.0.0.1:1', throttle: false }, humans: [] } },
+    loaded: { config: { github: { apiUrl: 'http://127.0.0.1:1', throttle: false }, humans: [], sandbox: { ...defaults.sandbox, backend: 'none' }, workspaces: defaults.workspaces } },
     logger: createLogger({ level: 'silent' }),
     dataDir: '/tmp/pantheon-none',
   }) as unknown as ModuleContext;
