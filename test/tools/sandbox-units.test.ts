@@ -135,10 +135,10 @@ describe('bubblewrap command line', () => {
     }
     assert.ok(ro.some(([, to]) => to === '/etc/passwd') && etc['/etc/passwd'] === ro.find(([, to]) => to === '/etc/passwd')![0], 'Pantheon\'s own passwd');
     assert.deepEqual(values(a, '--proc'), ['/proc']);
-    assert.deepEqual(values(a, '--tmpfs'), ['/tmp']);
-    assert.deepEqual(values(a, '--size'), [String(32 * MB)], '/tmp is limited');
+    assert.deepEqual(values(a, '--tmpfs'), ['/tmp', '/dev/shm']);
+    assert.deepEqual(values(a, '--size'), [String(32 * MB), String(32 * MB)], '/tmp and /dev/shm are limited');
     // The root goes read-only after everything is mounted on it.
-    assert.deepEqual(values(a, '--remount-ro'), ['/']);
+    assert.deepEqual(values(a, '--remount-ro'), ['/', '/dev']);
     assert.ok(a.indexOf('--remount-ro') > a.lastIndexOf('--bind') && a.indexOf('--remount-ro') > a.lastIndexOf('--ro-bind'));
   });
 

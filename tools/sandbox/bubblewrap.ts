@@ -85,6 +85,9 @@ export class BubblewrapSandbox implements Sandbox {
     // bwrap's root is a writable tmpfs without a size limit: read-only, so only the workspace,
     // HOME and the size-limited /tmp take writes.
     a.push('--remount-ro', '/');
+    // /dev is a tmpfs too (with the device nodes): read-only, with a size-limited /dev/shm for
+    // programs that share memory through it. Writing to /dev/null and the like still works.
+    a.push('--remount-ro', '/dev', '--size', String(this.o.limits.tmpMb * MB), '--tmpfs', '/dev/shm');
     a.push('--chdir', spec.cwd);
     if (fds.block !== undefined) a.push('--block-fd', String(fds.block));
     if (fds.info !== undefined) a.push('--info-fd', String(fds.info));
@@ -161,7 +164,8 @@ export class BubblewrapSandbox implements Sandbox {
       return this.outcome(spec, result, { memory: hits.memory, processes: hits.processes || processesHit });
     } finally {
       egress?.stop();
-      await cgroup?.remove();
+      // Its processes are gone or going: the group is removed without holding up the result.
+      void cgroup?.remove().catch(() => {});
     }
   }
 
@@ -214,5 +218,10 @@ export function withLimit(r: SupervisedResult, limits: SandboxLimits, spec: Pick
   if (hits.memory) return { ...r, limit: 'memory', limitMessage: `it ran out of memory: everything it starts may use ${limits.memoryMb} MB together` };
   if (r.signal === 'SIGXCPU' || r.code === 128 + 24) return { ...r, limit: 'cpu', limitMessage: `a process used its ${limits.cpuSeconds} s of CPU time and was stopped` };
   if (r.signal === 'SIGXFSZ' || r.code === 128 + 25) return { ...r, limit: 'disk', limitMessage: `a file grew past the workspace's disk quota of ${Math.round((spec.diskQuotaBytes ?? 0) / MB)} MB` };
+  // A child stopped by the per-file limit while the command carried on: the shell says so in its
+  // own words ("File size limit exceeded"); name the limit too, so nobody mistakes it for a bug.
+  if (spec.diskQuotaBytes !== undefined && /File size limit exceeded/.test(r.output)) {
+    return { ...r, limit: 'disk', limitMessage: `exit code ${r.code}; a process was stopped when a file reached the workspace's disk quota of ${Math.round(spec.diskQuotaBytes / MB)} MB` };
+  }
   return r;
 }
