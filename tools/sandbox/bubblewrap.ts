@@ -40,8 +40,13 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
  * unreachable (with bubblewrap, after configuring slirp4netns' tap device), then drops every
  * capability for good and runs the command.
  */
-export const EGRESS_INIT = 'printf "%s" "$1" | "$2" -batch - || { echo "pantheon sandbox: could not deny networks" >&2; exit 125; }\n' +
-  'setpriv="$3"; shift 3\n' +
+export const EGRESS_INIT = 'batch="$1"; ip="$2"; setpriv="$3"; shift 3\n' +
+  'fail() { echo "pantheon sandbox: could not deny networks" >&2; exit 125; }\n' +
+  'printf "%s" "$batch" | "$ip" -batch - || fail\n' +
+  // The default gateway is the host as well (slirp's 10.0.2.2, a container bridge's address):
+  // unreachable as a destination, while still forwarding everything else.
+  'gw=$("$ip" route show default | { read -r _ _ g _; echo "$g"; })\n' +
+  '[ -z "$gw" ] || "$ip" route replace unreachable "$gw/32" || fail\n' +
   'exec "$setpriv" --inh-caps=-all --ambient-caps=-all --bounding-set=-all "$@"';
 
 /** Exit code of EGRESS_INIT when the network could not be restricted (the command never ran). */

@@ -28,6 +28,15 @@ export interface ContainerOptions {
  * link-local (metadata) unreachable before dropping its last capability; the image needs
  * iproute2 and util-linux for that (Debian-based images such as node:20-bookworm have them).
  */
+/** What the engine's client needs of Pantheon's environment to find its daemon and configuration; no secrets. */
+const ENGINE_ENV = ['PATH', 'HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'CONTAINER_HOST', 'CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF', 'CONTAINERS_REGISTRIES_CONF'];
+
+export function engineEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/' };
+  for (const k of ENGINE_ENV) if (from[k]) env[k] = from[k];
+  return env;
+}
+
 export class ContainerSandbox implements Sandbox {
   readonly backend: 'docker' | 'podman';
 
@@ -76,7 +85,7 @@ export class ContainerSandbox implements Sandbox {
     const quota = spec.diskQuotaBytes;
     const r = await supervise(this.o.cli, [...this.runArgs(spec, name, true), ...this.inner(spec)], {
       cwd: '/',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) },
+      env: engineEnv(),
       timeoutMs: spec.timeoutMs,
       input: spec.input,
       headChars: spec.headChars,
@@ -84,7 +93,7 @@ export class ContainerSandbox implements Sandbox {
       maxOutputBytes: this.o.limits.outputMb * MB,
     }, {
       // Killing the client does not stop a container: the engine must.
-      kill: () => execFile(this.o.cli, ['kill', name], () => {}),
+      kill: () => execFile(this.o.cli, ['kill', name], { env: engineEnv() }, () => {}),
       watch: quota !== undefined ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch([spec.workspace, spec.home], quota).check } : undefined,
     });
     if (spec.network === 'egress' && r.code === INIT_FAILED && /could not deny networks/.test(r.stderr)) {

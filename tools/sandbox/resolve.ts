@@ -5,7 +5,7 @@ import { join, delimiter } from 'node:path';
 import type { SandboxConfig } from '../../core/config/schema.js';
 import { BubblewrapSandbox, type BubblewrapTools } from './bubblewrap.js';
 import { findCgroupHost } from './cgroup.js';
-import { ContainerSandbox } from './container.js';
+import { ContainerSandbox, engineEnv } from './container.js';
 import { deniedNetworks } from './denied-networks.js';
 import { hostEntries, SYSTEM_DIRS, writeGeneratedEtc } from './host-view.js';
 import { SandboxUnavailableError, type Sandbox } from './types.js';
@@ -36,9 +36,9 @@ export function which(name: string, path = process.env.PATH ?? ''): string | und
   return undefined;
 }
 
-function run(file: string, args: string[], timeoutMs = 10_000): Promise<{ ok: boolean; out: string }> {
+function run(file: string, args: string[], timeoutMs = 10_000, env: NodeJS.ProcessEnv = {}): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs, env: {} }, (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}`.trim() }));
+    execFile(file, args, { timeout: timeoutMs, env }, (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}`.trim() }));
   });
 }
 
@@ -113,7 +113,8 @@ export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: str
     case 'podman': {
       const cli = which(config.backend);
       if (!cli) return unavailable(`sandbox.backend is ${config.backend}, but the ${config.backend} command is not installed`);
-      const r = await run(cli, ['version', '--format', '{{.Server.Version}}'], 15_000);
+      // docker answers for its daemon; podman has none (its own version is the engine's).
+      const r = await run(cli, ['version', '--format', config.backend === 'docker' ? '{{.Server.Version}}' : '{{.Client.Version}}'], 15_000, engineEnv());
       if (!r.ok) return unavailable(`sandbox.backend is ${config.backend}, but "${config.backend} version" failed (${r.out.split('\n')[0]?.slice(0, 200)}): start its daemon or service`);
       return { sandbox: new ContainerSandbox({ cli, engine: config.backend, version: r.out.trim(), image: config.image, limits: config.limits, denyNetworks: config.denyNetworks }), warnings: [] };
     }
