@@ -334,6 +334,14 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     }
   });
 
+  test('new user namespaces are refused (seccomp), so the kernel\'s namespace code is out of reach', async () => {
+    const r = await sh('unshare -Ur id; echo "rc=$?"; unshare -U true; echo "rc2=$?"; sh -c "echo forks fine"');
+    assert.match(r.output, /unshare failed: Operation not permitted/);
+    assert.match(r.stdout, /^rc=1$/m);
+    assert.match(r.stdout, /^rc2=1$/m);
+    assert.match(r.stdout, /forks fine/);
+  });
+
   test('/dev is read-only apart from its devices and a size-limited /dev/shm', async () => {
     const r = await sh('echo x > /dev/null && echo null-ok; touch /dev/junk 2>/dev/null && echo dev-writable; echo shm > /dev/shm/s && cat /dev/shm/s; df -k /dev/shm | tail -1');
     assert.match(r.stdout, /null-ok/);

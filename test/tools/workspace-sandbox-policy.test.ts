@@ -56,11 +56,13 @@ test('with the sandbox on (the default), run_workspace_command follows the polic
 test('no usable backend: workspace commands are refused with what to install, and nothing runs', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pantheon-nosbx-'));
   try {
-    // docker without a daemon here (or without the command): the same refusal path as a missing bubblewrap.
-    const resolved = await resolveSandbox({ ...defaults.sandbox, backend: 'podman' }, { dataDir: dir });
+    // A host with none of the sandbox's programs (the default backend, auto).
+    const resolved = await resolveSandbox(defaults.sandbox, { dataDir: dir, which: () => undefined });
     assert.equal(resolved.sandbox, undefined);
     assert.ok(resolved.problem instanceof SandboxUnavailableError);
-    assert.match(resolved.problem!.message, /Workspace commands are disabled: .*podman.*sandbox\.backend: none/);
+    assert.match(resolved.problem!.message, /Workspace commands are disabled: no usable sandbox: bubblewrap \(bwrap\) is not installed: install bubblewrap and slirp4netns \(Debian\/Ubuntu: apt-get install bubblewrap slirp4netns iproute2.*\)\. Or set sandbox\.backend: none/);
+    const podman = await resolveSandbox({ ...defaults.sandbox, backend: 'podman' }, { dataDir: dir, which: () => undefined });
+    assert.match(podman.problem!.message, /sandbox\.backend is podman, but the podman command is not installed/);
     const ws = new Workspaces(dir, 'apollo', { resolved, network: 'egress', quotaBytes: 1 << 30 });
     await workspaceWithMeta(ws, 'acme-api-1');
     const marker = join(dir, 'ran');

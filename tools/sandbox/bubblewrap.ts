@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { CgroupHost, CommandCgroup } from './cgroup.js';
 import { diskWatch, WATCH_INTERVAL_MS } from './disk-use.js';
@@ -30,6 +31,8 @@ export interface BubblewrapOptions {
   deniedNetworks: string[];
   /** Where Pantheon may create a cgroup per command; rlimits only when absent. */
   cgroups?: CgroupHost;
+  /** The seccomp filter (seccomp.ts) as a file bwrap reads, or none. */
+  seccompFile?: string;
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -70,7 +73,7 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   /** bwrap's arguments up to and including `--`, for `spec`. */
-  bwrapArgs(spec: Pick<SandboxSpec, 'workspace' | 'cwd' | 'home' | 'readOnly' | 'env' | 'network'>, fds: { block?: number; info?: number } = {}): string[] {
+  bwrapArgs(spec: Pick<SandboxSpec, 'workspace' | 'cwd' | 'home' | 'readOnly' | 'env' | 'network'>, fds: { block?: number; info?: number; seccomp?: number } = {}): string[] {
     const a = ['--unshare-all', '--unshare-user', '--uid', '0', '--gid', '0', '--hostname', 'sandbox', '--die-with-parent', '--new-session', '--clearenv'];
     const env: Record<string, string> = { PATH, HOME: spec.home, LANG: 'C.UTF-8', CI: '1', TMPDIR: '/tmp', USER: 'root', ...spec.env };
     for (const [k, v] of Object.entries(env)) a.push('--setenv', k, v);
@@ -96,6 +99,7 @@ export class BubblewrapSandbox implements Sandbox {
     a.push('--chdir', spec.cwd);
     if (fds.block !== undefined) a.push('--block-fd', String(fds.block));
     if (fds.info !== undefined) a.push('--info-fd', String(fds.info));
+    if (fds.seccomp !== undefined) a.push('--seccomp', String(fds.seccomp));
     a.push('--');
     return a;
   }
@@ -119,10 +123,12 @@ export class BubblewrapSandbox implements Sandbox {
     const memoryBytes = this.o.limits.memoryMb * MB;
     const watchDisk = spec.diskQuotaBytes !== undefined;
     let processesHit = false;
+    let seccompFd: number | undefined;
     const disk = diskWatch([spec.workspace, spec.home], spec.diskQuotaBytes);
     try {
       if (this.o.cgroups) cgroup = await this.o.cgroups.create(name, { memoryBytes, processes: this.o.limits.processes });
-      const args = [...this.bwrapArgs(spec, { block: 3, info: 4 }), ...this.inner(spec, cgroup !== undefined)];
+      seccompFd = this.o.seccompFile ? openSync(this.o.seccompFile, 'r') : undefined;
+      const args = [...this.bwrapArgs(spec, { block: 3, info: 4, seccomp: seccompFd === undefined ? undefined : 5 }), ...this.inner(spec, cgroup !== undefined)];
       const result = await supervise(this.o.tools.bwrap, args, {
         cwd: '/',
         env: {},
@@ -132,7 +138,7 @@ export class BubblewrapSandbox implements Sandbox {
         tailChars: spec.tailChars,
         maxOutputBytes: this.o.limits.outputMb * MB,
       }, {
-        extraStdio: ['pipe', 'pipe'],
+        extraStdio: seccompFd === undefined ? ['pipe', 'pipe'] : ['pipe', 'pipe', seccompFd],
         started: async (child) => {
           // bwrap closes its ends early; a reset on ours is expected, not an error.
           for (const fd of [3, 4]) (child.stdio[fd] as Readable).on('error', () => {});
@@ -168,6 +174,7 @@ export class BubblewrapSandbox implements Sandbox {
       const hits = cgroup ? await cgroup.hits() : { memory: false, processes: false };
       return this.outcome(spec, result, { memory: hits.memory, processes: hits.processes || processesHit });
     } finally {
+      if (seccompFd !== undefined) closeSync(seccompFd);
       egress?.stop();
       // Its processes are gone or going: the group is removed without holding up the result.
       void cgroup?.remove().catch(() => {});
@@ -185,7 +192,10 @@ export class BubblewrapSandbox implements Sandbox {
 
   async passthrough(spec: Parameters<Sandbox['passthrough']>[0]): Promise<{ argv: string[]; dispose(): Promise<void> }> {
     const s = { ...spec, network: 'none' as const, timeoutMs: 0 };
-    return { argv: [this.o.tools.bwrap, ...this.bwrapArgs(s), ...this.inner(s, false)], dispose: async () => {} };
+    const bwrap = [this.o.tools.bwrap, ...this.bwrapArgs(s, { seccomp: this.o.seccompFile ? 5 : undefined }), ...this.inner(s, false)];
+    // The filter reaches bwrap on fd 5, opened by a shell in front of it.
+    const argv = this.o.seccompFile ? ['/bin/sh', '-c', 'f="$1"; shift; exec "$@" 5<"$f"', 'pantheon-sandbox', this.o.seccompFile, ...bwrap] : bwrap;
+    return { argv, dispose: async () => {} };
   }
 }
 

@@ -75,7 +75,7 @@ export interface RunOptions {
 /** Extra hooks of a supervised process (the sandbox backends use them). */
 export interface SuperviseHooks {
   /** More stdio entries after stdin, stdout and stderr (fd 3, 4, ...). */
-  extraStdio?: Array<'pipe' | 'ignore'>;
+  extraStdio?: Array<'pipe' | 'ignore' | number>;
   /** Called once spawned; the command's output is read meanwhile. A throw stops it. */
   started?(child: ChildProcess): Promise<void> | void;
   /** Stops everything the command started (default: SIGKILL to its process group). */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { seccompFilter } from './seccomp.js';
 import { join, delimiter } from 'node:path';
 import type { SandboxConfig } from '../../core/config/schema.js';
 import { BubblewrapSandbox, type BubblewrapTools } from './bubblewrap.js';
@@ -58,7 +59,7 @@ function systemProgram(name: string): string | undefined {
   return undefined;
 }
 
-async function bubblewrap(config: SandboxConfig, dataDir: string): Promise<{ sandbox?: Sandbox; problem?: string; warnings: string[] }> {
+async function bubblewrap(config: SandboxConfig, dataDir: string, which: (name: string) => string | undefined): Promise<{ sandbox?: Sandbox; problem?: string; warnings: string[] }> {
   const warnings: string[] = [];
   if (process.platform !== 'linux') return { problem: `bubblewrap needs Linux; on ${process.platform} set sandbox.backend: docker or podman`, warnings };
   const bwrap = which('bwrap');
@@ -80,7 +81,9 @@ async function bubblewrap(config: SandboxConfig, dataDir: string): Promise<{ san
   }
   const etc = await writeGeneratedEtc(join(dataDir, 'sandbox', 'etc'));
   const cgroups = await findCgroupHost().catch(() => undefined);
-  const sandbox = new BubblewrapSandbox({ tools, limits: config.limits, hostEntries: hostEntries(config.readOnlyPaths), etc, deniedNetworks: denied, cgroups });
+  const seccompFile = join(dataDir, 'sandbox', 'seccomp.bpf');
+  await writeFile(seccompFile, seccompFilter(), { mode: 0o600 });
+  const sandbox = new BubblewrapSandbox({ tools, limits: config.limits, hostEntries: hostEntries(config.readOnlyPaths), etc, deniedNetworks: denied, cgroups, seccompFile });
   // Namespaces may be off (kernel.unprivileged_userns_clone=0, AppArmor's userns restriction, a container without them).
   const probeDir = join(dataDir, 'sandbox', 'probe');
   await mkdir(probeDir, { recursive: true, mode: 0o700 });
@@ -98,7 +101,8 @@ async function bubblewrap(config: SandboxConfig, dataDir: string): Promise<{ san
  * Picks and checks the backend `config.backend` names (`auto`: bubblewrap where it works).
  * Never throws: a host without a usable backend gets `problem`, and workspace commands are refused.
  */
-export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: string }): Promise<ResolvedSandbox> {
+export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: string; which?: (name: string) => string | undefined }): Promise<ResolvedSandbox> {
+  const find = opts.which ?? which;
   const unavailable = (why: string, warnings: string[] = []) => ({
     problem: new SandboxUnavailableError(`Workspace commands are disabled: ${why}. Or set sandbox.backend: none in pantheon.yaml to run them unsandboxed, each after an approver's yes.`),
     warnings,
@@ -111,7 +115,7 @@ export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: str
       };
     case 'docker':
     case 'podman': {
-      const cli = which(config.backend);
+      const cli = find(config.backend);
       if (!cli) return unavailable(`sandbox.backend is ${config.backend}, but the ${config.backend} command is not installed`);
       // docker answers for its daemon; podman has none (its own version is the engine's).
       const r = await run(cli, ['version', '--format', config.backend === 'docker' ? '{{.Server.Version}}' : '{{.Client.Version}}'], 15_000, engineEnv());
@@ -120,7 +124,7 @@ export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: str
     }
     case 'bubblewrap':
     case 'auto': {
-      const b = await bubblewrap(config, opts.dataDir);
+      const b = await bubblewrap(config, opts.dataDir, find);
       if (b.sandbox) return { sandbox: b.sandbox, warnings: b.warnings };
       return unavailable(`no usable sandbox: ${b.problem}`, b.warnings);
     }

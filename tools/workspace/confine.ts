@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** Thrown for a path that would leave the workspace (or touch its git internals). */
@@ -29,6 +29,7 @@ export async function confine(root: string, path: string, opts: { write?: boolea
   const realRoot = await realpath(root);
   const realTarget = await realpathOfExisting(target);
   if (!inside(realRoot, realTarget)) throw new PathOutsideWorkspaceError(path, 'it leads outside the workspace through a symlink');
+  if (opts.write && relative(realRoot, realTarget).split(sep).some((part) => part === '.git')) throw new PathOutsideWorkspaceError(path, 'it leads into .git through a symlink');
   return target;
 }
 
@@ -41,6 +42,8 @@ async function realpathOfExisting(p: string): Promise<string> {
       return resolve(await realpath(current), ...rest);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // A symlink whose target does not exist yet would be followed by a write: refuse it.
+      if ((await lstat(current).catch(() => undefined))?.isSymbolicLink()) throw new PathOutsideWorkspaceError(p, 'it is a symlink to a file that does not exist');
       const parent = dirname(current);
       if (parent === current) return p;
       rest.unshift(basename(current));

@@ -1,10 +1,10 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, relative } from 'node:path';
+import { relative } from 'node:path';
 import { z } from 'zod';
 import type { PantheonTool } from '../types.js';
 import { untrusted, UNTRUSTED_NOTE } from '../github/untrusted.js';
 import { confine } from './confine.js';
 import { gitInWorkspace } from './git.js';
+import { runInWorkspace } from './sandboxed.js';
 import type { Workspaces } from './workspaces.js';
 
 const workspaceArg = z.string().min(1).describe('The workspace name clone gave (e.g. acme-api-12), or owner/repo#issue');
@@ -54,21 +54,35 @@ function readFileTool(ws: Workspaces): PantheonTool<typeof readSchema> {
     async run({ workspace, path, start_line, end_line }) {
       const w = await ws.open(workspace);
       const file = await confine(w.dir, path);
-      const buf = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(err.code === 'ENOENT' ? `No file ${path} in ${w.name}: list_files shows what is there.` : err.code === 'EISDIR' ? `${path} is a directory: use list_files.` : err.message);
-      });
-      if (buf.subarray(0, 8000).includes(0)) return `${path} is a binary file (${buf.length} bytes); not shown.`;
-      const lines = buf.toString('utf8').split('\n');
       const from = Math.max(1, start_line ?? 1);
-      const to = Math.min(lines.length, end_line ?? lines.length);
-      let text = lines.slice(from - 1, to).join('\n');
+      // Read in the sandbox: a symlink in the checkout leads nowhere but the sandbox's own view.
+      const r = await runInWorkspace(ws.sandbox, await ws.place(w.name), ['/bin/sh', '-c', READ_SCRIPT, 'read_file', file, String(from), end_line ? String(end_line) : '$'], { timeoutMs: 60_000, network: 'none', headChars: 0, tailChars: 0 });
+      if (r.code === 4) throw new Error(`No file ${path} in ${w.name}: list_files shows what is there.`);
+      if (r.code === 3) throw new Error(`${path} is a directory: use list_files.`);
+      if (r.code !== 0) throw new Error(`reading ${path} failed: ${r.stderr.trim() || r.limitMessage || `exit code ${r.code}`}`);
+      const [newlines, nuls, size, ...rest] = r.stdout.split('\n');
+      if (Number(nuls) > 0) return `${path} is a binary file (${Number(size)} bytes); not shown.`;
+      const total = Number(newlines) + 1;
+      const to = Math.min(total, end_line ?? total);
+      let text = rest.join('\n');
+      // sed prints the range with its final newline; the line after it is not part of the file's text.
+      if (text.endsWith('\n')) text = text.slice(0, -1);
       const cut = text.length > MAX_READ_CHARS;
       if (cut) text = text.slice(0, MAX_READ_CHARS);
-      const range = from > 1 || to < lines.length ? `lines ${from}-${to} of ${lines.length}` : `${lines.length} lines`;
+      const range = from > 1 || to < total ? `lines ${from}-${to} of ${total}` : `${total} lines`;
       return `${path} (${range})${cut ? `, cut at ${MAX_READ_CHARS} characters: read a line range for the rest` : ''}:\n${untrusted(`${w.name}/${path}`, text)}`;
     },
   };
 }
+
+/** read_file in the sandbox: newline count, NULs in the first 8000 bytes, size, then the lines asked for. */
+const READ_SCRIPT = 'f="$1"; [ -d "$f" ] && exit 3; [ -f "$f" ] || exit 4\n' +
+  'wc -l < "$f" | tr -d " "; head -c 8000 -- "$f" | tr -d -c "\\000" | wc -c | tr -d " "; wc -c < "$f" | tr -d " "\n' +
+  'sed -n "$2,$3p" -- "$f" | head -c ' + String(4 * 100_000) + '\n';
+
+/** write_file in the sandbox: says whether the file existed, makes its directory, writes standard input. */
+const WRITE_SCRIPT = 'f="$1"; [ -d "$f" ] && exit 3; [ -e "$f" ] && echo existed\n' +
+  'mkdir -p -- "$(dirname -- "$f")" && cat > "$f"\n';
 
 const searchSchema = z.object({
   workspace: workspaceArg,
@@ -113,13 +127,11 @@ function writeFileTool(ws: Workspaces): PantheonTool<typeof writeSchema> {
     async run({ workspace, path, content }) {
       const w = await ws.open(workspace);
       const file = await confine(w.dir, path, { write: true });
-      const existed = await stat(file).then((st) => {
-        if (st.isDirectory()) throw new Error(`${path} is a directory`);
-        return true;
-      }, () => false);
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, content);
-      return `${existed ? 'Overwrote' : 'Created'} ${path} (${Buffer.byteLength(content)} bytes) in ${w.name}.`;
+      // Written in the sandbox: whatever the checkout's symlinks say, only the sandbox's view is reachable.
+      const r = await runInWorkspace(ws.sandbox, await ws.place(w.name), ['/bin/sh', '-c', WRITE_SCRIPT, 'write_file', file], { timeoutMs: 60_000, network: 'none', input: content, checkQuota: true });
+      if (r.code === 3) throw new Error(`${path} is a directory`);
+      if (r.code !== 0) throw new Error(`writing ${path} failed: ${r.stderr.trim() || r.limitMessage || `exit code ${r.code}`}`);
+      return `${/existed/.test(r.stdout) ? 'Overwrote' : 'Created'} ${path} (${Buffer.byteLength(content)} bytes) in ${w.name}.`;
     },
   };
 }

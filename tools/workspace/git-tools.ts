@@ -94,6 +94,8 @@ function commit(s: GitHubSession, ws: Workspaces): PantheonTool<typeof commitSch
     name: 'commit',
     description: 'Commit the changes in your workspace, as you (your name and GitHub noreply address).',
     risk: 'write',
+    // Unsandboxed, `git add` would run the repository's own clean filters on Pantheon's host: a human says yes first.
+    alwaysAsk: ws.sandboxing?.resolved.sandbox?.backend === 'none',
     schema: commitSchema,
     async run({ workspace, message, paths }) {
       const w = await ws.open(workspace);
