@@ -53,6 +53,10 @@ export class ContainerSandbox implements Sandbox {
     const l = this.o.limits;
     const uid = this.o.uid ?? process.getuid?.() ?? 0;
     const gid = this.o.gid ?? process.getgid?.() ?? 0;
+    // `-v src:dst:mode` has no quoting: a path with ':' (or ',') would be read as something else.
+    for (const p of [spec.home, spec.workspace, ...(spec.readOnly ?? [])]) {
+      if (/[:,]/.test(p)) throw new Error(`the ${this.o.engine} backend cannot mount ${p}: its path has a ':' or ','; move the data dir (dataDir in pantheon.yaml) to a plain path`);
+    }
     const a = ['run', '--rm', '--name', name, '--init', '--pull', 'never', '--read-only', '--security-opt', 'no-new-privileges', '--cap-drop', 'ALL'];
     if (interactive) a.push('-i');
     if (spec.network === 'egress') a.push('--network', 'bridge', '--cap-add', 'NET_ADMIN', '--cap-add', 'SETPCAP', '--cap-add', 'SETUID', '--cap-add', 'SETGID', '--user', '0:0');
