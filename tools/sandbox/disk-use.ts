@@ -3,32 +3,64 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Bytes on disk under `paths` together (missing paths count 0). `du` is fast on large checkouts;
- * without it, a walk in JS does the same (slower, and only used where `du` is missing).
+ * Bytes on disk under the given paths together (missing ones count 0): allocated blocks, which is
+ * what fills a disk (a sparse file costs what it holds, not what it claims). `du` does the
+ * walking, much faster than Node on a checkout with node_modules: `du -s -B1` (GNU), else
+ * `du -sk` (macOS, BSD, BusyBox); without a usable `du`, a walk here.
  */
 export async function diskUse(paths: readonly string[]): Promise<number> {
-  if (paths.length === 0) return 0;
-  const viaDu = await new Promise<number | undefined>((resolve) => {
-    execFile('du', ['-s', '-c', '-B1', '--', ...paths], { timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout) => {
-      // du exits 1 when a path is missing or unreadable, and still prints the total of the rest.
-      const total = /^(\d+)\s+total$/m.exec(stdout ?? '');
-      if (total) return resolve(Number(total[1]));
-      resolve(err ? undefined : 0);
-    });
-  });
-  if (viaDu !== undefined) return viaDu;
+  const present: string[] = [];
+  for (const p of paths) if (await lstat(p).then(() => true, () => false)) present.push(p);
+  if (present.length === 0) return 0;
+  for (const flavour of duFlavours()) {
+    const bytes = await runDu(flavour, present);
+    if (bytes !== undefined) return bytes;
+  }
   let total = 0;
-  for (const p of paths) total += await walk(p);
+  for (const p of present) total += await walk(p);
   return total;
 }
 
-async function walk(path: string): Promise<number> {
-  const st = await lstat(path).catch(() => undefined);
-  if (!st) return 0;
-  let total = st.blocks * 512;
-  if (st.isDirectory()) {
+type DuFlavour = { args: string[]; unit: number };
+const DU_FLAVOURS: DuFlavour[] = [{ args: ['-s', '-B1'], unit: 1 }, { args: ['-s', '-k'], unit: 1024 }];
+/** The `du` flags that worked last, tried first next time. */
+let workingDu: DuFlavour | undefined;
+
+function duFlavours(): DuFlavour[] {
+  return workingDu ? [workingDu, ...DU_FLAVOURS.filter((f) => f !== workingDu)] : DU_FLAVOURS;
+}
+
+/**
+ * One `du` run: the sum of its per-path totals, or undefined when `du` is missing, refuses the
+ * flags or did not report every path. A file it could not read (a non-zero exit) still leaves
+ * the totals of the rest, which is the best figure there is.
+ */
+function runDu(flavour: DuFlavour, paths: string[]): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    execFile('du', [...flavour.args, '--', ...paths], { timeout: 120_000, maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (err, stdout) => {
+      const lines = String(stdout ?? '').split('\n').filter((l) => l.trim());
+      const sizes = lines.map((l) => Number(/^(\d+)\s/.exec(l)?.[1]));
+      if ((err && (err as NodeJS.ErrnoException).code === 'ENOENT') || sizes.length !== paths.length || sizes.some((n) => !Number.isFinite(n))) {
+        return resolve(undefined);
+      }
+      workingDu = flavour;
+      resolve(sizes.reduce((a, b) => a + b, 0) * flavour.unit);
+    });
+  });
+}
+
+/** Blocks allocated to everything under `root`, symbolic links not followed (as `du -s`). */
+async function walk(root: string): Promise<number> {
+  let total = 0;
+  const stack = [root];
+  while (stack.length) {
+    const path = stack.pop()!;
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) continue;
+    total += st.blocks * 512;
+    if (!st.isDirectory()) continue;
     const entries = await readdir(path).catch(() => [] as string[]);
-    for (const e of entries) total += await walk(join(path, e));
+    for (const e of entries) stack.push(join(path, e));
   }
   return total;
 }
