@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ARCHES, seccompFilter } from '../../tools/sandbox/seccomp.js';
+import { ARCHES, hostArch, seccompFilter } from '../../tools/sandbox/seccomp.js';
 
 const ALLOW = 0x7fff0000;
 const EPERM = 0x00050001;
@@ -33,9 +33,9 @@ function verdict(prog: Buffer, arch: number, nr: number, arg0 = 0): number {
 }
 
 test('new user namespaces are refused; other clones and unshares are not', () => {
-  const prog = seccompFilter();
-  assert.equal(prog.length % 8, 0);
-  for (const a of Object.values(ARCHES)) {
+  for (const [name, a] of Object.entries(ARCHES)) {
+    const prog = seccompFilter(name as keyof typeof ARCHES);
+    assert.equal(prog.length % 8, 0);
     assert.equal(verdict(prog, a.audit, a.unshare, 0x10000000), EPERM, 'unshare(CLONE_NEWUSER)');
     assert.equal(verdict(prog, a.audit, a.unshare, 0x10000000 | 0x20000), EPERM, 'unshare(CLONE_NEWUSER|CLONE_NEWNS)');
     assert.equal(verdict(prog, a.audit, a.clone, 0x10000000 | 17), EPERM, 'clone(CLONE_NEWUSER)');
@@ -48,8 +48,16 @@ test('new user namespaces are refused; other clones and unshares are not', () =>
   }
 });
 
-test('the x32 ABI is refused on x86_64; an unknown architecture is left to the namespaces', () => {
-  const prog = seccompFilter();
-  assert.equal(verdict(prog, ARCHES.x86_64.audit, 0x40000000 + 272, 0x10000000), ENOSYS);
-  assert.equal(verdict(prog, 0x40000003 /* i386 */, 310), ALLOW);
+test('only the native ABI gets through: x32, i386 (int 0x80) on x86_64 and 32-bit ARM on arm64 answer ENOSYS to everything', () => {
+  const x86 = seccompFilter('x86_64');
+  assert.equal(verdict(x86, ARCHES.x86_64.audit, 0x40000000 + 272, 0x10000000), ENOSYS);
+  assert.equal(verdict(x86, 0x40000003 /* i386 */, 310 /* unshare */, 0x10000000), ENOSYS);
+  assert.equal(verdict(x86, 0x40000003, 20 /* getpid */), ENOSYS);
+  assert.equal(verdict(x86, ARCHES.aarch64.audit, 97, 0x10000000), ENOSYS, 'another 64-bit ABI too');
+  const arm = seccompFilter('aarch64');
+  assert.equal(verdict(arm, 0x40000028 /* arm */, 337 /* unshare */, 0x10000000), ENOSYS);
+  assert.equal(verdict(arm, ARCHES.aarch64.audit, 172 /* getpid */), ALLOW);
+  assert.equal(hostArch('x64'), 'x86_64');
+  assert.equal(hostArch('arm64'), 'aarch64');
+  assert.equal(hostArch('ppc64'), undefined);
 });

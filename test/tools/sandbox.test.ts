@@ -342,6 +342,25 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     assert.match(r.stdout, /forks fine/);
   });
 
+  test('the i386 entry point (int 0x80) cannot get around the filter on x86_64', async (t) => {
+    if (process.arch !== 'x64') return t.skip('x86_64 only');
+    const gcc = ['/usr/bin/gcc', '/usr/bin/cc'].find((c) => existsSync(c));
+    if (!gcc) {
+      if (CI) assert.fail('no C compiler to build the probe');
+      return t.skip('no C compiler (apt-get install gcc)');
+    }
+    const src = join(root.path, 'int80.c');
+    await writeFile(src, '#include <stdio.h>\nint main(void){long r;__asm__ volatile("int $0x80":"=a"(r):"a"(310),"b"(0x10000000):"memory");printf("int80=%ld\\n",r);return 0;}\n');
+    execFileSync(gcc, ['-O0', '-o', join(workspace, 'int80'), src]);
+    try {
+      const r = await sh('./int80; grep CapEff /proc/self/status');
+      assert.match(r.stdout, /^int80=-38$/m, r.output); // ENOSYS: the i386 ABI gets nothing
+      assert.match(r.stdout, /^CapEff:\s+0+$/m);
+    } finally {
+      await rm(join(workspace, 'int80'), { force: true });
+    }
+  });
+
   test('/dev is read-only apart from its devices and a size-limited /dev/shm', async () => {
     const r = await sh('echo x > /dev/null && echo null-ok; touch /dev/junk 2>/dev/null && echo dev-writable; echo shm > /dev/shm/s && cat /dev/shm/s; df -k /dev/shm | tail -1');
     assert.match(r.stdout, /null-ok/);

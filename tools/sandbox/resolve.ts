@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { seccompFilter } from './seccomp.js';
+import { hostArch, seccompFilter } from './seccomp.js';
 import { join, delimiter } from 'node:path';
 import type { SandboxConfig } from '../../core/config/schema.js';
 import { BubblewrapSandbox, type BubblewrapTools } from './bubblewrap.js';
@@ -81,8 +81,14 @@ async function bubblewrap(config: SandboxConfig, dataDir: string, which: (name: 
   }
   const etc = await writeGeneratedEtc(join(dataDir, 'sandbox', 'etc'));
   const cgroups = await findCgroupHost().catch(() => undefined);
-  const seccompFile = join(dataDir, 'sandbox', 'seccomp.bpf');
-  await writeFile(seccompFile, seccompFilter(), { mode: 0o600 });
+  const arch = hostArch();
+  let seccompFile: string | undefined;
+  if (arch) {
+    seccompFile = join(dataDir, 'sandbox', 'seccomp.bpf');
+    await writeFile(seccompFile, seccompFilter(arch), { mode: 0o600 });
+  } else {
+    warnings.push(`no seccomp filter on ${process.arch} (built for x86_64 and arm64 only): commands are contained by namespaces, capabilities and mounts alone`);
+  }
   const sandbox = new BubblewrapSandbox({ tools, limits: config.limits, hostEntries: hostEntries(config.readOnlyPaths), etc, deniedNetworks: denied, cgroups, seccompFile });
   // Namespaces may be off (kernel.unprivileged_userns_clone=0, AppArmor's userns restriction, a container without them).
   const probeDir = join(dataDir, 'sandbox', 'probe');

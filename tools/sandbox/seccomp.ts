@@ -4,7 +4,10 @@
  * exploits often start from: new user namespaces (`unshare`/`clone` with CLONE_NEWUSER; `clone3`,
  * whose flags a filter cannot read, answers ENOSYS so libc falls back to `clone`), the kernel
  * keyring, eBPF, userfaultfd and perf events. Everything else is allowed: the namespaces,
- * the missing capabilities and the read-only mounts do the rest. The x32 ABI is refused whole.
+ * the missing capabilities and the read-only mounts do the rest. Only the host's own native ABI
+ * gets through: the x32 ABI and every other architecture's entry point (i386's `int 0x80` on an
+ * x86_64 kernel, 32-bit ARM on arm64), whose syscall numbers the checks would not know, answer
+ * ENOSYS to every call.
  */
 
 const LD_W_ABS = 0x20;
@@ -43,14 +46,19 @@ export const ARCHES: Record<'x86_64' | 'aarch64', Arch> = {
 
 type Insn = { code: number; k: number; jt?: string; jf?: string; label?: string };
 
+/** This host's architecture as the filter knows it, or undefined (then no filter is installed). */
+export function hostArch(arch: string = process.arch): keyof typeof ARCHES | undefined {
+  return arch === 'x64' ? 'x86_64' : arch === 'arm64' ? 'aarch64' : undefined;
+}
+
 /** The filter as bytes: `struct sock_filter` (u16 code, u8 jt, u8 jf, u32 k), little-endian. */
-export function seccompFilter(): Buffer {
+export function seccompFilter(arch: keyof typeof ARCHES): Buffer {
   const p: Insn[] = [];
   const at = (label: string) => p.push({ code: -1, k: 0, label });
   p.push({ code: LD_W_ABS, k: ARCH });
-  for (const name of Object.keys(ARCHES)) p.push({ code: JEQ_K, k: ARCHES[name as keyof typeof ARCHES].audit, jt: name });
-  p.push({ code: RET_K, k: RET_ALLOW }); // another architecture: namespaces and capabilities only
-  for (const [name, a] of Object.entries(ARCHES)) {
+  p.push({ code: JEQ_K, k: ARCHES[arch].audit, jt: arch });
+  p.push({ code: RET_K, k: RET_ERRNO | ENOSYS }); // any other ABI: nothing at all
+  for (const [name, a] of Object.entries(ARCHES).filter(([n]) => n === arch)) {
     at(name);
     p.push({ code: LD_W_ABS, k: NR });
     if (a.x32) p.push({ code: JGE_K, k: X32_SYSCALL_BIT, jt: 'enosys' });
