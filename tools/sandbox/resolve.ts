@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { hostArch, seccompFilter } from './seccomp.js';
+import { closeInheritedFds } from './inherited-fds.js';
 import { join, delimiter } from 'node:path';
 import type { SandboxConfig } from '../../core/config/schema.js';
 import { BubblewrapSandbox, type BubblewrapTools } from './bubblewrap.js';
@@ -109,6 +110,8 @@ async function bubblewrap(config: SandboxConfig, dataDir: string, which: (name: 
  */
 export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: string; which?: (name: string) => string | undefined }): Promise<ResolvedSandbox> {
   const find = opts.which ?? which;
+  // Before any command starts: what Pantheon inherited must not be inherited further.
+  closeInheritedFds();
   const unavailable = (why: string, warnings: string[] = []) => ({
     problem: new SandboxUnavailableError(`Workspace commands are disabled: ${why}. Or set sandbox.backend: none in pantheon.yaml to run them unsandboxed, each after an approver's yes.`),
     warnings,
