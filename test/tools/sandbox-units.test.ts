@@ -361,3 +361,23 @@ describe('resolving sandbox.backend', () => {
     assert.deepEqual((await r.sandbox.passthrough({ argv: ['cat'], workspace: empty.path, cwd: empty.path, home: empty.path })).argv, ['cat']);
   });
 });
+
+test('unsandboxed: a daemon that keeps the output open does not hold up the result', async () => {
+  const { UnsandboxedRunner } = await import('../../tools/sandbox/unsandboxed.js');
+  const { pantheonConfigSchema: schema } = await import('../../core/config/schema.js');
+  const runner = new UnsandboxedRunner(schema.parse({}).sandbox.limits);
+  const tag = `sleep 31.${process.pid}`;
+  const started = performance.now();
+  try {
+    const r = await runner.run({ argv: ['/bin/sh', '-c', `setsid ${tag} & echo started`], workspace: '/tmp', cwd: '/tmp', home: '/tmp', network: 'none', timeoutMs: 20_000 });
+    assert.match(r.stdout, /started/);
+    assert.ok(performance.now() - started < 5000, `settled after ${Math.round(performance.now() - started)} ms`);
+  } finally {
+    const { execFileSync } = await import('node:child_process');
+    try {
+      execFileSync('pkill', ['-f', tag]);
+    } catch {
+      // already gone
+    }
+  }
+});

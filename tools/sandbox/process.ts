@@ -60,6 +60,9 @@ export interface RunResult {
   durationMs: number;
 }
 
+/** How long output may stay open after the command itself exited. */
+const EXIT_GRACE_MS = 1000;
+
 export interface RunOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -175,6 +178,15 @@ export function supervise(command: string, args: readonly string[], opts: RunOpt
       clearTimeout(timer);
       if (watcher) clearInterval(watcher);
       reject(err);
+    });
+    // A process that left its own group (setsid) may hold the output open after the command ended:
+    // the result does not wait for it.
+    child.on('exit', () => {
+      setTimeout(() => {
+        if (closed) return;
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, EXIT_GRACE_MS).unref();
     });
     child.on('close', (code, signal) => {
       closed = true;
