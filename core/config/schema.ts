@@ -245,6 +245,8 @@ const workspacesSchema = z.strictObject({
   retentionDays: nonNegative().default(7),
   /** Disk one workspace may use, its checkout and its private HOME together (MB). */
   quotaMb: positiveInt().default(4096),
+  /** Files and directories one workspace may hold, checkout and HOME together (inodes fill a disk too). */
+  quotaFiles: positiveInt().default(1_000_000),
 });
 
 export const pantheonConfigSchema = z.strictObject({

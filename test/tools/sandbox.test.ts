@@ -323,6 +323,20 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     }
   });
 
+  test('making files past the file quota is stopped (inodes fill a disk too); a few files are fine', async () => {
+    try {
+      const ok = await sh('mkdir few && cd few && i=0; while [ $i -lt 100 ]; do : > f$i; i=$((i+1)); done; echo made', { diskQuotaFiles: 2000 });
+      assert.equal(ok.limit, undefined);
+      assert.match(ok.stdout, /made/);
+      const r = await sh('mkdir many && cd many && i=0; while :; do : > f$i; i=$((i+1)); done', { diskQuotaFiles: 2000, timeoutMs: 60_000 });
+      assert.equal(r.limit, 'disk', `${r.code} ${r.output.slice(-300)}`);
+      assert.match(r.limitMessage!, /more than 2000 files and directories/);
+    } finally {
+      await rm(join(workspace, 'few'), { recursive: true, force: true });
+      await rm(join(workspace, 'many'), { recursive: true, force: true });
+    }
+  });
+
   test('a child stopped by the per-file limit while the script goes on is named as the disk quota', async () => {
     try {
       const r = await sh('head -c 62914560 /dev/zero > one.bin; echo carried on', { diskQuotaBytes: 50 * MB });

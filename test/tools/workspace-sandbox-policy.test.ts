@@ -76,6 +76,22 @@ test('no usable backend: workspace commands are refused with what to install, an
   }
 });
 
+test('a workspace already holding more files than its quota refuses the next command', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pantheon-quota-files-'));
+  try {
+    const resolved = await resolveSandbox({ ...defaults.sandbox, backend: 'none' }, { dataDir: dir });
+    const ws = new Workspaces(dir, 'apollo', { resolved, network: 'none', quotaBytes: 1 << 30, quotaFiles: 50 });
+    await workspaceWithMeta(ws, 'acme-api-1');
+    for (let i = 0; i < 60; i++) await writeFile(join(ws.dir('acme-api-1'), `f${i}`), '');
+    await assert.rejects(
+      runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'echo hi' }, { id: 't4', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' }),
+      /files and directories, over their quota of 50 \(workspaces\.quotaFiles\)/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a workspace already over its quota refuses the next command, saying what to do', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pantheon-quota-'));
   try {

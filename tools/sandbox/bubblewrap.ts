@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { CgroupHost, CommandCgroup } from './cgroup.js';
-import { diskWatch, WATCH_INTERVAL_MS } from './disk-use.js';
+import { diskWatch, watchesDisk, WATCH_INTERVAL_MS } from './disk-use.js';
 import { attachEgress, SLIRP_TAP_SETUP, type Egress } from './egress.js';
 import type { HostEntry } from './host-view.js';
 import { supervise, type SupervisedResult } from './process.js';
@@ -121,10 +121,10 @@ export class BubblewrapSandbox implements Sandbox {
     let sandboxPid: number | undefined;
     const name = `run-${randomBytes(6).toString('hex')}`;
     const memoryBytes = this.o.limits.memoryMb * MB;
-    const watchDisk = spec.diskQuotaBytes !== undefined;
+    const watchDisk = watchesDisk(spec);
     let processesHit = false;
     let seccompFd: number | undefined;
-    const disk = diskWatch([spec.workspace, spec.home], spec.diskQuotaBytes);
+    const disk = diskWatch(spec);
     try {
       if (this.o.cgroups) cgroup = await this.o.cgroups.create(name, { memoryBytes, processes: this.o.limits.processes });
       seccompFd = this.o.seccompFile ? openSync(this.o.seccompFile, 'r') : undefined;
@@ -225,9 +225,10 @@ function readChildPid(child: ChildProcess): Promise<number> {
 }
 
 /** Names the limit that stopped (or hampered) the command, if any. */
-export function withLimit(r: SupervisedResult, limits: SandboxLimits, spec: Pick<SandboxSpec, 'timeoutMs' | 'diskQuotaBytes'>, stop: string | undefined, hits: { memory: boolean; processes: boolean }): SandboxResult {
+export function withLimit(r: SupervisedResult, limits: SandboxLimits, spec: Pick<SandboxSpec, 'timeoutMs' | 'diskQuotaBytes' | 'diskQuotaFiles'>, stop: string | undefined, hits: { memory: boolean; processes: boolean }): SandboxResult {
   if (stop === 'timeout') return { ...r, limit: 'timeout', limitMessage: `stopped after ${Math.round(spec.timeoutMs / 1000)} s, its time limit; everything it started was stopped too` };
   if (stop === 'output') return { ...r, limit: 'output', limitMessage: `stopped: it wrote more than ${limits.outputMb} MB of output` };
+  if (stop === 'files') return { ...r, limit: 'disk', limitMessage: `stopped: the workspace and its HOME hold more than ${spec.diskQuotaFiles} files and directories, their quota (workspaces.quotaFiles); delete what is not needed and run again` };
   if (stop === 'disk') return { ...r, limit: 'disk', limitMessage: `stopped: the workspace and its HOME grew past their disk quota of ${Math.round((spec.diskQuotaBytes ?? 0) / MB)} MB; delete what is not needed (build output, caches) and run again` };
   if (stop === 'processes' || hits.processes) return { ...r, limit: 'processes', limitMessage: `stopped: it tried to run more than ${limits.processes} processes at once` };
   if (hits.memory) return { ...r, limit: 'memory', limitMessage: `it ran out of memory: everything it starts may use ${limits.memoryMb} MB together` };

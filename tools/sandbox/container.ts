@@ -5,7 +5,7 @@ import { deniedNetworks } from './denied-networks.js';
 import { describeLimit, limitArgs, MB } from './limits.js';
 import { supervise } from './process.js';
 import type { Sandbox, SandboxLimits, SandboxResult, SandboxSpec } from './types.js';
-import { diskWatch, WATCH_INTERVAL_MS } from './disk-use.js';
+import { diskWatch, watchesDisk, WATCH_INTERVAL_MS } from './disk-use.js';
 
 export interface ContainerOptions {
   /** The docker or podman command. */
@@ -86,7 +86,6 @@ export class ContainerSandbox implements Sandbox {
 
   async run(spec: SandboxSpec): Promise<SandboxResult> {
     const name = `pantheon-sbx-${randomBytes(6).toString('hex')}`;
-    const quota = spec.diskQuotaBytes;
     const r = await supervise(this.o.cli, [...this.runArgs(spec, name, true), ...this.inner(spec)], {
       cwd: '/',
       env: engineEnv(),
@@ -98,7 +97,7 @@ export class ContainerSandbox implements Sandbox {
     }, {
       // Killing the client does not stop a container: the engine must.
       kill: () => execFile(this.o.cli, ['kill', name], { env: engineEnv() }, () => {}),
-      watch: quota !== undefined ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch([spec.workspace, spec.home], quota).check } : undefined,
+      watch: watchesDisk(spec) ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch(spec).check } : undefined,
     });
     if (spec.network === 'egress' && r.code === INIT_FAILED && /could not deny networks/.test(r.stderr)) {
       throw new Error(`the sandbox could not restrict the container's network (the image ${this.o.image} needs iproute2 and util-linux), so the command did not run: ${r.stderr.trim().slice(0, 300)}`);

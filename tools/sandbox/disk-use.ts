@@ -74,15 +74,42 @@ export const WATCH_INTERVAL_MS = 250;
  * ×4 (a 100 ms `du` is repeated every 400 ms). A command can overshoot by what it writes in that
  * time; no single file can, because RLIMIT_FSIZE caps every file at the quota.
  */
-export function diskWatch(paths: readonly string[], quotaBytes: number | undefined): { check(): Promise<string | undefined> } {
+export function diskWatch(spec: { workspace: string; home: string; diskQuotaBytes?: number; diskQuotaFiles?: number }): { check(): Promise<string | undefined> } {
+  const paths = [spec.workspace, spec.home];
   let next = 0;
   return {
     async check() {
-      if (quotaBytes === undefined || performance.now() < next) return undefined;
+      if (performance.now() < next) return undefined;
       const started = performance.now();
-      const used = await diskUse(paths);
+      const bytes = spec.diskQuotaBytes === undefined ? 0 : await diskUse(paths);
+      const files = spec.diskQuotaFiles === undefined ? undefined : await fileCount(paths);
       next = performance.now() + 3 * (performance.now() - started);
-      return used > quotaBytes ? 'disk' : undefined;
+      if (spec.diskQuotaBytes !== undefined && bytes > spec.diskQuotaBytes) return 'disk';
+      if (files !== undefined && files > spec.diskQuotaFiles!) return 'files';
+      return undefined;
     },
   };
+}
+
+/** Whether a spec asks for the disk to be watched. */
+export function watchesDisk(spec: { diskQuotaBytes?: number; diskQuotaFiles?: number }): boolean {
+  return spec.diskQuotaBytes !== undefined || spec.diskQuotaFiles !== undefined;
+}
+
+/**
+ * Files and directories under `paths` together (GNU `du --inodes`), or undefined where `du`
+ * cannot count them (then only bytes are limited). Millions of empty files cost little disk but
+ * can use up a filesystem's inodes, the database's included.
+ */
+export async function fileCount(paths: readonly string[]): Promise<number | undefined> {
+  const present: string[] = [];
+  for (const p of paths) if (await lstat(p).then(() => true, () => false)) present.push(p);
+  if (present.length === 0) return 0;
+  return new Promise((resolve) => {
+    execFile('du', ['-s', '--inodes', '--', ...present], { timeout: 120_000, maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (err, stdout) => {
+      const sizes = String(stdout ?? '').split('\n').filter((l) => l.trim()).map((l) => Number(/^(\d+)\s/.exec(l)?.[1]));
+      if ((err && (err as NodeJS.ErrnoException).code === 'ENOENT') || sizes.length !== present.length || sizes.some((n) => !Number.isFinite(n))) return resolve(undefined);
+      resolve(sizes.reduce((a, b) => a + b, 0));
+    });
+  });
 }

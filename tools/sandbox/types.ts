@@ -39,6 +39,8 @@ export interface SandboxSpec {
   tailChars?: number;
   /** Disk the workspace and HOME may use together (bytes): past it the command is stopped. */
   diskQuotaBytes?: number;
+  /** Files and directories the workspace and HOME may hold together: past it the command is stopped. */
+  diskQuotaFiles?: number;
 }
 
 /** Which limit stopped a command, when one did. */

@@ -1,4 +1,4 @@
-import { diskWatch, WATCH_INTERVAL_MS } from './disk-use.js';
+import { diskWatch, watchesDisk, WATCH_INTERVAL_MS } from './disk-use.js';
 import { sandboxEnv, supervise } from './process.js';
 import { withLimit } from './bubblewrap.js';
 import { MB } from './limits.js';
@@ -19,7 +19,6 @@ export class UnsandboxedRunner implements Sandbox {
   }
 
   async run(spec: SandboxSpec): Promise<SandboxResult> {
-    const quota = spec.diskQuotaBytes;
     const r = await supervise(spec.argv[0]!, spec.argv.slice(1), {
       cwd: spec.cwd,
       env: { ...sandboxEnv(spec.home), ...spec.env },
@@ -29,7 +28,7 @@ export class UnsandboxedRunner implements Sandbox {
       tailChars: spec.tailChars,
       maxOutputBytes: this.limits.outputMb * MB,
     }, {
-      watch: quota !== undefined ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch([spec.workspace, spec.home], quota).check } : undefined,
+      watch: watchesDisk(spec) ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch(spec).check } : undefined,
     });
     const stop = r.stopped?.kind === 'watch' ? r.stopped.reason : r.stopped?.kind;
     return withLimit(r, this.limits, spec, stop, { memory: false, processes: false });

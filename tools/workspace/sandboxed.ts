@@ -1,4 +1,4 @@
-import { diskUse } from '../sandbox/disk-use.js';
+import { diskUse, fileCount } from '../sandbox/disk-use.js';
 import type { ResolvedSandbox } from '../sandbox/resolve.js';
 import type { SandboxNetwork, SandboxResult } from '../sandbox/types.js';
 
@@ -11,6 +11,8 @@ export interface WorkspaceSandboxing {
   network: SandboxNetwork;
   /** Disk one workspace may use, checkout and HOME together. */
   quotaBytes: number;
+  /** Files and directories it may hold (`workspaces.quotaFiles`). */
+  quotaFiles?: number;
 }
 
 /** Where a command runs: a workspace's checkout and its private HOME. */
@@ -35,8 +37,10 @@ export interface InWorkspaceOptions {
 
 /** Thrown when a workspace is over its disk quota before a command starts. */
 export class WorkspaceOverQuotaError extends Error {
-  constructor(used: number, quota: number) {
-    super(`The workspace and its HOME use ${Math.round(used / MB)} MB, over their quota of ${Math.round(quota / MB)} MB (workspaces.quotaMb): delete build output or caches (e.g. with a command such as "rm -rf dist node_modules/.cache") before running anything else.`);
+  constructor(used: number, quota: number, unit: 'bytes' | 'files' = 'bytes') {
+    super(unit === 'files'
+      ? `The workspace and its HOME hold ${used} files and directories, over their quota of ${quota} (workspaces.quotaFiles): delete what is not needed (e.g. with a command such as "rm -rf node_modules/.cache") before running anything else.`
+      : `The workspace and its HOME use ${Math.round(used / MB)} MB, over their quota of ${Math.round(quota / MB)} MB (workspaces.quotaMb): delete build output or caches (e.g. with a command such as "rm -rf dist node_modules/.cache") before running anything else.`);
     this.name = 'WorkspaceOverQuotaError';
   }
 }
@@ -49,6 +53,8 @@ export async function runInWorkspace(s: WorkspaceSandboxing, at: WorkspacePlace,
     // The watcher only sees what changes while a command runs: a full workspace is refused upfront.
     const used = await diskUse([at.dir, at.home]);
     if (used > s.quotaBytes) throw new WorkspaceOverQuotaError(used, s.quotaBytes);
+    const files = s.quotaFiles === undefined ? undefined : await fileCount([at.dir, at.home]);
+    if (files !== undefined && files > s.quotaFiles!) throw new WorkspaceOverQuotaError(files, s.quotaFiles!, 'files');
   }
   return sandbox.run({
     argv,
@@ -63,5 +69,6 @@ export async function runInWorkspace(s: WorkspaceSandboxing, at: WorkspacePlace,
     headChars: o.headChars,
     tailChars: o.tailChars,
     diskQuotaBytes: s.quotaBytes,
+    diskQuotaFiles: s.quotaFiles,
   });
 }
