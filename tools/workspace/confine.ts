@@ -27,14 +27,14 @@ export async function confine(root: string, path: string, opts: { write?: boolea
   if (opts.write && rel.split(sep).some((part) => part === '.git')) throw new PathOutsideWorkspaceError(path, 'files under .git are not editable');
   // A symlink inside the checkout may point anywhere: check where the path really lands.
   const realRoot = await realpath(root);
-  const realTarget = await realpathOfExisting(target);
+  const realTarget = await realpathOfExisting(target, path);
   if (!inside(realRoot, realTarget)) throw new PathOutsideWorkspaceError(path, 'it leads outside the workspace through a symlink');
   if (opts.write && relative(realRoot, realTarget).split(sep).some((part) => part === '.git')) throw new PathOutsideWorkspaceError(path, 'it leads into .git through a symlink');
   return target;
 }
 
 /** realpath of the longest existing prefix of `p`, with the rest appended. */
-async function realpathOfExisting(p: string): Promise<string> {
+async function realpathOfExisting(p: string, shown: string): Promise<string> {
   let current = p;
   const rest: string[] = [];
   for (;;) {
@@ -43,7 +43,7 @@ async function realpathOfExisting(p: string): Promise<string> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // A symlink whose target does not exist yet would be followed by a write: refuse it.
-      if ((await lstat(current).catch(() => undefined))?.isSymbolicLink()) throw new PathOutsideWorkspaceError(p, 'it is a symlink to a file that does not exist');
+      if ((await lstat(current).catch(() => undefined))?.isSymbolicLink()) throw new PathOutsideWorkspaceError(shown, 'it is a symlink to a file that does not exist');
       const parent = dirname(current);
       if (parent === current) return p;
       rest.unshift(basename(current));
