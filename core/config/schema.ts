@@ -236,6 +236,11 @@ const sandboxSchema = z.strictObject({
   denyNetworks: z.array(text()).default([]),
   /** Further host paths visible read-only inside the sandbox (e.g. /opt/toolchains). */
   readOnlyPaths: z.array(text()).default([]),
+  /**
+   * Variables every command gets besides PATH, HOME, LANG, CI and TMPDIR, e.g. a registry mirror or
+   * NODE_EXTRA_CA_CERTS behind a TLS-inspecting proxy. Repository code reads them: never secrets.
+   */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
   limits: sandboxLimitsSchema.prefault({}),
 });
 

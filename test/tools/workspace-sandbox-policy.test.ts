@@ -107,3 +107,17 @@ test('a workspace already over its quota refuses the next command, saying what t
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('sandbox.env reaches every command, beside the clean environment', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pantheon-env-'));
+  try {
+    const resolved = await resolveSandbox({ ...defaults.sandbox, backend: 'none' }, { dataDir: dir });
+    const ws = new Workspaces(dir, 'apollo', { resolved, network: 'none', quotaBytes: 1 << 30, env: { NPM_CONFIG_REGISTRY: 'https://npm.example.internal/' } });
+    await workspaceWithMeta(ws, 'acme-api-1');
+    const out = await runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'env' }, { id: 't5', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' });
+    assert.match(out, /NPM_CONFIG_REGISTRY=https:\/\/npm\.example\.internal\//);
+    assert.match(out, /CI=1/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -18,7 +18,7 @@ async function workspaceSandboxing(ctx: Parameters<ModuleFactory>[0], logger: Lo
   else logger.error({ sandbox: 'unavailable' }, resolved.problem?.message ?? 'no sandbox');
   for (const w of resolved.warnings) logger.warn({ sandbox: resolved.sandbox?.backend }, w);
   const networks = new Map(ctx.registry.list().map((p) => [p.id, p.sandbox?.network ?? config.network]));
-  return (persona) => ({ resolved, network: networks.get(persona) ?? config.network, quotaBytes: workspaces.quotaMb * 1024 * 1024, quotaFiles: workspaces.quotaFiles });
+  return (persona) => ({ resolved, network: networks.get(persona) ?? config.network, quotaBytes: workspaces.quotaMb * 1024 * 1024, quotaFiles: workspaces.quotaFiles, env: config.env });
 }
 
 /**

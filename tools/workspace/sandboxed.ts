@@ -13,6 +13,8 @@ export interface WorkspaceSandboxing {
   quotaBytes: number;
   /** Files and directories it may hold (`workspaces.quotaFiles`). */
   quotaFiles?: number;
+  /** `sandbox.env`: what the operator gives every command (never secrets). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Where a command runs: a workspace's checkout and its private HOME. */
@@ -63,7 +65,7 @@ export async function runInWorkspace(s: WorkspaceSandboxing, at: WorkspacePlace,
     home: at.home,
     network: o.network ?? s.network,
     readOnly: o.readOnly,
-    env: o.env,
+    env: { ...s.env, ...o.env },
     timeoutMs: o.timeoutMs,
     input: o.input,
     headChars: o.headChars,
