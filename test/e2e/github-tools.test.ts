@@ -204,6 +204,18 @@ test('pushes to the default branch and force pushes are refused; the agent\'s ow
   await use('apollo', 'run_workspace_command', { workspace: 'acme-calc-1', command: `git checkout -q ${BRANCH}` });
 });
 
+test('Pantheon\'s copy of the repository has the workspace\'s quota too: past it, push is refused and GitHub is not touched', async () => {
+  const { resolved } = await testSandbox(join(dir.path, 'data'));
+  const deps = { apiUrl: fake.url, throttle: false, team: new TeamDirectory(TEAM), ledger, logger, dataDir: join(dir.path, 'data') };
+  const tiny = workspaceTools({ ...deps, sandboxing: () => ({ resolved, network: 'none', quotaBytes: 1024 }) });
+  const apollo = TEAM.find((p) => p.id === 'apollo')!;
+  const push = tiny({ persona: { id: 'apollo', name: apollo.name, role: apollo.role }, credentials: { githubToken: TOKENS.apollo, chat: {} }, outbox: { send: async () => ({ queued: true }) } }).find((t) => t.name === 'push')!;
+  const before = (await fake.git('acme', 'calc', 'rev-parse', BRANCH)).trim();
+  const out = await as('apollo', () => push.run({ workspace: 'acme-calc-1' } as never, { id: 'quota-push', threadId: 'local:t', channel: 'local', persona: 'apollo', runId: 'r' }));
+  assert.match(out, /Refused: Pantheon's copy of acme\/calc for this workspace holds \d+ MB, over the workspace quota/);
+  assert.equal((await fake.git('acme', 'calc', 'rev-parse', BRANCH)).trim(), before);
+});
+
 test('apollo opens a PR that closes the issue and requests the reviewer personas; the work item is in review', async () => {
   const answer = await as('apollo', () =>
     use('apollo', 'open_pull_request', { repo: 'acme/calc', branch: BRANCH, issue: 1, title: 'Fix add()', body: 'add() now adds. npm test passes.' }, 'call_pr'),

@@ -1,5 +1,6 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { diskUse } from '../sandbox/disk-use.js';
 import { z } from 'zod';
 import type { PantheonTool } from '../types.js';
 import { onGitHub } from '../github/errors.js';
@@ -150,6 +151,11 @@ function push(s: GitHubSession, ws: Workspaces): PantheonTool<typeof pushSchema>
       if (!(await stat(transport).then(() => true, () => false))) {
         await mkdir(dirname(transport), { recursive: true, mode: 0o700 });
         await gitTransportOk(['init', '--quiet', '--bare', transport], { cwd: dirname(transport) });
+      }
+      // Pantheon's copy grows with what is pushed: it gets the workspace's quota too.
+      const copied = await diskUse([transport]);
+      if (copied > sb.quotaBytes) {
+        return `Refused: Pantheon's copy of ${r.owner}/${r.repo} for this workspace holds ${Math.round(copied / 1048576)} MB, over the workspace quota of ${Math.round(sb.quotaBytes / 1048576)} MB (workspaces.quotaMb). Ask a human to look at what was committed.`;
       }
       await importBranch(sb, at, transport, current);
       const refspec = `refs/pantheon/outgoing/${current}:refs/heads/${current}`;
