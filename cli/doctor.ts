@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -72,7 +72,12 @@ async function dataDirFact(dataDir: string): Promise<Fact> {
 }
 
 async function sandboxFacts(loaded: LoadedConfig): Promise<Fact[]> {
-  const { sandbox, problem, warnings } = await resolveSandbox(loaded.config.sandbox, { dataDir: loaded.config.dataDir });
+  // Trying the sandbox writes a few files; a data dir that does not exist yet is not made for it.
+  const exists = existsSync(loaded.config.dataDir);
+  const dataDir = exists ? loaded.config.dataDir : mkdtempSync(join(tmpdir(), 'pantheon-doctor-'));
+  const { sandbox, problem, warnings } = await resolveSandbox(loaded.config.sandbox, { dataDir }).finally(() => {
+    if (!exists) rmSync(dataDir, { recursive: true, force: true });
+  });
   const facts: Fact[] = [];
   if (sandbox) facts.push(ok(`sandbox: ${sandbox.describe()}`));
   else facts.push(fail(`sandbox: ${problem?.message ?? 'no backend can run workspace commands here'}`));
