@@ -7,7 +7,7 @@ import { diskWatch, watchesDisk, WATCH_INTERVAL_MS } from './disk-use.js';
 import { attachEgress, SLIRP_TAP_SETUP, type Egress } from './egress.js';
 import type { HostEntry } from './host-view.js';
 import { supervise, type SupervisedResult } from './process.js';
-import { describeLimit, limitArgs, MB } from './limits.js';
+import { describeLimit, limitArgs, MB, withLimit } from './limits.js';
 import { SandboxUnavailableError, type Sandbox, type SandboxLimits, type SandboxResult, type SandboxSpec } from './types.js';
 
 /** Where the programs the sandbox needs are, on the host (and so, read-only, inside it). */
@@ -222,22 +222,4 @@ function readChildPid(child: ChildProcess): Promise<number> {
       settled = true;
     });
   });
-}
-
-/** Names the limit that stopped (or hampered) the command, if any. */
-export function withLimit(r: SupervisedResult, limits: SandboxLimits, spec: Pick<SandboxSpec, 'timeoutMs' | 'diskQuotaBytes' | 'diskQuotaFiles'>, stop: string | undefined, hits: { memory: boolean; processes: boolean }): SandboxResult {
-  if (stop === 'timeout') return { ...r, limit: 'timeout', limitMessage: `stopped after ${Math.round(spec.timeoutMs / 1000)} s, its time limit; everything it started was stopped too` };
-  if (stop === 'output') return { ...r, limit: 'output', limitMessage: `stopped: it wrote more than ${limits.outputMb} MB of output` };
-  if (stop === 'files') return { ...r, limit: 'disk', limitMessage: `stopped: the workspace and its HOME hold more than ${spec.diskQuotaFiles} files and directories, their quota (workspaces.quotaFiles); delete what is not needed and run again` };
-  if (stop === 'disk') return { ...r, limit: 'disk', limitMessage: `stopped: the workspace and its HOME grew past their disk quota of ${Math.round((spec.diskQuotaBytes ?? 0) / MB)} MB; delete what is not needed (build output, caches) and run again` };
-  if (stop === 'processes' || hits.processes) return { ...r, limit: 'processes', limitMessage: `stopped: it tried to run more than ${limits.processes} processes at once` };
-  if (hits.memory) return { ...r, limit: 'memory', limitMessage: `it ran out of memory: everything it starts may use ${limits.memoryMb} MB together` };
-  if (r.signal === 'SIGXCPU' || r.code === 128 + 24) return { ...r, limit: 'cpu', limitMessage: `a process used its ${limits.cpuSeconds} s of CPU time and was stopped` };
-  if (r.signal === 'SIGXFSZ' || r.code === 128 + 25) return { ...r, limit: 'disk', limitMessage: `a file grew past the workspace's disk quota of ${Math.round((spec.diskQuotaBytes ?? 0) / MB)} MB` };
-  // A child stopped by the per-file limit while the command carried on: the shell says so in its
-  // own words ("File size limit exceeded"); name the limit too, so nobody mistakes it for a bug.
-  if (spec.diskQuotaBytes !== undefined && /File size limit exceeded/.test(r.output)) {
-    return { ...r, limit: 'disk', limitMessage: `exit code ${r.code}; a process was stopped when a file reached the workspace's disk quota of ${Math.round(spec.diskQuotaBytes / MB)} MB` };
-  }
-  return r;
 }

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { EGRESS_INIT, INIT_FAILED, withLimit } from './bubblewrap.js';
+import { EGRESS_INIT, INIT_FAILED } from './bubblewrap.js';
 import { deniedNetworks } from './denied-networks.js';
-import { describeLimit, limitArgs, MB } from './limits.js';
+import { describeLimit, limitArgs, MB, withLimit } from './limits.js';
 import { supervise } from './process.js';
 import type { Sandbox, SandboxLimits, SandboxResult, SandboxSpec } from './types.js';
 import { diskWatch, watchesDisk, WATCH_INTERVAL_MS } from './disk-use.js';

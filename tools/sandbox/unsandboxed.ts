@@ -1,7 +1,6 @@
 import { diskWatch, watchesDisk, WATCH_INTERVAL_MS } from './disk-use.js';
 import { sandboxEnv, supervise } from './process.js';
-import { withLimit } from './bubblewrap.js';
-import { MB } from './limits.js';
+import { MB, withLimit } from './limits.js';
 import type { Sandbox, SandboxLimits, SandboxResult, SandboxSpec } from './types.js';
 
 /**
