@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -132,33 +132,48 @@ describe('embedded PGlite database', () => {
     });
   });
 
-  test('refuses a data directory that a live process holds, and takes over a stale lock', async () => {
+  test('refuses a data directory that a live process holds; a dead holder never blocks, whatever it recorded', async () => {
     const lockFile = join(dataDir, 'pgdata.lock');
     await withDb(async () => {
       const owner = JSON.parse(readFileSync(lockFile, 'utf8'));
       assert.equal(owner.pid, process.pid);
       await assert.rejects(createDatabase({ dataDir, logger }), /already open in this process/);
     });
-    assert.equal(existsSync(lockFile), false, 'close releases the lock');
+    assert.equal(readFileSync(lockFile, 'utf8'), '', 'close releases the lock and clears its record');
 
-    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    // Another live process holds the kernel lock on the file: refused, naming it.
+    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      import { acquireDataDirLock } from ${JSON.stringify(new URL('../../core/db/data-dir-lock.ts', import.meta.url).href)};
+      acquireDataDirLock(${JSON.stringify(lockFile)}, 'x');
+      process.stdout.write('locked\\n');
+      setTimeout(() => {}, 30000);
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      writeFileSync(lockFile, JSON.stringify({ pid: other.pid }));
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
+        holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+      });
       await assert.rejects(createDatabase({ dataDir, logger }), (err: Error) => {
-        assert.match(err.message, new RegExp(`in use by another Pantheon process \\(pid ${other.pid}`));
+        assert.match(err.message, new RegExp(`in use by another Pantheon process \\(pid ${holder.pid}`));
         assert.ok(err.message.includes(lockFile), 'the message names the lock file');
         return true;
       });
     } finally {
-      other.kill();
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
     }
 
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(lockFile, JSON.stringify({ pid: Number(gone.stdout) }));
-    await withDb(async (db) => {
-      const { rows } = await db.pool.query('SELECT count(*)::int AS c FROM chat_messages');
-      assert.equal(rows[0].c, 2, 'the stale lock was taken over and the data is intact');
-    });
+    // The record of a dead holder, even one on another host, or a live pid: only the kernel lock counts.
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(lockFile, JSON.stringify({ pid: alive.pid, hostname: 'a-container-long-gone' }));
+      await withDb(async (db) => {
+        const { rows } = await db.pool.query('SELECT count(*)::int AS c FROM chat_messages');
+        assert.equal(rows[0].c, 2, 'the stale lock was taken over and the data is intact');
+      });
+    } finally {
+      alive.kill();
+    }
   });
 
   test('refuses an applied migration whose file changed', async () => {
