@@ -8,7 +8,7 @@ import { createDatabase, type Database } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
 import { secureDataDir } from '../core/private-data-dir.js';
 import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
-import { createHttpServer, listen } from '../core/http/index.js';
+import { createHttpServer, ensureConsoleToken, listen } from '../core/http/index.js';
 import { ChatStore } from '../channels/local/store.js';
 import { LocalChannel } from '../channels/local/adapter.js';
 import { registerLocalChatRoutes } from '../channels/local/routes.js';
@@ -60,6 +60,8 @@ export interface Pantheon {
   queue: JobQueue;
   http?: FastifyInstance;
   url?: string;
+  /** The API token the HTTP server requires: `console.token`, else the one generated in the data dir. */
+  consoleToken?: string;
   ingress: Ingress;
   store: ChatStore;
   team: ReturnType<typeof composeTeam>;
@@ -123,12 +125,17 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     stops.push(() => queue.close());
 
     let http: FastifyInstance | undefined;
+    let consoleToken: string | undefined;
     if (role === 'all') {
+      // There is always a token: without PANTHEON_CONSOLE_TOKEN, one generated in the (private) data dir.
+      consoleToken = config.console.token ?? ensureConsoleToken(config.dataDir);
+      registerSecret(consoleToken);
       http = createHttpServer({
         logger,
         metrics,
         bodyLimitBytes: config.server.bodyLimitBytes,
-        consoleToken: config.console.token,
+        consoleToken,
+        allowedHosts: config.server.allowedHosts,
         ready: () => ready,
         healthDetails: () => ({ personas: personas.length, queue: queue?.kind, database: db?.kind }),
       });
@@ -194,7 +201,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger });
       registerMemoryRoutes(http, { store: team.memory });
       for (const mod of modules) mod.routes?.(http);
-      const host = opts.host ?? config.server.host ?? (config.console.token ? '0.0.0.0' : '127.0.0.1');
+      const host = opts.host ?? config.server.host ?? '127.0.0.1';
       ({ url } = await listen(http, { host, port: config.server.port }));
     }
     await ingress.recover();
@@ -206,7 +213,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     stops.push(() => cleanup.stop());
     ready = true;
     logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');
-    return { loaded, logger, metrics, db, queue, http, url, ingress, store, team, checkpointer, stop };
+    return { loaded, logger, metrics, db, queue, http, url, consoleToken, ingress, store, team, checkpointer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -16,8 +16,10 @@ export const PLATFORMS = ['local', 'mattermost', 'slack', 'telegram', 'discord',
 
 const serverSchema = z.strictObject({
   port: port(0).default(3000),
-  /** Bind address. Unset: 127.0.0.1 without a console token, all interfaces with one. */
+  /** Bind address. Unset: 127.0.0.1, whether or not a console token is set. */
   host: text().optional(),
+  /** Host header names the server answers to besides loopback, IP addresses and `host` (`*`: any). */
+  allowedHosts: z.array(text()).default([]),
   bodyLimitBytes: positiveInt().default(262144),
 });
 

@@ -34,6 +34,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
+  421: 'misdirected_request',
   422: 'unprocessable_entity',
   429: 'too_many_requests',
   431: 'request_header_fields_too_large',

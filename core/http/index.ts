@@ -1,4 +1,6 @@
 export { createHttpServer, listen, redactQuery, type HttpServerOptions } from './server.js';
 export { HttpError, errorBody, sendError, type ErrorBody } from './errors.js';
 export { REQUEST_ID_HEADER } from './request-id.js';
-export { isProtectedPath } from './bearer-auth.js';
+export { isPublicRoute } from './bearer-auth.js';
+export { AllowedHosts } from './host-check.js';
+export { CONSOLE_TOKEN_FILE, consoleTokenPath, ensureConsoleToken, readConsoleToken } from './console-token.js';

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { createErrorHandler, handleNotFound } from './errors.js';
+import { AllowedHosts, createHostCheck } from './host-check.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
 export interface HttpServerOptions {
@@ -11,16 +12,22 @@ export interface HttpServerOptions {
   metrics: Metrics;
   /** Largest request body accepted; bigger ones get a 413. */
   bodyLimitBytes: number;
-  /** With a token, `/api/*` needs `Authorization: Bearer <token>` and the server may bind publicly. */
-  consoleToken?: string;
+  /**
+   * Every route that is not public (probes, webhooks, `config: { public: true }`) needs
+   * `Authorization: Bearer <token>`. There is always one: `PANTHEON_CONSOLE_TOKEN`, or the
+   * token generated in the data dir.
+   */
+  consoleToken: string;
+  /** Host names the server answers to besides loopback and its bound address (`server.allowedHosts`). */
+  allowedHosts?: readonly string[];
   /** `/healthz` answers 503 until this is true. */
   ready: () => boolean | Promise<boolean>;
   /** Extra fields for a ready `/healthz` answer. */
   healthDetails?: () => Record<string, unknown>;
 }
 
-/** Whether each server was built with a console token; decides `listen`'s default host. */
-const hasConsoleToken = new WeakMap<FastifyInstance, boolean>();
+/** Each server's Host names; `listen` adds the address it binds to. */
+const hostsOf = new WeakMap<FastifyInstance, AllowedHosts>();
 
 /** Query parameters whose values must not reach a log line. */
 const SECRET_QUERY_PARAM = /(token|secret|key|password|passwd|signature|sig|auth|code)/i;
@@ -42,17 +49,21 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     // The pino Logger type is narrower than FastifyBaseLogger in the instance's generics;
     // callers see the ordinary FastifyInstance that route modules are written against.
   }) as unknown as FastifyInstance;
-  hasConsoleToken.set(app, !!opts.consoleToken);
+  if (!opts.consoleToken) throw new Error('the HTTP server needs a console token: every route that is not public requires it');
+  const hosts = new AllowedHosts(opts.allowedHosts);
+  hostsOf.set(app, hosts);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
-  if (opts.consoleToken) app.addHook('onRequest', createBearerAuth(opts.consoleToken));
+  // The router has matched by onRequest: both checks decide on the route that would run.
+  app.addHook('onRequest', createHostCheck(hosts));
+  app.addHook('onRequest', createBearerAuth(opts.consoleToken));
   app.setErrorHandler(createErrorHandler(opts.bodyLimitBytes));
   app.setNotFoundHandler(handleNotFound);
 
   // Probes and scrapers call these every few seconds: only warnings reach the log.
-  app.get('/healthz', { logLevel: 'warn' }, async (request, reply) => {
+  app.get('/healthz', { logLevel: 'warn', config: { public: true } }, async (request, reply) => {
     let isReady = false;
     try {
       isReady = await opts.ready();
@@ -69,7 +80,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     return reply.send({ ...details, status: 'ok' });
   });
 
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/metrics', { logLevel: 'warn', config: { public: true } }, async (_request, reply) => {
     const { registry } = opts.metrics;
     return reply.type(registry.contentType).send(await registry.metrics());
   });
@@ -78,11 +89,13 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
 }
 
 /**
- * Starts listening. Without a console token the default host is 127.0.0.1: an
- * unauthenticated console must not be reachable from other machines.
+ * Starts listening, on 127.0.0.1 unless a host is given (`--host` / `server.host`): other
+ * machines reach Pantheon only when the operator says so. The bound address joins the Host
+ * names the server answers to.
  */
 export async function listen(app: FastifyInstance, opts: { host?: string; port: number }): Promise<{ url: string; port: number }> {
-  const host = opts.host ?? (hasConsoleToken.get(app) ? '0.0.0.0' : '127.0.0.1');
+  const host = opts.host ?? '127.0.0.1';
+  hostsOf.get(app)?.add(host);
   await app.listen({ host, port: opts.port });
   const { port } = app.server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
