@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { boundedBody } from '../../core/http/body-budget.js';
 import type { Logger } from '../../core/log.js';
 import type { Envelope, IngressSink } from '../types.js';
 import { ACTIONS_PATH, verifyActionContext } from './cards.js';
@@ -21,7 +22,9 @@ interface ActionRequest {
  * the decision itself is posted in the thread.
  */
 export function registerActionRoute(http: FastifyInstance, deps: { roster: BotRoster; ingress: IngressSink; secret: () => string | null; logger: Logger }): void {
-  http.post(ACTIONS_PATH, async (request, reply) => {
+  // A click is a few hundred bytes; its proof (the signed context) is in the body, so the body counts against the shared budget.
+  const limitBytes = 64 * 1024;
+  http.post(ACTIONS_PATH, { bodyLimit: limitBytes, onRequest: boundedBody({ limitBytes }) }, async (request, reply) => {
     const body = (request.body ?? {}) as ActionRequest;
     const secret = deps.secret();
     const context = secret ? verifyActionContext(secret, body.context) : null;

@@ -1,8 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { boundedBody } from '../../core/http/body-budget.js';
 import { sendError } from '../../core/http/index.js';
 import type { Logger } from '../../core/log.js';
 import type { SlackInbound } from './inbound.js';
-import { verifySlackSignature } from './verify.js';
+import { checkSlackHeaders, verifySlackSignature } from './verify.js';
+
+/** Slack's event and interaction payloads are a few KB; 1 MB leaves room and no more. */
+export const SLACK_BODY_LIMIT = 1024 * 1024;
 
 export interface SlackRoutesOptions {
   /** Signing secrets of the persona apps; a request signed with any of them is Slack's. */
@@ -23,9 +27,18 @@ type Json = Record<string, any>;
 export function registerSlackRoutes(http: FastifyInstance, opts: SlackRoutesOptions): void {
   void http.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    scope.post('/webhooks/slack/events', (req, reply) => handle(req, reply, opts, 'events'));
-    scope.post('/webhooks/slack/interactions', (req, reply) => handle(req, reply, opts, 'interactions'));
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+    // The headers are checked before the body is read; the body then counts against the shared budget.
+    const onRequest = boundedBody({
+      limitBytes: SLACK_BODY_LIMIT,
+      precheck: (req) => {
+        const verdict = checkSlackHeaders(opts.signingSecrets, { timestamp: header(req, 'x-slack-request-timestamp'), signature: header(req, 'x-slack-signature') });
+        return verdict.ok ? null : `Slack signature check failed: ${verdict.reason}`;
+      },
+    });
+    const route = { bodyLimit: SLACK_BODY_LIMIT, onRequest };
+    scope.post('/webhooks/slack/events', route, (req, reply) => handle(req, reply, opts, 'events'));
+    scope.post('/webhooks/slack/interactions', route, (req, reply) => handle(req, reply, opts, 'interactions'));
   });
 }
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Update } from 'grammy/types';
+import { boundedBody } from '../../core/http/body-budget.js';
 import { HttpError, sendError } from '../../core/http/errors.js';
 import type { OutboxPort } from '../../tools/types.js';
 import type { TelegramBot } from './bot.js';
@@ -9,19 +10,26 @@ import { encodeTelegramThreadId } from './thread-id.js';
 
 export const TELEGRAM_WEBHOOK_PATH = '/webhooks/telegram';
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+/** An update is a few KB (a message, a callback); 1 MB leaves room and no more. */
+export const TELEGRAM_BODY_LIMIT = 1024 * 1024;
 
 /**
  * `POST /webhooks/telegram` (webhook mode): Telegram sends the secret it was given with
- * `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`; anything without it is answered 401.
+ * `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`; anything without it is answered 401
+ * before its body is read.
  * The update is only turned into an envelope and queued, so the answer is fast.
  */
 export function registerTelegramWebhook(http: FastifyInstance, deps: { bot: TelegramBot; secret: string }): void {
   const expected = digest(deps.secret);
-  http.post(TELEGRAM_WEBHOOK_PATH, async (request, reply) => {
-    const given = request.headers[SECRET_HEADER];
-    if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
-      return sendError(request, reply, 401, 'unauthorized', `missing or wrong ${SECRET_HEADER} header`);
-    }
+  // The secret is a header: a request without it is refused before its body is read.
+  const onRequest = boundedBody({
+    limitBytes: TELEGRAM_BODY_LIMIT,
+    precheck: (request) => {
+      const given = request.headers[SECRET_HEADER];
+      return typeof given === 'string' && timingSafeEqual(digest(given), expected) ? null : `missing or wrong ${SECRET_HEADER} header`;
+    },
+  });
+  http.post(TELEGRAM_WEBHOOK_PATH, { bodyLimit: TELEGRAM_BODY_LIMIT, onRequest }, async (request, reply) => {
     const update = request.body as Update | undefined;
     if (!update || typeof update !== 'object' || typeof update.update_id !== 'number') {
       return sendError(request, reply, 400, 'bad_request', 'expected a Telegram update as JSON');
