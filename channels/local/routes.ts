@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { IngressSink } from '../types.js';
 import { publicMessage, type ChatStore } from './store.js';
-import { encodeLocalThreadId, isConversationName } from './thread-id.js';
+import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
 
 const PostBody = z.object({
   text: z.string().trim().min(1, 'text must not be empty'),
@@ -32,7 +32,7 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
 
   app.post<{ Params: { conversation: string } }>('/api/chat/:conversation/messages', async (req, reply) => {
     const { conversation } = req.params;
-    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": use letters, digits, '.', '_' or '-' (at most 128)`);
+    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
     const parsed = PostBody.safeParse(req.body ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -56,7 +56,7 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
     '/api/chat/:conversation/messages',
     async (req, reply) => {
       const { conversation } = req.params;
-      if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}"`);
+      if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
       const limit = Math.min(Math.max(Number(req.query.limit ?? 1000) || 1000, 1), 10000);
       const messages = await store.tail(conversation, limit);
       return { messages: messages.map(publicMessage) };
@@ -65,7 +65,7 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
 
   app.get<{ Params: { conversation: string } }>('/api/chat/:conversation/stream', async (req, reply) => {
     const { conversation } = req.params;
-    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}"`);
+    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
     // A reconnecting EventSource sends the last seq it saw; a fresh stream starts with what comes next.
     const lastEventId = Number(req.headers['last-event-id']);
     let lastSeq = Number.isFinite(lastEventId) && lastEventId > 0
