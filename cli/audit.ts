@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../core/config/index.js';
 import { createDatabase } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
 import { createLogger } from '../core/log.js';
+import { authorization, resolveServerToken, unauthorizedMessage } from './server-token.js';
 
 /** Where `pantheon audit` and `pantheon work` read from: a running server, or the database itself. */
 export interface ReadSourceOptions {
@@ -76,9 +77,16 @@ function auditRow(e: AuditEntry): string[] {
 /**
  * The base URL of a server to read from: `--url` or $PANTHEON_URL as given (an unreachable
  * one is then an error, not a reason to open the database behind its back), else
- * http://127.0.0.1:$PORT (3000) if its /healthz answers, else undefined.
+ * http://127.0.0.1:$PORT (3000) if its /healthz answers, else undefined. When there is a
+ * server, its API token is looked up too (see `resolveServerToken`), so no flag is needed.
  */
 export async function findServer(opts: ReadSourceOptions): Promise<string | undefined> {
+  const base = await locateServer(opts);
+  if (base) await resolveServerToken(opts);
+  return base;
+}
+
+async function locateServer(opts: ReadSourceOptions): Promise<string | undefined> {
   const explicit = opts.url ?? process.env.PANTHEON_URL;
   if (explicit) return explicit.replace(/\/+$/, '');
   const candidate = `http://127.0.0.1:${opts.port ?? process.env.PORT ?? 3000}`;
@@ -91,20 +99,17 @@ export async function findServer(opts: ReadSourceOptions): Promise<string | unde
   }
 }
 
-/** GETs a console API path with $PANTHEON_CONSOLE_TOKEN; errors say what to fix. */
+/** GETs a console API path with the server's API token; errors say what to fix. */
 export async function getJson(base: string, path: string): Promise<unknown> {
-  const token = process.env.PANTHEON_CONSOLE_TOKEN;
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(30_000) });
+    res = await fetch(`${base}${path}`, { headers: authorization(), signal: AbortSignal.timeout(30_000) });
   } catch (err) {
     throw new Error(`cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is read directly.`);
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   if (res.ok && body) return body;
-  if (res.status === 401) {
-    throw new Error(token ? 'the server refused the console token; check PANTHEON_CONSOLE_TOKEN' : 'the server needs a console token; set PANTHEON_CONSOLE_TOKEN');
-  }
+  if (res.status === 401) throw new Error(unauthorizedMessage());
   throw new HttpAnswerError(res.status, `GET ${base}${path.split('?')[0]} answered ${res.status}${body?.error?.message ? `: ${body.error.message}` : ''}`);
 }
 

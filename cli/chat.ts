@@ -1,4 +1,5 @@
 import { createInterface, type Interface } from 'node:readline';
+import { unauthorizedMessage } from './server-token.js';
 
 /**
  * `pantheon chat`: the team in a terminal, for people without a browser. It speaks only the
@@ -11,8 +12,10 @@ export interface ChatOptions {
   conversation: string;
   /** Who is typing; shown to the team as the author. */
   user: string;
-  /** PANTHEON_CONSOLE_TOKEN, sent as a bearer token. */
+  /** The server's API token, sent as a bearer token. */
   token?: string;
+  /** Where the token came from, for the message when the server refuses it. */
+  tokenSource?: string;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
   /** Post this one message, print the next agent or system reply, and return. */
@@ -65,11 +68,7 @@ class LocalChatClient {
     if (res.ok) return res;
     const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } | string };
     const detail = typeof body.error === 'string' ? body.error : body.error?.message;
-    if (res.status === 401) {
-      throw new ChatApiError(this.opts.token
-        ? 'the server refused the console token; check PANTHEON_CONSOLE_TOKEN'
-        : 'the server needs a console token; set PANTHEON_CONSOLE_TOKEN');
-    }
+    if (res.status === 401) throw new ChatApiError(unauthorizedMessage({ value: this.opts.token, source: this.opts.tokenSource }));
     throw new ChatApiError(`${init.method ?? 'GET'} ${this.base}${path} answered ${res.status}${detail ? `: ${detail}` : ''}`);
   }
 

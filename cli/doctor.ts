@@ -102,7 +102,7 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
   const closers: Array<() => Promise<void>> = [];
   const close = async () => { for (const c of closers) await c().catch(() => {}); };
   const fromServer = async (why: string): Promise<WorkItemSource> => {
-    const base = await findServer({ url: opts.url, port: config.server.port });
+    const base = await findServer({ url: opts.url, port: config.server.port, config: opts.config, dataDir: opts.dataDir });
     return base ? { lookup: serverWorkItems(base) } : { problem: why };
   };
 

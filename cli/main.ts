@@ -10,6 +10,7 @@ interface CommonOptions {
   config?: string;
   dataDir?: string;
   port?: string;
+  host?: string;
   /** commander's --no-workers */
   workers?: boolean;
 }
@@ -40,7 +41,7 @@ function portOf(value: string | undefined): number | undefined {
 /** Runs until SIGINT/SIGTERM, then stops cleanly and exits 0. */
 async function serve(role: 'all' | 'worker', opts: CommonOptions): Promise<void> {
   const { startPantheon } = await import('./app.js');
-  const app = await startPantheon({ role, configPath: opts.config, dataDir: opts.dataDir, port: portOf(opts.port), workers: opts.workers });
+  const app = await startPantheon({ role, configPath: opts.config, dataDir: opts.dataDir, port: portOf(opts.port), host: opts.host, workers: opts.workers });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<void> {
       .option('-p, --port <port>', 'HTTP port (default: $PORT or 3000)');
 
   common(program.command('start').description('run the team: HTTP API, local chat, workers'))
+    .option('--host <address>', 'address to listen on (default: server.host, else 127.0.0.1)')
     .option('--no-workers', 'take messages in but leave the jobs to `pantheon worker` processes (needs REDIS_URL)')
     .action((opts: CommonOptions) => serve('all', opts));
 
@@ -160,6 +162,12 @@ export async function main(argv: string[]): Promise<void> {
   readOptions(memory.command('import').description('import JSON lines written by `pantheon memory export`'))
     .argument('<file>', 'the JSONL file')
     .action((file: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('import', [file], opts));
+
+  common(program.command('token').description('print the API token (`curl -H "authorization: Bearer $(npx pantheon token)" ...`)'))
+    .action(async (opts: CommonOptions) => {
+      const { tokenCommand } = await import('./token.js');
+      await tokenCommand({ config: opts.config, dataDir: opts.dataDir });
+    });
 
   readOptions(program.command('pairing').description('Telegram chats beyond the allowlist: list requests, approve a code, revoke a chat'))
     .argument('<action>', 'list | approve <code> | revoke <chat id>')

@@ -4,6 +4,7 @@ import { createEmbedder } from '../memory/embedders/index.js';
 import { MemoryStore } from '../memory/store.js';
 import { MEMORY_KINDS, type Memory, type MemoryKind, type MemoryScope, type RecallHit } from '../memory/types.js';
 import { memoryAge } from '../memory/tools/format.js';
+import { authorization, unauthorizedMessage } from './server-token.js';
 import { findServer, formatTable, formatTime, HttpAnswerError, truncate, usage, withDatabase, type ReadSourceOptions } from './audit.js';
 
 export const MEMORY_SUBCOMMANDS = ['search', 'list', 'show', 'forget', 'stats', 'reembed', 'export', 'import'] as const;
@@ -189,10 +190,9 @@ function databaseSource(opts: MemoryCommandOptions): Source {
   };
 }
 
-/** Calls the memory API with $PANTHEON_CONSOLE_TOKEN; errors say what to fix (as `getJson` does). */
+/** Calls the memory API with the server's API token; errors say what to fix (as `getJson` does). */
 async function api(base: string, method: 'GET' | 'POST' | 'DELETE', path: string, opts: { body?: string; text?: boolean; timeoutMs?: number } = {}): Promise<unknown> {
-  const token = process.env.PANTHEON_CONSOLE_TOKEN;
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = authorization();
   if (opts.body !== undefined) headers['content-type'] = 'application/x-ndjson';
   let res: Response;
   try {
@@ -203,9 +203,7 @@ async function api(base: string, method: 'GET' | 'POST' | 'DELETE', path: string
   if (res.ok && opts.text) return res.text();
   const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   if (res.ok && body) return body;
-  if (res.status === 401) {
-    throw new Error(token ? 'the server refused the console token; check PANTHEON_CONSOLE_TOKEN' : 'the server needs a console token; set PANTHEON_CONSOLE_TOKEN');
-  }
+  if (res.status === 401) throw new Error(unauthorizedMessage());
   throw new HttpAnswerError(res.status, body?.error?.message ?? `${method} ${base}${path.split('?')[0]} answered ${res.status}`);
 }
 

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { ConfigError } from '../core/config/index.js';
 import { PairingStore, type ApprovedChat, type Pairing } from '../channels/telegram/pairings.js';
+import { authorization, unauthorizedMessage } from './server-token.js';
 import { findServer, formatTable, formatTime, withDatabase, type ReadSourceOptions } from './audit.js';
 
 export const PAIRING_ACTIONS = ['list', 'approve', 'revoke'] as const;
@@ -77,10 +78,9 @@ function chatName(chatId: string, title: string | null): string {
   return title ? `${chatId} "${title}"` : chatId;
 }
 
-/** Calls the pairing API with $PANTHEON_CONSOLE_TOKEN; the server's error message is passed on. */
+/** Calls the pairing API with the server's API token; the server's error message is passed on. */
 async function call(base: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
-  const token = process.env.PANTHEON_CONSOLE_TOKEN;
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = authorization();
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
@@ -90,7 +90,7 @@ async function call(base: string, method: 'GET' | 'POST' | 'DELETE', path: strin
   }
   const answer = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   if (res.ok && answer) return answer;
-  if (res.status === 401) throw new Error(token ? 'the server refused the console token; check PANTHEON_CONSOLE_TOKEN' : 'the server needs a console token; set PANTHEON_CONSOLE_TOKEN');
+  if (res.status === 401) throw new Error(unauthorizedMessage());
   if (res.status === 404 && !answer?.error?.message?.includes('pairing') && !answer?.error?.message?.includes('paired')) {
     throw new Error(`the server at ${base} has no Telegram pairing API: is channels.telegram.token set in its pantheon.yaml?`);
   }
