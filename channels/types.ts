@@ -82,8 +82,23 @@ export interface ChannelAdapter {
   typing?(threadId: string, persona?: string): Promise<void>;
 }
 
-/** What an adapter calls when something arrives. Answers quickly: the work happens from the queue. */
-export type IngressSink = (envelope: Envelope) => Promise<{ id: string; accepted: boolean }>;
+/** What a channel may ask of the ingress besides the envelope. */
+export interface IngressOptions {
+  /**
+   * Runs once the message is durably recorded (answered even if this process dies now) and before
+   * it is queued, with the envelope as recorded (its text normalised): the local chat shows the
+   * message in its own store here, so the answer never comes before the question. Not run for a
+   * duplicate. A failure here still queues the message, then reaches the caller.
+   */
+  recorded?: (envelope: Envelope) => Promise<void>;
+}
+
+/**
+ * What an adapter calls when something arrives. Answers quickly: the work happens from the queue.
+ * The ingress records the message (NUL removed, lone surrogates replaced, the same for every
+ * channel) and queues it. `accepted` is false for our own messages and duplicates.
+ */
+export type IngressSink = (envelope: Envelope, opts?: IngressOptions) => Promise<{ id: string; accepted: boolean }>;
 
 export class NotImplementedError extends Error {
   constructor(adapter: string, capability: string) {

@@ -205,6 +205,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       ({ url } = await listen(http, { host, port: config.server.port }));
     }
     await ingress.recover();
+    // A message recorded but not queued (its enqueue failed) is queued by the next sweep.
+    if (opts.workers !== false) {
+      ingress.startSweep();
+      stops.push(async () => ingress.stopSweep());
+    }
     await outbox.recover();
     if (opts.workers !== false) await team.desk.sweep();
     for (const mod of modules) await mod.start?.({ inbound: role === 'all', workers: opts.workers !== false });

@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobQueue } from '../core/queue/types.js';
 import { statement } from '../core/db/statements.js';
+import { storable } from '../core/db/storable-text.js';
 
 export const INGRESS_QUEUE = 'ingress';
 
@@ -11,17 +12,24 @@ export const INGRESS_QUEUE = 'ingress';
 export type IngressJob = { envelope: Envelope } | { drain: string };
 
 /**
- * The front door for every platform: ignore our own messages, dedupe, persist, enqueue.
- * The row in `inbound_messages` is the durable copy (the embedded queue lives in memory);
- * `recover()` re-enqueues whatever a crash left unfinished.
+ * The front door for every platform: normalise, ignore our own messages, dedupe, persist, enqueue.
+ * The row in `inbound_messages` is the durable queue record; the queue job (keyed by the message
+ * id) only says "look now". Whatever stops between the two (a crash, a queue that refused the
+ * job) leaves the row pending, and `recover()`, at start and then periodically (`startSweep`),
+ * queues every pending message that has no job: the queue's id dedupe makes that a no-op for the
+ * ones already queued.
  */
 export class Ingress {
+  private sweep: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly deps: { pool: pg.Pool; queue: JobQueue; metrics: Metrics; logger: Logger; isOwnIdentity?: (author: Envelope['author']) => boolean },
   ) {}
 
-  readonly accept: IngressSink = async (envelope) => {
-    const { pool, queue, metrics, logger } = this.deps;
+  readonly accept: IngressSink = async (received, opts) => {
+    const { pool, metrics, logger } = this.deps;
+    // Every channel, the same: Postgres refuses NUL and jsonb lone surrogates (see storable-text.ts).
+    const envelope = storable(received);
     if (envelope.author.isBot || this.deps.isOwnIdentity?.(envelope.author)) {
       return { id: envelope.id, accepted: false };
     }
@@ -35,19 +43,52 @@ export class Ingress {
       return { id: envelope.id, accepted: false };
     }
     metrics.inboundEvents.inc({ channel: envelope.channel });
-    await queue.add<IngressJob>(INGRESS_QUEUE, 'inbound', { envelope }, { jobId: envelope.id, attempts: 3, backoff: { type: 'exponential', delay: 500 } });
+    try {
+      await opts?.recorded?.(envelope);
+    } finally {
+      await this.enqueue(envelope).catch((err: unknown) => {
+        // Recorded: the sweep queues it. The sender's message is accepted either way.
+        logger.warn({ err, inbound: envelope.id }, 'queueing an inbound message failed; the ingress sweep will queue it');
+      });
+    }
     return { id: envelope.id, accepted: true };
   };
 
-  /** Re-enqueues inbound messages not finished before the last stop. */
-  async recover(): Promise<number> {
+  private enqueue(envelope: Envelope) {
+    return this.deps.queue.add<IngressJob>(INGRESS_QUEUE, 'inbound', { envelope }, { jobId: envelope.id, attempts: 3, backoff: { type: 'exponential', delay: 500 } });
+  }
+
+  /**
+   * Queues inbound messages still unanswered (a stop, a crash or a failed enqueue left them so);
+   * those with a job already are left alone. Answers how many were queued.
+   * `olderThanMs` skips messages that an `accept()` in flight is about to queue itself.
+   */
+  async recover(opts: { olderThanMs?: number } = {}): Promise<number> {
     const { rows } = await this.deps.pool.query<{ payload: Envelope }>(
-      `SELECT payload FROM inbound_messages WHERE status IN ('pending', 'processing') ORDER BY received_at`,
+      `SELECT payload FROM inbound_messages WHERE status IN ('pending', 'processing')
+         AND received_at <= now() - $1 * interval '1 millisecond' ORDER BY received_at`,
+      [opts.olderThanMs ?? 0],
     );
+    let added = 0;
     for (const { payload } of rows) {
-      await this.deps.queue.add<IngressJob>(INGRESS_QUEUE, 'inbound', { envelope: payload }, { jobId: payload.id, attempts: 3, backoff: { type: 'exponential', delay: 500 } });
+      // A payload stored before messages were normalised may still carry what the database refuses.
+      if ((await this.enqueue(storable(payload))).added) added++;
     }
-    if (rows.length) this.deps.logger.info({ count: rows.length }, 're-enqueued unfinished inbound messages');
-    return rows.length;
+    if (added) this.deps.logger.info({ count: added }, 're-enqueued unfinished inbound messages');
+    return added;
+  }
+
+  /** Runs `recover()` every `everyMs` until `stopSweep()`. */
+  startSweep(everyMs = 30_000): void {
+    this.stopSweep();
+    this.sweep = setInterval(() => {
+      void this.recover({ olderThanMs: everyMs / 2 }).catch((err: unknown) => this.deps.logger.warn({ err }, 'ingress sweep failed'));
+    }, everyMs);
+    this.sweep.unref();
+  }
+
+  stopSweep(): void {
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = undefined;
   }
 }

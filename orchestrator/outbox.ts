@@ -5,6 +5,7 @@ import type { JobQueue } from '../core/queue/types.js';
 import { ThreadLocks } from './thread-lock.js';
 import { OutboundRateLimiter, type RateLimit } from './rate-limiter.js';
 import { statement } from '../core/db/statements.js';
+import { storable, storableText } from '../core/db/storable-text.js';
 
 export const OUTBOX_QUEUE = 'outbox';
 
@@ -50,7 +51,10 @@ export class Outbox {
   }
 
   /** `queued` is false when the key was sent before: nothing new goes out. */
-  async send(message: OutboundMessage): Promise<{ queued: boolean }> {
+  async send(said: OutboundMessage): Promise<{ queued: boolean }> {
+    // A model may answer with what the database refuses (NUL, a lone surrogate): normalised here,
+    // where every message the team says passes, before anything stores it (see storable-text.ts).
+    const message = storable(said);
     const adapter = this.adapters.get(message.channel);
     if (adapter?.durablePost) {
       if (message.replaces && adapter.edit) {
@@ -97,7 +101,7 @@ export class Outbox {
     } catch (err) {
       await this.deps.pool.query(
         `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE idempotency_key = $1`,
-        [message.idempotencyKey, String((err as Error).message ?? err).slice(0, 2000)],
+        [message.idempotencyKey, storableText(String((err as Error).message ?? err)).slice(0, 2000)],
       );
       throw err;
     }

@@ -14,6 +14,7 @@ import { INGRESS_QUEUE, type IngressJob } from './ingress.js';
 import { nodeName, type TeamGraph } from './graph/team-graph.js';
 import type { TurnInfo } from './graph/state.js';
 import { authorName } from './message-text.js';
+import { internalErrorText, reportInternalError } from '../core/internal-error.js';
 import type { ChatCommands } from './commands.js';
 import { routeBatch, type RouterConfig } from './router.js';
 import { openThread, pendingFor, releaseSql, type PendingRow, type ThreadLeases, type ThreadOpening } from './thread-lease.js';
@@ -244,10 +245,12 @@ async function invoke(deps: TurnDeps, finish: Finish, threadId: string, channel:
   } catch (err) {
     outcome = 'error';
     error = (err as Error)?.message ?? String(err);
-    deps.logger.error({ err, thread: threadId, run: runId }, 'team run failed');
+    // The chat learns that it failed and its reference; the error's text (a database's refusal
+    // names tables and values) stays in the log and the run's record.
+    const { ref } = reportInternalError(deps.logger, err, { thread: threadId, run: runId }, 'team run failed');
     await deps.outbox.send({
       idempotencyKey: `${threadId}:run-failed:${first ?? runId}`, channel, threadId, role: 'system', replyTo: first ?? undefined,
-      text: `The team could not answer: ${error.slice(0, 500)}`,
+      text: internalErrorText('The team could not answer', ref),
     });
     return readThread(deps, threadId);
   } finally {
@@ -294,7 +297,8 @@ async function answerCommand(deps: TurnDeps, envelope: Envelope, matched: NonNul
   try {
     text = await matched.command.run(matched.args, envelope);
   } catch (err) {
-    text = `/${matched.command.name} failed: ${(err as Error).message}`;
+    const { ref } = reportInternalError(deps.logger, err, { thread: envelope.threadId, command: matched.command.name }, 'chat command failed');
+    text = internalErrorText(`/${matched.command.name} failed`, ref);
   }
   await deps.outbox.send({
     idempotencyKey: `${envelope.id}:command`, channel: envelope.channel, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id,

@@ -2,6 +2,7 @@ import { interrupt } from '@langchain/langgraph';
 import type { PartialPolicy, Policy, PolicyDecision } from '../core/config/policy.js';
 import { maskArgs } from '../core/audit/mask.js';
 import { scrubSecrets, type Logger } from '../core/log.js';
+import { isDatabaseError } from '../core/internal-error.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Approvers } from '../orchestrator/approvals/approvers.js';
 import { formatApprovalRequest } from '../orchestrator/approvals/format.js';
@@ -93,6 +94,8 @@ export class ToolGuard {
       const message = scrubSecrets((err as Error)?.message ?? String(err)).slice(0, MAX_ERROR_CHARS);
       this.deps.logger?.warn({ tool: tool.name, persona: call.persona, toolCall: call.id, err: message }, 'tool failed');
       await this.record(tool, args, call, 'error', performance.now() - started, approvalId, message);
+      // A database's error text is for the log: the model would repeat it in the chat.
+      if (isDatabaseError(err)) return `Error: ${tool.name} failed because of an internal error; tell the user it failed, not why.`;
       return `Error: ${message}`;
     }
   }

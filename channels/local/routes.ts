@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { storableText } from '../../core/db/storable-text.js';
 import type { IngressSink } from '../types.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
 
+/** Strings as they will be stored (NUL removed, lone surrogates replaced: see storable-text.ts), then checked. */
+const stored = (schema: z.ZodType<string>) => z.preprocess((v) => (typeof v === 'string' ? storableText(v) : v), schema);
+
 const PostBody = z.object({
-  text: z.string().trim().min(1, 'text must not be empty'),
-  user: z.string().trim().min(1).max(128).default('anonymous'),
+  text: stored(z.string().trim().min(1, 'text must not be empty')),
+  user: stored(z.string().trim().min(1).max(128)).default('anonymous'),
   /** Optional client id: posting the same id twice stores and processes the message once. */
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
 });
@@ -40,15 +44,22 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
     }
     const { text, user } = parsed.data;
     const id = `local:${conversation}:${parsed.data.id ?? randomUUID()}`;
-    const { message } = await store.append({ id, conversation, role: 'user', author: user, text });
+    // Recorded and queued by the ingress, shown in the chat in between: once recorded, it is
+    // answered whatever happens next. A retried POST (same id) shows what a failed first try did not.
+    let shown = false;
+    const show = async () => {
+      await store.append({ id, conversation, role: 'user', author: user, text });
+      shown = true;
+    };
     await ingress({
       id,
       channel: 'local',
       threadId: encodeLocalThreadId(conversation),
       author: { id: user, name: user },
       text,
-      receivedAt: message.createdAt,
-    });
+      receivedAt: new Date().toISOString(),
+    }, { recorded: show });
+    if (!shown) await show();
     return reply.code(202).send({ id });
   });
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
 import { statement } from '../../core/db/statements.js';
+import { storableText } from '../../core/db/storable-text.js';
 
 /** A message of the local chat, as the public API shows it. */
 export interface ChatMessage {
@@ -47,6 +48,7 @@ const toMessage = (r: Row): ChatMessage => ({
 /**
  * The local chat's own message store (the "platform side" of the embedded channel).
  * Writes are idempotent by message id, so a replayed outbox send or a retried POST stores once.
+ * Text is stored as the database accepts it (storable-text.ts), whoever wrote it.
  * `changes` tells in-process listeners (SSE streams) that a conversation has something new;
  * streams also poll, so messages written by another process (a `pantheon worker`) arrive too.
  */
@@ -63,7 +65,7 @@ export class ChatStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO NOTHING
        RETURNING id, role, author, persona, text, created_at, seq`,
-      [m.id, m.conversation, m.role, m.author, m.persona ?? null, m.text, m.replyTo ?? null],
+      [m.id, m.conversation, m.role, storableText(m.author), m.persona ?? null, storableText(m.text), m.replyTo ?? null],
     ));
     if (inserted.rows[0]) {
       this.changes.emit(m.conversation);
@@ -85,7 +87,7 @@ export class ChatStore {
     const { rows } = await this.pool.query<Row & { conversation: string }>(
       `UPDATE chat_messages SET text = $2, seq = nextval(pg_get_serial_sequence('chat_messages', 'seq'))
        WHERE id = $1 RETURNING id, conversation, role, author, persona, text, created_at, seq`,
-      [id, text],
+      [id, storableText(text)],
     );
     const row = rows[0];
     if (!row) return undefined;
