@@ -23,3 +23,8 @@ export const text = () => z.string().min(1);
 
 /** An http(s) base URL, e.g. `https://chat.example.com` or a fake server in tests. */
 export const httpUrl = () => z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://chat.example.com' });
+/** A Postgres connection URL, e.g. `postgres://pantheon:secret@db:5432/pantheon`. */
+export const postgresUrl = () =>
+  z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL such as postgres://user:password@host:5432/pantheon' });
+/** A Redis connection URL, e.g. `redis://redis:6379` (`rediss://` for TLS). */
+export const redisUrl = () => z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL such as redis://localhost:6379' });

@@ -57,10 +57,23 @@ export function describeValue(value: unknown, fieldName?: string): string {
   if (typeof value === 'object') return 'a mapping';
   if (fieldName && SECRET_FIELD.test(fieldName)) return `a ${typeof value}`;
   if (typeof value === 'string') {
-    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    // A URL's password never shows (postgres://user:secret@host).
+    const text = value.replace(/^([A-Za-z][\w+.-]*:\/\/[^/@:]*):[^/@]*@/, '$1:***@');
+    const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
     return JSON.stringify(shown);
   }
   return String(value);
+}
+
+const describeValueOf = describeValue;
+
+/**
+ * How a value that a `${VAR}` substitution made is named in a message: by its variables,
+ * never by its text, which may be a secret that landed in the wrong field.
+ */
+export function describeSubstituted(vars: readonly string[]): string {
+  const names = vars.map((v) => `$${v}`);
+  return names.length === 1 ? `the value of ${names[0]}` : `a value built from ${names.join(', ')}`;
 }
 
 const TYPE_NAMES: Record<string, string> = {
@@ -82,10 +95,16 @@ export function configErrorFromZod(
   issues: ReadonlyArray<z.core.$ZodIssue>,
   input: unknown,
   schema: z.ZodType,
-  opts: { all?: boolean; pathPrefix?: string; emptied?: Map<string, string[]> } = {},
+  opts: {
+    all?: boolean;
+    pathPrefix?: string;
+    emptied?: Map<string, string[]>;
+    /** Fields a `${VAR}` substitution made → its variables (InterpolationResult.sources): named, never shown. */
+    sources?: Map<string, string[]>;
+  } = {},
 ): ConfigError {
   const problems: ConfigProblem[] = [];
-  for (const issue of issues) problems.push(...problemsFromIssue(issue, input, schema));
+  for (const issue of issues) problems.push(...problemsFromIssue(issue, input, schema, opts.sources));
   for (const p of problems) {
     const vars = p.problem === 'is required' ? opts.emptied?.get(p.path) : undefined;
     if (vars) {
@@ -103,10 +122,12 @@ export function configErrorFromZod(
   return new ConfigError(file, first?.path ?? '', first?.problem ?? 'is invalid', rest);
 }
 
-function problemsFromIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.ZodType): ConfigProblem[] {
+function problemsFromIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.ZodType, sources?: Map<string, string[]>): ConfigProblem[] {
   const path = issue.path;
   const value = valueAt(input, path);
   const field = String(path[path.length - 1] ?? '');
+  const vars = sources?.get(formatPath(path));
+  const describeValue = (v: unknown, name?: string): string => (vars ? describeSubstituted(vars) : describeValueOf(v, name));
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeysAt(schema, path);

@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { loadPersonas } from '../../personas/load.js';
 import type { Persona } from '../../personas/schema.js';
 import { registerSecret } from '../log.js';
-import { ConfigError, configErrorFromZod, describeValue } from './errors.js';
-import { interpolate } from './interpolate.js';
+import { ConfigError, configErrorFromZod, describeSubstituted, describeValue } from './errors.js';
+import { interpolate, InterpolationError, readVariable, type InterpolationResult } from './interpolate.js';
 import { displayPath, readYamlFile } from './read-yaml.js';
 import { pantheonConfigSchema, type PantheonConfig } from './schema.js';
 import { checkTeamReferences } from './validate-team.js';
@@ -65,11 +65,18 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
       throw new ConfigError(shown, '', `expected a mapping of settings (server:, models:, ...) at the top of the file, got ${describeValue(raw)}`);
     }
   }
-  const { value, emptied } = interpolate(raw, env);
-  const input = applyEnvironment(value as Record<string, unknown>, env, opts);
+  let interpolated: InterpolationResult;
+  try {
+    interpolated = interpolate(raw, env);
+  } catch (err) {
+    if (err instanceof InterpolationError) throw new ConfigError(shown, err.path, err.message);
+    throw err;
+  }
+  const { value, emptied, sources } = interpolated;
+  const input = applyEnvironment(value as Record<string, unknown>, env, opts, sources);
 
   const parsed = pantheonConfigSchema.safeParse(input);
-  if (!parsed.success) throw configErrorFromZod(shown, parsed.error.issues, input, pantheonConfigSchema, { emptied });
+  if (!parsed.success) throw configErrorFromZod(shown, parsed.error.issues, input, pantheonConfigSchema, { emptied, sources });
   const config = parsed.data;
 
   config.dataDir = opts.dataDir ? resolve(cwd, opts.dataDir) : resolve(baseDir, config.dataDir);
@@ -112,8 +119,16 @@ function findConfigFile(configPath: string | undefined, env: NodeJS.ProcessEnv, 
   return DEFAULT_FILES.map((name) => join(cwd, name)).find((file) => existsSync(file));
 }
 
-/** Environment and command-line overrides, applied before validation so they are checked too. */
-function applyEnvironment(value: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: LoadConfigOptions): Record<string, unknown> {
+/**
+ * Environment and command-line overrides, applied before validation so they are checked too.
+ * Each field set from a variable is recorded in `sources`, so an error names the variable.
+ */
+function applyEnvironment(
+  value: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  opts: LoadConfigOptions,
+  sources: Map<string, string[]>,
+): Record<string, unknown> {
   const out = { ...value };
   const section = (key: string): Record<string, unknown> => {
     const current = out[key];
@@ -121,20 +136,43 @@ function applyEnvironment(value: Record<string, unknown>, env: NodeJS.ProcessEnv
     out[key] = copy;
     return copy;
   };
-  if (env.DATABASE_URL) section('database').url = env.DATABASE_URL;
-  if (env.REDIS_URL) section('redis').url = env.REDIS_URL;
-  if (env.PANTHEON_QUEUE_PREFIX) section('redis').prefix = env.PANTHEON_QUEUE_PREFIX;
-  if (env.PANTHEON_CONSOLE_TOKEN) section('console').token = env.PANTHEON_CONSOLE_TOKEN;
-  if (opts.port !== undefined) section('server').port = checkPort(opts.port, 'command line', '--port');
-  else if (env.PORT) section('server').port = checkPort(env.PORT, 'environment', 'PORT');
-  if (opts.dataDir) out.dataDir = opts.dataDir;
+  const fromEnv = (name: string, key: string, field: string): void => {
+    const found = envVariable(env, name);
+    if (!found?.value) return;
+    section(key)[field] = found.value;
+    sources.set(`${key}.${field}`, [found.from]);
+  };
+  fromEnv('DATABASE_URL', 'database', 'url');
+  fromEnv('REDIS_URL', 'redis', 'url');
+  fromEnv('PANTHEON_QUEUE_PREFIX', 'redis', 'prefix');
+  fromEnv('PANTHEON_CONSOLE_TOKEN', 'console', 'token');
+  if (opts.port !== undefined) {
+    section('server').port = checkPort(opts.port, 'command line', '--port');
+    sources.delete('server.port');
+  } else if (env.PORT) {
+    section('server').port = checkPort(env.PORT, 'environment', 'PORT');
+    sources.delete('server.port');
+  }
+  if (opts.dataDir) {
+    out.dataDir = opts.dataDir;
+    sources.delete('dataDir');
+  }
   return out;
+}
+
+function envVariable(env: NodeJS.ProcessEnv, name: string): { value: string; from: string } | undefined {
+  try {
+    return readVariable(env, name);
+  } catch (err) {
+    throw new ConfigError('environment', `${name}_FILE`, (err as Error).message.replace(/^\$\S+ /, ''));
+  }
 }
 
 function checkPort(value: string | number, where: string, name: string): number {
   const port = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(where, name, `expected a port number between 0 and 65535, got ${describeValue(value)}`);
+    const shown = typeof value === 'number' ? describeValue(value) : describeSubstituted([name]);
+    throw new ConfigError(where, name, `expected a port number between 0 and 65535, got ${shown}`);
   }
   return port;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, httpUrl, integer, nonNegative, port, positiveInt, text } from './coerce.js';
+import { boolean, httpUrl, integer, nonNegative, port, positiveInt, postgresUrl, redisUrl, text } from './coerce.js';
 import { policySchema } from './policy.js';
 
 /**
@@ -261,12 +261,12 @@ export const pantheonConfigSchema = z.strictObject({
   /** Where embedded data lives (PGlite, workspaces); absolute after loading. */
   dataDir: text().default('.pantheon'),
   database: z.strictObject({
-    url: text().optional(),
+    url: postgresUrl().optional(),
     /** The embedded database's shared buffers: `auto` sizes them to its data at each start. */
     sharedBuffers: text().regex(/^(auto|[1-9][0-9]*(MB|GB))$/, 'use auto, or a size such as 256MB or 1GB').default('auto'),
   }).prefault({}),
   redis: z.strictObject({
-    url: text().optional(),
+    url: redisUrl().optional(),
     /** Key prefix of the BullMQ queues: separates installations sharing one Redis. */
     prefix: text().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, \'_\', \'.\' or \'-\'').default('pantheon'),
   }).prefault({}),
@@ -295,7 +295,7 @@ export const pantheonConfigSchema = z.strictObject({
     embedder: z.strictObject({
       provider: z.enum(['lexical', 'openai']).default('lexical'),
       model: text().optional(),
-      baseUrl: text().optional(),
+      baseUrl: httpUrl().optional(),
       dimension: positiveInt().optional(),
     }).prefault({}),
     /** Tokens of recalled memories added to a persona's context before a run. */

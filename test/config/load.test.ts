@@ -195,7 +195,7 @@ describe('environment overrides', () => {
   it('rejects a bad PORT naming the environment', async () => {
     await assert.rejects(loadConfig({ cwd: project(), env: { PORT: 'http' } }), {
       name: 'ConfigError',
-      message: 'environment: PORT: expected a port number between 0 and 65535, got "http"',
+      message: 'environment: PORT: expected a port number between 0 and 65535, got the value of $PORT',
     });
   });
 });
