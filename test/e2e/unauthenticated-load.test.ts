@@ -1,0 +1,99 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
+import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
+
+const TOKEN = 'load-console-token-0123456789abcdef';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const SECRET = 'whsec-load-0123456789';
+const MB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The child's resident set, from the kernel. */
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/** Samples the child's RSS every 100 ms until stopped; answers the peak. */
+function sampleRss(pid: number): { stop: () => Promise<number> } {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, await rssMb(pid).catch(() => 0));
+      await sleep(100);
+    }
+  })();
+  return { stop: async () => { running = false; await loop; return peak; } };
+}
+
+/**
+ * One POST of `body`; answers the status, or 'closed' when the server closed the connection
+ * before (or instead of) answering: a refusal that did not read the body.
+ */
+function post(url: string, path: string, body: Buffer, headers: Record<string, string>): Promise<number | 'closed'> {
+  return new Promise((resolve) => {
+    const req = request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve('closed'));
+    req.end(body);
+  });
+}
+
+/** Settles after load: the heap shrinks after a GC or two, which idle time brings. */
+async function settledRss(pid: number): Promise<number> {
+  await sleep(3000);
+  return rssMb(pid);
+}
+
+describe('unauthenticated callers cannot grow the process', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let app: RunningPantheon;
+  let llm: FakeLLM;
+
+  before(async () => {
+    llm = await startFakeLLM();
+    llm.setResponder(() => ({ text: 'noted.' }));
+    dir = await tempDir('pantheon-load-');
+    await writeFile(join(dir.path, 'pantheon.yaml'), `github:\n  apiUrl: http://127.0.0.1:9\n  webhookSecret: ${SECRET}\n  throttle: false\n`);
+    app = await startPantheonProcess({ env: modelEnv(llm, { PANTHEON_CONSOLE_TOKEN: TOKEN }), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
+  });
+  after(async () => {
+    await app?.stop();
+    await llm?.close();
+    await dir?.remove();
+  });
+
+  it('40 concurrent 24 MB webhook POSTs, unsigned and then wrongly signed, are all refused and RSS comes back', async () => {
+    const pid = app.child.pid!;
+    const body = Buffer.alloc(24 * MB, 0x61);
+    // Warm up (first requests load code paths) before the baseline.
+    assert.equal(await post(app.url, '/webhooks/github', Buffer.from('{}'), {}), 401);
+    const baseline = await settledRss(pid);
+
+    const sampler = sampleRss(pid);
+    const unsigned = await Promise.all(Array.from({ length: 40 }, (_, i) => post(app.url, '/webhooks/github', body, { 'x-github-event': 'issues', 'x-github-delivery': `u-${i}` })));
+    const forged = await Promise.all(Array.from({ length: 40 }, (_, i) => post(app.url, '/webhooks/github', body, {
+      'x-github-event': 'issues', 'x-github-delivery': `f-${i}`, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+    })));
+    const peak = await sampler.stop();
+    const settled = await settledRss(pid);
+    const count = (xs: (number | 'closed')[]) => Object.entries(xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {})).map(([k, v]) => `${k}×${v}`).join(' ');
+    console.log(`webhook flood: RSS baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, after ${settled.toFixed(0)} MB; unsigned: ${count(unsigned)}; forged: ${count(forged)}`);
+
+    for (const s of [...unsigned, ...forged]) assert.ok(s === 401 || s === 503 || s === 'closed', `refused, got ${s}`);
+    assert.ok(unsigned.filter((s) => s === 401).length >= 1, 'unsigned POSTs are answered 401');
+    assert.ok(forged.some((s) => s === 401), 'some forged bodies are read and checked (401)');
+    assert.ok(forged.some((s) => s === 503), 'the rest are refused before their body is read (503)');
+    assert.ok(peak - baseline < 100, `peak RSS ${peak.toFixed(0)} MB is within 100 MB of the baseline ${baseline.toFixed(0)} MB`);
+    assert.ok(settled - baseline < 50, `RSS after ${settled.toFixed(0)} MB is within 50 MB of the baseline ${baseline.toFixed(0)} MB`);
+    // Still serving.
+    assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+  });
+});
