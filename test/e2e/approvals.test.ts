@@ -79,7 +79,7 @@ describe('approvals: a tool set to "ask" waits for an approver', () => {
       const texts = (await getMessages(app.url, 'announce')).map((m) => m.text);
       assert.ok(texts.some((t) => /Denied by jeff: athena will not run post_message/.test(t)));
 
-      const audit = ((await (await fetch(`${app.url}/api/audit`)).json()) as { entries: AuditRow[] }).entries;
+      const audit = ((await (await fetch(`${app.url}/api/audit`, { headers: app.auth })).json()) as { entries: AuditRow[] }).entries;
       const calls = audit.filter((e) => e.kind === 'tool_call' && e.tool === 'post_message');
       assert.deepEqual(calls.map((e) => [e.outcome, e.approvalId]).sort(), [['denied', id2], ['ok', id]].sort());
       const decisions = audit.filter((e) => e.kind === 'approval_decision').map((e) => [e.approvalId, e.actor, e.outcome]);
@@ -110,7 +110,7 @@ describe('approvals: a tool set to "ask" waits for an approver', () => {
       app = await startPantheonProcess({ env: env(), dataDir: dir.path });
       await waitForMessage(app.url, 'crashy', (m) => m.text === 'Done, posted once.');
       assert.deepEqual((await getMessages(app.url, 'side')).map((m) => m.text), ['exactly once']);
-      const audit = ((await (await fetch(`${app.url}/api/audit?tool=post_message`)).json()) as { entries: AuditRow[] }).entries;
+      const audit = ((await (await fetch(`${app.url}/api/audit?tool=post_message`, { headers: app.auth })).json()) as { entries: AuditRow[] }).entries;
       assert.equal(audit.length, 1, 'the tool itself ran once: the resumed run started after it');
       const resumed = fake.requests.at(-1)!;
       assert.equal(resumed.messages.filter((m) => m.role === 'tool').length, 1);

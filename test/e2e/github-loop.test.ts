@@ -167,7 +167,7 @@ describe('GitHub loop: chat request → issue → pull request → reviews → a
       assert.match(approved.text, /@jeff\b/, 'jeff, who asked, is named in the approval');
 
       // The work item the chat request became is approved, owned by apollo, reviewed by both.
-      const work = (await (await fetch(`${app.url}/api/work`)).json()) as { items: Array<{ state: string; owner: string; originThread: string; externalRef: string; reviewers: string[] }> };
+      const work = (await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as { items: Array<{ state: string; owner: string; originThread: string; externalRef: string; reviewers: string[] }> };
       const item = work.items.find((i) => i.externalRef === 'github:acme/calc#1');
       assert.equal(item?.state, 'approved');
       assert.equal(item?.owner, 'apollo');

@@ -121,7 +121,7 @@ describe('infra jobs with BullMQ: a worker restart', { skip: postgresSkip }, () 
       assert.equal(runs(once), 1, 'the interrupted job never ran a second time');
       assert.equal(runs(twice), 2);
       assert.equal((await byId(plain.id)).status, 'interrupted');
-      const audit = ((await (await fetch(`${server.url}/api/audit?tool=infra_job`)).json()) as { entries: { outcome: string }[] }).entries;
+      const audit = ((await (await fetch(`${server.url}/api/audit?tool=infra_job`, { headers: server.auth })).json()) as { entries: { outcome: string }[] }).entries;
       assert.deepEqual(audit.map((e) => e.outcome).sort(), ['interrupted', 'succeeded']);
     } finally {
       for (const w of [a, b]) {

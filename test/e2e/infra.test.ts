@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import {
   getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon,
+  authFor,
 } from '../support/pantheon-process.js';
 import { runningInGroup, startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -15,7 +16,7 @@ const jobIdIn = (text: string) => /Job (j-[0-9a-f]{8})/.exec(text)?.[1];
 interface JobJson { id: string; status: string; exitCode: number | null; remotePid: number | null; logLines: number; error: string | null }
 
 async function job(url: string, id: string): Promise<JobJson> {
-  const res = await fetch(`${url}/api/jobs/${id}`);
+  const res = await fetch(`${url}/api/jobs/${id}`, { headers: authFor(url) });
   assert.equal(res.status, 200, await res.clone().text());
   return ((await res.json()) as { job: JobJson }).job;
 }
@@ -25,7 +26,7 @@ function followStream(url: string, conversation: string): { events: ApiMessage[]
   const events: ApiMessage[] = [];
   const ctrl = new AbortController();
   void (async () => {
-    const res = await fetch(`${url}/api/chat/${conversation}/stream`, { signal: ctrl.signal });
+    const res = await fetch(`${url}/api/chat/${conversation}/stream`, { signal: ctrl.signal, headers: authFor(url) });
     const decoder = new TextDecoder();
     let buffer = '';
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -157,11 +158,11 @@ describe('infra: SSH jobs from a chat message', () => {
     assert.equal(stream.events.filter((e) => jobIdIn(e.text)).length, versions.length, 'one message for the job, edited in place');
 
     assert.equal((await job(app.url, id)).status, 'succeeded');
-    const log = (await (await fetch(`${app.url}/api/jobs/${id}/log`)).json()) as { lines: { seq: number; text: string }[]; truncated: boolean };
+    const log = (await (await fetch(`${app.url}/api/jobs/${id}/log`, { headers: app.auth })).json()) as { lines: { seq: number; text: string }[]; truncated: boolean };
     assert.equal(log.lines.length, 1000);
     assert.deepEqual(log.lines.map((l) => l.text), Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`));
     assert.equal(log.truncated, false);
-    const text = await (await fetch(`${app.url}/api/jobs/${id}/log?format=text`)).text();
+    const text = await (await fetch(`${app.url}/api/jobs/${id}/log?format=text`, { headers: app.auth })).text();
     assert.equal(text.split('\n').length, 1001);
   });
 

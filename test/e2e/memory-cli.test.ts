@@ -161,7 +161,7 @@ describe('pantheon memory, through a running server\'s HTTP API', () => {
 
   it('needs the console token', async () => {
     assert.equal((await fetch(`${url}/api/memory`)).status, 401);
-    const { code, stderr } = await runCli(['memory', 'stats', '--url', url], { env: cleanEnv() });
+    const { code, stderr } = await runCli(['memory', 'stats', '--url', url, '--data-dir', dir.path], { env: cleanEnv() });
     assert.equal(code, 1);
     assert.match(stderr, /the server needs a console token; set PANTHEON_CONSOLE_TOKEN/);
   });
@@ -217,14 +217,14 @@ describe('pantheon memory, through a running server\'s HTTP API', () => {
   });
 
   it('an embedder mismatch answers 409 with what to run', async () => {
-    const mismatched = createHttpServer({ logger, metrics: createMetrics(), bodyLimitBytes: 1024 * 1024, ready: () => true });
+    const mismatched = createHttpServer({ logger, metrics: createMetrics(), bodyLimitBytes: 1024 * 1024, consoleToken: TOKEN, ready: () => true });
     registerMemoryRoutes(mismatched, { store: new MemoryStore(db.pool, new LexicalEmbedder({ dimension: 96 })) });
     try {
-      const res = await mismatched.inject({ method: 'GET', url: '/api/memory?q=rate' });
+      const res = await mismatched.inject({ method: 'GET', url: '/api/memory?q=rate', headers: auth });
       assert.equal(res.statusCode, 409);
       assert.equal(res.json().error.code, 'embedder_mismatch');
       assert.match(res.json().error.message, /run `pantheon memory reembed` before searching/);
-      const stats = await mismatched.inject({ method: 'GET', url: '/api/memory/stats' });
+      const stats = await mismatched.inject({ method: 'GET', url: '/api/memory/stats', headers: auth });
       assert.equal(stats.json().mismatch, true);
     } finally {
       await mismatched.close();

@@ -39,7 +39,7 @@ describe('shared memory through the local chat', () => {
     });
     let app = await start();
     const search = async (q: string) => {
-      const res = await fetch(`${app.url}/api/memory?q=${encodeURIComponent(q)}`);
+      const res = await fetch(`${app.url}/api/memory?q=${encodeURIComponent(q)}`, { headers: app.auth });
       return { status: res.status, body: (await res.json()) as { hits?: Hit[]; error?: { code: string; message: string } } };
     };
     try {
@@ -70,7 +70,7 @@ describe('shared memory through the local chat', () => {
       const found = await search('staging database port');
       const fact = found.body.hits!.find((h) => h.memory.content.includes('6543'))!;
       assert.ok(fact, JSON.stringify(found.body));
-      assert.equal((await fetch(`${app.url}/api/memory/${fact.memory.id}`, { method: 'DELETE' })).status, 200);
+      assert.equal((await fetch(`${app.url}/api/memory/${fact.memory.id}`, { method: 'DELETE', headers: app.auth })).status, 200);
       assert.ok(!(await search('staging database port 6543')).body.hits!.some((h) => h.memory.id === fact.memory.id));
 
       // An idle conversation is summarised into memory.
@@ -100,7 +100,7 @@ describe('shared memory through the local chat', () => {
       const refused = await search('staging scripts');
       assert.equal(refused.status, 409);
       assert.match(refused.body.error!.message, /reembed/);
-      assert.equal((await fetch(`${app.url}/api/memory/reembed`, { method: 'POST' })).status, 200);
+      assert.equal((await fetch(`${app.url}/api/memory/reembed`, { method: 'POST', headers: app.auth })).status, 200);
       const again = await search('rate limiter flag rl_v2');
       assert.equal(again.status, 200);
       assert.ok(again.body.hits!.some((h) => h.memory.content.includes('rl_v2')));

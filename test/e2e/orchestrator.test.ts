@@ -41,7 +41,7 @@ describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
       assert.match(ask.content, /^Athena hands this to you \(work item W-\d+\): Add rate limiting/);
       assert.ok(!apolloCall!.messages.some((m) => m.role === 'tool'), 'athena\'s tool traffic is not shown to apollo');
 
-      const work = (await (await fetch(`${app.url}/api/work`)).json()) as { items: Array<{ id: string; owner: string; state: string; originThread: string; requestedBy: string; title: string }> };
+      const work = (await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as { items: Array<{ id: string; owner: string; state: string; originThread: string; requestedBy: string; title: string }> };
       assert.equal(work.items.length, 1);
       assert.equal(work.items[0]!.owner, 'apollo');
       assert.equal(work.items[0]!.state, 'in_progress');
@@ -70,7 +70,7 @@ describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
       const origin = await getMessages(app.url, 'plan');
       assert.ok(origin.some((m) => m.persona === 'apollo' && m.text === `[${itemId}] middleware written, tests passing`), JSON.stringify(origin.map((m) => m.text)));
       assert.ok(origin.some((m) => m.persona === 'apollo' && /now in_review \(PR open\)/.test(m.text)));
-      const detail = (await (await fetch(`${app.url}/api/work/${itemId}`)).json()) as { item: { state: string }; events: Array<{ kind: string }> };
+      const detail = (await (await fetch(`${app.url}/api/work/${itemId}`, { headers: app.auth })).json()) as { item: { state: string }; events: Array<{ kind: string }> };
       assert.equal(detail.item.state, 'in_review');
       assert.ok(detail.events.some((e) => e.kind === 'progress'));
     } finally {

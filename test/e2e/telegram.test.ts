@@ -122,7 +122,7 @@ describe('telegram: the human talks to the orchestrator', () => {
       );
       tg.sendText({ from: jeff, text: '/ask athena we need rate limiting on the API' });
       await tg.waitForSent(inChat(111, /^Apollo: On it\.$/));
-      const work = ((await (await fetch(`${app.url}/api/work`)).json()) as { items: Array<{ id: string; originThread: string; requestedBy: string }> }).items;
+      const work = ((await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as { items: Array<{ id: string; originThread: string; requestedBy: string }> }).items;
       assert.equal(work.length, 1);
       assert.equal(work[0]!.originThread, 'telegram:111');
       const callsBefore = chatRequests(llm).length;
@@ -155,7 +155,7 @@ describe('telegram: the human talks to the orchestrator', () => {
       assert.deepEqual(tg.sent.filter((m) => m.chat_id === -100600).map((m) => m.visible), ['Athena: Deploy at 17:00 today.']);
       const answers = tg.callsOf('answerCallbackQuery');
       assert.equal(answers.length, 2, 'every click is answered');
-      const decisions = ((await (await fetch(`${app.url}/api/audit?kind=approval_decision`)).json()) as { entries: Array<{ actor: string; outcome: string }> }).entries;
+      const decisions = ((await (await fetch(`${app.url}/api/audit?kind=approval_decision`, { headers: app.auth })).json()) as { entries: Array<{ actor: string; outcome: string }> }).entries;
       assert.deepEqual(decisions.map((e) => [e.actor, e.outcome]).sort(), [['222', 'refused_not_approver'], ['jeff', 'approved']]);
 
       // Flood limit: Telegram says wait 2 s; the answer arrives after that, once.

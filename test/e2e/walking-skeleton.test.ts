@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import {
@@ -135,7 +136,7 @@ describe('pantheon start: a persona answers end to end', () => {
     const abort = new AbortController();
     try {
       fake.enqueue({ text: 'streamed reply' });
-      const stream = await fetch(`${app.url}/api/chat/live/stream`, { signal: abort.signal });
+      const stream = await fetch(`${app.url}/api/chat/live/stream`, { signal: abort.signal, headers: app.auth });
       assert.equal(stream.headers.get('content-type')?.startsWith('text/event-stream'), true);
       const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
       await postMessage(app.url, 'live', { text: '@artemis look at this', user: 'dave' });
@@ -161,21 +162,75 @@ describe('pantheon start: a persona answers end to end', () => {
     }
   });
 
-  it('requires the bearer token on /api/* when PANTHEON_CONSOLE_TOKEN is set', async () => {
+  it('requires the bearer token on /api/* when PANTHEON_CONSOLE_TOKEN is set, and still listens on 127.0.0.1 only', async () => {
     const dir = await tempDir();
     const token = 'console-secret-token-123456';
     const env = modelEnv(fake, { PANTHEON_CONSOLE_TOKEN: token });
-    // The test binds loopback explicitly: with a token the default would be every interface.
-    await writeFile(join(dir.path, 'pantheon.yaml'), 'server:\n  host: 127.0.0.1\n');
     const app = await startPantheonProcess({ env, dataDir: join(dir.path, 'data'), cwd: dir.path });
     try {
+      assert.match(app.url, /^http:\/\/127\.0\.0\.1:/, 'a token no longer opens every interface');
       assert.equal((await fetch(`${app.url}/api/chat/x/messages`)).status, 401);
       assert.equal((await fetch(`${app.url}/api/chat/x/messages`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
       assert.equal((await fetch(`${app.url}/api/chat/x/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
       assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+      assert.ok(!existsSync(join(dir.path, 'data', 'console-token')), 'no token is generated when one is configured');
+      const printed = await runCli(['token', '--data-dir', join(dir.path, 'data')], { env, cwd: dir.path });
+      assert.equal(printed.stdout, `${token}\n`);
       assert.ok(!app.stdout().includes(token) && !app.stderr().includes(token), 'the token never reaches the logs');
     } finally {
       assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+
+  it('without any configuration, /api/* needs a token generated at first start (0600 in the data dir), reused after, printed by `pantheon token`', async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir.path, 'data');
+    const env = modelEnv(fake);
+    let app = await startPantheonProcess({ env, dataDir, cwd: dir.path });
+    try {
+      const file = join(dataDir, 'console-token');
+      const token = readFileSync(file, 'utf8').trim();
+      assert.match(token, /^[A-Za-z0-9_-]{40,}$/);
+      assert.equal(statSync(file).mode & 0o777, 0o600, 'owner-only');
+      assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+      assert.ok(!app.stdout().includes(token) && !app.stderr().includes(token), 'the token never reaches the logs');
+
+      const anonymous = await fetch(`${app.url}/api/chat/general/messages`);
+      assert.equal(anonymous.status, 401);
+      assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'unauthorized');
+      const post = await fetch(`${app.url}/api/chat/general/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'approve 1', user: 'jeff' }) });
+      assert.equal(post.status, 401, 'nothing unauthenticated can post');
+      const encoded = await fetch(`${app.url}/%61pi/chat/general/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'approve 1', user: 'jeff' }) });
+      assert.equal(encoded.status, 401);
+      assert.equal((await fetch(`${app.url}/api/chat/general/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+      const asHuman = await postMessage(app.url, 'general', { text: 'hello from jeff', user: 'jeff' }, { authorization: `Bearer ${token}` });
+      assert.equal(asHuman.status, 202, 'the operator token may post as a named human');
+      assert.equal((await waitForMessage(app.url, 'general', (m) => m.text === 'hello from jeff')).author, 'jeff');
+
+      const printed = await runCli(['token', '--data-dir', dataDir], { env, cwd: dir.path });
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.equal(printed.stdout, `${token}\n`);
+
+      assert.equal(await app.stop(), 0);
+      app = await startPantheonProcess({ env, dataDir, cwd: dir.path });
+      assert.equal(readFileSync(file, 'utf8').trim(), token, 'the same token after a restart');
+      assert.equal((await fetch(`${app.url}/api/chat/general/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    } finally {
+      await app.stop();
+      await dir.remove();
+    }
+  });
+
+  it('`pantheon token` does not create a data dir that does not exist', async () => {
+    const dir = await tempDir();
+    try {
+      const missing = join(dir.path, 'nowhere');
+      const printed = await runCli(['token', '--data-dir', missing], { env: cleanEnv(), cwd: dir.path });
+      assert.equal(printed.code, 1);
+      assert.match(printed.stderr, /no API token yet: .*nowhere does not exist/);
+      assert.ok(!existsSync(missing));
+    } finally {
       await dir.remove();
     }
   });

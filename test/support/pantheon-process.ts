@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,10 @@ export function modelEnv(fake: { openaiBaseUrl: string }, extra: Record<string, 
 export interface RunningPantheon {
   child: ChildProcess;
   url: string;
+  /** The API token the server requires: PANTHEON_CONSOLE_TOKEN, else the one it generated in its data dir. */
+  token: string;
+  /** `{ authorization: 'Bearer <token>' }`, for fetches of `/api/*`. */
+  auth: Record<string, string>;
   stdout: () => string;
   stderr: () => string;
   /** SIGTERM and wait; resolves to the exit code. */
@@ -61,9 +66,13 @@ export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataD
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`pantheon exited with ${code} before it was ready\nstdout:\n${out}\nstderr:\n${err}`)); });
   });
+  const token = opts.env.PANTHEON_CONSOLE_TOKEN ?? readGeneratedToken(resolve(opts.cwd ?? REPO_ROOT, opts.dataDir)) ?? '';
+  tokens.set(url, token);
   return {
     child,
     url,
+    token,
+    auth: { authorization: `Bearer ${token}` },
     stdout: () => out,
     stderr: () => err,
     stop: () =>
@@ -80,14 +89,34 @@ export async function tempDir(prefix = 'pantheon-test-'): Promise<{ path: string
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** Each started server's token, so the message helpers below authenticate by themselves. */
+const tokens = new Map<string, string>();
+
+/** The token `pantheon start` generated in a data dir (there is none when one was configured). */
+export function readGeneratedToken(dataDir: string): string | undefined {
+  const path = join(dataDir, 'console-token');
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}
+
+/** The bearer header for a server started by `startPantheonProcess` (or a token registered with `registerToken`). */
+export function authFor(url: string): Record<string, string> {
+  const token = tokens.get(url);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** For servers started in the test's own process: the helpers below then send this token to `url`. */
+export function registerToken(url: string, token: string): void {
+  tokens.set(url, token);
+}
+
 export interface ApiMessage { id: string; role: 'user' | 'agent' | 'system'; author: string; persona: string | null; text: string; createdAt: string }
 
 export async function postMessage(url: string, conversation: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${url}/api/chat/${conversation}/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`${url}/api/chat/${conversation}/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...authFor(url), ...headers }, body: JSON.stringify(body) });
 }
 
 export async function getMessages(url: string, conversation: string, headers: Record<string, string> = {}): Promise<ApiMessage[]> {
-  const res = await fetch(`${url}/api/chat/${conversation}/messages`, { headers });
+  const res = await fetch(`${url}/api/chat/${conversation}/messages`, { headers: { ...authFor(url), ...headers } });
   if (!res.ok) throw new Error(`GET messages answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { messages: ApiMessage[] }).messages;
 }
