@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { storableText } from '../../core/db/storable-text.js';
 import type { IngressSink } from '../types.js';
 import { publicMessage, type ChatStore } from './store.js';
+import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
 import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
 
 /** Strings as they will be stored (NUL removed, lone surrogates replaced: see storable-text.ts), then checked. */
@@ -16,12 +17,9 @@ const PostBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
 });
 
-export interface LocalChatRoutesOptions {
+export interface LocalChatRoutesOptions extends Omit<ChatStreamOptions, 'store'> {
   store: ChatStore;
   ingress: IngressSink;
-  /** How often SSE streams look for messages written by other processes. */
-  pollIntervalMs?: number;
-  heartbeatMs?: number;
 }
 
 function badRequest(reply: FastifyReply, message: string) {
@@ -31,8 +29,6 @@ function badRequest(reply: FastifyReply, message: string) {
 /** The local chat HTTP API of PRODUCT.md: POST and GET messages, and an SSE stream. */
 export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRoutesOptions): void {
   const { store, ingress } = opts;
-  const pollIntervalMs = opts.pollIntervalMs ?? 1000;
-  const heartbeatMs = opts.heartbeatMs ?? 15000;
 
   app.post<{ Params: { conversation: string } }>('/api/chat/:conversation/messages', async (req, reply) => {
     const { conversation } = req.params;
@@ -74,59 +70,5 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
     },
   );
 
-  app.get<{ Params: { conversation: string } }>('/api/chat/:conversation/stream', async (req, reply) => {
-    const { conversation } = req.params;
-    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
-    // A reconnecting EventSource sends the last seq it saw; a fresh stream starts with what comes next.
-    const lastEventId = Number(req.headers['last-event-id']);
-    let lastSeq = Number.isFinite(lastEventId) && lastEventId > 0
-      ? lastEventId
-      : ((await store.tail(conversation, 1))[0]?.seq ?? 0);
-
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': req.id,
-    });
-    res.write(': connected\n\n');
-
-    let closed = false;
-    let draining: Promise<void> | null = null;
-    let again = false;
-    const drain = (): Promise<void> => {
-      if (draining) { again = true; return draining; }
-      draining = (async () => {
-        do {
-          again = false;
-          const fresh = await store.list(conversation, { afterSeq: lastSeq });
-          for (const m of fresh) {
-            if (closed) return;
-            lastSeq = m.seq;
-            res.write(`id: ${m.seq}\nevent: message\ndata: ${JSON.stringify(publicMessage(m))}\n\n`);
-          }
-        } while (again && !closed);
-      })().catch((err) => req.log.warn({ err }, 'sse drain failed')).finally(() => { draining = null; });
-      return draining;
-    };
-    const onChange = () => void drain();
-    store.changes.on(conversation, onChange);
-    const poll = setInterval(onChange, pollIntervalMs);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
-    poll.unref();
-    heartbeat.unref();
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      store.changes.off(conversation, onChange);
-      clearInterval(poll);
-      clearInterval(heartbeat);
-    };
-    req.raw.on('close', close);
-    res.on('close', close);
-    void drain();
-  });
+  registerChatStream(app, opts);
 }
