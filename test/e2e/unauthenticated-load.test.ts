@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
@@ -43,6 +43,24 @@ function post(url: string, path: string, body: Buffer, headers: Record<string, s
     });
     req.on('error', () => resolve('closed'));
     req.end(body);
+  });
+}
+
+interface OpenStream { status: number; body: () => string; res: IncomingMessage; close: () => void }
+
+/** Opens `GET /api/chat/<c>/stream`; resolves once the answer's head (and, for an error, its body) is in. */
+function openStream(url: string, conversation: string, headers: Record<string, string>): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const req = get(`${url}/api/chat/${conversation}/stream`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('error', () => {});
+      const stream = { status: res.statusCode ?? 0, body: () => body, res, close: () => req.destroy() };
+      if (res.statusCode === 200) resolve(stream);
+      else res.on('end', () => resolve(stream));
+    });
+    req.on('error', reject);
   });
 }
 
@@ -95,5 +113,50 @@ describe('unauthenticated callers cannot grow the process', () => {
     assert.ok(settled - baseline < 50, `RSS after ${settled.toFixed(0)} MB is within 50 MB of the baseline ${baseline.toFixed(0)} MB`);
     // Still serving.
     assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+  });
+  it('SSE: one credential holds at most 64 streams, the rest of 2,000 get 429, and the open ones still get a new message promptly', async () => {
+    const conversation = 'sse-load';
+    const healthz = async () => { const t = Date.now(); assert.equal((await fetch(`${app.url}/healthz`)).status, 200); return Date.now() - t; };
+    const before = await healthz();
+    const open: OpenStream[] = [];
+    for (let i = 0; i < 64; i++) open.push(await openStream(app.url, conversation, AUTH));
+    assert.deepEqual([...new Set(open.map((s) => s.status))], [200]);
+    try {
+      const extra = await openStream(app.url, conversation, AUTH);
+      assert.equal(extra.status, 429);
+      const err = JSON.parse(extra.body()) as { error: { code: string; message: string; requestId: string } };
+      assert.equal(err.error.code, 'too_many_streams');
+      assert.match(err.error.message, /already has 64 chat streams open/);
+      assert.ok(err.error.requestId);
+
+      // The rest of 2,000 clients, 200 at a time: every one refused.
+      const refused: number[] = [];
+      for (let n = 65; n < 2000; n += 200) {
+        const batch = await Promise.all(Array.from({ length: Math.min(200, 2000 - n) }, () => openStream(app.url, conversation, AUTH)));
+        refused.push(...batch.map((s) => s.status));
+      }
+      assert.equal(refused.length, 1935);
+      assert.deepEqual([...new Set(refused)], [429]);
+
+      // The 64 open streams all see a new message, promptly; the server answers as fast as before.
+      const during = await healthz();
+      const posted = Date.now();
+      const res = await fetch(`${app.url}/api/chat/${conversation}/messages`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hello, streams', user: 'jeff' }) });
+      assert.equal(res.status, 202);
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && !open.every((s) => s.body().includes('hello, streams'))) await sleep(10);
+      const latency = Date.now() - posted;
+      console.log(`SSE: 64 open, 1,936 refused with 429; message on all 64 streams in ${latency} ms; /healthz ${before} ms before, ${during} ms with 64 streams open`);
+      assert.ok(open.every((s) => s.body().includes('hello, streams')), 'every open stream got the message');
+      assert.ok(latency < 1000, `the message reached every stream in ${latency} ms (under 1 s)`);
+      assert.ok(during < 500, `/healthz answered in ${during} ms with the streams open`);
+    } finally {
+      for (const s of open) s.close();
+    }
+    // Closing gives the slots back.
+    await sleep(200);
+    const again = await openStream(app.url, conversation, AUTH);
+    assert.equal(again.status, 200);
+    again.close();
   });
 });
