@@ -12,10 +12,11 @@ export class MemoryUnavailableError extends Error {
 
 /** An import where some lines were refused; the valid lines were imported, each line on its own. */
 export class MemoryImportError extends Error {
-  constructor(readonly imported: number, readonly problems: { line: number; message: string }[]) {
+  /** `refused` counts every refused line; `problems` names the first of them. */
+  constructor(readonly imported: number, readonly problems: { line: number; message: string }[], readonly refused = problems.length) {
     const shown = problems.slice(0, 10).map((p) => `line ${p.line}: ${p.message}`).join('; ');
-    const more = problems.length > 10 ? `; and ${problems.length - 10} more` : '';
-    super(`imported ${imported} memories; ${problems.length} line(s) were refused: ${shown}${more}`);
+    const more = refused > 10 ? `; and ${refused - 10} more` : '';
+    super(`imported ${imported} memories; ${refused} line(s) were refused: ${shown}${more}`);
     this.name = 'MemoryImportError';
   }
 }

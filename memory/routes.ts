@@ -1,13 +1,17 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { sendError } from '../core/http/errors.js';
 import { MemoryImportError, MemoryUnavailableError } from './errors.js';
+import { ImportTooLargeError, streamLines } from './import-lines.js';
 import type { MemoryStore } from './store.js';
 import { EmbedderMismatchError, MEMORY_KINDS, type MemoryKind, type MemoryScope } from './types.js';
 
 export const MAX_MEMORY_LIMIT = 1000;
-/** An import is a whole memory dump: far larger than an ordinary API body. */
-const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
+/** An import is a whole memory dump: far larger than an ordinary API body. It is streamed, never held whole. */
+export const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
+/** One memory line: generous for a long note, far below what would strain the process. */
+export const IMPORT_LINE_LIMIT = 4 * 1024 * 1024;
 export const NDJSON = 'application/x-ndjson';
 
 const scopeParam = z.string().trim().refine((s) => s === 'team' || /^(persona|conversation|repo):.+/.test(s), {
@@ -40,7 +44,8 @@ const list = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? 
 export function registerMemoryRoutes(app: FastifyInstance, opts: { store: MemoryStore }): void {
   const { store } = opts;
   if (!app.hasContentTypeParser(NDJSON)) {
-    app.addContentTypeParser(NDJSON, { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
+    // The body stays a stream: the import reads it a line at a time.
+    app.addContentTypeParser(NDJSON, (_req, payload, done) => done(null, payload));
   }
 
   app.get('/api/memory', async (req, reply) => {
@@ -74,12 +79,24 @@ export function registerMemoryRoutes(app: FastifyInstance, opts: { store: Memory
     }),
   );
 
-  app.post('/api/memory/import', { bodyLimit: IMPORT_BODY_LIMIT }, async (req, reply) => {
-    if (typeof req.body !== 'string') {
+  app.post('/api/memory/import', async (req, reply) => {
+    if (!(req.body instanceof Readable)) {
       return sendError(req, reply, 415, 'unsupported_media_type', `send the JSONL export as the body with content-type ${NDJSON}`);
     }
-    const lines = req.body.split('\n').filter((l) => l.trim());
-    return guarded(req, reply, async () => ({ imported: await store.importJsonl(lines) }));
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > IMPORT_BODY_LIMIT) {
+      reply.header('connection', 'close');
+      return sendError(req, reply, 413, 'payload_too_large', `the import is larger than its limit of ${IMPORT_BODY_LIMIT} bytes; split the file and import the parts`);
+    }
+    const lines = streamLines(req.body, { maxBytes: IMPORT_BODY_LIMIT, maxLineBytes: IMPORT_LINE_LIMIT });
+    try {
+      return await guarded(req, reply, async () => ({ imported: await store.importJsonl(lines) }));
+    } catch (err) {
+      if (!(err instanceof ImportTooLargeError)) throw err;
+      // What came before the limit may be stored (a large import is stored as it is read): importing the file again skips it.
+      reply.header('connection', 'close');
+      return sendError(req, reply, 413, 'payload_too_large', `${err.message}; split the file and import the parts (memories already imported are skipped)`);
+    }
   });
 
   app.post('/api/memory/reembed', async (req, reply) => guarded(req, reply, async () => ({ reembedded: await store.reembed({}) })));

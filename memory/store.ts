@@ -44,6 +44,10 @@ const SEARCH_READY = Symbol('pantheon.memory.searchReady');
 const INSERT_BATCH = 500;
 const IMPORT_BATCH = 200;
 const BULK_MIN = 2000;
+/** An import up to this size (in characters) is read whole and stored in one transaction; a larger one is streamed. */
+const IMPORT_BUFFER_CHARS = 8 * 1024 * 1024;
+/** Refused lines an import names (the rest are counted). */
+const MAX_IMPORT_PROBLEMS = 1000;
 
 /**
  * The team's memory in Postgres: rows in `memories`, vectors in its pgvector column (HNSW,
@@ -353,35 +357,59 @@ export class MemoryStore {
    * Imports exported lines, embedding them with the configured embedder. Each line is stored
    * whole or not at all; an id or dedupe key already stored is skipped. Bad lines do not stop the
    * import: it ends with a MemoryImportError naming them by line number. Returns how many were new.
-   * The lines are read (and checked) first, then stored: a large import goes in bulk.
+   * An import of up to IMPORT_BUFFER_CHARS is read (and checked) first, then stored in bulk, in one
+   * transaction; a larger one is stored as it is read, a batch at a time, giving the event loop a
+   * turn between batches, so memory stays bounded and the server keeps answering.
    */
   async importJsonl(lines: AsyncIterable<string> | Iterable<string>): Promise<number> {
     await this.ready();
     const problems: { line: number; message: string }[] = [];
-    const valid: { line: number; input: StoredInput }[] = [];
+    let refused = 0;
+    const refuse = (line: number, message: string) => {
+      refused++;
+      if (problems.length < MAX_IMPORT_PROBLEMS) problems.push({ line, message });
+    };
+    let valid: { line: number; input: StoredInput }[] = [];
+    let bufferedChars = 0;
+    let streaming = false;
+    let imported = 0;
     let lineNo = 0;
     for await (const raw of lines) {
       lineNo++;
       if (raw.trim() === '') continue;
       try {
         valid.push({ line: lineNo, input: parseJsonlLine(raw) });
+        bufferedChars += raw.length;
       } catch (err) {
-        problems.push({ line: lineNo, message: (err as Error).message });
+        refuse(lineNo, (err as Error).message);
+      }
+      if (!streaming && bufferedChars > IMPORT_BUFFER_CHARS) streaming = true;
+      if (streaming && valid.length >= IMPORT_BATCH) {
+        const batch = valid;
+        valid = [];
+        imported += await this.importInBatches(batch, refuse);
       }
     }
-    let imported = -1;
-    if (valid.length >= BULK_MIN) {
-      // In one transaction (and, when large, with the index built once); a failure rolls it all
-      // back and the line-by-line path below names the culprit.
-      imported = await this.insertMany(valid.map((v) => v.input), { atomic: true }).catch(() => -1);
+    if (streaming) {
+      imported += await this.importInBatches(valid, refuse);
+    } else {
+      let bulk = -1;
+      if (valid.length >= BULK_MIN) {
+        // In one transaction (and, when large, with the index built once); a failure rolls it all
+        // back and the line-by-line path below names the culprit.
+        bulk = await this.insertMany(valid.map((v) => v.input), { atomic: true }).catch(() => -1);
+      }
+      imported = bulk >= 0 ? bulk : await this.importInBatches(valid, refuse);
     }
-    if (imported < 0) imported = await this.importInBatches(valid, problems);
-    if (problems.length > 0) throw new MemoryImportError(imported, problems.sort((a, b) => a.line - b.line));
+    if (refused > 0) throw new MemoryImportError(imported, problems.sort((a, b) => a.line - b.line), refused);
     return imported;
   }
 
-  /** Batches of IMPORT_BATCH; a batch that fails is retried line by line to name the bad line. */
-  private async importInBatches(valid: { line: number; input: StoredInput }[], problems: { line: number; message: string }[]): Promise<number> {
+  /**
+   * Batches of IMPORT_BATCH, with a turn of the event loop after each; a batch that fails is
+   * retried line by line to name the bad line.
+   */
+  private async importInBatches(valid: { line: number; input: StoredInput }[], refuse: (line: number, message: string) => void): Promise<number> {
     let imported = 0;
     for (let i = 0; i < valid.length; i += IMPORT_BATCH) {
       const pending = valid.slice(i, i + IMPORT_BATCH);
@@ -393,10 +421,11 @@ export class MemoryStore {
           try {
             imported += (await this.insertBatch([b.input])).length;
           } catch (err) {
-            problems.push({ line: b.line, message: (err as Error).message });
+            refuse(b.line, (err as Error).message);
           }
         }
       }
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return imported;
   }

@@ -1,0 +1,35 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+
+/** An import body or one of its lines is over its limit. */
+export class ImportTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportTooLargeError';
+  }
+}
+
+/**
+ * The lines of a JSONL body as it arrives, without holding more than one line (and one network
+ * chunk) at a time. A body over `maxBytes`, or a line over `maxLineBytes`, ends the iteration with
+ * an ImportTooLargeError: neither can make the process hold it whole.
+ */
+export async function* streamLines(body: Readable, limits: { maxBytes: number; maxLineBytes: number }): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let total = 0;
+  let partial = '';
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limits.maxBytes) throw new ImportTooLargeError(`the import is larger than its limit of ${limits.maxBytes} bytes`);
+    const text = partial + decoder.write(chunk);
+    const lines = text.split('\n');
+    partial = lines.pop()!;
+    if (partial.length > limits.maxLineBytes) throw new ImportTooLargeError(`a line of the import is longer than the limit of ${limits.maxLineBytes} bytes`);
+    for (const line of lines) {
+      if (line.length > limits.maxLineBytes) throw new ImportTooLargeError(`a line of the import is longer than the limit of ${limits.maxLineBytes} bytes`);
+      yield line;
+    }
+  }
+  const last = partial + decoder.end();
+  if (last) yield last;
+}
