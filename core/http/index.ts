@@ -1,4 +1,4 @@
-export { createHttpServer, listen, redactQuery, type HttpServerOptions } from './server.js';
+export { createHttpServer, listen, redactQuery, routesOf, type HttpServerOptions, type RegisteredRoute } from './server.js';
 export { HttpError, errorBody, sendError, type ErrorBody } from './errors.js';
 export { REQUEST_ID_HEADER } from './request-id.js';
 export { isPublicRoute } from './bearer-auth.js';

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { createBearerAuth } from './bearer-auth.js';
+import { createBearerAuth, isPublicRoute } from './bearer-auth.js';
 import { createErrorHandler, handleNotFound } from './errors.js';
 import { AllowedHosts, createHostCheck } from './host-check.js';
 import { handleRouterError, MAX_PATH_PARAM_LENGTH } from './path-params.js';
@@ -25,6 +25,21 @@ export interface HttpServerOptions {
   ready: () => boolean | Promise<boolean>;
   /** Extra fields for a ready `/healthz` answer. */
   healthDetails?: () => Record<string, unknown>;
+}
+
+/** A route as registered, and whether it answers without the token. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  public: boolean;
+}
+
+/** Each server's routes, as Fastify's `onRoute` reports them (for tests and diagnostics). */
+const routesByServer = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on a server built by `createHttpServer`, in registration order. */
+export function routesOf(app: FastifyInstance): RegisteredRoute[] {
+  return [...(routesByServer.get(app) ?? [])];
 }
 
 /** Each server's Host names; `listen` adds the address it binds to. */
@@ -55,6 +70,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   if (!opts.consoleToken) throw new Error('the HTTP server needs a console token: every route that is not public requires it');
   const hosts = new AllowedHosts(opts.allowedHosts);
   hostsOf.set(app, hosts);
+  const routes: RegisteredRoute[] = [];
+  routesByServer.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, public: isPublicRoute(route.url, route.config) });
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);

@@ -221,7 +221,7 @@ describe('pantheon chat', () => {
     const term = terminal();
     await assert.rejects(
       runChat({ url: server.url, conversation: 'general', user: 'alice', input: term.input, output: term.output }),
-      { message: 'the server needs a console token; set PANTHEON_CONSOLE_TOKEN' },
+      /^Error: the server needs a console token; set PANTHEON_CONSOLE_TOKEN, or pass the --data-dir the server uses$/,
     );
   });
 

@@ -207,7 +207,7 @@ describe('pantheon audit and pantheon work', () => {
     });
 
     it('says what to set when the token is missing or wrong', async () => {
-      const missing = await runCli(['audit', '--url', url], { env: cleanEnv() });
+      const missing = await runCli(['audit', '--url', url, '--data-dir', dir.path], { env: cleanEnv() });
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /the server needs a console token; set PANTHEON_CONSOLE_TOKEN/);
       const wrong = await runCli(['work', '--url', url], { env: cleanEnv({ PANTHEON_CONSOLE_TOKEN: 'nope' }) });

@@ -19,7 +19,7 @@ describe('pantheon chat', () => {
     const app = await startPantheonProcess({ env, dataDir: dir.path });
     try {
       fake.enqueue({ text: 'pong via the terminal' });
-      const { code, stdout, stderr } = await runCli(['chat', '--url', app.url, '--conversation', 'term', '--user', 'erin', '--once', '@apollo ping'], { env });
+      const { code, stdout, stderr } = await runCli(['chat', '--url', app.url, '--data-dir', dir.path, '--conversation', 'term', '--user', 'erin', '--once', '@apollo ping'], { env });
       assert.equal(code, 0, stderr);
       assert.match(stdout, /\[apollo\] pong via the terminal/);
       const messages = await getMessages(app.url, 'term');
