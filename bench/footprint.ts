@@ -144,9 +144,11 @@ async function main() {
       await sleep(2000);
       const idle = await sampledRssKb(s.child.pid!);
       const ids = (await readdir(join(base, `team-${n}`))).map((f) => f.replace(/\.yaml$/, ''));
-      await fetch(`${s.url}/api/chat/warm/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: ids.map((id) => `@${id}`).join(' ') + ' ping', user: 'bench' }) });
+      // The API token pantheon start generated in its data dir.
+      const auth = { authorization: `Bearer ${(await readFile(join(cwd, 'data', 'console-token'), 'utf8')).trim()}` };
+      await fetch(`${s.url}/api/chat/warm/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ text: ids.map((id) => `@${id}`).join(' ') + ' ping', user: 'bench' }) });
       for (let waited = 0; waited < 60_000; waited += 100) {
-        const { messages } = (await (await fetch(`${s.url}/api/chat/warm/messages`)).json()) as { messages: unknown[] };
+        const { messages } = (await (await fetch(`${s.url}/api/chat/warm/messages`, { headers: auth })).json()) as { messages: unknown[] };
         if (messages.length >= n + 1) break;
         await sleep(100);
       }

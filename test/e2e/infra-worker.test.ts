@@ -85,7 +85,7 @@ describe('infra jobs with BullMQ: a worker restart', { skip: postgresSkip }, () 
       await waitForMessage(server.url, 'restart', (m) => m.text === 'Both jobs are running.', 30_000);
       for (let i = 0; i < 100 && (runs(once) < 1 || runs(twice) < 1); i++) await sleep(50);
       assert.deepEqual([runs(once), runs(twice)], [1, 1], 'both started on the host');
-      const jobs = async () => ((await (await fetch(`${server!.url}/api/jobs?thread=local:restart`)).json()) as { jobs: JobJson[] }).jobs;
+      const jobs = async () => ((await (await fetch(`${server!.url}/api/jobs?thread=local:restart`, { headers: server!.auth })).json()) as { jobs: JobJson[] }).jobs;
       const [plain, safe] = [(await jobs()).find((j) => !j.idempotent)!, (await jobs()).find((j) => j.idempotent)!];
       assert.deepEqual([plain.status, safe.status], ['running', 'running']);
 
