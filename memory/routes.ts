@@ -1,9 +1,10 @@
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { sendError } from '../core/http/errors.js';
 import { MemoryImportError, MemoryUnavailableError } from './errors.js';
-import { ImportTooLargeError, streamLines } from './import-lines.js';
+import { ImportTooLargeError, spoolBody, streamLines } from './import-lines.js';
 import type { MemoryStore } from './store.js';
 import { EmbedderMismatchError, MEMORY_KINDS, type MemoryKind, type MemoryScope } from './types.js';
 
@@ -88,14 +89,18 @@ export function registerMemoryRoutes(app: FastifyInstance, opts: { store: Memory
       reply.header('connection', 'close');
       return sendError(req, reply, 413, 'payload_too_large', `the import is larger than its limit of ${IMPORT_BODY_LIMIT} bytes; split the file and import the parts`);
     }
-    const lines = streamLines(req.body, { maxBytes: IMPORT_BODY_LIMIT, maxLineBytes: IMPORT_LINE_LIMIT });
+    let spooled: Awaited<ReturnType<typeof spoolBody>> | null = null;
     try {
+      spooled = await spoolBody(req.body, IMPORT_BODY_LIMIT);
+      const lines = streamLines(createReadStream(spooled.path), { maxBytes: IMPORT_BODY_LIMIT, maxLineBytes: IMPORT_LINE_LIMIT });
       return await guarded(req, reply, async () => ({ imported: await store.importJsonl(lines) }));
     } catch (err) {
       if (!(err instanceof ImportTooLargeError)) throw err;
       // What came before the limit may be stored (a large import is stored as it is read): importing the file again skips it.
       reply.header('connection', 'close');
       return sendError(req, reply, 413, 'payload_too_large', `${err.message}; split the file and import the parts (memories already imported are skipped)`);
+    } finally {
+      await spooled?.remove();
     }
   });
 

@@ -45,7 +45,9 @@ const INSERT_BATCH = 500;
 const IMPORT_BATCH = 200;
 const BULK_MIN = 2000;
 /** An import up to this size (in characters) is read whole and stored in one transaction; a larger one is streamed. */
-const IMPORT_BUFFER_CHARS = 8 * 1024 * 1024;
+const IMPORT_BUFFER_CHARS = 4 * 1024 * 1024;
+/** The content one import statement carries at most. */
+const IMPORT_BATCH_CHARS = 256 * 1024;
 /** Refused lines an import names (the rest are counted). */
 const MAX_IMPORT_PROBLEMS = 1000;
 
@@ -384,9 +386,10 @@ export class MemoryStore {
         refuse(lineNo, (err as Error).message);
       }
       if (!streaming && bufferedChars > IMPORT_BUFFER_CHARS) streaming = true;
-      if (streaming && valid.length >= IMPORT_BATCH) {
+      if (streaming && (valid.length >= IMPORT_BATCH || bufferedChars > IMPORT_BATCH_CHARS)) {
         const batch = valid;
         valid = [];
+        bufferedChars = 0;
         imported += await this.importInBatches(batch, refuse);
       }
     }
@@ -411,8 +414,14 @@ export class MemoryStore {
    */
   private async importInBatches(valid: { line: number; input: StoredInput }[], refuse: (line: number, message: string) => void): Promise<number> {
     let imported = 0;
-    for (let i = 0; i < valid.length; i += IMPORT_BATCH) {
-      const pending = valid.slice(i, i + IMPORT_BATCH);
+    for (let i = 0; i < valid.length;) {
+      // At most IMPORT_BATCH lines and IMPORT_BATCH_CHARS of content: with the embedded database
+      // a statement runs on this thread, so a batch of huge memories must still be short.
+      let end = i;
+      let chars = 0;
+      while (end < valid.length && end - i < IMPORT_BATCH && (end === i || chars + valid[end]!.input.content.length <= IMPORT_BATCH_CHARS)) chars += valid[end++]!.input.content.length;
+      const pending = valid.slice(i, end);
+      i = end;
       try {
         imported += (await this.insertBatch(pending.map((b) => b.input))).length;
       } catch {
