@@ -100,14 +100,14 @@ describe('telegram: the human talks to the orchestrator', () => {
       assert.equal(chatRequests(llm).length, modelCalls, 'no model request for a chat nobody allowed');
       assert.equal(tg.sent.filter((m) => m.chat_id === 333).length, 1, 'told once, not on every message');
 
-      const list = await runCli(['pairing', 'list', '--url', app.url], { env: env(), cwd: dir.path });
+      const list = await runCli(['pairing', 'list', '--url', app.url, '--data-dir', join(dir.path, 'data')], { env: env(), cwd: dir.path });
       assert.equal(list.code, 0, list.stderr);
       assert.match(list.stdout, new RegExp(`${code}\\s+333\\s+private\\s+@dave`));
-      const approve = await runCli(['pairing', 'approve', code!.toLowerCase(), '--url', app.url], { env: env(), cwd: dir.path });
+      const approve = await runCli(['pairing', 'approve', code!.toLowerCase(), '--url', app.url, '--data-dir', join(dir.path, 'data')], { env: env(), cwd: dir.path });
       assert.equal(approve.code, 0, approve.stderr);
       assert.match(approve.stdout, new RegExp(`Approved ${code}: Telegram chat 333 \\(@dave\\)`));
       await tg.waitForSent(inChat(333, /paired with Pantheon now/));
-      const again = await runCli(['pairing', 'approve', code!, '--url', app.url], { env: env(), cwd: dir.path });
+      const again = await runCli(['pairing', 'approve', code!, '--url', app.url, '--data-dir', join(dir.path, 'data')], { env: env(), cwd: dir.path });
       assert.equal(again.code, 1);
       assert.match(again.stderr, /already approved/);
 
