@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, type LoadedConfig } from '../core/config/index.js';
-import { createDatabase } from '../core/db/index.js';
+import { createDatabase, describeUrl } from '../core/db/index.js';
+import { dataDirLockHolder } from '../core/db/data-dir-lock.js';
 import { createLogger } from '../core/log.js';
 import { WorkLedger } from '../orchestrator/ledger/ledger.js';
 import { resolveSandbox } from '../tools/sandbox/resolve.js';
@@ -124,10 +125,11 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
     // No database, so no work items: every workspace counts as having none.
     return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not created yet (\`pantheon start\` creates it)`)], workItems: async () => ({ lookup: { forIssue: async () => undefined } }), close };
   }
-  const holder = lockHolder(join(config.dataDir, 'pgdata.lock'));
-  if (holder) {
-    const facts = [ok(`database: embedded (PGlite) in ${pgdata}, in use by the running Pantheon (pid ${holder})`)];
-    return { facts, workItems: () => fromServer(`the embedded database belongs to pid ${holder} and no server answers on port ${config.server.port}; pass --url`), close };
+  const held = dataDirLockHolder(join(config.dataDir, 'pgdata.lock'));
+  if (held) {
+    const holder = held.pid === undefined ? 'another process' : `pid ${held.pid}`;
+    const facts = [ok(`database: embedded (PGlite) in ${pgdata}, in use by the running Pantheon (${holder})`)];
+    return { facts, workItems: () => fromServer(`the embedded database belongs to ${holder} and no server answers on port ${config.server.port}; pass --url`), close };
   }
   const workItems = async (): Promise<WorkItemSource> => {
     const logger = createLogger({ level: process.env.PANTHEON_LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
@@ -142,30 +144,4 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
   return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not in use`)], workItems, close };
 }
 
-/** The pid in the embedded database's lock file, when that process is alive (or on another host). */
-function lockHolder(lockFile: string): number | undefined {
-  let owner: { pid?: number; hostname?: string };
-  try {
-    owner = JSON.parse(readFileSync(lockFile, 'utf8')) as typeof owner;
-  } catch {
-    return undefined;
-  }
-  if (typeof owner.pid !== 'number') return undefined;
-  if (owner.hostname && owner.hostname !== hostname()) return owner.pid;
-  try {
-    process.kill(owner.pid, 0);
-    return owner.pid;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? owner.pid : undefined;
-  }
-}
 
-/** host:port/database of a connection string, without the user's password. */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    return 'an unparsable URL';
-  }
-}

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, configErrorFromZod } from '../core/config/errors.js';
-import { interpolate, InterpolationError, type InterpolationResult } from '../core/config/interpolate.js';
+import { interpolateFile } from '../core/config/interpolate-file.js';
 import { displayPath, readYamlFile } from '../core/config/read-yaml.js';
 import { packageRoot } from '../core/package-root.js';
 import { personaSchema, type Persona } from './schema.js';
@@ -87,14 +87,7 @@ export async function loadPersonaFile(file: string, shown: string, env: NodeJS.P
   const raw = await readYamlFile(file, shown);
   if (raw === null || raw === undefined) throw new ConfigError(shown, '', 'the file is empty; a persona needs at least id, name, role, description and prompt');
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(shown, '', 'expected a mapping (id: ..., name: ..., role: ...) at the top of the file');
-  let interpolated: InterpolationResult;
-  try {
-    interpolated = interpolate(raw, env);
-  } catch (err) {
-    if (err instanceof InterpolationError) throw new ConfigError(shown, err.path, err.message);
-    throw err;
-  }
-  const { value, emptied, sources } = interpolated;
+  const { value, emptied, sources } = interpolateFile(raw, env, shown);
   const parsed = personaSchema.safeParse(value);
   if (!parsed.success) throw configErrorFromZod(shown, parsed.error.issues, value, personaSchema, { emptied, sources });
   return parsed.data;

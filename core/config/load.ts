@@ -5,7 +5,8 @@ import { loadPersonas } from '../../personas/load.js';
 import type { Persona } from '../../personas/schema.js';
 import { registerSecret } from '../log.js';
 import { ConfigError, configErrorFromZod, describeSubstituted, describeValue } from './errors.js';
-import { interpolate, InterpolationError, readVariable, type InterpolationResult } from './interpolate.js';
+import { readVariable } from './interpolate.js';
+import { interpolateFile } from './interpolate-file.js';
 import { displayPath, readYamlFile } from './read-yaml.js';
 import { pantheonConfigSchema, type PantheonConfig } from './schema.js';
 import { checkTeamReferences } from './validate-team.js';
@@ -65,14 +66,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
       throw new ConfigError(shown, '', `expected a mapping of settings (server:, models:, ...) at the top of the file, got ${describeValue(raw)}`);
     }
   }
-  let interpolated: InterpolationResult;
-  try {
-    interpolated = interpolate(raw, env);
-  } catch (err) {
-    if (err instanceof InterpolationError) throw new ConfigError(shown, err.path, err.message);
-    throw err;
-  }
-  const { value, emptied, sources } = interpolated;
+  const { value, emptied, sources } = interpolateFile(raw, env, shown);
   const input = applyEnvironment(value as Record<string, unknown>, env, opts, sources);
 
   const parsed = pantheonConfigSchema.safeParse(input);

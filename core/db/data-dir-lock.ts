@@ -73,10 +73,32 @@ export function acquireDataDirLock(lockPath: string, what: string): DataDirLock 
   return locks ? acquireKernelLock(locks, lockPath, what) : acquirePidFileLock(lockPath, what);
 }
 
+/** The data dir's lock is held by another process (`holder`: what its lock file says, if anything). */
+export class DataDirInUseError extends Error {
+  constructor(message: string, readonly holder: LockOwner | undefined) {
+    super(message);
+    this.name = 'DataDirInUseError';
+  }
+}
+
 function inUse(what: string, lockPath: string, holder: LockOwner | undefined, advice: string): Error {
   const where = holder?.hostname && holder.hostname !== hostname() ? ` on host ${holder.hostname}` : '';
   const who = holder ? `pid ${holder.pid}${where}, ` : '';
-  return new Error(`${what} is in use by another Pantheon process (${who}lock file ${lockPath}). Stop that process, or use another --data-dir.${advice}`);
+  return new DataDirInUseError(`${what} is in use by another Pantheon process (${who}lock file ${lockPath}). Stop that process, or use another --data-dir.${advice}`, holder);
+}
+
+/**
+ * Who holds the lock, asked the way a start would: by taking it and letting it go at once.
+ * Undefined when nobody does; `{ pid: undefined }` when somebody does without saying who.
+ */
+export function dataDirLockHolder(lockPath: string): { pid?: number } | undefined {
+  try {
+    acquireDataDirLock(lockPath, 'the data dir').release();
+    return undefined;
+  } catch (err) {
+    if (err instanceof DataDirInUseError) return { pid: err.holder?.pid };
+    throw err;
+  }
 }
 
 function acquireKernelLock(locks: KernelLocks, lockPath: string, what: string): DataDirLock {

@@ -104,7 +104,7 @@ async function connectEmbedded(embedded: EmbeddedPostgres, log: Logger): Promise
 }
 
 /** host:port/database of a connection string, without the user's password. */
-function describeUrl(url: string): string {
+export function describeUrl(url: string): string {
   try {
     const u = new URL(url);
     return `${u.hostname}:${u.port || 5432}${u.pathname}`;

@@ -1,3 +1,3 @@
-export { createDatabase, type Database, type DatabaseOptions } from './database.js';
+export { createDatabase, describeUrl, type Database, type DatabaseOptions } from './database.js';
 export { migrate, readMigrationFiles, defaultMigrationsDir, type AppliedMigration, type MigrateOptions, type MigrationFile } from './migrate.js';
 export type { EmbeddedPgliteOptions } from './embedded.js';
