@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,11 +29,16 @@ export async function readSignedBody(stream: Readable, opts: { secret: string; s
       hmac.update(chunk);
       if (!spool && size > IN_MEMORY_BYTES) {
         const dir = await mkdtemp(join(tmpdir(), 'pantheon-webhook-'));
-        spool = { dir, file: createWriteStream(join(dir, 'body'), { mode: 0o600 }) };
+        const file = createWriteStream(join(dir, 'body'), { mode: 0o600 });
+        // A refusal destroys the file with writes still queued, and those then fail with
+        // ERR_STREAM_DESTROYED: without a listener that error would end the process.
+        file.on('error', () => {});
+        spool = { dir, file };
         for (const c of chunks.splice(0)) spool.file.write(c);
       }
       if (spool) {
-        if (!spool.file.write(chunk)) await new Promise<void>((r) => spool!.file.once('drain', () => r()));
+        // `once` rejects on 'error' (e.g. a full disk), so a failed write cannot leave this waiting.
+        if (!spool.file.write(chunk)) await once(spool.file, 'drain');
       } else {
         chunks.push(chunk);
       }

@@ -132,6 +132,9 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
     await mm.click({ user: 'jeff', postId: card.id, actionId: 'approve' });
     await replyIn(root.id, (p) => p.message === 'Posted the deploy time in ops-room.', 'the resumed run');
     assert.ok(lines(root.id).some((l) => new RegExp(`Approved by jeff: athena may run post_message \\(${id}\\)`).test(l)), lines(root.id).join('\n'));
+    // post_message queues its post in the outbox; it is delivered on its own, not necessarily before the reply.
+    for (let i = 0; i < 100 && !mm.postsIn('ops-room').length; i++) await sleep(50);
+    await sleep(300);
     const ops = mm.postsIn('ops-room');
     assert.deepEqual(ops.map((p) => [mm.username(p.user_id), p.message, p.root_id]), [['athena', 'Deploy at 17:00 today.', '']]);
     assert.equal(llm.requests.length, 2, 'the model was not asked again while the run waited');
