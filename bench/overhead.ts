@@ -13,7 +13,7 @@ import { HumanMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
 import { composeSystemPrompt } from '../orchestrator/system-prompt.js';
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 import { benchEnvironment } from './support/external.js';
 import { InstantChatModel } from './support/instant-model.js';
 import { memoryMiddleware } from '../memory/recall-context.js';

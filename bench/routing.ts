@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../cli/app.js';
 import { createLogger } from '../core/log.js';
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 import { InstantChatModel } from './support/instant-model.js';
 import { benchEnvironment } from './support/external.js';
 import { fmt, machineBusyMs, percentile } from './stats.js';

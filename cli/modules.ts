@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobQueue } from '../core/queue/types.js';
 import type { AuditLog } from '../core/audit/index.js';
-import type { ChannelAdapter, IngressSink } from '../channels/types.js';
+import type { ChannelAdapter, IngressSink } from '../core/chat/types.js';
 import type { Outbox } from '../orchestrator/outbox.js';
 import type { WorkLedger } from '../orchestrator/ledger/index.js';
 import type { Approvers } from '../orchestrator/approvals/approvers.js';

@@ -1,4 +1,4 @@
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 import type { AuditLog } from '../core/audit/index.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';

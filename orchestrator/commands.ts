@@ -1,4 +1,4 @@
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 
 /**
  * Slash commands people type in any chat (`/status`, `/personas`, `/help`, `/cancel <job>`):

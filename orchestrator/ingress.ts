@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Envelope, IngressSink } from '../channels/types.js';
+import type { Envelope, IngressSink } from '../core/chat/types.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobQueue } from '../core/queue/types.js';

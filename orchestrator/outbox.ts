@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../channels/types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../core/chat/types.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';
 import { ThreadLocks } from './thread-lock.js';

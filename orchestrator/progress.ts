@@ -1,5 +1,5 @@
 import { createMiddleware } from 'langchain';
-import type { OutboundMessage } from '../channels/types.js';
+import type { OutboundMessage } from '../core/chat/types.js';
 import { CONFIGURABLE_CHANNEL } from '../tools/langchain.js';
 
 /** What the progress middleware needs of the outbox. */

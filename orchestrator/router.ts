@@ -1,4 +1,4 @@
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 import type { PersonaRegistry } from '../personas/registry.js';
 import { SUPERVISOR_ID } from './graph/posting.js';
 

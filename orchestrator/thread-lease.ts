@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 import { statement } from '../core/db/statements.js';
 import { latestCheckpointSql, type CheckpointRow } from './checkpoint/pg-saver.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Command } from '@langchain/langgraph';
 import { HumanMessage } from '@langchain/core/messages';
-import type { Envelope } from '../channels/types.js';
+import type { Envelope } from '../core/chat/types.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobQueue } from '../core/queue/types.js';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { RiskClass } from '../core/config/policy.js';
-import type { OutboundMessage } from '../channels/types.js';
+import type { OutboundMessage } from '../core/chat/types.js';
 
 export type { RiskClass };
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Routes, type APIMessage } from 'discord.js';
 import type { Logger } from '../../core/log.js';
-import type { ChannelAdapter, Envelope, IngressSink, OutboundMessage, PostResult } from '../types.js';
+import type { ChannelAdapter, Envelope, IngressSink, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { BotEvents, PersonaBot } from './bot.js';
 import { approvalComponents } from './cards.js';
 import { discordEditText, discordParts } from './format.js';

@@ -1,4 +1,4 @@
-import type { ApprovalCard } from '../types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 
 /** Discord component types and button styles used here (API v10). */
 const ACTION_ROW = 1;

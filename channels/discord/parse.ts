@@ -1,4 +1,4 @@
-import type { Envelope } from '../types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { parseCustomId } from './cards.js';
 import { encodeDiscordThreadId } from './thread-id.js';
 

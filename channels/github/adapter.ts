@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
 import { splitMessage } from '../format/split.js';
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { GitHubClient } from './client.js';
 import type { GitHubIdentities } from './identities.js';
 import type { OriginMirror } from './origin-mirror.js';

@@ -1,4 +1,4 @@
-import type { Envelope } from '../types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { activityRef, type GitHubActivity } from './activity.js';
 import { encodeGitHubThreadId } from './thread-id.js';
 import { quoteLogin, quoteUntrusted } from './untrusted.js';

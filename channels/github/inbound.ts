@@ -1,6 +1,6 @@
 import type { Logger } from '../../core/log.js';
 import type { OutboxPort } from '../../tools/types.js';
-import type { IngressSink } from '../types.js';
+import type { IngressSink } from '../../core/chat/types.js';
 import { activityRef, type GitHubActivity } from './activity.js';
 import { refusalText, type GitHubAuthoriser } from './authorise.js';
 import { activityEnvelope } from './envelope.js';

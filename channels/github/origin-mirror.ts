@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/log.js';
 import type { WorkLedger } from '../../orchestrator/ledger/index.js';
 import type { OutboxPort } from '../../tools/types.js';
-import type { OutboundMessage } from '../types.js';
+import type { OutboundMessage } from '../../core/chat/types.js';
 import type { GitHubClient } from './client.js';
 import { LedgerSync } from './ledger-sync.js';
 import { decodeGitHubThreadId } from './thread-id.js';

@@ -1,4 +1,4 @@
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { ChatStore } from './store.js';
 import { decodeLocalThreadId, encodeLocalThreadId } from './thread-id.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { storableText } from '../../core/db/storable-text.js';
-import type { IngressSink } from '../types.js';
+import type { IngressSink } from '../../core/chat/types.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
 import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../core/log.js';
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import { approvalPost } from './cards.js';
 import { socketUrl, statusOf, withRateLimit } from './client.js';
 import type { ChannelDirectory } from './directory.js';

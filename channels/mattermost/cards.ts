@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MessageAttachment } from '@mattermost/types/message_attachments';
-import type { ApprovalCard } from '../types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 
 /**
  * Approval cards as Mattermost interactive messages: a message attachment with the card's

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.js';
-import type { IngressSink } from '../types.js';
+import type { IngressSink } from '../../core/chat/types.js';
 import type { ChannelCursors } from './cursors.js';
 import type { ChannelDirectory } from './directory.js';
 import { mightBeHuman, postToEnvelope, type ChannelInfo, type PostAuthor, type PostLike } from './parse.js';

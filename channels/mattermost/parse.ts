@@ -1,5 +1,5 @@
 import type { Post } from '@mattermost/types/posts';
-import type { Envelope } from '../types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { encodeMattermostThreadId } from './thread-id.js';
 
 /** What the parser needs to know of a channel (from the `posted` event or the channel list). */

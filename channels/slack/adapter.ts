@@ -1,4 +1,4 @@
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
 import { slackErrorCode, type SlackApi } from './api.js';
 import { approvalBlocks } from './cards.js';

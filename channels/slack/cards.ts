@@ -1,4 +1,4 @@
-import type { ApprovalCard } from '../types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 import { toMrkdwn } from './format.js';
 
 /** `action_id`s of the approval buttons; a click on one answers like typing `<verb> <approvalId>`. */

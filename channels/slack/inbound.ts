@@ -1,5 +1,5 @@
 import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
-import type { IngressSink } from '../types.js';
+import type { IngressSink } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
 import { registerSecret } from '../../core/log.js';
 import type { SlackChannel } from './adapter.js';

@@ -1,4 +1,4 @@
-import type { Envelope } from '../types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { commandForAction } from './cards.js';
 import { encodeSlackThreadId } from './thread-id.js';
 

@@ -1,6 +1,6 @@
 import { GrammyError, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../types.js';
+import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
 import { renderApprovalCard } from './cards.js';
 import { plainParts, telegramParts } from './format.js';

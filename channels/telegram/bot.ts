@@ -1,6 +1,6 @@
 import { Bot, GrammyError, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
-import type { Envelope, IngressSink } from '../types.js';
+import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
 import { accessGate, type TelegramAccess } from './access.js';
 import { floodWait } from './flood-wait.js';

@@ -1,5 +1,5 @@
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { ApprovalCard } from '../types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 import { escapeHtml } from './format.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { CallbackQuery, Chat, Message, Update, User } from 'grammy/types';
-import type { Envelope } from '../types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { parseCallbackData } from './cards.js';
 import { encodeTelegramThreadId } from './thread-id.js';
 

@@ -1,24 +1,8 @@
+import type { ApprovalCard } from '../../core/chat/types.js';
 import type { Approval } from './types.js';
+
+export type { ApprovalCard };
 import { compactArgs, describeExpiry, formatApprovalRequest } from './format.js';
-
-/**
- * An approval request as platform-neutral data, for adapters with buttons (Slack blocks,
- * Mattermost attachments, Telegram inline keyboards, Discord components). Each adapter draws
- * it its own way; one that cannot posts `fallbackText`, which says how to answer by typing.
- * A button press answers like typing `<action.id> <approvalId>`.
- */
-export interface ApprovalCard {
-  approvalId: string;
-  title: string;
-  fields: Array<{ label: string; value: string }>;
-  actions: [ApprovalCardAction & { id: 'approve' }, ApprovalCardAction & { id: 'deny' }];
-  fallbackText: string;
-}
-
-export interface ApprovalCardAction {
-  id: 'approve' | 'deny';
-  label: string;
-}
 
 export function approvalCard(approval: Approval, now = new Date()): ApprovalCard {
   const fields = [

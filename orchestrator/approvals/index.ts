@@ -8,7 +8,8 @@ export { ApprovalStore } from './store.js';
 export { Approvers, type Human } from './approvers.js';
 export { parseApprovalCommand, type ApprovalCommand } from './command.js';
 export { formatApprovalRequest, compactArgs, describeExpiry } from './format.js';
-export { approvalCard, type ApprovalCard, type ApprovalCardAction } from './card.js';
+export { approvalCard } from './card.js';
+export type { ApprovalCard, ApprovalCardAction } from '../../core/chat/types.js';
 export { pendingApprovalInterrupts, resumeCommandFor, type PendingInterrupt } from './resume.js';
 export { newApprovalId, normaliseApprovalId, APPROVAL_ID_ALPHABET, APPROVAL_ID_LENGTH, APPROVAL_ID_PATTERN } from './id.js';
 export {

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiscordChannel } from '../../channels/discord/adapter.js';
 import { PersonaBot } from '../../channels/discord/bot.js';
-import type { ApprovalCard, Envelope } from '../../channels/types.js';
+import type { ApprovalCard, Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { discordModule } from '../../channels/discord/module.js';
 import type { ModuleContext } from '../../cli/modules.js';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Octokit } from 'octokit';
 import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
-import type { Envelope } from '../../channels/types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { GitHubAuthoriser } from '../../channels/github/authorise.js';
 import { GitHubIdentities } from '../../channels/github/identities.js';
 import { GitHubInbound } from '../../channels/github/inbound.js';

@@ -6,7 +6,7 @@ import { ChannelCursors } from '../../channels/mattermost/cursors.js';
 import { ChannelDirectory } from '../../channels/mattermost/directory.js';
 import { MattermostInbound } from '../../channels/mattermost/inbound.js';
 import { BotRoster } from '../../channels/mattermost/roster.js';
-import type { Envelope, OutboundMessage } from '../../channels/types.js';
+import type { Envelope, OutboundMessage } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { migrate } from '../../core/db/migrate.js';
 import { startFakeMattermost, type FakeMattermost } from '../fakes/mattermost/index.js';

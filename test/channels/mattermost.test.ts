@@ -5,7 +5,7 @@ import { formatForMattermost, MATTERMOST_MAX_MESSAGE } from '../../channels/matt
 import { mentionsAsPersonas, postToEnvelope, type PostLike, type TeamBots } from '../../channels/mattermost/parse.js';
 import { decodeMattermostThreadId, encodeMattermostThreadId } from '../../channels/mattermost/thread-id.js';
 import { mattermostModule } from '../../channels/mattermost/module.js';
-import type { ApprovalCard } from '../../channels/types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 import type { ModuleContext } from '../../cli/modules.js';
 import { createLogger } from '../../core/log.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';

@@ -6,7 +6,7 @@ import { SlackChannel } from '../../channels/slack/adapter.js';
 import { SlackApi } from '../../channels/slack/api.js';
 import { SlackInbound } from '../../channels/slack/inbound.js';
 import { registerSlackRoutes } from '../../channels/slack/routes.js';
-import type { Envelope, OutboundMessage } from '../../channels/types.js';
+import type { Envelope, OutboundMessage } from '../../core/chat/types.js';
 import { postSignedEvent, startFakeSlack, type FakeSlack, type FakeSlackApp } from '../fakes/slack/index.js';
 
 const logger = createLogger({ level: 'silent' });

@@ -6,7 +6,7 @@ import { approvalBlocks, commandForAction } from '../../channels/slack/cards.js'
 import { formatForSlack, toMrkdwn } from '../../channels/slack/format.js';
 import { fromSlackText, parseSlackPayload } from '../../channels/slack/parse.js';
 import { verifySlackSignature } from '../../channels/slack/verify.js';
-import type { ApprovalCard } from '../../channels/types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 import { signSlackRequest } from '../fakes/slack/sign.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 

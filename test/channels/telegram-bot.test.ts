@@ -4,7 +4,7 @@ import { TelegramAccess, pairingNotice } from '../../channels/telegram/access.js
 import { TelegramChannel } from '../../channels/telegram/adapter.js';
 import { TelegramBot } from '../../channels/telegram/bot.js';
 import { PairingStore } from '../../channels/telegram/pairings.js';
-import type { Envelope, OutboundMessage } from '../../channels/types.js';
+import type { Envelope, OutboundMessage } from '../../core/chat/types.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
 import { startFakeTelegram, type FakeTelegram, type FakeUser } from '../fakes/telegram/index.js';

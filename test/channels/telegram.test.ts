@@ -6,7 +6,7 @@ import { callbackData, parseCallbackData, renderApprovalCard } from '../../chann
 import { markdownToHtml, telegramParts, TELEGRAM_TEXT_LIMIT } from '../../channels/telegram/format.js';
 import { envelopeFromUpdate, rewriteText } from '../../channels/telegram/parse.js';
 import { createLogger } from '../../core/log.js';
-import type { ApprovalCard } from '../../channels/types.js';
+import type { ApprovalCard } from '../../core/chat/types.js';
 import { parseTelegramHtml } from '../fakes/telegram/index.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ChannelAdapter } from '../../channels/types.js';
+import type { ChannelAdapter } from '../../core/chat/types.js';
 
 /**
  * The thread-id contract every adapter passes: ids carry the adapter's prefix, decode back to

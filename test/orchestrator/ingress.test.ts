@@ -14,7 +14,7 @@ import { createMetrics } from '../../core/metrics.js';
 import { MemoryQueue, type JobQueue } from '../../core/queue/index.js';
 import { storable, storableText } from '../../core/db/storable-text.js';
 import { Ingress, INGRESS_QUEUE, type IngressJob } from '../../orchestrator/ingress.js';
-import type { Envelope } from '../../channels/types.js';
+import type { Envelope } from '../../core/chat/types.js';
 
 const logger = createLogger({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { OutboundMessage } from '../../channels/types.js';
+import type { OutboundMessage } from '../../core/chat/types.js';
 import { progressMiddleware, type ProgressPort } from '../../orchestrator/progress.js';
 
 function port(canEdit = true) {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Envelope } from '../../channels/types.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 import { loadPersonas } from '../../personas/load.js';

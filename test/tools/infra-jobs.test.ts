@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createLogger, registerSecret } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { MemoryQueue } from '../../core/queue/index.js';
-import type { OutboundMessage } from '../../channels/types.js';
+import type { OutboundMessage } from '../../core/chat/types.js';
 import { HostRegistry } from '../../tools/infra/hosts.js';
 import { SshPool } from '../../tools/infra/ssh-pool.js';
 import { JobStore, callKey, type InfraJob } from '../../tools/infra/jobs/store.js';

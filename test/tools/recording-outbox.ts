@@ -1,4 +1,4 @@
-import type { OutboundMessage } from '../../channels/types.js';
+import type { OutboundMessage } from '../../core/chat/types.js';
 import type { OutboxPort } from '../../tools/types.js';
 
 /** An OutboxPort that keeps what was sent and, like the real outbox, posts each idempotency key once. */

@@ -1,6 +1,21 @@
-import type { ApprovalCard } from '../orchestrator/approvals/card.js';
+/**
+ * An approval request as platform-neutral data, for adapters with buttons (Slack blocks,
+ * Mattermost attachments, Telegram inline keyboards, Discord components). Each adapter draws
+ * it its own way; one that cannot posts `fallbackText`, which says how to answer by typing.
+ * A button press answers like typing `<action.id> <approvalId>`.
+ */
+export interface ApprovalCard {
+  approvalId: string;
+  title: string;
+  fields: Array<{ label: string; value: string }>;
+  actions: [ApprovalCardAction & { id: 'approve' }, ApprovalCardAction & { id: 'deny' }];
+  fallbackText: string;
+}
 
-export type { ApprovalCard };
+export interface ApprovalCardAction {
+  id: 'approve' | 'deny';
+  label: string;
+}
 
 /**
  * The channel adapter contract. Every platform (local, Mattermost, Slack, Discord, Telegram,
