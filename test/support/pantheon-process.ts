@@ -86,7 +86,8 @@ export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataD
 
 export async function tempDir(prefix = 'pantheon-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+  // Retries: a stopped server's database files may still be closing (ENOTEMPTY on a busy machine).
+  return { path, remove: () => rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }) };
 }
 
 /** Each started server's token, so the message helpers below authenticate by themselves. */
