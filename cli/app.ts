@@ -69,6 +69,8 @@ export interface Pantheon {
   stop(): Promise<void>;
 }
 
+const MB = 1024 * 1024;
+
 /** Secrets from the config and personas are registered with the logger so they never reach a log line. */
 function registerConfigSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv): void {
   registerEnvSecrets(env);
@@ -134,6 +136,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         logger,
         metrics,
         bodyLimitBytes: config.server.bodyLimitBytes,
+        unverifiedBodyBudgetBytes: config.server.limits.unverifiedBodyBudgetMb * MB,
         consoleToken,
         allowedHosts: config.server.allowedHosts,
         ready: () => ready,
@@ -197,9 +200,10 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
 
     let url: string | undefined;
     if (http) {
-      registerLocalChatRoutes(http, { store, ingress: ingress.accept });
+      const { limits } = config.server;
+      registerLocalChatRoutes(http, { store, ingress: ingress.accept, maxStreamsPerCredential: limits.streamsPerCredential, maxStreams: limits.streamsTotal });
       registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger });
-      registerMemoryRoutes(http, { store: team.memory });
+      registerMemoryRoutes(http, { store: team.memory, importLimitBytes: limits.memoryImportMb * MB });
       for (const mod of modules) mod.routes?.(http);
       const host = opts.host ?? config.server.host ?? '127.0.0.1';
       ({ url } = await listen(http, { host, port: config.server.port }));

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, type LoadedConfig } from '../core/config/index.js';
 import { createDatabase, describeUrl } from '../core/db/index.js';
-import { dataDirLockHolder } from '../core/db/data-dir-lock.js';
+import { dataDirLockHolder, dataDirLockKind } from '../core/db/data-dir-lock.js';
 import { createLogger } from '../core/log.js';
 import { WorkLedger } from '../orchestrator/ledger/ledger.js';
 import { resolveSandbox } from '../tools/sandbox/resolve.js';
@@ -121,14 +121,16 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
   }
 
   const pgdata = join(config.dataDir, 'pgdata');
+  const lockPath = join(config.dataDir, 'pgdata.lock');
   if (!existsSync(join(pgdata, 'PG_VERSION'))) {
     // No database, so no work items: every workspace counts as having none.
-    return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not created yet (\`pantheon start\` creates it)`)], workItems: async () => ({ lookup: { forIssue: async () => undefined } }), close };
+    const facts = [ok(`database: embedded (PGlite) in ${pgdata}, not created yet (\`pantheon start\` creates it)`), lockFact(lockPath, 'free (no database yet)')];
+    return { facts, workItems: async () => ({ lookup: { forIssue: async () => undefined } }), close };
   }
-  const held = dataDirLockHolder(join(config.dataDir, 'pgdata.lock'));
+  const held = dataDirLockHolder(lockPath);
   if (held) {
     const holder = held.pid === undefined ? 'another process' : `pid ${held.pid}`;
-    const facts = [ok(`database: embedded (PGlite) in ${pgdata}, in use by the running Pantheon (${holder})`)];
+    const facts = [ok(`database: embedded (PGlite) in ${pgdata}, in use by the running Pantheon (${holder})`), lockFact(lockPath, `held by a running Pantheon (${holder})`)];
     return { facts, workItems: () => fromServer(`the embedded database belongs to ${holder} and no server answers on port ${config.server.port}; pass --url`), close };
   }
   const workItems = async (): Promise<WorkItemSource> => {
@@ -141,7 +143,17 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
       return { problem: (err as Error).message };
     }
   };
-  return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not in use`)], workItems, close };
+  return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not in use`), lockFact(lockPath, 'free')], workItems, close };
+}
+
+/**
+ * Which lock keeps a second process off the embedded database, and its state. A kernel lock is
+ * let go when its process ends however it ends; the pid-file fallback is not, so it is a warning.
+ */
+function lockFact(lockPath: string, state: string): Fact {
+  const lock = dataDirLockKind();
+  if (lock.kind === 'kernel') return ok(`data dir lock: kernel lock (${lock.call}) on ${lockPath}, ${state}`);
+  return warn(`data dir lock: pid file ${lockPath}, ${state} (no kernel lock on this machine: ${lock.reason ?? 'unknown'}; after an unclean stop on another host, delete the file to start)`);
 }
 
 

@@ -42,8 +42,9 @@ const list = <T>(v: T | T[] | undefined): T[] | undefined => (v === undefined ? 
  * - `GET /api/memory/export` → JSONL; `POST /api/memory/import` (application/x-ndjson) → `{ imported }`.
  * An embedder mismatch answers 409 `embedder_mismatch`; memory without pgvector 503 `memory_unavailable`.
  */
-export function registerMemoryRoutes(app: FastifyInstance, opts: { store: MemoryStore }): void {
+export function registerMemoryRoutes(app: FastifyInstance, opts: { store: MemoryStore; importLimitBytes?: number }): void {
   const { store } = opts;
+  const importLimit = opts.importLimitBytes ?? IMPORT_BODY_LIMIT;
   if (!app.hasContentTypeParser(NDJSON)) {
     // The body stays a stream: the import reads it a line at a time.
     app.addContentTypeParser(NDJSON, (_req, payload, done) => done(null, payload));
@@ -85,14 +86,14 @@ export function registerMemoryRoutes(app: FastifyInstance, opts: { store: Memory
       return sendError(req, reply, 415, 'unsupported_media_type', `send the JSONL export as the body with content-type ${NDJSON}`);
     }
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > IMPORT_BODY_LIMIT) {
+    if (Number.isFinite(declared) && declared > importLimit) {
       reply.header('connection', 'close');
-      return sendError(req, reply, 413, 'payload_too_large', `the import is larger than its limit of ${IMPORT_BODY_LIMIT} bytes; split the file and import the parts`);
+      return sendError(req, reply, 413, 'payload_too_large', `the import is larger than its limit of ${importLimit} bytes; split the file and import the parts`);
     }
     let spooled: Awaited<ReturnType<typeof spoolBody>> | null = null;
     try {
-      spooled = await spoolBody(req.body, IMPORT_BODY_LIMIT);
-      const lines = streamLines(createReadStream(spooled.path), { maxBytes: IMPORT_BODY_LIMIT, maxLineBytes: IMPORT_LINE_LIMIT });
+      spooled = await spoolBody(req.body, importLimit);
+      const lines = streamLines(createReadStream(spooled.path), { maxBytes: importLimit, maxLineBytes: IMPORT_LINE_LIMIT });
       return await guarded(req, reply, async () => ({ imported: await store.importJsonl(lines) }));
     } catch (err) {
       if (!(err instanceof ImportTooLargeError)) throw err;

@@ -64,7 +64,7 @@ export const githubModule: ModuleFactory = (ctx) => {
     name: 'github',
     adapters: [adapter],
     routes(http) {
-      if (gh.webhookSecret) registerGitHubWebhook(http, { secret: gh.webhookSecret, deliveries });
+      if (gh.webhookSecret) registerGitHubWebhook(http, { secret: gh.webhookSecret, deliveries, bodyLimitBytes: config.server.limits.webhookBodyKb.github * 1024 });
     },
     async start({ inbound: takesInbound, workers }) {
       if (workers) {

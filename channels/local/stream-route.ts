@@ -10,9 +10,9 @@ export interface ChatStreamOptions {
   /** How often each conversation's feed looks for messages written by other processes. */
   pollIntervalMs?: number;
   heartbeatMs?: number;
-  /** Open streams one credential may hold (default 64): past it, 429. */
+  /** Open streams one credential may hold (`server.limits.streamsPerCredential`, default 64): past it, 429. */
   maxStreamsPerCredential?: number;
-  /** Open streams in the whole process (default 1024): past it, 429. */
+  /** Open streams in the whole process (`server.limits.streamsTotal`, default 1024): past it, 429. */
   maxStreams?: number;
 }
 

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { boundedBody } from '../../core/http/body-budget.js';
 import type { Logger } from '../../core/log.js';
-import type { Envelope, IngressSink } from '../types.js';
+import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import { ACTIONS_PATH, verifyActionContext } from './cards.js';
 import type { BotRoster } from './roster.js';
+
+/** A button click's largest body (`server.limits.webhookBodyKb.mattermost`). */
+export const ACTION_BODY_LIMIT = 64 * 1024;
 
 /** What Mattermost POSTs to an interactive message's integration URL when a button is clicked. */
 interface ActionRequest {
@@ -21,9 +24,12 @@ interface ActionRequest {
  * registry and refuses non-approvers. The answer is quick (an ephemeral note to the clicker);
  * the decision itself is posted in the thread.
  */
-export function registerActionRoute(http: FastifyInstance, deps: { roster: BotRoster; ingress: IngressSink; secret: () => string | null; logger: Logger }): void {
+export function registerActionRoute(
+  http: FastifyInstance,
+  deps: { roster: BotRoster; ingress: IngressSink; secret: () => string | null; logger: Logger; bodyLimitBytes?: number },
+): void {
   // A click is a few hundred bytes; its proof (the signed context) is in the body, so the body counts against the shared budget.
-  const limitBytes = 64 * 1024;
+  const limitBytes = deps.bodyLimitBytes ?? ACTION_BODY_LIMIT;
   http.post(ACTIONS_PATH, { bodyLimit: limitBytes, onRequest: boundedBody({ limitBytes }) }, async (request, reply) => {
     const body = (request.body ?? {}) as ActionRequest;
     const secret = deps.secret();

@@ -62,7 +62,7 @@ export const mattermostModule: ModuleFactory = (ctx) => {
     adapters: [adapter],
     routes(server) {
       http = server;
-      registerActionRoute(server, { roster, ingress: ctx.ingress, secret: () => secret, logger });
+      registerActionRoute(server, { roster, ingress: ctx.ingress, secret: () => secret, logger, bodyLimitBytes: ctx.loaded.config.server.limits.webhookBodyKb.mattermost * 1024 });
     },
     async start({ inbound: takeMessagesIn }) {
       await adapter.start();

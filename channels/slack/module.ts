@@ -43,7 +43,7 @@ export const slackModule: ModuleFactory = (ctx) => {
     name: 'slack',
     adapters: [adapter],
     routes(http) {
-      if (slack.mode === 'http') registerSlackRoutes(http, { signingSecrets, inbound, logger });
+      if (slack.mode === 'http') registerSlackRoutes(http, { signingSecrets, inbound, logger, bodyLimitBytes: config.server.limits.webhookBodyKb.slack * 1024 });
     },
     async start({ inbound: takesMessages }) {
       if (takesMessages) await inbound.start();

@@ -5,7 +5,7 @@ import type { Logger } from '../../core/log.js';
 import type { SlackInbound } from './inbound.js';
 import { checkSlackHeaders, verifySlackSignature } from './verify.js';
 
-/** Slack's event and interaction payloads are a few KB; 1 MB leaves room and no more. */
+/** Slack's event and interaction payloads are a few KB; 1 MB leaves room and no more (`server.limits.webhookBodyKb.slack`). */
 export const SLACK_BODY_LIMIT = 1024 * 1024;
 
 export interface SlackRoutesOptions {
@@ -13,6 +13,8 @@ export interface SlackRoutesOptions {
   signingSecrets: readonly string[];
   inbound: SlackInbound;
   logger: Logger;
+  /** Largest body of either route (default SLACK_BODY_LIMIT). */
+  bodyLimitBytes?: number;
 }
 
 type Json = Record<string, any>;
@@ -25,18 +27,19 @@ type Json = Record<string, any>;
  * because no agent runs here.
  */
 export function registerSlackRoutes(http: FastifyInstance, opts: SlackRoutesOptions): void {
+  const limitBytes = opts.bodyLimitBytes ?? SLACK_BODY_LIMIT;
   void http.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: limitBytes }, (_req, body, done) => done(null, body));
     // The headers are checked before the body is read; the body then counts against the shared budget.
     const onRequest = boundedBody({
-      limitBytes: SLACK_BODY_LIMIT,
+      limitBytes,
       precheck: (req) => {
         const verdict = checkSlackHeaders(opts.signingSecrets, { timestamp: header(req, 'x-slack-request-timestamp'), signature: header(req, 'x-slack-signature') });
         return verdict.ok ? null : `Slack signature check failed: ${verdict.reason}`;
       },
     });
-    const route = { bodyLimit: SLACK_BODY_LIMIT, onRequest };
+    const route = { bodyLimit: limitBytes, onRequest };
     scope.post('/webhooks/slack/events', route, (req, reply) => handle(req, reply, opts, 'events'));
     scope.post('/webhooks/slack/interactions', route, (req, reply) => handle(req, reply, opts, 'interactions'));
   });

@@ -75,7 +75,7 @@ export const telegramModule: ModuleFactory = (ctx) => {
     name: 'telegram',
     adapters: [channel],
     routes(http) {
-      if (cfg.mode === 'webhook') registerTelegramWebhook(http, { bot, secret: cfg.webhookSecret! });
+      if (cfg.mode === 'webhook') registerTelegramWebhook(http, { bot, secret: cfg.webhookSecret!, bodyLimitBytes: ctx.loaded.config.server.limits.webhookBodyKb.telegram * 1024 });
       registerPairingRoutes(http, { pairings, outbox: ctx.outbox });
     },
     async start({ inbound }) {

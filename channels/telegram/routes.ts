@@ -10,7 +10,7 @@ import { encodeTelegramThreadId } from './thread-id.js';
 
 export const TELEGRAM_WEBHOOK_PATH = '/webhooks/telegram';
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
-/** An update is a few KB (a message, a callback); 1 MB leaves room and no more. */
+/** An update is a few KB (a message, a callback); 1 MB leaves room and no more (`server.limits.webhookBodyKb.telegram`). */
 export const TELEGRAM_BODY_LIMIT = 1024 * 1024;
 
 /**
@@ -19,17 +19,18 @@ export const TELEGRAM_BODY_LIMIT = 1024 * 1024;
  * before its body is read.
  * The update is only turned into an envelope and queued, so the answer is fast.
  */
-export function registerTelegramWebhook(http: FastifyInstance, deps: { bot: TelegramBot; secret: string }): void {
+export function registerTelegramWebhook(http: FastifyInstance, deps: { bot: TelegramBot; secret: string; bodyLimitBytes?: number }): void {
+  const limitBytes = deps.bodyLimitBytes ?? TELEGRAM_BODY_LIMIT;
   const expected = digest(deps.secret);
   // The secret is a header: a request without it is refused before its body is read.
   const onRequest = boundedBody({
-    limitBytes: TELEGRAM_BODY_LIMIT,
+    limitBytes,
     precheck: (request) => {
       const given = request.headers[SECRET_HEADER];
       return typeof given === 'string' && timingSafeEqual(digest(given), expected) ? null : `missing or wrong ${SECRET_HEADER} header`;
     },
   });
-  http.post(TELEGRAM_WEBHOOK_PATH, { bodyLimit: TELEGRAM_BODY_LIMIT, onRequest }, async (request, reply) => {
+  http.post(TELEGRAM_WEBHOOK_PATH, { bodyLimit: limitBytes, onRequest }, async (request, reply) => {
     const update = request.body as Update | undefined;
     if (!update || typeof update !== 'object' || typeof update.update_id !== 'number') {
       return sendError(request, reply, 400, 'bad_request', 'expected a Telegram update as JSON');

@@ -151,11 +151,11 @@ function problemsFromIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.Zo
     case 'too_small': {
       if (issue.origin === 'string' && Number(issue.minimum) === 1) return [{ path: formatPath(path), problem: 'must not be empty' }];
       if (issue.origin === 'array') return [{ path: formatPath(path), problem: `needs at least ${issue.minimum} item(s)` }];
-      return [{ path: formatPath(path), problem: `must be at least ${issue.minimum}, got ${describeValue(value, field)}` }];
+      return [{ path: formatPath(path), problem: `must be ${issue.inclusive === false ? 'more than' : 'at least'} ${issue.minimum}, got ${describeValue(value, field)}` }];
     }
     case 'too_big': {
       if (issue.origin === 'array') return [{ path: formatPath(path), problem: `takes at most ${issue.maximum} item(s)` }];
-      return [{ path: formatPath(path), problem: `must be at most ${issue.maximum}, got ${describeValue(value, field)}` }];
+      return [{ path: formatPath(path), problem: `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}, got ${describeValue(value, field)}` }];
     }
     case 'invalid_format':
       return [{ path: formatPath(path), problem: `${issue.message}, got ${describeValue(value, field)}` }];

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { boolean, httpUrl, integer, nonNegative, port, positiveInt, postgresUrl, redisUrl, text } from './coerce.js';
 import { policySchema } from './policy.js';
@@ -14,6 +15,44 @@ export const modelNameSchema = z
 
 export const PLATFORMS = ['local', 'mattermost', 'slack', 'telegram', 'discord', 'github'] as const;
 
+/**
+ * How much a caller can make the process hold. Webhook bodies are read before anyone knows who
+ * sent them (the signature covers the body), so each route has its own limit and all of them
+ * share one budget; SSE streams are counted per credential and for the process.
+ */
+const httpLimitsSchema = z.strictObject({
+  /** Largest body of each signed webhook route (KB); past it, 413 before the body is read. */
+  webhookBodyKb: z.strictObject({
+    /** GitHub's own maximum (25 MB): it never delivers a larger payload. */
+    github: positiveInt().default(25 * 1024),
+    slack: positiveInt().default(1024),
+    telegram: positiveInt().default(1024),
+    /** Button clicks, `POST /webhooks/mattermost/actions`. */
+    mattermost: positiveInt().default(64),
+  }).prefault({}),
+  /** Webhook bodies held at once, across every route, before their signature is checked (MB); past it, 503. */
+  unverifiedBodyBudgetMb: positiveInt().default(64),
+  /** Largest `POST /api/memory/import` (MB); it is streamed through a temporary file, never held whole. */
+  memoryImportMb: positiveInt().default(512),
+  /** Open chat streams (`GET /api/chat/:c/stream`) one credential may hold; past it, 429. */
+  streamsPerCredential: positiveInt().default(64),
+  /** Open chat streams in the whole process; past it, 429. */
+  streamsTotal: positiveInt().default(1024),
+}).superRefine((limits, ctx) => {
+  // A body is admitted only if its size fits in the budget: a budget smaller than a route's limit would refuse its large bodies forever.
+  const [platform, largestKb] = Object.entries(limits.webhookBodyKb).sort((a, b) => b[1] - a[1])[0]!;
+  if (limits.unverifiedBodyBudgetMb * 1024 < largestKb) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['unverifiedBodyBudgetMb'],
+      message: `must hold at least one body of the largest webhook limit (webhookBodyKb.${platform}: ${largestKb} KB), or such bodies are always refused; raise it to ${Math.ceil(largestKb / 1024)} or lower webhookBodyKb.${platform}`,
+    });
+  }
+  if (limits.streamsPerCredential > limits.streamsTotal) {
+    ctx.addIssue({ code: 'custom', path: ['streamsPerCredential'], message: `must be at most streamsTotal (${limits.streamsTotal})` });
+  }
+});
+
 const serverSchema = z.strictObject({
   port: port(0).default(3000),
   /** Bind address. Unset: 127.0.0.1, whether or not a console token is set. */
@@ -21,6 +60,7 @@ const serverSchema = z.strictObject({
   /** Host header names the server answers to besides loopback, IP addresses and `host` (`*`: any). */
   allowedHosts: z.array(text()).default([]),
   bodyLimitBytes: positiveInt().default(262144),
+  limits: httpLimitsSchema.prefault({}),
 });
 
 const providerSchema = z.strictObject({
@@ -148,6 +188,27 @@ const hostSchema = z.strictObject({
   }).optional(),
 });
 
+const isHttpUrl = (value: string): boolean => httpUrl().safeParse(value).success;
+
+/** `api.example.com`, `api.example.com:8443`, `10.0.0.5`, `[::1]:443`, `::1`: a host and an optional port, nothing else. */
+function isHostPort(value: string): boolean {
+  if (isIP(value)) return true;
+  const m = /^(.+?)(?::(\d{1,5}))?$/.exec(value);
+  if (!m || Number(m[2] ?? 1) > 65535) return false;
+  const host = m[1]!;
+  if (/^\[.*\]$/.test(host)) return isIP(host.slice(1, -1)) === 6;
+  // The URL parser vets a host name as a browser would; it must come back unchanged, bar case.
+  return URL.canParse(`https://${host}`) && new URL(`https://${host}`).host === host.toLowerCase();
+}
+
+/** What is wrong with a scheduled check's `url`: an http check requests it; a tls check also takes host[:port]. */
+function checkUrlProblem(kind: string, url: string): string | undefined {
+  if (isHttpUrl(url)) return undefined;
+  if (kind === 'http') return 'expected an http(s) URL such as https://api.example.com/healthz';
+  if (isHostPort(url)) return undefined;
+  return 'expected an http(s) URL or host[:port], such as https://api.example.com or api.example.com:8443';
+}
+
 const infraSchema = z.strictObject({
   /** OpenSSH known_hosts file; unknown or changed host keys are refused. */
   knownHosts: text().optional(),
@@ -173,6 +234,9 @@ const infraSchema = z.strictObject({
       kind: z.enum(['disk', 'http', 'tls', 'command']),
       host: text().optional(), url: text().optional(), command: text().optional(),
       threshold: z.coerce.number().optional(),
+    }).superRefine((check, ctx) => {
+      const problem = check.url === undefined ? undefined : checkUrlProblem(check.kind, check.url);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
     }),
     channel: text(),
     resolved: boolean().default(true),

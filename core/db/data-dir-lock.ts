@@ -40,9 +40,17 @@ function loadKernelLocks(): KernelLocks | null {
   return kernelLocks;
 }
 
-/** Whether the data dir lock is a kernel lock here, and if not, why (for `pantheon doctor` and the start-up log). */
-export function dataDirLockKind(): { kind: 'kernel' | 'pid-file'; reason?: string } {
-  return loadKernelLocks() ? { kind: 'kernel' } : { kind: 'pid-file', reason: kernelLocksMissing };
+/** The system call behind the kernel lock on this platform (fs-native-extensions' choice). */
+const KERNEL_LOCK_CALLS: Partial<Record<NodeJS.Platform, string>> = { linux: 'fcntl OFD lock', darwin: 'flock', win32: 'LockFileEx' };
+
+/**
+ * Whether the data dir lock is a kernel lock here, and if not, why (for `pantheon doctor` and the
+ * start-up log). `call` names the system call of a kernel lock (`fcntl OFD lock` on Linux).
+ */
+export function dataDirLockKind(): { kind: 'kernel' | 'pid-file'; call?: string; reason?: string } {
+  return loadKernelLocks()
+    ? { kind: 'kernel', call: KERNEL_LOCK_CALLS[process.platform] ?? 'flock' }
+    : { kind: 'pid-file', reason: kernelLocksMissing };
 }
 
 /**

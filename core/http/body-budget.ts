@@ -30,15 +30,26 @@ export class BodyBudget {
 }
 
 /**
- * The one budget every webhook route shares: 64 MB holds a couple of GitHub's largest payloads
- * (25 MB) or hundreds of ordinary ones (a few KB), so real deliveries are not refused while a
- * flood of large unsigned bodies cannot grow the process.
+ * The budget's default size (`server.limits.unverifiedBodyBudgetMb`): 64 MB holds a couple of
+ * GitHub's largest payloads (25 MB) or hundreds of ordinary ones (a few KB), so real deliveries
+ * are not refused while a flood of large unsigned bodies cannot grow the process.
  */
-export const webhookBodies = new BodyBudget(64 * 1024 * 1024);
+export const DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES = 64 * 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The budget every webhook route of this server shares (createHttpServer sets it; child scopes inherit it). */
+    unverifiedBodies?: BodyBudget;
+  }
+}
+
+/** For routes on a server that has no budget of its own (one not made by createHttpServer). */
+const processBudget = new BodyBudget(DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES);
 
 export interface BoundedBodyOptions {
   /** The route's own largest body (the platform's documented maximum). */
   limitBytes: number;
+  /** Default: the server's shared budget (`server.limits.unverifiedBodyBudgetMb`). */
   budget?: BodyBudget;
   /**
    * A check on the headers alone, before the body is read: a request that cannot be genuine
@@ -56,8 +67,8 @@ export interface BoundedBodyOptions {
  * A refused body is never read: the connection is closed instead of drained.
  */
 export function boundedBody(opts: BoundedBodyOptions): onRequestAsyncHookHandler {
-  const budget = opts.budget ?? webhookBodies;
   return async function boundBody(request: FastifyRequest, reply: FastifyReply) {
+    const budget = opts.budget ?? request.server.unverifiedBodies ?? processBudget;
     const refusal = opts.precheck?.(request);
     if (refusal) return refuse(request, reply, 401, 'unauthorized', refusal);
     const declared = Number(request.headers['content-length']);

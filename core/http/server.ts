@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createBearerAuth, isPublicRoute } from './bearer-auth.js';
+import { BodyBudget, DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.js';
 import { createErrorHandler, handleNotFound } from './errors.js';
 import { AllowedHosts, createHostCheck } from './host-check.js';
 import { handleRouterError, MAX_PATH_PARAM_LENGTH } from './path-params.js';
@@ -13,6 +14,11 @@ export interface HttpServerOptions {
   metrics: Metrics;
   /** Largest request body accepted; bigger ones get a 413. */
   bodyLimitBytes: number;
+  /**
+   * Webhook bodies (read before their signature is checked) held at once, across every route:
+   * `server.limits.unverifiedBodyBudgetMb`. Default 64 MB.
+   */
+  unverifiedBodyBudgetBytes?: number;
   /**
    * Every route that is not public (probes, webhooks, `config: { public: true }`) needs
    * `Authorization: Bearer <token>`. There is always one: `PANTHEON_CONSOLE_TOKEN`, or the
@@ -68,6 +74,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     // callers see the ordinary FastifyInstance that route modules are written against.
   }) as unknown as FastifyInstance;
   if (!opts.consoleToken) throw new Error('the HTTP server needs a console token: every route that is not public requires it');
+  // Shared by every route that uses boundedBody(), in whichever scope it is registered.
+  app.decorate('unverifiedBodies', new BodyBudget(opts.unverifiedBodyBudgetBytes ?? DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES));
   const hosts = new AllowedHosts(opts.allowedHosts);
   hostsOf.set(app, hosts);
   const routes: RegisteredRoute[] = [];

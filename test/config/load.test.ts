@@ -23,7 +23,9 @@ describe('loadConfig without a config file', () => {
     assert.equal(loaded.personasDir, join(packageRoot(), 'personas', 'team'));
     assert.deepEqual(loaded.personas.map((p) => p.id).sort(), ['apollo', 'artemis', 'athena', 'hephaestus', 'hermes', 'perseus']);
     const c = loaded.config;
-    assert.deepEqual(c.server, { port: 3000, allowedHosts: [], bodyLimitBytes: 262144 });
+    const { limits, ...server } = c.server;
+    assert.deepEqual(server, { port: 3000, allowedHosts: [], bodyLimitBytes: 262144 });
+    assert.equal(limits.streamsPerCredential, 64);
     assert.equal(c.dataDir, join(cwd, '.pantheon'));
     assert.deepEqual(c.policy.risk, { read: 'allow', write: 'allow', destructive: 'ask', infra: 'ask' });
     assert.equal(c.models.timeoutMs, 60000);
@@ -88,7 +90,8 @@ describe('loadConfig with a full pantheon.yaml', () => {
     assert.equal(builtInTeam, false);
     assert.deepEqual(notices, []);
     assert.deepEqual(personas.map((p) => p.id), ['pallas', 'vulcan']);
-    assert.deepEqual(config.server, { port: 8080, host: '0.0.0.0', allowedHosts: [], bodyLimitBytes: 1000 });
+    const { limits: _limits, ...server } = config.server;
+    assert.deepEqual(server, { port: 8080, host: '0.0.0.0', allowedHosts: [], bodyLimitBytes: 1000 });
     assert.equal(config.dataDir, join(cwd, 'state'));
     assert.equal(config.database.url, 'postgres://localhost/pantheon');
     assert.equal(config.models.default, 'anthropic:claude-sonnet-4-5');

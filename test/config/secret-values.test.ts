@@ -67,6 +67,10 @@ describe('configuration errors never print a value that came from a variable', (
   });
 });
 
+/** pantheon.yaml with one scheduled check of `kind` whose `url` is `url`. */
+const schedule = (kind: string, url: string) =>
+  `infra:\n  schedule:\n    - { name: api, every: 1m, channel: "local:ops", check: { kind: ${kind}, url: "${url}" } }\n`;
+
 describe('every URL in the configuration is validated', () => {
   const cases: [string, string, RegExp][] = [
     ['redis:\n  url: "localhost:6379"\n', 'redis.url', /expected a redis:\/\/ or rediss:\/\/ URL/],
@@ -77,6 +81,11 @@ describe('every URL in the configuration is validated', () => {
     ['models:\n  providers:\n    ollama: { type: openai, baseUrl: "localhost:11434" }\n', 'models.providers.ollama.baseUrl', /expected an http\(s\) URL/],
     ['channels:\n  mattermost: { url: "chat.example.com" }\n', 'channels.mattermost.url', /expected an http\(s\) URL/],
     ['channels:\n  telegram: { webhookUrl: "tg.example.com/hook" }\n', 'channels.telegram.webhookUrl', /expected an http\(s\) URL/],
+    [schedule('http', 'api.example.com/healthz'), 'infra.schedule[0].check.url', /^expected an http\(s\) URL such as/],
+    [schedule('http', 'ftp://api.example.com/'), 'infra.schedule[0].check.url', /^expected an http\(s\) URL such as/],
+    [schedule('tls', 'api.example.com/path'), 'infra.schedule[0].check.url', /^expected an http\(s\) URL or host\[:port\]/],
+    [schedule('tls', 'api.example.com:99999'), 'infra.schedule[0].check.url', /^expected an http\(s\) URL or host\[:port\]/],
+    [schedule('tls', 'not a host'), 'infra.schedule[0].check.url', /^expected an http\(s\) URL or host\[:port\]/],
   ];
   for (const [yaml, field, problem] of cases) {
     it(`${field}: refused naming the field`, async () => {
@@ -90,6 +99,19 @@ describe('every URL in the configuration is validated', () => {
     const err = await configError(project(`database:\n  url: "mysql://root:${SECRET}@db/x"\n`), {});
     assert.ok(!err.message.includes(SECRET), err.message);
     assert.match(err.message, /got "mysql:\/\/root:\*\*\*@db\/x"/);
+  });
+
+  it('a scheduled check\'s url from a variable is named by the variable, not shown', async () => {
+    const err = await configError(project(schedule('http', '${PROBE_URL}')), { PROBE_URL: SECRET });
+    assert.equal(err.path, 'infra.schedule[0].check.url');
+    assert.ok(!err.message.includes(SECRET), err.message);
+  });
+
+  it('a scheduled check takes an http(s) URL; a tls check also host[:port]', async () => {
+    for (const [kind, url] of [['http', 'https://api.example.com/healthz'], ['tls', 'https://api.example.com'], ['tls', 'api.example.com:8443'], ['tls', '10.0.0.5'], ['tls', '[::1]:443']] as const) {
+      const { config } = await loadConfig({ cwd: project(schedule(kind, url)), env: {} });
+      assert.equal(config.infra.schedule[0]!.check.url, url);
+    }
   });
 
   it('good URLs are accepted', async () => {
