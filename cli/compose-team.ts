@@ -15,9 +15,8 @@ import type { OutboxPort, ToolGroupFactory } from '../tools/types.js';
 import { ChatCommands } from '../orchestrator/commands.js';
 import { progressMiddleware, type ProgressPort } from '../orchestrator/progress.js';
 import { summarizeInFlight } from '../orchestrator/ledger/index.js';
-import { ApprovalStore } from '../orchestrator/approvals/store.js';
-import { Approvers } from '../orchestrator/approvals/approvers.js';
-import { ApprovalDesk, scheduleDrain } from '../orchestrator/approval-desk.js';
+import { ApprovalDesk, ApprovalRequests, ApprovalStore, Approvers } from '../orchestrator/approvals/index.js';
+import { scheduleDrain } from '../orchestrator/approval-desk.js';
 import { WorkLedger } from '../orchestrator/ledger/index.js';
 import { pgTeamGuards } from '../orchestrator/team-guards.js';
 import { buildTeam } from '../orchestrator/team.js';
@@ -73,12 +72,11 @@ export function composeTeam(opts: ComposeTeamOptions) {
     usage: '/personas — who is on the team',
     run: async () => personas.map((p) => `- @${p.id} ${p.name} (${p.role}${p.lens ? `, ${p.lens} lens` : ''}): ${p.description}`).join('\n'),
   });
+  const desk = new ApprovalDesk({ store: approvals, approvers, audit, outbox, drain: scheduleDrain(queue), logger });
   const guard = new ToolGuard({
     policy: config.policy,
     personaPolicy: (id) => registry.get(id)?.policy,
-    approvals,
-    approvers,
-    outbox,
+    approvals: new ApprovalRequests({ store: approvals, approvers, outbox }),
     audit,
     metrics,
     logger,
@@ -118,7 +116,6 @@ export function composeTeam(opts: ComposeTeamOptions) {
     defaultPersona: config.orchestrator.defaultPersona,
     guards,
   });
-  const desk = new ApprovalDesk({ store: approvals, approvers, audit, outbox, drain: scheduleDrain(queue), logger });
   const turnDeps: TurnDeps = {
     pool,
     queue,

@@ -4,14 +4,10 @@ import { maskArgs } from '../core/audit/mask.js';
 import { scrubSecrets, type Logger } from '../core/log.js';
 import { isDatabaseError } from '../core/internal-error.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Approvers } from '../orchestrator/approvals/approvers.js';
-import { formatApprovalRequest } from '../orchestrator/approvals/format.js';
-import { approvalCard } from '../orchestrator/approvals/card.js';
-import type { ApprovalStore } from '../orchestrator/approvals/store.js';
-import type { Approval, ApprovalInterrupt, ApprovalResume } from '../orchestrator/approvals/types.js';
+import type { Approval, ApprovalInterrupt, ApprovalPort, ApprovalResume } from '../core/chat/approvals.js';
 import type { AuditSink } from './audit-sink.js';
 import { decide } from './policy.js';
-import type { OutboxPort, PantheonTool, ToolCall } from './types.js';
+import type { PantheonTool, ToolCall } from './types.js';
 
 export type ToolOutcome = 'ok' | 'error' | 'refused_by_policy' | 'denied' | 'expired';
 
@@ -20,9 +16,8 @@ export interface ToolGuardDeps {
   policy: Policy;
   /** A persona's own overrides (`policy:` in its YAML). */
   personaPolicy?: (persona: string) => PartialPolicy | undefined;
-  approvals: Pick<ApprovalStore, 'request' | 'get'>;
-  approvers: Pick<Approvers, 'list'>;
-  outbox: OutboxPort;
+  /** Asks the humans when the policy says `ask` (orchestrator/approvals/ implements it). */
+  approvals: ApprovalPort;
   audit?: AuditSink;
   metrics?: Pick<Metrics, 'toolCalls'>;
   logger?: Pick<Logger, 'warn' | 'debug'>;
@@ -33,10 +28,11 @@ const MAX_ERROR_CHARS = 1000;
 
 /**
  * Every tool call a persona makes passes through here: the policy decides, a human approves
- * when it says `ask`, and the outcome is audited and counted.
+ * when it says `ask` (asked through the `ApprovalPort`, which records and posts the request),
+ * and the outcome is audited and counted.
  *
  * Waiting for a human is a LangGraph interrupt: the run stops and is checkpointed. When an
- * approver answers, the orchestrator records it (`ApprovalStore.decide`) and resumes the run;
+ * approver answers, the orchestrator records the decision and resumes the run;
  * the guard acts on the answer on record, never on the resume value alone. LangGraph runs the
  * tool function again from the start on resume, so everything before `interrupt()` is
  * idempotent: the approval is keyed by the tool call id, the posts by the approval id.
@@ -64,7 +60,7 @@ export class ToolGuard {
       await this.record(tool, args, call, 'refused_by_policy', 0);
       return `Not run: the policy does not allow ${call.persona} to use ${tool.name}. Carry on without it, or ask a human to do it.`;
     }
-    if (decision === 'ask' && this.deps.approvers.list().length === 0) {
+    if (decision === 'ask' && !this.deps.approvals.hasApprovers()) {
       // Nobody could ever answer: say so now rather than wait for the expiry.
       await this.record(tool, args, call, 'refused_by_policy', 0, undefined, 'needs approval, and no human is an approver');
       return `Not run: ${tool.name} needs a human's approval, and nobody is listed as an approver (humans: with approver: true in pantheon.yaml). Carry on without it, or ask a human to do it.`;
@@ -100,12 +96,9 @@ export class ToolGuard {
     }
   }
 
-  /**
-   * Creates (or finds again) the approval and posts it: where the call was made, and to each
-   * approver's own conversation when that is where approvers are (the local chat for now).
-   */
-  private async requestApproval(tool: PantheonTool, args: unknown, call: ToolCall, reason?: string): Promise<Approval> {
-    const approval = await this.deps.approvals.request({
+  /** Creates (or finds again) the approval; the port posts it to the thread and the approvers while it is pending. */
+  private requestApproval(tool: PantheonTool, args: unknown, call: ToolCall, reason?: string): Promise<Approval> {
+    return this.deps.approvals.request({
       toolCallId: call.id,
       thread: call.threadId,
       channel: call.channel,
@@ -118,40 +111,6 @@ export class ToolGuard {
       inboundId: call.inboundId,
       ttlMinutes: this.deps.policy.approvalTtlMinutes,
     });
-    if (approval.status !== 'pending') return approval;
-    const text = formatApprovalRequest(approval);
-    await this.deps.outbox.send({
-      idempotencyKey: `approval:${approval.id}`,
-      channel: call.channel,
-      threadId: call.threadId,
-      role: 'system',
-      text,
-      card: approvalCard(approval),
-      replyTo: call.inboundId,
-    });
-    // Each approver also gets the request privately, where the platform lets us reach them.
-    const platform = call.channel.split(':')[0]!;
-    for (const human of this.deps.approvers.list()) {
-      const dm = platform === 'local'
-        ? `local:dm-${human.id}`
-        : this.directThread(platform, human);
-      if (!dm || dm === call.threadId) continue;
-      await this.deps.outbox.send({
-        idempotencyKey: `approval:${approval.id}:dm:${human.id}`,
-        channel: platform,
-        threadId: dm,
-        role: 'system',
-        text: `${text}\n(asked in ${call.threadId})`,
-        card: approvalCard(approval),
-      });
-    }
-    return approval;
-  }
-
-  private directThread(platform: string, human: { [k: string]: unknown }): string | undefined {
-    const userId = human[platform];
-    if (userId === undefined || userId === null || userId === '') return undefined;
-    return this.deps.outbox.directThreadFor?.(platform, String(userId));
   }
 
   /**

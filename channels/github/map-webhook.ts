@@ -1,4 +1,4 @@
-import { parseApprovalCommand } from '../../orchestrator/approvals/command.js';
+import { parseApprovalCommand } from '../../core/chat/approvals.js';
 import { REQUEST_WINDOW_SECONDS, type GitHubActivity, type GitHubActor, type GitHubRepoRef } from './activity.js';
 
 /** What the mapper needs to know about the team: which logins are personas. */

@@ -1,6 +1,6 @@
 import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { ChatStore } from './store.js';
-import { decodeLocalThreadId, encodeLocalThreadId } from './thread-id.js';
+import { decodeLocalThreadId, encodeLocalThreadId, localDirectThreadId } from './thread-id.js';
 
 /** The embedded chat: the team posts into the local message store, which the HTTP API and SSE serve. */
 export class LocalChannel implements ChannelAdapter {
@@ -39,5 +39,10 @@ export class LocalChannel implements ChannelAdapter {
 
   decodeThreadId(threadId: string): Record<string, string> {
     return decodeLocalThreadId(threadId);
+  }
+
+  /** The person's own conversation, `dm-<user>` (their registry id: see `Approvers.addressOn`). */
+  directThreadId(userId: string): string | undefined {
+    return localDirectThreadId(userId);
   }
 }

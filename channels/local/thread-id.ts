@@ -21,3 +21,12 @@ export function decodeLocalThreadId(threadId: string): { conversation: string } 
   if (!m || !isConversationName(m[1]!)) throw new Error(`not a local thread id: ${JSON.stringify(threadId)}`);
   return { conversation: m[1]! };
 }
+
+/**
+ * A person's own conversation, `dm-<user>`: where approval requests reach an approver privately
+ * (the adapter's `directThreadId`). Undefined when the name would not be a valid conversation.
+ */
+export function localDirectThreadId(userId: string): string | undefined {
+  const conversation = `dm-${userId}`;
+  return isConversationName(conversation) ? encodeLocalThreadId(conversation) : undefined;
+}

@@ -1,6 +1,6 @@
-import type { HumanConfig } from '../../core/config/schema.js';
+import type { Human, HumanDirectory } from '../../core/chat/approvals.js';
 
-export type Human = HumanConfig;
+export type { Human };
 
 /** Platforms whose user ids the `humans:` registry records, one field each. */
 const PLATFORM_FIELDS = ['mattermost', 'slack', 'discord', 'github', 'telegram'] as const;
@@ -11,7 +11,7 @@ type PlatformField = (typeof PLATFORM_FIELDS)[number];
  * requests. An identity the registry does not list is nobody: never an approver, whatever
  * name it claims.
  */
-export class Approvers {
+export class Approvers implements HumanDirectory {
   private readonly humans: readonly Human[];
 
   constructor(humans: readonly Human[]) {
@@ -43,6 +43,18 @@ export class Approvers {
   /** Everyone who may approve. */
   list(): Human[] {
     return this.humans.filter((h) => h.approver);
+  }
+
+  /**
+   * The user id that reaches `human` on a platform (what its adapter's `directThreadId` takes):
+   * the platform's field in `humans:`. In the local chat it is the registry id, which names the
+   * person's own conversation (`dm-<id>`) whatever name they type under.
+   */
+  addressOn(platform: string, human: Human): string | undefined {
+    if (platform === 'local') return human.id;
+    if (!isPlatformField(platform)) return undefined;
+    const known = human[platform];
+    return known === undefined || known === null || known === '' ? undefined : String(known);
   }
 }
 

@@ -1,23 +1,17 @@
 import { randomInt } from 'node:crypto';
 
+export { APPROVAL_ID_PATTERN, normaliseApprovalId } from '../../core/chat/approvals.js';
+
 /**
  * Approval ids are typed by people, often on a phone: short, lowercase, and without the
  * characters that look alike (0/o, 1/l/i). 31^5 ≈ 28 million ids; a clash with an existing
- * row is retried by the store.
+ * row is retried by the store. What a typed id may look like is `APPROVAL_ID_PATTERN`.
  */
 export const APPROVAL_ID_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz';
 export const APPROVAL_ID_LENGTH = 5;
-
-/** What a typed id may look like (case-insensitive); the length leaves room to grow. */
-export const APPROVAL_ID_PATTERN = /^[2-9a-hjkmnp-z]{4,8}$/i;
 
 export function newApprovalId(length = APPROVAL_ID_LENGTH): string {
   let id = '';
   for (let i = 0; i < length; i++) id += APPROVAL_ID_ALPHABET[randomInt(APPROVAL_ID_ALPHABET.length)];
   return id;
-}
-
-/** The canonical form of a typed id. */
-export function normaliseApprovalId(id: string): string {
-  return id.trim().toLowerCase();
 }

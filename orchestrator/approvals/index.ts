@@ -1,12 +1,15 @@
 /**
- * Human approval of risky tool calls: the request store, the `approve <id>` / `deny <id>`
- * commands, who may answer, how a request is shown, and how a paused run is resumed.
- * Answering commands (checking the approver, deciding, auditing, replying) is the
- * orchestrator's ApprovalDesk (orchestrator/approval-desk.ts).
+ * Human approval of risky tool calls, in one place: the request store, asking (the
+ * `ApprovalPort` the tool guard uses: `ApprovalRequests`), who may answer, how a request is
+ * shown, answering (`ApprovalDesk`), and
+ * how a paused run is resumed. The contracts (types, the port, the command parser) are in
+ * core/chat/approvals.ts.
  */
 export { ApprovalStore } from './store.js';
+export { ApprovalRequests } from './requests.js';
+export { ApprovalDesk } from './desk.js';
 export { Approvers, type Human } from './approvers.js';
-export { parseApprovalCommand, type ApprovalCommand } from './command.js';
+export { parseApprovalCommand, type ApprovalCommand, type ApprovalPort } from '../../core/chat/approvals.js';
 export { formatApprovalRequest, compactArgs, describeExpiry } from './format.js';
 export { approvalCard } from './card.js';
 export type { ApprovalCard, ApprovalCardAction } from '../../core/chat/types.js';

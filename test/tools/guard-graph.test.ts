@@ -18,6 +18,7 @@ import { policySchema } from '../../core/config/policy.js';
 import type { ToolCallRecord } from '../../core/audit/index.js';
 import { createPersonaModel, withRun } from '../../agents/index.js';
 import {
+  ApprovalRequests,
   ApprovalStore,
   Approvers,
   pendingApprovalInterrupts,
@@ -25,6 +26,7 @@ import {
   type ApprovalInterrupt,
 } from '../../orchestrator/approvals/index.js';
 import { ToolGuard } from '../../tools/guard.js';
+import { localDirectThreadId } from '../../channels/local/thread-id.js';
 import { toLangChainTool } from '../../tools/langchain.js';
 import type { PantheonTool } from '../../tools/types.js';
 import type { AuditSink } from '../../tools/audit-sink.js';
@@ -71,7 +73,8 @@ describe('ToolGuard in a createAgent run', () => {
   beforeEach(() => {
     fake.clear();
     ran = [];
-    outbox = new RecordingOutbox();
+    // The local chat's adapter reaches an approver in their own conversation, dm-<id>.
+    outbox = new RecordingOutbox({ local: localDirectThreadId });
     audit = new RecordingAudit();
     store = new ApprovalStore(db.pool);
     metrics = createMetrics({ defaultMetrics: false });
@@ -98,9 +101,7 @@ describe('ToolGuard in a createAgent run', () => {
     const guard = new ToolGuard({
       policy: policySchema.parse({ tools: { drop_database: 'deny' }, approvalTtlMinutes: 30 }),
       personaPolicy: (persona) => (persona === 'athena' ? { tools: { restart_service: 'allow' } } : undefined),
-      approvals: store,
-      approvers,
-      outbox,
+      approvals: new ApprovalRequests({ store, approvers, outbox }),
       audit,
       metrics,
       logger,
@@ -263,7 +264,7 @@ describe('ToolGuard in a createAgent run', () => {
   });
 
   test('ask with no approvers configured: refused at once instead of waiting for nobody', async () => {
-    const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: store, approvers: new Approvers([]), outbox, audit });
+    const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: new ApprovalRequests({ store, approvers: new Approvers([]), outbox }), audit });
     const lonely = createAgent({
       model: createPersonaModel({ persona: { id: 'hephaestus', model: 'openai:gpt-4.1-mini' }, models: { maxRetries: 0 }, env: { OPENAI_API_KEY: 'sk-test-openai-key', OPENAI_BASE_URL: fake.openaiBaseUrl } }),
       tools: [toLangChainTool({ name: 'restart_service', description: 'Restart', risk: 'infra', schema: z.object({ service: z.string() }), run: async () => { ran.push('restart'); return 'restarted'; } }, guard)],

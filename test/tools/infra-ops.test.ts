@@ -18,7 +18,6 @@ import { ScheduledChecks } from '../../tools/infra/schedule.js';
 import { SshPool } from '../../tools/infra/ssh-pool.js';
 import { ProbeTargetGuard } from '../../tools/infra/target-guard.js';
 import { infraTools } from '../../tools/infra/tools.js';
-import { RecordingOutbox } from './recording-outbox.js';
 import { startSshd, writeFakeDocker, type TestSshd } from '../support/sshd.js';
 
 const call = { id: 'c1', threadId: 'local:ops', channel: 'local', persona: 'hephaestus', runId: 'r' };
@@ -79,9 +78,7 @@ describe('infra tools on a real sshd with a fake docker CLI', () => {
     const restart = tools.get('docker_restart')!;
     const guard = new ToolGuard({
       policy: policySchema.parse({ risk: { infra: 'allow' } }),
-      approvals: { request: async () => { throw new Error('no approver store here'); }, get: async () => undefined },
-      approvers: { list: () => [] },
-      outbox: new RecordingOutbox(),
+      approvals: { hasApprovers: () => false, request: async () => { throw new Error('no approver store here'); }, get: async () => undefined },
       logger: createLogger({ level: 'silent' }),
     });
     assert.match(await guard.run(restart, { host: 'lab', container: 'web' }, call), /needs a human's approval/);

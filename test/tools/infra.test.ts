@@ -15,7 +15,6 @@ import { ProbeTargetGuard } from '../../tools/infra/target-guard.js';
 import { runQuick } from '../../tools/infra/remote-exec.js';
 import { everyMs } from '../../tools/infra/schedule.js';
 import { HostKeyError, SshPool } from '../../tools/infra/ssh-pool.js';
-import { RecordingOutbox } from './recording-outbox.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
 const policy = (p: Partial<{ allow: string[]; deny: string[]; risk: 'read' | 'write' | 'destructive' | 'infra' }> = {}) =>
@@ -49,8 +48,7 @@ describe('command policy', () => {
   });
 
   test('the tool guard takes the risk from the arguments (riskFor), and refuses unasked', async () => {
-    const outbox = new RecordingOutbox();
-    const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: { request: async () => { throw new Error('asked'); }, get: async () => undefined }, approvers: { list: () => [] }, outbox });
+    const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: { hasApprovers: () => false, request: async () => { throw new Error('asked'); }, get: async () => undefined } });
     const ran: string[] = [];
     const p = policy({ deny: ['reboot'] });
     const tool: PantheonTool = {

@@ -6,9 +6,7 @@ import { withRun } from '../../agents/run-context.js';
 import { toLangChainTool, toolCallFrom } from '../../tools/langchain.js';
 import { ToolGuard } from '../../tools/guard.js';
 import { policySchema } from '../../core/config/policy.js';
-import { Approvers } from '../../orchestrator/approvals/approvers.js';
 import type { PantheonTool, ToolCall } from '../../tools/types.js';
-import { RecordingOutbox } from './recording-outbox.js';
 
 test('toolCallFrom reads the call id, thread, channel and inbound from the config, persona and run from withRun', () => {
   const config = { toolCall: { id: 'call_1', name: 'x', args: {} }, configurable: { thread_id: 'mattermost:town:root', pantheon_inbound: 'in-9' } };
@@ -31,7 +29,7 @@ test('every tool gets an optional reason argument, passed to the guard and not t
     name: 'echo', description: 'Echo', risk: 'read', schema: z.object({ text: z.string() }),
     run: async (args, call) => { seen.push({ args, call }); return 'ok'; },
   };
-  const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: { request: async () => { throw new Error('not asked'); }, get: async () => undefined }, approvers: new Approvers([]), outbox: new RecordingOutbox() });
+  const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: { hasApprovers: () => false, request: async () => { throw new Error('not asked'); }, get: async () => undefined } });
   const lc = toLangChainTool(echo, guard);
   const schema = toJsonSchema(lc.schema) as { properties: Record<string, unknown>; required?: string[] };
   assert.deepEqual(Object.keys(schema.properties).sort(), ['reason', 'text']);

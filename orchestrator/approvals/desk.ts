@@ -1,0 +1,97 @@
+import type { Envelope } from '../../core/chat/types.js';
+import { parseApprovalCommand, type ApprovalCommand, type HumanDirectory } from '../../core/chat/approvals.js';
+import type { DecisionRecord } from '../../core/audit/index.js';
+import type { Logger } from '../../core/log.js';
+import type { OutboxPort } from '../../tools/types.js';
+import type { ApprovalStore } from './store.js';
+import type { Approval, ApprovalResume } from './types.js';
+
+/**
+ * Where approval answers land: `approve <id>` / `deny <id>` (typed, or a button standing for
+ * them; registered as chat commands by `approvalCommands`), and expiries. It checks who is
+ * answering against the `humans:` registry, records the decision (approval row, audit log),
+ * answers in the chat, and asks for the paused thread to be drained, which resumes its graph
+ * with the decision.
+ */
+export class ApprovalDesk {
+  constructor(
+    private readonly deps: {
+      store: ApprovalStore;
+      approvers: Pick<HumanDirectory, 'identify' | 'list'>;
+      audit: { recordDecision(record: DecisionRecord): Promise<unknown> };
+      outbox: OutboxPort;
+      /** Schedules another look at a thread (the ingress queue's `drain` job: `scheduleDrain` in orchestrator/approval-desk.ts). */
+      drain: (threadId: string) => Promise<void>;
+      logger: Logger;
+    },
+  ) {}
+
+  /** Whether `text` is `approve <id>` / `deny <id>` (the chat-command registry matches these too). */
+  isCommand(text: string): boolean {
+    return parseApprovalCommand(text) !== null;
+  }
+
+  /** The resume value for a paused run, once its approval is decided; null while it is pending. */
+  async decisionFor(approvalId: string): Promise<ApprovalResume | null> {
+    const a = await this.deps.store.get(approvalId);
+    if (!a || a.status === 'pending') return null;
+    if (a.status === 'expired') return { approved: false, by: 'system', expired: true, reason: 'nobody answered in time' };
+    return { approved: a.status === 'approved', by: a.decidedBy ?? 'unknown', reason: a.decisionNote };
+  }
+
+  /**
+   * Answers `approve <id>` / `deny <id>` from `envelope`'s author: the decision is recorded and
+   * audited, a thread paused elsewhere is drained, and the reply for the chat is returned.
+   */
+  async answer(command: ApprovalCommand, envelope: Envelope): Promise<string> {
+    const approval = await this.deps.store.get(command.id);
+    if (!approval) return `There is no approval request ${command.id}.`;
+    const human = this.deps.approvers.identify(envelope.channel, envelope.author.id);
+    if (!human?.approver) {
+      await this.audit(approval, envelope.author.id, 'refused_not_approver', `${command.action} by someone who is not an approver`);
+      return `${envelope.author.name} is not an approver, so ${approval.id} stays open. Approvers: ${this.deps.approvers.list().filter((h) => h.approver).map((h) => h.id).join(', ') || 'none configured (humans: in pantheon.yaml)'}.`;
+    }
+    const result = await this.deps.store.decide(command.id, { approved: command.action === 'approve', by: human.id, note: command.note });
+    if (!result.ok) {
+      const why = result.reason === 'expired' ? 'it has expired' : result.reason === 'already_decided' ? `it was already ${result.approval?.status} by ${result.approval?.decidedBy ?? 'someone'}` : 'it does not exist';
+      return `${command.id} was not changed: ${why}.`;
+    }
+    const decided = result.approval;
+    await this.audit(decided, human.id, decided.status === 'approved' ? 'approved' : 'denied_by_human', command.note);
+    // A decision in the paused thread itself is seen by the drain answering it; another thread needs a look.
+    if (decided.thread !== envelope.threadId) await this.deps.drain(decided.thread);
+    return decided.status === 'approved'
+      ? `Approved by ${human.id}: ${decided.persona} may run ${decided.tool} (${decided.id}).`
+      : `Denied by ${human.id}: ${decided.persona} will not run ${decided.tool} (${decided.id})${command.note ? `: ${command.note}` : ''}.`;
+  }
+
+  /**
+   * Answers an approval command and posts the reply. Kept for callers that dispatch approval
+   * commands apart from the chat-command registry (orchestrator/turn.ts until its pre-routing
+   * chain asks the registry alone); the registry's `approve` / `deny` call `answer`.
+   */
+  async handleCommand(envelope: Envelope): Promise<void> {
+    const command = parseApprovalCommand(envelope.text);
+    if (!command) return;
+    const text = await this.answer(command, envelope);
+    await this.deps.outbox.send({ idempotencyKey: `${envelope.id}:command`, channel: envelope.channel, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id });
+  }
+
+  /** Expires overdue requests; each paused thread then resumes with "not run: expired". */
+  async sweep(): Promise<number> {
+    const expired = await this.deps.store.expireDue();
+    for (const a of expired) {
+      await this.audit(a, 'system', 'expired', 'nobody answered in time');
+      await this.deps.outbox.send({
+        idempotencyKey: `approval:${a.id}:expired`, channel: a.channel, threadId: a.thread, role: 'system',
+        text: `Approval ${a.id} expired: ${a.persona} did not run ${a.tool}.`,
+      });
+      await this.deps.drain(a.thread);
+    }
+    return expired.length;
+  }
+
+  private audit(a: Approval, actor: string, outcome: string, detail?: string) {
+    return this.deps.audit.recordDecision({ approvalId: a.id, persona: a.persona, thread: a.thread, tool: a.tool, actor, outcome, detail });
+  }
+}

@@ -1,0 +1,63 @@
+import type { Approval, ApprovalPort, ApprovalRequest } from '../../core/chat/approvals.js';
+import type { OutboxPort } from '../../tools/types.js';
+import type { Approvers } from './approvers.js';
+import { approvalCard } from './card.js';
+import { formatApprovalRequest } from './format.js';
+import type { ApprovalStore } from './store.js';
+
+/**
+ * The approval port the tool guard asks: records the request (`ApprovalStore`), and while it
+ * is pending posts it where the call was made and to each approver privately, where their
+ * platform's adapter can open a direct thread (`directThreadId`; the local chat's is the
+ * person's `dm-<id>` conversation). Every post is keyed by the approval id, so the re-run of
+ * a paused tool (LangGraph runs it again from the start on resume) posts nothing twice.
+ */
+export class ApprovalRequests implements ApprovalPort {
+  constructor(
+    private readonly deps: {
+      store: Pick<ApprovalStore, 'request' | 'get'>;
+      approvers: Pick<Approvers, 'list' | 'addressOn'>;
+      outbox: OutboxPort;
+    },
+  ) {}
+
+  hasApprovers(): boolean {
+    return this.deps.approvers.list().length > 0;
+  }
+
+  get(id: string): Promise<Approval | undefined> {
+    return this.deps.store.get(id);
+  }
+
+  async request(req: ApprovalRequest): Promise<Approval> {
+    const approval = await this.deps.store.request(req);
+    if (approval.status !== 'pending') return approval;
+    const { outbox } = this.deps;
+    const text = formatApprovalRequest(approval);
+    await outbox.send({
+      idempotencyKey: `approval:${approval.id}`,
+      channel: req.channel,
+      threadId: req.thread,
+      role: 'system',
+      text,
+      card: approvalCard(approval),
+      replyTo: req.inboundId,
+    });
+    // Each approver also gets the request privately, where the platform lets us reach them.
+    const platform = req.channel.split(':')[0]!;
+    for (const human of this.deps.approvers.list()) {
+      const userId = this.deps.approvers.addressOn(platform, human);
+      const dm = userId === undefined ? undefined : outbox.directThreadFor?.(platform, userId);
+      if (!dm || dm === req.thread) continue;
+      await outbox.send({
+        idempotencyKey: `approval:${approval.id}:dm:${human.id}`,
+        channel: platform,
+        threadId: dm,
+        role: 'system',
+        text: `${text}\n(asked in ${req.thread})`,
+        card: approvalCard(approval),
+      });
+    }
+    return approval;
+  }
+}
