@@ -32,10 +32,28 @@ export interface RunningPantheon {
   stop(): Promise<number | null>;
 }
 
+/**
+ * Every child still running: killed when this test process ends, however it ends (a timed-out
+ * test file is ended with SIGTERM by the runner), so no server outlives the test that started it.
+ */
+const live = new Set<ChildProcess>();
+function track(child: ChildProcess): void {
+  if (live.size === 0) {
+    process.once('exit', killAll);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { killAll(); process.exit(128 + (signal === 'SIGTERM' ? 15 : 2)); });
+  }
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 /** Runs `pantheon <args>` to completion. */
 export function runCli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: opts.env, cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -49,6 +67,7 @@ export function runCli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: str
 export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataDir: string; cwd?: string; args?: string[]; timeoutMs?: number }): Promise<RunningPantheon> {
   const args = [CLI, 'start', '--data-dir', opts.dataDir, '--port', '0', ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { env: opts.env, cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
