@@ -15,7 +15,7 @@ import type { OutboxPort, ToolGroupFactory } from '../tools/types.js';
 import { ChatCommands } from '../orchestrator/commands.js';
 import { progressMiddleware, type ProgressPort } from '../orchestrator/progress.js';
 import { summarizeInFlight } from '../orchestrator/ledger/index.js';
-import { ApprovalDesk, ApprovalRequests, ApprovalStore, Approvers } from '../orchestrator/approvals/index.js';
+import { ApprovalDesk, ApprovalRequests, ApprovalStore, Approvers, approvalCommands } from '../orchestrator/approvals/index.js';
 import { scheduleDrain } from '../orchestrator/approval-desk.js';
 import { WorkLedger } from '../orchestrator/ledger/index.js';
 import { pgTeamGuards } from '../orchestrator/team-guards.js';
@@ -42,7 +42,7 @@ export interface ComposeTeamOptions {
   modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
   /** Tool groups provided by modules (github, workspace, infra). */
   groups?: Record<string, ToolGroupFactory>;
-  /** Slash commands; the team adds /status and /personas. */
+  /** Chat commands; the team adds /status, /personas, approve and deny. */
   commands?: ChatCommands;
   /** Shared instances, when the caller built them already. */
   ledger?: WorkLedger;
@@ -64,15 +64,16 @@ export function composeTeam(opts: ComposeTeamOptions) {
   const commands = opts.commands ?? new ChatCommands();
   commands.register({
     name: 'status',
-    usage: '/status — the work in flight',
+    description: 'the work in flight',
     run: async () => summarizeInFlight(await ledger.list()),
   });
   commands.register({
     name: 'personas',
-    usage: '/personas — who is on the team',
+    description: 'who is on the team',
     run: async () => personas.map((p) => `- @${p.id} ${p.name} (${p.role}${p.lens ? `, ${p.lens} lens` : ''}): ${p.description}`).join('\n'),
   });
   const desk = new ApprovalDesk({ store: approvals, approvers, audit, outbox, drain: scheduleDrain(queue), logger });
+  for (const command of approvalCommands(desk)) commands.register(command);
   const guard = new ToolGuard({
     policy: config.policy,
     personaPolicy: (id) => registry.get(id)?.policy,

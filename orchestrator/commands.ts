@@ -1,54 +1,51 @@
-import type { Envelope } from '../core/chat/types.js';
+import { commandUsage, splitCommand, type ChatCommand, type ChatCommandRegistry, type MatchedCommand } from '../core/chat/commands.js';
+
+export type { ChatCommand, ChatCommandRegistry, MatchedCommand };
 
 /**
- * Slash commands people type in any chat (`/status`, `/personas`, `/help`, `/cancel <job>`):
- * answered by the orchestrator itself, before routing, never by a model. Approval commands
- * (`approve <id>`, `/approve <id>`) have their own path through the approval desk.
+ * The chat-command registry (core/chat/commands.ts): `/help`, and whatever the team and the
+ * modules register (`/status`, `/personas`, `/cancel <job>`, `approve <id>` / `deny <id>`).
+ * The orchestrator answers a matched command before routing, never a model.
  */
-export interface ChatCommand {
-  name: string;
-  /** One line for /help, e.g. `/cancel <job> — stop a running job`. */
-  usage: string;
-  /** The answer, posted to the thread as a system message. */
-  run(args: string, envelope: Envelope): Promise<string>;
-}
-
-/** `/name args`, also `/name@bot args` as Telegram sends it in groups. */
-const COMMAND = /^\/([a-z][a-z0-9_-]*)(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/i;
-
-export class ChatCommands {
-  private readonly commands = new Map<string, ChatCommand>();
+export class ChatCommands implements ChatCommandRegistry {
+  private readonly commands: ChatCommand[] = [];
+  /** Every name and alias, to its command. */
+  private readonly byName = new Map<string, ChatCommand>();
 
   constructor() {
     this.register({
       name: 'help',
-      usage: '/help — what you can ask here',
+      description: 'what you can ask here',
       run: async () => this.help(),
     });
   }
 
   register(command: ChatCommand): void {
-    if (this.commands.has(command.name)) throw new Error(`chat command /${command.name} is registered twice`);
-    this.commands.set(command.name, command);
+    const names = [command.name, ...(command.aliases ?? [])].map((n) => n.toLowerCase());
+    for (const name of names) {
+      if (this.byName.has(name)) throw new Error(`chat command /${name} is registered twice`);
+    }
+    for (const name of names) this.byName.set(name, command);
+    this.commands.push(command);
   }
 
-  /** The command a message invokes, if it is one of ours. Unknown slash words are ordinary text. */
-  match(text: string): { command: ChatCommand; args: string } | null {
-    const m = COMMAND.exec(text.trim());
-    if (!m) return null;
-    const command = this.commands.get(m[1]!.toLowerCase());
-    return command ? { command, args: (m[2] ?? '').trim() } : null;
+  match(text: string): MatchedCommand | null {
+    const split = splitCommand(text);
+    if (!split) return null;
+    const command = this.byName.get(split.name);
+    if (!command || (!split.slash && !command.bare)) return null;
+    if (command.accepts && !command.accepts(split.args, text)) return null;
+    return { command, args: split.args };
   }
 
   list(): ChatCommand[] {
-    return [...this.commands.values()];
+    return [...this.commands];
   }
 
   help(): string {
     return [
       'Talk to a persona with @name (e.g. `@apollo fix the login bug`). Commands:',
-      ...this.list().map((c) => `- ${c.usage}`),
-      '- approve <id> / deny <id> — answer an approval request (approvers only)',
+      ...this.list().map((c) => `- ${commandUsage(c)}`),
     ].join('\n');
   }
 }

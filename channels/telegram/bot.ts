@@ -1,9 +1,11 @@
 import { Bot, GrammyError, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
+import type { ChatCommandRegistry } from '../../core/chat/commands.js';
 import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
 import { accessGate, type TelegramAccess } from './access.js';
 import { floodWait } from './flood-wait.js';
+import { telegramMenu } from './menu.js';
 import { envelopeFromCallback, envelopeFromMessage } from './parse.js';
 
 /**
@@ -20,23 +22,14 @@ export interface TelegramBotOptions {
   botInfo?: UserFromGetMe;
   access: TelegramAccess;
   ingress: IngressSink;
+  /** The chat commands the orchestrator answers: Telegram's command menu is built from them when the bot starts. */
+  commands: Pick<ChatCommandRegistry, 'list'>;
   /** A message from a chat nobody allowed: hand out a pairing code. */
   onStranger: (ctx: Context) => Promise<void>;
   logger: Logger;
   /** getUpdates long-poll timeout in seconds (default 30). */
   pollTimeoutSeconds?: number;
 }
-
-/** Commands shown in Telegram's menu; the orchestrator answers them. */
-const MENU = [
-  { command: 'status', description: 'the work in flight' },
-  { command: 'personas', description: 'who is on the team' },
-  { command: 'ask', description: '<persona> <text>: ask one persona' },
-  { command: 'approve', description: '<id>: approve a request' },
-  { command: 'deny', description: '<id> [reason]: deny a request' },
-  { command: 'cancel', description: '<job>: stop a running job' },
-  { command: 'help', description: 'what you can ask here' },
-];
 
 export class TelegramBot {
   readonly bot: Bot;
@@ -80,7 +73,7 @@ export class TelegramBot {
         await this.bot.api.setWebhook(opts.url, { secret_token: opts.secret, allowed_updates: ['message', 'callback_query'] });
         this.opts.logger.info({ url: opts.url }, 'Telegram webhook registered');
       }
-      await this.bot.api.setMyCommands(MENU).catch((err) => this.opts.logger.debug({ err }, 'setMyCommands failed'));
+      await this.setMenu();
     } catch (err) {
       this.opts.logger.error({ err: describeFailure(err) }, 'Telegram webhook setup failed');
     }
@@ -98,6 +91,11 @@ export class TelegramBot {
     if (this.polling) await Promise.race([this.polling, new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
+  /** The command menu, from the registry as it is now (every module and the team have registered theirs by start). */
+  private async setMenu(): Promise<void> {
+    await this.bot.api.setMyCommands(telegramMenu(this.opts.commands.list())).catch((err) => this.opts.logger.debug({ err }, 'setMyCommands failed'));
+  }
+
   private async init(): Promise<void> {
     if (!this.bot.isInited()) await this.bot.init();
   }
@@ -111,7 +109,7 @@ export class TelegramBot {
           timeout: this.opts.pollTimeoutSeconds ?? 30,
           onStart: (me) => {
             log.info({ bot: me.username }, 'Telegram long polling started');
-            void this.bot.api.setMyCommands(MENU).catch((err) => log.debug({ err }, 'setMyCommands failed'));
+            void this.setMenu();
           },
         });
       } catch (err) {

@@ -62,6 +62,7 @@ export const telegramModule: ModuleFactory = (ctx) => {
     apiRoot: cfg.apiRoot,
     access,
     ingress: ctx.ingress,
+    commands: ctx.commands,
     onStranger,
     logger,
   });

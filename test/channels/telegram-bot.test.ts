@@ -4,6 +4,8 @@ import { TelegramAccess, pairingNotice } from '../../channels/telegram/access.js
 import { TelegramChannel } from '../../channels/telegram/adapter.js';
 import { TelegramBot } from '../../channels/telegram/bot.js';
 import { PairingStore } from '../../channels/telegram/pairings.js';
+import { ChatCommands } from '../../orchestrator/commands.js';
+import { approvalCommands } from '../../orchestrator/approvals/commands.js';
 import type { Envelope, OutboundMessage } from '../../core/chat/types.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
@@ -72,6 +74,10 @@ describe('telegram bot and adapter against the fake Bot API', () => {
   let channel: TelegramChannel;
   const inbound: Envelope[] = [];
   const strangers: number[] = [];
+  // The one chat-command registry, as the orchestrator and the modules fill it.
+  const commands = new ChatCommands();
+  commands.register({ name: 'status', description: 'the work in flight', run: async () => 'nothing' });
+  for (const c of approvalCommands({ answer: async () => 'answered' })) commands.register(c);
   before(async () => {
     fake = await startFakeTelegram();
     const pairings = new PairingStore(db.pool);
@@ -80,11 +86,14 @@ describe('telegram bot and adapter against the fake Bot API', () => {
       apiRoot: fake.apiRoot,
       access: new TelegramAccess({ allowedChatIds: [111, -100500], allowedUserIds: [], pairings }),
       ingress: async (e) => { inbound.push(e); return { id: e.id, accepted: true }; },
+      commands,
       onStranger: async (ctx) => { await pairings.request({ chatId: ctx.chat!.id }); strangers.push(ctx.chat!.id); },
       logger,
       pollTimeoutSeconds: 5,
     });
     channel = new TelegramChannel({ api: bot.api, personaName: (id) => ({ apollo: 'Apollo', pantheon: 'Pantheon' })[id] ?? id, logger });
+    // Registered after the bot was built, as modules and the team do before it starts: still in the menu.
+    commands.register({ name: 'cancel', args: '<job>', description: 'stop a running infra job', run: async () => 'cancelled' });
     bot.startPolling();
   });
   after(async () => {
@@ -94,6 +103,21 @@ describe('telegram bot and adapter against the fake Bot API', () => {
   beforeEach(() => { inbound.length = 0; strangers.length = 0; });
   const post = (over: Partial<OutboundMessage>) =>
     channel.post({ idempotencyKey: `k-${Math.random()}`, channel: 'telegram', threadId: 'telegram:111', role: 'agent', text: 'hi', ...over });
+
+  it('the command menu (setMyCommands) is the registry\'s commands with their descriptions, and /ask', async () => {
+    await until(() => fake.callsOf('setMyCommands').length > 0);
+    const call = fake.callsOf('setMyCommands')[0]!;
+    assert.equal(call.status, 200, 'Telegram took the menu');
+    assert.deepEqual(call.payload.commands, [
+      { command: 'help', description: 'what you can ask here' },
+      { command: 'status', description: 'the work in flight' },
+      { command: 'approve', description: '<id>: approve a request (approvers only)' },
+      { command: 'deny', description: '<id> [reason]: deny a request (approvers only)' },
+      { command: 'cancel', description: '<job>: stop a running infra job' },
+      { command: 'ask', description: '<persona> <text>: ask one persona' },
+    ]);
+    assert.deepEqual(call.payload.commands.slice(0, -1).map((c: { command: string }) => c.command), commands.list().map((c) => c.name), 'every registry command, in order');
+  });
 
   it('takes an allowlisted chat\'s messages in by long polling; a stranger gets the pairing path, not the ingress', async () => {
     fake.sendText({ from: jeff, text: '/ask apollo is the build green?' });

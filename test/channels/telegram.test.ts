@@ -5,6 +5,7 @@ import { TelegramChannel } from '../../channels/telegram/adapter.js';
 import { callbackData, parseCallbackData, renderApprovalCard } from '../../channels/telegram/cards.js';
 import { markdownToHtml, telegramParts, TELEGRAM_TEXT_LIMIT } from '../../channels/telegram/format.js';
 import { envelopeFromUpdate, rewriteText } from '../../channels/telegram/parse.js';
+import { telegramMenu } from '../../channels/telegram/menu.js';
 import { createLogger } from '../../core/log.js';
 import type { ApprovalCard } from '../../core/chat/types.js';
 import { parseTelegramHtml } from '../fakes/telegram/index.js';
@@ -81,6 +82,29 @@ describe('telegram: update → envelope', () => {
     assert.equal(envelopeFromUpdate({ update_id: 7, message: message({ from: undefined }) } as Update), null);
     assert.equal(envelopeFromUpdate({ update_id: 8, message: message({ from: { ...jeff, is_bot: true } }) } as Update)!.author.isBot, true);
     assert.equal(envelopeFromUpdate({ update_id: 9, edited_message: message() } as Update), null);
+  });
+});
+
+describe('telegram: the command menu', () => {
+  const run = async () => '';
+  it('is every registry command with its description (arguments first), then the adapter\'s own /ask', () => {
+    assert.deepEqual(telegramMenu([
+      { name: 'status', description: 'the work in flight', run },
+      { name: 'approve', args: '<id>', description: 'approve a request', bare: true, run },
+    ]), [
+      { command: 'status', description: 'the work in flight' },
+      { command: 'approve', description: '<id>: approve a request' },
+      { command: 'ask', description: '<persona> <text>: ask one persona' },
+    ]);
+  });
+
+  it('leaves out a name Telegram would refuse (it would refuse the whole menu) and clips long descriptions', () => {
+    const menu = telegramMenu([
+      { name: 'dry-run', description: 'typed, not picked', run },
+      { name: 'long', description: 'x'.repeat(300), run },
+    ]);
+    assert.deepEqual(menu.map((c) => c.command), ['long', 'ask']);
+    assert.equal(menu[0]!.description.length, 256);
   });
 });
 

@@ -71,7 +71,21 @@ describe('telegram: the human talks to the orchestrator', () => {
       if (running) assert.equal(await running.stop(), 0);
     };
     try {
+      const menusBefore = tg.callsOf('setMyCommands').length;
       app = await startPantheonProcess({ env: env(), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
+
+      // The command menu is the chat-command registry as the team filled it (approve and deny included), with /ask.
+      for (let i = 0; i < 100 && tg.callsOf('setMyCommands').length <= menusBefore; i++) await sleep(50);
+      const menu = tg.callsOf('setMyCommands')[menusBefore];
+      assert.equal(menu?.status, 200, 'the menu was set, and Telegram took it');
+      assert.deepEqual(menu!.payload.commands, [
+        { command: 'help', description: 'what you can ask here' },
+        { command: 'status', description: 'the work in flight' },
+        { command: 'personas', description: 'who is on the team' },
+        { command: 'approve', description: '<id>: approve a request (approvers only)' },
+        { command: 'deny', description: '<id> [reason]: deny a request (approvers only)' },
+        { command: 'ask', description: '<persona> <text>: ask one persona' },
+      ]);
 
       // An allowlisted user, unaddressed: the orchestrator's supervisor answers, labelled.
       llm.enqueue({ text: 'Nothing is in flight yet.' });

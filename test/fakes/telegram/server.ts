@@ -6,7 +6,7 @@ import { parseTelegramHtml } from './html.js';
  * A fake Telegram Bot API server, good enough for real grammY over HTTP: `/bot<token>/<method>`
  * for getMe, getUpdates (long polling with offset/timeout), sendMessage (parse_mode HTML checked
  * as strictly as Telegram does, the 4,096 limit, inline keyboards), editMessageText,
- * sendChatAction, answerCallbackQuery, setMyCommands and setWebhook/deleteWebhook. Tests play the
+ * sendChatAction, answerCallbackQuery, setMyCommands (its rules checked) and setWebhook/deleteWebhook. Tests play the
  * users: `sendText` and `click` make updates, delivered by getUpdates or POSTed to the webhook
  * with the secret-token header. `failNext` answers 429 with `retry_after` on demand.
  */
@@ -185,9 +185,19 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
         return ok(true);
       case 'getWebhookInfo':
         return ok({ url: webhook?.url ?? '', has_custom_certificate: false, pending_update_count: queue.length });
+      case 'setMyCommands': {
+        // Refused as a whole, as Telegram does, when one entry breaks its rules.
+        const commands = typeof payload.commands === 'string' ? JSON.parse(payload.commands) : payload.commands;
+        if (!Array.isArray(commands) || commands.length > 100) return fail(400, 'Bad Request: commands must be an array of at most 100 BotCommand');
+        for (const c of commands) {
+          if (!/^[a-z0-9_]{1,32}$/.test(String(c?.command))) return fail(400, 'Bad Request: BOT_COMMAND_INVALID');
+          const description = String(c?.description ?? '');
+          if (description.length < 1 || description.length > 256) return fail(400, 'Bad Request: BOT_COMMAND_DESCRIPTION_INVALID');
+        }
+        return ok(true);
+      }
       case 'sendChatAction':
       case 'answerCallbackQuery':
-      case 'setMyCommands':
         return ok(true);
       default:
         return fail(404, 'Not Found: method not found');

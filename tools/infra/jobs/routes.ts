@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { scrubSecrets } from '../../../core/log.js';
-import type { Approvers } from '../../../orchestrator/approvals/approvers.js';
-import type { ChatCommand } from '../../../orchestrator/commands.js';
+import type { HumanDirectory } from '../../../core/chat/approvals.js';
+import type { ChatCommand } from '../../../core/chat/commands.js';
 import type { JobRunner } from './runner.js';
 import { JOB_STATUSES, type InfraJob, type JobStatus, type JobStore } from './store.js';
 
@@ -64,10 +64,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: JobStore;
  * `/cancel <job>` in any chat. With a `humans:` registry, only people in it may cancel (a
  * stranger in a shared channel must not stop a deploy half-way); without one, anyone may.
  */
-export function cancelCommand(runner: JobRunner, approvers: Pick<Approvers, 'identify'> & { any(): boolean }): ChatCommand {
+export function cancelCommand(runner: JobRunner, approvers: Pick<HumanDirectory, 'identify'> & { any(): boolean }): ChatCommand {
   return {
     name: 'cancel',
-    usage: '/cancel <job> — stop a running infra job (e.g. /cancel j-1a2b3c4d)',
+    args: '<job>',
+    description: 'stop a running infra job (e.g. /cancel j-1a2b3c4d)',
     run: async (args, envelope) => {
       const id = args.trim().split(/\s+/)[0];
       if (!id) return 'Usage: /cancel <job>, e.g. /cancel j-1a2b3c4d';
