@@ -7,6 +7,8 @@ import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom
 export interface Metrics {
   registry: Registry;
   inboundEvents: Counter<'channel'>;
+  /** Inbound messages the ingress could not store after every retry (core/chat/inbound.ts). */
+  inboundFailures: Counter<'channel' | 'outcome'>;
   runs: Counter<'persona' | 'outcome'>;
   runDuration: Histogram<'persona'>;
   toolCalls: Counter<'persona' | 'tool' | 'outcome'>;
@@ -22,6 +24,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   return {
     registry,
     inboundEvents: new Counter({ name: 'pantheon_inbound_events_total', help: 'Inbound chat and webhook events accepted', labelNames: ['channel'], registers }),
+    inboundFailures: new Counter({
+      name: 'pantheon_inbound_failures_total',
+      help: 'Inbound messages not stored after every retry: outcome "unacknowledged" (the platform delivers them again) or "lost" (it cannot)',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    }),
     runs: new Counter({ name: 'pantheon_runs_total', help: 'Persona agent runs', labelNames: ['persona', 'outcome'], registers }),
     runDuration: new Histogram({ name: 'pantheon_run_duration_seconds', help: 'Persona agent run duration', labelNames: ['persona'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers }),
     toolCalls: new Counter({ name: 'pantheon_tool_calls_total', help: 'Tool calls made by personas', labelNames: ['persona', 'tool', 'outcome'], registers }),

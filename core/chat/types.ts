@@ -115,6 +115,42 @@ export interface IngressOptions {
  */
 export type IngressSink = (envelope: Envelope, opts?: IngressOptions) => Promise<{ id: string; accepted: boolean }>;
 
+/**
+ * The inbound half of the adapter contract. An adapter takes messages in by listening (a socket
+ * or a poller: `start`/`stop`, in the one process that takes messages in) or by answering webhooks
+ * (routes its module registers). Either way each message goes through `deliverInbound`
+ * (core/chat/inbound.ts): one retry policy, the platform acknowledged only once the envelope is
+ * durably stored, dedupe left to the ingress. What happens to a message the ingress could not
+ * store depends on the platform, and each says which it is.
+ */
+export type InboundRedelivery =
+  /**
+   * The platform delivers again what was not acknowledged: Slack and Telegram redeliver, a
+   * webhook's sender retries an error status, an HTTP client retries with the same id, a queue
+   * job is retried, a read cursor that did not move is read again.
+   */
+  | 'platform'
+  /**
+   * Nothing delivers it again (a Discord gateway event): a message the ingress could not store
+   * after every retry is lost, so it is logged as an error with its text and counted
+   * (`pantheon_inbound_failures_total{outcome="lost"}`).
+   */
+  | 'none';
+
+/** What an inbound path tells the platform, decided by `deliverInbound` for every platform alike. */
+export interface InboundResult {
+  /** True once the envelope is durably stored (now, or before: a redelivery): acknowledge the platform. */
+  ack: boolean;
+  /** The envelope id. */
+  id: string;
+  /** Newly stored (false: a duplicate, our own message, or not stored at all). */
+  accepted: boolean;
+  /** Calls made to the ingress. */
+  attempts: number;
+  /** The last failure, when `ack` is false. */
+  error?: Error;
+}
+
 export class NotImplementedError extends Error {
   constructor(adapter: string, capability: string) {
     super(`${adapter} does not support ${capability}`);
