@@ -3,9 +3,11 @@
  *
  *   cli (composition root)
  *    └ orchestrator ─ channels ─ tools ─ memory ─ agents
- *        └ personas (data) └ core (config, db, http, queue, chat contracts)
+ *        └ github (client, identities, ledger sync) └ ledger (work items)
+ *            └ personas (data) └ core (config, db, http, queue, chat contracts)
  *
- * Lower layers never import higher ones; channels and tools meet only in core/chat's contracts.
+ * Lower layers never import higher ones; channels and tools meet only in core/chat's contracts,
+ * the work ledger and the GitHub client they share.
  */
 const above = (...folders) => `^(${folders.join('|')})/`;
 
@@ -17,28 +19,42 @@ module.exports = {
       comment: 'core/ knows nothing above it: config, database, HTTP, queue and the chat contracts only.',
       severity: 'error',
       from: { path: '^core/' },
-      to: { path: above('personas', 'agents', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
+      to: { path: above('personas', 'ledger', 'github', 'agents', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
     },
     {
       name: 'personas-are-data',
       comment: 'personas/ is schema and loading: it may use core/ only.',
       severity: 'error',
       from: { path: '^personas/' },
-      to: { path: above('agents', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
+      to: { path: above('ledger', 'github', 'agents', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
     },
     {
       name: 'agents-below-tools',
       comment: 'agents/ (model providers, accounting) is used by the orchestrator; it does not reach up.',
       severity: 'error',
       from: { path: '^agents/' },
-      to: { path: above('memory', 'tools', 'channels', 'orchestrator', 'cli') },
+      to: { path: above('ledger', 'github', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
     },
     {
       name: 'memory-below-tools',
       comment: 'memory/ is a store; its tool group lives in tools/.',
       severity: 'error',
       from: { path: '^memory/' },
-      to: { path: above('tools', 'channels', 'orchestrator', 'cli') },
+      to: { path: above('ledger', 'github', 'tools', 'channels', 'orchestrator', 'cli') },
+    },
+    {
+      name: 'ledger-above-core-only',
+      comment: 'ledger/ (work items) is shared by the orchestrator, tools and channels: it may use core/ only.',
+      severity: 'error',
+      from: { path: '^ledger/' },
+      to: { path: above('personas', 'github', 'agents', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
+    },
+    {
+      name: 'github-below-channels-and-tools',
+      comment: 'github/ (client, identities, ledger sync) serves the GitHub channel and the GitHub tools: core/, personas/ and ledger/ only.',
+      severity: 'error',
+      from: { path: '^github/' },
+      to: { path: above('agents', 'memory', 'tools', 'channels', 'orchestrator', 'cli') },
     },
     {
       name: 'adapters-never-run-agents',
@@ -58,7 +74,7 @@ module.exports = {
       name: 'orchestrator-below-cli',
       comment: 'cli/ is the composition root: nothing imports it.',
       severity: 'error',
-      from: { path: '^(core|personas|agents|memory|tools|channels|orchestrator)/' },
+      from: { path: '^(core|personas|ledger|github|agents|memory|tools|channels|orchestrator)/' },
       to: { path: '^cli/' },
     },
     {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { WorkspacesConfig } from '../core/config/schema.js';
-import type { WorkItem, WorkItemEvent } from '../orchestrator/ledger/types.js';
-import { FINISHED_STATES } from '../orchestrator/ledger/types.js';
+import type { WorkItem, WorkItemEvent } from '../ledger/types.js';
+import { FINISHED_STATES } from '../ledger/types.js';
 import { formatBytes, quotaBytes, workspaceDiskUse } from '../tools/workspace/disk-use.js';
 import { listWorkspacesOnDisk } from '../tools/workspace/inventory.js';
 import { endOf, issueRefs, removalNote, retentionOf, type WorkItemLookup, type WorkItemStatus } from '../tools/workspace/retention.js';

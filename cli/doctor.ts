@@ -8,7 +8,7 @@ import { loadConfig, type LoadedConfig } from '../core/config/index.js';
 import { createDatabase, describeUrl } from '../core/db/index.js';
 import { dataDirLockHolder, dataDirLockKind } from '../core/db/data-dir-lock.js';
 import { createLogger } from '../core/log.js';
-import { WorkLedger } from '../orchestrator/ledger/ledger.js';
+import { WorkLedger } from '../ledger/ledger.js';
 import { resolveSandbox } from '../tools/sandbox/resolve.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 import { findServer, type ReadSourceOptions } from './audit.js';

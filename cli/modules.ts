@@ -7,7 +7,7 @@ import type { JobQueue } from '../core/queue/types.js';
 import type { AuditLog } from '../core/audit/index.js';
 import type { ChannelAdapter, IngressSink } from '../core/chat/types.js';
 import type { Outbox } from '../orchestrator/outbox.js';
-import type { WorkLedger } from '../orchestrator/ledger/index.js';
+import type { WorkLedger } from '../ledger/index.js';
 import type { Approvers } from '../orchestrator/approvals/approvers.js';
 import type { ChatCommands } from '../orchestrator/commands.js';
 import type { PersonaRegistry } from '../personas/registry.js';

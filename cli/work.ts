@@ -1,6 +1,6 @@
-import { WorkLedger } from '../orchestrator/ledger/ledger.js';
-import { formatAge } from '../orchestrator/ledger/summary.js';
-import type { WorkItem, WorkItemEvent } from '../orchestrator/ledger/types.js';
+import { WorkLedger } from '../ledger/ledger.js';
+import { formatAge } from '../ledger/summary.js';
+import type { WorkItem, WorkItemEvent } from '../ledger/types.js';
 import { findServer, formatTable, formatTime, getJson, HttpAnswerError, truncate, withDatabase, type ReadSourceOptions } from './audit.js';
 
 export interface WorkCommandOptions extends ReadSourceOptions {

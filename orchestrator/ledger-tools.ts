@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OutboxPort, PantheonTool } from '../tools/types.js';
-import { FINISHED_STATES, WORK_STATES, type WorkItem, type WorkLedger } from './ledger/index.js';
+import { FINISHED_STATES, WORK_STATES, type WorkItem, type WorkLedger } from '../ledger/index.js';
 
 /**
  * The ledger as tools: what is in flight, and progress or state changes on a work item. Progress

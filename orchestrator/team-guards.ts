@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Persona } from '../personas/schema.js';
-import type { WorkLedger } from './ledger/index.js';
+import type { WorkLedger } from '../ledger/index.js';
 import { budgetSpent } from './budget.js';
 import type { TeamGuards } from './graph/team-graph.js';
 

@@ -6,7 +6,7 @@ import type { Persona } from '../personas/schema.js';
 import type { OutboxPort, PantheonTool } from '../tools/types.js';
 import { toLangChainTool } from '../tools/langchain.js';
 import type { ToolGuard } from '../tools/guard.js';
-import type { WorkItem, WorkLedger } from './ledger/index.js';
+import type { WorkItem, WorkLedger } from '../ledger/index.js';
 import { personaMessagesMiddleware } from './graph/foreign-messages.js';
 import { createHandoffTool } from './graph/handoff-tool.js';
 import { SUPERVISOR_ID } from './graph/posting.js';

@@ -1,4 +1,4 @@
-import type { WorkItem, WorkLedger, WorkState } from '../../orchestrator/ledger/index.js';
+import type { WorkItem, WorkLedger, WorkState } from '../../ledger/index.js';
 import type { OutboxPort } from '../../tools/types.js';
 import { activityRef, type GitHubActivity } from './activity.js';
 import { ledgerRefs } from './thread-id.js';

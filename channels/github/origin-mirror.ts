@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/log.js';
-import type { WorkLedger } from '../../orchestrator/ledger/index.js';
+import type { WorkLedger } from '../../ledger/index.js';
 import type { OutboxPort } from '../../tools/types.js';
 import type { OutboundMessage } from '../../core/chat/types.js';
 import type { GitHubClient } from './client.js';

@@ -6,7 +6,7 @@ import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { GitHubChannel, commentMarker } from '../../channels/github/adapter.js';
 import { GitHubIdentities } from '../../channels/github/identities.js';
 import { OriginMirror } from '../../channels/github/origin-mirror.js';
-import { WorkLedger } from '../../orchestrator/ledger/index.js';
+import { WorkLedger } from '../../ledger/index.js';
 import type { Persona } from '../../personas/schema.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 import { tempDir } from '../support/pantheon-process.js';

@@ -19,7 +19,7 @@ import { GitHubInbound } from '../../channels/github/inbound.js';
 import { LedgerSync } from '../../channels/github/ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from '../../channels/github/map-webhook.js';
 import { SeenActivities } from '../../channels/github/seen.js';
-import { WorkLedger } from '../../orchestrator/ledger/index.js';
+import { WorkLedger } from '../../ledger/index.js';
 import type { Persona } from '../../personas/schema.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 import { tempDir } from '../support/pantheon-process.js';

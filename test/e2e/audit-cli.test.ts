@@ -8,7 +8,7 @@ import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createHttpServer, listen } from '../../core/http/index.js';
 import { createLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
-import { registerConsoleRoutes, WorkLedger, type WorkItem } from '../../orchestrator/ledger/index.js';
+import { registerConsoleRoutes, WorkLedger, type WorkItem } from '../../ledger/index.js';
 import { cleanEnv, runCli, tempDir } from '../support/pantheon-process.js';
 
 const logger = createLogger({ level: 'silent' });

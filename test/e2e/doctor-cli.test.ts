@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createDatabase, migrate } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
-import { WorkLedger } from '../../orchestrator/ledger/index.js';
+import { WorkLedger } from '../../ledger/index.js';
 import { personaRoot, workspaceHome } from '../../tools/workspace/naming.js';
 import { Workspaces } from '../../tools/workspace/workspaces.js';
 import type { DoctorReport } from '../../cli/doctor.js';

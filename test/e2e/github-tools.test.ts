@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
-import { WorkLedger } from '../../orchestrator/ledger/index.js';
+import { WorkLedger } from '../../ledger/index.js';
 import { decide } from '../../tools/policy.js';
 import { githubTools, TeamDirectory, type TeamMember } from '../../tools/github/index.js';
 import { workspaceTools } from '../../tools/workspace/index.js';

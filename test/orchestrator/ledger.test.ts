@@ -12,7 +12,7 @@ import {
   WorkLedger,
   type WorkItem,
   type WorkState,
-} from '../../orchestrator/ledger/index.js';
+} from '../../ledger/index.js';
 import { tempDir } from '../support/pantheon-process.js';
 import { createTestDatabase, postgresSkip } from '../support/postgres.js';
 

@@ -4,7 +4,7 @@ import { chmod, mkdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
-import { WorkLedger } from '../../orchestrator/ledger/index.js';
+import { WorkLedger } from '../../ledger/index.js';
 import { cleanWorkspaces, removeWorkspace, startWorkspaceCleanup } from '../../tools/workspace/cleanup.js';
 import { listWorkspacesOnDisk } from '../../tools/workspace/inventory.js';
 import { metaFile, personaRoot, transportRepo, workspaceHome, workspaceName } from '../../tools/workspace/naming.js';

@@ -1,7 +1,7 @@
 import { createGitHubClient, type GitHubAppAuth, type GitHubClient } from '../../channels/github/client.js';
 import type { Logger } from '../../core/log.js';
 import { registerSecret } from '../../core/log.js';
-import type { WorkLedger } from '../../orchestrator/ledger/index.js';
+import type { WorkLedger } from '../../ledger/index.js';
 import type { ToolContext } from '../types.js';
 import type { TeamDirectory } from './team.js';
 

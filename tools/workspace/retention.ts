@@ -1,4 +1,4 @@
-import { FINISHED_STATES, type WorkLedger, type WorkState } from '../../orchestrator/ledger/index.js';
+import { FINISHED_STATES, type WorkLedger, type WorkState } from '../../ledger/index.js';
 import type { WorkspaceOnDisk } from './inventory.js';
 
 /** What retention needs to know of the work item a workspace is for. */

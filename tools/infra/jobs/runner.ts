@@ -4,7 +4,7 @@ import type { InfraConfig } from '../../../core/config/schema.js';
 import { scrubSecrets, type Logger } from '../../../core/log.js';
 import type { JobQueue } from '../../../core/queue/types.js';
 import type { AuditLog } from '../../../core/audit/index.js';
-import type { WorkLedger } from '../../../orchestrator/ledger/index.js';
+import type { WorkLedger } from '../../../ledger/index.js';
 import type { OutboxPort } from '../../types.js';
 import { runRemote, type OutputStream, type RemoteResult, type RemoteRun } from '../remote-exec.js';
 import { HostKeyError, type SshPool } from '../ssh-pool.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditLog } from '../../core/audit/audit-log.js';
-import { registerAuditRoutes } from '../../core/audit/routes.js';
+import type { AuditLog } from '../core/audit/audit-log.js';
+import { registerAuditRoutes } from '../core/audit/routes.js';
 import type { WorkLedger } from './ledger.js';
 import { registerWorkRoutes } from './routes.js';
 

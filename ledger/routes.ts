@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { sendError } from '../../core/http/errors.js';
+import { sendError } from '../core/http/errors.js';
 import type { WorkLedger } from './ledger.js';
 
 const name = z.string().trim().min(1).max(256);

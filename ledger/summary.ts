@@ -1,4 +1,4 @@
-import { formatAge } from '../../core/format-age.js';
+import { formatAge } from '../core/format-age.js';
 import type { WorkItem } from './types.js';
 
 /** Items listed before the rest are summarised as "… and N more". */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { scrubSecrets } from '../../core/log.js';
+import { scrubSecrets } from '../core/log.js';
 import { summarizeInFlight } from './summary.js';
 import {
   FINISHED_STATES,
