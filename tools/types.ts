@@ -1,8 +1,10 @@
 import type { z } from 'zod';
 import type { RiskClass } from '../core/config/policy.js';
-import type { OutboundMessage } from '../core/chat/types.js';
+import type { OutboxPort } from '../core/chat/outbox.js';
 
 export type { RiskClass };
+/** Tools post through the outbox port of core/chat (re-exported for the tool groups). */
+export type { OutboxPort };
 
 /**
  * Everything a tool knows about the call it is serving. Built by the tool adapter from the
@@ -49,12 +51,6 @@ export interface PantheonTool<S extends z.ZodType = z.ZodType> {
   run(args: z.output<S>, call: ToolCall): Promise<string>;
 }
 
-/** What tools may use to post: the outbox (never an adapter directly). */
-export interface OutboxPort {
-  send(message: OutboundMessage): Promise<{ queued: boolean }>;
-  /** A private thread with a person on a platform (approval requests to approvers), where one can be opened. */
-  directThreadFor?(channel: string, userId: string): string | undefined;
-}
 
 /** One persona's own credentials, and nobody else's. */
 export interface PersonaCredentials {

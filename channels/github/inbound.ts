@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/log.js';
-import type { OutboxPort } from '../../tools/types.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
 import type { IngressSink } from '../../core/chat/types.js';
 import { activityRef, type GitHubActivity } from './activity.js';
 import { refusalText, type GitHubAuthoriser } from './authorise.js';
@@ -91,7 +92,9 @@ export class GitHubInbound {
     if (a.kind === 'unassigned') for (const t of a.targets) await ledger.unassigned(a, t);
 
     const id = `github:${source}:${a.key ?? `${a.kind}:${a.number}`}`;
-    await this.deps.ingress(activityEnvelope(a, { id, loginOf: (p) => identities.loginOf(p) }));
+    // Not stored: throw, so the delivery's job is retried or the notification stays unread (the claim is this source's still).
+    const stored = await deliverInbound(this.deps.ingress, activityEnvelope(a, { id, loginOf: (p) => identities.loginOf(p) }), { redelivery: 'platform', logger: log });
+    if (!stored.ack) throw stored.error!;
     return 'ingress';
   }
 

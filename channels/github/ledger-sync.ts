@@ -1,5 +1,5 @@
 import type { WorkItem, WorkLedger, WorkState } from '../../ledger/index.js';
-import type { OutboxPort } from '../../tools/types.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
 import { activityRef, type GitHubActivity } from './activity.js';
 import { ledgerRefs } from './thread-id.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../../core/log.js';
 import type { WorkLedger } from '../../ledger/index.js';
-import type { OutboxPort } from '../../tools/types.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { OutboundMessage } from '../../core/chat/types.js';
 import type { GitHubClient } from './client.js';
 import { LedgerSync } from './ledger-sync.js';

@@ -2,7 +2,7 @@ import type { Context } from 'grammy';
 import { ConfigError } from '../../core/config/index.js';
 import { registerSecret } from '../../core/log.js';
 import type { ModuleFactory } from '../../cli/modules.js';
-import { SUPERVISOR_ID } from '../../orchestrator/graph/posting.js';
+import { SUPERVISOR_ID } from '../../core/chat/supervisor.js';
 import { pairingNotice, TelegramAccess } from './access.js';
 import { TelegramChannel } from './adapter.js';
 import { TelegramBot } from './bot.js';

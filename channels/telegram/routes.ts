@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Update } from 'grammy/types';
 import { boundedBody } from '../../core/http/body-budget.js';
 import { HttpError, sendError } from '../../core/http/errors.js';
-import type { OutboxPort } from '../../tools/types.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { TelegramBot } from './bot.js';
 import type { PairingStore } from './pairings.js';
 import { encodeTelegramThreadId } from './thread-id.js';

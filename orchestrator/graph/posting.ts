@@ -3,7 +3,7 @@ import type { OutboxPort } from '../../tools/types.js';
 import { messageText } from '../message-text.js';
 import type { TeamStateValue } from './state.js';
 
-export const SUPERVISOR_ID = 'pantheon';
+export { SUPERVISOR_ID } from '../../core/chat/supervisor.js';
 
 /**
  * Posts what personas said since the cursor, each under its own name, through the outbox.
