@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Routes, type APIMessage } from 'discord.js';
 import type { Logger } from '../../core/log.js';
-import type { ChannelAdapter, Envelope, IngressSink, OutboundMessage, PostResult } from '../../core/chat/types.js';
+import type { Metrics } from '../../core/metrics.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
+import type { ChannelAdapter, Envelope, InboundRedelivery, InboundResult, IngressSink, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { BotEvents, PersonaBot } from './bot.js';
 import { approvalComponents } from './cards.js';
 import { discordEditText, discordParts } from './format.js';
@@ -18,17 +20,26 @@ export interface DiscordChannelOptions {
   displayName: (persona: string) => string;
   ingress: IngressSink;
   logger: Logger;
+  /** Counts messages the ingress could not store (`pantheon_inbound_failures_total`). */
+  metrics?: Pick<Metrics, 'inboundFailures'>;
 }
 
 /**
  * Discord: every persona posts as its own bot; messages and button presses heard by any of the
  * bots become envelopes. A guild message reaches every bot, so each is handed on once (and the
  * ingress dedupes by `discord:<messageId>` anyway).
+ *
+ * Inbound goes through `deliverInbound`. A gateway event is never delivered again, so a message
+ * the ingress could not store after every retry is reported lost (logged with its text, counted);
+ * a button press is acknowledged to Discord only once stored (else the clicker sees it failed).
  */
 export class DiscordChannel implements ChannelAdapter {
   readonly name = 'discord';
+  readonly redelivery: InboundRedelivery = 'none';
   private readonly byUserId = new Map<string, string>();
   private readonly seen = new Set<string>();
+  /** Envelopes on their way to the ingress: another bot's copy waits for the same outcome. */
+  private readonly inflight = new Map<string, Promise<InboundResult>>();
   private readonly retries = new Set<NodeJS.Timeout>();
   private stopped = false;
 
@@ -59,8 +70,8 @@ export class DiscordChannel implements ChannelAdapter {
 
   private async connect(bot: PersonaBot, attempt: number): Promise<void> {
     const events: BotEvents = {
-      message: (m) => this.hand(parseDiscordMessage(m, (id) => this.byUserId.get(id))),
-      click: (c) => this.hand(parseDiscordClick(c)),
+      message: async (m) => { await this.hand(parseDiscordMessage(m, (id) => this.byUserId.get(id))); },
+      click: async (c) => (await this.hand(parseDiscordClick(c))).ack,
     };
     try {
       await bot.connect(events);
@@ -125,20 +136,34 @@ export class DiscordChannel implements ChannelAdapter {
     return parts;
   }
 
-  private hand(envelope: Envelope | null): void {
-    if (!envelope || this.remember(envelope.id)) return;
-    this.opts.ingress(envelope).catch((err: Error) => {
-      this.seen.delete(envelope.id);
-      this.opts.logger.error({ inbound: envelope.id, err: err.message }, 'discord message not accepted');
-    });
+  /** Resolves once every message on its way to the ingress has got there or been reported lost. */
+  async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight.values()]);
   }
 
-  /** True when another bot already handed this one on. */
-  private remember(id: string): boolean {
-    if (this.seen.has(id)) return true;
+  /**
+   * One envelope to the ingress, once however many bots heard it: a copy that comes while the
+   * first is on its way shares its outcome, one that comes after it was stored is acknowledged.
+   */
+  private hand(envelope: Envelope | null): Promise<InboundResult> {
+    if (!envelope) return Promise.resolve({ ack: true, id: '', accepted: false, attempts: 0 });
+    const pending = this.inflight.get(envelope.id);
+    if (pending) return pending;
+    if (this.seen.has(envelope.id)) return Promise.resolve({ ack: true, id: envelope.id, accepted: false, attempts: 0 });
+    const { ingress, logger, metrics } = this.opts;
+    const delivery = deliverInbound(ingress, envelope, { redelivery: this.redelivery, logger, metrics }).then((result) => {
+      this.inflight.delete(envelope.id);
+      if (result.ack) this.remember(envelope.id);
+      return result;
+    });
+    this.inflight.set(envelope.id, delivery);
+    return delivery;
+  }
+
+  /** Envelopes stored already, so a late copy from another bot costs no trip to the ingress. */
+  private remember(id: string): void {
     this.seen.add(id);
     if (this.seen.size > 2000) this.seen.delete(this.seen.values().next().value!);
-    return false;
   }
 
   /**

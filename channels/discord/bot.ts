@@ -4,9 +4,9 @@ import type { DiscordClickIn, DiscordMessageIn } from './parse.js';
 
 /** What a persona's bot reports to the adapter. */
 export interface BotEvents {
-  message(message: DiscordMessageIn): void;
-  /** A button press, already acknowledged to Discord. */
-  click(click: DiscordClickIn): void;
+  message(message: DiscordMessageIn): Promise<void>;
+  /** A button press; resolves true once it is stored, and only then is it acknowledged to Discord. */
+  click(click: DiscordClickIn): Promise<boolean>;
 }
 
 /**
@@ -77,7 +77,7 @@ export class PersonaBot {
     try {
       if (message.author.bot || message.system) return;
       const channel = message.channel.partial ? await message.channel.fetch() : message.channel;
-      events.message({
+      await events.message({
         id: message.id,
         guildId: message.guildId ?? undefined,
         channelId: message.channelId,
@@ -95,9 +95,7 @@ export class PersonaBot {
   private async onInteraction(interaction: Interaction, events: BotEvents): Promise<void> {
     if (!interaction.isButton()) return;
     const click = interaction as ButtonInteraction;
-    // Discord wants an answer within 3 seconds; the decision itself is posted by the orchestrator.
-    await click.deferUpdate().catch((err: Error) => this.logger.warn({ persona: this.persona, err: err.message }, 'could not acknowledge a discord button press'));
-    events.click({
+    const stored = await events.click({
       interactionId: click.id,
       customId: click.customId,
       guildId: click.guildId ?? undefined,
@@ -107,6 +105,10 @@ export class PersonaBot {
       createdAt: click.createdAt.toISOString(),
       receivedBy: this.persona,
     });
+    // Acknowledged once stored (Discord allows 3 seconds; the ingress takes milliseconds). Not
+    // stored: no answer, so the clicker sees the press failed and can press again.
+    // The decision itself is posted by the orchestrator.
+    if (stored) await click.deferUpdate().catch((err: Error) => this.logger.warn({ persona: this.persona, err: err.message }, 'could not acknowledge a discord button press'));
   }
 }
 

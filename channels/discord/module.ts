@@ -36,6 +36,7 @@ export const discordModule: ModuleFactory = (ctx) => {
     displayName: (id) => ctx.registry.get(id)?.name ?? id,
     ingress: ctx.ingress,
     logger,
+    metrics: ctx.metrics,
   });
   return {
     name: 'discord',

@@ -149,7 +149,8 @@ describe('the Discord adapter, with the real discord.js against the fake Discord
     assert.equal(e.text, 'approve ab12');
     assert.equal(e.author.id, jeff.id);
     assert.equal(e.threadId, threadId);
-    const ack = fake.log.interactionCallbacks.find((c) => c.interactionId === interaction)!;
+    // Acknowledged once stored, so just after the envelope reached the ingress.
+    const ack = await until(() => fake.log.interactionCallbacks.find((c) => c.interactionId === interaction), 'the acknowledgement');
     assert.equal(ack.type, 6, 'deferred update: the click is acknowledged');
   });
 
