@@ -1,6 +1,8 @@
 import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
-import type { IngressSink } from '../../core/chat/types.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
+import type { InboundRedelivery, IngressSink } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
 import { registerSecret } from '../../core/log.js';
 import type { SlackChannel } from './adapter.js';
 import { slackLogger, type SlackApi, type SlackIdentity } from './api.js';
@@ -22,6 +24,8 @@ export interface SlackInboundOptions {
   ingress: IngressSink;
   adapter: SlackChannel;
   logger: Logger;
+  /** Counts payloads the ingress could not store (`pantheon_inbound_failures_total`). */
+  metrics?: Pick<Metrics, 'inboundFailures'>;
   /** How long a display-name lookup may delay an inbound message. */
   nameLookupMs?: number;
   /** How long start-up waits for a socket before carrying on (it keeps connecting meanwhile). */
@@ -44,6 +48,8 @@ class RouteReceiver implements Receiver {
  * middleware turns each payload into an envelope for the ingress. Nothing here answers anyone.
  */
 export class SlackInbound {
+  /** Slack redelivers an event it got no acknowledgement for (a Socket Mode ack, a 2xx). */
+  readonly redelivery: InboundRedelivery = 'platform';
   private readonly identities = new Map<string, SlackIdentity>();
   private readonly personaByBotUser = new Map<string, string>();
   /** `api_app_id` → persona, learned from event payloads (interactions do not name the bot). */
@@ -151,7 +157,9 @@ export class SlackInbound {
     const authorName = author && !this.personaByBotUser.has(author) ? await this.nameOf(receiver, author) : undefined;
     const envelope = parseSlackPayload(body, { receiver, personaByBotUser: this.personaByBotUser, authorName });
     if (!envelope) return;
-    const result = await this.opts.ingress(envelope);
+    const { ingress, logger, metrics } = this.opts;
+    const result = await deliverInbound(ingress, envelope, { redelivery: this.redelivery, logger, metrics });
+    if (!result.ack) throw result.error!;
     if (!result.accepted && retryNum) this.opts.logger.debug({ inbound: envelope.id, retryNum }, 'slack redelivery of a message already taken');
   }
 
