@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { boundedBody } from '../../core/http/body-budget.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
 import type { Logger } from '../../core/log.js';
 import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import { ACTIONS_PATH, verifyActionContext } from './cards.js';
@@ -48,7 +49,9 @@ export function registerActionRoute(
       text: `${context.action} ${context.approval}`,
       receivedAt: new Date().toISOString(),
     };
-    const { accepted } = await deps.ingress(envelope);
+    // Not stored: an error answer, so Mattermost tells the clicker it failed and they can click again.
+    const { ack, accepted } = await deliverInbound(deps.ingress, envelope, { redelivery: 'platform', logger: deps.logger });
+    if (!ack) return reply.code(503).send({ ephemeral_text: 'Pantheon could not take that click in; click again, or reply with the command.' });
     deps.logger.info({ approval: context.approval, action: context.action, user: username, accepted }, 'mattermost approval button clicked');
     return reply.send({
       ephemeral_text: accepted

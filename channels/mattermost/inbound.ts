@@ -1,6 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { deliverInbound } from '../../core/chat/inbound.js';
 import type { Logger } from '../../core/log.js';
-import type { IngressSink } from '../../core/chat/types.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { InboundRedelivery, IngressSink } from '../../core/chat/types.js';
 import type { ChannelCursors } from './cursors.js';
 import type { ChannelDirectory } from './directory.js';
 import { mightBeHuman, postToEnvelope, type ChannelInfo, type PostAuthor, type PostLike } from './parse.js';
@@ -10,18 +11,30 @@ import type { MattermostEvent } from './socket.js';
 /** A catch-up never reaches further back than this (a bot down for a week does not answer a week of chat). */
 export const MAX_CATCH_UP_MS = 24 * 60 * 60 * 1000;
 const DONE_MEMORY = 5000;
+/** The first re-read of a channel holding a post the ingress could not store; doubles up to a minute. */
+const RETRY_CATCH_UP_MS = 1000;
 
 /**
  * Posts coming in, from every bot's socket and from catch-ups, on their way to the ingress.
  * Each bot's work runs in order (its posts, then its catch-ups), so a channel's cursor only
  * moves forward. A post several bots see at once is taken in once: the first socket takes it,
  * the others wait for that and skip it; the ingress dedupes by envelope id on top of that.
+ *
+ * The read cursor is the acknowledgement: it moves past a post only once the ingress has stored
+ * it (`deliverInbound`). A post the ingress could not store holds its channel's cursor before it
+ * (later posts are taken in but do not move it) and a catch-up re-reads the channel from there
+ * soon after, so the post is delivered again until it is stored.
  */
 export class MattermostInbound {
+  readonly redelivery: InboundRedelivery = 'platform';
   private readonly authors = new Map<string, PostAuthor>();
-  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly done = new Set<string>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Posts not stored yet, by channel: while a channel has one, its cursor stays where it is. */
+  private readonly unstored = new Map<string, Set<string>>();
+  /** Re-reads scheduled for bots that saw a post not stored, and how many in a row. */
+  private readonly retries = new Map<string, { timer?: NodeJS.Timeout; count: number }>();
 
   constructor(private readonly deps: {
     roster: BotRoster;
@@ -29,8 +42,12 @@ export class MattermostInbound {
     directory: ChannelDirectory;
     ingress: IngressSink;
     logger: Logger;
+    /** Counts posts the ingress could not store (`pantheon_inbound_failures_total`). */
+    metrics?: Pick<Metrics, 'inboundFailures'>;
     /** Channels with no cursor yet are read from here (when this process started). */
     startedAt: number;
+    /** The first re-read after a post was not stored (default 1 s; doubles up to a minute). */
+    retryCatchUpMs?: number;
   }) {}
 
   onEvent(bot: PersonaBot, event: MattermostEvent): void {
@@ -43,12 +60,16 @@ export class MattermostInbound {
     }
     const channel: ChannelInfo = { id: post.channel_id, name: String(event.data.channel_name ?? ''), type: String(event.data.channel_type ?? '') };
     this.deps.directory.remember(channel);
-    this.inOrder(bot, () => this.take(post, this.deps.directory.get(post.channel_id) ?? channel));
+    this.inOrder(bot, () => this.take(bot, post, this.deps.directory.get(post.channel_id) ?? channel));
   }
 
   /** After a bot's socket (re)connects: read what it may have missed. */
   onReady(bot: PersonaBot): void {
-    this.inOrder(bot, () => this.catchUp(bot));
+    this.inOrder(bot, () => this.catchUp(bot).catch((err) => {
+      // Mattermost did not answer the re-read: posts still held are read again later.
+      if (this.unstored.size) this.retryLater(bot);
+      throw err;
+    }));
   }
 
   /** Resolves when every bot's queued work is done (tests, shutdown). */
@@ -64,35 +85,60 @@ export class MattermostInbound {
     this.chains.set(bot.persona, next);
   }
 
-  /** One post: to the ingress if a human wrote it; then the channel's cursor moves past it. */
-  private async take(post: PostLike, channel: ChannelInfo): Promise<void> {
+  /**
+   * One post: to the ingress if a human wrote it; then the channel's cursor moves past it, unless
+   * the channel holds a post not stored yet.
+   */
+  private async take(bot: PersonaBot, post: PostLike, channel: ChannelInfo): Promise<void> {
     if (mightBeHuman(post, this.deps.roster.team) && !this.done.has(post.id)) {
       let pending = this.inflight.get(post.id);
       if (!pending) {
         pending = this.ingest(post, channel).finally(() => this.inflight.delete(post.id));
         this.inflight.set(post.id, pending);
       }
-      await pending;
+      if (!(await pending)) {
+        const held = this.unstored.get(post.channel_id) ?? new Set<string>();
+        this.unstored.set(post.channel_id, held.add(post.id));
+        this.retryLater(bot);
+        return;
+      }
     }
-    this.deps.cursors.advance(post.channel_id, post.create_at);
+    const held = this.unstored.get(post.channel_id);
+    if (held?.delete(post.id) && held.size === 0) this.unstored.delete(post.channel_id);
+    if (!this.unstored.size) for (const retry of this.retries.values()) retry.count = 0;
+    if (!this.unstored.has(post.channel_id)) this.deps.cursors.advance(post.channel_id, post.create_at);
   }
 
-  private async ingest(post: PostLike, channel: ChannelInfo): Promise<void> {
-    const author = await this.author(post.user_id);
+  /** True once the post is stored (or is nothing to store). */
+  private async ingest(post: PostLike, channel: ChannelInfo): Promise<boolean> {
+    let author: PostAuthor;
+    try {
+      author = await this.author(post.user_id);
+    } catch (err) {
+      this.deps.logger.warn({ post: post.id, err: (err as Error).message }, 'could not tell who wrote a Mattermost post; reading it again later');
+      return false;
+    }
     const envelope = postToEnvelope(post, channel, author, this.deps.roster.team);
     if (envelope) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.deps.ingress(envelope);
-          break;
-        } catch (err) {
-          if (attempt >= 3) throw err;
-          await sleep(250 * attempt);
-        }
-      }
+      const { ingress, logger, metrics } = this.deps;
+      if (!(await deliverInbound(ingress, envelope, { redelivery: this.redelivery, logger, metrics })).ack) return false;
     }
     this.done.add(post.id);
     if (this.done.size > DONE_MEMORY) this.done.delete(this.done.values().next().value!);
+    return true;
+  }
+
+  /** Re-reads the bot's channels soon (backing off while it keeps failing), if it is still listening then. */
+  private retryLater(bot: PersonaBot): void {
+    const retry = this.retries.get(bot.persona) ?? { count: 0 };
+    this.retries.set(bot.persona, retry);
+    if (retry.timer) return;
+    const delay = Math.min(60_000, (this.deps.retryCatchUpMs ?? RETRY_CATCH_UP_MS) * 2 ** retry.count++);
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      if (bot.socket) this.onReady(bot);
+    }, delay);
+    retry.timer.unref();
   }
 
   /** Who wrote a post (username and whether it is a bot), asked once per user. */
@@ -133,7 +179,7 @@ export class MattermostInbound {
         .filter((p): p is NonNullable<typeof p> => !!p && p.channel_id === channel.id && p.create_at >= since)
         .sort((a, b) => a.create_at - b.create_at);
       for (const post of posts) {
-        await this.take(post, info);
+        await this.take(bot, post, info);
         taken++;
       }
     }
