@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { storableText } from '../../core/db/storable-text.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
 import type { IngressSink } from '../../core/chat/types.js';
+import { HttpError } from '../../core/http/errors.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
 import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
@@ -47,14 +49,16 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
       await store.append({ id, conversation, role: 'user', author: user, text });
       shown = true;
     };
-    await ingress({
+    const stored = await deliverInbound(ingress, {
       id,
       channel: 'local',
       threadId: encodeLocalThreadId(conversation),
       author: { id: user, name: user },
       text,
       receivedAt: new Date().toISOString(),
-    }, { recorded: show });
+    }, { recorded: show, redelivery: 'platform', logger: req.log });
+    // Not stored: the client is told to send it again (the same `id` is taken once).
+    if (!stored.ack) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
     if (!shown) await show();
     return reply.code(202).send({ id });
   });
