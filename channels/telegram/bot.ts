@@ -1,8 +1,10 @@
-import { Bot, GrammyError, type Context } from 'grammy';
+import { Bot, BotError, GrammyError, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { ChatCommandRegistry } from '../../core/chat/commands.js';
-import type { Envelope, IngressSink } from '../../core/chat/types.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
+import type { Envelope, InboundRedelivery, IngressSink } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
 import { accessGate, type TelegramAccess } from './access.js';
 import { floodWait } from './flood-wait.js';
 import { telegramMenu } from './menu.js';
@@ -27,14 +29,34 @@ export interface TelegramBotOptions {
   /** A message from a chat nobody allowed: hand out a pairing code. */
   onStranger: (ctx: Context) => Promise<void>;
   logger: Logger;
+  /** Counts updates the ingress could not store (`pantheon_inbound_failures_total`). */
+  metrics?: Pick<Metrics, 'inboundFailures'>;
   /** getUpdates long-poll timeout in seconds (default 30). */
   pollTimeoutSeconds?: number;
 }
 
+/** An update the ingress could not store: it must not be confirmed to Telegram, which then delivers it again. */
+class NotStored extends Error {
+  constructor(readonly updateId: number, cause: Error) {
+    super(`update ${updateId} could not be stored: ${cause.message}`, { cause });
+    this.name = 'NotStored';
+  }
+}
+
+/** The first wait before polling again from an update that was not stored; doubles up to 30 s. */
+const REFETCH_MS = 1000;
+
 export class TelegramBot {
+  /**
+   * An update is confirmed to Telegram only once stored: in webhook mode by answering 2xx, when
+   * polling by asking for the updates after it. Not stored, it is delivered again.
+   */
+  readonly redelivery: InboundRedelivery = 'platform';
   readonly bot: Bot;
   private polling?: Promise<void>;
   private stopped = false;
+  /** Updates polled again in a row because they were not stored (the wait doubles). */
+  private refetches = 0;
 
   constructor(private readonly opts: TelegramBotOptions) {
     const log = opts.logger;
@@ -43,16 +65,20 @@ export class TelegramBot {
     this.bot.use(accessGate(opts.access, opts.onStranger));
     this.bot.on('message', async (ctx) => {
       const envelope = envelopeFromMessage(ctx.message, { botUsername: ctx.me.username });
-      if (envelope) await this.accept(envelope);
+      if (envelope) await this.accept(envelope, ctx.update.update_id);
     });
     this.bot.on('callback_query:data', async (ctx) => {
       const envelope = envelopeFromCallback(ctx.callbackQuery, { botUsername: ctx.me.username });
       if (!envelope) return void (await ctx.answerCallbackQuery().catch(() => {}));
-      await this.accept(envelope);
+      await this.accept(envelope, ctx.update.update_id);
       // Telegram shows a spinner on the button until the click is answered: answer at once.
       await ctx.answerCallbackQuery({ text: `Sent: ${envelope.text}` }).catch((err) => log.debug({ err }, 'answerCallbackQuery failed'));
     });
-    this.bot.catch((err) => log.warn({ err: err.error, update: err.ctx.update.update_id }, 'a Telegram update could not be handled'));
+    this.bot.catch((err) => {
+      // Polling: ends this round of polling before the update is confirmed (see pollLoop).
+      if (err.error instanceof NotStored) throw err;
+      log.warn({ err: err.error, update: err.ctx.update.update_id }, 'a Telegram update could not be handled');
+    });
   }
 
   get api() {
@@ -114,6 +140,14 @@ export class TelegramBot {
         });
       } catch (err) {
         if (this.stopped) break;
+        if (err instanceof BotError && err.error instanceof NotStored) {
+          if (this.refetchFrom(err.error.updateId)) {
+            const waitMs = Math.min(30_000, REFETCH_MS * 2 ** this.refetches++);
+            log.warn({ update: err.error.updateId, retryInMs: waitMs }, 'a Telegram update was not stored; polling it again');
+            await new Promise((r) => setTimeout(r, waitMs).unref());
+            continue;
+          }
+        }
         if (err instanceof GrammyError && err.error_code === 401) {
           log.error(describeFailure(err));
           return;
@@ -124,17 +158,26 @@ export class TelegramBot {
     }
   }
 
-  /** Hands an envelope to the ingress, retrying briefly: a lost update is a lost message. */
-  private async accept(envelope: Envelope): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.opts.ingress(envelope);
-        return;
-      } catch (err) {
-        if (attempt >= 3) throw err;
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
+  /**
+   * The next poll starts at `updateId`, so Telegram delivers it again. grammY keeps the offset in
+   * `lastTriedUpdateId` (the id it handles, set before handling); false if that ever changes.
+   */
+  private refetchFrom(updateId: number): boolean {
+    const poller = this.bot as unknown as { lastTriedUpdateId?: unknown };
+    if (typeof poller.lastTriedUpdateId !== 'number') {
+      this.opts.logger.error({ update: updateId }, 'Telegram: cannot poll an update again with this grammY version; it is lost');
+      return false;
     }
+    poller.lastTriedUpdateId = updateId - 1;
+    return true;
+  }
+
+  /** Hands an envelope to the ingress (`deliverInbound`); throws when it was not stored, so the update is not confirmed. */
+  private async accept(envelope: Envelope, updateId: number): Promise<void> {
+    const { ingress, logger, metrics } = this.opts;
+    const stored = await deliverInbound(ingress, envelope, { redelivery: this.redelivery, logger, metrics });
+    if (!stored.ack) throw new NotStored(updateId, stored.error!);
+    this.refetches = 0;
   }
 }
 
