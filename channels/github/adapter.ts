@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
 import { splitMessage } from '../format/split.js';
 import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
-import type { GitHubClient } from './client.js';
-import type { GitHubIdentities } from './identities.js';
+import type { GitHubClient } from '../../github/client.js';
+import type { GitHubIdentities } from '../../github/identities.js';
 import type { OriginMirror } from './origin-mirror.js';
 import { decodeGitHubThreadId, encodeGitHubThreadId, type GitHubThread } from './thread-id.js';
 

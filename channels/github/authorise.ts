@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
-import type { GitHubClient } from './client.js';
+import type { GitHubClient } from '../../github/client.js';
 import type { GitHubRepoRef } from './activity.js';
 
 /** Repository permissions that may wake a persona. */

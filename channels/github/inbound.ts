@@ -5,7 +5,7 @@ import type { IngressSink } from '../../core/chat/types.js';
 import { activityRef, type GitHubActivity } from './activity.js';
 import { refusalText, type GitHubAuthoriser } from './authorise.js';
 import { activityEnvelope } from './envelope.js';
-import type { GitHubIdentities } from './identities.js';
+import type { GitHubIdentities } from '../../github/identities.js';
 import type { LedgerSync } from './ledger-sync.js';
 import type { SeenActivities } from './seen.js';
 import { itemBlock } from './map-webhook.js';

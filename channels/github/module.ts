@@ -1,8 +1,8 @@
-import type { ModuleFactory } from '../../cli/modules.js';
+import type { ModuleFactory } from '../../core/modules/types.js';
 import { GitHubChannel } from './adapter.js';
 import { GitHubAuthoriser } from './authorise.js';
 import { GitHubDeliveries, GITHUB_EVENTS_QUEUE, type GitHubEventJob } from './deliveries.js';
-import { GitHubIdentities } from './identities.js';
+import { GitHubIdentities } from '../../github/identities.js';
 import { GitHubInbound } from './inbound.js';
 import { LedgerSync } from './ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from './map-webhook.js';

@@ -2,7 +2,7 @@ import type { Logger } from '../../core/log.js';
 import type { WorkLedger } from '../../ledger/index.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { OutboundMessage } from '../../core/chat/types.js';
-import type { GitHubClient } from './client.js';
+import type { GitHubClient } from '../../github/client.js';
 import { LedgerSync } from './ledger-sync.js';
 import { decodeGitHubThreadId } from './thread-id.js';
 

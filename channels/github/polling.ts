@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
 import type { Persona } from '../../personas/schema.js';
 import type { GitHubActivity } from './activity.js';
-import type { GitHubClient } from './client.js';
-import type { GitHubIdentities } from './identities.js';
+import type { GitHubClient } from '../../github/client.js';
+import type { GitHubIdentities } from '../../github/identities.js';
 import type { GitHubInbound } from './inbound.js';
 import { mapWebhook, type WebhookPayload } from './map-webhook.js';
 

@@ -4,7 +4,7 @@ import { Octokit } from 'octokit';
 import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { GitHubChannel, commentMarker } from '../../channels/github/adapter.js';
-import { GitHubIdentities } from '../../channels/github/identities.js';
+import { GitHubIdentities } from '../../github/identities.js';
 import { OriginMirror } from '../../channels/github/origin-mirror.js';
 import { WorkLedger } from '../../ledger/index.js';
 import type { Persona } from '../../personas/schema.js';

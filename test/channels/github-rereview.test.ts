@@ -14,7 +14,7 @@ import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import type { Envelope } from '../../core/chat/types.js';
 import { GitHubAuthoriser } from '../../channels/github/authorise.js';
-import { GitHubIdentities } from '../../channels/github/identities.js';
+import { GitHubIdentities } from '../../github/identities.js';
 import { GitHubInbound } from '../../channels/github/inbound.js';
 import { LedgerSync } from '../../channels/github/ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from '../../channels/github/map-webhook.js';

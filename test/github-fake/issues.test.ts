@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Octokit } from 'octokit';
-import { createGitHubClient } from '../../channels/github/client.js';
+import { createGitHubClient } from '../../github/client.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 
 function client(fake: FakeGitHub, token: string): Octokit {

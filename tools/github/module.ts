@@ -1,7 +1,7 @@
-import type { ModuleFactory, PantheonModule } from '../../cli/modules.js';
+import type { ModuleFactory, PantheonModule } from '../../core/modules/types.js';
 import { workspaceTools } from '../workspace/index.js';
 import { githubTools } from './index.js';
-import { githubClients } from './session.js';
+import { githubClientsFor } from '../../github/clients.js';
 import { TeamDirectory } from './team.js';
 import type { Logger } from '../../core/log.js';
 import { resolveSandbox } from '../sandbox/resolve.js';
@@ -41,7 +41,8 @@ export const githubToolsModule: ModuleFactory = async (ctx): Promise<PantheonMod
     ledger: ctx.ledger,
     logger,
     dataDir: ctx.dataDir,
-    clients: githubClients({ apiUrl: github.apiUrl, throttle: github.throttle, app: github.app, logger }),
+    // The GitHub channel's clients too: one octokit per token in the process.
+    clients: githubClientsFor(github, logger),
   };
   const sandboxing = await workspaceSandboxing(ctx, logger);
   return { name: 'github-tools', toolGroups: { github: githubTools(deps), workspace: workspaceTools({ ...deps, sandboxing }) } };

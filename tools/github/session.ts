@@ -1,9 +1,12 @@
-import { createGitHubClient, type GitHubAppAuth, type GitHubClient } from '../../channels/github/client.js';
+import type { GitHubAppAuth, GitHubClient } from '../../github/client.js';
+import { githubClients, type GitHubClients } from '../../github/clients.js';
 import type { Logger } from '../../core/log.js';
 import { registerSecret } from '../../core/log.js';
 import type { WorkLedger } from '../../ledger/index.js';
 import type { ToolContext } from '../types.js';
 import type { TeamDirectory } from './team.js';
+
+export { githubClients, type GitHubClients };
 
 /** What the GitHub and workspace tool groups are built from (see module.ts). */
 export interface GitHubToolDeps {
@@ -21,32 +24,6 @@ export interface GitHubToolDeps {
   dataDir: string;
   /** One octokit per token, shared by both groups; made by `githubClients()` when absent. */
   clients?: GitHubClients;
-}
-
-/** Octokit clients by token, so each persona's calls carry its own identity and are built once. */
-export interface GitHubClients {
-  get(token: string, persona: string): GitHubClient;
-  /** The GitHub App installation's client (one, shared), or undefined without `github.app`. */
-  app(): GitHubClient | undefined;
-}
-
-export function githubClients(opts: { apiUrl: string; throttle: boolean; app?: GitHubAppAuth; logger?: Logger }): GitHubClients {
-  const byToken = new Map<string, GitHubClient>();
-  let app: GitHubClient | undefined;
-  return {
-    get(token, persona) {
-      let client = byToken.get(token);
-      if (!client) {
-        client = createGitHubClient({ auth: { token }, apiUrl: opts.apiUrl, throttle: opts.throttle, logger: opts.logger, userAgent: persona });
-        byToken.set(token, client);
-      }
-      return client;
-    },
-    app() {
-      if (opts.app && !app) app = createGitHubClient({ auth: { app: opts.app }, apiUrl: opts.apiUrl, throttle: opts.throttle, logger: opts.logger, userAgent: 'app' });
-      return app;
-    },
-  };
 }
 
 /** Thrown when a persona without a GitHub token uses a GitHub tool. */

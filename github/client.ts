@@ -1,7 +1,7 @@
 import { Octokit } from 'octokit';
 import { createAppAuth } from '@octokit/auth-app';
-import type { Logger } from '../../core/log.js';
-import { registerSecret } from '../../core/log.js';
+import type { Logger } from '../core/log.js';
+import { registerSecret } from '../core/log.js';
 
 export type GitHubClient = InstanceType<typeof Octokit>;
 

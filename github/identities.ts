@@ -1,24 +1,26 @@
-import type { Logger } from '../../core/log.js';
-import type { GithubConfig } from '../../core/config/schema.js';
-import type { Persona } from '../../personas/schema.js';
-import { createGitHubClient, type GitHubClient } from './client.js';
+import type { Logger } from '../core/log.js';
+import type { GithubConfig } from '../core/config/schema.js';
+import type { Persona } from '../personas/schema.js';
+import type { GitHubClient } from './client.js';
+import { githubClientsFor, type GitHubClients } from './clients.js';
 
 /**
  * Who the team is on GitHub: each persona's login, and one octokit per persona built from that
  * persona's own token. A persona's words and actions on GitHub always go out through its own
  * client; `clientFor` never falls back to someone else's token. With `github.app`, a persona
- * without a token speaks through the App installation (one shared client) instead.
+ * without a token speaks through the App installation (one shared client) instead. The clients
+ * come from `clients.ts`, shared with the GitHub tools of the same configuration.
  */
 export class GitHubIdentities {
   private readonly byLogin = new Map<string, Persona>();
-  private readonly clients = new Map<string, GitHubClient>();
-  private appClient?: GitHubClient;
+  private readonly clients: GitHubClients;
 
   constructor(
     private readonly personas: readonly Persona[],
-    private readonly opts: { config: Pick<GithubConfig, 'apiUrl' | 'throttle' | 'app'>; logger?: Logger },
+    opts: { config: Pick<GithubConfig, 'apiUrl' | 'throttle' | 'app'>; logger?: Logger; clients?: GitHubClients },
   ) {
     for (const p of personas) if (p.github?.login) this.byLogin.set(p.github.login.toLowerCase(), p);
+    this.clients = opts.clients ?? githubClientsFor(opts.config, opts.logger);
   }
 
   /** The persona whose GitHub login this is (case-insensitive, as GitHub compares logins). */
@@ -50,21 +52,10 @@ export class GitHubIdentities {
    */
   clientFor(personaId: string | undefined): GitHubClient | undefined {
     if (!personaId) return undefined;
-    const cached = this.clients.get(personaId);
-    if (cached) return cached;
     const persona = this.personas.find((p) => p.id === personaId);
     if (!persona) return undefined;
     const token = persona.github?.token;
-    if (!token) return this.app();
-    const client = createGitHubClient({
-      auth: { token },
-      apiUrl: this.opts.config.apiUrl,
-      throttle: this.opts.config.throttle,
-      logger: this.opts.logger,
-      userAgent: persona.id,
-    });
-    this.clients.set(personaId, client);
-    return client;
+    return token ? this.clients.get(token, persona.id) : this.clients.app();
   }
 
   /**
@@ -72,15 +63,6 @@ export class GitHubIdentities {
    * not matter: the preferred persona's, else the first persona with a token, else the App's.
    */
   readerFor(preferred?: string): GitHubClient | undefined {
-    return this.clientFor(preferred) ?? this.clientFor(this.withToken()[0]?.id) ?? this.app();
-  }
-
-  /** The App installation's client (`github.app`), made once. */
-  private app(): GitHubClient | undefined {
-    const app = this.opts.config.app;
-    if (app && !this.appClient) {
-      this.appClient = createGitHubClient({ auth: { app }, apiUrl: this.opts.config.apiUrl, throttle: this.opts.config.throttle, logger: this.opts.logger, userAgent: 'app' });
-    }
-    return this.appClient;
+    return this.clientFor(preferred) ?? this.clientFor(this.withToken()[0]?.id) ?? this.clients.app();
   }
 }
