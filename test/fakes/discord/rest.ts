@@ -50,6 +50,8 @@ function error(status: number, code: number, message: string): { status: number;
 export class FakeRest {
   readonly log: RestLog = { posts: [], typing: [], interactionCallbacks: [], rateLimited: [], requests: [] };
   readonly rateLimits: RateLimitRule[] = [];
+  /** Message creates with components still to refuse (400, as Discord answers a component it will not draw). */
+  refuseComponents = 0;
   /** nonce → message id, per channel, for `enforce_nonce`. */
   private readonly nonces = new Map<string, string>();
 
@@ -118,6 +120,10 @@ export class FakeRest {
       if (limited) return limited;
       const body = await readJson(req);
       if (typeof body.content === 'string' && body.content.length > 2000) return error(400, 50035, 'Invalid Form Body: content must be 2000 or fewer in length.');
+      if (Array.isArray(body.components) && body.components.length && this.refuseComponents > 0) {
+        this.refuseComponents--;
+        return error(400, 50035, 'Invalid Form Body: components[0].components[0].custom_id: Invalid custom id');
+      }
       const nonceKey = body.nonce !== undefined ? `${channel.id}:${body.nonce}` : undefined;
       if (nonceKey && body.enforce_nonce && this.nonces.has(nonceKey)) {
         return { status: 200, body: this.state.messages.get(this.nonces.get(nonceKey)!)! };

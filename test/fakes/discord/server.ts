@@ -24,10 +24,14 @@ export interface FakeDiscord {
   say(channelId: string, user: FakeUser, content: string): Json;
   /** A human writes to a bot in a DM; only that bot gets it. */
   dm(user: FakeUser, bot: FakeBot, content: string): Json;
+  /** The gateway delivers a human's message again (as Discord replays events on a resumed session). */
+  replay(message: Json): void;
   /** A human clicks a button on a message; the bot that posted it gets INTERACTION_CREATE. Returns the interaction id. */
   click(messageId: string, customId: string, user: FakeUser): string;
   /** The next `times` message creates (by `token`, or anyone) answer 429 for `retryAfterMs`. */
   rateLimitNext(rule: Partial<RateLimitRule> & { retryAfterMs: number }): void;
+  /** The next `times` message creates with components answer 400 (Discord refusing the buttons). */
+  refuseComponentsNext(times?: number): void;
   postsBy(token: string): RecordedPost[];
   postsIn(channelId: string): RecordedPost[];
   /** Resolves once every given bot has a gateway session (and so is READY). */
@@ -92,6 +96,12 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
       gateway.dispatch('MESSAGE_CREATE', { ...message, member: { ...apiMember(user), user: undefined } }, inGuild(channel));
       return message;
     },
+    replay(message) {
+      const channel = channelOf(message.channel_id);
+      const user = state.users.get(message.author.id);
+      if (!user || !channel.guildId) throw new Error('fake discord: replay takes a human\'s guild message');
+      gateway.dispatch('MESSAGE_CREATE', { ...message, member: { ...apiMember(user), user: undefined } }, inGuild(channel));
+    },
     dm(user, bot, content) {
       const channel = state.dmChannel(user, bot);
       const message = state.createMessage(channel, user, { content });
@@ -115,6 +125,9 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     },
     rateLimitNext(rule) {
       rest.rateLimits.push({ times: 1, ...rule });
+    },
+    refuseComponentsNext(times = 1) {
+      rest.refuseComponents += times;
     },
     postsBy: (token) => rest.log.posts.filter((p) => p.bot.token === token),
     postsIn: (channelId) => rest.log.posts.filter((p) => p.channelId === channelId),
