@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { userInfo } from 'node:os';
 import { ConfigError } from '../core/config/index.js';
 import { DataDirAccessError } from '../core/private-data-dir.js';
+// Registers the platforms (their config sections, no SDK) before any command reads the configuration.
+import './platforms.js';
 
 /** Exit codes of PRODUCT.md: 0 clean stop, 2 configuration error, 1 anything else. */
 const EXIT_CONFIG = 2;

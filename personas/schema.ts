@@ -1,53 +1,15 @@
-import { z } from 'zod';
-import { nonNegative, positiveInt, text } from '../core/config/coerce.js';
-import { partialPolicySchema } from '../core/config/policy.js';
-import { modelNameSchema, SANDBOX_NETWORKS } from '../core/config/schema.js';
-
 /**
- * A persona is data: one YAML file describing an agent's identity (its handle on each chat
- * platform, its GitHub account), its job (role, lens, prompt) and its powers (tools, policy,
- * budget). The runtime builds an agent from it; nothing about a persona lives in code.
+ * The persona file's schema is configuration, checked at the edge with pantheon.yaml
+ * (core/config/persona-schema.ts); re-exported here for the layers that speak of personas.
  */
-
-export const PERSONA_ID = /^[a-z][a-z0-9-]*$/;
-export const ROLES = ['pm', 'developer', 'reviewer', 'ops', 'custom'] as const;
-export type PersonaRole = (typeof ROLES)[number];
-
-/** Tool groups a persona can be granted; each maps to a tool factory under tools/. */
-export const TOOL_GROUPS = ['github', 'workspace', 'memory', 'handoff', 'infra', 'chat'] as const;
-export type ToolGroup = (typeof TOOL_GROUPS)[number];
-
-/**
- * One bot account per platform. A handle whose tokens all come from unset variables is
- * dropped while loading, so the sample team runs with no tokens configured at all.
- */
-export const handlesSchema = z.strictObject({
-  mattermost: z.strictObject({ token: text() }).optional(),
-  slack: z.strictObject({ botToken: text(), appToken: text().optional() }).optional(),
-  discord: z.strictObject({ token: text() }).optional(),
-  telegram: z.strictObject({ token: text() }).optional(),
-});
-export type PersonaHandles = z.infer<typeof handlesSchema>;
-
-export const personaSchema = z.strictObject({
-  id: z.string().regex(PERSONA_ID, 'expected lowercase letters, digits and "-", starting with a letter (e.g. "apollo")'),
-  name: text(),
-  role: z.enum(ROLES),
-  description: text(),
-  model: modelNameSchema.optional(),
-  fallbackModels: z.array(modelNameSchema).optional(),
-  /** What a reviewer looks for (e.g. "security"); free text, shown in the prompt. */
-  lens: text().optional(),
-  tools: z.array(z.enum(TOOL_GROUPS)).default([]).transform((tools) => [...new Set(tools)]),
-  prompt: text(),
-  handles: handlesSchema.default({}),
-  github: z.strictObject({ login: text(), token: text().optional() }).optional(),
-  /** Overrides of the team policy for this persona only. */
-  policy: partialPolicySchema.optional(),
-  /** This persona's commands: `network: none` keeps them offline where the team allows egress (or the reverse). */
-  sandbox: z.strictObject({ network: z.enum(SANDBOX_NETWORKS).optional() }).optional(),
-  budget: z.strictObject({ dailyTokens: positiveInt().optional(), dailyUsd: nonNegative().optional() }).optional(),
-});
-
-export type Persona = z.output<typeof personaSchema>;
-export type PersonaInput = z.input<typeof personaSchema>;
+export {
+  personaSchema,
+  PERSONA_ID,
+  ROLES,
+  TOOL_GROUPS,
+  type Persona,
+  type PersonaInput,
+  type PersonaRole,
+  type PersonaHandles,
+  type ToolGroup,
+} from '../core/config/persona-schema.js';

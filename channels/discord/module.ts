@@ -1,4 +1,4 @@
-import type { ModuleFactory } from '../../cli/modules.js';
+import type { ModuleFactory } from '../../core/modules/types.js';
 import { registerSecret } from '../../core/log.js';
 import { DiscordChannel } from './adapter.js';
 import { PersonaBot } from './bot.js';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { registerSecret } from '../../core/log.js';
-import type { ModuleFactory } from '../../cli/modules.js';
+import type { ModuleFactory } from '../../core/modules/types.js';
 import { registerActionRoute } from './actions.js';
 import { MattermostChannel } from './adapter.js';
 import { ACTIONS_PATH } from './cards.js';

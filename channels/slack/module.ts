@@ -1,4 +1,4 @@
-import type { ModuleFactory } from '../../cli/modules.js';
+import type { ModuleFactory } from '../../core/modules/types.js';
 import { ConfigError } from '../../core/config/index.js';
 import { registerSecret } from '../../core/log.js';
 import { SlackChannel } from './adapter.js';

@@ -1,7 +1,7 @@
 import type { Context } from 'grammy';
 import { ConfigError } from '../../core/config/index.js';
 import { registerSecret } from '../../core/log.js';
-import type { ModuleFactory } from '../../cli/modules.js';
+import type { ModuleFactory } from '../../core/modules/types.js';
 import { SUPERVISOR_ID } from '../../core/chat/supervisor.js';
 import { pairingNotice, TelegramAccess } from './access.js';
 import { TelegramChannel } from './adapter.js';

@@ -182,18 +182,20 @@ interface SchemaDef {
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
   valueType?: z.ZodType;
+  /** z.lazy: the sections the registered platforms contribute. */
+  getter?: () => z.ZodType;
 }
 
 function defOf(schema: z.ZodType): SchemaDef {
   return (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
 }
 
-/** Follows wrappers (optional, default, pipe, ...) down to the schema that does the work. */
+/** Follows wrappers (optional, default, pipe, lazy, ...) down to the schema that does the work. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let cur = schema;
   for (let i = 0; i < 20; i++) {
     const def = defOf(cur);
-    const next = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+    const next = def.innerType ?? (def.type === 'pipe' ? def.in : def.type === 'lazy' ? def.getter?.() : undefined);
     if (!next) return cur;
     cur = next;
   }

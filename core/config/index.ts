@@ -1,4 +1,4 @@
-/** Configuration: pantheon.yaml and the persona files, parsed once at the edge. */
+/** Configuration: pantheon.yaml and the persona files, parsed once at the edge, against the registered platforms. */
 export { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load.js';
 export { ConfigError, configErrorFromZod, formatPath, type ConfigProblem } from './errors.js';
 export { interpolate, interpolateString, type InterpolationResult } from './interpolate.js';
@@ -6,7 +6,6 @@ export { readYamlFile, parseYamlText, displayPath } from './read-yaml.js';
 export {
   pantheonConfigSchema,
   modelNameSchema,
-  PLATFORMS,
   type PantheonConfig,
   type PantheonConfigInput,
   type ServerConfig,
@@ -29,3 +28,15 @@ export {
   type PolicyDecision,
   type RiskClass,
 } from './policy.js';
+export {
+  registerPlatforms,
+  registeredPlatforms,
+  type PlatformDescriptor,
+  type PlatformName,
+  type Platforms,
+  type PersonaHandles,
+  type HumanPlatformIds,
+  type RateLimit,
+} from './platforms.js';
+export { personaSchema, PERSONA_ID, ROLES, TOOL_GROUPS, type Persona, type PersonaInput, type PersonaRole, type ToolGroup } from './persona-schema.js';
+export { builtInTeamDir, loadPersonas, loadPersonaDir, loadPersonaFile, type PersonaLoadOptions, type PersonaLoadResult } from './load-personas.js';

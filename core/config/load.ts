@@ -1,8 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { loadPersonas } from '../../personas/load.js';
-import type { Persona } from '../../personas/schema.js';
+import { loadPersonas } from './load-personas.js';
+import type { Persona } from './persona-schema.js';
+import { registeredPlatforms } from './platforms.js';
 import { registerSecret } from '../log.js';
 import { ConfigError, configErrorFromZod, describeSubstituted, describeValue } from './errors.js';
 import { readVariable } from './interpolate.js';
@@ -51,6 +52,10 @@ const DEFAULT_FILES = ['pantheon.yaml', 'pantheon.yml'];
  * Throws ConfigError (message `<file>: <path>: <problem>`) for anything the user must fix.
  */
 export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  if (registeredPlatforms().length === 0) {
+    // Programming error: the platforms' sections would all be refused as unknown keys.
+    throw new Error('no platform is registered: import the platform list (cli/platforms.ts) before loading the configuration');
+  }
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
   const notices: string[] = [];

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { boolean, httpUrl, integer, nonNegative, port, positiveInt, postgresUrl, redisUrl, text } from './coerce.js';
+import { bindingChannelSchema, channelsSchema, humanSchema, webhookBodyKbSchema } from './platforms.js';
 import { policySchema } from './policy.js';
 
 /**
@@ -13,23 +14,14 @@ export const modelNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.-]+:\S.*$/, 'expected "provider:model", e.g. "anthropic:claude-sonnet-4-5"');
 
-export const PLATFORMS = ['local', 'mattermost', 'slack', 'telegram', 'discord', 'github'] as const;
-
 /**
  * How much a caller can make the process hold. Webhook bodies are read before anyone knows who
  * sent them (the signature covers the body), so each route has its own limit and all of them
  * share one budget; SSE streams are counted per credential and for the process.
  */
 const httpLimitsSchema = z.strictObject({
-  /** Largest body of each signed webhook route (KB); past it, 413 before the body is read. */
-  webhookBodyKb: z.strictObject({
-    /** GitHub's own maximum (25 MB): it never delivers a larger payload. */
-    github: positiveInt().default(25 * 1024),
-    slack: positiveInt().default(1024),
-    telegram: positiveInt().default(1024),
-    /** Button clicks, `POST /webhooks/mattermost/actions`. */
-    mattermost: positiveInt().default(64),
-  }).prefault({}),
+  /** Largest body of each signed webhook route (KB); past it, 413 before the body is read. Defaults: each platform's (its `platform.ts`). */
+  webhookBodyKb: z.lazy(webhookBodyKbSchema).prefault({}),
   /** Webhook bodies held at once, across every route, before their signature is checked (MB); past it, 503. */
   unverifiedBodyBudgetMb: positiveInt().default(64),
   /** Largest `POST /api/memory/import` (MB); it is streamed through a temporary file, never held whole. */
@@ -40,8 +32,9 @@ const httpLimitsSchema = z.strictObject({
   streamsTotal: positiveInt().default(1024),
 }).superRefine((limits, ctx) => {
   // A body is admitted only if its size fits in the budget: a budget smaller than a route's limit would refuse its large bodies forever.
-  const [platform, largestKb] = Object.entries(limits.webhookBodyKb).sort((a, b) => b[1] - a[1])[0]!;
-  if (limits.unverifiedBodyBudgetMb * 1024 < largestKb) {
+  const largest = (Object.entries(limits.webhookBodyKb) as Array<[string, number]>).sort((a, b) => b[1] - a[1])[0];
+  if (largest && limits.unverifiedBodyBudgetMb * 1024 < largest[1]) {
+    const [platform, largestKb] = largest;
     ctx.addIssue({
       code: 'custom',
       path: ['unverifiedBodyBudgetMb'],
@@ -85,25 +78,9 @@ const modelsSchema = z.strictObject({
   pricing: z.record(z.string(), pricingSchema).optional(),
 });
 
-const humanSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
-  local: text().optional(),
-  telegram: integer().optional(),
-  mattermost: text().optional(),
-  slack: text().optional(),
-  discord: text().optional(),
-  github: text().optional(),
-  /** May answer `approve <id>` / `deny <id>`. */
-  approver: boolean().default(false),
-});
-
 const bindingSchema = z.strictObject({
-  channel: z
-    .string()
-    .regex(
-      new RegExp(`^(${PLATFORMS.join('|')}):.+`),
-      `expected "<platform>:<channel>" with platform one of ${PLATFORMS.join('|')}, e.g. "mattermost:town-square"`,
-    ),
+  /** A thread of a registered platform, `<platform>:<channel>`. */
+  channel: z.lazy(bindingChannelSchema),
   persona: text(),
 });
 
@@ -125,48 +102,6 @@ const githubSchema = z.strictObject({
   }).optional(),
   /** How long a collaborator-permission answer is trusted (seconds). */
   permissionCacheSeconds: positiveInt().default(300),
-});
-
-const channelsSchema = z.strictObject({
-  local: z.strictObject({}).optional(),
-  mattermost: z
-    .strictObject({
-      url: httpUrl(),
-      /** Pantheon's base URL as Mattermost reaches it (button clicks); default: the address Pantheon listens on. */
-      publicUrl: httpUrl().optional(),
-      /** Each bot's socket is pinged this often; one silent for two intervals is reconnected. */
-      pingIntervalSeconds: z.coerce.number().positive().default(30),
-    })
-    .optional(),
-  slack: z
-    .strictObject({
-      mode: z.enum(['socket', 'http']).default('socket'),
-      signingSecret: text().optional(),
-      /** HTTP mode with one Slack app per persona: each app's own signing secret, by persona id. */
-      signingSecrets: z.record(z.string(), text()).optional(),
-      apiUrl: httpUrl().optional(),
-    })
-    .optional(),
-  telegram: z
-    .strictObject({
-      token: text().optional(),
-      mode: z.enum(['polling', 'webhook']).default('polling'),
-      allowedChatIds: z.array(integer()).default([]),
-      /** Telegram user ids served in any chat (besides `humans:` with a `telegram` id). */
-      allowedUserIds: z.array(integer()).optional(),
-      apiRoot: httpUrl().optional(),
-      webhookSecret: text().optional(),
-      /** Public URL of `POST /webhooks/telegram`; when set, webhook mode registers it with `setWebhook`. */
-      webhookUrl: httpUrl().optional(),
-    })
-    .optional(),
-  discord: z
-    .strictObject({
-      apiUrl: httpUrl().optional(),
-      /** Whose bot posts system messages (approval requests); default orchestrator.defaultPersona. */
-      systemPersona: text().optional(),
-    })
-    .optional(),
 });
 
 const hostSchema = z.strictObject({
@@ -337,11 +272,13 @@ export const pantheonConfigSchema = z.strictObject({
   /** Persona files; default `personas/` next to the config file. Absolute after loading. */
   personasDir: text().optional(),
   models: modelsSchema.prefault({}),
-  humans: z.array(humanSchema).default([]),
+  /** Who people are on each platform (each platform's field: its `platform.ts`), and who may approve. */
+  humans: z.array(z.lazy(humanSchema)).default([]),
   bindings: z.array(bindingSchema).default([]),
   policy: policySchema.prefault({}),
   github: githubSchema.prefault({}),
-  channels: channelsSchema.prefault({}),
+  /** Each platform's own section (its `platform.ts`). */
+  channels: z.lazy(channelsSchema).prefault({}),
   infra: infraSchema.prefault({}),
   sandbox: sandboxSchema.prefault({}),
   workspaces: workspacesSchema.prefault({}),
@@ -390,7 +327,7 @@ export type ModelProviderConfig = z.output<typeof providerSchema>;
 export type HumanConfig = PantheonConfig['humans'][number];
 export type BindingConfig = PantheonConfig['bindings'][number];
 export type GithubConfig = PantheonConfig['github'];
-export type ChannelsConfig = PantheonConfig['channels'];
+export type { ChannelsConfig } from './platforms.js';
 export type InfraConfig = PantheonConfig['infra'];
 export type InfraHostConfig = InfraConfig['hosts'][number];
 export type SandboxConfig = PantheonConfig['sandbox'];

@@ -1,4 +1,4 @@
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from './persona-schema.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import type { PantheonConfig } from './schema.js';
 

@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+// The platforms' config sections (channels:, handles:, humans: fields), as `pantheon` registers them.
+import '../../cli/platforms.js';
 
 /** A throw-away project directory with the given files; `cleanup()` removes it. */
 export function tempProject(files: Record<string, string> = {}): { dir: string; cleanup(): void } {

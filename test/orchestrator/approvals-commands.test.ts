@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pantheonConfigSchema } from '../../core/config/schema.js';
+// The platforms' fields of humans:, as `pantheon` registers them.
+import '../../cli/platforms.js';
 import {
   APPROVAL_ID_PATTERN,
   Approvers,

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { builtInTeamDir, loadPersonas } from '../../personas/load.js';
 import { PersonaRegistry } from '../../personas/registry.js';
+// The platforms' sections of persona files and humans:, as `pantheon` registers them.
+import '../../cli/platforms.js';
 
 describe('the built-in sample team', () => {
   it('has the six personas with their roles, lenses and tools', async () => {

@@ -5,6 +5,8 @@ import type { Persona } from '../../personas/schema.js';
 import { buildPersonaTools } from '../../tools/registry.js';
 import type { PantheonTool, ToolCall, ToolContext } from '../../tools/types.js';
 import { RecordingOutbox } from './recording-outbox.js';
+// The platforms' sections of persona files and humans:, as `pantheon` registers them.
+import '../../cli/platforms.js';
 
 const APOLLO_GH = 'ghp_apolloAAAAAAAAAAAAAAAAAAAAAAAA';
 const HERMES_GH = 'ghp_hermesBBBBBBBBBBBBBBBBBBBBBBBB';

@@ -6,6 +6,7 @@ import { TeamDirectory } from './team.js';
 import type { Logger } from '../../core/log.js';
 import { resolveSandbox } from '../sandbox/resolve.js';
 import type { WorkspaceSandboxing } from '../workspace/sandboxed.js';
+import { WorkLedger } from '../../ledger/index.js';
 
 /**
  * Resolves the sandbox once, says at start which one contains commands (or why none can), and
@@ -38,7 +39,7 @@ export const githubToolsModule: ModuleFactory = async (ctx): Promise<PantheonMod
     throttle: github.throttle,
     app: github.app,
     team: new TeamDirectory(personas, humans),
-    ledger: ctx.ledger,
+    ledger: new WorkLedger(ctx.pool),
     logger,
     dataDir: ctx.dataDir,
     // The GitHub channel's clients too: one octokit per token in the process.

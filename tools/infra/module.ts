@@ -1,5 +1,5 @@
 import { ConfigError } from '../../core/config/index.js';
-import type { ModuleFactory } from '../../cli/modules.js';
+import type { ModuleFactory } from '../../core/modules/types.js';
 import { HostRegistry } from './hosts.js';
 import { cancelCommand, registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
@@ -9,6 +9,7 @@ import { ScheduledChecks } from './schedule.js';
 import { SshPool } from './ssh-pool.js';
 import { ProbeTargetGuard } from './target-guard.js';
 import { infraTools } from './tools.js';
+import { WorkLedger } from '../../ledger/index.js';
 
 /**
  * Infrastructure work: the `infra` tool group (commands on `infra.hosts` over SSH as durable
@@ -23,7 +24,7 @@ export const infraModule: ModuleFactory = (ctx) => {
   const runbooks = new Runbooks(infra.runbooks, hosts);
   const ssh = new SshPool({ registry: hosts, logger, ...infra.ssh });
   const store = new JobStore(ctx.pool, infra.jobs.maxLogLines);
-  const runner = new JobRunner({ store, ssh, queue: ctx.queue, outbox: ctx.outbox, settings: infra.jobs, ledger: ctx.ledger, audit: ctx.audit, logger });
+  const runner = new JobRunner({ store, ssh, queue: ctx.queue, outbox: ctx.outbox, settings: infra.jobs, ledger: new WorkLedger(ctx.pool), audit: ctx.audit, logger });
   const probeGuard = new ProbeTargetGuard({ allowlist: infra.probeAllowlist });
   const redisUrl = ctx.loaded.config.redis.url;
   const checks = new ScheduledChecks({

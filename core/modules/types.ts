@@ -1,0 +1,89 @@
+import type pg from 'pg';
+import type { FastifyInstance } from 'fastify';
+import type { AuditLog } from '../audit/index.js';
+import type { HumanDirectory } from '../chat/approvals.js';
+import type { ChatCommandRegistry } from '../chat/commands.js';
+import type { OutboxPort } from '../chat/outbox.js';
+import type { ChannelAdapter, IngressSink } from '../chat/types.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { Persona } from '../config/persona-schema.js';
+import type { PlatformDescriptor } from '../config/platforms.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { JobQueue } from '../queue/types.js';
+import type { ToolGroupFactory } from '../tools/types.js';
+
+/**
+ * The module contract. Every optional part of Pantheon (a chat platform, GitHub, infra) is a
+ * module: a factory that receives the `ModuleContext` (ports, never the composition root's
+ * classes) and answers what it adds (adapters, routes, tool groups, chat commands) or null when
+ * its part of the configuration is absent. cli/ builds the context and starts the modules in the
+ * order of its module list (cli/module-list.ts).
+ */
+
+/** The team, by persona id (personas/registry.ts implements it). */
+export interface PersonaDirectory {
+  get(id: string): Persona | undefined;
+  list(): Persona[];
+}
+
+/** What a module gets from the composition root; everything is already built from the config. */
+export interface ModuleContext {
+  loaded: LoadedConfig;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  metrics: Metrics;
+  /** The database: a module keeps its own tables and builds what it needs on them (the work ledger: `new WorkLedger(pool)`). */
+  pool: pg.Pool;
+  queue: JobQueue;
+  /** Everything the team says goes out here; the module's own adapters are registered on it from `adapters`. */
+  outbox: OutboxPort;
+  /** Hand an inbound envelope to the durable ingress; answers fast. */
+  ingress: IngressSink;
+  registry: PersonaDirectory;
+  /** Who people are (`humans:`) and who may approve. */
+  approvers: HumanDirectory;
+  audit: AuditLog;
+  /** The one registry of chat commands: a module registers its own (`/cancel`) and may read the rest (Telegram's menu). */
+  commands: ChatCommandRegistry;
+  /** 'all': serves HTTP and platforms' inbound; 'worker': only runs queue jobs. */
+  role: 'all' | 'worker';
+  /** false when `--no-workers`: jobs are left to `pantheon worker` processes. */
+  workers: boolean;
+  /** Absolute data directory (workspaces, keys...). */
+  dataDir: string;
+}
+
+export interface PantheonModule {
+  name: string;
+  /** Outbound adapters; registered on the outbox in every process (workers post too). */
+  adapters?: ChannelAdapter[];
+  /** Tool groups by name (`github`, `workspace`, `infra`). */
+  toolGroups?: Record<string, ToolGroupFactory>;
+  /** Webhook and API routes, registered before the server listens (role 'all' only). */
+  routes?(http: FastifyInstance): void;
+  /**
+   * Called once the team is ready. `inbound`: connect to the platform and take messages in
+   * (role 'all'); `workers`: this process runs queue jobs (register queue processors here).
+   */
+  start?(opts: { inbound: boolean; workers: boolean }): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+/** Builds a module from the context, or null when its part of the config is absent. */
+export type ModuleFactory = (ctx: ModuleContext) => Promise<PantheonModule | null> | PantheonModule | null;
+
+/**
+ * A platform in the module list: its descriptor (config sections, defaults; no SDK), and its
+ * module, whose code is loaded only when `enabled` says its part of the configuration is there:
+ * an installation pays start-up time and memory only for the platforms it uses.
+ */
+export interface PlatformModule {
+  platform: PlatformDescriptor;
+  /** Whether the module is worth loading; its factory still decides, and says why when it stays off. */
+  enabled(loaded: LoadedConfig): boolean;
+  /** The module's factory (a dynamic import, so the platform's SDK loads only here). */
+  load(): Promise<ModuleFactory>;
+  /** Part of every `pantheon start` (the local chat): started even where a caller chooses the other modules. */
+  alwaysOn?: boolean;
+}
