@@ -1,27 +1,6 @@
-/**
- * Paces posts to each platform so the team stays inside its published limits instead of
- * learning them from 429s: a token bucket per thread (Slack: about one message per second per
- * channel; Telegram: one per second per chat; Discord: five per five seconds per channel) and one
- * per platform (Telegram: 30 per second per bot). A post waits for a token; adapters still honour
- * Retry-After when a platform answers 429 anyway. Waiting holds only that thread's queue of posts,
- * never a run: posts leave the run through the outbox queue.
- */
-export interface RateLimit {
-  /** Posts per second to one thread (a channel or chat); bursts up to `burst`. */
-  perThread?: number;
-  /** Posts per second to the platform as a whole. */
-  perPlatform?: number;
-  /** How many posts may go at once before pacing starts (default: one second's worth, at least 1). */
-  burst?: number;
-}
+import { platformRateLimits, type RateLimit } from '../core/config/platforms.js';
 
-/** Published limits of each platform, as defaults. GitHub is paced by octokit's throttling. */
-export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
-  slack: { perThread: 1, perPlatform: 20, burst: 3 },
-  telegram: { perThread: 1, perPlatform: 30, burst: 3 },
-  discord: { perThread: 1, perPlatform: 40, burst: 5 },
-  mattermost: { perThread: 10, perPlatform: 50 },
-};
+export type { RateLimit };
 
 class Bucket {
   private tokens: number;
@@ -45,6 +24,14 @@ class Bucket {
   }
 }
 
+/**
+ * Paces posts to each platform so the team stays inside its published limits instead of
+ * learning them from 429s: a token bucket per thread and one per platform, at the limits each
+ * platform declares (its `platform.ts`: Telegram, one per second per chat and 30 per second per
+ * bot), overridden by `outbox.rateLimits`. A post waits for a token; adapters still honour
+ * Retry-After when a platform answers 429 anyway. Waiting holds only that thread's queue of posts,
+ * never a run: posts leave the run through the outbox queue.
+ */
 export class OutboundRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly limits: Record<string, RateLimit>;
@@ -56,7 +43,8 @@ export class OutboundRateLimiter {
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     },
   ) {
-    this.limits = { ...DEFAULT_RATE_LIMITS, ...overrides };
+    // Defaults: each registered platform's published limits (its platform.ts); GitHub is paced by octokit's throttling.
+    this.limits = { ...platformRateLimits(), ...overrides };
   }
 
   /** Waits until a post to `threadId` on `platform` fits the platform's limits. */

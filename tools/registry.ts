@@ -1,3 +1,4 @@
+import { registeredPlatforms } from '../core/config/platforms.js';
 import type { Persona, ToolGroup } from '../personas/schema.js';
 import { chatTools } from './chat/index.js';
 import type { OutboxPort, PantheonTool, PersonaCredentials, ToolContext, ToolGroupFactory } from './types.js';
@@ -48,11 +49,12 @@ export function buildPersonaTools(persona: Persona, deps: PersonaToolDeps): { to
 /** A persona's own tokens, from its YAML (already interpolated from the environment at load). */
 export function personaCredentials(persona: Persona): PersonaCredentials {
   const chat: PersonaCredentials['chat'] = {};
-  const h = persona.handles ?? {};
-  if (h.mattermost?.token) chat.mattermost = h.mattermost.token;
-  if (h.slack?.botToken) chat.slack = h.slack.botToken;
-  if (h.discord?.token) chat.discord = h.discord.token;
-  if (h.telegram?.token) chat.telegram = h.telegram.token;
+  const handles: Partial<Record<string, unknown>> = persona.handles ?? {};
+  for (const platform of registeredPlatforms()) {
+    const handle = handles[platform.name];
+    const token = handle === undefined ? undefined : platform.handleToken?.(handle as never);
+    if (token) chat[platform.name as keyof PersonaCredentials['chat']] = token;
+  }
   return {
     ...(persona.github?.token ? { githubToken: persona.github.token } : {}),
     chat,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { registeredPlatforms } from '../../core/config/platforms.js';
 import type { Persona } from '../../personas/schema.js';
 import type { PantheonTool, ToolContext, ToolGroupFactory } from '../types.js';
 
@@ -48,7 +49,7 @@ function threadIdIn(channel: string, conversation: string): string | { error: st
   const prefix = `${channel}:`;
   if (name.startsWith(prefix)) return name;
   const other = /^([a-z]+):/.exec(name);
-  if (other && ['local', 'mattermost', 'slack', 'telegram', 'discord', 'github'].includes(other[1]!)) {
+  if (other && registeredPlatforms().some((p) => p.threadPrefix === other[1])) {
     return { error: `Not posted: ${conversation} is on ${other[1]}, and post_message only reaches conversations on ${channel}.` };
   }
   if (channel === 'local' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
