@@ -9,9 +9,8 @@ import { migrate } from '../core/db/migrate.js';
 import { secureDataDir } from '../core/private-data-dir.js';
 import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
 import { createHttpServer, ensureConsoleToken, listen } from '../core/http/index.js';
-import { ChatStore } from '../channels/local/store.js';
-import { LocalChannel } from '../channels/local/adapter.js';
-import { registerLocalChatRoutes } from '../channels/local/routes.js';
+import type { ChatStore } from '../channels/local/store.js';
+import { isLocalChatModule } from '../channels/local/module.js';
 import type { Persona } from '../personas/schema.js';
 import { Ingress, INGRESS_QUEUE, type IngressJob } from '../orchestrator/ingress.js';
 import { Outbox, OUTBOX_QUEUE } from '../orchestrator/outbox.js';
@@ -27,8 +26,8 @@ import { WorkLedger } from '../ledger/index.js';
 import { AuditLog } from '../core/audit/index.js';
 import { ChatCommands } from '../orchestrator/commands.js';
 import type { ToolGroupFactory } from '../tools/types.js';
-import type { ModuleContext, ModuleFactory, PantheonModule } from './modules.js';
-import { MODULES } from './module-list.js';
+import type { ModuleContext, ModuleFactory, PantheonModule } from '../core/modules/types.js';
+import { BUILT_IN_MODULES, MODULES } from './module-list.js';
 import { startWorkspaceCleanup } from '../tools/workspace/cleanup.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 
@@ -145,9 +144,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       stops.push(() => http!.close());
     }
 
-    const store = new ChatStore(db.pool);
     const outbox = new Outbox({ pool: db.pool, queue, logger, rateLimits: config.outbox.rateLimits });
-    outbox.register(new LocalChannel(store));
     const ingress = new Ingress({ pool: db.pool, queue, metrics, logger });
     const shared = {
       registry: new PersonaRegistry(personas),
@@ -156,19 +153,21 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       audit: new AuditLog(db.pool),
       commands: new ChatCommands(),
     };
-    // Optional parts (chat platforms, GitHub, infra): each adds adapters, routes, tools and commands.
+    // The local chat, then the optional parts (chat platforms, GitHub, infra): each adds adapters, routes, tools and commands.
     const modules: PantheonModule[] = [];
     const moduleContext: ModuleContext = {
-      loaded, env, logger, metrics, pool: db.pool, queue, outbox, ingress: ingress.accept, ...shared,
+      loaded, env, logger, metrics, pool: db.pool, queue, outbox, ingress: ingress.accept,
+      registry: shared.registry, approvers: shared.approvers, audit: shared.audit, commands: shared.commands,
       role, workers: opts.workers !== false, dataDir: config.dataDir,
     };
-    for (const factory of opts.modules ?? MODULES) {
+    for (const factory of [...BUILT_IN_MODULES, ...(opts.modules ?? MODULES)]) {
       const mod = await factory(moduleContext);
       if (!mod) continue;
       modules.push(mod);
       for (const adapter of mod.adapters ?? []) outbox.register(adapter);
       stops.push(async () => { await mod.stop?.(); });
     }
+    const store = modules.find(isLocalChatModule)!.store;
     const groups = Object.assign({}, ...modules.map((m) => m.toolGroups ?? {})) as Record<string, ToolGroupFactory>;
     const team = composeTeam({ loaded, pool: db.pool, queue, checkpointer, outbox, metrics, logger, env, durability: opts.durability ?? 'sync', modelFor: opts.modelFor, groups, ...shared });
 
@@ -201,7 +200,6 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     let url: string | undefined;
     if (http) {
       const { limits } = config.server;
-      registerLocalChatRoutes(http, { store, ingress: ingress.accept, maxStreamsPerCredential: limits.streamsPerCredential, maxStreams: limits.streamsTotal });
       registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger });
       registerMemoryRoutes(http, { store: team.memory, importLimitBytes: limits.memoryImportMb * MB });
       for (const mod of modules) mod.routes?.(http);

@@ -28,6 +28,7 @@ import { createEmbedder, MemoryStore } from '../memory/index.js';
 import { memoryMiddleware } from '../memory/recall-context.js';
 import { summarizeConversation } from '../memory/summaries.js';
 import { memoryTools } from '../memory/tools/index.js';
+import { PLATFORMS } from './platforms.js';
 
 export interface ComposeTeamOptions {
   loaded: LoadedConfig;
@@ -129,7 +130,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
       personas: registry,
       bindings: config.bindings,
       knownHumans: config.humans.flatMap((h) => [h.id, h.local].filter((x): x is string => !!x)),
-      orchestratorChannels: new Set(['local', 'telegram']),
+      orchestratorChannels: new Set(PLATFORMS.filter((p) => p.platform.orchestratorChat).map((p) => p.platform.name)),
     },
     desk,
     metrics,

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../core/config/index.js';
-import type { ModuleFactory } from './modules.js';
+import type { ModuleFactory, PlatformModule } from '../core/modules/types.js';
+import { PLATFORMS } from './platforms.js';
 
 /**
  * A module whose code (and platform SDK) is loaded only when its part of the config is there:
@@ -10,16 +11,14 @@ function lazy(enabled: (loaded: LoadedConfig) => boolean, load: () => Promise<Mo
   return async (ctx) => (enabled(ctx.loaded) ? (await load())(ctx) : null);
 }
 
-/** Every optional part of Pantheon, in start order. */
+const platformModule = (p: PlatformModule): ModuleFactory => lazy(p.enabled, p.load);
+
+/** Started first in every process, also when a caller replaces `MODULES` (tests start only what they test): the local chat. */
+export const BUILT_IN_MODULES: ModuleFactory[] = PLATFORMS.filter((p) => p.alwaysOn).map(platformModule);
+
+/** Every optional part of Pantheon, in start order: the chat platforms, then the tool modules. */
 export const MODULES: ModuleFactory[] = [
-  lazy(({ config }) => !!config.channels.mattermost, async () => (await import('../channels/mattermost/module.js')).mattermostModule),
-  lazy(({ config }) => !!config.channels.slack, async () => (await import('../channels/slack/module.js')).slackModule),
-  lazy(
-    ({ config, personas }) => personas.some((p) => p.github?.login) && !!(config.github.webhookSecret || config.github.polling.enabled),
-    async () => (await import('../channels/github/module.js')).githubModule,
-  ),
-  lazy(({ config }) => !!config.channels.telegram?.token, async () => (await import('../channels/telegram/module.js')).telegramModule),
-  lazy(({ config }) => !!config.channels.discord, async () => (await import('../channels/discord/module.js')).discordModule),
+  ...PLATFORMS.filter((p) => !p.alwaysOn).map(platformModule),
   lazy(
     ({ config, personas }) => personas.some((p) => p.github?.token) || !!config.github.app,
     async () => (await import('../tools/github/module.js')).githubToolsModule,
