@@ -1,4 +1,4 @@
-import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import { App, SocketModeReceiver, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { deliverInbound } from '../../core/chat/inbound.js';
 import type { InboundRedelivery, IngressSink } from '../../core/chat/types.js';
 import type { Logger } from '../../core/log.js';
@@ -43,6 +43,39 @@ class RouteReceiver implements Receiver {
 }
 
 /**
+ * Socket Mode, acknowledged by us. Bolt acknowledges an Events API envelope before any middleware
+ * runs, which would tell Slack "received" before the event is stored; so Bolt is handed a no-op
+ * and the envelope's own ack is kept (by payload) for the middleware, which calls it once the
+ * event is stored. An envelope Bolt decided about without reaching the middleware is acknowledged
+ * as Bolt would have.
+ */
+class StoreFirstSocketReceiver implements Receiver {
+  private readonly inner: SocketModeReceiver;
+
+  constructor(opts: { appToken: string; apiUrl?: string; logger: unknown }, private readonly acks: WeakMap<object, () => Promise<void>>) {
+    this.inner = new SocketModeReceiver({ appToken: opts.appToken, logger: opts.logger as never, installerOptions: { clientOptions: { slackApiUrl: opts.apiUrl } } });
+  }
+
+  init(app: App): void {
+    this.inner.init({
+      processEvent: async (event: ReceiverEvent) => {
+        this.acks.set(event.body, event.ack as () => Promise<void>);
+        try {
+          await app.processEvent({ ...event, ack: async () => {} });
+        } finally {
+          const unclaimed = this.acks.get(event.body);
+          this.acks.delete(event.body);
+          if (unclaimed) await unclaimed();
+        }
+      },
+    } as unknown as App);
+  }
+
+  start(): Promise<unknown> { return this.inner.start(); }
+  stop(): Promise<unknown> { return this.inner.stop(); }
+}
+
+/**
  * Everything that comes in from Slack, for every persona's app: one `@slack/bolt` App per
  * persona (a Socket Mode connection with its app token, or fed by the webhook routes), whose one
  * middleware turns each payload into an envelope for the ingress. Nothing here answers anyone.
@@ -54,8 +87,10 @@ export class SlackInbound {
   private readonly personaByBotUser = new Map<string, string>();
   /** `api_app_id` → persona, learned from event payloads (interactions do not name the bot). */
   private readonly personaByAppId = new Map<string, string>();
-  private readonly bolts = new Map<string, { app: App; receiver?: RouteReceiver }>();
+  private readonly bolts = new Map<string, { app: App; receiver: Receiver }>();
   private readonly names = new Map<string, Promise<string | undefined>>();
+  /** Socket Mode acks not yet sent, by payload (see StoreFirstSocketReceiver). */
+  private readonly acks = new WeakMap<object, () => Promise<void>>();
 
   constructor(private readonly opts: SlackInboundOptions) {}
 
@@ -103,23 +138,28 @@ export class SlackInbound {
     await bolt.app.processEvent({ body, ack: async () => {}, retryNum: retry.num, retryReason: retry.reason } as ReceiverEvent);
   }
 
-  private boltFor(cfg: SlackPersonaApp, identity: SlackIdentity): { app: App; receiver?: RouteReceiver } {
+  private boltFor(cfg: SlackPersonaApp, identity: SlackIdentity): { app: App; receiver: Receiver } {
     registerSecret(cfg.botToken);
     registerSecret(cfg.appToken);
-    const receiver = this.opts.mode === 'http' ? new RouteReceiver() : undefined;
+    const logger = slackLogger(this.opts.logger, { slack: cfg.persona });
+    const receiver = this.opts.mode === 'http'
+      ? new RouteReceiver()
+      : new StoreFirstSocketReceiver({ appToken: cfg.appToken!, apiUrl: this.opts.apiUrl, logger }, this.acks);
     const app = new App({
       token: cfg.botToken,
       // Known from our own auth.test: Bolt needs no call of its own.
       botId: identity.botId,
       botUserId: identity.botUserId,
-      ...(receiver ? { receiver } : { socketMode: true, appToken: cfg.appToken }),
+      receiver,
       clientOptions: { slackApiUrl: this.opts.apiUrl },
-      logger: slackLogger(this.opts.logger, { slack: cfg.persona }) as never,
+      logger: logger as never,
       convoStore: false,
     });
     app.use(async (args) => {
       const { body, context } = args as unknown as { body: Json; context: { retryNum?: number } };
-      const ack = (args as { ack?: () => Promise<void> }).ack;
+      // Socket Mode: the envelope's own ack, kept from Bolt; HTTP mode: the route answers instead.
+      const ack = this.acks.get(body) ?? (args as { ack?: () => Promise<void> }).ack;
+      this.acks.delete(body);
       // Stored first, acknowledged after: an event we could not store is left unacknowledged, so
       // Slack delivers it again (a redelivery of a stored one is deduped by the ingress).
       try {

@@ -62,6 +62,8 @@ export interface FakeSlack {
   readonly calls: FakeSlackCall[];
   /** The next `times` calls of `method` answer 429 with `Retry-After: retryAfterSec`. */
   rateLimit(method: string, opts: { retryAfterSec: number; times?: number }): void;
+  /** The next `times` chat.postMessage calls with blocks answer `invalid_blocks` (Slack refusing them). */
+  refuseBlocksNext(times?: number): void;
   /** The DM channel between an app and a human (what `conversations.open` answers). */
   dmChannel(app: FakeSlackApp, user: string): string;
   /** Restricts who is in a channel (default: every app is in every public channel). */
@@ -73,8 +75,11 @@ export interface FakeSlack {
    * @mentioned (`<@U…>`) also an `app_mention`; in a DM only the app it is with gets `message.im`.
    */
   say(opts: { user: string; channel: string; text: string; threadTs?: string }): Promise<{ ts: string; deliveries: Delivery[] }>;
-  /** One event to one app (Socket Mode envelope or signed HTTP POST), e.g. a redelivery with `retryNum`. */
-  sendEvent(app: FakeSlackApp, event: SlackEvent, opts?: { eventId?: string; retryNum?: number }): Promise<Delivery>;
+  /**
+   * One event to one app (Socket Mode envelope or signed HTTP POST), e.g. a redelivery with `retryNum`.
+   * Socket Mode: an envelope not acked within `ackTimeoutMs` resolves `acked: false` (without it, rejects after 5 s).
+   */
+  sendEvent(app: FakeSlackApp, event: SlackEvent, opts?: { eventId?: string; retryNum?: number; ackTimeoutMs?: number }): Promise<Delivery>;
   /** A human clicks a button on a message the app posted (`block_actions`). */
   click(app: FakeSlackApp, click: ButtonClick): Promise<Delivery>;
   /** The Events API body Slack would send this app for `event`. */
@@ -98,6 +103,7 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
   const messages: FakeSlackMessage[] = [];
   const calls: FakeSlackCall[] = [];
   const limits = new Map<string, { retryAfterSec: number; times: number }>();
+  let refuseBlocks = 0;
   const dmOwners = new Map<string, FakeSlackApp>();
   const members = new Map<string, Set<string>>();
   let http: HttpTarget | null = null;
@@ -122,6 +128,10 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
       if (!inChannel(app, b.channel)) return { ok: false, error: b.channel.startsWith('D') ? 'channel_not_found' : 'not_in_channel' };
       const blocks = typeof b.blocks === 'string' ? JSON.parse(b.blocks) : b.blocks;
       if (!b.text && !blocks) return { ok: false, error: 'no_text' };
+      if (blocks && refuseBlocks > 0) {
+        refuseBlocks--;
+        return { ok: false, error: 'invalid_blocks', errors: ['failed to match all allowed schemas [json-pointer:/blocks/0]'] };
+      }
       const msg: FakeSlackMessage = { ts: nextTs(), channel: b.channel, threadTs: b.thread_ts || undefined, text: b.text ?? '', blocks, user: app.botUserId, botToken: app.botToken, app: app.name, history: [] };
       messages.push(msg);
       if (opts.echoBotMessages !== false) echo(app, msg);
@@ -168,7 +178,7 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
     }
   }
 
-  async function send(app: FakeSlackApp, event: SlackEvent, o: { eventId?: string; retryNum?: number } = {}): Promise<Delivery> {
+  async function send(app: FakeSlackApp, event: SlackEvent, o: { eventId?: string; retryNum?: number; ackTimeoutMs?: number } = {}): Promise<Delivery> {
     const body = eventCallback(teamId, app, event, o.eventId ?? nextEventId());
     if (http) {
       const res = await postSignedEvent(http.eventsUrl, body, { signingSecret: http.signingSecret, retryNum: o.retryNum });
@@ -176,6 +186,10 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
       return { app: app.name, eventId: body.event_id, acked: res.ok, status: res.status };
     }
     if (hub.connections(app.id) === 0) return { app: app.name, eventId: body.event_id, acked: false };
+    if (o.ackTimeoutMs !== undefined) {
+      const acked = await hub.deliver(app.id, 'events_api', body, { retryNum: o.retryNum, timeoutMs: o.ackTimeoutMs }).then(() => true, () => false);
+      return { app: app.name, eventId: body.event_id, acked };
+    }
     await hub.deliver(app.id, 'events_api', body, { retryNum: o.retryNum });
     return { app: app.name, eventId: body.event_id, acked: true };
   }
@@ -236,6 +250,7 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
     postsBy: (botToken) => messages.filter((m) => m.botToken === botToken),
     calls,
     rateLimit(method, o) { limits.set(method, { retryAfterSec: o.retryAfterSec, times: o.times ?? 1 }); },
+    refuseBlocksNext(times = 1) { refuseBlocks += times; },
     dmChannel,
     setMembers(channel, list) { members.set(channel, new Set(list.map((a) => a.id))); },
     connections: (app) => hub.connections(app?.id),
