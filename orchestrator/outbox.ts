@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ChannelAdapter, OutboundMessage, PostResult } from '../core/chat/types.js';
+import type { PostedListener } from '../core/chat/outbox.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';
 import { ThreadLocks } from './thread-lock.js';
@@ -24,6 +25,7 @@ export class Outbox {
   private readonly threads = new ThreadLocks();
 
   private readonly limiter: OutboundRateLimiter;
+  private readonly postedListeners: PostedListener[] = [];
 
   constructor(private readonly deps: { pool: pg.Pool; queue: JobQueue; logger: Logger; rateLimits?: Record<string, RateLimit>; limiter?: OutboundRateLimiter }) {
     this.limiter = deps.limiter ?? new OutboundRateLimiter(deps.rateLimits);
@@ -31,6 +33,16 @@ export class Outbox {
 
   register(adapter: ChannelAdapter): void {
     this.adapters.set(adapter.name, adapter);
+  }
+
+  /**
+   * The after-post hook: `listener` hears of every message an adapter posted, with the adapter's
+   * answer (the GitHub ledger sync repeats a persona's GitHub comment in its work's origin thread).
+   * It runs before the message is marked sent, so a post retried after a crash tells it again;
+   * its failure is logged and never fails the post.
+   */
+  onPosted(listener: PostedListener): void {
+    this.postedListeners.push(listener);
   }
 
   /** Best effort "is typing" in a thread, where the platform shows it; never fails a run. */
@@ -63,6 +75,7 @@ export class Outbox {
         return { queued: true };
       }
       const result = await this.threads.run(message.threadId, () => adapter.post(message));
+      await this.posted(message, result);
       return { queued: !result.duplicate };
     }
     const inserted = await this.deps.pool.query(statement(this.deps.pool, 'outbox_insert',
@@ -93,7 +106,7 @@ export class Outbox {
     if (!adapter) throw new Error(`no channel adapter "${message.channel}" is running in this process`);
     await this.limiter.take(message.channel, message.threadId);
     try {
-      const result = message.replaces && adapter.edit ? await this.editOrPost(adapter, message) : await adapter.post(message);
+      const result = message.replaces && adapter.edit ? await this.editOrPost(adapter, message) : await this.post(adapter, message);
       await this.deps.pool.query(
         `UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, result = $2 WHERE idempotency_key = $1`,
         [message.idempotencyKey, JSON.stringify(result)],
@@ -116,10 +129,26 @@ export class Outbox {
       'SELECT status, result FROM outbox WHERE idempotency_key = $1', [message.replaces],
     );
     const original = rows[0];
-    if (!original) return adapter.post(message);
+    if (!original) return this.post(adapter, message);
     if (original.status !== 'sent' || !original.result?.id) throw new Error(`message ${message.replaces} is not posted yet; its edit waits`);
     await adapter.edit!(message.threadId, original.result.id, message);
     return { id: original.result.id };
+  }
+
+  private async post(adapter: ChannelAdapter, message: OutboundMessage): Promise<PostResult> {
+    const result = await adapter.post(message);
+    await this.posted(message, result);
+    return result;
+  }
+
+  private async posted(message: OutboundMessage, result: PostResult): Promise<void> {
+    for (const listener of this.postedListeners) {
+      try {
+        await listener(message, result);
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error).message, key: message.idempotencyKey, channel: message.channel }, 'an after-post listener failed');
+      }
+    }
   }
 
   async startWorker(concurrency = 8): Promise<void> {

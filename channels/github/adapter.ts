@@ -4,8 +4,7 @@ import { splitMessage } from '../format/split.js';
 import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import type { GitHubClient } from '../../github/client.js';
 import type { GitHubIdentities } from '../../github/identities.js';
-import type { OriginMirror } from './origin-mirror.js';
-import { decodeGitHubThreadId, encodeGitHubThreadId, type GitHubThread } from './thread-id.js';
+import { decodeGitHubThreadId, encodeGitHubThreadId, type GitHubThread } from '../../github/thread-id.js';
 
 /** GitHub allows 65,536 characters per comment; leave room for the marker. */
 const COMMENT_LIMIT = 65_000;
@@ -37,7 +36,6 @@ export class GitHubChannel implements ChannelAdapter {
       identities: GitHubIdentities;
       logger: Logger;
       systemPersona?: string;
-      mirror?: OriginMirror;
     },
   ) {}
 
@@ -59,16 +57,12 @@ export class GitHubChannel implements ChannelAdapter {
     if (!speaker) return { id: 'skipped' };
     const parts = splitMessage(this.textOf(message), COMMENT_LIMIT);
     let first: PostResult | undefined;
-    let url: string | undefined;
     for (const [i, part] of parts.entries()) {
       const key = i === 0 ? message.idempotencyKey : `${message.idempotencyKey}#${i + 1}`;
       const posted = await this.postOnce(speaker.client, thread, key, speaker.persona, `${part}\n\n${commentMarker(key)}`);
       first ??= { id: String(posted.id), ...(posted.duplicate ? { duplicate: true } : {}) };
-      url ??= posted.url;
+      if (!first.url && posted.url) first.url = posted.url;
     }
-    await this.deps.mirror?.mirror(message, url, speaker.client).catch((err) => {
-      this.deps.logger.warn({ err: (err as Error).message, thread: message.threadId }, 'could not tell the origin thread');
-    });
     return first!;
   }
 

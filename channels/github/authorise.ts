@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
 import type { GitHubClient } from '../../github/client.js';
-import type { GitHubRepoRef } from './activity.js';
+import type { GitHubRepoRef } from '../../github/activity.js';
 
 /** Repository permissions that may wake a persona. */
 const WRITERS = new Set(['admin', 'maintain', 'write']);

@@ -1,6 +1,6 @@
 import type { Envelope } from '../../core/chat/types.js';
-import { activityRef, type GitHubActivity } from './activity.js';
-import { encodeGitHubThreadId } from './thread-id.js';
+import { activityRef, type GitHubActivity } from '../../github/activity.js';
+import { encodeGitHubThreadId } from '../../github/thread-id.js';
 import { quoteLogin, quoteUntrusted } from './untrusted.js';
 
 /**

@@ -2,14 +2,13 @@ import type { Logger } from '../../core/log.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
 import { deliverInbound } from '../../core/chat/inbound.js';
 import type { IngressSink } from '../../core/chat/types.js';
-import { activityRef, type GitHubActivity } from './activity.js';
+import { activityRef, type GitHubActivity, type GitHubWorkListener } from '../../github/activity.js';
 import { refusalText, type GitHubAuthoriser } from './authorise.js';
 import { activityEnvelope } from './envelope.js';
 import type { GitHubIdentities } from '../../github/identities.js';
-import type { LedgerSync } from './ledger-sync.js';
 import type { SeenActivities } from './seen.js';
 import { itemBlock } from './map-webhook.js';
-import { encodeGitHubThreadId } from './thread-id.js';
+import { encodeGitHubThreadId } from '../../github/thread-id.js';
 
 export interface GitHubInboundDeps {
   logger: Logger;
@@ -18,28 +17,30 @@ export interface GitHubInboundDeps {
   identities: GitHubIdentities;
   authoriser: GitHubAuthoriser;
   seen: SeenActivities;
-  ledger: LedgerSync;
+  /** Told what each activity did to the work it touches (github/ledger-sync.ts keeps the ledger in step). */
+  work: GitHubWorkListener;
 }
 
 /**
  * The one pipeline every GitHub activity goes through, from a webhook or from polling, in order:
  * enrich what the event does not say (a failed check's PR author, a review's inline comments),
- * update the ledger, drop the sender from its own targets (a persona never wakes itself), check
- * the sender may wake a persona (else one polite refusal, no run), claim the happening so the
- * other path cannot wake it twice, and hand the envelope to the durable ingress.
+ * report what it did to tracked work (`work`: the ledger sync listens), drop the sender from its
+ * own targets (a persona never wakes itself), check the sender may wake a persona (else one
+ * polite refusal, no run), claim the happening so the other path cannot wake it twice, and hand
+ * the envelope to the durable ingress.
  * API failures throw: the queue job retries, and nothing is claimed before the API work is done.
  */
 export class GitHubInbound {
   constructor(private readonly deps: GitHubInboundDeps) {}
 
   async handle(input: GitHubActivity, source: string): Promise<'ingress' | 'refused' | 'duplicate' | 'ignored'> {
-    const { identities, ledger, seen, logger } = this.deps;
+    const { identities, work, seen, logger } = this.deps;
     const a: GitHubActivity = { ...input, targets: [...input.targets], source };
     const log = logger.child({ github: activityRef(a), kind: a.kind, source });
 
     switch (a.kind) {
       case 'pr_pushed':
-        await ledger.pushed(a, await this.prBody(a));
+        await work({ kind: 'pushed', activity: a, prBody: await this.prBody(a) });
         return 'ignored';
       case 'review_request_removed':
         if (a.key) await seen.release(a.key);
@@ -57,14 +58,14 @@ export class GitHubInbound {
           await seen.release(`review-request:${a.repo.owner}/${a.repo.name}#${a.number}:${identities.personaIdByLogin(a.sender.login)}`);
         }
         if (a.review?.state === 'approved') {
-          if (await this.allApproved(a)) await ledger.allApproved(a, await this.prBody(a));
+          if (await this.allApproved(a)) await work({ kind: 'all_approved', activity: a, prBody: await this.prBody(a) });
           return 'ignored';
         }
-        if (a.review?.state === 'changes_requested') await ledger.changesRequested(a, await this.prBody(a));
+        if (a.review?.state === 'changes_requested') await work({ kind: 'changes_requested', activity: a, prBody: await this.prBody(a) });
         await this.addReviewComments(a, log);
         break;
       case 'pr_closed':
-        await ledger.closed(a);
+        await work({ kind: 'closed', activity: a });
         break;
       default:
         break;
@@ -87,9 +88,9 @@ export class GitHubInbound {
       log.debug({ key: a.key }, 'already handled through the other path');
       return 'duplicate';
     }
-    if (a.kind === 'assigned') for (const t of a.targets) await ledger.assigned(a, t);
-    if (a.kind === 'review_requested') for (const t of a.targets) await ledger.reviewRequested(a, t, await this.prBody(a));
-    if (a.kind === 'unassigned') for (const t of a.targets) await ledger.unassigned(a, t);
+    if (a.kind === 'assigned') for (const t of a.targets) await work({ kind: 'assigned', activity: a, persona: t });
+    if (a.kind === 'review_requested') for (const t of a.targets) await work({ kind: 'review_requested', activity: a, persona: t, prBody: await this.prBody(a) });
+    if (a.kind === 'unassigned') for (const t of a.targets) await work({ kind: 'unassigned', activity: a, persona: t });
 
     const id = `github:${source}:${a.key ?? `${a.kind}:${a.number}`}`;
     // Not stored: throw, so the delivery's job is retried or the notification stays unread (the claim is this source's still).

@@ -1,5 +1,5 @@
 import { parseApprovalCommand } from '../../core/chat/approvals.js';
-import { REQUEST_WINDOW_SECONDS, type GitHubActivity, type GitHubActor, type GitHubRepoRef } from './activity.js';
+import { REQUEST_WINDOW_SECONDS, type GitHubActivity, type GitHubActor, type GitHubRepoRef } from '../../github/activity.js';
 
 /** What the mapper needs to know about the team: which logins are personas. */
 export interface TeamLogins {

@@ -4,12 +4,13 @@ import { GitHubAuthoriser } from './authorise.js';
 import { GitHubDeliveries, GITHUB_EVENTS_QUEUE, type GitHubEventJob } from './deliveries.js';
 import { GitHubIdentities } from '../../github/identities.js';
 import { GitHubInbound } from './inbound.js';
-import { LedgerSync } from './ledger-sync.js';
+import { LedgerSync } from '../../github/ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from './map-webhook.js';
-import { OriginMirror } from './origin-mirror.js';
+import { OriginMirror } from '../../github/origin-mirror.js';
 import { NotificationPoller } from './polling.js';
 import { SeenActivities } from './seen.js';
 import { registerGitHubWebhook } from './webhook-route.js';
+import { WorkLedger } from '../../ledger/index.js';
 
 /**
  * The GitHub channel module: `POST /webhooks/github` (with `github.webhookSecret`), notifications
@@ -22,8 +23,15 @@ export const githubModule: ModuleFactory = (ctx) => {
   if (!personas.some((p) => p.github?.login) || !(gh.webhookSecret || gh.polling.enabled)) return null;
 
   const logger = ctx.logger.child({ component: 'github' });
+  const ledger = new WorkLedger(ctx.pool);
   const identities = new GitHubIdentities(personas, { config: gh, logger });
   const isCommand = (text: string) => !!ctx.commands.match(text);
+  // The work ledger follows GitHub from outside the channel: the inbound pipeline reports what
+  // activities did to tracked work, and the outbox's after-post hook tells the origin mirror what
+  // personas said on GitHub. The adapter only posts.
+  const sync = new LedgerSync({ ledger, outbox: ctx.outbox });
+  const mirror = new OriginMirror({ ledger, outbox: ctx.outbox, identities, logger });
+  ctx.outbox.onPosted?.((message, result) => mirror.posted(message, result));
   const inbound = new GitHubInbound({
     logger,
     ingress: ctx.ingress,
@@ -37,7 +45,7 @@ export const githubModule: ModuleFactory = (ctx) => {
       cacheSeconds: gh.permissionCacheSeconds,
     }),
     seen: new SeenActivities(ctx.pool),
-    ledger: new LedgerSync({ ledger: ctx.ledger, outbox: ctx.outbox }),
+    work: (event) => sync.handle(event),
   });
   const deliveries = new GitHubDeliveries({ pool: ctx.pool, queue: ctx.queue });
   const adapter = new GitHubChannel({
@@ -45,7 +53,6 @@ export const githubModule: ModuleFactory = (ctx) => {
     identities,
     logger,
     systemPersona: config.orchestrator.defaultPersona,
-    mirror: new OriginMirror({ ledger: ctx.ledger, outbox: ctx.outbox, logger }),
   });
   const poller = gh.polling.enabled
     ? new NotificationPoller({ pool: ctx.pool, logger, identities, inbound, intervalSeconds: gh.polling.intervalSeconds, isCommand })

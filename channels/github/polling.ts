@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
 import type { Persona } from '../../personas/schema.js';
-import type { GitHubActivity } from './activity.js';
+import type { GitHubActivity } from '../../github/activity.js';
 import type { GitHubClient } from '../../github/client.js';
 import type { GitHubIdentities } from '../../github/identities.js';
 import type { GitHubInbound } from './inbound.js';

@@ -8,6 +8,12 @@ export interface OutboxPort {
   send(message: OutboundMessage): Promise<{ queued: boolean }>;
   /** A private thread with a person on a platform (approval requests to approvers), where one can be opened. */
   directThreadFor?(channel: string, userId: string): string | undefined;
+  /**
+   * The after-post hook, where the outbox has one (the real one does; a test double need not):
+   * `listener` hears of every message an adapter posted. The GitHub module keeps the work ledger
+   * in step through it, so no adapter feeds back into the outbox.
+   */
+  onPosted?(listener: PostedListener): void;
 }
 
 /**

@@ -70,6 +70,8 @@ export interface PostResult {
   id: string;
   /** True when this key had been posted before (nothing new was posted). */
   duplicate?: boolean;
+  /** A link to the posted message, where the platform gives one (a GitHub comment's URL). */
+  url?: string;
 }
 
 /** The small required core every adapter implements. Optional capabilities come later as separate interfaces. */

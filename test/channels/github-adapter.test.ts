@@ -5,8 +5,10 @@ import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { GitHubChannel, commentMarker } from '../../channels/github/adapter.js';
 import { GitHubIdentities } from '../../github/identities.js';
-import { OriginMirror } from '../../channels/github/origin-mirror.js';
+import { OriginMirror } from '../../github/origin-mirror.js';
 import { WorkLedger } from '../../ledger/index.js';
+import { MemoryQueue } from '../../core/queue/index.js';
+import { Outbox } from '../../orchestrator/outbox.js';
 import type { Persona } from '../../personas/schema.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 import { tempDir } from '../support/pantheon-process.js';
@@ -21,6 +23,7 @@ describe('GitHub channel adapter', () => {
   let db: Database;
   let dir: { path: string; remove: () => Promise<void> };
   let adapter: GitHubChannel;
+  let mirror: OriginMirror;
   let outbox: RecordingOutbox;
   let ledger: WorkLedger;
   let issue: number;
@@ -41,7 +44,8 @@ describe('GitHub channel adapter', () => {
     const identities = new GitHubIdentities(personas, { config: { apiUrl: gh.url, throttle: false } });
     outbox = new RecordingOutbox();
     ledger = new WorkLedger(db.pool);
-    adapter = new GitHubChannel({ pool: db.pool, identities, logger, systemPersona: 'athena', mirror: new OriginMirror({ ledger, outbox, logger }) });
+    adapter = new GitHubChannel({ pool: db.pool, identities, logger, systemPersona: 'athena' });
+    mirror = new OriginMirror({ ledger, outbox, identities, logger });
   });
   after(async () => {
     await db?.close();
@@ -72,7 +76,7 @@ describe('GitHub channel adapter', () => {
     const { data } = await apollo.rest.issues.createComment({ owner: 'acme', repo: 'api', issue_number: issue, body: `Pushed.\n\n${commentMarker('k-crash')}` });
     const count = comments().length;
     const result = await adapter.post({ idempotencyKey: 'k-crash', channel: 'github', threadId: thread(), role: 'agent', persona: 'apollo', text: 'Pushed.' });
-    assert.deepEqual(result, { id: String(data.id), duplicate: true });
+    assert.deepEqual(result, { id: String(data.id), duplicate: true, url: data.html_url });
     assert.equal(comments().length, count);
   });
 
@@ -97,14 +101,23 @@ describe('GitHub channel adapter', () => {
     assert.equal(patch.login, 'apollo-bot');
   });
 
-  test('a persona speaking on an issue linked to a work item also tells the chat thread it came from', async () => {
+  test('a persona speaking on an issue linked to a work item also tells the chat thread it came from (the outbox\'s after-post hook)', async () => {
     const item = await ledger.create({ kind: 'issue', title: 'Rate limiting', externalRef: thread(), originThread: 'local:plan', originChannel: 'local', requestedBy: 'jeff', actor: 'athena' });
-    await adapter.post({ idempotencyKey: 'k-progress-note', channel: 'github', threadId: thread(), role: 'agent', persona: 'apollo', text: 'Branch pushed, opening the PR.' });
+    await adapter.post({ idempotencyKey: 'k-quiet', channel: 'github', threadId: thread(), role: 'agent', persona: 'apollo', text: 'Posting alone.' });
+    assert.equal(outbox.sent.filter((m) => m.threadId === 'local:plan').length, 0, 'the adapter only posts; nothing it does feeds the outbox');
+
+    // As the GitHub module wires it: the outbox delivers through the adapter, then tells the mirror.
+    const delivering = new Outbox({ pool: db.pool, queue: new MemoryQueue({ logger }), logger });
+    delivering.register(adapter);
+    delivering.onPosted((message, posted) => mirror.posted(message, posted));
+    await delivering.deliver({ idempotencyKey: 'k-progress-note', channel: 'github', threadId: thread(), role: 'agent', persona: 'apollo', text: 'Branch pushed, opening the PR.' });
     const mirrored = outbox.sent.find((m) => m.threadId === 'local:plan');
     assert.ok(mirrored, JSON.stringify(outbox.sent));
     assert.equal(mirrored!.persona, 'apollo');
     assert.equal(mirrored!.channel, 'local');
     assert.match(mirrored!.text, new RegExp(`^\\[${item.id}\\] on acme/api#${issue}: Branch pushed, opening the PR\\.`));
+    const comment = comments().find((c) => c.body.includes(commentMarker('k-progress-note')))!;
+    assert.ok(mirrored!.text.endsWith(`\n${comment.htmlUrl}`), 'with a link to the comment (the post\'s url)');
     const events = await ledger.events(item.id);
     assert.ok(events.some((e) => e.kind === 'progress'));
   });

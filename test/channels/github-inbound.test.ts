@@ -11,7 +11,7 @@ import type { Envelope } from '../../core/chat/types.js';
 import { GitHubAuthoriser } from '../../channels/github/authorise.js';
 import { GitHubIdentities } from '../../github/identities.js';
 import { GitHubInbound } from '../../channels/github/inbound.js';
-import { LedgerSync } from '../../channels/github/ledger-sync.js';
+import { LedgerSync } from '../../github/ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from '../../channels/github/map-webhook.js';
 import { NotificationPoller } from '../../channels/github/polling.js';
 import { SeenActivities } from '../../channels/github/seen.js';
@@ -88,6 +88,7 @@ describe('GitHub inbound pipeline', () => {
   beforeEach(() => {
     ingressed = [];
     outbox = new RecordingOutbox();
+    const sync = new LedgerSync({ ledger, outbox });
     inbound = new GitHubInbound({
       logger,
       ingress: async (e) => { ingressed.push(e); return { id: e.id, accepted: true }; },
@@ -95,7 +96,7 @@ describe('GitHub inbound pipeline', () => {
       identities,
       authoriser: new GitHubAuthoriser({ pool: db.pool, logger, humanLogins: ['jeff'], isPersonaLogin: (l) => !!identities.personaByLogin(l), cacheSeconds: 300 }),
       seen: new SeenActivities(db.pool),
-      ledger: new LedgerSync({ ledger, outbox }),
+      work: (event) => sync.handle(event),
     });
   });
 

@@ -16,7 +16,7 @@ import type { Envelope } from '../../core/chat/types.js';
 import { GitHubAuthoriser } from '../../channels/github/authorise.js';
 import { GitHubIdentities } from '../../github/identities.js';
 import { GitHubInbound } from '../../channels/github/inbound.js';
-import { LedgerSync } from '../../channels/github/ledger-sync.js';
+import { LedgerSync } from '../../github/ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from '../../channels/github/map-webhook.js';
 import { SeenActivities } from '../../channels/github/seen.js';
 import { WorkLedger } from '../../ledger/index.js';
@@ -61,6 +61,7 @@ describe('GitHub re-review: a submitted review releases the review-request claim
     identities = new GitHubIdentities([persona('apollo'), persona('artemis')], { config: { apiUrl: gh.url, throttle: false } });
     const ledger = new WorkLedger(db.pool);
     const outbox = new RecordingOutbox();
+    const sync = new LedgerSync({ ledger, outbox });
     inbound = new GitHubInbound({
       logger,
       ingress: async (e) => { woken.push(e); return { id: e.id, accepted: true }; },
@@ -68,7 +69,7 @@ describe('GitHub re-review: a submitted review releases the review-request claim
       identities,
       authoriser: new GitHubAuthoriser({ pool: db.pool, logger, humanLogins: [], isPersonaLogin: (l) => !!identities.personaByLogin(l), cacheSeconds: 300 }),
       seen: new SeenActivities(db.pool),
-      ledger: new LedgerSync({ ledger, outbox }),
+      work: (event) => sync.handle(event),
     });
     // apollo's branch, one commit ahead of main, pushed over git HTTP with his token.
     const clone = join(dir.path, 'clone');

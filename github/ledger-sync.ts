@@ -1,6 +1,6 @@
-import type { WorkItem, WorkLedger, WorkState } from '../../ledger/index.js';
-import type { OutboxPort } from '../../core/chat/outbox.js';
-import { activityRef, type GitHubActivity } from './activity.js';
+import type { WorkItem, WorkLedger, WorkState } from '../ledger/index.js';
+import type { OutboxPort } from '../core/chat/outbox.js';
+import { activityRef, type GitHubActivity, type GitHubWorkEvent } from './activity.js';
 import { ledgerRefs } from './thread-id.js';
 
 /**
@@ -8,9 +8,34 @@ import { ledgerRefs } from './thread-id.js';
  * it lands: merged, closed, or approved by every reviewer. Work items are linked to GitHub by
  * `externalRef` = the thread id (`github:acme/api#12`); a PR without an item of its own counts
  * for the issues it closes (`Closes #12` in its body).
+ *
+ * Fed by the GitHub inbound pipeline's work events (`handle`), outside the channel: the channel
+ * reports what happened, and knows nothing of the ledger. (What personas say on GitHub reaches
+ * the origin thread through the outbox's after-post hook: origin-mirror.ts.)
  */
 export class LedgerSync {
   constructor(private readonly deps: { ledger: WorkLedger; outbox: OutboxPort }) {}
+
+  /** One work event of the GitHub inbound pipeline (a `GitHubWorkListener`). */
+  async handle(event: GitHubWorkEvent): Promise<void> {
+    const a = event.activity;
+    switch (event.kind) {
+      case 'assigned':
+        return this.assigned(a, event.persona);
+      case 'unassigned':
+        return this.unassigned(a, event.persona);
+      case 'review_requested':
+        return this.reviewRequested(a, event.persona, event.prBody);
+      case 'pushed':
+        return this.pushed(a, event.prBody);
+      case 'changes_requested':
+        return this.changesRequested(a, event.prBody);
+      case 'all_approved':
+        return this.allApproved(a, event.prBody);
+      case 'closed':
+        return this.closed(a);
+    }
+  }
 
   /** Items for this issue or PR: its own, else (for a PR) those of the issues it closes. */
   async itemsFor(a: Pick<GitHubActivity, 'repo' | 'number'>, prBody?: string | null): Promise<WorkItem[]> {

@@ -1,8 +1,9 @@
-import type { Logger } from '../../core/log.js';
-import type { WorkLedger } from '../../ledger/index.js';
-import type { OutboxPort } from '../../core/chat/outbox.js';
-import type { OutboundMessage } from '../../core/chat/types.js';
-import type { GitHubClient } from '../../github/client.js';
+import type { Logger } from '../core/log.js';
+import type { WorkLedger } from '../ledger/index.js';
+import type { OutboxPort } from '../core/chat/outbox.js';
+import type { OutboundMessage, PostResult } from '../core/chat/types.js';
+import type { GitHubClient } from './client.js';
+import type { GitHubIdentities } from './identities.js';
 import { LedgerSync } from './ledger-sync.js';
 import { decodeGitHubThreadId } from './thread-id.js';
 
@@ -14,15 +15,31 @@ const MIRROR_CHARS = 1500;
  * thread, the chat thread hears it too ("[W-3] apollo on acme/api#12: on it, PR soon"), like the
  * ledger tools' progress reports. The link is the ledger's `externalRef` (the GitHub thread id),
  * or, for a PR without an item, the issues its body closes. Idempotent by the comment's key.
+ *
+ * Listens to the outbox's after-post hook (`posted`), so the GitHub adapter only posts: nothing
+ * it does feeds back into the outbox.
  */
 export class OriginMirror {
   private readonly sync: LedgerSync;
 
-  constructor(private readonly deps: { ledger: WorkLedger; outbox: OutboxPort; logger: Logger }) {
+  constructor(private readonly deps: { ledger: WorkLedger; outbox: OutboxPort; identities: GitHubIdentities; logger: Logger }) {
     this.sync = new LedgerSync({ ledger: deps.ledger, outbox: deps.outbox });
   }
 
-  async mirror(message: OutboundMessage, commentUrl: string | undefined, client: GitHubClient): Promise<void> {
+  /**
+   * A message the outbox got posted (a `PostedListener`): a persona's comment on GitHub, posted
+   * with its own client (a persona without one posted nothing). Never fails the post.
+   */
+  async posted(message: OutboundMessage, result: PostResult): Promise<void> {
+    if (message.channel !== 'github') return;
+    const client = this.deps.identities.clientFor(message.persona);
+    if (!client) return;
+    await this.mirror(message, result.url, client).catch((err) => {
+      this.deps.logger.warn({ err: (err as Error).message, thread: message.threadId }, 'could not tell the origin thread');
+    });
+  }
+
+  private async mirror(message: OutboundMessage, commentUrl: string | undefined, client: GitHubClient): Promise<void> {
     if (message.role !== 'agent' || !message.persona || message.idempotencyKey.startsWith('github:refusal:')) return;
     const thread = decodeGitHubThreadId(message.threadId);
     const ref = { repo: { owner: thread.owner, name: thread.repo }, number: thread.number };

@@ -72,3 +72,18 @@ export function activityRef(a: Pick<GitHubActivity, 'repo' | 'number'>): string 
 
 /** A day: how long an assignment or review request counts as "already seen" across paths. */
 export const REQUEST_WINDOW_SECONDS = 24 * 3600;
+
+/**
+ * What a GitHub activity did to the work it touches, as the GitHub inbound pipeline reports it
+ * once the activity is checked: who was assigned or asked to review, a push, a verdict, a close.
+ * `prBody` is the pull request's body (its `Closes #12` names the issues it works on), read by
+ * the pipeline. Whoever keeps the work ledger in step listens (github/ledger-sync.ts).
+ */
+export type GitHubWorkEvent =
+  | { kind: 'assigned' | 'unassigned'; activity: GitHubActivity; persona: string }
+  | { kind: 'review_requested'; activity: GitHubActivity; persona: string; prBody: string | null }
+  | { kind: 'pushed' | 'changes_requested' | 'all_approved'; activity: GitHubActivity; prBody: string | null }
+  | { kind: 'closed'; activity: GitHubActivity };
+
+/** Told each `GitHubWorkEvent`; a failure fails the activity's processing (and its retry). */
+export type GitHubWorkListener = (event: GitHubWorkEvent) => Promise<void>;
