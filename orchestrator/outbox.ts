@@ -75,7 +75,7 @@ export class Outbox {
         return { queued: true };
       }
       const result = await this.threads.run(message.threadId, () => adapter.post(message));
-      await this.posted(message, result);
+      if (this.postedListeners.length) await this.posted(message, result);
       return { queued: !result.duplicate };
     }
     const inserted = await this.deps.pool.query(statement(this.deps.pool, 'outbox_insert',
@@ -137,7 +137,7 @@ export class Outbox {
 
   private async post(adapter: ChannelAdapter, message: OutboundMessage): Promise<PostResult> {
     const result = await adapter.post(message);
-    await this.posted(message, result);
+    if (this.postedListeners.length) await this.posted(message, result);
     return result;
   }
 
