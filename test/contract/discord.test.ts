@@ -51,6 +51,7 @@ const shown = (fake: FakeDiscord, channelId: string): ShownMessage[] =>
 outboundContract('discord', {
   // Discord drops a repeated nonce (enforce_nonce) for a few minutes: a restarted adapter posts once.
   postOnceAfterRestart: true,
+  resumeAfterFailure: true,
   edit: true,
   buttons: true,
   cardFallback: true,
@@ -68,6 +69,7 @@ outboundContract('discord', {
       restarted: async () => adapterFor(fake, { ingress: nothingIn, logger: silent }),
       rateLimitNext: (seconds) => fake.rateLimitNext({ retryAfterMs: seconds * 1000 }),
       refuseNextCard: () => fake.refuseComponentsNext(),
+      failNextPart: (index) => fake.failCreatesAfter(index, 4),
     },
     close: () => fake.close(),
   };

@@ -95,7 +95,7 @@ export function inboundContract(platform: string, capabilities: InboundCapabilit
       durable.failNext(INBOUND_RETRY.attempts - 1);
       const said = await session.say(text('deploy the api'));
       await until(() => durable.stored(said.envelopeId), 'the envelope stored after the failures');
-      assert.equal(durable.callsFor(said.envelopeId), INBOUND_RETRY.attempts, 'retried with the one policy');
+      assert.equal(durable.callsFor(said.envelopeId), INBOUND_RETRY.attempts, `retried with the one policy (calls: ${durable.calls.map((e) => e.id).join(', ')})`);
       if (!ackReason) await until(() => session.acked(said), 'the acknowledgement');
       await until(() => durable.answered(said.envelopeId) === 1, 'the answer');
       await sleep(300);

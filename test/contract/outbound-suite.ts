@@ -25,15 +25,22 @@ export interface OutboundPlatform {
   rateLimitNext?(seconds: number): void;
   /** The platform refuses the rich form (buttons, blocks, HTML) of the next card (where it draws cards). */
   refuseNextCard?(): void;
+  /**
+   * The platform fails (with an error the adapter does not retry itself) on part `index` of the
+   * next message, once: the earlier parts are posted, the call throws, as when a post dies midway.
+   */
+  failNextPart?(index: number): void;
 }
 
 export interface OutboundCapabilities {
   /**
    * A post repeated with the same idempotency key by a fresh adapter (the process crashed after
-   * the platform took it, before the outbox recorded it) posts nothing new. Missing: the key is
-   * remembered in memory only, and the suite checks a repeat within the process.
+   * the platform took it, before the outbox recorded it) posts nothing new. Missing: the suite
+   * checks that it does post again, so the declaration stays true.
    */
   postOnceAfterRestart: Capability;
+  /** A post that failed midway, repeated with the same key (the outbox's retry), posts every part once. */
+  resumeAfterFailure: Capability;
   /** `edit` replaces a posted message's text in place. */
   edit: Capability;
   /** Approval cards are drawn with approve/deny buttons. Missing: as text that says how to answer. */
@@ -84,17 +91,37 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
 
     const restartReason = missing(capabilities.postOnceAfterRestart);
     it(restartReason
-      ? `posts once per key within the process (after a restart it may post again: ${restartReason})`
-      : 'posts once per key, also when a fresh adapter repeats the post after a simulated crash', async () => {
+      ? `a post repeated after a simulated crash and restart: declared missing (it posts again): ${restartReason}`
+      : 'a post repeated by a fresh adapter after a simulated crash (posted, not yet recorded) posts nothing new', async () => {
       const m = message({ text: 'Pushed the branch; opening the PR.' });
       let first!: string;
       const posted = await during(async () => { first = (await p.adapter.post(m)).id; });
       assert.equal(posted.length, 1, 'one message');
       assert.equal(posted[0]!.id, first, 'the result names the platform message');
-      const again = restartReason ? p.adapter : await p.restarted();
+      const restarted = await p.restarted();
       let second!: string;
-      assert.deepEqual(await during(async () => { second = (await again.post(m)).id; }), [], 'nothing new posted');
+      const again = await during(async () => { second = (await restarted.post(m)).id; });
+      if (restartReason) return assert.equal(again.length, 1, 'as declared, posted again (if this fails, the platform posts once after a restart now: declare it)');
+      assert.deepEqual(again, [], 'nothing new posted');
       assert.equal(second, first, 'the repeat answers with the message already posted');
+    });
+
+    const resumeReason = missing(capabilities.resumeAfterFailure);
+    it(resumeReason ? `a post that failed midway: declared missing: ${resumeReason}` : 'a post that failed midway, repeated with the same key, posts every part once', async () => {
+      if (resumeReason) return assert.equal(p.failNextPart, undefined, 'nothing can fail midway');
+      const lines = Array.from({ length: 400 }, (_, i) => `step ${String(i).padStart(3, '0')} of the migration`);
+      const limit = 'limit' in capabilities.split ? capabilities.split.limit : 4000;
+      const text = Array.from({ length: Math.ceil((limit * 2.5) / (lines.join('\n').length + 1)) }, () => lines.join('\n')).join('\n');
+      const m = message({ text });
+      p.failNextPart!(1);
+      const failed = await during(() => assert.rejects(p.adapter.post(m), 'the failure reaches the caller (the outbox retries)'));
+      assert.equal(failed.length, 1, 'the first part was posted before the failure');
+      let first!: string;
+      const rest = await during(async () => { first = (await p.adapter.post(m)).id; });
+      assert.ok(rest.length >= 2, 'the retry posts the parts not yet posted');
+      assert.equal(first, failed[0]!.id, 'the result names the part posted by the first attempt');
+      const steps = [...failed, ...rest].flatMap((x) => x.text.split('\n')).map((l) => /step \d{3} of the migration/.exec(l)?.[0]).filter(Boolean);
+      assert.deepEqual(steps, text.split('\n'), 'every part once, in order');
     });
 
     const editReason = missing(capabilities.edit);

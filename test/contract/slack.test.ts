@@ -42,6 +42,7 @@ const shown = (slack: FakeSlack, channel: string, threadTs: string): ShownMessag
 
 outboundContract('slack', {
   postOnceAfterRestart: { missing: 'chat.postMessage takes no idempotency key: the adapter remembers posted keys in memory, so a post repeated after a restart is posted again' },
+  resumeAfterFailure: true,
   edit: true,
   buttons: true,
   cardFallback: true,
@@ -57,14 +58,17 @@ outboundContract('slack', {
       restarted: async () => w.adapter(),
       rateLimitNext: (seconds) => w.slack.rateLimit('chat.postMessage', { retryAfterSec: seconds }),
       refuseNextCard: () => w.slack.refuseBlocksNext(),
+      failNextPart: (index) => w.slack.failAfter('chat.postMessage', { after: index, error: 'fatal_error' }),
     },
     close: () => w.slack.close(),
   };
 });
 
 /** A person @mentions athena in C2; `acked` follows the latest delivery of that event. */
+/** Message timestamps, unique across sessions (the ts is the message's id in its channel). */
+let said = 0;
+
 function session(slack: FakeSlack, app: FakeSlackApp, inbound: SlackInbound, stop: () => Promise<void>): InboundSession {
-  let n = 0;
   const deliveries = new Map<string, { event: Record<string, unknown>; latest: { done: boolean; delivery?: Delivery } }>();
   const send = (id: string, retryNum?: number) => {
     const entry = deliveries.get(id)!;
@@ -74,7 +78,7 @@ function session(slack: FakeSlack, app: FakeSlackApp, inbound: SlackInbound, sto
   };
   return {
     async say(text) {
-      const ts = `${Math.floor(Date.now() / 1000)}.${String(++n).padStart(6, '0')}`;
+      const ts = `${Math.floor(Date.now() / 1000)}.${String(++said).padStart(6, '0')}`;
       const id = `slack:C2:${ts}`;
       deliveries.set(id, { event: { type: 'app_mention', user: 'U0JEFF', text: `<@${app.botUserId}> ${text}`, ts, channel: 'C2', event_ts: ts }, latest: { done: false } });
       send(id);

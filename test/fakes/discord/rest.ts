@@ -52,6 +52,8 @@ export class FakeRest {
   readonly rateLimits: RateLimitRule[] = [];
   /** Message creates with components still to refuse (400, as Discord answers a component it will not draw). */
   refuseComponents = 0;
+  /** Message creates to let through, then to answer with `status`, `times` times. */
+  failCreates: { after: number; times: number; status: number } | undefined;
   /** nonce → message id, per channel, for `enforce_nonce`. */
   private readonly nonces = new Map<string, string>();
 
@@ -120,6 +122,11 @@ export class FakeRest {
       if (limited) return limited;
       const body = await readJson(req);
       if (typeof body.content === 'string' && body.content.length > 2000) return error(400, 50035, 'Invalid Form Body: content must be 2000 or fewer in length.');
+      const failing = this.failCreates;
+      if (failing && failing.after-- <= 0) {
+        if (--failing.times <= 0) this.failCreates = undefined;
+        return error(failing.status, 0, `${failing.status}: the fake's injected failure`);
+      }
       if (Array.isArray(body.components) && body.components.length && this.refuseComponents > 0) {
         this.refuseComponents--;
         return error(400, 50035, 'Invalid Form Body: components[0].components[0].custom_id: Invalid custom id');

@@ -32,6 +32,8 @@ export interface FakeDiscord {
   rateLimitNext(rule: Partial<RateLimitRule> & { retryAfterMs: number }): void;
   /** The next `times` message creates with components answer 400 (Discord refusing the buttons). */
   refuseComponentsNext(times?: number): void;
+  /** After `after` message creates, the next `times` answer 503 (discord.js retries a 5xx 3 times itself). */
+  failCreatesAfter(after: number, times: number): void;
   postsBy(token: string): RecordedPost[];
   postsIn(channelId: string): RecordedPost[];
   /** Resolves once every given bot has a gateway session (and so is READY). */
@@ -128,6 +130,9 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     },
     refuseComponentsNext(times = 1) {
       rest.refuseComponents += times;
+    },
+    failCreatesAfter(after, times) {
+      rest.failCreates = { after, times, status: 503 };
     },
     postsBy: (token) => rest.log.posts.filter((p) => p.bot.token === token),
     postsIn: (channelId) => rest.log.posts.filter((p) => p.channelId === channelId),

@@ -64,6 +64,8 @@ export interface FakeSlack {
   rateLimit(method: string, opts: { retryAfterSec: number; times?: number }): void;
   /** The next `times` chat.postMessage calls with blocks answer `invalid_blocks` (Slack refusing them). */
   refuseBlocksNext(times?: number): void;
+  /** After `after` more calls of `method`, the next one answers `{ ok: false, error }` (e.g. `fatal_error`). */
+  failAfter(method: string, opts: { after: number; error: string }): void;
   /** The DM channel between an app and a human (what `conversations.open` answers). */
   dmChannel(app: FakeSlackApp, user: string): string;
   /** Restricts who is in a channel (default: every app is in every public channel). */
@@ -104,6 +106,7 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
   const calls: FakeSlackCall[] = [];
   const limits = new Map<string, { retryAfterSec: number; times: number }>();
   let refuseBlocks = 0;
+  const failAfter = new Map<string, { after: number; error: string }>();
   const dmOwners = new Map<string, FakeSlackApp>();
   const members = new Map<string, Set<string>>();
   let http: HttpTarget | null = null;
@@ -213,7 +216,9 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
       return sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfterSec) });
     }
     const handler = methods[method];
-    const answer = handler ? handler(body, app, token) : { ok: false, error: 'unknown_method' };
+    const injected = failAfter.get(method);
+    if (injected && injected.after-- <= 0) failAfter.delete(method);
+    const answer = injected && injected.after < 0 ? { ok: false, error: injected.error } : handler ? handler(body, app, token) : { ok: false, error: 'unknown_method' };
     calls.push({ method, app: appName, status: 200, error: answer.ok ? undefined : answer.error, at: Date.now() });
     sendJson(res, 200, answer);
   }
@@ -251,6 +256,7 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
     calls,
     rateLimit(method, o) { limits.set(method, { retryAfterSec: o.retryAfterSec, times: o.times ?? 1 }); },
     refuseBlocksNext(times = 1) { refuseBlocks += times; },
+    failAfter(method, o) { failAfter.set(method, { ...o }); },
     dmChannel,
     setMembers(channel, list) { members.set(channel, new Set(list.map((a) => a.id))); },
     connections: (app) => hub.connections(app?.id),

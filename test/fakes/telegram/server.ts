@@ -47,6 +47,14 @@ export interface FakeTelegram {
   click(opts: { from: FakeUser; message: SentMessage; data: string; chat?: FakeChat }): Record<string, any>;
   /** The next `times` calls of `method` answer 429 Too Many Requests with `retry_after`. */
   failNext(method: string, opts: { retryAfter: number; times?: number }): void;
+  /** After `after` more calls of `method`, the next one answers `status` (500: Telegram's "Internal Server Error"). */
+  failAfter(method: string, opts: { after: number; status?: number }): void;
+  /** The next `times` messages sent with parse_mode HTML are refused: "can't parse entities". */
+  refuseHtmlNext(times?: number): void;
+  /** Telegram delivers an update again (the same update_id), as to a bot that did not confirm it (a lost webhook answer, a restart). */
+  redeliver(update: Record<string, any>): void;
+  /** Whether the bot confirmed the update: a later getUpdates asked past it, or a webhook delivery of it got a 2xx. */
+  confirmed(updateId: number): boolean;
   /** Deliver updates by POSTing here with this secret instead of getUpdates (also set by setWebhook); no URL: back to getUpdates. */
   useWebhook(url: string | undefined, secret?: string): void;
   waitForSent(predicate: (m: SentMessage) => boolean, timeoutMs?: number): Promise<SentMessage>;
@@ -69,6 +77,12 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
   /** Updates not confirmed by an offset yet (polling mode). */
   let queue: Json[] = [];
   let nextUpdateId = 1000;
+  /** The highest offset a getUpdates asked for: every update below it is confirmed. */
+  let confirmedBelow = 0;
+  let refuseHtml = 0;
+  const failAfter = new Map<string, { after: number; status: number }>();
+  /** Updates delivered again whatever the offset (as to a bot that restarted before confirming them). */
+  const again: Json[] = [];
   const nextMessageId = new Map<number, number>();
   const failures = new Map<string, { retryAfter: number; times: number }>();
   /** Long polls waiting for an update, and tests waiting for a sent message. */
@@ -116,6 +130,10 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
     const text = String(payload.text ?? '');
     if (!text.trim()) return { error: fail(400, 'Bad Request: message text is empty') };
     let visible = text;
+    if (payload.parse_mode === 'HTML' && refuseHtml > 0) {
+      refuseHtml--;
+      return { error: fail(400, "Bad Request: can't parse entities: unsupported start tag at byte offset 0") };
+    }
     if (payload.parse_mode === 'HTML') {
       const parsed = parseTelegramHtml(text);
       if (!parsed.ok) return { error: fail(400, `Bad Request: can't parse entities: ${parsed.error}`) };
@@ -126,6 +144,11 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
   }
 
   async function method(name: string, payload: Json, req: IncomingMessage): Promise<{ status: number; body: Json }> {
+    const injected = failAfter.get(name);
+    if (injected && injected.after-- <= 0) {
+      failAfter.delete(name);
+      return fail(injected.status, injected.status >= 500 ? 'Internal Server Error' : 'Bad Request: injected failure');
+    }
     const failure = failures.get(name);
     if (failure && failure.times > 0) {
       failure.times--;
@@ -137,10 +160,11 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
       case 'getUpdates': {
         if (webhook) return fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
         const offset = Number(payload.offset ?? 0);
+        confirmedBelow = Math.max(confirmedBelow, offset);
         if (offset) queue = queue.filter((u) => u.update_id >= offset);
         const limit = Number(payload.limit ?? 100);
         const timeout = Number(payload.timeout ?? 0);
-        if (!queue.length && timeout > 0) {
+        if (!queue.length && !again.length && timeout > 0) {
           await new Promise<void>((resolve) => {
             const done = () => { clearTimeout(timer); polls.delete(done); resolve(); };
             const timer = setTimeout(done, timeout * 1000);
@@ -148,7 +172,7 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
             req.once('close', done);
           });
         }
-        return ok(queue.slice(0, limit));
+        return ok([...again.splice(0), ...queue.slice(0, limit)]);
       }
       case 'sendMessage': {
         const chatId = Number(payload.chat_id);
@@ -272,6 +296,21 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
     },
     failNext(name, { retryAfter, times = 1 }) {
       failures.set(name, { retryAfter, times });
+    },
+    failAfter(name, { after, status = 500 }) {
+      failAfter.set(name, { after, status });
+    },
+    refuseHtmlNext(times = 1) {
+      refuseHtml += times;
+    },
+    redeliver(update) {
+      if (webhook) void deliver(update, webhook);
+      else { again.push(update); wake(polls); }
+    },
+    confirmed(updateId) {
+      if (updateId < confirmedBelow) return true;
+      const last = deliveries.filter((d) => d.update_id === updateId).at(-1);
+      return !!last && last.status >= 200 && last.status < 300;
     },
     useWebhook(url, secret) {
       webhook = url ? { url, secret } : undefined;
