@@ -40,8 +40,8 @@ export interface FakeMattermost {
   silence(username?: string): number;
   /** Cuts live sockets abruptly. */
   dropSockets(username?: string): number;
-  /** The next `count` POST /posts answer `status` (429 carries Retry-After). */
-  failNextPosts(count: number, status?: number): void;
+  /** The next `count` POST /posts answer `status` (429 carries Retry-After); with `after`, that many are let through first. */
+  failNextPosts(count: number, status?: number, after?: number): void;
   username(userId: string): string;
   /** Polls until `fn` returns a value (not undefined/false). */
   waitFor<T>(fn: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
@@ -82,8 +82,8 @@ export async function startFakeMattermost(): Promise<FakeMattermost> {
       entry.user = user.username;
       const found = routes.find(method, url.pathname);
       if (!found) throw new ApiError(404, 'api.context.404.app_error', `Sorry, we could not find the page (${method} ${url.pathname}).`);
-      if (method === 'POST' && url.pathname === '/api/v4/posts' && failures.length) {
-        const status = failures.shift()!;
+      const status = method === 'POST' && url.pathname === '/api/v4/posts' ? failures.shift() : undefined;
+      if (status) {
         entry.status = status;
         return sendJson(res, status, new ApiError(status, 'api.context.rate_limit', 'Too many requests. Slow down.').body(), status === 429 ? { 'Retry-After': '1', 'X-RateLimit-Reset': '1' } : {});
       }
@@ -125,7 +125,11 @@ export async function startFakeMattermost(): Promise<FakeMattermost> {
     sockets: (username) => hub.live(username).filter((c) => !c.silent).length,
     silence: (username) => hub.silence(username),
     dropSockets: (username) => hub.drop(username),
-    failNextPosts(count, status = 429) { for (let i = 0; i < count; i++) failures.push(status); },
+    failNextPosts(count, status = 429, after = 0) {
+      // 0 lets a post through.
+      for (let i = 0; i < after; i++) failures.push(0);
+      for (let i = 0; i < count; i++) failures.push(status);
+    },
     username: (userId) => world.users.get(userId)?.username ?? '?',
     async waitFor(fn, timeoutMs = 10_000, what = 'condition') {
       const deadline = Date.now() + timeoutMs;
