@@ -5,6 +5,7 @@ import { storableText } from '../../core/db/storable-text.js';
 import { deliverInbound } from '../../core/chat/inbound.js';
 import type { IngressSink } from '../../core/chat/types.js';
 import { HttpError } from '../../core/http/errors.js';
+import type { Metrics } from '../../core/metrics.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
 import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
@@ -22,6 +23,8 @@ const PostBody = z.object({
 export interface LocalChatRoutesOptions extends Omit<ChatStreamOptions, 'store'> {
   store: ChatStore;
   ingress: IngressSink;
+  /** Counts messages the ingress could not store (`pantheon_inbound_failures_total`). */
+  metrics?: Pick<Metrics, 'inboundFailures'>;
 }
 
 function badRequest(reply: FastifyReply, message: string) {
@@ -56,7 +59,7 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
       author: { id: user, name: user },
       text,
       receivedAt: new Date().toISOString(),
-    }, { recorded: show, redelivery: 'platform', logger: req.log });
+    }, { recorded: show, redelivery: 'platform', logger: req.log, metrics: opts.metrics });
     // Not stored: the client is told to send it again (the same `id` is taken once).
     if (!stored.ack) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
     if (!shown) await show();
