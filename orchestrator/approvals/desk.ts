@@ -2,7 +2,7 @@ import type { Envelope } from '../../core/chat/types.js';
 import { parseApprovalCommand, type ApprovalCommand, type HumanDirectory } from '../../core/chat/approvals.js';
 import type { DecisionRecord } from '../../core/audit/index.js';
 import type { Logger } from '../../core/log.js';
-import type { OutboxPort } from '../../tools/types.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { ApprovalStore } from './store.js';
 import type { Approval, ApprovalResume } from './types.js';
 

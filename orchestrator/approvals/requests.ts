@@ -1,5 +1,5 @@
 import type { Approval, ApprovalPort, ApprovalRequest } from '../../core/chat/approvals.js';
-import type { OutboxPort } from '../../tools/types.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { Approvers } from './approvers.js';
 import { approvalCard } from './card.js';
 import { formatApprovalRequest } from './format.js';
