@@ -1,6 +1,7 @@
 /**
  * Thread leases (one run per thread across worker processes): taking a thread reads what waits
- * in it in the same statement, and whether its graph state must be read first ("clean").
+ * in it in the same statement, and whether its graph state must be read first ("clean"); the
+ * drain's end releases it, and so does a drain that fails.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,11 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { createDatabase, migrate } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
-import { openThread, ThreadLeases } from '../../orchestrator/thread-lease.js';
+import { ThreadLeases } from '../../orchestrator/thread-lease.js';
+import { ThreadLocks } from '../../orchestrator/thread-lock.js';
+import { handleIngressJob, type TurnDeps } from '../../orchestrator/turn.js';
+import { takeThread } from '../../orchestrator/turn/take-thread.js';
+import { ThreadSql } from '../../orchestrator/turn/thread-sql.js';
 import { createTestDatabase, postgresSkip } from '../support/postgres.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -58,10 +63,11 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       const opening = await new ThreadLeases(target.pool).tryAcquire(t);
       assert.equal(opening?.clean, false);
       assert.equal(opening?.latest?.checkpoint_id, 'cp-1', 'the latest checkpoint is read in passing');
-      const unleased = await openThread(target.pool, t);
+      const sql = new ThreadSql(target.pool);
+      const unleased = await sql.open(t);
       assert.equal(unleased.neverRun, false);
       assert.equal(unleased.latest?.checkpoint_id, 'cp-1');
-      assert.equal((await openThread(target.pool, thread())).neverRun, true);
+      assert.equal((await sql.open(thread())).neverRun, true);
     });
 
     test('another process cannot take a held thread; it can once the holder let it go, and learns how it was left', async () => {
@@ -69,13 +75,16 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       await checkpoint(t);
       const a = new ThreadLeases(target.pool);
       const b = new ThreadLeases(target.pool);
+      const sql = new ThreadSql(target.pool);
       const ran: string[] = [];
-      await a.withLease(t, async () => {
-        ran.push('a');
-        assert.equal(await b.tryAcquire(t), null, 'held by a');
-        assert.deepEqual(await b.withLease(t, async () => { ran.push('b'); return true; }), { ran: false });
-        return true;
-      });
+      const takenByA = await takeThread({ sql, leases: a, cleanThreads: new Set() }, t);
+      assert.ok(takenByA);
+      ran.push('a');
+      assert.equal(await b.tryAcquire(t), null, 'held by a');
+      const takenByB = await takeThread({ sql, leases: b, cleanThreads: new Set() }, t);
+      if (takenByB) ran.push('b');
+      assert.equal(takenByB, null);
+      await takenByA.end({ runs: [], done: [] }, true);
       assert.deepEqual(ran, ['a']);
       const opening = await b.tryAcquire(t);
       assert.equal(opening?.clean, true, 'a left it clean');
@@ -98,10 +107,35 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
 
     test('a failing drain releases the lease, not clean', async () => {
       const t = thread();
+      await checkpoint(t); // not clean: the drain reads the graph's state first, and that fails
       const a = new ThreadLeases(target.pool);
-      await assert.rejects(a.withLease(t, async () => { throw new Error('boom'); }), /boom/);
+      const deps = {
+        pool: target.pool, leases: a, locks: new ThreadLocks(), cleanThreads: new Set<string>(), logger,
+        graph: { getState: async () => { throw new Error('boom'); } },
+      } as unknown as TurnDeps;
+      await assert.rejects(handleIngressJob(deps, { drain: t }), /boom/);
       const opening = await new ThreadLeases(target.pool).tryAcquire(t);
       assert.equal(opening?.clean, false);
+    });
+
+    test('a drain\'s end writes what it answered and releases the lease in one statement', async () => {
+      const t = thread();
+      await inbound(t, `${t}:1`);
+      const a = new ThreadLeases(target.pool);
+      const taken = await takeThread({ sql: new ThreadSql(target.pool), leases: a, cleanThreads: new Set() }, t);
+      assert.ok(taken);
+      const queries: unknown[] = [];
+      const query = target.pool.query;
+      target.pool.query = ((...args: unknown[]) => { queries.push(args[0]); return (query as (...a: unknown[]) => unknown).apply(target.pool, args); }) as never;
+      try {
+        await taken.end({ runs: [], done: [`${t}:1`] }, true);
+      } finally {
+        target.pool.query = query;
+      }
+      assert.equal(queries.length, 1);
+      const { rows } = await target.pool.query<{ status: string }>(`SELECT status FROM inbound_messages WHERE id = $1`, [`${t}:1`]);
+      assert.equal(rows[0]?.status, 'done');
+      assert.equal((await new ThreadLeases(target.pool).tryAcquire(t))?.clean, true, 'released, left clean');
     });
   });
 }

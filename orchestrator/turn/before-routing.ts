@@ -1,0 +1,119 @@
+import { Command } from '@langchain/langgraph';
+import type { Envelope } from '../../core/chat/types.js';
+import { internalErrorText, reportInternalError } from '../../core/internal-error.js';
+import type { ApprovalResume } from '../approvals/types.js';
+import type { ChatCommands } from '../commands.js';
+import type { Step } from './chain.js';
+import { runGraph } from './graph-run.js';
+import type { Round } from './round.js';
+
+/**
+ * A run whose approval was decided resumes with the decision. Several tool calls may wait at
+ * once; any decided one resumes the run (the guard reads each call's own decision from its
+ * approval row, so undecided ones simply wait again).
+ */
+export const approvalDecided: Step<Round> = async (r, next) => {
+  const { interrupts, turn } = r.view;
+  if (!interrupts.length) return next();
+  let decision: ApprovalResume | null = null;
+  for (const i of interrupts) if ((decision = await r.deps.desk.decisionFor(i.approvalId))) break;
+  if (!decision) return next();
+  r.view = await runGraph(r, turn?.channel ?? 'local', new Command({ resume: decision }), turn);
+  ranGraph(r);
+};
+
+/** A run cut short by a crash resumes from its last checkpoint, not from the start. */
+export const crashedRun: Step<Round> = async (r, next) => {
+  const { interrupts, next: nodes, turn } = r.view;
+  if (interrupts.length || !nodes.length || !turn) return next();
+  r.deps.logger.info({ thread: r.thread, next: nodes }, 'resuming an interrupted run');
+  r.view = await runGraph(r, turn.channel, null, turn, turn.inboundIds);
+  ranGraph(r);
+};
+
+/**
+ * What waits in the thread: as its opening read it on the first look; after a run or a command
+ * of ours, read again once what they answered is written (so it is not read as waiting).
+ */
+export const waiting: Step<Round> = async (r, next) => {
+  let rows = r.opened;
+  r.opened = null;
+  if (!rows) {
+    await r.sql.finish(r.thread, r.finish);
+    rows = await r.sql.pending(r.thread);
+  }
+  r.rows = rows;
+  return next();
+};
+
+/** Messages a run answered before a crash, before the drain could mark them: marked now, never answered twice. */
+export const answeredBeforeCrash: Step<Round> = async (r, next) => {
+  const { interrupts, next: nodes, turn } = r.view;
+  if (turn && !nodes.length && !interrupts.length) {
+    const answered = r.rows.filter((row) => turn.inboundIds.includes(row.id));
+    if (answered.length) {
+      r.finish.done.push(...answered.map((row) => row.id));
+      r.rows = r.rows.filter((row) => !answered.includes(row));
+    }
+  }
+  return next();
+};
+
+/**
+ * Chat commands (`/status`, `/cancel <job>`...) and approval answers (`approve <id>`, through the
+ * approval desk) are answered here, in the order they arrived, never by a model. Then the thread
+ * is looked at again: a decision may have unpaused it, and the messages beside the commands wait
+ * for that look.
+ */
+export const commands: Step<Round> = async (r, next) => {
+  const { desk, commands: registry } = r.deps;
+  const asked = r.rows.filter((row) => desk.isCommand(row.payload.text) || registry?.match(row.payload.text));
+  if (!asked.length) return next();
+  for (const row of asked) {
+    const matched = registry?.match(row.payload.text);
+    if (matched) await answerCommand(r, row.payload, matched);
+    else await desk.handleCommand(row.payload);
+    r.finish.done.push(row.id);
+  }
+  r.again = true;
+};
+
+/** A thread paused on an approval holds new messages (and says so, once each) until it is decided. */
+export const paused: Step<Round> = async (r, next) => {
+  const interrupt = r.view.interrupts[0];
+  if (!interrupt || !r.rows.length) return next();
+  for (const row of r.rows) {
+    if (row.status === 'held') continue;
+    await r.sql.hold(row.id);
+    await r.deps.outbox.send({
+      idempotencyKey: `${row.id}:held`, channel: row.payload.channel, threadId: row.payload.threadId, role: 'system', replyTo: row.id,
+      text: `${interrupt.persona} is waiting for approval ${interrupt.approvalId} in this thread; your message will be answered once it is decided.`,
+    });
+  }
+};
+
+/**
+ * Everything before routing, in order: first the thread's own graph (a decided approval, a
+ * crashed run), then what waits in it (read, already answered, commands, held while paused).
+ * What is left is routed (route.ts).
+ */
+export const beforeRouting: Step<Round>[] = [approvalDecided, crashedRun, waiting, answeredBeforeCrash, commands, paused];
+
+/** The graph ran: what the opening read is stale, and the thread needs another look. */
+function ranGraph(r: Round): void {
+  r.opened = null;
+  r.again = true;
+}
+
+async function answerCommand(r: Round, envelope: Envelope, matched: NonNullable<ReturnType<ChatCommands['match']>>): Promise<void> {
+  let text: string;
+  try {
+    text = await matched.command.run(matched.args, envelope);
+  } catch (err) {
+    const { ref } = reportInternalError(r.deps.logger, err, { thread: envelope.threadId, command: matched.command.name }, 'chat command failed');
+    text = internalErrorText(`/${matched.command.name} failed`, ref);
+  }
+  await r.deps.outbox.send({
+    idempotencyKey: `${envelope.id}:command`, channel: envelope.channel, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id,
+  });
+}
