@@ -21,7 +21,7 @@ export const MODULES: ModuleFactory[] = [
   ...PLATFORMS.filter((p) => !p.alwaysOn).map(platformModule),
   lazy(
     ({ config, personas }) => personas.some((p) => p.github?.token) || !!config.github.app,
-    async () => (await import('../tools/github/module.js')).githubToolsModule,
+    async () => (await import('../tools/modules/github.js')).githubToolsModule,
   ),
   lazy(({ config }) => config.infra.hosts.length > 0 || config.infra.schedule.length > 0, async () => (await import('../tools/infra/module.js')).infraModule),
 ];

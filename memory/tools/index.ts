@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PantheonTool, ToolContext, ToolGroupFactory } from '../../tools/types.js';
+import type { PantheonTool, ToolContext, ToolGroupFactory } from '../../core/tools/types.js';
 import { MemoryUnavailableError } from '../errors.js';
 import { EmbedderMismatchError, MEMORY_KINDS } from '../types.js';
 import type { MemoryStore } from '../store.js';

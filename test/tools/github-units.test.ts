@@ -6,7 +6,7 @@ import type { ModuleContext } from '../../cli/modules.js';
 import { createLogger } from '../../core/log.js';
 import { PersonaRegistry } from '../../personas/registry.js';
 import type { Persona } from '../../personas/schema.js';
-import { githubToolsModule } from '../../tools/github/module.js';
+import { githubToolsModule } from '../../tools/modules/github.js';
 import { fileTier, renderDiff, selectDiffs, type ChangedFile } from '../../tools/github/index.js';
 import { issueBody } from '../../tools/github/issues.js';
 import { pullRequestBody } from '../../tools/github/pulls.js';

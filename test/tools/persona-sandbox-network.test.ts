@@ -12,7 +12,7 @@ import { pantheonConfigSchema } from '../../core/config/schema.js';
 import { createLogger } from '../../core/log.js';
 import { PersonaRegistry } from '../../personas/registry.js';
 import type { Persona } from '../../personas/schema.js';
-import { githubToolsModule } from '../../tools/github/module.js';
+import { githubToolsModule } from '../../tools/modules/github.js';
 import { Workspaces } from '../../tools/workspace/workspaces.js';
 import { tempDir } from '../support/pantheon-process.js';
 import { testSandbox } from '../support/sandbox.js';

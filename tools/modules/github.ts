@@ -1,8 +1,8 @@
 import type { ModuleFactory, PantheonModule } from '../../core/modules/types.js';
 import { workspaceTools } from '../workspace/index.js';
-import { githubTools } from './index.js';
+import { githubTools } from '../github/index.js';
 import { githubClientsFor } from '../../github/clients.js';
-import { TeamDirectory } from './team.js';
+import { TeamDirectory } from '../github/team.js';
 import type { Logger } from '../../core/log.js';
 import { resolveSandbox } from '../sandbox/resolve.js';
 import type { WorkspaceSandboxing } from '../workspace/sandboxed.js';
