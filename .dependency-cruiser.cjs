@@ -1,5 +1,5 @@
 /**
- * The layering of docs/architecture.md, checked (`npm run check:deps`, run by `npm test`):
+ * The layering of docs/architecture.md, checked (`npm run check:deps`; test/architecture/layering.test.ts runs it in `npm test`, and proves it fails on a wrong import):
  *
  *   cli (composition root)
  *    └ orchestrator ─ channels ─ tools ─ memory ─ agents
