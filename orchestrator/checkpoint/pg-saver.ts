@@ -123,8 +123,9 @@ const CHECKPOINT_LATEST = WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS}
 
 /**
  * A thread's latest checkpoint (root namespace) with its writes, for other statements to read in
- * passing: `LEFT JOIN LATERAL (${latestCheckpointSql('$1')}) cp ON true` adds a CheckpointRow's
- * columns (all null when the thread has none), to hand to `PgCheckpointSaver.prime`.
+ * passing: `LEFT JOIN LATERAL (${latestCheckpointSql(thread)}) cp ON true`, `thread` being the
+ * caller's reference to its thread-id parameter (orchestrator/turn/thread-sql.ts), adds a
+ * CheckpointRow's columns (all null when the thread has none), to hand to `PgCheckpointSaver.prime`.
  */
 export const latestCheckpointSql = (threadParam: string) =>
   WITH_WRITES.replace('%CHECKPOINT%', `SELECT ${COLUMNS} FROM graph_checkpoints WHERE thread_id = ${threadParam} AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`);

@@ -3,16 +3,24 @@ import type { Envelope } from '../../core/chat/types.js';
 import { internalErrorText, reportInternalError } from '../../core/internal-error.js';
 import type { ApprovalResume } from '../approvals/types.js';
 import type { ChatCommands } from '../commands.js';
-import type { Step } from './chain.js';
+import type { Next, Step } from './chain.js';
 import { runGraph } from './graph-run.js';
 import type { Round } from './round.js';
+
+/**
+ * Everything before routing, in order: first the thread's own graph (a decided approval, a
+ * crashed run), then what waits in it (read, already answered, commands, held while paused).
+ * Each step handles the look (and says whether the thread needs another) or passes it on with
+ * `next()`; what is left is routed (route.ts).
+ */
+export const beforeRouting: Step<Round>[] = [approvalDecided, crashedRun, waiting, answeredBeforeCrash, commands, paused];
 
 /**
  * A run whose approval was decided resumes with the decision. Several tool calls may wait at
  * once; any decided one resumes the run (the guard reads each call's own decision from its
  * approval row, so undecided ones simply wait again).
  */
-export const approvalDecided: Step<Round> = async (r, next) => {
+async function approvalDecided(r: Round, next: Next): Promise<void> {
   const { interrupts, turn } = r.view;
   if (!interrupts.length) return next();
   let decision: ApprovalResume | null = null;
@@ -20,22 +28,22 @@ export const approvalDecided: Step<Round> = async (r, next) => {
   if (!decision) return next();
   r.view = await runGraph(r, turn?.channel ?? 'local', new Command({ resume: decision }), turn);
   ranGraph(r);
-};
+}
 
 /** A run cut short by a crash resumes from its last checkpoint, not from the start. */
-export const crashedRun: Step<Round> = async (r, next) => {
+async function crashedRun(r: Round, next: Next): Promise<void> {
   const { interrupts, next: nodes, turn } = r.view;
   if (interrupts.length || !nodes.length || !turn) return next();
   r.deps.logger.info({ thread: r.thread, next: nodes }, 'resuming an interrupted run');
   r.view = await runGraph(r, turn.channel, null, turn, turn.inboundIds);
   ranGraph(r);
-};
+}
 
 /**
  * What waits in the thread: as its opening read it on the first look; after a run or a command
  * of ours, read again once what they answered is written (so it is not read as waiting).
  */
-export const waiting: Step<Round> = async (r, next) => {
+async function waiting(r: Round, next: Next): Promise<void> {
   let rows = r.opened;
   r.opened = null;
   if (!rows) {
@@ -44,10 +52,10 @@ export const waiting: Step<Round> = async (r, next) => {
   }
   r.rows = rows;
   return next();
-};
+}
 
 /** Messages a run answered before a crash, before the drain could mark them: marked now, never answered twice. */
-export const answeredBeforeCrash: Step<Round> = async (r, next) => {
+async function answeredBeforeCrash(r: Round, next: Next): Promise<void> {
   const { interrupts, next: nodes, turn } = r.view;
   if (turn && !nodes.length && !interrupts.length) {
     const answered = r.rows.filter((row) => turn.inboundIds.includes(row.id));
@@ -57,7 +65,7 @@ export const answeredBeforeCrash: Step<Round> = async (r, next) => {
     }
   }
   return next();
-};
+}
 
 /**
  * Chat commands (`/status`, `/cancel <job>`...) and approval answers (`approve <id>`, through the
@@ -65,7 +73,7 @@ export const answeredBeforeCrash: Step<Round> = async (r, next) => {
  * is looked at again: a decision may have unpaused it, and the messages beside the commands wait
  * for that look.
  */
-export const commands: Step<Round> = async (r, next) => {
+async function commands(r: Round, next: Next): Promise<void> {
   const { desk, commands: registry } = r.deps;
   const asked = r.rows.filter((row) => desk.isCommand(row.payload.text) || registry?.match(row.payload.text));
   if (!asked.length) return next();
@@ -76,10 +84,10 @@ export const commands: Step<Round> = async (r, next) => {
     r.finish.done.push(row.id);
   }
   r.again = true;
-};
+}
 
 /** A thread paused on an approval holds new messages (and says so, once each) until it is decided. */
-export const paused: Step<Round> = async (r, next) => {
+async function paused(r: Round, next: Next): Promise<void> {
   const interrupt = r.view.interrupts[0];
   if (!interrupt || !r.rows.length) return next();
   for (const row of r.rows) {
@@ -90,14 +98,7 @@ export const paused: Step<Round> = async (r, next) => {
       text: `${interrupt.persona} is waiting for approval ${interrupt.approvalId} in this thread; your message will be answered once it is decided.`,
     });
   }
-};
-
-/**
- * Everything before routing, in order: first the thread's own graph (a decided approval, a
- * crashed run), then what waits in it (read, already answered, commands, held while paused).
- * What is left is routed (route.ts).
- */
-export const beforeRouting: Step<Round>[] = [approvalDecided, crashedRun, waiting, answeredBeforeCrash, commands, paused];
+}
 
 /** The graph ran: what the opening read is stale, and the thread needs another look. */
 function ranGraph(r: Round): void {

@@ -1,8 +1,8 @@
 import type pg from 'pg';
+import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { JobQueue } from '../../core/queue/types.js';
-import type { OutboxPort } from '../../tools/types.js';
 import type { ApprovalDesk } from '../approval-desk.js';
 import type { ChatCommands } from '../commands.js';
 import type { CheckpointRow } from '../checkpoint/pg-saver.js';

@@ -6,13 +6,13 @@ import type { Finish, ThreadOpening, ThreadSql } from './thread-sql.js';
  * drain's two ways out. `end` writes what the drain did and lets the thread go, in one statement;
  * `abandon` is for a drain that threw: the thread is left not clean, for the next drain to read.
  */
-export interface TakenThread {
+interface TakenThread {
   opening: ThreadOpening;
   end(finish: Finish, clean: boolean): Promise<void>;
   abandon(finish: Finish): Promise<void>;
 }
 
-export interface TakeDeps {
+interface TakeDeps {
   sql: ThreadSql;
   /** Set when several processes run workers (BullMQ): one drain per thread across them. */
   leases?: ThreadLeases;

@@ -21,7 +21,7 @@ export interface ThreadOpening {
 }
 
 /** A graph run, recorded when the drain ends (with the inbound messages it answered). */
-export interface RunRecord {
+interface RunRecord {
   id: string;
   inbound: string | null;
   status: 'done' | 'failed';
