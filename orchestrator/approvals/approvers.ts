@@ -1,10 +1,7 @@
 import type { Human, HumanDirectory } from '../../core/chat/approvals.js';
+import { registeredPlatforms, type PlatformDescriptor } from '../../core/config/platforms.js';
 
 export type { Human };
-
-/** Platforms whose user ids the `humans:` registry records, one field each. */
-const PLATFORM_FIELDS = ['mattermost', 'slack', 'discord', 'github', 'telegram'] as const;
-type PlatformField = (typeof PLATFORM_FIELDS)[number];
 
 /**
  * Who people are, from `humans:` in pantheon.yaml, and which of them may answer approval
@@ -20,19 +17,20 @@ export class Approvers implements HumanDirectory {
 
   /**
    * The human behind a platform user id. In the local chat a user is its `local` name, or
-   * else its registry `id`; on other platforms the platform's own field (GitHub logins are
-   * compared case-insensitively, as GitHub does).
+   * else its registry `id`; on other platforms the field the platform's descriptor contributes to
+   * `humans:` (compared case-insensitively where the platform says so, as GitHub does for logins).
    */
   identify(channel: string, userId: string): Human | undefined {
-    const platform = channel.split(':')[0]!;
-    if (platform === 'local') {
+    const name = channel.split(':')[0]!;
+    if (name === 'local') {
       return this.humans.find((h) => h.local === userId) ?? this.humans.find((h) => h.id === userId);
     }
-    if (!isPlatformField(platform)) return undefined;
+    const platform = humanIdPlatform(name);
+    if (!platform) return undefined;
     return this.humans.find((h) => {
-      const known = h[platform];
-      if (known === undefined || known === null) return false;
-      return platform === 'github' ? String(known).toLowerCase() === userId.toLowerCase() : String(known) === userId;
+      const known = fieldOf(h, name);
+      if (known === undefined) return false;
+      return platform.userIdsIgnoreCase ? known.toLowerCase() === userId.toLowerCase() : known === userId;
     });
   }
 
@@ -52,12 +50,18 @@ export class Approvers implements HumanDirectory {
    */
   addressOn(platform: string, human: Human): string | undefined {
     if (platform === 'local') return human.id;
-    if (!isPlatformField(platform)) return undefined;
-    const known = human[platform];
-    return known === undefined || known === null || known === '' ? undefined : String(known);
+    if (!humanIdPlatform(platform)) return undefined;
+    const known = fieldOf(human, platform);
+    return known === '' ? undefined : known;
   }
 }
 
-function isPlatformField(name: string): name is PlatformField {
-  return (PLATFORM_FIELDS as readonly string[]).includes(name);
+/** The registered platform whose user ids `humans:` records under `name`, if any. */
+function humanIdPlatform(name: string): PlatformDescriptor | undefined {
+  return registeredPlatforms().find((p) => p.name === name && p.humanId);
+}
+
+function fieldOf(human: Human, platform: string): string | undefined {
+  const known = (human as unknown as Record<string, unknown>)[platform];
+  return known === undefined || known === null ? undefined : String(known);
 }
