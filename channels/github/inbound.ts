@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
 import { deliverInbound } from '../../core/chat/inbound.js';
 import type { IngressSink } from '../../core/chat/types.js';
@@ -19,6 +20,8 @@ export interface GitHubInboundDeps {
   seen: SeenActivities;
   /** Told what each activity did to the work it touches (github/ledger-sync.ts keeps the ledger in step). */
   work: GitHubWorkListener;
+  /** Counts activities the ingress could not store (`pantheon_inbound_failures_total`). */
+  metrics?: Pick<Metrics, 'inboundFailures'>;
 }
 
 /**
@@ -94,7 +97,7 @@ export class GitHubInbound {
 
     const id = `github:${source}:${a.key ?? `${a.kind}:${a.number}`}`;
     // Not stored: throw, so the delivery's job is retried or the notification stays unread (the claim is this source's still).
-    const stored = await deliverInbound(this.deps.ingress, activityEnvelope(a, { id, loginOf: (p) => identities.loginOf(p) }), { redelivery: 'platform', logger: log });
+    const stored = await deliverInbound(this.deps.ingress, activityEnvelope(a, { id, loginOf: (p) => identities.loginOf(p) }), { redelivery: 'platform', logger: log, metrics: this.deps.metrics });
     if (!stored.ack) throw stored.error!;
     return 'ingress';
   }

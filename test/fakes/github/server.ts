@@ -51,7 +51,7 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
   const store = new GitHubStore(url, `${url}/git`, root);
   const webhooks = new WebhookSender(opts.webhookUrl, opts.webhookSecret);
   const requests: RecordedRequest[] = [];
-  const failures: Array<InjectedFailure & { left: number }> = [];
+  const failures: Array<InjectedFailure & { left: number; pass: number }> = [];
   const usage = new Map<string, { used: number; reset: number }>();
 
   const router = new Router();
@@ -140,7 +140,8 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
       // App routes authenticate with a JWT, which routes/apps.ts verifies.
       if (token && !actor && !u.pathname.startsWith('/app/')) throw badCredentials();
       const failure = failures.find((f) => (!f.method || f.method === req.method) && (typeof f.path === 'string' ? f.path === u.pathname : f.path.test(u.pathname)));
-      if (failure) {
+      if (failure && failure.pass > 0) failure.pass--;
+      else if (failure) {
         if (--failure.left <= 0) failures.splice(failures.indexOf(failure), 1);
         throw new HttpError(failure.status, (failure.body as Record<string, any>) ?? { message: `injected ${failure.status}`, documentation_url: DOCS }, failure.headers);
       }
@@ -281,7 +282,7 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
     waitForDelivery: (event, action, predicate, timeoutMs = 5000) => webhooks.waitFor(event, action, predicate, timeoutMs),
 
     injectFailure(failure) {
-      failures.push({ ...failure, left: failure.times ?? 1 });
+      failures.push({ ...failure, left: failure.times ?? 1, pass: failure.after ?? 0 });
     },
 
     async setCheckFailure(owner, repo, shaOrPr, o) {

@@ -193,6 +193,8 @@ export interface InjectedFailure {
   headers?: Record<string, string>;
   /** Default 1. */
   times?: number;
+  /** Matching requests let through before the failures start (default 0). */
+  after?: number;
 }
 
 /** What `setCheckFailure` created. */
