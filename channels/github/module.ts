@@ -46,6 +46,7 @@ export const githubModule: ModuleFactory = (ctx) => {
     }),
     seen: new SeenActivities(ctx.pool),
     work: (event) => sync.handle(event),
+    metrics: ctx.metrics,
   });
   const deliveries = new GitHubDeliveries({ pool: ctx.pool, queue: ctx.queue });
   const adapter = new GitHubChannel({

@@ -26,7 +26,7 @@ export const localChatModule: ModuleFactory = (ctx): LocalChatModule => {
     store,
     adapters: [new LocalChannel(store)],
     routes(http) {
-      registerLocalChatRoutes(http, { store, ingress: ctx.ingress, maxStreamsPerCredential: limits.streamsPerCredential, maxStreams: limits.streamsTotal });
+      registerLocalChatRoutes(http, { store, ingress: ctx.ingress, metrics: ctx.metrics, maxStreamsPerCredential: limits.streamsPerCredential, maxStreams: limits.streamsTotal });
     },
   };
 };

@@ -37,7 +37,7 @@ export const slackModule: ModuleFactory = (ctx) => {
     displayName: (id) => ctx.registry.get(id)?.name ?? id,
     logger,
   });
-  const inbound = new SlackInbound({ mode: slack.mode, apps, apis, apiUrl: slack.apiUrl, ingress: ctx.ingress, adapter, logger });
+  const inbound = new SlackInbound({ mode: slack.mode, apps, apis, apiUrl: slack.apiUrl, ingress: ctx.ingress, adapter, logger, metrics: ctx.metrics });
 
   return {
     name: 'slack',

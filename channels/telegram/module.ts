@@ -65,6 +65,7 @@ export const telegramModule: ModuleFactory = (ctx) => {
     commands: ctx.commands,
     onStranger,
     logger,
+    metrics: ctx.metrics,
   });
   const channel = new TelegramChannel({
     api: bot.api,

@@ -25,7 +25,6 @@ function botFor(fake: FakeTelegram, ctx: Pick<InboundContext, 'ingress' | 'logge
   return new TelegramBot({
     token: fake.token,
     apiRoot: fake.apiRoot,
-    botInfo: fake.botInfo,
     access: new TelegramAccess({ allowedChatIds: [jeff.id], allowedUserIds: [], pairings: noPairings }),
     ingress: ctx.ingress,
     commands,
