@@ -76,7 +76,7 @@ function registerConfigSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv): vo
   const walk = (value: unknown, key = ''): void => {
     if (typeof value === 'string') {
       if (/(token|secret|key|password)/i.test(key)) registerSecret(value);
-    } else if (Array.isArray(value)) value.forEach((v) => walk(v, key));
+    } else if (Array.isArray(value)) for (const v of value) walk(v, key);
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k);
   };
   walk(loaded.config);

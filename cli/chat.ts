@@ -202,7 +202,7 @@ export async function runChat(opts: ChatOptions): Promise<void> {
         if (lost && !opts.once) print('* reconnected');
         lost = false;
         // Catch up on whatever was posted while disconnected; `seen` drops what was shown.
-        void client.history().then((messages) => messages.forEach((m) => dispatch(m)), () => {});
+        void client.history().then((messages) => messages.forEach((m) => { dispatch(m); }), () => {});
       },
       onFatal: (err) => fail(err),
     });

@@ -10,21 +10,21 @@
  */
 export type DiscordThreadParts = { guildId: string; channelId: string; dm?: undefined } | { dm: string; channelId: string; guildId?: undefined };
 
-const escape = (value: string) => value.replace(/%/g, '%25').replace(/:/g, '%3A');
-const unescape = (value: string) => value.replace(/%3A/gi, ':').replace(/%25/g, '%');
+const escapePart = (value: string) => value.replace(/%/g, '%25').replace(/:/g, '%3A');
+const unescapePart = (value: string) => value.replace(/%3A/gi, ':').replace(/%25/g, '%');
 
 export function encodeDiscordThreadId(parts: Record<string, string | undefined>): string {
   const channelId = parts.channelId;
   if (!channelId) throw new Error('a Discord thread id needs a channelId');
-  if (parts.dm) return `discord:@${escape(parts.dm)}:${escape(channelId)}`;
+  if (parts.dm) return `discord:@${escapePart(parts.dm)}:${escapePart(channelId)}`;
   if (!parts.guildId) throw new Error('a Discord thread id needs a guildId (or dm: the persona whose DM it is)');
   if (parts.guildId.startsWith('@')) throw new Error(`not a guild id: ${JSON.stringify(parts.guildId)}`);
-  return `discord:${escape(parts.guildId)}:${escape(channelId)}`;
+  return `discord:${escapePart(parts.guildId)}:${escapePart(channelId)}`;
 }
 
 export function decodeDiscordThreadId(threadId: string): DiscordThreadParts {
   const m = /^discord:([^:]+):([^:]+)$/.exec(threadId);
   if (!m) throw new Error(`not a Discord thread id: ${JSON.stringify(threadId)}`);
-  const [scope, channel] = [m[1]!, unescape(m[2]!)];
-  return scope.startsWith('@') ? { dm: unescape(scope.slice(1)), channelId: channel } : { guildId: unescape(scope), channelId: channel };
+  const [scope, channel] = [m[1]!, unescapePart(m[2]!)];
+  return scope.startsWith('@') ? { dm: unescapePart(scope.slice(1)), channelId: channel } : { guildId: unescapePart(scope), channelId: channel };
 }

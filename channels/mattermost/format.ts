@@ -3,7 +3,7 @@ import { splitMessage } from '../format/split.js';
 /** Mattermost's limit for one post's message (runes; JavaScript's length counts at least as many). */
 export const MATTERMOST_MAX_MESSAGE = 16383;
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * A persona's markdown as Mattermost posts. Mattermost renders CommonMark-style markdown as
@@ -15,7 +15,7 @@ export function formatForMattermost(text: string, usernameByPersona: ReadonlyMap
   let out = text;
   for (const [persona, username] of usernameByPersona) {
     if (persona === username.toLowerCase()) continue;
-    out = out.replace(new RegExp(`(^|[^\\w.@/-])@${escape(persona)}(?![\\w-]|\\.\\w)`, 'gi'), `$1@${username}`);
+    out = out.replace(new RegExp(`(^|[^\\w.@/-])@${escapeRegExp(persona)}(?![\\w-]|\\.\\w)`, 'gi'), `$1@${username}`);
   }
   return splitMessage(out, MATTERMOST_MAX_MESSAGE);
 }

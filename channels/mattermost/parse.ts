@@ -72,14 +72,14 @@ export function directPersona(channelName: string, bots: TeamBots): string | und
   return channelName.split('__').map((id) => bots.personaByUserId.get(id)).find((p): p is string => !!p);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `@athena-bot` (a bot username) becomes `@athena` (its persona id); other text is untouched. */
 export function mentionsAsPersonas(text: string, personaByUsername: ReadonlyMap<string, string>): string {
   let out = text;
   for (const [username, persona] of personaByUsername) {
     if (username.toLowerCase() === persona) continue;
-    const pattern = new RegExp(`(^|[^\\w.@/-])@${escape(username)}(?![\\w-]|\\.\\w)`, 'gi');
+    const pattern = new RegExp(`(^|[^\\w.@/-])@${escapeRegExp(username)}(?![\\w-]|\\.\\w)`, 'gi');
     out = out.replace(pattern, `$1@${persona}`);
   }
   return out;

@@ -19,7 +19,7 @@ export function toMrkdwn(markdown: string): string {
   for (const part of parts) {
     if (part.startsWith('```')) {
       // Slack ignores a fence's language tag; dropping it keeps it from showing as code.
-      out.push(escape(part.replace(/^```[^\n]*\n/, '```\n')));
+      out.push(escapeText(part.replace(/^```[^\n]*\n/, '```\n')));
       continue;
     }
     out.push(part.split('\n').map(convertLine).join('\n'));
@@ -32,7 +32,7 @@ export function formatForSlack(markdown: string, limit = SLACK_TEXT_LIMIT): stri
   return splitMessage(toMrkdwn(markdown), limit);
 }
 
-function escape(text: string): string {
+function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -48,7 +48,7 @@ function convertLine(line: string): string {
 function convertInline(text: string): string {
   return text
     .split(/(`[^`\n]+`)/)
-    .map((piece) => (piece.startsWith('`') && piece.endsWith('`') && piece.length > 1 ? escape(piece) : inlineMarks(piece)))
+    .map((piece) => (piece.startsWith('`') && piece.endsWith('`') && piece.length > 1 ? escapeText(piece) : inlineMarks(piece)))
     .join('');
 }
 
@@ -58,10 +58,10 @@ function inlineMarks(text: string): string {
   const links: string[] = [];
   // Links first, before escaping eats their brackets; their URL must not be touched by the rest.
   let s = text.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)/g, (_m, label: string, url: string) => {
-    links.push(`<${url.replace(/\|/g, '%7C')}|${escape(label)}>`);
+    links.push(`<${url.replace(/\|/g, '%7C')}|${escapeText(label)}>`);
     return `\u0002${links.length - 1}\u0002`;
   });
-  s = escape(s);
+  s = escapeText(s);
   s = s
     .replace(/\*\*(?=\S)([^*\n]+?)\*\*/g, `${BOLD}$1${BOLD}`)
     .replace(/__(?=\S)([^_\n]+?)__/g, `${BOLD}$1${BOLD}`)

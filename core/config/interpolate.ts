@@ -53,8 +53,8 @@ export function readVariable(env: NodeJS.ProcessEnv, name: string): { value: str
 const PATTERN = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 export function interpolateString(text: string, env: NodeJS.ProcessEnv, unset: string[] = [], used: string[] = []): string {
-  return text.replace(PATTERN, (whole, escape: string, name: string, fallback: string | undefined) => {
-    if (escape) return whole.slice(1);
+  return text.replace(PATTERN, (whole, escaped: string, name: string, fallback: string | undefined) => {
+    if (escaped) return whole.slice(1);
     const found = readVariable(env, name);
     if (found === undefined || (found.value === '' && fallback !== undefined)) {
       if (fallback !== undefined) return fallback;

@@ -52,6 +52,7 @@ export interface PlatformDescriptor {
  * Every platform by name, each added by its own `platform.ts`:
  * `declare module '../../core/config/platforms.js' { interface Platforms { telegram: typeof telegramPlatform } }`.
  */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by each platform's declaration merging
 export interface Platforms {}
 
 export type PlatformName = keyof Platforms & string;

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../core/config/index.js';
 import { tempProject } from './project.js';
 
 const cleanups: (() => void)[] = [];
-after(() => cleanups.forEach((c) => c()));
+after(() => { for (const c of cleanups) c(); });
 
 function project(yaml: string): string {
   const p = tempProject({ 'pantheon.yaml': yaml });

@@ -5,7 +5,7 @@ import { tempProject } from './project.js';
 
 const SECRET = 'hunter2-very-secret-value';
 const cleanups: (() => void)[] = [];
-after(() => cleanups.forEach((c) => c()));
+after(() => { for (const c of cleanups) c(); });
 
 function project(yaml: string, files: Record<string, string> = {}): string {
   const p = tempProject({ 'pantheon.yaml': yaml, ...files });

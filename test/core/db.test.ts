@@ -107,7 +107,7 @@ describe('embedded PGlite database', () => {
         }
       });
       const [rows] = await Promise.all([Promise.all(queries), Promise.all(transactions)]);
-      rows.forEach((row, i) => assert.deepEqual(row, { n: i, s: `v${i}`, k: i }));
+      rows.forEach((row, i) => { assert.deepEqual(row, { n: i, s: `v${i}`, k: i }); });
       const { rows: counts } = await db.pool.query('SELECT tx, count(*)::int AS c FROM concurrency_probe GROUP BY tx ORDER BY tx');
       assert.deepEqual(counts, [0, 1, 2, 3].map((tx) => ({ tx, c: 3 })), 'committed transactions kept, the rolled-back one gone');
       await db.pool.query('DROP TABLE concurrency_probe');

@@ -30,7 +30,7 @@ async function workspace(dataDir: string, persona: string, owner: string, repo: 
   await new Workspaces(dataDir, persona).saveMeta(name, { owner, repo, issue, branch: `pantheon/${persona}/${issue}-x`, defaultBranch: 'main', cloneUrl: `https://github.com/${owner}/${repo}.git` });
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The ✖ or ✔ a report must end with, given its lines. */
 function expectedExit(stdout: string): number {
@@ -76,7 +76,7 @@ describe('pantheon doctor', () => {
     assert.ok(lines.includes(`  ✔ data dir: ${dataDir} (private, 0700)`), stdout);
     assert.ok(lines.includes(`  ✔ database: embedded (PGlite) in ${join(dataDir, 'pgdata')}, not in use`), stdout);
     // The kernel lock (not a pid file a dead owner leaves behind) and whether anyone holds it.
-    assert.match(stdout, new RegExp(`^ {2}✔ data dir lock: kernel lock \\((fcntl OFD lock|flock|LockFileEx)\\) on ${escape(join(dataDir, 'pgdata.lock'))}, free$`, 'm'));
+    assert.match(stdout, new RegExp(`^ {2}✔ data dir lock: kernel lock \\((fcntl OFD lock|flock|LockFileEx)\\) on ${escapeRegExp(join(dataDir, 'pgdata.lock'))}, free$`, 'm'));
     // Whatever this host's sandbox comes to, doctor says so in one line.
     assert.match(stdout, /^ {2}(✔|✖) sandbox: \S.*$/m);
     assert.ok(lines.includes('  ⚠ workspaces: 2, 4 MB in all, 1 over quota (quota 2 MB each; removed 7 days after their work item ends)'), stdout);
@@ -131,7 +131,7 @@ describe('pantheon doctor', () => {
       const { code, stdout, stderr } = await runCli(['doctor', '--config', config, '--data-dir', dataDir, '--url', server.url], { env, timeoutMs: 60_000 });
       assert.equal(code, expectedExit(stdout), `${stdout}\n${stderr}`);
       assert.match(stdout, new RegExp(`^ {2}✔ database: embedded \\(PGlite\\) in .*, in use by the running Pantheon \\(pid ${server.child.pid}\\)$`, 'm'));
-      assert.match(stdout, new RegExp(`^ {2}✔ data dir lock: kernel lock \\(.+\\) on ${escape(join(dataDir, 'pgdata.lock'))}, held by a running Pantheon \\(pid ${server.child.pid}\\)$`, 'm'));
+      assert.match(stdout, new RegExp(`^ {2}✔ data dir lock: kernel lock \\(.+\\) on ${escapeRegExp(join(dataDir, 'pgdata.lock'))}, held by a running Pantheon \\(pid ${server.child.pid}\\)$`, 'm'));
       assert.ok(stdout.includes(`  ✔ apollo/acme-api-12  1 MB of 2 MB quota  (issue acme/api#12, work item ${itemId} done 3 days ago → removed in 4 days)`), stdout);
     } finally {
       await server.stop();

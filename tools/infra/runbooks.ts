@@ -30,11 +30,13 @@ export class Runbooks {
   /** Problems with runbooks that name unknown hosts (`[path, problem]`), for a config error at start. */
   problems(): { path: string; problem: string }[] {
     const out: { path: string; problem: string }[] = [];
-    [...this.byName.values()].forEach((r, i) => r.steps.forEach((s, j) => {
-      const host = s.host ?? r.host;
-      if (!host) out.push({ path: `infra.runbooks[${i}].steps[${j}].host`, problem: `step "${s.name}" has no host (set host on the step or the runbook)` });
-      else if (!this.hosts.has(host)) out.push({ path: `infra.runbooks[${i}].steps[${j}].host`, problem: `unknown host "${host}"; known: ${this.hosts.names().join(', ') || 'none'}` });
-    }));
+    for (const [i, r] of [...this.byName.values()].entries()) {
+      for (const [j, s] of r.steps.entries()) {
+        const host = s.host ?? r.host;
+        if (!host) out.push({ path: `infra.runbooks[${i}].steps[${j}].host`, problem: `step "${s.name}" has no host (set host on the step or the runbook)` });
+        else if (!this.hosts.has(host)) out.push({ path: `infra.runbooks[${i}].steps[${j}].host`, problem: `unknown host "${host}"; known: ${this.hosts.names().join(', ') || 'none'}` });
+      }
+    }
     return out;
   }
 
