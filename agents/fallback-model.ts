@@ -1,9 +1,4 @@
-import {
-  BaseChatModel,
-  type BaseChatModelCallOptions,
-  type BaseChatModelParams,
-  type BindToolsInput,
-} from '@langchain/core/language_models/chat_models';
+import { BaseChatModel, type BaseChatModelCallOptions, type BaseChatModelParams, type BindToolsInput } from '@langchain/core/language_models/chat_models';
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { AIMessage, type BaseMessage } from '@langchain/core/messages';
@@ -133,8 +128,7 @@ export class FallbackChatModel extends BaseChatModel<BaseChatModelCallOptions> {
           this.fields.retry,
           {
             signal: options.signal,
-            onRetry: ({ attempt, delayMs, failure }) =>
-              this.fields.logger?.debug({ spec: link.spec, attempt, delayMs: Math.round(delayMs), status: failure.status }, 'retrying model call'),
+            onRetry: ({ attempt, delayMs, failure }) => this.fields.logger?.debug({ spec: link.spec, attempt, delayMs: Math.round(delayMs), status: failure.status }, 'retrying model call'),
           },
         );
         return { generations: [{ text: typeof message.content === 'string' ? message.content : message.text, message }] };
@@ -144,10 +138,7 @@ export class FallbackChatModel extends BaseChatModel<BaseChatModelCallOptions> {
         const next = this.links[i + 1];
         if (next) {
           const failure = classifyFailure(error);
-          this.fields.logger?.warn(
-            { spec: link.spec, next: next.spec, status: failure.status, kind: failure.kind, err: error },
-            'model failed, falling back',
-          );
+          this.fields.logger?.warn({ spec: link.spec, next: next.spec, status: failure.status, kind: failure.kind, err: error }, 'model failed, falling back');
         }
       }
     }

@@ -17,16 +17,8 @@ function set(value: string | undefined): string | undefined {
  * else PANTHEON_MODEL, else `models.default`, else auto-detected from an API key;
  * then the fallbacks (the persona's `fallbackModels`, else `models.fallback`), without repeats.
  */
-export function resolveModelChain(
-  persona: PersonaModelRef,
-  models: Pick<ModelsConfig, 'default' | 'fallback' | 'providers'>,
-  env: ModelEnv = process.env,
-): string[] {
-  const primary =
-    set(persona.model) ??
-    set(env.PANTHEON_MODEL) ??
-    set(models.default) ??
-    AUTO_DETECT.find((a) => set(env[a.envKey]))?.model;
+export function resolveModelChain(persona: PersonaModelRef, models: Pick<ModelsConfig, 'default' | 'fallback' | 'providers'>, env: ModelEnv = process.env): string[] {
+  const primary = set(persona.model) ?? set(env.PANTHEON_MODEL) ?? set(models.default) ?? AUTO_DETECT.find((a) => set(env[a.envKey]))?.model;
   if (!primary) {
     throw new Error(
       `No model configured for persona "${persona.id}". Set one of: "model:" in the persona's file, ` +

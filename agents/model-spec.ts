@@ -21,8 +21,7 @@ export function parseModelSpec(spec: string, models?: Pick<ModelsConfig, 'provid
   const model = colon > 0 ? text.slice(colon + 1).trim() : '';
   if (!provider || !model || !PROVIDER_NAME.test(provider)) {
     throw new Error(
-      `Model ${JSON.stringify(spec)} is not in provider:model form; ` +
-        'write e.g. "anthropic:claude-sonnet-4-5", "openai:gpt-4.1-mini" or "<name>:<model>" for a provider under models.providers.',
+      `Model ${JSON.stringify(spec)} is not in provider:model form; ` + 'write e.g. "anthropic:claude-sonnet-4-5", "openai:gpt-4.1-mini" or "<name>:<model>" for a provider under models.providers.',
     );
   }
   if (models && !isKnownProvider(provider, models)) {

@@ -23,7 +23,7 @@ export const BUILT_IN_PRICES: Record<string, ModelPrice> = {
   'gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10 },
   'gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6 },
   'o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4 },
-  'o3': { inputPerMTok: 2, outputPerMTok: 8 },
+  o3: { inputPerMTok: 2, outputPerMTok: 8 },
   'o3-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4 },
   'text-embedding-3-small': { inputPerMTok: 0.02, outputPerMTok: 0 },
   'text-embedding-3-large': { inputPerMTok: 0.13, outputPerMTok: 0 },
@@ -45,12 +45,7 @@ export function priceFor(provider: string, model: string, overrides: Record<stri
   return best ? table[best] : undefined;
 }
 
-export function costUsd(
-  provider: string,
-  model: string,
-  tokens: { input: number; output: number },
-  overrides?: Record<string, ModelPrice>,
-): number {
+export function costUsd(provider: string, model: string, tokens: { input: number; output: number }, overrides?: Record<string, ModelPrice>): number {
   const price = priceFor(provider, model, overrides);
   if (!price) return 0;
   return (tokens.input * price.inputPerMTok + tokens.output * price.outputPerMTok) / 1_000_000;

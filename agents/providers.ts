@@ -44,10 +44,7 @@ export function resolveProvider(name: string, models: Pick<ModelsConfig, 'provid
   // A self-hosted server behind OPENAI_BASE_URL (Ollama, vLLM) usually wants no key.
   const apiKey = env[official.keyVar] || (baseUrl !== official.defaultBaseUrl ? PLACEHOLDER_KEY : undefined);
   if (!apiKey) {
-    throw new Error(
-      `Models from provider "${name}" need ${official.keyVar}. Set it in the environment, ` +
-        `or define models.providers.${name} with an apiKey in pantheon.yaml.`,
-    );
+    throw new Error(`Models from provider "${name}" need ${official.keyVar}. Set it in the environment, ` + `or define models.providers.${name} with an apiKey in pantheon.yaml.`);
   }
   return { name, type: name as 'anthropic' | 'openai', baseUrl, apiKey };
 }

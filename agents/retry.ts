@@ -38,7 +38,7 @@ function statusOf(err: any): number | undefined {
 function header(err: any, name: string): string | undefined {
   const h = err?.headers ?? err?.response?.headers;
   if (!h) return undefined;
-  const v = typeof h.get === 'function' ? h.get(name) : h[name] ?? h[name.toLowerCase()];
+  const v = typeof h.get === 'function' ? h.get(name) : (h[name] ?? h[name.toLowerCase()]);
   return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 }
 

@@ -44,18 +44,24 @@ const efSearches = (opt('--ef') ?? '100,160,200').split(',').map(Number);
 const runs: { size: number; dims: number }[] =
   opt('--sizes') || opt('--dims')
     ? (opt('--sizes') ?? '10000,100000').split(',').flatMap((s) => (opt('--dims') ?? '384').split(',').map((d) => ({ size: Number(s), dims: Number(d) })))
-    : [{ size: 10_000, dims: 384 }, { size: 100_000, dims: 384 }, { size: 10_000, dims: 1536 }];
+    : [
+        { size: 10_000, dims: 384 },
+        { size: 100_000, dims: 384 },
+        { size: 10_000, dims: 1536 },
+      ];
 
 /** Deterministic pseudo-random numbers, so runs compare. */
 let seed = 42;
-const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
 
-const DOMAIN = ('deploy staging production api billing queue worker grafana alert rotate key cron export bucket replica postgres redis ' +
+const DOMAIN = (
+  'deploy staging production api billing queue worker grafana alert rotate key cron export bucket replica postgres redis ' +
   'kubernetes pod node latency timeout retry backoff webhook github issue review merge branch release rollback migration index vacuum ' +
   'customer invoice payment refund ledger audit approval persona athena apollo hermes rate limit token budget cache cdn dns certificate ' +
   'tls ssh host disk memory cpu incident postmortem runbook oncall pager slack mattermost telegram discord schedule nightly weekly ' +
-  'decision preference summary fact owner team repo service endpoint schema column table backup restore snapshot region zone').split(' ');
+  'decision preference summary fact owner team repo service endpoint schema column table backup restore snapshot region zone'
+).split(' ');
 const SYLLABLES = 'ka lo mi nu pe ra si to vu xe zor bel cin dak fum gri hol jex'.split(' ');
 const vocabulary = [...DOMAIN];
 while (vocabulary.length < 3000) {
@@ -89,7 +95,9 @@ async function bench(size: number, dims: number): Promise<void> {
     topics = Array.from({ length: Math.max(10, size / 20) }, () => Array.from({ length: 12 }, () => pick(vocabulary)));
     const all = Array.from({ length: size }, (_, i) => memoryAt(i));
     const more = Array.from({ length: 500 }, (_, i) => memoryAt(size + i));
-    const { rows: [{ n: stored }] } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM memories');
+    const {
+      rows: [{ n: stored }],
+    } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM memories');
     let inserts = 'reused';
     if (stored !== size + more.length) {
       if (stored > 0) throw new Error(`${dir} holds ${stored} memories, not ${size + more.length}: remove it`);
@@ -108,7 +116,9 @@ async function bench(size: number, dims: number): Promise<void> {
       store = new MemoryStore(db.pool, embedder, { logger });
       await store.init();
     }
-    const { rows: [{ shared_buffers: buffers }] } = await db.pool.query<{ shared_buffers: string }>('SHOW shared_buffers');
+    const {
+      rows: [{ shared_buffers: buffers }],
+    } = await db.pool.query<{ shared_buffers: string }>('SHOW shared_buffers');
 
     const texts = Array.from({ length: queries }, () => `${topicSentence(pick(topics), 3 + Math.floor(rand() * 4))} ${word()}`);
     for (const t of texts.slice(0, 5)) await store.recall({ text: t, scopes: ['team', 'persona:p1'] }); // warm up
@@ -143,7 +153,10 @@ async function explainNearest(pool: pg.Pool, v: number[]): Promise<string> {
       ORDER BY embedding <=> $1::vector LIMIT 50`,
     [vectorLiteral(v), ['team', 'persona:p1']],
   );
-  return rows.map((r) => r['QUERY PLAN'].trim()).filter((l) => /Scan/.test(l)).join(' / ');
+  return rows
+    .map((r) => r['QUERY PLAN'].trim())
+    .filter((l) => /Scan/.test(l))
+    .join(' / ');
 }
 
 async function annRecall(pool: pg.Pool, embedder: LexicalEmbedder, texts: string[], ef: number) {
@@ -160,21 +173,21 @@ async function annRecall(pool: pg.Pool, embedder: LexicalEmbedder, texts: string
       await client.query('BEGIN');
       await client.query(`SET LOCAL hnsw.ef_search = ${ef}; SET LOCAL hnsw.iterative_scan = relaxed_order`);
       let started = performance.now();
-      const a = await client.query<{ id: string; d: number }>(
-        'SELECT id, embedding <=> $1::vector AS d FROM memories WHERE scope = ANY($2::text[]) ORDER BY embedding <=> $1::vector LIMIT 10',
-        [q, scopes],
-      );
+      const a = await client.query<{ id: string; d: number }>('SELECT id, embedding <=> $1::vector AS d FROM memories WHERE scope = ANY($2::text[]) ORDER BY embedding <=> $1::vector LIMIT 10', [
+        q,
+        scopes,
+      ]);
       ann.push(performance.now() - started);
       // What recall itself fuses: the 50 nearest candidates (limit 10 × 5).
-      const c = await client.query<{ id: string; d: number }>(
-        'SELECT id, embedding <=> $1::vector AS d FROM memories WHERE scope = ANY($2::text[]) ORDER BY embedding <=> $1::vector LIMIT 50',
-        [q, scopes],
-      );
+      const c = await client.query<{ id: string; d: number }>('SELECT id, embedding <=> $1::vector AS d FROM memories WHERE scope = ANY($2::text[]) ORDER BY embedding <=> $1::vector LIMIT 50', [
+        q,
+        scopes,
+      ]);
       started = performance.now();
-      const e = await client.query<{ id: string; d: number }>(
-        'SELECT id, embedding <=> $1::vector AS d FROM memories WHERE scope = ANY($2::text[]) ORDER BY (embedding <=> $1::vector) + 0 LIMIT 10',
-        [q, scopes],
-      );
+      const e = await client.query<{ id: string; d: number }>('SELECT id, embedding <=> $1::vector AS d FROM memories WHERE scope = ANY($2::text[]) ORDER BY (embedding <=> $1::vector) + 0 LIMIT 10', [
+        q,
+        scopes,
+      ]);
       exact.push(performance.now() - started);
       await client.query('COMMIT');
       const tenth = e.rows[e.rows.length - 1]?.d ?? Infinity;

@@ -32,27 +32,57 @@ if (args.includes('--durability') && !['sync', 'async', 'exit'].includes(durabil
 
 async function main() {
   const { dataDir, env, cleanup } = await benchEnvironment('overhead', external);
-  const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new InstantChatModel({}), durability: args.includes('--durability') ? durability : 'sync' });
+  const app = await startPantheon({
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    env,
+    logger: createLogger({ level: 'warn' }),
+    modelFor: () => new InstantChatModel({}),
+    durability: args.includes('--durability') ? durability : 'sync',
+  });
   const apollo = app.loaded.personas.find((p) => p.id === 'apollo')!;
   // The same agent: the persona's prompt and its memory middleware (recall into context), same checkpointer.
-  const bare = createAgent({ model: new InstantChatModel({}), tools: [], systemPrompt: composeSystemPrompt(apollo, app.loaded.personas), checkpointer: app.checkpointer, middleware: [memoryMiddleware(app.team.memory, 'apollo')] as never[] });
+  const bare = createAgent({
+    model: new InstantChatModel({}),
+    tools: [],
+    systemPrompt: composeSystemPrompt(apollo, app.loaded.personas),
+    checkpointer: app.checkpointer,
+    middleware: [memoryMiddleware(app.team.memory, 'apollo')] as never[],
+  });
 
   const viaPantheon = (conversation: string) =>
     new Promise<number>((resolve, reject) => {
-      const envelope: Envelope = { id: `bench:${conversation}`, channel: 'local', threadId: `local:${conversation}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() };
+      const envelope: Envelope = {
+        id: `bench:${conversation}`,
+        channel: 'local',
+        threadId: `local:${conversation}`,
+        author: { id: 'bench', name: 'bench' },
+        text: '@apollo ping',
+        receivedAt: new Date().toISOString(),
+      };
       const t0 = performance.now();
-      const done = () => { app.store.changes.off(conversation, done); resolve(performance.now() - t0); };
+      const done = () => {
+        app.store.changes.off(conversation, done);
+        resolve(performance.now() - t0);
+      };
       app.store.changes.on(conversation, done);
       app.ingress.accept(envelope).catch(reject);
     });
   const viaBareAgent = async (thread: string) => {
     const t0 = performance.now();
-    await bare.invoke({ messages: [new HumanMessage({ id: `bare:${thread}`, content: '@apollo ping' })] }, { configurable: { thread_id: thread }, durability: args.includes('--durability') ? durability : 'sync' });
+    await bare.invoke(
+      { messages: [new HumanMessage({ id: `bare:${thread}`, content: '@apollo ping' })] },
+      { configurable: { thread_id: thread }, durability: args.includes('--durability') ? durability : 'sync' },
+    );
     return performance.now() - t0;
   };
 
   const run = randomUUID().slice(0, 6);
-  for (let i = 0; i < 30; i++) { await viaPantheon(`warm-${run}-${i}`); await viaBareAgent(`warm-bare-${run}-${i}`); }
+  for (let i = 0; i < 30; i++) {
+    await viaPantheon(`warm-${run}-${i}`);
+    await viaBareAgent(`warm-bare-${run}-${i}`);
+  }
   const framework: number[] = [];
   const bareTimes: number[] = [];
   for (let i = 0; i < iterations; i++) {
@@ -64,9 +94,11 @@ async function main() {
   const total = Math.max(500, inFlight * 10);
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < total) await viaPantheon(`tp-${run}-${next++}`);
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) await viaPantheon(`tp-${run}-${next++}`);
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
 
   const { rows } = await app.db.pool.query<{ role: string; n: string }>(`SELECT role, count(*) AS n FROM chat_messages WHERE conversation LIKE '%' || $1 || '%' GROUP BY role`, [run]);
@@ -78,7 +110,9 @@ async function main() {
   console.log(`framework overhead, ${mode}, ${iterations} sequential messages, zero-latency model, durability "${args.includes('--durability') ? durability : 'sync'}"`);
   console.log(`  ingress -> reply posted: p50 ${fmt(p(framework, 50))} ms  p99 ${fmt(p(framework, 99))} ms`);
   console.log(`  bare createAgent invoke: p50 ${fmt(p(bareTimes, 50))} ms  p99 ${fmt(p(bareTimes, 99))} ms`);
-  console.log(`  overhead:                p50 ${fmt(p(framework, 50) - p(bareTimes, 50))} ms  p99 ${fmt(p(framework, 99) - p(bareTimes, 99))} ms  (ratio p50 ${fmt(p(framework, 50) / p(bareTimes, 50))}x)`);
+  console.log(
+    `  overhead:                p50 ${fmt(p(framework, 50) - p(bareTimes, 50))} ms  p99 ${fmt(p(framework, 99) - p(bareTimes, 99))} ms  (ratio p50 ${fmt(p(framework, 50) / p(bareTimes, 50))}x)`,
+  );
   console.log(`  throughput, ${inFlight} conversations in flight: ${fmt(total / seconds, 1)} conversations/s (${total} in ${fmt(seconds)} s)`);
 
   await app.stop();
@@ -86,4 +120,10 @@ async function main() {
   await cleanup({ keepDatabase: !!process.env.BENCH_KEEP_DB });
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

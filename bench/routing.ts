@@ -32,7 +32,9 @@ const durability = (args.includes('--durability') ? args[args.indexOf('--durabil
 
 /** Records when each inbound message first reaches a model (its id is the human message's id). */
 class FirstCallModel extends InstantChatModel {
-  constructor(private readonly seen: Map<string, number>) { super({}); }
+  constructor(private readonly seen: Map<string, number>) {
+    super({});
+  }
   override async _generate(messages: BaseMessage[]) {
     const now = performance.now();
     for (const m of messages) if (m.id && !this.seen.has(m.id)) this.seen.set(m.id, now);
@@ -46,24 +48,43 @@ async function main() {
   const seen = new Map<string, number>();
   const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logger: createLogger({ level: 'warn' }), modelFor: () => new FirstCallModel(seen), durability, workers: workers === 0 });
   // Worker processes: each reports when a message first reaches its model, in absolute ms.
-  const children = await Promise.all(Array.from({ length: workers }, async () => {
-    const child = fork(fileURLToPath(new URL('./support/routing-worker.ts', import.meta.url)), [], {
-      execArgv: ['--import', 'tsx'], env: { ...env, BENCH_DURABILITY: durability }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    child.on('message', (m: { id?: string; at?: number }) => {
-      if (m.id && m.at !== undefined && !seen.has(m.id)) seen.set(m.id, m.at - performance.timeOrigin);
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`a worker process exited with ${code} before it was ready`)));
-      child.on('message', (m: { ready?: boolean }) => { if (m.ready) resolve(); });
-    });
-    return child;
-  }));
-  const workersCpuMs = async () => (await Promise.all(children.map((c) => new Promise<number>((resolve) => {
-    const on = (m: { cpuMs?: number }) => { if (m.cpuMs !== undefined) { c.off('message', on); resolve(m.cpuMs); } };
-    c.on('message', on);
-    c.send({ cpu: true });
-  })))).reduce((a, b) => a + b, 0);
+  const children = await Promise.all(
+    Array.from({ length: workers }, async () => {
+      const child = fork(fileURLToPath(new URL('./support/routing-worker.ts', import.meta.url)), [], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...env, BENCH_DURABILITY: durability },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      child.on('message', (m: { id?: string; at?: number }) => {
+        if (m.id && m.at !== undefined && !seen.has(m.id)) seen.set(m.id, m.at - performance.timeOrigin);
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`a worker process exited with ${code} before it was ready`)));
+        child.on('message', (m: { ready?: boolean }) => {
+          if (m.ready) resolve();
+        });
+      });
+      return child;
+    }),
+  );
+  const workersCpuMs = async () =>
+    (
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<number>((resolve) => {
+              const on = (m: { cpuMs?: number }) => {
+                if (m.cpuMs !== undefined) {
+                  c.off('message', on);
+                  resolve(m.cpuMs);
+                }
+              };
+              c.on('message', on);
+              c.send({ cpu: true });
+            }),
+        ),
+      )
+    ).reduce((a, b) => a + b, 0);
   const run = randomUUID().slice(0, 6);
   let n = 0;
 
@@ -106,10 +127,14 @@ async function main() {
   const restMs = busy0 === null ? null : Math.max(0, (machineBusyMs()! - busy0) / conversations - ownMs);
   const mode = (external ? 'Postgres + Redis (BullMQ)' : 'embedded (PGlite + in-process queue)') + (workers ? `, ${workers} worker processes` : '');
   console.log(`routing overhead, ${mode}, durability ${durability}: ingress -> persona's first model request, zero-latency model`);
-  console.log(`  50/s for ${seconds} s (${main.latencies.length + main.missing} conversations): p50 ${fmt(percentile(main.latencies, 50))} ms  p99 ${fmt(percentile(main.latencies, 99))} ms${main.missing ? `  (${main.missing} never reached the model)` : ''}`);
+  console.log(
+    `  50/s for ${seconds} s (${main.latencies.length + main.missing} conversations): p50 ${fmt(percentile(main.latencies, 50))} ms  p99 ${fmt(percentile(main.latencies, 99))} ms${main.missing ? `  (${main.missing} never reached the model)` : ''}`,
+  );
   if (restMs !== null) {
     const cores = availableParallelism();
-    console.log(`  CPU per conversation: ${fmt(ownMs, 2)} ms in Pantheon's ${workers ? `${workers + 1} processes` : 'process'}, ${fmt(restMs, 2)} ms in the rest of the machine (databases, queue); ${cores} cores bound the rate at ${fmt((cores * 1000) / (ownMs + restMs), 0)}/s`);
+    console.log(
+      `  CPU per conversation: ${fmt(ownMs, 2)} ms in Pantheon's ${workers ? `${workers + 1} processes` : 'process'}, ${fmt(restMs, 2)} ms in the rest of the machine (databases, queue); ${cores} cores bound the rate at ${fmt((cores * 1000) / (ownMs + restMs), 0)}/s`,
+    );
   }
   const mainP99 = main.missing ? Infinity : percentile(main.latencies, 99);
   let best = mainP99 > 250 ? 0 : 50;
@@ -121,12 +146,28 @@ async function main() {
     best = rate;
     await new Promise((res) => setTimeout(res, 1000));
   }
-  console.log(best
-    ? `  highest sustained rate with p99 <= 250 ms: ${best} conversations/s (steps of ${stepSeconds} s)`
-    : '  highest sustained rate with p99 <= 250 ms: below 50 conversations/s (p99 at 50/s is above 250 ms)');
-  await Promise.all(children.map((c) => new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.send({ stop: true }); })));
+  console.log(
+    best
+      ? `  highest sustained rate with p99 <= 250 ms: ${best} conversations/s (steps of ${stepSeconds} s)`
+      : '  highest sustained rate with p99 <= 250 ms: below 50 conversations/s (p99 at 50/s is above 250 ms)',
+  );
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.once('exit', () => resolve());
+          c.send({ stop: true });
+        }),
+    ),
+  );
   await app.stop();
   await cleanup();
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

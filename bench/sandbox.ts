@@ -52,14 +52,17 @@ async function writeRepo(dir: string): Promise<void> {
   await mkdir(join(dir, 'test'), { recursive: true, mode: 0o700 });
   await writeFile(join(dir, 'package.json'), `${JSON.stringify({ name: 'bench-repo', version: '1.0.0', private: true, scripts: { test: 'node --test test/' } }, null, 2)}\n`);
   await writeFile(join(dir, 'index.js'), 'exports.add = (a, b) => a + b;\nexports.words = (s) => s.split(/\\s+/).filter(Boolean);\n');
-  await writeFile(join(dir, 'test', 'index.test.js'), [
-    "const test = require('node:test');",
-    "const assert = require('node:assert');",
-    "const { add, words } = require('../index.js');",
-    "test('adds', () => { assert.strictEqual(add(2, 3), 5); });",
-    "test('splits words', () => { assert.deepStrictEqual(words(' a b  c '), ['a', 'b', 'c']); });",
-    '',
-  ].join('\n'));
+  await writeFile(
+    join(dir, 'test', 'index.test.js'),
+    [
+      "const test = require('node:test');",
+      "const assert = require('node:assert');",
+      "const { add, words } = require('../index.js');",
+      "test('adds', () => { assert.strictEqual(add(2, 3), 5); });",
+      "test('splits words', () => { assert.deepStrictEqual(words(' a b  c '), ['a', 'b', 'c']); });",
+      '',
+    ].join('\n'),
+  );
 }
 
 async function main() {
@@ -131,14 +134,7 @@ async function main() {
         const p50 = percentile(t, 50);
         const sandboxed = mode.runner !== modes[0]!.runner;
         if (sandboxed) worst = Math.max(worst, p50 - base50);
-        rows.push([
-          `${cmd.label} (${t.length} runs)`,
-          mode.name,
-          fmt(p50, 1),
-          fmt(percentile(t, 95), 1),
-          sandboxed ? `+${fmt(p50 - base50, 1)}` : '',
-          sandboxed ? `${fmt(p50 / base50)}x` : '',
-        ]);
+        rows.push([`${cmd.label} (${t.length} runs)`, mode.name, fmt(p50, 1), fmt(percentile(t, 95), 1), sandboxed ? `+${fmt(p50 - base50, 1)}` : '', sandboxed ? `${fmt(p50 / base50)}x` : '']);
       }
     }
     const header = ['command', 'mode', 'p50 ms', 'p95 ms', 'overhead p50 ms', 'ratio p50'];
@@ -154,4 +150,10 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err instanceof Error ? err.message : err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

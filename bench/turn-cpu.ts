@@ -31,7 +31,11 @@ const waiting = new Map<string, () => void>();
 class SignallingModel extends InstantChatModel {
   override async _generate(messages: BaseMessage[]) {
     const result = await super._generate(messages);
-    for (const m of messages) if (m.id) { waiting.get(m.id)?.(); waiting.delete(m.id); }
+    for (const m of messages)
+      if (m.id) {
+        waiting.get(m.id)?.();
+        waiting.delete(m.id);
+      }
     return result;
   }
 }
@@ -43,20 +47,26 @@ const app = await startPantheon({ dataDir, port: 0, host: '127.0.0.1', env, logg
 let sent = 0;
 async function drive(n: number, inFlight: number): Promise<void> {
   const end = sent + n;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (sent < end) {
-      const id = `turncpu:${run}:${sent++}`;
-      const reached = new Promise<void>((resolve) => waiting.set(id, resolve));
-      void app.ingress.accept({ id, channel: 'local', threadId: `local:t-${run}-${sent}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
-      await reached;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (sent < end) {
+        const id = `turncpu:${run}:${sent++}`;
+        const reached = new Promise<void>((resolve) => waiting.set(id, resolve));
+        void app.ingress.accept({ id, channel: 'local', threadId: `local:t-${run}-${sent}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
+        await reached;
+      }
+    }),
+  );
 }
 
 await drive(50, 10); // warm up
 await new Promise((r) => setTimeout(r, 500));
 const session = profile ? new Session() : undefined;
-if (session) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
+if (session) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
 const busy0 = machineBusyMs() ?? NaN;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

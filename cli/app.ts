@@ -93,7 +93,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     throw new ConfigError(loaded.configFile ?? 'environment', 'redis.url', 'is not set (nor REDIS_URL): workers in their own process share jobs through Redis (BullMQ)');
   }
   if (role === 'worker' && !config.database.url) {
-    throw new ConfigError(loaded.configFile ?? 'environment', 'database.url', 'is not set (nor DATABASE_URL): a worker process needs the same Postgres as `pantheon start` (the embedded database serves one process)');
+    throw new ConfigError(
+      loaded.configFile ?? 'environment',
+      'database.url',
+      'is not set (nor DATABASE_URL): a worker process needs the same Postgres as `pantheon start` (the embedded database serves one process)',
+    );
   }
   if (opts.workers === false && !config.redis.url) {
     throw new ConfigError('environment', 'REDIS_URL', 'is not set: --no-workers leaves the jobs to `pantheon worker` processes, which share them through Redis');
@@ -107,7 +111,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const fn of stops.reverse()) {
-      try { await fn(); } catch (err) { logger.warn({ err }, 'error while stopping'); }
+      try {
+        await fn();
+      } catch (err) {
+        logger.warn({ err }, 'error while stopping');
+      }
     }
   };
 
@@ -156,16 +164,30 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     // The local chat, then the optional parts (chat platforms, GitHub, infra): each adds adapters, routes, tools and commands.
     const modules: PantheonModule[] = [];
     const moduleContext: ModuleContext = {
-      loaded, env, logger, metrics, pool: db.pool, queue, outbox, ingress: ingress.accept,
-      registry: shared.registry, approvers: shared.approvers, audit: shared.audit, commands: shared.commands,
-      role, workers: opts.workers !== false, dataDir: config.dataDir,
+      loaded,
+      env,
+      logger,
+      metrics,
+      pool: db.pool,
+      queue,
+      outbox,
+      ingress: ingress.accept,
+      registry: shared.registry,
+      approvers: shared.approvers,
+      audit: shared.audit,
+      commands: shared.commands,
+      role,
+      workers: opts.workers !== false,
+      dataDir: config.dataDir,
     };
     for (const factory of [...BUILT_IN_MODULES, ...(opts.modules ?? MODULES)]) {
       const mod = await factory(moduleContext);
       if (!mod) continue;
       modules.push(mod);
       for (const adapter of mod.adapters ?? []) outbox.register(adapter);
-      stops.push(async () => { await mod.stop?.(); });
+      stops.push(async () => {
+        await mod.stop?.();
+      });
     }
     const store = modules.find(isLocalChatModule)!.store;
     const groups = Object.assign({}, ...modules.map((m) => m.toolGroups ?? {})) as Record<string, ToolGroupFactory>;
@@ -187,10 +209,16 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     if (role === 'all' && opts.workers !== false) {
       // Idle conversations are summarised into memory; unused memories are archived.
       const watcher = new IdleConversationWatcher({ pool: db.pool, store: team.memory, model: team.summarizer, idleMinutes: config.memory.summarizeAfterIdleMinutes, logger });
-      const care = setInterval(() => {
-        void watcher.tick().catch((err) => logger.warn({ err }, 'memory summaries failed'));
-        void team.memory.archiveUnused(config.memory.archiveAfterDays).then(() => team.memory.deleteExpired()).catch(() => {});
-      }, Math.min(60_000, Math.max(1000, (config.memory.summarizeAfterIdleMinutes * 60_000) / 2)));
+      const care = setInterval(
+        () => {
+          void watcher.tick().catch((err) => logger.warn({ err }, 'memory summaries failed'));
+          void team.memory
+            .archiveUnused(config.memory.archiveAfterDays)
+            .then(() => team.memory.deleteExpired())
+            .catch(() => {});
+        },
+        Math.min(60_000, Math.max(1000, (config.memory.summarizeAfterIdleMinutes * 60_000) / 2)),
+      );
       care.unref();
       stops.push(async () => clearInterval(care));
     }
@@ -216,7 +244,12 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     if (opts.workers !== false) await team.desk.sweep();
     for (const mod of modules) await mod.start?.({ inbound: role === 'all', workers: opts.workers !== false });
     // Workspaces are on this process's own disk: removed `workspaces.retentionDays` after their work ends.
-    const cleanup = startWorkspaceCleanup({ dataDir: config.dataDir, retentionDays: config.workspaces.retentionDays, lookup: ledgerWorkItems(shared.ledger), logger: logger.child({ component: 'workspaces' }) });
+    const cleanup = startWorkspaceCleanup({
+      dataDir: config.dataDir,
+      retentionDays: config.workspaces.retentionDays,
+      lookup: ledgerWorkItems(shared.ledger),
+      logger: logger.child({ component: 'workspaces' }),
+    });
     stops.push(() => cleanup.stop());
     ready = true;
     logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');

@@ -38,7 +38,13 @@ export interface AuditCommandOptions extends ReadSourceOptions {
  */
 export async function auditCommand(opts: AuditCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const since = opts.since === undefined ? undefined : usage('--since', () => parseSince(opts.since!));
-  const limit = opts.limit === undefined ? undefined : Math.min(usage('--limit', () => positiveInt(opts.limit!)), MAX_AUDIT_LIMIT);
+  const limit =
+    opts.limit === undefined
+      ? undefined
+      : Math.min(
+          usage('--limit', () => positiveInt(opts.limit!)),
+          MAX_AUDIT_LIMIT,
+        );
   if (opts.kind !== undefined && !(AUDIT_KINDS as readonly string[]).includes(opts.kind)) {
     throw new ConfigError('--kind', '', `unknown kind "${opts.kind}": use ${AUDIT_KINDS.join(' or ')}`);
   }
@@ -105,7 +111,9 @@ export async function getJson(base: string, path: string): Promise<unknown> {
   try {
     res = await fetch(`${base}${path}`, { headers: authorization(), signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new Error(`cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is read directly.`);
+    throw new Error(
+      `cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is read directly.`,
+    );
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   if (res.ok && body) return body;
@@ -114,7 +122,10 @@ export async function getJson(base: string, path: string): Promise<unknown> {
 }
 
 export class HttpAnswerError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'HttpAnswerError';
   }
@@ -154,9 +165,16 @@ export async function withDatabase<T>(opts: ReadSourceOptions, fn: (pool: import
 export function formatTable(header: string[], rows: string[][]): string {
   const cells = [header, ...rows].map((r) => r.map((c) => (c === '' ? '-' : c)));
   const widths = header.map((_, i) => Math.max(...cells.map((r) => [...(r[i] ?? '')].length)));
-  return cells
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd())
-    .join('\n') + '\n';
+  return (
+    cells
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `2025-03-01 12:00:05Z`: UTC, to the second. */

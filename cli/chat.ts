@@ -93,10 +93,11 @@ class LocalChatClient {
    */
   async subscribe(signal: AbortSignal, onMessage: (m: ChatMessage) => void, events: { onLost(): void; onBack(): void; onFatal(err: Error): void }): Promise<void> {
     let lastEventId: string | undefined;
-    const open = () => this.request('/stream', {
-      signal,
-      headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-    });
+    const open = () =>
+      this.request('/stream', {
+        signal,
+        headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      });
     const consume = async (res: Response) => {
       for await (const event of readServerSentEvents(res.body!)) {
         if (event.id) lastEventId = event.id;
@@ -134,7 +135,11 @@ class LocalChatClient {
   }
 }
 
-interface ServerSentEvent { id?: string; event?: string; data: string }
+interface ServerSentEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
 
 /** Minimal SSE parsing: `data:` lines joined until a blank line; comments ignored. */
 async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
@@ -191,18 +196,29 @@ export async function runChat(opts: ChatOptions): Promise<void> {
   const queued: ChatMessage[] = [];
   let dispatch: (m: ChatMessage) => void = (m) => queued.push(m);
   let fail: (err: Error) => void = () => {};
-  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   failed.catch(() => {});
   let lost = false;
 
   try {
     await client.subscribe(stop.signal, (m) => dispatch(m), {
-      onLost: () => { if (!lost && !opts.once) print('* connection to the server lost; reconnecting...'); lost = true; },
+      onLost: () => {
+        if (!lost && !opts.once) print('* connection to the server lost; reconnecting...');
+        lost = true;
+      },
       onBack: () => {
         if (lost && !opts.once) print('* reconnected');
         lost = false;
         // Catch up on whatever was posted while disconnected; `seen` drops what was shown.
-        void client.history().then((messages) => messages.forEach((m) => { dispatch(m); }), () => {});
+        void client.history().then(
+          (messages) =>
+            messages.forEach((m) => {
+              dispatch(m);
+            }),
+          () => {},
+        );
       },
       onFatal: (err) => fail(err),
     });
@@ -228,7 +244,10 @@ export async function runChat(opts: ChatOptions): Promise<void> {
     seen.add(m.id);
     if (m.role === 'user' && m.author === opts.user) {
       const i = pending.indexOf(m.text);
-      if (i >= 0) { pending.splice(i, 1); return; }
+      if (i >= 0) {
+        pending.splice(i, 1);
+        return;
+      }
     }
     print(formatMessage(m));
   }
@@ -246,7 +265,13 @@ export async function runChat(opts: ChatOptions): Promise<void> {
     await client.post(text);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no reply in ${opts.conversation} within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)}s` : `${timeoutMs}ms`}; is a model configured? (see \`pantheon start\` logs)`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no reply in ${opts.conversation} within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)}s` : `${timeoutMs}ms`}; is a model configured? (see \`pantheon start\` logs)`),
+          ),
+        timeoutMs,
+      );
     });
     try {
       print(formatMessage(await Promise.race([reply, timeout])));
@@ -268,10 +293,15 @@ export async function runChat(opts: ChatOptions): Promise<void> {
       if (line === '/quit' || line === '/exit') break;
       if (line) {
         pending.push(line);
-        sends.push(client.post(line).then(() => undefined, (err: Error) => {
-          pending.splice(pending.indexOf(line), 1);
-          print(`* could not send: ${err.message}`);
-        }));
+        sends.push(
+          client.post(line).then(
+            () => undefined,
+            (err: Error) => {
+              pending.splice(pending.indexOf(line), 1);
+              print(`* could not send: ${err.message}`);
+            },
+          ),
+        );
       }
       if (interactive) rl.prompt();
     }

@@ -89,11 +89,12 @@ export function composeTeam(opts: ComposeTeamOptions) {
   const summarizer = modelFor({ id: 'pantheon' });
   const summarizeWork = async (item: { id: string; title: string; originThread: string | null }) => {
     if (!item.originThread) return;
-    const { rows } = await pool.query<{ id: string; role: string; author: string; text: string }>(
-      'SELECT id, role, author, text FROM chat_messages WHERE conversation = $1 ORDER BY seq', [item.originThread.replace(/^local:/, '')],
+    const { rows } = await pool.query<{ id: string; role: string; author: string; text: string }>('SELECT id, role, author, text FROM chat_messages WHERE conversation = $1 ORDER BY seq', [
+      item.originThread.replace(/^local:/, ''),
+    ]);
+    await summarizeConversation({ store: memory, model: summarizer, threadId: item.originThread, messages: rows as never, workItem: { id: item.id, title: item.title } }).catch((err) =>
+      logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'),
     );
-    await summarizeConversation({ store: memory, model: summarizer, threadId: item.originThread, messages: rows as never, workItem: { id: item.id, title: item.title } })
-      .catch((err) => logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'));
   };
   const guards = pgTeamGuards({
     pool,

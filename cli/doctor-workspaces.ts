@@ -71,9 +71,7 @@ export async function workspaceFacts(opts: {
 
   const total = workspaces.reduce((sum, w) => sum + w.bytes, 0);
   const over = workspaces.filter((w) => w.overQuota).length;
-  const facts: Fact[] = [
-    (over ? warn : ok)(`workspaces: ${workspaces.length}, ${formatBytes(total)} in all${over ? `, ${over} over quota` : ''} (${policy})`),
-  ];
+  const facts: Fact[] = [(over ? warn : ok)(`workspaces: ${workspaces.length}, ${formatBytes(total)} in all${over ? `, ${over} over quota` : ''} (${policy})`)];
   if (source.problem) facts.push(warn(`work items: cannot be read (${source.problem}); workspaces with one are kept until they can`));
   for (const w of workspaces) {
     const use = `${formatBytes(w.bytes)} of ${formatBytes(w.quotaBytes)} quota${w.overQuota ? ' — over quota: commands are refused in it' : ''}`;

@@ -101,7 +101,9 @@ interface DatabaseCheck {
 async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): Promise<DatabaseCheck> {
   const { config } = loaded;
   const closers: Array<() => Promise<void>> = [];
-  const close = async () => { for (const c of closers) await c().catch(() => {}); };
+  const close = async () => {
+    for (const c of closers) await c().catch(() => {});
+  };
   const fromServer = async (why: string): Promise<WorkItemSource> => {
     const base = await findServer({ url: opts.url, port: config.server.port, config: opts.config, dataDir: opts.dataDir });
     return base ? { lookup: serverWorkItems(base) } : { problem: why };
@@ -155,5 +157,3 @@ function lockFact(lockPath: string, state: string): Fact {
   if (lock.kind === 'kernel') return ok(`data dir lock: kernel lock (${lock.call}) on ${lockPath}, ${state}`);
   return warn(`data dir lock: pid file ${lockPath}, ${state} (no kernel lock on this machine: ${lock.reason ?? 'unknown'}; after an unclean stop on another host, delete the file to start)`);
 }
-
-

@@ -61,11 +61,7 @@ async function serve(role: 'all' | 'worker', opts: CommonOptions): Promise<void>
 export async function main(argv: string[]): Promise<void> {
   // Whatever Pantheon writes (the data dir, workspaces, exports) is readable by its user alone.
   process.umask(0o077);
-  const program = new Command()
-    .name('pantheon')
-    .description('A team of AI personas in your chat and on GitHub.')
-    .exitOverride()
-    .showHelpAfterError();
+  const program = new Command().name('pantheon').description('A team of AI personas in your chat and on GitHub.').exitOverride().showHelpAfterError();
 
   const common = (cmd: Command) =>
     cmd
@@ -78,14 +74,12 @@ export async function main(argv: string[]): Promise<void> {
     .option('--no-workers', 'take messages in but leave the jobs to `pantheon worker` processes (needs REDIS_URL)')
     .action((opts: CommonOptions) => serve('all', opts));
 
-  common(program.command('worker').description('run extra job workers (needs REDIS_URL and DATABASE_URL)'))
-    .action((opts: CommonOptions) => serve('worker', opts));
+  common(program.command('worker').description('run extra job workers (needs REDIS_URL and DATABASE_URL)')).action((opts: CommonOptions) => serve('worker', opts));
 
-  common(program.command('migrate').description('apply database migrations and exit'))
-    .action(async (opts: CommonOptions) => {
-      const { runMigrations } = await import('./migrate.js');
-      await runMigrations({ configPath: opts.config, dataDir: opts.dataDir });
-    });
+  common(program.command('migrate').description('apply database migrations and exit')).action(async (opts: CommonOptions) => {
+    const { runMigrations } = await import('./migrate.js');
+    await runMigrations({ configPath: opts.config, dataDir: opts.dataDir });
+  });
 
   common(program.command('chat').description('chat with the team in the terminal'))
     .option('-u, --url <url>', 'a running server (default: $PANTHEON_URL, else http://127.0.0.1:$PORT if it answers, else start one in this process)')
@@ -115,11 +109,12 @@ export async function main(argv: string[]): Promise<void> {
       await auditCommand(opts);
     });
 
-  readOptions(program.command('doctor').description('check the installation: config, data dir, database, sandbox, workspaces (exit 1 when something is wrong)'))
-    .action(async (opts: import('./doctor.js').DoctorCommandOptions) => {
+  readOptions(program.command('doctor').description('check the installation: config, data dir, database, sandbox, workspaces (exit 1 when something is wrong)')).action(
+    async (opts: import('./doctor.js').DoctorCommandOptions) => {
       const { doctorCommand } = await import('./doctor.js');
       process.exitCode = await doctorCommand(opts);
-    });
+    },
+  );
 
   readOptions(program.command('work').description('show the work ledger: what is in flight, or one item and its history'))
     .argument('[id]', 'a work item (W-12, #12 or 12)')
@@ -131,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
       await workCommand({ ...opts, id });
     });
 
-  const memory = program.command('memory').description('the team\'s shared memory: search, list, show, forget, stats, reembed, export, import');
+  const memory = program.command('memory').description("the team's shared memory: search, list, show, forget, stats, reembed, export, import");
   const runMemory = async (sub: import('./memory.js').MemorySubcommand, args: string[], opts: import('./memory.js').MemoryCommandOptions) => {
     const { memoryCommand } = await import('./memory.js');
     await memoryCommand(sub, args, opts);
@@ -154,10 +149,10 @@ export async function main(argv: string[]): Promise<void> {
   readOptions(memory.command('forget').description('delete a memory for good, from every search'))
     .argument('<id>', 'a memory id')
     .action((id: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('forget', [id], opts));
-  readOptions(memory.command('stats').description('the embedder, and how many memories by scope and kind'))
-    .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('stats', [], opts));
-  readOptions(memory.command('reembed').description('re-embed every memory with the configured embedder (after changing it)'))
-    .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('reembed', [], opts));
+  readOptions(memory.command('stats').description('the embedder, and how many memories by scope and kind')).action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('stats', [], opts));
+  readOptions(memory.command('reembed').description('re-embed every memory with the configured embedder (after changing it)')).action((opts: import('./memory.js').MemoryCommandOptions) =>
+    runMemory('reembed', [], opts),
+  );
   readOptions(memory.command('export').description('write every memory as JSON lines'))
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .action((opts: import('./memory.js').MemoryCommandOptions) => runMemory('export', [], opts));
@@ -165,11 +160,10 @@ export async function main(argv: string[]): Promise<void> {
     .argument('<file>', 'the JSONL file')
     .action((file: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('import', [file], opts));
 
-  common(program.command('token').description('print the API token (`curl -H "authorization: Bearer $(npx pantheon token)" ...`)'))
-    .action(async (opts: CommonOptions) => {
-      const { tokenCommand } = await import('./token.js');
-      await tokenCommand({ config: opts.config, dataDir: opts.dataDir });
-    });
+  common(program.command('token').description('print the API token (`curl -H "authorization: Bearer $(npx pantheon token)" ...`)')).action(async (opts: CommonOptions) => {
+    const { tokenCommand } = await import('./token.js');
+    await tokenCommand({ config: opts.config, dataDir: opts.dataDir });
+  });
 
   readOptions(program.command('pairing').description('Telegram chats beyond the allowlist: list requests, approve a code, revoke a chat'))
     .argument('<action>', 'list | approve <code> | revoke <chat id>')

@@ -46,14 +46,24 @@ export async function memoryCommand(sub: MemorySubcommand, args: string[], opts:
       if (opts.json) return writeLines(out, hits);
       if (!hits.length) return void out.write('No memories match.\n');
       const now = new Date();
-      out.write(formatTable(['ID', 'KIND', 'SCOPE', 'SCORE', 'AGE', 'SOURCE', 'CONTENT'], hits.map((h) => [h.memory.id, h.memory.kind, h.memory.scope, h.score.toFixed(3), memoryAge(h.memory.createdAt, now), h.memory.source ?? '', truncate(h.memory.content, 90)])));
+      out.write(
+        formatTable(
+          ['ID', 'KIND', 'SCOPE', 'SCORE', 'AGE', 'SOURCE', 'CONTENT'],
+          hits.map((h) => [h.memory.id, h.memory.kind, h.memory.scope, h.score.toFixed(3), memoryAge(h.memory.createdAt, now), h.memory.source ?? '', truncate(h.memory.content, 90)]),
+        ),
+      );
       return;
     }
     case 'list': {
       const memories = await source.list({ scopes, kinds, limit, includeArchived: !!opts.archived });
       if (opts.json) return writeLines(out, memories);
       if (!memories.length) return void out.write('No memories.\n');
-      out.write(formatTable(['ID', 'KIND', 'SCOPE', 'CREATED', 'SOURCE', 'CONTENT'], memories.map((m) => [m.id + (m.archivedAt ? ' (archived)' : ''), m.kind, m.scope, formatTime(m.createdAt), m.source ?? '', truncate(m.content, 90)])));
+      out.write(
+        formatTable(
+          ['ID', 'KIND', 'SCOPE', 'CREATED', 'SOURCE', 'CONTENT'],
+          memories.map((m) => [m.id + (m.archivedAt ? ' (archived)' : ''), m.kind, m.scope, formatTime(m.createdAt), m.source ?? '', truncate(m.content, 90)]),
+        ),
+      );
       return;
     }
     case 'show': {
@@ -157,8 +167,7 @@ function httpSource(base: string): Source {
       const text = (await api(base, 'GET', '/api/memory/export', { text: true, timeoutMs: 600_000 })) as string;
       return { text, count: text.split('\n').filter((l) => l.trim()).length };
     },
-    importJsonl: async (lines) =>
-      ((await api(base, 'POST', '/api/memory/import', { body: lines.map((l) => `${l}\n`).join(''), timeoutMs: 600_000 })) as { imported: number }).imported,
+    importJsonl: async (lines) => ((await api(base, 'POST', '/api/memory/import', { body: lines.map((l) => `${l}\n`).join(''), timeoutMs: 600_000 })) as { imported: number }).imported,
   };
 }
 
@@ -176,10 +185,7 @@ function databaseSource(opts: MemoryCommandOptions): Source {
     show: (id) => withStore(async (s) => (await s.get(id)) ?? undefined),
     forget: (id) => withStore((s) => s.forget(id)),
     stats: () => withStore((s) => s.status()),
-    reembed: () =>
-      withStore((s) =>
-        s.reembed({ onProgress: (done: number, total?: number) => process.stderr.write(`re-embedded ${done}${total ? ` of ${total}` : ''}\r`) }),
-      ),
+    reembed: () => withStore((s) => s.reembed({ onProgress: (done: number, total?: number) => process.stderr.write(`re-embedded ${done}${total ? ` of ${total}` : ''}\r`) })),
     exportJsonl: () =>
       withStore(async (s) => {
         const parts: string[] = [];
@@ -198,7 +204,9 @@ async function api(base: string, method: 'GET' | 'POST' | 'DELETE', path: string
   try {
     res = await fetch(`${base}${path}`, { method, headers, body: opts.body, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
   } catch (err) {
-    throw new Error(`cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is used directly.`);
+    throw new Error(
+      `cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is used directly.`,
+    );
   }
   if (res.ok && opts.text) return res.text();
   const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
@@ -243,17 +251,25 @@ function requireId(args: string[], sub: string, what = 'the memory id (`pantheon
 }
 
 function parseScopes(value: string): MemoryScope[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    if (s === 'team' || /^(persona|conversation|repo):.+/.test(s)) return s as MemoryScope;
-    throw new Error(`"${s}" is not a scope: use team, persona:<id>, conversation:<thread> or repo:<owner>/<repo>`);
-  });
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      if (s === 'team' || /^(persona|conversation|repo):.+/.test(s)) return s as MemoryScope;
+      throw new Error(`"${s}" is not a scope: use team, persona:<id>, conversation:<thread> or repo:<owner>/<repo>`);
+    });
 }
 
 function parseKinds(value: string): MemoryKind[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean).map((k) => {
-    if ((MEMORY_KINDS as readonly string[]).includes(k)) return k as MemoryKind;
-    throw new Error(`unknown kind "${k}": use ${MEMORY_KINDS.join(', ')}`);
-  });
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((k) => {
+      if ((MEMORY_KINDS as readonly string[]).includes(k)) return k as MemoryKind;
+      throw new Error(`unknown kind "${k}": use ${MEMORY_KINDS.join(', ')}`);
+    });
 }
 
 function positiveInt(value: number | string): number {

@@ -23,5 +23,8 @@ export const MODULES: ModuleFactory[] = [
     ({ config, personas }) => personas.some((p) => p.github?.token) || !!config.github.app,
     async () => (await import('../tools/modules/github.js')).githubToolsModule,
   ),
-  lazy(({ config }) => config.infra.hosts.length > 0 || config.infra.schedule.length > 0, async () => (await import('../tools/infra/module.js')).infraModule),
+  lazy(
+    ({ config }) => config.infra.hosts.length > 0 || config.infra.schedule.length > 0,
+    async () => (await import('../tools/infra/module.js')).infraModule,
+  ),
 ];

@@ -35,12 +35,22 @@ export async function pairingCommand(action: string, value: string | undefined, 
       for (const c of approved) out.write(`${JSON.stringify({ kind: 'approved', ...c })}\n`);
       return;
     }
-    out.write(pending.length
-      ? `Waiting for approval:\n${formatTable(['CODE', 'CHAT', 'TYPE', 'FROM', 'ASKED', 'EXPIRES'], pending.map((p) => [p.code, chatName(p.chatId, p.chatTitle), p.chatType ?? '', p.userName ?? p.userId ?? '', formatTime(p.requestedAt), formatTime(p.expiresAt)]))}`
-      : 'No pairing requests waiting.\n');
-    out.write(approved.length
-      ? `Paired chats:\n${formatTable(['CHAT', 'TYPE', 'CODE', 'APPROVED', 'BY'], approved.map((c) => [chatName(c.chatId, c.chatTitle), c.chatType ?? '', c.code ?? '', formatTime(c.approvedAt), c.approvedBy ?? '']))}`
-      : 'No paired chats.\n');
+    out.write(
+      pending.length
+        ? `Waiting for approval:\n${formatTable(
+            ['CODE', 'CHAT', 'TYPE', 'FROM', 'ASKED', 'EXPIRES'],
+            pending.map((p) => [p.code, chatName(p.chatId, p.chatTitle), p.chatType ?? '', p.userName ?? p.userId ?? '', formatTime(p.requestedAt), formatTime(p.expiresAt)]),
+          )}`
+        : 'No pairing requests waiting.\n',
+    );
+    out.write(
+      approved.length
+        ? `Paired chats:\n${formatTable(
+            ['CHAT', 'TYPE', 'CODE', 'APPROVED', 'BY'],
+            approved.map((c) => [chatName(c.chatId, c.chatTitle), c.chatType ?? '', c.code ?? '', formatTime(c.approvedAt), c.approvedBy ?? '']),
+          )}`
+        : 'No paired chats.\n',
+    );
     return;
   }
 
@@ -55,15 +65,21 @@ export async function pairingCommand(action: string, value: string | undefined, 
     } else {
       const result = await withDatabase(opts, (pool) => new PairingStore(pool).approve(value, by));
       if (!result.ok) {
-        throw new Error(result.reason === 'unknown'
-          ? `no pairing request with code ${value.trim()}; \`pantheon pairing list\` shows the pending ones`
-          : result.reason === 'expired'
-            ? `code ${result.pairing!.code} has expired; a new message from the chat gets a new one`
-            : `code ${result.pairing!.code} was already approved by ${result.pairing!.approvedBy ?? 'someone'}`);
+        throw new Error(
+          result.reason === 'unknown'
+            ? `no pairing request with code ${value.trim()}; \`pantheon pairing list\` shows the pending ones`
+            : result.reason === 'expired'
+              ? `code ${result.pairing!.code} has expired; a new message from the chat gets a new one`
+              : `code ${result.pairing!.code} was already approved by ${result.pairing!.approvedBy ?? 'someone'}`,
+        );
       }
       pairing = result.pairing;
     }
-    out.write(opts.json ? `${JSON.stringify(pairing)}\n` : `Approved ${pairing.code}: Telegram chat ${chatName(pairing.chatId, pairing.chatTitle)}${pairing.userName ? ` (${pairing.userName})` : ''}. The team answers there now.\n`);
+    out.write(
+      opts.json
+        ? `${JSON.stringify(pairing)}\n`
+        : `Approved ${pairing.code}: Telegram chat ${chatName(pairing.chatId, pairing.chatTitle)}${pairing.userName ? ` (${pairing.userName})` : ''}. The team answers there now.\n`,
+    );
     return;
   }
 
@@ -86,7 +102,9 @@ async function call(base: string, method: 'GET' | 'POST' | 'DELETE', path: strin
   try {
     res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new Error(`cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is used directly.`);
+    throw new Error(
+      `cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is used directly.`,
+    );
   }
   const answer = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   if (res.ok && answer) return answer;

@@ -42,10 +42,12 @@ export async function workCommand(opts: WorkCommandOptions, out: NodeJS.Writable
     return;
   }
   const now = new Date();
-  out.write(formatTable(
-    ['ID', 'STATE', 'OWNER', 'KIND', 'UPDATED', 'THREAD', 'TITLE'],
-    items.map((i) => [i.id, i.state, i.owner ?? '', i.kind, formatAge(i.updatedAt, now), i.originThread ?? '', truncate(i.externalRef ? `${i.title} [${i.externalRef}]` : i.title, 80)]),
-  ));
+  out.write(
+    formatTable(
+      ['ID', 'STATE', 'OWNER', 'KIND', 'UPDATED', 'THREAD', 'TITLE'],
+      items.map((i) => [i.id, i.state, i.owner ?? '', i.kind, formatAge(i.updatedAt, now), i.originThread ?? '', truncate(i.externalRef ? `${i.title} [${i.externalRef}]` : i.title, 80)]),
+    ),
+  );
 }
 
 async function showItem(opts: WorkCommandOptions, id: string, server: string | undefined, out: NodeJS.WritableStream): Promise<void> {
@@ -76,7 +78,12 @@ async function showItem(opts: WorkCommandOptions, id: string, server: string | u
     '',
   ];
   out.write(lines.join('\n') + '\n');
-  out.write(formatTable(['TIME', 'ACTOR', 'EVENT', 'DETAIL'], events.map((e) => [formatTime(e.at), e.actor, e.kind, truncate(describeEvent(e), 100)])));
+  out.write(
+    formatTable(
+      ['TIME', 'ACTOR', 'EVENT', 'DETAIL'],
+      events.map((e) => [formatTime(e.at), e.actor, e.kind, truncate(describeEvent(e), 100)]),
+    ),
+  );
 }
 
 /** `requested → in_progress: note`, `apollo → hermes`, the progress text, or the detail as JSON. */

@@ -13,8 +13,7 @@ export function reportInternalError(logger: Logger, err: unknown, context: Recor
 }
 
 /** The sentence posted in place of an internal error. */
-export const internalErrorText = (intro: string, ref: string) =>
-  `${intro} because of an internal error (reference ${ref}; the server log has the details).`;
+export const internalErrorText = (intro: string, ref: string) => `${intro} because of an internal error (reference ${ref}; the server log has the details).`;
 
 /**
  * A database driver's error (node-postgres or PGlite): a five-character SQLSTATE code and a

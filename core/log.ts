@@ -4,8 +4,20 @@ export type { Logger };
 
 /** Field names whose values are secrets wherever they appear in a log object. */
 const SECRET_KEYS = [
-  'token', 'botToken', 'appToken', 'apiKey', 'api_key', 'password', 'secret', 'webhookSecret',
-  'signingSecret', 'privateKey', 'authorization', 'Authorization', 'cookie', 'x-api-key',
+  'token',
+  'botToken',
+  'appToken',
+  'apiKey',
+  'api_key',
+  'password',
+  'secret',
+  'webhookSecret',
+  'signingSecret',
+  'privateKey',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'x-api-key',
 ];
 
 const REDACT_PATHS = [

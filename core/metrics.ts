@@ -31,10 +31,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     runs: new Counter({ name: 'pantheon_runs_total', help: 'Persona agent runs', labelNames: ['persona', 'outcome'], registers }),
-    runDuration: new Histogram({ name: 'pantheon_run_duration_seconds', help: 'Persona agent run duration', labelNames: ['persona'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers }),
+    runDuration: new Histogram({
+      name: 'pantheon_run_duration_seconds',
+      help: 'Persona agent run duration',
+      labelNames: ['persona'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
     toolCalls: new Counter({ name: 'pantheon_tool_calls_total', help: 'Tool calls made by personas', labelNames: ['persona', 'tool', 'outcome'], registers }),
     modelTokens: new Counter({ name: 'pantheon_model_tokens_total', help: 'Model tokens used', labelNames: ['persona', 'provider', 'model', 'direction'], registers }),
-    modelLatency: new Histogram({ name: 'pantheon_model_latency_seconds', help: 'Model call latency', labelNames: ['provider', 'model', 'outcome'], buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
+    modelLatency: new Histogram({
+      name: 'pantheon_model_latency_seconds',
+      help: 'Model call latency',
+      labelNames: ['provider', 'model', 'outcome'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
     queueDepth: new Gauge({ name: 'pantheon_queue_depth', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),
   };
 }

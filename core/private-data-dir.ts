@@ -37,7 +37,10 @@ export interface MakePrivateResult {
  */
 export class DataDirAccessError extends Error {
   override readonly name = 'DataDirAccessError';
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -126,8 +129,10 @@ export function makeDataDirPrivate(dataDir: string, opts: MakePrivateOptions = {
 export function secureDataDir(dataDir: string, logger: Logger, opts: MakePrivateOptions = {}): MakePrivateResult {
   const result = makeDataDirPrivate(dataDir, opts);
   if (result.tightened > 0) {
-    logger.warn({ dataDir: result.dir, tightened: result.tightened, checked: result.checked, ms: result.ms },
-      `data dir ${result.dir}: made ${result.tightened} entries private (were group/world accessible)`);
+    logger.warn(
+      { dataDir: result.dir, tightened: result.tightened, checked: result.checked, ms: result.ms },
+      `data dir ${result.dir}: made ${result.tightened} entries private (were group/world accessible)`,
+    );
   } else {
     logger.debug({ dataDir: result.dir, checked: result.checked, ms: result.ms }, 'data dir is private');
   }
@@ -142,12 +147,17 @@ function gone(err: unknown): boolean {
 function accessError(dir: string, path: string, err: unknown, uid: number): Error {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== 'EPERM' && code !== 'EACCES') return err as Error;
-  return new DataDirAccessError(path, `cannot make ${path} private (${code}: it belongs to another user or is not writable): run Pantheon as the owner of the data dir, or \`chown -R ${ownerName(uid)} ${dir}\``);
+  return new DataDirAccessError(
+    path,
+    `cannot make ${path} private (${code}: it belongs to another user or is not writable): run Pantheon as the owner of the data dir, or \`chown -R ${ownerName(uid)} ${dir}\``,
+  );
 }
 
 function ownerName(uid: number): string {
   try {
     if (uid === process.getuid?.()) return userInfo().username || String(uid);
-  } catch { /* no passwd entry */ }
+  } catch {
+    /* no passwd entry */
+  }
   return String(uid);
 }

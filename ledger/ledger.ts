@@ -211,10 +211,7 @@ export class WorkLedger {
 
   /** The item's history, oldest first. */
   async events(id: string): Promise<WorkItemEvent[]> {
-    const { rows } = await this.pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM work_item_events WHERE work_item_id = $1 ORDER BY id`,
-      [normaliseWorkItemId(id)],
-    );
+    const { rows } = await this.pool.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM work_item_events WHERE work_item_id = $1 ORDER BY id`, [normaliseWorkItemId(id)]);
     return rows.map(toEvent);
   }
 
@@ -259,7 +256,10 @@ export class WorkLedger {
   }
 
   private async findExisting(input: CreateWorkItem): Promise<WorkItem | undefined> {
-    for (const [column, value] of [['dedupe_key', input.dedupeKey], ['external_ref', input.externalRef]] as const) {
+    for (const [column, value] of [
+      ['dedupe_key', input.dedupeKey],
+      ['external_ref', input.externalRef],
+    ] as const) {
       if (!value) continue;
       const { rows } = await this.pool.query<WorkItemRow>(`SELECT ${ITEM_COLUMNS} FROM work_items WHERE ${column} = $1`, [value]);
       if (rows[0]) return toItem(rows[0]);
@@ -273,10 +273,7 @@ export class WorkLedger {
    * `old_value` is the column's old value.
    * No change means no event: the current item is returned as it is.
    */
-  private async changeWithEvent(
-    id: string,
-    c: { set: string; changed: string; oldColumn: string; event: string; detail: string; params: [unknown, string, ...unknown[]] },
-  ): Promise<WorkItem> {
+  private async changeWithEvent(id: string, c: { set: string; changed: string; oldColumn: string; event: string; detail: string; params: [unknown, string, ...unknown[]] }): Promise<WorkItem> {
     const workItemId = normaliseWorkItemId(id);
     const { rows } = await this.pool.query<WorkItemRow>(
       `WITH old AS (

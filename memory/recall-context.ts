@@ -14,7 +14,7 @@ const CANDIDATES = 8;
 const MAX_MEMORY_CHARS = 600;
 
 const HEADER =
-  '## From the team\'s memory\n' +
+  "## From the team's memory\n" +
   'Recalled because they may bear on the message you are answering. They may be out of date: ' +
   'say where a memory came from when you rely on it, and use `recall` for more.';
 
@@ -67,10 +67,12 @@ export async function recallForRun(store: Pick<MemoryStore, 'recall' | 'status'>
 }
 
 const STOPWORDS = new Set(
-  ('the and for are but not you your with this that have has had was were will would can could should what when where who why how ' +
-    'all any our out about into from over then than them they their there here its it\'s just also been being does did done get got ' +
+  (
+    'the and for are but not you your with this that have has had was were will would can could should what when where who why how ' +
+    "all any our out about into from over then than them they their there here its it's just also been being does did done get got " +
     'let lets make made please thanks thank hey hello need want like some more most very much such only other which while each ' +
-    'onto upon off yes yet use used using may might must shall because before after again same both few own too ask tell know').split(' '),
+    'onto upon off yes yet use used using may might must shall because before after again same both few own too ask tell know'
+  ).split(' '),
 );
 
 /** Words of a text worth matching: lower case, no stop words, crude suffixes off. */

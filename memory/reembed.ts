@@ -23,10 +23,7 @@ export async function reembedAll(pool: pg.Pool, embedder: Embedder, opts: Reembe
   let done = 0;
   let lastId = '';
   for (;;) {
-    const { rows } = await pool.query<{ id: string; content: string }>(
-      'SELECT id, content FROM memories WHERE id > $1 ORDER BY id LIMIT $2',
-      [lastId, batchSize],
-    );
+    const { rows } = await pool.query<{ id: string; content: string }>('SELECT id, content FROM memories WHERE id > $1 ORDER BY id LIMIT $2', [lastId, batchSize]);
     if (rows.length === 0) break;
     await embedInto(pool, embedder, rows);
     done += rows.length;
@@ -36,10 +33,7 @@ export async function reembedAll(pool: pg.Pool, embedder: Embedder, opts: Reembe
   await opts.transaction(async (c) => {
     await c.query('LOCK TABLE memories IN ACCESS EXCLUSIVE MODE');
     for (;;) {
-      const { rows } = await c.query<{ id: string; content: string }>(
-        'SELECT id, content FROM memories WHERE embedding_next IS NULL ORDER BY id LIMIT $1',
-        [batchSize],
-      );
+      const { rows } = await c.query<{ id: string; content: string }>('SELECT id, content FROM memories WHERE embedding_next IS NULL ORDER BY id LIMIT $1', [batchSize]);
       if (rows.length === 0) break;
       await embedInto(c, embedder, rows);
       done += rows.length;

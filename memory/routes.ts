@@ -15,9 +15,12 @@ export const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
 export const IMPORT_LINE_LIMIT = 4 * 1024 * 1024;
 export const NDJSON = 'application/x-ndjson';
 
-const scopeParam = z.string().trim().refine((s) => s === 'team' || /^(persona|conversation|repo):.+/.test(s), {
-  message: 'a scope is team, persona:<id>, conversation:<thread> or repo:<owner>/<repo>',
-});
+const scopeParam = z
+  .string()
+  .trim()
+  .refine((s) => s === 'team' || /^(persona|conversation|repo):.+/.test(s), {
+    message: 'a scope is team, persona:<id>, conversation:<thread> or repo:<owner>/<repo>',
+  });
 
 /** `GET /api/memory` query: `q` searches (hybrid recall); without it the memories are listed, newest first. */
 export const MemoryQueryString = z.object({

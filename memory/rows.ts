@@ -5,8 +5,9 @@ export const MEMORY_COLUMNS = 'id, scope, kind, content, metadata, source, autho
 
 /** A memory with its use (memory_access): select `${MEMORY_SELECT} FROM ${MEMORY_FROM}`, memories as `m`. */
 export const MEMORY_SELECT =
-  MEMORY_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ') +
-  ', coalesce(a.accessed_at, m.created_at) AS accessed_at, coalesce(a.access_count, 0) AS access_count';
+  MEMORY_COLUMNS.split(', ')
+    .map((c) => `m.${c}`)
+    .join(', ') + ', coalesce(a.accessed_at, m.created_at) AS accessed_at, coalesce(a.access_count, 0) AS access_count';
 export const MEMORY_FROM = 'memories m LEFT JOIN memory_access a ON a.memory_id = m.id';
 
 export interface MemoryRow {

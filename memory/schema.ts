@@ -18,9 +18,7 @@ export const HNSW_INDEX = 'memories_embedding_hnsw';
 export async function ensurePgvector(client: pg.PoolClient): Promise<VectorSupport> {
   const { rows: tables } = await client.query<{ t: string | null }>(`SELECT to_regclass('memories')::text AS t`);
   if (!tables[0]?.t) throw new Error('the memories table does not exist: run the database migrations first (`pantheon start` runs them)');
-  const { rows } = await client.query<{ default_version: string; installed_version: string | null }>(
-    `SELECT default_version, installed_version FROM pg_available_extensions WHERE name = 'vector'`,
-  );
+  const { rows } = await client.query<{ default_version: string; installed_version: string | null }>(`SELECT default_version, installed_version FROM pg_available_extensions WHERE name = 'vector'`);
   if (rows.length === 0) {
     const { rows: v } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
     const major = Math.floor(Number(v[0]?.v ?? 0) / 10000) || 'NN';
@@ -42,8 +40,7 @@ export async function ensurePgvector(client: pg.PoolClient): Promise<VectorSuppo
       const { rows: now } = await client.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`);
       if (now.length === 0) {
         throw new MemoryUnavailableError(
-          `pgvector is installed on the server but could not be enabled in this database (${(err as Error).message}): ` +
-            'run `CREATE EXTENSION vector;` in it as a superuser, then restart Pantheon.',
+          `pgvector is installed on the server but could not be enabled in this database (${(err as Error).message}): ` + 'run `CREATE EXTENSION vector;` in it as a superuser, then restart Pantheon.',
           { cause: err },
         );
       }

@@ -36,7 +36,7 @@ const MAX_TRANSCRIPT_CHARS = 24_000;
 const NOTHING = 'NOTHING';
 
 const INSTRUCTIONS = [
-  'You write the team\'s memory of a conversation between humans and AI personas.',
+  "You write the team's memory of a conversation between humans and AI personas.",
   'Summarise what is worth knowing later, under these headings, leaving out a heading with nothing under it:',
   'Decisions: what was decided, and by whom.',
   'Facts: facts learned (systems, people, preferences, numbers, names).',
@@ -57,10 +57,7 @@ export async function summarizeConversation(opts: SummarizeOptions): Promise<Mem
   if (!messages.length) return null;
   const transcript = transcriptOf(messages);
   const about = opts.workItem ? `Work item ${opts.workItem.id}: ${opts.workItem.title}\n` : '';
-  const answer = await opts.model.invoke([
-    new SystemMessage(INSTRUCTIONS),
-    new HumanMessage(`Conversation ${opts.threadId}\n${about}\n${transcript}`),
-  ]);
+  const answer = await opts.model.invoke([new SystemMessage(INSTRUCTIONS), new HumanMessage(`Conversation ${opts.threadId}\n${about}\n${transcript}`)]);
   const summary = textOf(answer.content).trim();
   if (!summary || summary.replace(/[.\s]/g, '').toUpperCase() === NOTHING) return null;
 

@@ -68,7 +68,10 @@ export interface Embedder {
 
 /** Thrown when the store's recorded embedder or dimension differs from the one in use: run `pantheon memory reembed`. */
 export class EmbedderMismatchError extends Error {
-  constructor(readonly stored: { name: string; dimension: number }, readonly current: { name: string; dimension: number }) {
+  constructor(
+    readonly stored: { name: string; dimension: number },
+    readonly current: { name: string; dimension: number },
+  ) {
     super(
       `memory was embedded with ${stored.name} (${stored.dimension} dimensions) but the configured embedder is ` +
         `${current.name} (${current.dimension} dimensions): run \`pantheon memory reembed\` before searching`,

@@ -43,9 +43,6 @@ export class ChatCommands implements ChatCommandRegistry {
   }
 
   help(): string {
-    return [
-      'Talk to a persona with @name (e.g. `@apollo fix the login bug`). Commands:',
-      ...this.list().map((c) => `- ${commandUsage(c)}`),
-    ].join('\n');
+    return ['Talk to a persona with @name (e.g. `@apollo fix the login bug`). Commands:', ...this.list().map((c) => `- ${commandUsage(c)}`)].join('\n');
   }
 }

@@ -22,9 +22,7 @@ export type IngressJob = { envelope: Envelope } | { drain: string };
 export class Ingress {
   private sweep: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly deps: { pool: pg.Pool; queue: JobQueue; metrics: Metrics; logger: Logger; isOwnIdentity?: (author: Envelope['author']) => boolean },
-  ) {}
+  constructor(private readonly deps: { pool: pg.Pool; queue: JobQueue; metrics: Metrics; logger: Logger; isOwnIdentity?: (author: Envelope['author']) => boolean }) {}
 
   readonly accept: IngressSink = async (received, opts) => {
     const { pool, metrics, logger } = this.deps;
@@ -33,11 +31,15 @@ export class Ingress {
     if (envelope.author.isBot || this.deps.isOwnIdentity?.(envelope.author)) {
       return { id: envelope.id, accepted: false };
     }
-    const inserted = await pool.query(statement(pool, 'inbound_insert',
-      `INSERT INTO inbound_messages (id, channel, conversation, author, text, payload)
+    const inserted = await pool.query(
+      statement(
+        pool,
+        'inbound_insert',
+        `INSERT INTO inbound_messages (id, channel, conversation, author, text, payload)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-      [envelope.id, envelope.channel, envelope.threadId, envelope.author.id, envelope.text, JSON.stringify(envelope)],
-    ));
+        [envelope.id, envelope.channel, envelope.threadId, envelope.author.id, envelope.text, JSON.stringify(envelope)],
+      ),
+    );
     if (inserted.rowCount === 0) {
       logger.debug({ inbound: envelope.id }, 'duplicate inbound message ignored');
       return { id: envelope.id, accepted: false };

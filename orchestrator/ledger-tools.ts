@@ -9,7 +9,7 @@ import { FINISHED_STATES, WORK_STATES, type WorkItem, type WorkLedger } from '..
 export function ledgerTools(ledger: WorkLedger, outbox: OutboxPort, onFinished?: (item: WorkItem) => Promise<void>): PantheonTool[] {
   const inFlight: PantheonTool = {
     name: 'work_in_flight',
-    description: 'List the team\'s work in flight (not done or merged): id, owner, title, state, where it was asked. Optionally only one owner\'s.',
+    description: "List the team's work in flight (not done or merged): id, owner, title, state, where it was asked. Optionally only one owner's.",
     risk: 'read',
     schema: z.object({ owner: z.string().optional().describe('a persona id, to list only their work') }),
     async run({ owner }) {

@@ -6,9 +6,7 @@ export function messageText(message: BaseMessage | undefined): string {
   const content = message.content as unknown;
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content
-      .map((block) => (typeof block === 'string' ? block : block && typeof block === 'object' && 'text' in block ? String(block.text) : ''))
-      .join('');
+    return content.map((block) => (typeof block === 'string' ? block : block && typeof block === 'object' && 'text' in block ? String(block.text) : '')).join('');
   }
   return '';
 }

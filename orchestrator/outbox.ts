@@ -78,22 +78,31 @@ export class Outbox {
       if (this.postedListeners.length) await this.posted(message, result);
       return { queued: !result.duplicate };
     }
-    const inserted = await this.deps.pool.query(statement(this.deps.pool, 'outbox_insert',
-      `INSERT INTO outbox (idempotency_key, channel, conversation, persona, payload)
+    const inserted = await this.deps.pool.query(
+      statement(
+        this.deps.pool,
+        'outbox_insert',
+        `INSERT INTO outbox (idempotency_key, channel, conversation, persona, payload)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
-      [message.idempotencyKey, message.channel, message.threadId, message.persona ?? null, JSON.stringify(message)],
-    ));
+        [message.idempotencyKey, message.channel, message.threadId, message.persona ?? null, JSON.stringify(message)],
+      ),
+    );
     if (inserted.rowCount === 0) return { queued: false };
     await this.enqueue(message);
     return { queued: true };
   }
 
   private enqueue(message: OutboundMessage) {
-    return this.deps.queue.add<OutboxJob>(OUTBOX_QUEUE, 'post', { message }, {
-      jobId: message.idempotencyKey,
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 1000 },
-    });
+    return this.deps.queue.add<OutboxJob>(
+      OUTBOX_QUEUE,
+      'post',
+      { message },
+      {
+        jobId: message.idempotencyKey,
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    );
   }
 
   /** The queue handler: posts through the channel's adapter and marks the row sent. */
@@ -107,15 +116,15 @@ export class Outbox {
     await this.limiter.take(message.channel, message.threadId);
     try {
       const result = message.replaces && adapter.edit ? await this.editOrPost(adapter, message) : await this.post(adapter, message);
-      await this.deps.pool.query(
-        `UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, result = $2 WHERE idempotency_key = $1`,
-        [message.idempotencyKey, JSON.stringify(result)],
-      );
+      await this.deps.pool.query(`UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, result = $2 WHERE idempotency_key = $1`, [
+        message.idempotencyKey,
+        JSON.stringify(result),
+      ]);
     } catch (err) {
-      await this.deps.pool.query(
-        `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE idempotency_key = $1`,
-        [message.idempotencyKey, storableText(String((err as Error).message ?? err)).slice(0, 2000)],
-      );
+      await this.deps.pool.query(`UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE idempotency_key = $1`, [
+        message.idempotencyKey,
+        storableText(String((err as Error).message ?? err)).slice(0, 2000),
+      ]);
       throw err;
     }
   }
@@ -125,9 +134,7 @@ export class Outbox {
    * adapter edits it in place. Not out yet: retry later (posts to a thread go in order, so this is rare).
    */
   private async editOrPost(adapter: ChannelAdapter, message: OutboundMessage): Promise<PostResult> {
-    const { rows } = await this.deps.pool.query<{ status: string; result: PostResult | null }>(
-      'SELECT status, result FROM outbox WHERE idempotency_key = $1', [message.replaces],
-    );
+    const { rows } = await this.deps.pool.query<{ status: string; result: PostResult | null }>('SELECT status, result FROM outbox WHERE idempotency_key = $1', [message.replaces]);
     const original = rows[0];
     if (!original) return this.post(adapter, message);
     if (original.status !== 'sent' || !original.result?.id) throw new Error(`message ${message.replaces} is not posted yet; its edit waits`);
@@ -156,9 +163,7 @@ export class Outbox {
   }
 
   async recover(): Promise<number> {
-    const { rows } = await this.deps.pool.query<{ payload: OutboundMessage }>(
-      `SELECT payload FROM outbox WHERE status = 'pending' ORDER BY created_at`,
-    );
+    const { rows } = await this.deps.pool.query<{ payload: OutboundMessage }>(`SELECT payload FROM outbox WHERE status = 'pending' ORDER BY created_at`);
     for (const { payload } of rows) await this.enqueue(payload);
     if (rows.length) this.deps.logger.info({ count: rows.length }, 're-enqueued unsent outbox messages');
     return rows.length;

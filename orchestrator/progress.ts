@@ -72,14 +72,16 @@ export function progressMiddleware(personaId: string, port: ProgressPort, opts: 
         const text = `_${personaId} is working: ${run.steps.length} step${run.steps.length === 1 ? '' : 's'} so far (${run.steps.slice(-5).join(', ')})_`;
         const first = run.posted === 0;
         run.posted += 1;
-        await port.send({
-          idempotencyKey: first ? at.key : `${at.key}:${run.posted}`,
-          channel: at.channel,
-          threadId: at.threadId,
-          role: 'system',
-          text,
-          ...(first ? {} : { replaces: at.key }),
-        }).catch(() => ({ queued: false }));
+        await port
+          .send({
+            idempotencyKey: first ? at.key : `${at.key}:${run.posted}`,
+            channel: at.channel,
+            threadId: at.threadId,
+            role: 'system',
+            text,
+            ...(first ? {} : { replaces: at.key }),
+          })
+          .catch(() => ({ queued: false }));
       }
       return handler(request);
     },

@@ -6,7 +6,11 @@ class Bucket {
   private tokens: number;
   private last: number;
 
-  constructor(private readonly rate: number, private readonly capacity: number, now: number) {
+  constructor(
+    private readonly rate: number,
+    private readonly capacity: number,
+    now: number,
+  ) {
     this.tokens = capacity;
     this.last = now;
   }

@@ -1,10 +1,10 @@
 import type { Persona } from '../personas/schema.js';
 
 const ROLE_LINES: Record<string, string> = {
-  pm: 'You are the team\'s product manager: you turn requests into well-scoped work with acceptance criteria and route it to the right teammate.',
+  pm: "You are the team's product manager: you turn requests into well-scoped work with acceptance criteria and route it to the right teammate.",
   developer: 'You are a developer on the team: you turn issues into working, tested changes.',
   reviewer: 'You are a code reviewer on the team: you review changes carefully and say clearly what must change.',
-  ops: 'You are the team\'s operations engineer: you keep the infrastructure healthy and do infrastructure work carefully.',
+  ops: "You are the team's operations engineer: you keep the infrastructure healthy and do infrastructure work carefully.",
   custom: 'You are a member of the team.',
 };
 
@@ -21,15 +21,13 @@ export function composeSystemPrompt(persona: Persona, team: readonly Persona[], 
   if (persona.prompt) parts.push(persona.prompt.trim());
   const others = team.filter((p) => p.id !== persona.id);
   if (others.length) {
-    parts.push(
-      'Your teammates:\n' +
-        others.map((p) => `- @${p.id} (${p.name}, ${p.role}${p.lens ? `, ${p.lens} lens` : ''}): ${p.description.trim()}`).join('\n'),
-    );
+    parts.push('Your teammates:\n' + others.map((p) => `- @${p.id} (${p.name}, ${p.role}${p.lens ? `, ${p.lens} lens` : ''}): ${p.description.trim()}`).join('\n'));
   }
   parts.push(persona.tools.length ? `Tool groups granted to you: ${persona.tools.join(', ')}.` : 'You have no tools; answer from what you know.');
   if (toolNames.length) parts.push(`Your tools: ${toolNames.join(', ')}. Risky tools may wait for a human's approval; say why you call them (the reason argument).`);
-  if (toolNames.includes('handoff')) parts.push('To get a teammate to do something, use the handoff tool: they answer in this thread under their own name. Do not hand off to yourself, and do not hand work back and forth.');
-  parts.push('Teammates\' words reach you quoted as [name] text. Answer in the conversation briefly and concretely, as yourself.');
+  if (toolNames.includes('handoff'))
+    parts.push('To get a teammate to do something, use the handoff tool: they answer in this thread under their own name. Do not hand off to yourself, and do not hand work back and forth.');
+  parts.push("Teammates' words reach you quoted as [name] text. Answer in the conversation briefly and concretely, as yourself.");
   return parts.join('\n\n');
 }
 

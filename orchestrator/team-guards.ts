@@ -5,22 +5,13 @@ import { budgetSpent } from './budget.js';
 import type { TeamGuards } from './graph/team-graph.js';
 
 /** The team graph's loop guards and bookkeeping, in Postgres. */
-export function pgTeamGuards(deps: {
-  pool: pg.Pool;
-  ledger: WorkLedger;
-  personas: ReadonlyMap<string, Persona>;
-  maxTurnsPerMessage: number;
-  maxHandoffsPerHour: number;
-}): TeamGuards {
+export function pgTeamGuards(deps: { pool: pg.Pool; ledger: WorkLedger; personas: ReadonlyMap<string, Persona>; maxTurnsPerMessage: number; maxHandoffsPerHour: number }): TeamGuards {
   const { pool, ledger } = deps;
   return {
     maxTurnsPerMessage: deps.maxTurnsPerMessage,
     maxHandoffsPerHour: deps.maxHandoffsPerHour,
     async handoffsInLastHour(threadId) {
-      const { rows } = await pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM handoffs WHERE thread = $1 AND at > now() - interval '1 hour'`,
-        [threadId],
-      );
+      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM handoffs WHERE thread = $1 AND at > now() - interval '1 hour'`, [threadId]);
       return Number(rows[0]?.n ?? 0);
     },
     async recordHandoff(state, handoff) {

@@ -47,7 +47,11 @@ export function buildTeam(deps: TeamDeps) {
       name: persona.name,
       model: deps.modelFor(persona),
       tools,
-      systemPrompt: composeSystemPrompt(persona, deps.personas, tools.map((t) => t.name)),
+      systemPrompt: composeSystemPrompt(
+        persona,
+        deps.personas,
+        tools.map((t) => t.name),
+      ),
       middleware: [...(deps.middlewareFor?.(persona.id) ?? []), personaMessagesMiddleware(persona.id)] as never[],
     };
   });
@@ -56,7 +60,13 @@ export function buildTeam(deps: TeamDeps) {
     id: SUPERVISOR_ID,
     name: 'Pantheon',
     model: deps.modelFor({ id: SUPERVISOR_ID }),
-    tools: [createHandoffTool(SUPERVISOR_ID, roster), ...guarded(work.filter((t) => t.risk === 'read'), SUPERVISOR_ID)],
+    tools: [
+      createHandoffTool(SUPERVISOR_ID, roster),
+      ...guarded(
+        work.filter((t) => t.risk === 'read'),
+        SUPERVISOR_ID,
+      ),
+    ],
     systemPrompt: composeSupervisorPrompt(deps.personas, deps.defaultPersona),
     middleware: [...(deps.middlewareFor?.(SUPERVISOR_ID) ?? []), personaMessagesMiddleware(SUPERVISOR_ID)] as never[],
   };

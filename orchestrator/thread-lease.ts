@@ -15,7 +15,10 @@ export class ThreadLeases {
   readonly owner = `${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly sql: ThreadSql;
 
-  constructor(pool: pg.Pool, private readonly ttlMs = 30_000) {
+  constructor(
+    pool: pg.Pool,
+    private readonly ttlMs = 30_000,
+  ) {
     this.sql = new ThreadSql(pool);
   }
 

@@ -100,11 +100,7 @@ function onPath(command) {
 async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pantheon-test-redis-'));
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.on('exit', () => (exited = true));
   cleanups.push(async () => {
@@ -160,9 +156,15 @@ async function resolvePostgres() {
   const port = Number(url.port || 5432);
   const up = await new Promise((resolve) => {
     const socket = net.connect({ host: url.hostname, port });
-    socket.setTimeout(500, () => { socket.destroy(); resolve(false); });
+    socket.setTimeout(500, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.on('error', () => resolve(false));
-    socket.on('connect', () => { socket.destroy(); resolve(true); });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
   });
   if (up) {
     console.log(`▸ Postgres: ${url.hostname}:${port}`);
@@ -182,9 +184,7 @@ function build() {
   const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   if (result.status === 0) return true;
   fail(
-    result.error
-      ? `could not run the TypeScript build: ${result.error.message}`
-      : 'the TypeScript build failed (errors above). The end-to-end tests run the compiled dist/, so fix the build first.',
+    result.error ? `could not run the TypeScript build: ${result.error.message}` : 'the TypeScript build failed (errors above). The end-to-end tests run the compiled dist/, so fix the build first.',
   );
   return false;
 }
@@ -204,15 +204,7 @@ function findTestFiles(dir, out = []) {
 function runTests(files, redisUrl, nodeArgs) {
   const concurrency = process.env.PANTHEON_TEST_CONCURRENCY || '2';
   const timeout = process.env.PANTHEON_TEST_TIMEOUT_MS || '300000';
-  const args = [
-    '--import', 'tsx',
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    `--test-timeout=${timeout}`,
-    '--test-reporter=spec',
-    ...nodeArgs,
-    ...files.map((f) => path.relative(root, f)),
-  ];
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, '--test-reporter=spec', ...nodeArgs, ...files.map((f) => path.relative(root, f))];
   console.log(`▸ Tests: ${files.length} file(s), ${concurrency} at a time\n`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
@@ -260,11 +252,7 @@ async function main() {
   const all = findTestFiles(testDir);
   const files = filters.length === 0 ? all : all.filter((f) => filters.some((p) => path.relative(root, f).includes(p)));
   if (files.length === 0) {
-    return fail(
-      filters.length === 0
-        ? 'no *.test.ts files found under test/.'
-        : `no test file path contains ${filters.map((p) => `"${p}"`).join(' or ')}.`,
-    );
+    return fail(filters.length === 0 ? 'no *.test.ts files found under test/.' : `no test file path contains ${filters.map((p) => `"${p}"`).join(' or ')}.`);
   }
 
   const redisUrl = await resolveRedis();
@@ -278,7 +266,7 @@ let code = 1;
 try {
   code = await main();
 } catch (err) {
-  code = fail(err instanceof Error ? err.stack ?? err.message : String(err));
+  code = fail(err instanceof Error ? (err.stack ?? err.message) : String(err));
 } finally {
   await cleanup();
 }

@@ -182,7 +182,6 @@ export class ToolGuard {
   }
 }
 
-
 /** The arguments as approvers see them: plus what the tool says the call will do, if it says. */
 function withDescription(tool: PantheonTool, args: unknown): unknown {
   let extra: Record<string, string> | undefined;

@@ -15,11 +15,7 @@ export type { PolicyDecision };
  *   3. persona `policy.risk[risk]`
  *   4. team    `policy.risk[risk]` (always set: the schema fills in the defaults)
  */
-export function decide(
-  tool: { name: string; risk: RiskClass; alwaysAsk?: boolean },
-  team: Pick<Policy, 'risk' | 'tools'>,
-  persona?: PartialPolicy,
-): PolicyDecision {
+export function decide(tool: { name: string; risk: RiskClass; alwaysAsk?: boolean }, team: Pick<Policy, 'risk' | 'tools'>, persona?: PartialPolicy): PolicyDecision {
   const decision = byPolicy(tool, team, persona);
   // Some tools (merging a PR) always wait for a human: the policy may forbid them, never waive the approval.
   return tool.alwaysAsk && decision === 'allow' ? 'ask' : decision;

@@ -53,11 +53,13 @@ export class DiscordChannel implements ChannelAdapter {
   async start(): Promise<void> {
     this.stopped = false;
     const bots = [...this.opts.bots.values()];
-    await Promise.all(bots.map(async (bot) => {
-      // Bounded: an unreachable Discord must not hold up the start (connect reports it).
-      const id = await Promise.race([bot.whoAmI().catch(() => undefined), sleep(10_000)]);
-      if (id) this.byUserId.set(id, bot.persona);
-    }));
+    await Promise.all(
+      bots.map(async (bot) => {
+        // Bounded: an unreachable Discord must not hold up the start (connect reports it).
+        const id = await Promise.race([bot.whoAmI().catch(() => undefined), sleep(10_000)]);
+        if (id) this.byUserId.set(id, bot.persona);
+      }),
+    );
     await Promise.all(bots.map((bot) => this.connect(bot, 0)));
   }
 
@@ -70,7 +72,9 @@ export class DiscordChannel implements ChannelAdapter {
 
   private async connect(bot: PersonaBot, attempt: number): Promise<void> {
     const events: BotEvents = {
-      message: async (m) => { await this.hand(parseDiscordMessage(m, (id) => this.byUserId.get(id))); },
+      message: async (m) => {
+        await this.hand(parseDiscordMessage(m, (id) => this.byUserId.get(id)));
+      },
       click: async (c) => (await this.hand(parseDiscordClick(c))).ack,
     };
     try {
@@ -80,10 +84,15 @@ export class DiscordChannel implements ChannelAdapter {
     } catch (err) {
       const refused = (err as { code?: string }).code === 'TokenInvalid' || (err as { status?: number }).status === 401;
       const retryMs = Math.min(300_000, 5_000 * 2 ** attempt);
-      this.opts.logger.error({ persona: bot.persona, err: (err as Error).message, retryInMs: refused ? undefined : retryMs },
-        refused ? 'discord refused this bot\'s token: check handles.discord.token' : 'discord bot could not connect: check channels.discord.apiUrl; retrying');
+      this.opts.logger.error(
+        { persona: bot.persona, err: (err as Error).message, retryInMs: refused ? undefined : retryMs },
+        refused ? "discord refused this bot's token: check handles.discord.token" : 'discord bot could not connect: check channels.discord.apiUrl; retrying',
+      );
       if (refused || this.stopped) return;
-      const timer = setTimeout(() => { this.retries.delete(timer); if (!this.stopped) void this.connect(bot, attempt + 1); }, retryMs);
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        if (!this.stopped) void this.connect(bot, attempt + 1);
+      }, retryMs);
       timer.unref();
       this.retries.add(timer);
     }

@@ -20,7 +20,12 @@ export class PersonaBot {
   private client: Client | undefined;
   private knownUserId: string | undefined;
 
-  constructor(readonly persona: string, private readonly token: string, private readonly apiUrl: string, private readonly logger: Logger) {
+  constructor(
+    readonly persona: string,
+    private readonly token: string,
+    private readonly apiUrl: string,
+    private readonly logger: Logger,
+  ) {
     this.rest = new REST({ api: apiUrl }).setToken(token);
   }
 
@@ -50,7 +55,9 @@ export class PersonaBot {
     client.on(Events.Warn, (warning) => this.logger.warn({ persona: this.persona, warning }, 'discord client warning'));
     let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the ${this.persona} bot was not ready within ${timeoutMs} ms`)), timeoutMs); });
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ${this.persona} bot was not ready within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
       await Promise.race([client.login(this.token).then(() => ready), late]);
       this.knownUserId = client.user!.id;

@@ -18,10 +18,12 @@ export interface DiscordActionRow {
  * stands as the fallback where buttons do not show.
  */
 export function approvalComponents(card: ApprovalCard): DiscordActionRow[] {
-  return [{
-    type: ACTION_ROW,
-    components: card.actions.map((a) => ({ type: BUTTON, style: a.id === 'approve' ? SUCCESS : DANGER, label: a.label, custom_id: `${a.id}:${card.approvalId}` })),
-  }];
+  return [
+    {
+      type: ACTION_ROW,
+      components: card.actions.map((a) => ({ type: BUTTON, style: a.id === 'approve' ? SUCCESS : DANGER, label: a.label, custom_id: `${a.id}:${card.approvalId}` })),
+    },
+  ];
 }
 
 /** The action a button's custom id stands for, or null for a button that is not ours. */

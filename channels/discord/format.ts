@@ -15,7 +15,10 @@ export function toDiscordMarkdown(text: string): string {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (/^\s*```/.test(line)) inFence = !inFence;
-    if (inFence || /^\s*```/.test(line)) { out.push(line); continue; }
+    if (inFence || /^\s*```/.test(line)) {
+      out.push(line);
+      continue;
+    }
     if (isTableRow(line) && isTableDivider(lines[i + 1] ?? '')) {
       const table: string[] = [];
       while (i < lines.length && isTableRow(lines[i]!)) table.push(lines[i++]!);
@@ -23,9 +26,7 @@ export function toDiscordMarkdown(text: string): string {
       out.push('```', ...table.filter((row) => !isTableDivider(row)), '```');
       continue;
     }
-    out.push(line
-      .replace(/^#{4,6}\s+(.*)$/, '**$1**')
-      .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (_m, alt: string, url: string) => `[${alt || 'image'}](${url})`));
+    out.push(line.replace(/^#{4,6}\s+(.*)$/, '**$1**').replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (_m, alt: string, url: string) => `[${alt || 'image'}](${url})`));
   }
   return out.join('\n');
 }

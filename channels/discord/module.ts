@@ -28,7 +28,7 @@ export const discordModule: ModuleFactory = (ctx) => {
   }
   const wanted = config.systemPersona ?? ctx.loaded.config.orchestrator.defaultPersona;
   if (config.systemPersona && !bots.has(config.systemPersona)) {
-    logger.warn({ systemPersona: config.systemPersona }, 'channels.discord.systemPersona has no Discord bot; another persona\'s bot posts system messages');
+    logger.warn({ systemPersona: config.systemPersona }, "channels.discord.systemPersona has no Discord bot; another persona's bot posts system messages");
   }
   const adapter = new DiscordChannel({
     bots,

@@ -42,10 +42,12 @@ export type BotDirectory = (userId: string) => string | undefined;
  */
 export function parseDiscordMessage(message: DiscordMessageIn, personaOf: BotDirectory): Envelope | null {
   if (message.author.bot) return null;
-  const text = message.content.replace(/<@!?(\d+)>/g, (raw, id: string) => {
-    const persona = personaOf(id);
-    return persona ? `@${persona}` : raw;
-  }).trim();
+  const text = message.content
+    .replace(/<@!?(\d+)>/g, (raw, id: string) => {
+      const persona = personaOf(id);
+      return persona ? `@${persona}` : raw;
+    })
+    .trim();
   if (!text) return null;
   return {
     id: `discord:${message.id}`,

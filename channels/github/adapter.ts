@@ -96,9 +96,7 @@ export class GitHubChannel implements ChannelAdapter {
 
   private async postOnce(client: GitHubClient, t: GitHubThread, key: string, persona: string, body: string): Promise<{ id: number; url?: string; duplicate?: boolean }> {
     const { pool } = this.deps;
-    const { rows } = await pool.query<{ comment_id: string | null; started_at: Date }>(
-      'SELECT comment_id, started_at FROM github_comments WHERE idempotency_key = $1', [key],
-    );
+    const { rows } = await pool.query<{ comment_id: string | null; started_at: Date }>('SELECT comment_id, started_at FROM github_comments WHERE idempotency_key = $1', [key]);
     const known = rows[0];
     if (known?.comment_id) return { id: Number(known.comment_id), duplicate: true };
     if (known) {
@@ -109,10 +107,11 @@ export class GitHubChannel implements ChannelAdapter {
         return { ...found, duplicate: true };
       }
     } else {
-      await pool.query(
-        `INSERT INTO github_comments (idempotency_key, thread, persona) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [key, encodeGitHubThreadId({ owner: t.owner, repo: t.repo, number: t.number }), persona],
-      );
+      await pool.query(`INSERT INTO github_comments (idempotency_key, thread, persona) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        key,
+        encodeGitHubThreadId({ owner: t.owner, repo: t.repo, number: t.number }),
+        persona,
+      ]);
     }
     const { data } = await client.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: t.owner, repo: t.repo, issue_number: t.number, body });
     await this.record(key, Number(data.id));
@@ -127,7 +126,11 @@ export class GitHubChannel implements ChannelAdapter {
   private async findMarked(client: GitHubClient, t: GitHubThread, key: string, since: Date): Promise<{ id: number; url?: string } | undefined> {
     const marker = commentMarker(key);
     const comments = await client.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-      owner: t.owner, repo: t.repo, issue_number: t.number, per_page: 100, since: new Date(since.getTime() - 5 * 60_000).toISOString(),
+      owner: t.owner,
+      repo: t.repo,
+      issue_number: t.number,
+      per_page: 100,
+      since: new Date(since.getTime() - 5 * 60_000).toISOString(),
     });
     const hit = comments.find((c) => c.body?.includes(marker));
     return hit ? { id: hit.id, url: hit.html_url } : undefined;

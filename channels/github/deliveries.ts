@@ -24,10 +24,12 @@ export class GitHubDeliveries {
 
   /** Stores and enqueues a delivery; false when this delivery id was seen before. */
   async accept(d: { id: string; event: string; action?: string; payload: unknown }): Promise<boolean> {
-    const inserted = await this.deps.pool.query(
-      `INSERT INTO github_deliveries (id, event, action, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-      [d.id, d.event, d.action ?? null, JSON.stringify(d.payload)],
-    );
+    const inserted = await this.deps.pool.query(`INSERT INTO github_deliveries (id, event, action, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, [
+      d.id,
+      d.event,
+      d.action ?? null,
+      JSON.stringify(d.payload),
+    ]);
     if (inserted.rowCount === 0) return false;
     await this.enqueue(d.id);
     return true;
@@ -39,10 +41,7 @@ export class GitHubDeliveries {
   }
 
   async finish(id: string, error?: string): Promise<void> {
-    await this.deps.pool.query(
-      `UPDATE github_deliveries SET status = $2, error = $3, processed_at = now() WHERE id = $1`,
-      [id, error ? 'failed' : 'done', error?.slice(0, 2000) ?? null],
-    );
+    await this.deps.pool.query(`UPDATE github_deliveries SET status = $2, error = $3, processed_at = now() WHERE id = $1`, [id, error ? 'failed' : 'done', error?.slice(0, 2000) ?? null]);
   }
 
   /** Re-enqueues deliveries a stop or crash left unprocessed. */
@@ -53,10 +52,15 @@ export class GitHubDeliveries {
   }
 
   private enqueue(id: string) {
-    return this.deps.queue.add<GitHubEventJob>(GITHUB_EVENTS_QUEUE, 'delivery', { deliveryId: id }, {
-      jobId: `github-delivery:${id}`,
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 1000 },
-    });
+    return this.deps.queue.add<GitHubEventJob>(
+      GITHUB_EVENTS_QUEUE,
+      'delivery',
+      { deliveryId: id },
+      {
+        jobId: `github-delivery:${id}`,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    );
   }
 }

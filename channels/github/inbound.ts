@@ -155,7 +155,10 @@ export class GitHubInbound {
     if (!client) return false;
     const pr = await this.fetchPull(a);
     if ((pr?.requested_reviewers ?? []).length > 0) return false;
-    const reviews = (await client.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', { owner: a.repo.owner, repo: a.repo.name, pull_number: a.number, per_page: 100 })) as Array<{ user?: { login?: string } | null; state?: string }>;
+    const reviews = (await client.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', { owner: a.repo.owner, repo: a.repo.name, pull_number: a.number, per_page: 100 })) as Array<{
+      user?: { login?: string } | null;
+      state?: string;
+    }>;
     const latest = new Map<string, string>();
     for (const r of reviews) {
       const login = r.user?.login?.toLowerCase();
@@ -189,7 +192,7 @@ export class GitHubInbound {
       }
       if (blocks.length) a.content = blocks;
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not read the review\'s comments; waking with what the event carried');
+      log.warn({ err: (err as Error).message }, "could not read the review's comments; waking with what the event carried");
     }
   }
 }

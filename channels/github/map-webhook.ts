@@ -7,12 +7,50 @@ export interface TeamLogins {
 }
 
 /** Loose shapes of the payload parts we read (GitHub sends much more). */
-interface UserJson { login?: string; type?: string }
-interface IssueJson { number?: number; title?: string; body?: string | null; html_url?: string; user?: UserJson; pull_request?: unknown; assignees?: UserJson[] }
-interface PullJson extends IssueJson { merged?: boolean; merged_by?: UserJson | null; closed_at?: string | null; requested_reviewers?: UserJson[] }
-interface CommentJson { id?: number; body?: string | null; html_url?: string; user?: UserJson; path?: string; line?: number | null; diff_hunk?: string; pull_request_review_id?: number | null }
-interface ReviewJson { id?: number; state?: string; body?: string | null; html_url?: string; user?: UserJson }
-interface CheckJson { name?: string; conclusion?: string | null; html_url?: string; head_sha?: string; pull_requests?: Array<{ number?: number }>; app?: { slug?: string; name?: string } }
+interface UserJson {
+  login?: string;
+  type?: string;
+}
+interface IssueJson {
+  number?: number;
+  title?: string;
+  body?: string | null;
+  html_url?: string;
+  user?: UserJson;
+  pull_request?: unknown;
+  assignees?: UserJson[];
+}
+interface PullJson extends IssueJson {
+  merged?: boolean;
+  merged_by?: UserJson | null;
+  closed_at?: string | null;
+  requested_reviewers?: UserJson[];
+}
+interface CommentJson {
+  id?: number;
+  body?: string | null;
+  html_url?: string;
+  user?: UserJson;
+  path?: string;
+  line?: number | null;
+  diff_hunk?: string;
+  pull_request_review_id?: number | null;
+}
+interface ReviewJson {
+  id?: number;
+  state?: string;
+  body?: string | null;
+  html_url?: string;
+  user?: UserJson;
+}
+interface CheckJson {
+  name?: string;
+  conclusion?: string | null;
+  html_url?: string;
+  head_sha?: string;
+  pull_requests?: Array<{ number?: number }>;
+  app?: { slug?: string; name?: string };
+}
 
 export interface WebhookPayload {
   action?: string;
@@ -106,25 +144,29 @@ export function mapWebhook(event: string, p: WebhookPayload, team: TeamLogins, o
       const targets = personas(team, [p.assignee?.login]);
       if (!item || !targets.length) return [];
       const assigned = p.action === 'assigned';
-      return [{
-        ...base(item, event === 'pull_request'),
-        kind: assigned ? 'assigned' : 'unassigned',
-        ...(assigned ? { key: `assigned:${repoKey}#${item.number}:${targets[0]}`, windowSeconds: REQUEST_WINDOW_SECONDS } : {}),
-        targets,
-        content: assigned ? [itemBlock(event === 'pull_request', item)] : undefined,
-      }];
+      return [
+        {
+          ...base(item, event === 'pull_request'),
+          kind: assigned ? 'assigned' : 'unassigned',
+          ...(assigned ? { key: `assigned:${repoKey}#${item.number}:${targets[0]}`, windowSeconds: REQUEST_WINDOW_SECONDS } : {}),
+          targets,
+          content: assigned ? [itemBlock(event === 'pull_request', item)] : undefined,
+        },
+      ];
     }
     case 'issues.opened':
     case 'pull_request.opened': {
       const targets = personas(team, mentionedLogins(item?.body));
       if (!item || !targets.length) return [];
-      return [{
-        ...base(item, event === 'pull_request'),
-        kind: 'mentioned',
-        key: `opened:${repoKey}#${item.number}`,
-        targets,
-        content: [itemBlock(event === 'pull_request', item)],
-      }];
+      return [
+        {
+          ...base(item, event === 'pull_request'),
+          kind: 'mentioned',
+          key: `opened:${repoKey}#${item.number}`,
+          targets,
+          content: [itemBlock(event === 'pull_request', item)],
+        },
+      ];
     }
     case 'issue_comment.created': {
       const issue = p.issue;
@@ -134,31 +176,32 @@ export function mapWebhook(event: string, p: WebhookPayload, team: TeamLogins, o
       if (command) return [{ ...base(issue, !!issue.pull_request), kind: 'command', key: `comment:${repoKey}:${comment.id}`, targets: [], commandText: command }];
       const targets = personas(team, mentionedLogins(comment.body));
       if (!targets.length) return [];
-      return [{
-        ...base(issue, !!issue.pull_request),
-        url: comment.html_url ?? issue.html_url ?? '',
-        kind: 'mentioned',
-        key: `comment:${repoKey}:${comment.id}`,
-        targets,
-        content: [
-          itemBlock(!!issue.pull_request, issue),
-          { label: `Comment by ${actor(comment.user).login}`, text: comment.body ?? null },
-        ],
-      }];
+      return [
+        {
+          ...base(issue, !!issue.pull_request),
+          url: comment.html_url ?? issue.html_url ?? '',
+          kind: 'mentioned',
+          key: `comment:${repoKey}:${comment.id}`,
+          targets,
+          content: [itemBlock(!!issue.pull_request, issue), { label: `Comment by ${actor(comment.user).login}`, text: comment.body ?? null }],
+        },
+      ];
     }
     case 'pull_request.review_requested':
     case 'pull_request.review_request_removed': {
       const targets = personas(team, [p.requested_reviewer?.login]);
       if (!p.pull_request || !targets.length) return [];
       const requested = p.action === 'review_requested';
-      return [{
-        ...base(p.pull_request, true),
-        kind: requested ? 'review_requested' : 'review_request_removed',
-        key: `review-request:${repoKey}#${p.pull_request.number}:${targets[0]}`,
-        windowSeconds: REQUEST_WINDOW_SECONDS,
-        targets,
-        content: requested ? [itemBlock(true, p.pull_request)] : undefined,
-      }];
+      return [
+        {
+          ...base(p.pull_request, true),
+          kind: requested ? 'review_requested' : 'review_request_removed',
+          key: `review-request:${repoKey}#${p.pull_request.number}:${targets[0]}`,
+          windowSeconds: REQUEST_WINDOW_SECONDS,
+          targets,
+          content: requested ? [itemBlock(true, p.pull_request)] : undefined,
+        },
+      ];
     }
     case 'pull_request.synchronize': {
       // Design: a push does not wake reviewers; they re-review when asked again.
@@ -168,13 +211,15 @@ export function mapWebhook(event: string, p: WebhookPayload, team: TeamLogins, o
     case 'pull_request.closed': {
       const pr = p.pull_request;
       if (!pr) return [];
-      return [{
-        ...base(pr, true),
-        kind: 'pr_closed',
-        key: `closed:${repoKey}#${pr.number}:${pr.closed_at ?? ''}`,
-        targets: personas(team, [pr.user?.login]),
-        closed: { merged: !!pr.merged, by: pr.merged_by?.login ?? sender.login, body: pr.body ?? null, prAuthor: pr.user?.login },
-      }];
+      return [
+        {
+          ...base(pr, true),
+          kind: 'pr_closed',
+          key: `closed:${repoKey}#${pr.number}:${pr.closed_at ?? ''}`,
+          targets: personas(team, [pr.user?.login]),
+          closed: { merged: !!pr.merged, by: pr.merged_by?.login ?? sender.login, body: pr.body ?? null, prAuthor: pr.user?.login },
+        },
+      ];
     }
     case 'pull_request_review.submitted': {
       const pr = p.pull_request;
@@ -183,15 +228,17 @@ export function mapWebhook(event: string, p: WebhookPayload, team: TeamLogins, o
       const state = (review.state ?? '').toLowerCase();
       // An approval wakes nobody; the processor may tell the origin thread all reviewers approved.
       const targets = state === 'approved' ? [] : personas(team, [pr.user?.login]);
-      return [{
-        ...base(pr, true),
-        url: review.html_url ?? pr.html_url ?? '',
-        kind: 'review',
-        key: `review:${repoKey}:${review.id}`,
-        targets,
-        review: { id: review.id ?? 0, state, prAuthor: pr.user?.login },
-        content: [{ label: `Review by ${actor(review.user).login} (${state.replace('_', ' ')})`, text: review.body ?? null }],
-      }];
+      return [
+        {
+          ...base(pr, true),
+          url: review.html_url ?? pr.html_url ?? '',
+          kind: 'review',
+          key: `review:${repoKey}:${review.id}`,
+          targets,
+          review: { id: review.id ?? 0, state, prAuthor: pr.user?.login },
+          content: [{ label: `Review by ${actor(review.user).login} (${state.replace('_', ' ')})`, text: review.body ?? null }],
+        },
+      ];
     }
     case 'pull_request_review_comment.created': {
       const pr = p.pull_request;
@@ -201,15 +248,22 @@ export function mapWebhook(event: string, p: WebhookPayload, team: TeamLogins, o
       if (!targets.length) return [];
       // Inline comments arrive with (or before) their review: one wake per review, whichever comes first.
       const key = comment.pull_request_review_id ? `review:${repoKey}:${comment.pull_request_review_id}` : `review-comment:${repoKey}:${comment.id}`;
-      return [{
-        ...base(pr, true),
-        url: comment.html_url ?? pr.html_url ?? '',
-        kind: 'review_comment',
-        key,
-        targets,
-        review: comment.pull_request_review_id ? { id: comment.pull_request_review_id, state: 'commented', prAuthor: pr.user?.login } : undefined,
-        content: [{ label: `Review comment by ${actor(comment.user).login} on ${comment.path ?? '?'}${comment.line ? `:${comment.line}` : ''}`, text: `${comment.diff_hunk ? `${comment.diff_hunk}\n\n` : ''}${comment.body ?? ''}` }],
-      }];
+      return [
+        {
+          ...base(pr, true),
+          url: comment.html_url ?? pr.html_url ?? '',
+          kind: 'review_comment',
+          key,
+          targets,
+          review: comment.pull_request_review_id ? { id: comment.pull_request_review_id, state: 'commented', prAuthor: pr.user?.login } : undefined,
+          content: [
+            {
+              label: `Review comment by ${actor(comment.user).login} on ${comment.path ?? '?'}${comment.line ? `:${comment.line}` : ''}`,
+              text: `${comment.diff_hunk ? `${comment.diff_hunk}\n\n` : ''}${comment.body ?? ''}`,
+            },
+          ],
+        },
+      ];
     }
     case 'check_run.completed':
     case 'check_suite.completed':
@@ -218,20 +272,22 @@ export function mapWebhook(event: string, p: WebhookPayload, team: TeamLogins, o
       if (!check || check.conclusion !== 'failure') return [];
       const name = check.name ?? check.app?.name ?? event.replace('_', ' ');
       // One activity per PR; the processor finds each PR's author (not in the payload) and wakes it if a persona.
-      return (check.pull_requests ?? []).filter((pr) => pr.number).map((pr) => ({
-        repo,
-        number: pr.number!,
-        isPullRequest: true,
-        title: '',
-        url: check.html_url ?? '',
-        sender: { login: 'github-checks', isBot: false },
-        needsAuthorisation: false,
-        kind: 'ci_failed' as const,
-        // A suite, its runs and the workflow all report one failure of one head: wake once per head.
-        key: `ci:${repoKey}#${pr.number}:${check.head_sha ?? ''}`,
-        targets: [],
-        ci: { name, conclusion: 'failure', headSha: check.head_sha, url: check.html_url },
-      }));
+      return (check.pull_requests ?? [])
+        .filter((pr) => pr.number)
+        .map((pr) => ({
+          repo,
+          number: pr.number!,
+          isPullRequest: true,
+          title: '',
+          url: check.html_url ?? '',
+          sender: { login: 'github-checks', isBot: false },
+          needsAuthorisation: false,
+          kind: 'ci_failed' as const,
+          // A suite, its runs and the workflow all report one failure of one head: wake once per head.
+          key: `ci:${repoKey}#${pr.number}:${check.head_sha ?? ''}`,
+          targets: [],
+          ci: { name, conclusion: 'failure', headSha: check.head_sha, url: check.html_url },
+        }));
     }
     default:
       return [];

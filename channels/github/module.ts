@@ -55,9 +55,7 @@ export const githubModule: ModuleFactory = (ctx) => {
     logger,
     systemPersona: config.orchestrator.defaultPersona,
   });
-  const poller = gh.polling.enabled
-    ? new NotificationPoller({ pool: ctx.pool, logger, identities, inbound, intervalSeconds: gh.polling.intervalSeconds, isCommand })
-    : undefined;
+  const poller = gh.polling.enabled ? new NotificationPoller({ pool: ctx.pool, logger, identities, inbound, intervalSeconds: gh.polling.intervalSeconds, isCommand }) : undefined;
 
   /** A stored delivery → activities → the pipeline. Throws to be retried by the queue. */
   const processDelivery = async (deliveryId: string) => {
@@ -76,14 +74,18 @@ export const githubModule: ModuleFactory = (ctx) => {
     },
     async start({ inbound: takesInbound, workers }) {
       if (workers) {
-        await ctx.queue.process<GitHubEventJob, void>(GITHUB_EVENTS_QUEUE, async (job) => {
-          try {
-            await processDelivery(job.data.deliveryId);
-          } catch (err) {
-            logger.warn({ delivery: job.data.deliveryId, attempt: job.attemptsMade + 1, err: (err as Error).message }, 'GitHub delivery failed; retrying');
-            throw err;
-          }
-        }, { concurrency: 4 });
+        await ctx.queue.process<GitHubEventJob, void>(
+          GITHUB_EVENTS_QUEUE,
+          async (job) => {
+            try {
+              await processDelivery(job.data.deliveryId);
+            } catch (err) {
+              logger.warn({ delivery: job.data.deliveryId, attempt: job.attemptsMade + 1, err: (err as Error).message }, 'GitHub delivery failed; retrying');
+              throw err;
+            }
+          },
+          { concurrency: 4 },
+        );
       }
       if (takesInbound) {
         const recovered = await deliveries.recover();

@@ -47,7 +47,9 @@ export class NotificationPoller {
   start(): void {
     const tick = () => {
       if (this.running) return;
-      this.running = this.pollAll().finally(() => { this.running = undefined; });
+      this.running = this.pollAll().finally(() => {
+        this.running = undefined;
+      });
     };
     this.timer = setInterval(tick, this.deps.intervalSeconds * 1000);
     this.timer.unref();
@@ -172,9 +174,14 @@ export class NotificationPoller {
   }
 
   /** Reviews of a PR submitted since `since` (all of them when never read). */
-  private async reviewsSince(client: GitHubClient, owner: string, repo: string, number: number, since: string | null | undefined): Promise<Array<NonNullable<WebhookPayload['review']> & { submitted_at?: string | null }>> {
+  private async reviewsSince(
+    client: GitHubClient,
+    owner: string,
+    repo: string,
+    number: number,
+    since: string | null | undefined,
+  ): Promise<Array<NonNullable<WebhookPayload['review']> & { submitted_at?: string | null }>> {
     const reviews = await client.paginate('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', { owner, repo, pull_number: number, per_page: 100 });
-    return (reviews as Array<NonNullable<WebhookPayload['review']> & { submitted_at?: string | null }>)
-      .filter((r) => r.submitted_at && (!since || r.submitted_at >= since));
+    return (reviews as Array<NonNullable<WebhookPayload['review']> & { submitted_at?: string | null }>).filter((r) => r.submitted_at && (!since || r.submitted_at >= since));
   }
 }

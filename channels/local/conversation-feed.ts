@@ -81,7 +81,9 @@ class ConversationFeed {
       } while (this.again && this.subscribers.size > 0);
     })()
       .catch(this.onError)
-      .finally(() => { this.draining = null; });
+      .finally(() => {
+        this.draining = null;
+      });
     return this.draining;
   }
 }

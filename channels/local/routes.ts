@@ -17,7 +17,10 @@ const PostBody = z.object({
   text: stored(z.string().trim().min(1, 'text must not be empty')),
   user: stored(z.string().trim().min(1).max(128)).default('anonymous'),
   /** Optional client id: posting the same id twice stores and processes the message once. */
-  id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional(),
 });
 
 export interface LocalChatRoutesOptions extends Omit<ChatStreamOptions, 'store'> {
@@ -52,30 +55,31 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
       await store.append({ id, conversation, role: 'user', author: user, text });
       shown = true;
     };
-    const stored = await deliverInbound(ingress, {
-      id,
-      channel: 'local',
-      threadId: encodeLocalThreadId(conversation),
-      author: { id: user, name: user },
-      text,
-      receivedAt: new Date().toISOString(),
-    }, { recorded: show, redelivery: 'platform', logger: req.log, metrics: opts.metrics });
+    const stored = await deliverInbound(
+      ingress,
+      {
+        id,
+        channel: 'local',
+        threadId: encodeLocalThreadId(conversation),
+        author: { id: user, name: user },
+        text,
+        receivedAt: new Date().toISOString(),
+      },
+      { recorded: show, redelivery: 'platform', logger: req.log, metrics: opts.metrics },
+    );
     // Not stored: the client is told to send it again (the same `id` is taken once).
     if (!stored.ack) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
     if (!shown) await show();
     return reply.code(202).send({ id });
   });
 
-  app.get<{ Params: { conversation: string }; Querystring: { limit?: string } }>(
-    '/api/chat/:conversation/messages',
-    async (req, reply) => {
-      const { conversation } = req.params;
-      if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
-      const limit = Math.min(Math.max(Number(req.query.limit ?? 1000) || 1000, 1), 10000);
-      const messages = await store.tail(conversation, limit);
-      return { messages: messages.map(publicMessage) };
-    },
-  );
+  app.get<{ Params: { conversation: string }; Querystring: { limit?: string } }>('/api/chat/:conversation/messages', async (req, reply) => {
+    const { conversation } = req.params;
+    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 1000) || 1000, 1), 10000);
+    const messages = await store.tail(conversation, limit);
+    return { messages: messages.map(publicMessage) };
+  });
 
   registerChatStream(app, opts);
 }

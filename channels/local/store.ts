@@ -60,21 +60,22 @@ export class ChatStore {
   }
 
   async append(m: NewChatMessage): Promise<{ inserted: boolean; message: ChatMessage }> {
-    const inserted = await this.pool.query<Row>(statement(this.pool, 'chat_append',
-      `INSERT INTO chat_messages (id, conversation, role, author, persona, text, reply_to)
+    const inserted = await this.pool.query<Row>(
+      statement(
+        this.pool,
+        'chat_append',
+        `INSERT INTO chat_messages (id, conversation, role, author, persona, text, reply_to)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO NOTHING
        RETURNING id, role, author, persona, text, created_at, seq`,
-      [m.id, m.conversation, m.role, storableText(m.author), m.persona ?? null, storableText(m.text), m.replyTo ?? null],
-    ));
+        [m.id, m.conversation, m.role, storableText(m.author), m.persona ?? null, storableText(m.text), m.replyTo ?? null],
+      ),
+    );
     if (inserted.rows[0]) {
       this.changes.emit(m.conversation);
       return { inserted: true, message: toMessage(inserted.rows[0]) };
     }
-    const existing = await this.pool.query<Row>(
-      'SELECT id, role, author, persona, text, created_at, seq FROM chat_messages WHERE id = $1',
-      [m.id],
-    );
+    const existing = await this.pool.query<Row>('SELECT id, role, author, persona, text, created_at, seq FROM chat_messages WHERE id = $1', [m.id]);
     return { inserted: false, message: toMessage(existing.rows[0]!) };
   }
 

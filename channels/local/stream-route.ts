@@ -36,9 +36,10 @@ export function registerChatStream(app: FastifyInstance, opts: ChatStreamOptions
     if (!isConversationName(conversation)) return sendError(req, reply, 400, 'bad_request', `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
     const slot = slots.take(credentialOf(req));
     if ('refused' in slot) {
-      const message = slot.refused === 'credential'
-        ? `this credential already has ${slots.perCredential} chat streams open; close one (or reuse it: one stream per conversation is enough) and retry`
-        : `the server already has ${slots.perProcess} chat streams open; retry later`;
+      const message =
+        slot.refused === 'credential'
+          ? `this credential already has ${slots.perCredential} chat streams open; close one (or reuse it: one stream per conversation is enough) and retry`
+          : `the server already has ${slots.perProcess} chat streams open; retry later`;
       return sendError(req, reply.header('retry-after', '5'), 429, 'too_many_streams', message);
     }
     let unsubscribe: (() => void) | null = null;

@@ -22,7 +22,10 @@ export class StreamSlots {
   private readonly byCredential = new Map<string, number>();
   private total = 0;
 
-  constructor(readonly perCredential: number, readonly perProcess: number) {}
+  constructor(
+    readonly perCredential: number,
+    readonly perProcess: number,
+  ) {}
 
   /** Takes a slot; the returned function gives it back (once). A refusal says which cap was reached. */
   take(credential: string): { release: () => void } | { refused: SlotRefusal } {

@@ -4,8 +4,7 @@ import { MAX_CONVERSATION_ID_LENGTH } from '../../core/http/path-params.js';
 const CONVERSATION = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_CONVERSATION_ID_LENGTH - 1}}$`);
 
 /** What a conversation name may be, for error messages. */
-export const CONVERSATION_NAME_RULE =
-  `use letters, digits, '.', '_' or '-', starting with a letter or digit, at most ${MAX_CONVERSATION_ID_LENGTH} characters`;
+export const CONVERSATION_NAME_RULE = `use letters, digits, '.', '_' or '-', starting with a letter or digit, at most ${MAX_CONVERSATION_ID_LENGTH} characters`;
 
 export function isConversationName(name: string): boolean {
   return CONVERSATION.test(name);

@@ -25,10 +25,7 @@ interface ActionRequest {
  * registry and refuses non-approvers. The answer is quick (an ephemeral note to the clicker);
  * the decision itself is posted in the thread.
  */
-export function registerActionRoute(
-  http: FastifyInstance,
-  deps: { roster: BotRoster; ingress: IngressSink; secret: () => string | null; logger: Logger; bodyLimitBytes?: number },
-): void {
+export function registerActionRoute(http: FastifyInstance, deps: { roster: BotRoster; ingress: IngressSink; secret: () => string | null; logger: Logger; bodyLimitBytes?: number }): void {
   // A click is a few hundred bytes; its proof (the signed context) is in the body, so the body counts against the shared budget.
   const limitBytes = deps.bodyLimitBytes ?? ACTION_BODY_LIMIT;
   http.post(ACTIONS_PATH, { bodyLimit: limitBytes, onRequest: boundedBody({ limitBytes }) }, async (request, reply) => {
@@ -54,9 +51,7 @@ export function registerActionRoute(
     if (!ack) return reply.code(503).send({ ephemeral_text: 'Pantheon could not take that click in; click again, or reply with the command.' });
     deps.logger.info({ approval: context.approval, action: context.action, user: username, accepted }, 'mattermost approval button clicked');
     return reply.send({
-      ephemeral_text: accepted
-        ? `Sent \`${context.action} ${context.approval}\` as @${username}; the answer follows in the thread.`
-        : `You already clicked ${context.action} on ${context.approval}.`,
+      ephemeral_text: accepted ? `Sent \`${context.action} ${context.approval}\` as @${username}; the answer follows in the thread.` : `You already clicked ${context.action} on ${context.approval}.`,
     });
   });
 }

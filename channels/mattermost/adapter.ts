@@ -65,7 +65,11 @@ export class MattermostChannel implements ChannelAdapter {
     for (const bot of this.deps.roster.signedIn()) {
       if (bot.socket) continue;
       bot.socket = new BotSocket({
-        url, token: bot.token, name: bot.persona, pingIntervalMs: this.deps.pingIntervalMs, logger: this.deps.logger,
+        url,
+        token: bot.token,
+        name: bot.persona,
+        pingIntervalMs: this.deps.pingIntervalMs,
+        logger: this.deps.logger,
         onEvent: (event) => this.deps.inbound.onEvent(bot, event),
         onReady: () => this.deps.inbound.onReady(bot),
       });
@@ -90,9 +94,10 @@ export class MattermostChannel implements ChannelAdapter {
     const own = !!message.persona && this.deps.roster.bot(message.persona) === bot;
     const text = message.persona && !own ? `**${this.deps.personaName(message.persona) ?? message.persona}:** ${message.text}` : message.text;
     const actions = message.card ? this.deps.actions() : null;
-    const posts: Array<{ message: string; props?: Record<string, unknown> }> = message.card && actions
-      ? [approvalPost(message.card, { actionsUrl: actions.url, secret: actions.secret, threadId: message.threadId })]
-      : formatForMattermost(message.card?.fallbackText ?? text, this.deps.roster.usernames).map((part) => ({ message: part }));
+    const posts: Array<{ message: string; props?: Record<string, unknown> }> =
+      message.card && actions
+        ? [approvalPost(message.card, { actionsUrl: actions.url, secret: actions.secret, threadId: message.threadId })]
+        : formatForMattermost(message.card?.fallbackText ?? text, this.deps.roster.usernames).map((part) => ({ message: part }));
     let first: string | undefined;
     for (const [i, part] of posts.entries()) {
       const created = await this.create(bot, {
@@ -146,7 +151,7 @@ export class MattermostChannel implements ChannelAdapter {
     const { roster } = this.deps;
     if (!roster.system() || (persona && !roster.bot(persona) && roster.bots.some((b) => b.persona === persona))) await roster.identify();
     const system = roster.system();
-    if (!system) throw new Error('no Mattermost bot is signed in (check the personas\' handles.mattermost.token)');
+    if (!system) throw new Error("no Mattermost bot is signed in (check the personas' handles.mattermost.token)");
     const own = roster.bot(persona);
     const info = isMattermostId(channelRef) ? await this.channelInfo(channelRef) : undefined;
     if (info?.type === 'D' && !(own && info.name.split('__').includes(own.user!.id))) {
@@ -172,7 +177,7 @@ export class MattermostChannel implements ChannelAdapter {
     } catch (err) {
       if (statusOf(err) !== 403) throw err;
       await bot.client.addToChannel(bot.user!.id, post.channel_id);
-      this.deps.logger.info({ persona: bot.persona, channel: post.channel_id }, 'the persona\'s bot joined the channel to answer there');
+      this.deps.logger.info({ persona: bot.persona, channel: post.channel_id }, "the persona's bot joined the channel to answer there");
       return await withRateLimit(() => bot.client.createPost(post as never));
     }
   }

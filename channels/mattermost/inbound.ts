@@ -36,19 +36,21 @@ export class MattermostInbound {
   /** Re-reads scheduled for bots that saw a post not stored, and how many in a row. */
   private readonly retries = new Map<string, { timer?: NodeJS.Timeout; count: number }>();
 
-  constructor(private readonly deps: {
-    roster: BotRoster;
-    cursors: ChannelCursors;
-    directory: ChannelDirectory;
-    ingress: IngressSink;
-    logger: Logger;
-    /** Counts posts the ingress could not store (`pantheon_inbound_failures_total`). */
-    metrics?: Pick<Metrics, 'inboundFailures'>;
-    /** Channels with no cursor yet are read from here (when this process started). */
-    startedAt: number;
-    /** The first re-read after a post was not stored (default 1 s; doubles up to a minute). */
-    retryCatchUpMs?: number;
-  }) {}
+  constructor(
+    private readonly deps: {
+      roster: BotRoster;
+      cursors: ChannelCursors;
+      directory: ChannelDirectory;
+      ingress: IngressSink;
+      logger: Logger;
+      /** Counts posts the ingress could not store (`pantheon_inbound_failures_total`). */
+      metrics?: Pick<Metrics, 'inboundFailures'>;
+      /** Channels with no cursor yet are read from here (when this process started). */
+      startedAt: number;
+      /** The first re-read after a post was not stored (default 1 s; doubles up to a minute). */
+      retryCatchUpMs?: number;
+    },
+  ) {}
 
   onEvent(bot: PersonaBot, event: MattermostEvent): void {
     if (event.event !== 'posted' || typeof event.data.post !== 'string') return;
@@ -65,11 +67,13 @@ export class MattermostInbound {
 
   /** After a bot's socket (re)connects: read what it may have missed. */
   onReady(bot: PersonaBot): void {
-    this.inOrder(bot, () => this.catchUp(bot).catch((err) => {
-      // Mattermost did not answer the re-read: posts still held are read again later.
-      if (this.unstored.size) this.retryLater(bot);
-      throw err;
-    }));
+    this.inOrder(bot, () =>
+      this.catchUp(bot).catch((err) => {
+        // Mattermost did not answer the re-read: posts still held are read again later.
+        if (this.unstored.size) this.retryLater(bot);
+        throw err;
+      }),
+    );
   }
 
   /** Resolves when every bot's queued work is done (tests, shutdown). */

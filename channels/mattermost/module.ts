@@ -19,9 +19,7 @@ import { BotRoster } from './roster.js';
 export const mattermostModule: ModuleFactory = (ctx) => {
   const config = ctx.loaded.config.channels.mattermost;
   if (!config?.url) return null;
-  const personas = ctx.loaded.personas
-    .filter((p) => p.handles.mattermost?.token)
-    .map((p) => ({ id: p.id, token: p.handles.mattermost!.token }));
+  const personas = ctx.loaded.personas.filter((p) => p.handles.mattermost?.token).map((p) => ({ id: p.id, token: p.handles.mattermost!.token }));
   if (personas.length === 0) {
     ctx.logger.warn('channels.mattermost.url is set but no persona has handles.mattermost.token: Mattermost stays off');
     return null;

@@ -69,7 +69,10 @@ export function postToEnvelope(post: PostLike, channel: ChannelInfo, author: Pos
 
 /** The persona whose bot is one side of a DM channel (`<userId>__<userId>`). */
 export function directPersona(channelName: string, bots: TeamBots): string | undefined {
-  return channelName.split('__').map((id) => bots.personaByUserId.get(id)).find((p): p is string => !!p);
+  return channelName
+    .split('__')
+    .map((id) => bots.personaByUserId.get(id))
+    .find((p): p is string => !!p);
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -23,7 +23,11 @@ export class BotRoster {
   private lastAttempt = 0;
   private maps: TeamBots & { usernameByPersona: Map<string, string> } = { personaByUserId: new Map(), personaByUsername: new Map(), usernameByPersona: new Map() };
 
-  constructor(baseUrl: string, personas: ReadonlyArray<{ id: string; token: string }>, private readonly logger: Logger) {
+  constructor(
+    baseUrl: string,
+    personas: ReadonlyArray<{ id: string; token: string }>,
+    private readonly logger: Logger,
+  ) {
     this.bots = personas.map((p) => ({ persona: p.id, token: p.token, client: createMattermostClient(baseUrl, p.token) }));
   }
 
@@ -33,23 +37,33 @@ export class BotRoster {
    */
   identify(retryAfterMs = 30_000): Promise<void> {
     if (!this.identifying && this.lastAttempt && Date.now() - this.lastAttempt < retryAfterMs) return Promise.resolve();
-    this.identifying ??= this.signIn().finally(() => { this.identifying = undefined; });
+    this.identifying ??= this.signIn().finally(() => {
+      this.identifying = undefined;
+    });
     return this.identifying;
   }
 
   private async signIn(): Promise<void> {
     this.lastAttempt = Date.now();
-    await Promise.all(this.bots.filter((b) => !b.user).map(async (bot) => {
-      try {
-        const me = await bot.client.getMe();
-        bot.user = { id: me.id, username: me.username };
-        if (!me.is_bot) this.logger.warn({ persona: bot.persona, username: me.username }, 'the Mattermost token of this persona belongs to a regular user, not a bot account');
-      } catch (err) {
-        const status = statusOf(err);
-        this.logger.error({ persona: bot.persona, status, err: (err as Error).message },
-          status === 401 ? 'Mattermost refused this persona\'s token (handles.mattermost.token): create a bot account and use its access token' : 'could not reach Mattermost to sign this persona\'s bot in');
-      }
-    }));
+    await Promise.all(
+      this.bots
+        .filter((b) => !b.user)
+        .map(async (bot) => {
+          try {
+            const me = await bot.client.getMe();
+            bot.user = { id: me.id, username: me.username };
+            if (!me.is_bot) this.logger.warn({ persona: bot.persona, username: me.username }, 'the Mattermost token of this persona belongs to a regular user, not a bot account');
+          } catch (err) {
+            const status = statusOf(err);
+            this.logger.error(
+              { persona: bot.persona, status, err: (err as Error).message },
+              status === 401
+                ? "Mattermost refused this persona's token (handles.mattermost.token): create a bot account and use its access token"
+                : "could not reach Mattermost to sign this persona's bot in",
+            );
+          }
+        }),
+    );
     const signedIn = this.bots.filter((b) => b.user);
     this.maps = {
       personaByUserId: new Map(signedIn.map((b) => [b.user!.id, b.persona])),

@@ -98,7 +98,9 @@ export class BotSocket {
       this.lastHeard = Date.now();
       this.onMessage(ws, String(raw));
     });
-    ws.on('pong', () => { if (this.ws === ws) this.lastHeard = Date.now(); });
+    ws.on('pong', () => {
+      if (this.ws === ws) this.lastHeard = Date.now();
+    });
     ws.on('error', (err) => {
       if (this.ws === ws) this.opts.logger.debug({ bot: this.opts.name, err: err.message }, 'mattermost socket error');
     });

@@ -48,7 +48,10 @@ export class SlackChannel implements ChannelAdapter {
     for (let i = 0; i < parts.length; i++) {
       const key = `${message.idempotencyKey}#${i}`;
       const done = this.posted.get(key);
-      if (done) { first ??= done.ts; continue; }
+      if (done) {
+        first ??= done.ts;
+        continue;
+      }
       const card = i === 0 && message.card ? message.card : undefined;
       const sent = await this.speak(message.persona, channel, async (api, prefix) => {
         if (card) {
@@ -94,8 +97,7 @@ export class SlackChannel implements ChannelAdapter {
     const { apis } = this.opts;
     const known = this.channelApp.get(channel);
     // A DM belongs to one app; elsewhere the voice's app speaks for the system and for personas without one.
-    const order = [persona, ...(channel.startsWith('D') ? [known, this.opts.voice] : [this.opts.voice, known]), ...apis.keys()]
-      .filter((p): p is string => !!p && apis.has(p));
+    const order = [persona, ...(channel.startsWith('D') ? [known, this.opts.voice] : [this.opts.voice, known]), ...apis.keys()].filter((p): p is string => !!p && apis.has(p));
     let lastError: unknown = new Error(`no Slack app can post in ${channel}`);
     for (const candidate of new Set(order)) {
       const prefix = persona && candidate !== persona ? `*${this.opts.displayName(persona)}:* ` : '';

@@ -66,9 +66,7 @@ export class SlackApi {
   }
 
   async postMessage(args: { channel: string; text: string; thread_ts?: string; blocks?: Array<Record<string, unknown>> }): Promise<{ ts: string; channel: string }> {
-    const r = await this.call('chat.postMessage', () =>
-      this.client.chat.postMessage({ ...args, blocks: args.blocks as never, unfurl_links: false, unfurl_media: false }),
-    );
+    const r = await this.call('chat.postMessage', () => this.client.chat.postMessage({ ...args, blocks: args.blocks as never, unfurl_links: false, unfurl_media: false }));
     return { ts: r.ts!, channel: r.channel ?? args.channel };
   }
 
@@ -116,7 +114,9 @@ export function slackLogger(logger: Logger, bindings: Record<string, unknown>) {
     info: (...msg: unknown[]) => child.debug(text(msg)),
     warn: (...msg: unknown[]) => child.warn(text(msg)),
     error: (...msg: unknown[]) => child.error(text(msg)),
-    setLevel: (l: LogLevel) => { level = l; },
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
     getLevel: () => level,
     setName: () => {},
   };

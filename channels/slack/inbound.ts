@@ -37,7 +37,9 @@ type Json = Record<string, any>;
 /** HTTP mode: Bolt gets its payloads from our own verified routes, not from a server of its own. */
 class RouteReceiver implements Receiver {
   app?: App;
-  init(app: App): void { this.app = app; }
+  init(app: App): void {
+    this.app = app;
+  }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
 }
@@ -52,7 +54,10 @@ class RouteReceiver implements Receiver {
 class StoreFirstSocketReceiver implements Receiver {
   private readonly inner: SocketModeReceiver;
 
-  constructor(opts: { appToken: string; apiUrl?: string; logger: unknown }, private readonly acks: WeakMap<object, () => Promise<void>>) {
+  constructor(
+    opts: { appToken: string; apiUrl?: string; logger: unknown },
+    private readonly acks: WeakMap<object, () => Promise<void>>,
+  ) {
     this.inner = new SocketModeReceiver({ appToken: opts.appToken, logger: opts.logger as never, installerOptions: { clientOptions: { slackApiUrl: opts.apiUrl } } });
   }
 
@@ -71,8 +76,12 @@ class StoreFirstSocketReceiver implements Receiver {
     } as unknown as App);
   }
 
-  start(): Promise<unknown> { return this.inner.start(); }
-  stop(): Promise<unknown> { return this.inner.stop(); }
+  start(): Promise<unknown> {
+    return this.inner.start();
+  }
+  stop(): Promise<unknown> {
+    return this.inner.stop();
+  }
 }
 
 /**
@@ -97,15 +106,17 @@ export class SlackInbound {
   /** Learns each app's bot user (`auth.test`), then connects (Socket Mode) or waits for the routes (HTTP). */
   async start(): Promise<void> {
     const { logger } = this.opts;
-    await Promise.all(this.opts.apps.map(async ({ persona }) => {
-      try {
-        const identity = await this.opts.apis.get(persona)!.authTest();
-        this.identities.set(persona, identity);
-        this.personaByBotUser.set(identity.botUserId, persona);
-      } catch (err) {
-        logger.error({ persona, err: (err as Error).message }, `slack: auth.test failed for ${persona}'s bot token; check handles.slack.botToken in its persona file. Its app takes no messages.`);
-      }
-    }));
+    await Promise.all(
+      this.opts.apps.map(async ({ persona }) => {
+        try {
+          const identity = await this.opts.apis.get(persona)!.authTest();
+          this.identities.set(persona, identity);
+          this.personaByBotUser.set(identity.botUserId, persona);
+        } catch (err) {
+          logger.error({ persona, err: (err as Error).message }, `slack: auth.test failed for ${persona}'s bot token; check handles.slack.botToken in its persona file. Its app takes no messages.`);
+        }
+      }),
+    );
     for (const app of this.opts.apps) {
       const identity = this.identities.get(app.persona);
       if (!identity) continue;
@@ -142,9 +153,7 @@ export class SlackInbound {
     registerSecret(cfg.botToken);
     registerSecret(cfg.appToken);
     const logger = slackLogger(this.opts.logger, { slack: cfg.persona });
-    const receiver = this.opts.mode === 'http'
-      ? new RouteReceiver()
-      : new StoreFirstSocketReceiver({ appToken: cfg.appToken!, apiUrl: this.opts.apiUrl, logger }, this.acks);
+    const receiver = this.opts.mode === 'http' ? new RouteReceiver() : new StoreFirstSocketReceiver({ appToken: cfg.appToken!, apiUrl: this.opts.apiUrl, logger }, this.acks);
     const app = new App({
       token: cfg.botToken,
       // Known from our own auth.test: Bolt needs no call of its own.
@@ -178,11 +187,16 @@ export class SlackInbound {
   private async connect(persona: string, app: App): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 15_000;
     let timer: NodeJS.Timeout | undefined;
-    const started = app.start().then(() => true, (err: Error) => {
-      this.opts.logger.error({ persona, err: err.message }, `slack: ${persona}'s Socket Mode connection failed; check handles.slack.appToken (xapp-…, connections:write)`);
-      return true;
+    const started = app.start().then(
+      () => true,
+      (err: Error) => {
+        this.opts.logger.error({ persona, err: err.message }, `slack: ${persona}'s Socket Mode connection failed; check handles.slack.appToken (xapp-…, connections:write)`);
+        return true;
+      },
+    );
+    const slow = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
     });
-    const slow = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
     const done = await Promise.race([started, slow]);
     clearTimeout(timer);
     if (!done) this.opts.logger.warn({ persona }, 'slack: Socket Mode is still connecting; carrying on meanwhile');
@@ -209,10 +223,14 @@ export class SlackInbound {
     if (!lookup) {
       lookup = this.opts.apis.get(persona)?.userName(user) ?? Promise.resolve(undefined);
       this.names.set(user, lookup);
-      void lookup.then((name) => { if (!name) this.names.delete(user); });
+      void lookup.then((name) => {
+        if (!name) this.names.delete(user);
+      });
     }
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), this.opts.nameLookupMs ?? 1500); });
+    const late = new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), this.opts.nameLookupMs ?? 1500);
+    });
     const name = await Promise.race([lookup, late]);
     clearTimeout(timer);
     return name;

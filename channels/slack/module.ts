@@ -15,9 +15,7 @@ export const slackModule: ModuleFactory = (ctx) => {
   const { config, personas, configFile } = ctx.loaded;
   const slack = config.channels.slack;
   if (!slack) return null;
-  const apps: SlackPersonaApp[] = personas
-    .filter((p) => p.handles.slack?.botToken)
-    .map((p) => ({ persona: p.id, botToken: p.handles.slack!.botToken, appToken: p.handles.slack!.appToken }));
+  const apps: SlackPersonaApp[] = personas.filter((p) => p.handles.slack?.botToken).map((p) => ({ persona: p.id, botToken: p.handles.slack!.botToken, appToken: p.handles.slack!.appToken }));
   if (!apps.length) {
     ctx.logger.warn('channels.slack is configured but no persona has handles.slack.botToken: Slack stays off');
     return null;

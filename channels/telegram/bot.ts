@@ -37,7 +37,10 @@ export interface TelegramBotOptions {
 
 /** An update the ingress could not store: it must not be confirmed to Telegram, which then delivers it again. */
 class NotStored extends Error {
-  constructor(readonly updateId: number, cause: Error) {
+  constructor(
+    readonly updateId: number,
+    cause: Error,
+  ) {
     super(`update ${updateId} could not be stored: ${cause.message}`, { cause });
     this.name = 'NotStored';
   }

@@ -40,7 +40,10 @@ export function markdownToHtml(markdown: string): string {
     last = m.index + m[0].length;
   }
   out.push(blocks(markdown.slice(last)));
-  return out.join('').replace(/\n{3,}/g, '\n\n').trim();
+  return out
+    .join('')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /** Line-level markdown: headings, bullets, quotes. */
@@ -83,9 +86,7 @@ function inline(text: string): string {
     return `\u0001${links.length - 1}\u0001`;
   });
   s = emphasis(escapeHtml(s));
-  return s
-    .replace(/\u0001(\d+)\u0001/g, (_, i: string) => links[Number(i)]!)
-    .replace(/\u0000(\d+)\u0000/g, (_, i: string) => codes[Number(i)]!);
+  return s.replace(/\u0001(\d+)\u0001/g, (_, i: string) => links[Number(i)]!).replace(/\u0000(\d+)\u0000/g, (_, i: string) => codes[Number(i)]!);
 }
 
 function emphasis(s: string): string {

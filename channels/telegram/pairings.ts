@@ -55,12 +55,13 @@ export function normalisePairingCode(code: string): string {
   return code.trim().toUpperCase().replace(/[\s-]/g, '');
 }
 
-export type ApproveResult =
-  | { ok: true; pairing: Pairing }
-  | { ok: false; reason: 'unknown' | 'expired' | 'already_approved'; pairing?: Pairing };
+export type ApproveResult = { ok: true; pairing: Pairing } | { ok: false; reason: 'unknown' | 'expired' | 'already_approved'; pairing?: Pairing };
 
 export class PairingStore {
-  constructor(private readonly pool: pg.Pool, private readonly opts: { ttlMinutes?: number } = {}) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly opts: { ttlMinutes?: number } = {},
+  ) {}
 
   async isApproved(chatId: number | string): Promise<boolean> {
     const { rowCount } = await this.pool.query('SELECT 1 FROM telegram_approved_chats WHERE chat_id = $1', [String(chatId)]);

@@ -82,7 +82,10 @@ export function rewriteText(text: string, botUsername?: string): string {
   let out = text.trim();
   if (botUsername) {
     const self = new RegExp(`(^|\\s)@${botUsername.replace(/[^A-Za-z0-9_]/g, '')}\\b[,:]?`, 'gi');
-    out = out.replace(self, '$1').replace(/[ \t]{2,}/g, ' ').trim();
+    out = out
+      .replace(self, '$1')
+      .replace(/[ \t]{2,}/g, ' ')
+      .trim();
   }
   const ask = ASK.exec(out);
   if (ask) out = `@${ask[1]!.toLowerCase()}${ask[2]!.trim() ? ` ${ask[2]!.trim()}` : ''}`;

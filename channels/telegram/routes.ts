@@ -56,19 +56,25 @@ export function registerPairingRoutes(http: FastifyInstance, deps: { pairings: P
     const result = await deps.pairings.approve(request.params.code, by);
     if (!result.ok) {
       if (result.reason === 'unknown') throw new HttpError(404, 'not_found', `no pairing request with code ${request.params.code}; \`pantheon pairing list\` shows the pending ones`);
-      throw new HttpError(409, result.reason, result.reason === 'expired'
-        ? `code ${result.pairing!.code} has expired; a new message from the chat gets a new one`
-        : `code ${result.pairing!.code} was already approved by ${result.pairing!.approvedBy ?? 'someone'}`);
+      throw new HttpError(
+        409,
+        result.reason,
+        result.reason === 'expired'
+          ? `code ${result.pairing!.code} has expired; a new message from the chat gets a new one`
+          : `code ${result.pairing!.code} was already approved by ${result.pairing!.approvedBy ?? 'someone'}`,
+      );
     }
     const { pairing } = result;
     // Tell the chat it can talk to the team now (best effort: the approval stands either way).
-    await deps.outbox.send({
-      idempotencyKey: `telegram:paired:${pairing.code}`,
-      channel: 'telegram',
-      threadId: encodeTelegramThreadId({ chatId: pairing.chatId }),
-      role: 'system',
-      text: 'This chat is paired with Pantheon now: the team answers here. Send /help to see what you can ask.',
-    }).catch((err) => request.log.warn({ err }, 'could not tell the chat it was paired'));
+    await deps.outbox
+      .send({
+        idempotencyKey: `telegram:paired:${pairing.code}`,
+        channel: 'telegram',
+        threadId: encodeTelegramThreadId({ chatId: pairing.chatId }),
+        role: 'system',
+        text: 'This chat is paired with Pantheon now: the team answers here. Send /help to see what you can ask.',
+      })
+      .catch((err) => request.log.warn({ err }, 'could not tell the chat it was paired'));
     return { pairing };
   });
 

@@ -8,15 +8,7 @@ export const AUDIT_KINDS: readonly AuditKind[] = ['tool_call', 'approval_decisio
  * How a tool call or a decision ended. The common ones are named; others are allowed so a
  * new kind of refusal does not need a migration.
  */
-export type AuditOutcome =
-  | 'ok'
-  | 'error'
-  | 'denied'
-  | 'refused_by_policy'
-  | 'expired'
-  | 'approved'
-  | 'denied_by_human'
-  | (string & {});
+export type AuditOutcome = 'ok' | 'error' | 'denied' | 'refused_by_policy' | 'expired' | 'approved' | 'denied_by_human' | (string & {});
 
 /** One row of the audit log, as read back. `args` are already masked. */
 export interface AuditEntry {

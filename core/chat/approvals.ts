@@ -54,9 +54,7 @@ export interface ApprovalRequest {
   ttlMinutes: number;
 }
 
-export type DecideResult =
-  | { ok: true; approval: Approval }
-  | { ok: false; reason: 'unknown' | 'already_decided' | 'expired'; approval?: Approval };
+export type DecideResult = { ok: true; approval: Approval } | { ok: false; reason: 'unknown' | 'already_decided' | 'expired'; approval?: Approval };
 
 /**
  * An approval's answer: what a paused run is resumed with (`new Command({ resume })`), and
@@ -89,8 +87,7 @@ export interface ApprovalInterrupt {
 }
 
 export function isApprovalInterrupt(value: unknown): value is ApprovalInterrupt {
-  return !!value && typeof value === 'object' && (value as { type?: unknown }).type === 'approval' &&
-    typeof (value as { approvalId?: unknown }).approvalId === 'string';
+  return !!value && typeof value === 'object' && (value as { type?: unknown }).type === 'approval' && typeof (value as { approvalId?: unknown }).approvalId === 'string';
 }
 
 /**

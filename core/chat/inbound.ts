@@ -65,8 +65,10 @@ function failed(envelope: Envelope, error: Error, attempts: number, opts: Delive
   } else {
     opts.metrics?.inboundFailures.inc({ channel: envelope.channel, outcome: 'lost' });
     // The log line is the last copy of the message: it carries what an operator needs to answer it.
-    opts.logger.error({ ...where, author: envelope.author, text: envelope.text.slice(0, 2000) },
-      `${envelope.channel}: MESSAGE LOST: the ingress could not store it after ${attempts} attempts and ${envelope.channel} does not deliver it again`);
+    opts.logger.error(
+      { ...where, author: envelope.author, text: envelope.text.slice(0, 2000) },
+      `${envelope.channel}: MESSAGE LOST: the ingress could not store it after ${attempts} attempts and ${envelope.channel} does not deliver it again`,
+    );
   }
   return { ack: false, id: envelope.id, accepted: false, attempts, error };
 }

@@ -32,7 +32,10 @@ export interface InterpolationResult {
 /** A `FOO_FILE` that cannot be read; `path` is the field that referred to `${FOO}`. */
 export class InterpolationError extends Error {
   override readonly name = 'InterpolationError';
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(message);
   }
 }

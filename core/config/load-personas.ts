@@ -62,11 +62,7 @@ async function personaFiles(dir: string): Promise<string[]> {
 }
 
 /** Reads every persona file in `dir`; ids must be valid and unique across files. */
-export async function loadPersonaDir(
-  dir: string,
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): Promise<{ personas: Persona[]; dir: string; files: Map<string, string> }> {
+export async function loadPersonaDir(dir: string, env: NodeJS.ProcessEnv, cwd: string): Promise<{ personas: Persona[]; dir: string; files: Map<string, string> }> {
   const personas: Persona[] = [];
   const files = new Map<string, string>();
   for (const file of await personaFiles(dir)) {

@@ -109,7 +109,10 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
 }
 
 function findConfigFile(configPath: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  for (const [given, from] of [[configPath, '--config'], [env.PANTHEON_CONFIG, 'PANTHEON_CONFIG']] as const) {
+  for (const [given, from] of [
+    [configPath, '--config'],
+    [env.PANTHEON_CONFIG, 'PANTHEON_CONFIG'],
+  ] as const) {
     if (!given) continue;
     const file = resolve(cwd, given);
     if (!existsSync(file)) throw new ConfigError(displayPath(file, cwd), '', `config file not found (given by ${from})`);
@@ -122,12 +125,7 @@ function findConfigFile(configPath: string | undefined, env: NodeJS.ProcessEnv, 
  * Environment and command-line overrides, applied before validation so they are checked too.
  * Each field set from a variable is recorded in `sources`, so an error names the variable.
  */
-function applyEnvironment(
-  value: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-  opts: LoadConfigOptions,
-  sources: Map<string, string[]>,
-): Record<string, unknown> {
+function applyEnvironment(value: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: LoadConfigOptions, sources: Map<string, string[]>): Record<string, unknown> {
   const out = { ...value };
   const section = (key: string): Record<string, unknown> => {
     const current = out[key];

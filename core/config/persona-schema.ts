@@ -29,7 +29,10 @@ export const personaSchema = z.strictObject({
   fallbackModels: z.array(modelNameSchema).optional(),
   /** What a reviewer looks for (e.g. "security"); free text, shown in the prompt. */
   lens: text().optional(),
-  tools: z.array(z.enum(TOOL_GROUPS)).default([]).transform((tools) => [...new Set(tools)]),
+  tools: z
+    .array(z.enum(TOOL_GROUPS))
+    .default([])
+    .transform((tools) => [...new Set(tools)]),
   prompt: text(),
   /**
    * One bot account per platform, each platform's own shape (its `platform.ts`). A handle whose

@@ -109,8 +109,7 @@ function composed<T>(build: (platforms: readonly PlatformDescriptor[]) => T): ()
   };
 }
 
-const contributions = (platforms: readonly PlatformDescriptor[], key: 'section' | 'handle' | 'humanId') =>
-  platforms.flatMap((p) => (p[key] ? [[p.name, p[key]!.optional()] as const] : []));
+const contributions = (platforms: readonly PlatformDescriptor[], key: 'section' | 'handle' | 'humanId') => platforms.flatMap((p) => (p[key] ? [[p.name, p[key]!.optional()] as const] : []));
 
 /** `channels:`: every platform's section, each optional. */
 export const channelsSchema = composed((platforms) => z.strictObject(Object.fromEntries(contributions(platforms, 'section')))) as () => z.ZodType<ChannelsConfig>;
@@ -121,23 +120,29 @@ export const handlesSchema = composed((platforms) => z.strictObject(Object.fromE
 const humanIdPattern = z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"');
 
 /** One entry of `humans:`: an id, the person's user id on each platform, and whether they approve. */
-export const humanSchema = composed((platforms) => z.strictObject({
-  id: humanIdPattern,
-  ...Object.fromEntries(contributions(platforms, 'humanId')),
-  /** May answer `approve <id>` / `deny <id>`. */
-  approver: boolean().default(false),
-})) as () => z.ZodType<{ id: string; approver: boolean } & HumanPlatformIds>;
+export const humanSchema = composed((platforms) =>
+  z.strictObject({
+    id: humanIdPattern,
+    ...Object.fromEntries(contributions(platforms, 'humanId')),
+    /** May answer `approve <id>` / `deny <id>`. */
+    approver: boolean().default(false),
+  }),
+) as () => z.ZodType<{ id: string; approver: boolean } & HumanPlatformIds>;
 
 /**
  * `server.limits.webhookBodyKb`: each webhook route's limit, its platform's default unless set.
  * Listed largest first: the largest is the one the unverified-body budget must hold.
  */
-export const webhookBodyKbSchema = composed((platforms) => z.strictObject(Object.fromEntries(
-  platforms
-    .filter((p) => p.webhookBodyKb !== undefined)
-    .sort((a, b) => b.webhookBodyKb! - a.webhookBodyKb!)
-    .map((p) => [p.name, positiveInt().default(p.webhookBodyKb!)]),
-))) as unknown as () => z.ZodType<WebhookBodyLimits>;
+export const webhookBodyKbSchema = composed((platforms) =>
+  z.strictObject(
+    Object.fromEntries(
+      platforms
+        .filter((p) => p.webhookBodyKb !== undefined)
+        .sort((a, b) => b.webhookBodyKb! - a.webhookBodyKb!)
+        .map((p) => [p.name, positiveInt().default(p.webhookBodyKb!)]),
+    ),
+  ),
+) as unknown as () => z.ZodType<WebhookBodyLimits>;
 
 /** A binding's `channel:` names a thread of a registered platform: `<platform>:<channel>`. */
 export const bindingChannelSchema = composed((platforms) => {

@@ -29,12 +29,14 @@ export type Policy = z.infer<typeof policySchema>;
 
 /** `policy:` in a persona file: only what differs from the team-wide policy. */
 export const partialPolicySchema = z.strictObject({
-  risk: z.strictObject({
-    read: decisionSchema.optional(),
-    write: decisionSchema.optional(),
-    destructive: decisionSchema.optional(),
-    infra: decisionSchema.optional(),
-  }).optional(),
+  risk: z
+    .strictObject({
+      read: decisionSchema.optional(),
+      write: decisionSchema.optional(),
+      destructive: decisionSchema.optional(),
+      infra: decisionSchema.optional(),
+    })
+    .optional(),
   tools: z.record(z.string(), decisionSchema).optional(),
 });
 export type PartialPolicy = z.infer<typeof partialPolicySchema>;

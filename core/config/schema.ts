@@ -10,41 +10,41 @@ import { policySchema } from './policy.js';
  */
 
 /** `provider:model`, e.g. `anthropic:claude-sonnet-4-5` or `openai:gpt-4.1-mini`. */
-export const modelNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]+:\S.*$/, 'expected "provider:model", e.g. "anthropic:claude-sonnet-4-5"');
+export const modelNameSchema = z.string().regex(/^[A-Za-z0-9_.-]+:\S.*$/, 'expected "provider:model", e.g. "anthropic:claude-sonnet-4-5"');
 
 /**
  * How much a caller can make the process hold. Webhook bodies are read before anyone knows who
  * sent them (the signature covers the body), so each route has its own limit and all of them
  * share one budget; SSE streams are counted per credential and for the process.
  */
-const httpLimitsSchema = z.strictObject({
-  /** Largest body of each signed webhook route (KB); past it, 413 before the body is read. Defaults: each platform's (its `platform.ts`). */
-  webhookBodyKb: z.lazy(webhookBodyKbSchema).prefault({}),
-  /** Webhook bodies held at once, across every route, before their signature is checked (MB); past it, 503. */
-  unverifiedBodyBudgetMb: positiveInt().default(64),
-  /** Largest `POST /api/memory/import` (MB); it is streamed through a temporary file, never held whole. */
-  memoryImportMb: positiveInt().default(512),
-  /** Open chat streams (`GET /api/chat/:c/stream`) one credential may hold; past it, 429. */
-  streamsPerCredential: positiveInt().default(64),
-  /** Open chat streams in the whole process; past it, 429. */
-  streamsTotal: positiveInt().default(1024),
-}).superRefine((limits, ctx) => {
-  // A body is admitted only if its size fits in the budget: a budget smaller than a route's limit would refuse its large bodies forever.
-  const largest = (Object.entries(limits.webhookBodyKb) as Array<[string, number]>).sort((a, b) => b[1] - a[1])[0];
-  if (largest && limits.unverifiedBodyBudgetMb * 1024 < largest[1]) {
-    const [platform, largestKb] = largest;
-    ctx.addIssue({
-      code: 'custom',
-      path: ['unverifiedBodyBudgetMb'],
-      message: `must hold at least one body of the largest webhook limit (webhookBodyKb.${platform}: ${largestKb} KB), or such bodies are always refused; raise it to ${Math.ceil(largestKb / 1024)} or lower webhookBodyKb.${platform}`,
-    });
-  }
-  if (limits.streamsPerCredential > limits.streamsTotal) {
-    ctx.addIssue({ code: 'custom', path: ['streamsPerCredential'], message: `must be at most streamsTotal (${limits.streamsTotal})` });
-  }
-});
+const httpLimitsSchema = z
+  .strictObject({
+    /** Largest body of each signed webhook route (KB); past it, 413 before the body is read. Defaults: each platform's (its `platform.ts`). */
+    webhookBodyKb: z.lazy(webhookBodyKbSchema).prefault({}),
+    /** Webhook bodies held at once, across every route, before their signature is checked (MB); past it, 503. */
+    unverifiedBodyBudgetMb: positiveInt().default(64),
+    /** Largest `POST /api/memory/import` (MB); it is streamed through a temporary file, never held whole. */
+    memoryImportMb: positiveInt().default(512),
+    /** Open chat streams (`GET /api/chat/:c/stream`) one credential may hold; past it, 429. */
+    streamsPerCredential: positiveInt().default(64),
+    /** Open chat streams in the whole process; past it, 429. */
+    streamsTotal: positiveInt().default(1024),
+  })
+  .superRefine((limits, ctx) => {
+    // A body is admitted only if its size fits in the budget: a budget smaller than a route's limit would refuse its large bodies forever.
+    const largest = (Object.entries(limits.webhookBodyKb) as Array<[string, number]>).sort((a, b) => b[1] - a[1])[0];
+    if (largest && limits.unverifiedBodyBudgetMb * 1024 < largest[1]) {
+      const [platform, largestKb] = largest;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unverifiedBodyBudgetMb'],
+        message: `must hold at least one body of the largest webhook limit (webhookBodyKb.${platform}: ${largestKb} KB), or such bodies are always refused; raise it to ${Math.ceil(largestKb / 1024)} or lower webhookBodyKb.${platform}`,
+      });
+    }
+    if (limits.streamsPerCredential > limits.streamsTotal) {
+      ctx.addIssue({ code: 'custom', path: ['streamsPerCredential'], message: `must be at most streamsTotal (${limits.streamsTotal})` });
+    }
+  });
 
 const serverSchema = z.strictObject({
   port: port(0).default(3000),
@@ -90,16 +90,20 @@ const githubSchema = z.strictObject({
   /** Throttle writes and retry rate limits/5xx (GitHub's guidance). Off only for tests against a fake. */
   throttle: boolean().default(true),
   /** Poll each persona's notifications instead of (or besides) webhooks. */
-  polling: z.strictObject({
-    enabled: boolean().default(false),
-    intervalSeconds: z.coerce.number().positive().default(60),
-  }).prefault({}),
+  polling: z
+    .strictObject({
+      enabled: boolean().default(false),
+      intervalSeconds: z.coerce.number().positive().default(60),
+    })
+    .prefault({}),
   /** Authenticate as a GitHub App installation instead of per-persona tokens (optional). */
-  app: z.strictObject({
-    appId: z.union([integer(), text()]),
-    privateKey: text(),
-    installationId: integer(),
-  }).optional(),
+  app: z
+    .strictObject({
+      appId: z.union([integer(), text()]),
+      privateKey: text(),
+      installationId: integer(),
+    })
+    .optional(),
   /** How long a collaborator-permission answer is trusted (seconds). */
   permissionCacheSeconds: positiveInt().default(300),
 });
@@ -116,11 +120,13 @@ const hostSchema = z.strictObject({
   /** Use the SSH agent: `true` for $SSH_AUTH_SOCK, or a socket path. */
   agent: z.union([boolean(), text()]).optional(),
   /** Commands that run without approval (`allow`), are refused (`deny`), and the risk of the rest. */
-  policy: z.strictObject({
-    allow: z.array(text()).default([]),
-    deny: z.array(text()).default([]),
-    risk: z.enum(['read', 'write', 'destructive', 'infra']).default('infra'),
-  }).optional(),
+  policy: z
+    .strictObject({
+      allow: z.array(text()).default([]),
+      deny: z.array(text()).default([]),
+      risk: z.enum(['read', 'write', 'destructive', 'infra']).default('infra'),
+    })
+    .optional(),
 });
 
 const isHttpUrl = (value: string): boolean => httpUrl().safeParse(value).success;
@@ -149,46 +155,66 @@ const infraSchema = z.strictObject({
   knownHosts: text().optional(),
   hosts: z.array(hostSchema).default([]),
   /** Named, reviewed sequences of commands (tools/infra/runbooks.ts). */
-  runbooks: z.array(z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
-    description: text().optional(),
-    host: text().optional(),
-    steps: z.array(z.strictObject({
-      name: text(), run: text(), host: text().optional(),
-      /** Default: decided by the host's policy (read-only commands do not ask). */
-      mutating: boolean().optional(),
-      idempotent: boolean().default(false),
-      timeoutSeconds: positiveInt().optional(),
-    })).min(1),
-  })).default([]),
+  runbooks: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+        description: text().optional(),
+        host: text().optional(),
+        steps: z
+          .array(
+            z.strictObject({
+              name: text(),
+              run: text(),
+              host: text().optional(),
+              /** Default: decided by the host's policy (read-only commands do not ask). */
+              mutating: boolean().optional(),
+              idempotent: boolean().default(false),
+              timeoutSeconds: positiveInt().optional(),
+            }),
+          )
+          .min(1),
+      }),
+    )
+    .default([]),
   /** Checks run on a timer; a failing one posts once per incident to `channel` (a thread id). */
-  schedule: z.array(z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
-    every: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h)?$/, 'expected seconds or "30s", "5m", "1h"')]),
-    check: z.strictObject({
-      kind: z.enum(['disk', 'http', 'tls', 'command']),
-      host: text().optional(), url: text().optional(), command: text().optional(),
-      threshold: z.coerce.number().optional(),
-    }).superRefine((check, ctx) => {
-      const problem = check.url === undefined ? undefined : checkUrlProblem(check.kind, check.url);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
-    }),
-    channel: text(),
-    resolved: boolean().default(true),
-  })).default([]),
+  schedule: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
+        every: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h)?$/, 'expected seconds or "30s", "5m", "1h"')]),
+        check: z
+          .strictObject({
+            kind: z.enum(['disk', 'http', 'tls', 'command']),
+            host: text().optional(),
+            url: text().optional(),
+            command: text().optional(),
+            threshold: z.coerce.number().optional(),
+          })
+          .superRefine((check, ctx) => {
+            const problem = check.url === undefined ? undefined : checkUrlProblem(check.kind, check.url);
+            if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
+          }),
+        channel: text(),
+        resolved: boolean().default(true),
+      }),
+    )
+    .default([]),
   /** Defaults of infra jobs (tools/infra/jobs). */
-  jobs: z.strictObject({
-    timeoutSeconds: positiveInt().default(600),
-    /** How long a tool waits for its job before answering "still running". */
-    waitSeconds: nonNegative().default(20),
-    concurrency: positiveInt().default(8),
-    /** Tries after the first, for jobs marked idempotent. */
-    retries: integer().pipe(z.number().min(0)).default(2),
-    maxLogLines: positiveInt().default(10000),
-    progressIntervalMs: positiveInt().default(1000),
-    /** A running job whose worker has not reported for this long is treated as orphaned. */
-    staleAfterSeconds: positiveInt().default(30),
-  }).prefault({}),
+  jobs: z
+    .strictObject({
+      timeoutSeconds: positiveInt().default(600),
+      /** How long a tool waits for its job before answering "still running". */
+      waitSeconds: nonNegative().default(20),
+      concurrency: positiveInt().default(8),
+      /** Tries after the first, for jobs marked idempotent. */
+      retries: integer().pipe(z.number().min(0)).default(2),
+      maxLogLines: positiveInt().default(10000),
+      progressIntervalMs: positiveInt().default(1000),
+      /** A running job whose worker has not reported for this long is treated as orphaned. */
+      staleAfterSeconds: positiveInt().default(30),
+    })
+    .prefault({}),
   /**
    * Targets that `http_probe`, `tls_expiry` and scheduled http/tls checks may reach although they
    * are Pantheon's own host, loopback, link-local or a cloud metadata address: host names,
@@ -197,12 +223,14 @@ const infraSchema = z.strictObject({
    */
   probeAllowlist: z.array(text()).default([]),
   /** SSH connections: idle and maximum age before they are closed and replaced. */
-  ssh: z.strictObject({
-    keepaliveSeconds: positiveInt().default(15),
-    maxAgeSeconds: positiveInt().default(3600),
-    idleSeconds: positiveInt().default(300),
-    connectTimeoutSeconds: positiveInt().default(15),
-  }).prefault({}),
+  ssh: z
+    .strictObject({
+      keepaliveSeconds: positiveInt().default(15),
+      maxAgeSeconds: positiveInt().default(3600),
+      idleSeconds: positiveInt().default(300),
+      connectTimeoutSeconds: positiveInt().default(15),
+    })
+    .prefault({}),
 });
 
 /** What a command a persona runs may use (tools/sandbox). */
@@ -259,16 +287,24 @@ export const pantheonConfigSchema = z.strictObject({
   server: serverSchema.prefault({}),
   /** Where embedded data lives (PGlite, workspaces); absolute after loading. */
   dataDir: text().default('.pantheon'),
-  database: z.strictObject({
-    url: postgresUrl().optional(),
-    /** The embedded database's shared buffers: `auto` sizes them to its data at each start. */
-    sharedBuffers: text().regex(/^(auto|[1-9][0-9]*(MB|GB))$/, 'use auto, or a size such as 256MB or 1GB').default('auto'),
-  }).prefault({}),
-  redis: z.strictObject({
-    url: redisUrl().optional(),
-    /** Key prefix of the BullMQ queues: separates installations sharing one Redis. */
-    prefix: text().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, \'_\', \'.\' or \'-\'').default('pantheon'),
-  }).prefault({}),
+  database: z
+    .strictObject({
+      url: postgresUrl().optional(),
+      /** The embedded database's shared buffers: `auto` sizes them to its data at each start. */
+      sharedBuffers: text()
+        .regex(/^(auto|[1-9][0-9]*(MB|GB))$/, 'use auto, or a size such as 256MB or 1GB')
+        .default('auto'),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      url: redisUrl().optional(),
+      /** Key prefix of the BullMQ queues: separates installations sharing one Redis. */
+      prefix: text()
+        .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '_', '.' or '-'")
+        .default('pantheon'),
+    })
+    .prefault({}),
   /** Persona files; default `personas/` next to the config file. Absolute after loading. */
   personasDir: text().optional(),
   models: modelsSchema.prefault({}),
@@ -284,37 +320,50 @@ export const pantheonConfigSchema = z.strictObject({
   workspaces: workspacesSchema.prefault({}),
   console: z.strictObject({ token: text().optional() }).prefault({}),
   /** Pacing of posts per platform (defaults: each platform's published limits; orchestrator/rate-limiter.ts). */
-  outbox: z.strictObject({
-    rateLimits: z.record(z.string(), z.strictObject({
-      perThread: z.coerce.number().positive().optional(),
-      perPlatform: z.coerce.number().positive().optional(),
-      burst: positiveInt().optional(),
-    })).default({}),
-  }).prefault({}),
-  memory: z.strictObject({
-    /** Which embedder turns memories into vectors; changing it needs `pantheon memory reembed`. */
-    embedder: z.strictObject({
-      provider: z.enum(['lexical', 'openai']).default('lexical'),
-      model: text().optional(),
-      baseUrl: httpUrl().optional(),
-      dimension: positiveInt().optional(),
-    }).prefault({}),
-    /** Tokens of recalled memories added to a persona's context before a run. */
-    recallTokenBudget: positiveInt().default(800),
-    /** A conversation quiet this long (minutes) is summarised into memory. */
-    summarizeAfterIdleMinutes: z.coerce.number().positive().default(30),
-    /** Memories unused this long (days) are archived (kept, not recalled). */
-    archiveAfterDays: positiveInt().default(90),
-  }).prefault({}),
-  orchestrator: z.strictObject({
-    defaultPersona: text().default('athena'),
-    /** Handoffs allowed in one thread within an hour before the team stops and says so. */
-    maxHandoffsPerHour: positiveInt().default(20),
-    /** Persona turns (a persona answering once) allowed for one inbound message. */
-    maxTurnsPerMessage: positiveInt().default(8),
-    /** A persona still working after this long posts one progress message, edited as it goes (where the platform can edit). */
-    progressAfterSeconds: z.coerce.number().nonnegative().default(15),
-  }).prefault({}),
+  outbox: z
+    .strictObject({
+      rateLimits: z
+        .record(
+          z.string(),
+          z.strictObject({
+            perThread: z.coerce.number().positive().optional(),
+            perPlatform: z.coerce.number().positive().optional(),
+            burst: positiveInt().optional(),
+          }),
+        )
+        .default({}),
+    })
+    .prefault({}),
+  memory: z
+    .strictObject({
+      /** Which embedder turns memories into vectors; changing it needs `pantheon memory reembed`. */
+      embedder: z
+        .strictObject({
+          provider: z.enum(['lexical', 'openai']).default('lexical'),
+          model: text().optional(),
+          baseUrl: httpUrl().optional(),
+          dimension: positiveInt().optional(),
+        })
+        .prefault({}),
+      /** Tokens of recalled memories added to a persona's context before a run. */
+      recallTokenBudget: positiveInt().default(800),
+      /** A conversation quiet this long (minutes) is summarised into memory. */
+      summarizeAfterIdleMinutes: z.coerce.number().positive().default(30),
+      /** Memories unused this long (days) are archived (kept, not recalled). */
+      archiveAfterDays: positiveInt().default(90),
+    })
+    .prefault({}),
+  orchestrator: z
+    .strictObject({
+      defaultPersona: text().default('athena'),
+      /** Handoffs allowed in one thread within an hour before the team stops and says so. */
+      maxHandoffsPerHour: positiveInt().default(20),
+      /** Persona turns (a persona answering once) allowed for one inbound message. */
+      maxTurnsPerMessage: positiveInt().default(8),
+      /** A persona still working after this long posts one progress message, edited as it goes (where the platform can edit). */
+      progressAfterSeconds: z.coerce.number().nonnegative().default(15),
+    })
+    .prefault({}),
 });
 
 /** pantheon.yaml after validation and defaults. */

@@ -6,12 +6,7 @@ import type { PantheonConfig } from './schema.js';
  * Checks that pantheon.yaml and the persona files agree: bindings name real personas,
  * humans are not confused with personas, names are unique. Reports every problem found.
  */
-export function checkTeamReferences(
-  config: PantheonConfig,
-  personas: Persona[],
-  file: string,
-  opts: { defaultPersonaExplicit: boolean },
-): void {
+export function checkTeamReferences(config: PantheonConfig, personas: Persona[], file: string, opts: { defaultPersonaExplicit: boolean }): void {
   const ids = new Set(personas.map((p) => p.id));
   const team = personas.map((p) => p.id).join(', ') || '(no personas)';
   const problems: ConfigProblem[] = [];

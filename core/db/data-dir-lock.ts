@@ -48,9 +48,7 @@ const KERNEL_LOCK_CALLS: Partial<Record<NodeJS.Platform, string>> = { linux: 'fc
  * start-up log). `call` names the system call of a kernel lock (`fcntl OFD lock` on Linux).
  */
 export function dataDirLockKind(): { kind: 'kernel' | 'pid-file'; call?: string; reason?: string } {
-  return loadKernelLocks()
-    ? { kind: 'kernel', call: KERNEL_LOCK_CALLS[process.platform] ?? 'flock' }
-    : { kind: 'pid-file', reason: kernelLocksMissing };
+  return loadKernelLocks() ? { kind: 'kernel', call: KERNEL_LOCK_CALLS[process.platform] ?? 'flock' } : { kind: 'pid-file', reason: kernelLocksMissing };
 }
 
 /**
@@ -83,7 +81,10 @@ export function acquireDataDirLock(lockPath: string, what: string): DataDirLock 
 
 /** The data dir's lock is held by another process (`holder`: what its lock file says, if anything). */
 export class DataDirInUseError extends Error {
-  constructor(message: string, readonly holder: LockOwner | undefined) {
+  constructor(
+    message: string,
+    readonly holder: LockOwner | undefined,
+  ) {
     super(message);
     this.name = 'DataDirInUseError';
   }
@@ -120,7 +121,12 @@ function acquireKernelLock(locks: KernelLocks, lockPath: string, what: string): 
     ftruncateSync(fd, 0);
     writeSync(fd, JSON.stringify(owner) + '\n', 0);
   } catch (err) {
-    if (locked) try { locks.unlock(fd); } catch { /* closing releases it too */ }
+    if (locked)
+      try {
+        locks.unlock(fd);
+      } catch {
+        /* closing releases it too */
+      }
     closeSync(fd);
     throw err;
   }
@@ -133,8 +139,16 @@ function acquireKernelLock(locks: KernelLocks, lockPath: string, what: string): 
       if (released) return;
       released = true;
       heldHere.delete(lockPath);
-      try { ftruncateSync(fd, 0); } catch { /* the record is only informative */ }
-      try { locks.unlock(fd); } catch { /* closing releases it too */ }
+      try {
+        ftruncateSync(fd, 0);
+      } catch {
+        /* the record is only informative */
+      }
+      try {
+        locks.unlock(fd);
+      } catch {
+        /* closing releases it too */
+      }
       closeSync(fd);
     },
   };
@@ -159,20 +173,32 @@ function acquirePidFileLock(lockPath: string, what: string): DataDirLock {
           if (released) return;
           released = true;
           heldHere.delete(lockPath);
-          try { unlinkSync(lockPath); } catch { /* already gone */ }
+          try {
+            unlinkSync(lockPath);
+          } catch {
+            /* already gone */
+          }
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     } finally {
-      try { unlinkSync(tmp); } catch { /* not there */ }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* not there */
+      }
     }
     const holder = readOwner(lockPath);
     if (holder && isAlive(holder)) {
       throw inUse(what, lockPath, holder, ' If no such process is running, delete the lock file (no kernel lock on this platform: ' + (kernelLocksMissing ?? 'unknown') + ').');
     }
     // Stale: its holder is gone. Remove it and try once more (another process may win the race).
-    try { unlinkSync(lockPath); } catch { /* someone else removed it */ }
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      /* someone else removed it */
+    }
   }
   throw new Error(`could not take the lock file ${lockPath} for ${what}: another process keeps taking it.`);
 }

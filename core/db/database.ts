@@ -52,8 +52,7 @@ async function connectPostgres(url: string, max: number, log: Logger): Promise<D
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECTION_WAIT_MS });
   allowNamedStatements(pool);
   // The error carries the whole pg client (connection parameters, queues): log what says what happened.
-  pool.on('error', (err: Error & { code?: string }) =>
-    log.warn({ err: { message: err.message, code: err.code } }, 'idle Postgres connection failed; the pool will open a new one'));
+  pool.on('error', (err: Error & { code?: string }) => log.warn({ err: { message: err.message, code: err.code } }, 'idle Postgres connection failed; the pool will open a new one'));
   try {
     await pool.query('SELECT 1');
   } catch (err) {

@@ -107,10 +107,7 @@ export async function startEmbeddedPostgres(opts: {
       ...extra,
       dataDir: pgdata,
       extensions: { ...extra.extensions, vector },
-      startParams: extra.startParams ?? [
-        ...PGlite.defaultStartParams,
-        ...[`shared_buffers=${sharedBuffers}`, ...LOW_MEMORY_SETTINGS].flatMap((s) => ['-c', s]),
-      ],
+      startParams: extra.startParams ?? [...PGlite.defaultStartParams, ...[`shared_buffers=${sharedBuffers}`, ...LOW_MEMORY_SETTINGS].flatMap((s) => ['-c', s])],
     });
     const startupMs = Math.round(performance.now() - started);
     // PGlite writes some files at startup with modes of its own (pg_internal.init is 0644, umask

@@ -61,9 +61,7 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<Appl
         checksum   text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
-        'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
-      );
+      const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
       const done = new Map(rows.map((r) => [r.version, r]));
       for (const m of files) {
         const previous = done.get(m.version);

@@ -50,9 +50,7 @@ export function createBearerAuth(consoleToken: string) {
       reply,
       401,
       'unauthorized',
-      match
-        ? 'the bearer token is not valid'
-        : 'this endpoint needs an Authorization: Bearer <token> header; `pantheon token` prints the token (PANTHEON_CONSOLE_TOKEN when set)',
+      match ? 'the bearer token is not valid' : 'this endpoint needs an Authorization: Bearer <token> header; `pantheon token` prints the token (PANTHEON_CONSOLE_TOKEN when set)',
     );
   };
 }

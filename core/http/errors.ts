@@ -46,7 +46,10 @@ export function errorBody(request: FastifyRequest, code: string, message: string
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, statusCode: number, code: string, message: string): FastifyReply {
-  return reply.code(statusCode).type('application/json; charset=utf-8').send(errorBody(request, code, message));
+  return reply
+    .code(statusCode)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(request, code, message));
 }
 
 /** Turns any error thrown by a route, a hook or Fastify itself into the JSON error shape. */

@@ -47,13 +47,7 @@ export function createHostCheck(allowed: AllowedHosts) {
     const route = request.is404 ? undefined : request.routeOptions.url;
     if (route?.startsWith('/webhooks/')) return undefined;
     if (allowed.allows(request.headers.host)) return undefined;
-    return sendError(
-      request,
-      reply,
-      421,
-      'misdirected_request',
-      'this server does not answer to that Host name; an operator can add it to server.allowedHosts',
-    );
+    return sendError(request, reply, 421, 'misdirected_request', 'this server does not answer to that Host name; an operator can add it to server.allowedHosts');
   };
 }
 

@@ -20,8 +20,7 @@ export const MAX_PATH_PARAM_LENGTH = MAX_CONVERSATION_ID_LENGTH;
 export function handleRouterError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header(REQUEST_ID_HEADER, request.id);
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    sendError(request, reply, 414, 'uri_too_long',
-      `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters: conversation ids and other ids are at most ${MAX_CONVERSATION_ID_LENGTH}`);
+    sendError(request, reply, 414, 'uri_too_long', `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters: conversation ids and other ids are at most ${MAX_CONVERSATION_ID_LENGTH}`);
     return;
   }
   if (error.code === 'FST_ERR_BAD_URL') {

@@ -69,7 +69,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     // Stops a slow or stalled client from holding a socket forever.
     requestTimeout: 60_000,
     // Path parameters: past the limit, our JSON 414 (path-params.ts) instead of Fastify's own answer.
-    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH }, frameworkErrors: handleRouterError,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: handleRouterError,
     // The pino Logger type is narrower than FastifyBaseLogger in the instance's generics;
     // callers see the ordinary FastifyInstance that route modules are written against.
   }) as unknown as FastifyInstance;

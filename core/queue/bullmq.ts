@@ -4,9 +4,7 @@ import { Queue, QueueEvents, Worker, UnrecoverableError, type Job, type JobsOpti
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { fromBullJobId, toBullJobId } from './bull-job-id.js';
-import type {
-  JobContext, JobHandler, JobOptions, JobQueue, JobState, QueueCounts, QueueEvent, WorkerOptions,
-} from './types.js';
+import type { JobContext, JobHandler, JobOptions, JobQueue, JobState, QueueCounts, QueueEvent, WorkerOptions } from './types.js';
 
 export interface BullQueueOptions {
   redisUrl: string;
@@ -124,20 +122,29 @@ export class BullQueue implements JobQueue {
   async getState(queue: string, jobId: string): Promise<JobState> {
     const state = await this.queue(queue).getJobState(toBullJobId(jobId));
     switch (state) {
-      case 'waiting': case 'prioritized': case 'waiting-children': return 'waiting';
-      case 'delayed': case 'active': case 'completed': case 'failed': return state;
-      default: return 'unknown';
+      case 'waiting':
+      case 'prioritized':
+      case 'waiting-children':
+        return 'waiting';
+      case 'delayed':
+      case 'active':
+      case 'completed':
+      case 'failed':
+        return state;
+      default:
+        return 'unknown';
     }
   }
 
   async counts(queue: string): Promise<QueueCounts> {
-    const c = await this.queue(queue).getJobCounts(
-      'waiting', 'prioritized', 'waiting-children', 'active', 'delayed', 'completed', 'failed',
-    );
+    const c = await this.queue(queue).getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'delayed', 'completed', 'failed');
     const n = (k: string): number => c[k] ?? 0;
     return {
       waiting: n('waiting') + n('prioritized') + n('waiting-children'),
-      active: n('active'), delayed: n('delayed'), completed: n('completed'), failed: n('failed'),
+      active: n('active'),
+      delayed: n('delayed'),
+      completed: n('completed'),
+      failed: n('failed'),
     };
   }
 
@@ -193,10 +200,7 @@ export class BullQueue implements JobQueue {
 
   private async announceRetry(queue: string, bullId: string, reason: string): Promise<void> {
     try {
-      await this.client.xadd(
-        this.queue(queue).keys.events!, 'MAXLEN', '~', '10000', '*',
-        'event', RETRYING_EVENT, 'jobId', bullId, 'failedReason', reason,
-      );
+      await this.client.xadd(this.queue(queue).keys.events!, 'MAXLEN', '~', '10000', '*', 'event', RETRYING_EVENT, 'jobId', bullId, 'failedReason', reason);
     } catch (err) {
       this.logger?.warn({ err: errorMessage(err), queue }, 'could not publish a retry event');
     }
@@ -227,15 +231,13 @@ export class BullQueue implements JobQueue {
     };
     events.on('error', (err) => this.logger?.warn({ err: err.message, queue }, 'queue events error'));
     events.on('active', ({ jobId }) => emit({ type: 'active', queue, jobId: fromBullJobId(jobId) }));
-    events.on('progress', ({ jobId, data }) =>
-      emit({ type: 'progress', queue, jobId: fromBullJobId(jobId), progress: data as number | Record<string, unknown> }));
-    events.on('completed', ({ jobId, returnvalue }) =>
-      emit({ type: 'completed', queue, jobId: fromBullJobId(jobId), result: returnvalue }));
-    events.on('failed', ({ jobId, failedReason }) =>
-      emit({ type: 'failed', queue, jobId: fromBullJobId(jobId), error: failedReason, willRetry: false }));
+    events.on('progress', ({ jobId, data }) => emit({ type: 'progress', queue, jobId: fromBullJobId(jobId), progress: data as number | Record<string, unknown> }));
+    events.on('completed', ({ jobId, returnvalue }) => emit({ type: 'completed', queue, jobId: fromBullJobId(jobId), result: returnvalue }));
+    events.on('failed', ({ jobId, failedReason }) => emit({ type: 'failed', queue, jobId: fromBullJobId(jobId), error: failedReason, willRetry: false }));
     // A custom event name is outside QueueEvents' typed listener map.
     (events as unknown as EventEmitter).on(RETRYING_EVENT, ({ jobId, failedReason }: { jobId: string; failedReason: string }) =>
-      emit({ type: 'failed', queue, jobId: fromBullJobId(jobId), error: failedReason, willRetry: true }));
+      emit({ type: 'failed', queue, jobId: fromBullJobId(jobId), error: failedReason, willRetry: true }),
+    );
     events.run().catch((err: unknown) => {
       if (!this.closing) this.logger?.error({ err: errorMessage(err), queue }, 'queue events reader stopped');
     });

@@ -7,9 +7,7 @@ import type { JobQueue, QueueCounts } from './types.js';
  * keeps the queues free of metrics code and works for jobs run by other processes.
  * Returns a function that stops sampling. The timer never keeps the process alive.
  */
-export function watchQueueDepth(
-  queue: JobQueue, names: string[], gauge: Gauge<'queue' | 'state'>, intervalMs = 15_000,
-): () => void {
+export function watchQueueDepth(queue: JobQueue, names: string[], gauge: Gauge<'queue' | 'state'>, intervalMs = 15_000): () => void {
   let sampling = false;
   const sample = async (): Promise<void> => {
     if (sampling) return;

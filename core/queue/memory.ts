@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { backoffDelay } from './backoff.js';
-import type {
-  JobContext, JobHandler, JobOptions, JobQueue, JobState, QueueCounts, QueueEvent, WorkerOptions,
-} from './types.js';
+import type { JobContext, JobHandler, JobOptions, JobQueue, JobState, QueueCounts, QueueEvent, WorkerOptions } from './types.js';
 
 export interface MemoryQueueOptions {
   logger?: Logger;
@@ -106,7 +104,10 @@ export class MemoryQueue implements JobQueue {
     if (q.live.has(id) || q.completed.has(id) || q.failed.has(id)) return { id, added: false };
 
     const job: MemoryJob = {
-      id, name, queue, data,
+      id,
+      name,
+      queue,
+      data,
       attempts: Math.max(1, opts.attempts ?? 1),
       backoff: opts.backoff,
       attemptsMade: 0,
@@ -155,7 +156,9 @@ export class MemoryQueue implements JobQueue {
       for (const q of this.queues.values()) {
         for (const job of q.live.values()) if (job.timer) clearTimeout(job.timer);
       }
-      this.closing = Promise.allSettled([...this.inFlight]).then(() => { this.closed = true; });
+      this.closing = Promise.allSettled([...this.inFlight]).then(() => {
+        this.closed = true;
+      });
     }
     return this.closing;
   }
@@ -220,7 +223,11 @@ export class MemoryQueue implements JobQueue {
     worker.running++;
     this.emit(q, { type: 'active', queue: q.name, jobId: job.id });
     const ctx: JobContext = {
-      id: job.id, name: job.name, queue: job.queue, data: job.data, attemptsMade: job.attemptsMade,
+      id: job.id,
+      name: job.name,
+      queue: job.queue,
+      data: job.data,
+      attemptsMade: job.attemptsMade,
       progress: async (progress) => this.emit(q, { type: 'progress', queue: q.name, jobId: job.id, progress }),
     };
     let result: unknown;

@@ -46,9 +46,7 @@ export function memoryTools(deps: MemoryToolDeps): ToolGroupFactory {
 function remember({ store }: MemoryToolDeps, ctx: ToolContext): PantheonTool<typeof rememberSchema> {
   return {
     name: 'remember',
-    description:
-      'Store something worth knowing later (a fact, a decision, a preference, a runbook...) in the team\'s memory. ' +
-      `Scope ${SCOPE_HELP}; default team. Returns the memory's id.`,
+    description: "Store something worth knowing later (a fact, a decision, a preference, a runbook...) in the team's memory. " + `Scope ${SCOPE_HELP}; default team. Returns the memory's id.`,
     risk: 'write',
     schema: rememberSchema,
     async run({ content, kind, scope }, call) {
@@ -80,8 +78,7 @@ function recall({ store }: MemoryToolDeps, ctx: ToolContext): PantheonTool<typeo
   return {
     name: 'recall',
     description:
-      'Search the team\'s memory (team, your private notes, this conversation, repositories) for what is known about something. ' +
-      'Returns a numbered list with ids, kinds, sources and ages.',
+      "Search the team's memory (team, your private notes, this conversation, repositories) for what is known about something. " + 'Returns a numbered list with ids, kinds, sources and ages.',
     risk: 'read',
     schema: recallSchema,
     async run({ query, kinds, limit }, call) {

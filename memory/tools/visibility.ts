@@ -54,7 +54,10 @@ export function knownRepoScopes(store: Pick<MemoryStore, 'status'>, opts: { fres
   const cached = repoScopeCache.get(store);
   if (cached && !opts.fresh && Date.now() - cached.at < REPO_SCOPES_TTL_MS) return cached.scopes;
   const scopes = store.status().then(
-    (s) => Object.keys(s.counts.byScope ?? {}).filter((k) => k.startsWith('repo:')).sort() as MemoryScope[],
+    (s) =>
+      Object.keys(s.counts.byScope ?? {})
+        .filter((k) => k.startsWith('repo:'))
+        .sort() as MemoryScope[],
   );
   // A failed count is not remembered: the next search asks again.
   scopes.catch(() => repoScopeCache.delete(store));

@@ -17,7 +17,10 @@ export function approvalCard(approval: Approval, now = new Date()): ApprovalCard
     approvalId: approval.id,
     title: `Approval needed [${approval.id}]: ${approval.persona} wants to run ${approval.tool}`,
     fields,
-    actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }],
+    actions: [
+      { id: 'approve', label: 'Approve' },
+      { id: 'deny', label: 'Deny' },
+    ],
     fallbackText: formatApprovalRequest(approval, now),
   };
 }

@@ -16,8 +16,5 @@ export function approvalCommands(desk: Pick<ApprovalDesk, 'answer'>): ChatComman
     accepts: (_args, text) => parseApprovalCommand(text)?.action === name,
     run: async (_args, envelope) => desk.answer(parseApprovalCommand(envelope.text)!, envelope),
   });
-  return [
-    command('approve', '<id>', 'approve a request (approvers only)'),
-    command('deny', '<id> [reason]', 'deny a request (approvers only)'),
-  ];
+  return [command('approve', '<id>', 'approve a request (approvers only)'), command('deny', '<id> [reason]', 'deny a request (approvers only)')];
 }

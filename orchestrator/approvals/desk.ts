@@ -49,11 +49,22 @@ export class ApprovalDesk {
     const human = this.deps.approvers.identify(envelope.channel, envelope.author.id);
     if (!human?.approver) {
       await this.audit(approval, envelope.author.id, 'refused_not_approver', `${command.action} by someone who is not an approver`);
-      return `${envelope.author.name} is not an approver, so ${approval.id} stays open. Approvers: ${this.deps.approvers.list().filter((h) => h.approver).map((h) => h.id).join(', ') || 'none configured (humans: in pantheon.yaml)'}.`;
+      return `${envelope.author.name} is not an approver, so ${approval.id} stays open. Approvers: ${
+        this.deps.approvers
+          .list()
+          .filter((h) => h.approver)
+          .map((h) => h.id)
+          .join(', ') || 'none configured (humans: in pantheon.yaml)'
+      }.`;
     }
     const result = await this.deps.store.decide(command.id, { approved: command.action === 'approve', by: human.id, note: command.note });
     if (!result.ok) {
-      const why = result.reason === 'expired' ? 'it has expired' : result.reason === 'already_decided' ? `it was already ${result.approval?.status} by ${result.approval?.decidedBy ?? 'someone'}` : 'it does not exist';
+      const why =
+        result.reason === 'expired'
+          ? 'it has expired'
+          : result.reason === 'already_decided'
+            ? `it was already ${result.approval?.status} by ${result.approval?.decidedBy ?? 'someone'}`
+            : 'it does not exist';
       return `${command.id} was not changed: ${why}.`;
     }
     const decided = result.approval;
@@ -83,7 +94,10 @@ export class ApprovalDesk {
     for (const a of expired) {
       await this.audit(a, 'system', 'expired', 'nobody answered in time');
       await this.deps.outbox.send({
-        idempotencyKey: `approval:${a.id}:expired`, channel: a.channel, threadId: a.thread, role: 'system',
+        idempotencyKey: `approval:${a.id}:expired`,
+        channel: a.channel,
+        threadId: a.thread,
+        role: 'system',
         text: `Approval ${a.id} expired: ${a.persona} did not run ${a.tool}.`,
       });
       await this.deps.drain(a.thread);

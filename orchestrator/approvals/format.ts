@@ -34,14 +34,8 @@ function clip(text: string, max: number): string {
  * who wants to run what with which arguments and why, how to answer, and when it lapses.
  */
 export function formatApprovalRequest(approval: Approval, now = new Date()): string {
-  const lines = [
-    `Approval needed [${approval.id}]: ${approval.persona} wants to run ${approval.tool} (risk: ${approval.risk}).`,
-    `Arguments: ${compactArgs(approval.args)}`,
-  ];
+  const lines = [`Approval needed [${approval.id}]: ${approval.persona} wants to run ${approval.tool} (risk: ${approval.risk}).`, `Arguments: ${compactArgs(approval.args)}`];
   if (approval.reason) lines.push(`Reason: ${clip(approval.reason, MAX_REASON_CHARS)}`);
-  lines.push(
-    `Answer "approve ${approval.id}" or "deny ${approval.id} [reason]". ` +
-      `Expires ${describeExpiry(approval.expiresAt, now)}; unanswered, it does not run.`,
-  );
+  lines.push(`Answer "approve ${approval.id}" or "deny ${approval.id} [reason]". ` + `Expires ${describeExpiry(approval.expiresAt, now)}; unanswered, it does not run.`);
   return lines.join('\n');
 }

@@ -9,9 +9,7 @@ export interface PendingInterrupt {
 
 /** The approval interrupts among a thread's pending ones, from `graph.getState(config)`. */
 export function pendingApprovalInterrupts(state: { tasks?: ReadonlyArray<{ interrupts?: readonly PendingInterrupt[] }> }): Array<PendingInterrupt & { value: ApprovalInterrupt }> {
-  return (state.tasks ?? [])
-    .flatMap((t) => t.interrupts ?? [])
-    .filter((i): i is PendingInterrupt & { value: ApprovalInterrupt } => isApprovalInterrupt(i.value));
+  return (state.tasks ?? []).flatMap((t) => t.interrupts ?? []).filter((i): i is PendingInterrupt & { value: ApprovalInterrupt } => isApprovalInterrupt(i.value));
 }
 
 /**

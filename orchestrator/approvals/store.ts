@@ -53,8 +53,7 @@ export class ApprovalStore {
            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, now() + ($12::float8 * interval '1 minute'))
            ON CONFLICT (tool_call_id) DO NOTHING
            RETURNING ${COLUMNS}`,
-          [newApprovalId(), req.toolCallId, req.thread, req.channel, req.persona, req.tool, args, req.reason ?? null,
-            req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes],
+          [newApprovalId(), req.toolCallId, req.thread, req.channel, req.persona, req.tool, args, req.reason ?? null, req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes],
         );
         if (inserted.rows[0]) return toApproval(inserted.rows[0]);
       } catch (err) {
@@ -125,10 +124,7 @@ export class ApprovalStore {
 
   /** Open requests in a thread, oldest first. */
   async pendingForThread(thread: string): Promise<Approval[]> {
-    const { rows } = await this.pool.query<ApprovalRow>(
-      `SELECT ${COLUMNS} FROM approvals WHERE thread = $1 AND status = 'pending' AND expires_at > now() ORDER BY requested_at, id`,
-      [thread],
-    );
+    const { rows } = await this.pool.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE thread = $1 AND status = 'pending' AND expires_at > now() ORDER BY requested_at, id`, [thread]);
     return rows.map(toApproval);
   }
 }

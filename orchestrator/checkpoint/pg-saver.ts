@@ -1,9 +1,19 @@
 import type pg from 'pg';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import {
-  BaseCheckpointSaver, WRITES_IDX_MAP, compareWritesSortKeys, copyCheckpoint, getCheckpointId, writesSortKey,
-  type Checkpoint, type CheckpointListOptions, type CheckpointMetadata, type CheckpointPendingWrite,
-  type CheckpointTuple, type PendingWrite, type SerializerProtocol,
+  BaseCheckpointSaver,
+  WRITES_IDX_MAP,
+  compareWritesSortKeys,
+  copyCheckpoint,
+  getCheckpointId,
+  writesSortKey,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import { statement } from '../../core/db/statements.js';
 
@@ -34,7 +44,10 @@ const WRITE_COLUMNS = 'thread_id, checkpoint_ns, checkpoint_id, task_id, idx, ta
 
 type CheckpointParams = [string, string, string, string | null, string, Buffer, string, Buffer];
 type WriteParams = [string, string, string, string, number, string, string, string, Buffer];
-interface BatchItem { checkpoint?: CheckpointParams; writes?: WriteParams[] }
+interface BatchItem {
+  checkpoint?: CheckpointParams;
+  writes?: WriteParams[];
+}
 
 /**
  * Every batch is this one statement (columns as arrays), so Postgres can keep it prepared. A
@@ -88,7 +101,9 @@ class WriteBatcher {
     for (let start = 0; start < all.length; start += MAX_BATCH) {
       const group = all.slice(start, start + MAX_BATCH);
       void this.write(group.map((g) => g.item)).then(
-        () => { for (const g of group) g.resolve(); },
+        () => {
+          for (const g of group) g.resolve();
+        },
         async (err: unknown) => {
           if (group.length === 1) return group[0]!.reject(err);
           for (const g of group) await this.write([g.item]).then(g.resolve, g.reject);
@@ -143,7 +158,10 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
   /** Latest checkpoints read in passing by a caller holding the thread (see prime). */
   private readonly primed = new Map<string, CheckpointRow | null>();
 
-  constructor(private readonly pool: pg.Pool, serde?: SerializerProtocol) {
+  constructor(
+    private readonly pool: pg.Pool,
+    serde?: SerializerProtocol,
+  ) {
     super(serde);
     this.batch = new WriteBatcher(pool);
   }
@@ -179,7 +197,10 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => { params.push(value); where.push(sql.replace('?', `$${params.length}`)); };
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
     if (config.configurable?.thread_id !== undefined) add('thread_id = ?', config.configurable.thread_id);
     if (config.configurable?.checkpoint_ns !== undefined) add('checkpoint_ns = ?', config.configurable.checkpoint_ns);
     if (config.configurable?.checkpoint_id) add('checkpoint_id = ?', config.configurable.checkpoint_id);
@@ -202,10 +223,7 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
     if (threadId === undefined) throw new Error('cannot save a checkpoint without configurable.thread_id');
     this.primed.delete(threadId);
     const ns = (config.configurable?.checkpoint_ns as string | undefined) ?? '';
-    const [[type, data], [metadataType, metadataData]] = await Promise.all([
-      this.serde.dumpsTyped(copyCheckpoint(checkpoint)),
-      this.serde.dumpsTyped(metadata),
-    ]);
+    const [[type, data], [metadataType, metadataData]] = await Promise.all([this.serde.dumpsTyped(copyCheckpoint(checkpoint)), this.serde.dumpsTyped(metadata)]);
     await this.batch.add({
       checkpoint: [threadId, ns, checkpoint.id, (config.configurable?.checkpoint_id as string | undefined) ?? null, type, Buffer.from(data), metadataType, Buffer.from(metadataData)],
     });
@@ -248,9 +266,7 @@ export class PgCheckpointSaver extends BaseCheckpointSaver {
       checkpoint,
       metadata,
       pendingWrites,
-      ...(row.parent_checkpoint_id
-        ? { parentConfig: { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } }
-        : {}),
+      ...(row.parent_checkpoint_id ? { parentConfig: { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } } : {}),
     };
   }
 

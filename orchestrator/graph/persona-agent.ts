@@ -132,9 +132,10 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
       } catch (err) {
         // An approval's interrupt (and any other graph signal) must reach the graph.
         if (isGraphBubbleUp(err)) throw err;
-        const text = err instanceof ToolInputParsingException
-          ? `Error invoking tool '${call.name}' with kwargs ${JSON.stringify(call.args)} with error: ${err.message}\n Please fix the error and try again.`
-          : `${err}\n Please fix your mistakes.`;
+        const text =
+          err instanceof ToolInputParsingException
+            ? `Error invoking tool '${call.name}' with kwargs ${JSON.stringify(call.args)} with error: ${err.message}\n Please fix the error and try again.`
+            : `${err}\n Please fix your mistakes.`;
         return new ToolMessage({ name: call.name, content: text, tool_call_id: call.id ?? '', status: 'error' });
       }
     },
@@ -142,8 +143,7 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
 }
 
 /** What middleware sees of the run (as createAgent's `runtime`). */
-const runtimeOf = (config: LangGraphRunnableConfig): ModelCallRequest['runtime'] =>
-  Object.freeze({ configurable: config.configurable, signal: config.signal, context: config.context });
+const runtimeOf = (config: LangGraphRunnableConfig): ModelCallRequest['runtime'] => Object.freeze({ configurable: config.configurable, signal: config.signal, context: config.context });
 
 /** A changed system prompt string becomes the system message, and the other way round. */
 function normalise(before: ModelCallRequest, req: ModelCallRequest): ModelCallRequest {

@@ -1,7 +1,7 @@
 import { Command, END, Send, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { AIMessage, HumanMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
-import { HANDOFF_NODE, } from './handoff-tool.js';
+import { HANDOFF_NODE } from './handoff-tool.js';
 import { installLightRunContext } from '../../agents/lc-context.js';
 import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
 import { postNewMessages, postNotice, SUPERVISOR_ID } from './posting.js';
@@ -55,7 +55,12 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       queue = rest;
       if (!byId.has(head!)) continue;
       if (state.turns >= guards.maxTurnsPerMessage) {
-        await postNotice(state, outbox, 'turn-cap', `Stopped: ${guards.maxTurnsPerMessage} persona turns for one message is the limit (orchestrator.maxTurnsPerMessage). Send a new message to continue.`);
+        await postNotice(
+          state,
+          outbox,
+          'turn-cap',
+          `Stopped: ${guards.maxTurnsPerMessage} persona turns for one message is the limit (orchestrator.maxTurnsPerMessage). Send a new message to continue.`,
+        );
         return new Command({ goto: END, update: { cursor, queue: [] } });
       }
       const spent = await guards.budgetSpent(head!);
@@ -81,7 +86,10 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
     }
     const recent = await guards.handoffsInLastHour(state.turn?.threadId ?? '');
     if (recent >= guards.maxHandoffsPerHour) {
-      return stop('handoff-cap', `Stopped handing off: this thread reached ${guards.maxHandoffsPerHour} handoffs in the last hour (orchestrator.maxHandoffsPerHour). A human can pick it up from here.`);
+      return stop(
+        'handoff-cap',
+        `Stopped handing off: this thread reached ${guards.maxHandoffsPerHour} handoffs in the last hour (orchestrator.maxHandoffsPerHour). A human can pick it up from here.`,
+      );
     }
     const spent = await guards.budgetSpent(request.to);
     if (spent) return stop(`budget-${request.to}`, spent);
@@ -131,9 +139,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
     };
   };
 
-  const graph = new StateGraph(TeamState)
-    .addNode(NEXT, next, { ends: [...destinations, END] })
-    .addNode(HANDOFF_NODE, handoff, { ends: [...destinations, NEXT, END] });
+  const graph = new StateGraph(TeamState).addNode(NEXT, next, { ends: [...destinations, END] }).addNode(HANDOFF_NODE, handoff, { ends: [...destinations, NEXT, END] });
   for (const m of members) {
     const agent = compilePersona(m);
     graph.addNode(nodeName(m.id), modelStep(m, agent), { ends: [toolsNodeName(m.id), HANDOFF_NODE, NEXT, END] });

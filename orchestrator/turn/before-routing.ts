@@ -94,7 +94,11 @@ async function paused(r: Round, next: Next): Promise<void> {
     if (row.status === 'held') continue;
     await r.sql.hold(row.id);
     await r.deps.outbox.send({
-      idempotencyKey: `${row.id}:held`, channel: row.payload.channel, threadId: row.payload.threadId, role: 'system', replyTo: row.id,
+      idempotencyKey: `${row.id}:held`,
+      channel: row.payload.channel,
+      threadId: row.payload.threadId,
+      role: 'system',
+      replyTo: row.id,
       text: `${interrupt.persona} is waiting for approval ${interrupt.approvalId} in this thread; your message will be answered once it is decided.`,
     });
   }
@@ -115,6 +119,11 @@ async function answerCommand(r: Round, envelope: Envelope, matched: NonNullable<
     text = internalErrorText(`/${matched.command.name} failed`, ref);
   }
   await r.deps.outbox.send({
-    idempotencyKey: `${envelope.id}:command`, channel: envelope.channel, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id,
+    idempotencyKey: `${envelope.id}:command`,
+    channel: envelope.channel,
+    threadId: envelope.threadId,
+    role: 'system',
+    text,
+    replyTo: envelope.id,
   });
 }

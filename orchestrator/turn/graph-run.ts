@@ -15,7 +15,10 @@ const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?
 /** Where the thread's graph stands, from its checkpoint. */
 export async function readThread(deps: TurnDeps, threadId: string): Promise<ThreadView> {
   const state = await deps.graph.getState({ configurable: { thread_id: threadId } });
-  const interrupts = state.tasks.flatMap((t) => t.interrupts ?? []).map((i) => i.value).filter(isApprovalInterrupt);
+  const interrupts = state.tasks
+    .flatMap((t) => t.interrupts ?? [])
+    .map((i) => i.value)
+    .filter(isApprovalInterrupt);
   return { interrupts, next: [...state.next], turn: (state.values as { turn?: TurnInfo | null }).turn ?? null };
 }
 
@@ -25,9 +28,7 @@ export async function readThread(deps: TurnDeps, threadId: string): Promise<Thre
  * messages it answers. A failed run is told to the chat by its reference; its error stays in the
  * log and the run's record.
  */
-export async function runGraph(
-  r: Pick<Round, 'deps' | 'thread' | 'finish'>, channel: string, input: unknown, turn: TurnInfo | null, finishes: string[] = [],
-): Promise<ThreadView> {
+export async function runGraph(r: Pick<Round, 'deps' | 'thread' | 'finish'>, channel: string, input: unknown, turn: TurnInfo | null, finishes: string[] = []): Promise<ThreadView> {
   const { deps, thread: threadId, finish } = r;
   const runId = randomUUID();
   const started = performance.now();
@@ -36,9 +37,10 @@ export async function runGraph(
   let outcome = 'ok';
   let error: string | null = null;
   try {
-    const result = (await withRun({ runId, persona: 'team' }, () =>
-      deps.graph.invoke(input as never, graphConfig(deps, threadId, channel, first ?? undefined, turn?.requestedBy)),
-    )) as { __interrupt__?: Array<{ value: unknown }>; turn?: TurnInfo | null };
+    const result = (await withRun({ runId, persona: 'team' }, () => deps.graph.invoke(input as never, graphConfig(deps, threadId, channel, first ?? undefined, turn?.requestedBy)))) as {
+      __interrupt__?: Array<{ value: unknown }>;
+      turn?: TurnInfo | null;
+    };
     const interrupts = (result.__interrupt__ ?? []).map((i) => i.value).filter(isApprovalInterrupt);
     return { interrupts, next: interrupts.length ? ['paused'] : [], turn: result.turn ?? turn };
   } catch (err) {
@@ -48,7 +50,11 @@ export async function runGraph(
     // names tables and values) stays in the log and the run's record.
     const { ref } = reportInternalError(deps.logger, err, { thread: threadId, run: runId }, 'team run failed');
     await deps.outbox.send({
-      idempotencyKey: `${threadId}:run-failed:${first ?? runId}`, channel, threadId, role: 'system', replyTo: first ?? undefined,
+      idempotencyKey: `${threadId}:run-failed:${first ?? runId}`,
+      channel,
+      threadId,
+      role: 'system',
+      replyTo: first ?? undefined,
       text: internalErrorText('The team could not answer', ref),
     });
     return readThread(deps, threadId);

@@ -17,7 +17,10 @@ import { CLEAN, type Round, type ThreadView } from './round.js';
  */
 export const route: Step<Round> = async (r) => {
   if (!r.rows.length) return;
-  r.view = await startTurn(r, r.rows.map((row) => row.payload));
+  r.view = await startTurn(
+    r,
+    r.rows.map((row) => row.payload),
+  );
   r.again = r.view.interrupts.length > 0;
 };
 
@@ -28,9 +31,16 @@ async function startTurn(r: Round, batch: Envelope[]): Promise<ThreadView> {
   const route = routeBatch(deps.router, batch);
   if (route.unknown.length) {
     const names = route.unknown.map((n) => `@${n}`).join(', ');
-    const team = deps.router.personas.list().map((p) => `@${p.id} (${p.role})`).join(', ');
+    const team = deps.router.personas
+      .list()
+      .map((p) => `@${p.id} (${p.role})`)
+      .join(', ');
     await deps.outbox.send({
-      idempotencyKey: `${ids[0]}:unknown-mention`, channel: last.channel, threadId, role: 'system', replyTo: last.id,
+      idempotencyKey: `${ids[0]}:unknown-mention`,
+      channel: last.channel,
+      threadId,
+      role: 'system',
+      replyTo: last.id,
       text: `There is no persona named ${names}. The team is: ${team}.`,
     });
   }

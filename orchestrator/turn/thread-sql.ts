@@ -45,7 +45,13 @@ export interface Finish {
 function named<const K extends string>(name: string, names: readonly K[], text: (p: Record<K, string>) => string) {
   const refs = Object.fromEntries(names.map((k, i) => [k, `$${i + 1}`])) as Record<K, string>;
   const sql = text(refs);
-  return (pool: pg.Pool, args: Record<K, unknown>): pg.QueryConfig => statement(pool, name, sql, names.map((k) => args[k]));
+  return (pool: pg.Pool, args: Record<K, unknown>): pg.QueryConfig =>
+    statement(
+      pool,
+      name,
+      sql,
+      names.map((k) => args[k]),
+    );
 }
 
 /** The thread's unanswered messages as one JSON array (a column of the opening statements). */
@@ -59,36 +65,43 @@ const release = (clean: string) => `UPDATE thread_leases SET expires_at = now() 
 
 const PENDING = named('inbound_pending', ['thread'], (p) => `SELECT ${pendingJson(p.thread)} AS pending`);
 
-const OPEN = named('thread_open', ['thread'], (p) =>
-  `SELECT ${NEVER_RUN} AS clean, ${pendingJson(p.thread)} AS pending, cp.* FROM (SELECT 1) one ${latest(p.thread)}`);
+const OPEN = named('thread_open', ['thread'], (p) => `SELECT ${NEVER_RUN} AS clean, ${pendingJson(p.thread)} AS pending, cp.* FROM (SELECT 1) one ${latest(p.thread)}`);
 
 /** The lease taken when free, expired or already ours; `clean` as the last holder left it (a thread never leased: never run). */
-const TAKE = named('lease_open', ['thread', 'owner', 'ttlMs'], (p) =>
-  `WITH before AS (SELECT clean FROM thread_leases WHERE thread = ${p.thread}),
+const TAKE = named(
+  'lease_open',
+  ['thread', 'owner', 'ttlMs'],
+  (p) =>
+    `WITH before AS (SELECT clean FROM thread_leases WHERE thread = ${p.thread}),
        taken AS (
          INSERT INTO thread_leases (thread, owner, expires_at, clean) VALUES (${p.thread}, ${p.owner}, now() + ${p.ttlMs} * interval '1 millisecond', false)
          ON CONFLICT (thread) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, clean = false
          WHERE thread_leases.expires_at < now() OR thread_leases.owner = EXCLUDED.owner
          RETURNING 1)
-       SELECT coalesce((SELECT clean FROM before), ${NEVER_RUN}) AS clean, ${pendingJson(p.thread)} AS pending, cp.* FROM taken ${latest(p.thread)}`);
+       SELECT coalesce((SELECT clean FROM before), ${NEVER_RUN}) AS clean, ${pendingJson(p.thread)} AS pending, cp.* FROM taken ${latest(p.thread)}`,
+);
 
-const RENEW = named('lease_renew', ['thread', 'owner', 'ttlMs'], (p) =>
-  `UPDATE thread_leases SET expires_at = now() + ${p.ttlMs} * interval '1 millisecond' WHERE thread = ${p.thread} AND owner = ${p.owner}`);
+const RENEW = named(
+  'lease_renew',
+  ['thread', 'owner', 'ttlMs'],
+  (p) => `UPDATE thread_leases SET expires_at = now() + ${p.ttlMs} * interval '1 millisecond' WHERE thread = ${p.thread} AND owner = ${p.owner}`,
+);
 
-const RELEASE = named('lease_release', ['thread', 'owner', 'clean'], (p) =>
-  `${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}`);
+const RELEASE = named('lease_release', ['thread', 'owner', 'clean'], (p) => `${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}`);
 
 const FINISH_PARAMS = ['done', 'thread', 'runIds', 'inbound', 'status', 'started', 'finished', 'error'] as const;
 type FinishParam = (typeof FINISH_PARAMS)[number];
-const answered = (p: Record<FinishParam, string>) =>
-  `finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY(${p.done}::text[]))`;
+const answered = (p: Record<FinishParam, string>) => `finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY(${p.done}::text[]))`;
 const record = (p: Record<FinishParam, string>) => `INSERT INTO runs (id, conversation, persona, inbound_id, status, started_at, finished_at, error)
      SELECT r.id, ${p.thread}, 'team', r.inbound, r.status, r.started, r.finished, r.error
      FROM unnest(${p.runIds}::text[], ${p.inbound}::text[], ${p.status}::text[], ${p.started}::timestamptz[], ${p.finished}::timestamptz[], ${p.error}::text[]) AS r(id, inbound, status, started, finished, error)`;
 
 const FINISH = named('drain_finish', FINISH_PARAMS, (p) => `WITH ${answered(p)} ${record(p)}`);
-const FINISH_RELEASE = named('drain_finish_release', [...FINISH_PARAMS, 'owner', 'clean'], (p) =>
-  `WITH ${answered(p)}, released AS (${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}) ${record(p)}`);
+const FINISH_RELEASE = named(
+  'drain_finish_release',
+  [...FINISH_PARAMS, 'owner', 'clean'],
+  (p) => `WITH ${answered(p)}, released AS (${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}) ${record(p)}`,
+);
 
 const HOLD = named('inbound_hold', ['id'], (p) => `UPDATE inbound_messages SET status = 'held' WHERE id = ${p.id}`);
 
@@ -153,9 +166,14 @@ export class ThreadSql {
     finish.runs = [];
     finish.done = [];
     const args = {
-      done, thread,
-      runIds: runs.map((r) => r.id), inbound: runs.map((r) => r.inbound), status: runs.map((r) => r.status),
-      started: runs.map((r) => r.startedAt.toISOString()), finished: runs.map((r) => r.finishedAt.toISOString()), error: runs.map((r) => r.error),
+      done,
+      thread,
+      runIds: runs.map((r) => r.id),
+      inbound: runs.map((r) => r.inbound),
+      status: runs.map((r) => r.status),
+      started: runs.map((r) => r.startedAt.toISOString()),
+      finished: runs.map((r) => r.finishedAt.toISOString()),
+      error: runs.map((r) => r.error),
     };
     await this.pool.query(lease ? FINISH_RELEASE(this.pool, { ...args, ...lease }) : FINISH(this.pool, args));
   }

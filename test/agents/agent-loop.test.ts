@@ -61,7 +61,10 @@ for (const spec of ['anthropic:claude-sonnet-4-5', 'openai:gpt-4.1-mini']) {
     // Both model calls accounted to the run and persona from the run context.
     assert.deepEqual(
       recorder.records.map((r) => [r.runId, r.persona, r.inputTokens, r.outputTokens, r.ok]),
-      [['run-42', 'athena', 40, 12, true], ['run-42', 'athena', 60, 8, true]],
+      [
+        ['run-42', 'athena', 40, 12, true],
+        ['run-42', 'athena', 60, 8, true],
+      ],
     );
     // Messages keep distinct ids, so the reducer kept every turn.
     const ids = result.messages.map((m) => m.id);

@@ -16,8 +16,7 @@ const openai = () => new OpenAI({ apiKey: 'sk-test', baseURL: fake.openaiBaseUrl
 const anthropic = () => new Anthropic({ apiKey: 'sk-ant-test', baseURL: fake.anthropicBaseUrl, maxRetries: 0 });
 
 test('requests without credentials get 401 in each platform shape', async () => {
-  const post = (path: string, body: unknown) =>
-    fetch(`${fake.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) => fetch(`${fake.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const o = await post('/v1/chat/completions', { model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(o.status, 401);
   const ob = (await o.json()) as any;
@@ -33,11 +32,15 @@ test('requests without credentials get 401 in each platform shape', async () => 
 
 test('scripted errors reach the SDKs with status, type and headers', async () => {
   fake.enqueue({ status: 429, error: 'Rate limit reached', headers: { 'retry-after': '7' } }, { status: 529, error: 'Overloaded' });
-  const oe = await openai().chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+  const oe = await openai()
+    .chat.completions.create({ model: 'gpt-4.1-mini', messages: [{ role: 'user', content: 'x' }] })
+    .catch((e) => e);
   assert.ok(oe instanceof OpenAI.RateLimitError);
   assert.equal(oe.code, 'rate_limit_exceeded');
   assert.equal(oe.headers.get('retry-after'), '7');
-  const ae = await anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+  const ae = await anthropic()
+    .messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
+    .catch((e) => e);
   assert.ok(ae instanceof Anthropic.APIError);
   assert.equal(ae.status, 529);
   assert.equal((ae.error as any).error.type, 'overloaded_error');
@@ -89,7 +92,10 @@ test('embeddings: deterministic unit vectors, 384 dimensions by default, `dimens
   const b = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'deploy the api', encoding_format: 'float' });
   const va = a.data[0].embedding;
   const vb = b.data[0].embedding;
-  assert.ok(va.every((x, i) => Math.abs(x - vb[i]) < 1e-6), 'same text, same vector (base64 and float agree)');
+  assert.ok(
+    va.every((x, i) => Math.abs(x - vb[i]) < 1e-6),
+    'same text, same vector (base64 and float agree)',
+  );
   const dot = (x: number[], y: number[]) => x.reduce((s, v, i) => s + v * y[i], 0);
   assert.ok(Math.abs(dot(vb, vb) - 1) < 1e-9, 'unit length');
   assert.ok(Math.abs(dot(va, a.data[1].embedding)) < 0.3, 'different texts point elsewhere');
@@ -131,7 +137,13 @@ test('main.ts runs standalone and is steered through the control API from outsid
     assert.deepEqual(second.content, [{ type: 'text', text: 'always this' }]);
 
     const requests = (await (await control('/_fake/requests')).json()) as FakeLLMRequest[];
-    assert.deepEqual(requests.map((r) => [r.wire, r.messages.at(-1)?.content]), [['openai', 'a'], ['anthropic', 'b']]);
+    assert.deepEqual(
+      requests.map((r) => [r.wire, r.messages.at(-1)?.content]),
+      [
+        ['openai', 'a'],
+        ['anthropic', 'b'],
+      ],
+    );
     assert.equal((await control('/_fake/responder', { mode: 'nonsense' })).status, 400);
     await control('/_fake/clear', {});
     assert.deepEqual(await (await control('/_fake/requests')).json(), []);

@@ -25,20 +25,24 @@ function personaModel(persona: { model: string; fallbackModels?: string[] }, mod
 }
 
 test('primary answering 500 on every retry falls back to the next model, on the other wire', async () => {
-  fake.enqueue(
-    { status: 500, error: 'overloaded' },
-    { status: 500, error: 'overloaded' },
-    { status: 500, error: 'overloaded' },
-    { text: 'answer from the fallback' },
-  );
+  fake.enqueue({ status: 500, error: 'overloaded' }, { status: 500, error: 'overloaded' }, { status: 500, error: 'overloaded' }, { text: 'answer from the fallback' });
   const recorder = new MemoryUsageRecorder();
   const model = personaModel({ model: 'anthropic:claude-sonnet-4-5', fallbackModels: ['openai:gpt-4.1-mini'] }, {}, recorder);
   const out = await model.invoke('ship it');
   assert.equal(out.content, 'answer from the fallback');
-  assert.deepEqual(fake.requests.map((r) => r.wire), ['anthropic', 'anthropic', 'anthropic', 'openai']);
-  assert.deepEqual(recorder.records.map((r) => [r.provider, r.ok]), [
-    ['anthropic', false], ['anthropic', false], ['anthropic', false], ['openai', true],
-  ]);
+  assert.deepEqual(
+    fake.requests.map((r) => r.wire),
+    ['anthropic', 'anthropic', 'anthropic', 'openai'],
+  );
+  assert.deepEqual(
+    recorder.records.map((r) => [r.provider, r.ok]),
+    [
+      ['anthropic', false],
+      ['anthropic', false],
+      ['anthropic', false],
+      ['openai', true],
+    ],
+  );
 });
 
 test('a 500 is retried up to maxRetries, then the error says what failed', async () => {
@@ -83,7 +87,10 @@ test('x-should-retry: false is obeyed: the fallback answers at once', async () =
   fake.enqueue({ status: 429, error: 'You exceeded your current quota', headers: { 'x-should-retry': 'false' } }, { text: 'from the fallback' });
   const model = personaModel({ model: 'openai:gpt-4.1-mini', fallbackModels: ['anthropic:claude-haiku-4-5'] });
   assert.equal((await model.invoke('hello')).content, 'from the fallback');
-  assert.deepEqual(fake.requests.map((r) => r.wire), ['openai', 'anthropic']);
+  assert.deepEqual(
+    fake.requests.map((r) => r.wire),
+    ['openai', 'anthropic'],
+  );
 });
 
 test('a Retry-After too long to wait for hands over to the fallback at once', async () => {
@@ -93,7 +100,10 @@ test('a Retry-After too long to wait for hands over to the fallback at once', as
   const out = await model.invoke('hello');
   assert.equal(out.content, 'fallback was quick');
   assert.ok(Date.now() - started < 1_000);
-  assert.deepEqual(fake.requests.map((r) => r.wire), ['openai', 'anthropic']);
+  assert.deepEqual(
+    fake.requests.map((r) => r.wire),
+    ['openai', 'anthropic'],
+  );
 });
 
 test('a model slower than timeoutMs is abandoned for the fallback', async () => {
@@ -103,7 +113,10 @@ test('a model slower than timeoutMs is abandoned for the fallback', async () => 
   const out = await model.invoke('hello');
   assert.equal(out.content, 'in time');
   assert.ok(Date.now() - started < 1_200, 'did not wait for the slow answer');
-  assert.deepEqual(fake.requests.map((r) => r.model), ['gpt-4.1-mini', 'gpt-4.1-nano']);
+  assert.deepEqual(
+    fake.requests.map((r) => r.model),
+    ['gpt-4.1-mini', 'gpt-4.1-nano'],
+  );
 });
 
 test('a 401 (bad key) is not retried', async () => {

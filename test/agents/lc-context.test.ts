@@ -58,6 +58,9 @@ test('with a LangSmith tracer configured the stock context runs: a RunTree per r
   // A tracer whose client sends nothing anywhere (batching off, no endpoint reachable is needed for this check).
   const tracer = new LangChainTracer({ projectName: 'pantheon-test', client: { createRun: async () => {}, updateRun: async () => {} } as never });
   let store: unknown;
-  await RunnableLambda.from(async () => { store = storeNow(); return 1; }).invoke(0, { callbacks: [tracer] });
+  await RunnableLambda.from(async () => {
+    store = storeNow();
+    return 1;
+  }).invoke(0, { callbacks: [tracer] });
   assert.ok(store instanceof RunTree, 'traced runs keep their RunTree');
 });

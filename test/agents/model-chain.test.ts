@@ -18,10 +18,7 @@ test('resolution order: persona model, PANTHEON_MODEL, models.default, then auto
 test('fallbacks follow the primary, persona list over models.fallback, without repeats', () => {
   const models = { default: 'anthropic:claude-sonnet-4-5', fallback: ['openai:gpt-4.1-mini', 'anthropic:claude-sonnet-4-5'] };
   assert.deepEqual(resolveModelChain(apollo, models, {}), ['anthropic:claude-sonnet-4-5', 'openai:gpt-4.1-mini']);
-  assert.deepEqual(
-    resolveModelChain({ ...apollo, fallbackModels: ['openai:gpt-4o', ' openai:gpt-4o '] }, models, {}),
-    ['anthropic:claude-sonnet-4-5', 'openai:gpt-4o'],
-  );
+  assert.deepEqual(resolveModelChain({ ...apollo, fallbackModels: ['openai:gpt-4o', ' openai:gpt-4o '] }, models, {}), ['anthropic:claude-sonnet-4-5', 'openai:gpt-4o']);
 });
 
 test('no model anywhere: the error lists every way to set one', () => {
@@ -43,10 +40,7 @@ test('parseModelSpec splits at the first colon and explains bad names', () => {
   for (const bad of ['claude-sonnet-4-5', ':gpt-4o', 'openai:', '', '9x:model']) {
     assert.throws(() => parseModelSpec(bad), /provider:model form/, bad);
   }
-  assert.throws(
-    () => parseModelSpec('ollama:llama3', { providers: {} }),
-    /provider "ollama".*models\.providers/,
-  );
+  assert.throws(() => parseModelSpec('ollama:llama3', { providers: {} }), /provider "ollama".*models\.providers/);
   assert.deepEqual(parseModelSpec('ollama:llama3', { providers: { ollama: { type: 'openai', baseUrl: 'http://127.0.0.1:11434/v1' } } }), {
     provider: 'ollama',
     model: 'llama3',
@@ -58,10 +52,7 @@ test('an unknown provider in the chain fails when the persona model is built', (
 });
 
 test('a built-in provider without its API key fails with the variable to set', () => {
-  assert.throws(
-    () => createPersonaModel({ persona: { ...apollo, model: 'anthropic:claude-sonnet-4-5' }, models: {}, env: {} }),
-    /ANTHROPIC_API_KEY/,
-  );
+  assert.throws(() => createPersonaModel({ persona: { ...apollo, model: 'anthropic:claude-sonnet-4-5' }, models: {}, env: {} }), /ANTHROPIC_API_KEY/);
   const model = createPersonaModel({
     persona: { ...apollo, model: 'anthropic:claude-sonnet-4-5', fallbackModels: ['openai:gpt-4.1-mini'] },
     models: {},
@@ -69,9 +60,7 @@ test('a built-in provider without its API key fails with the variable to set', (
   });
   assert.ok(model instanceof FallbackChatModel);
   // OPENAI_BASE_URL pointing at a self-hosted server needs no key.
-  assert.doesNotThrow(() =>
-    createPersonaModel({ persona: { ...apollo, model: 'openai:llama3.1' }, models: {}, env: { OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' } }),
-  );
+  assert.doesNotThrow(() => createPersonaModel({ persona: { ...apollo, model: 'openai:llama3.1' }, models: {}, env: { OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' } }));
   assert.deepEqual(model.specs, ['anthropic:claude-sonnet-4-5', 'openai:gpt-4.1-mini']);
 });
 

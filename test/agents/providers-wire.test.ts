@@ -48,7 +48,13 @@ for (const provider of ['openai', 'anthropic'] as const) {
       assert.equal(req.wire, provider);
       assert.equal(req.stream, false);
       assert.equal(req.model, spec.split(':')[1]);
-      assert.deepEqual(req.messages.map((m) => [m.role, m.content]), [['system', 'You are Apollo.'], ['user', 'hi there']]);
+      assert.deepEqual(
+        req.messages.map((m) => [m.role, m.content]),
+        [
+          ['system', 'You are Apollo.'],
+          ['user', 'hi there'],
+        ],
+      );
       if (provider === 'openai') assert.equal(req.headers.authorization, 'Bearer sk-test-openai');
       else assert.equal(req.headers['x-api-key'], 'sk-ant-test');
     });
@@ -64,15 +70,14 @@ for (const provider of ['openai', 'anthropic'] as const) {
       assert.ok(callId);
       assert.deepEqual(fake.requests[0].tools, ['get_weather']);
 
-      const second = await bound.invoke([
-        new HumanMessage('weather in Athens?'),
-        first,
-        new ToolMessage({ content: 'sunny in Athens', tool_call_id: callId }),
-      ]);
+      const second = await bound.invoke([new HumanMessage('weather in Athens?'), first, new ToolMessage({ content: 'sunny in Athens', tool_call_id: callId })]);
       assert.equal(second.content, 'It is sunny.');
       const sent = fake.requests[1].messages;
       assert.deepEqual(sent.find((m) => m.role === 'assistant')?.toolCalls?.[0], { id: callId, name: 'get_weather', args: { city: 'Athens' } });
-      assert.deepEqual(sent.find((m) => m.role === 'tool'), { role: 'tool', content: 'sunny in Athens', toolCallId: callId });
+      assert.deepEqual(
+        sent.find((m) => m.role === 'tool'),
+        { role: 'tool', content: 'sunny in Athens', toolCallId: callId },
+      );
     });
 
     test('SSE: text arrives in several chunks and adds up, with usage', async () => {

@@ -63,17 +63,18 @@ test('every call is recorded with its tokens, a cost for priced models, and summ
   await withRun({ runId: 'run-1', persona: 'apollo' }, () => apollo.invoke('write the code'));
   await apollo.invoke('outside any run');
 
-  const { rows } = await pool.query(
-    'SELECT run_id, persona, provider, model, input_tokens, output_tokens, cost_usd::float8 AS cost, latency_ms, ok FROM model_usage ORDER BY id',
-  );
+  const { rows } = await pool.query('SELECT run_id, persona, provider, model, input_tokens, output_tokens, cost_usd::float8 AS cost, latency_ms, ok FROM model_usage ORDER BY id');
   assert.equal(rows.length, 5);
-  assert.deepEqual(rows.map((r) => [r.run_id, r.persona, r.provider, r.model, r.input_tokens, r.output_tokens, r.ok]), [
-    ['run-1', 'athena', 'anthropic', 'claude-sonnet-4-5', 1000, 200, true],
-    ['run-1', 'athena', 'anthropic', 'claude-sonnet-4-5', 0, 0, false],
-    ['run-1', 'athena', 'local', 'llama3', 300, 50, true],
-    ['run-1', 'apollo', 'openai', 'gpt-4.1-mini', 2000, 500, true],
-    [null, 'apollo', 'openai', 'gpt-4.1-mini', 10, 5, true],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.run_id, r.persona, r.provider, r.model, r.input_tokens, r.output_tokens, r.ok]),
+    [
+      ['run-1', 'athena', 'anthropic', 'claude-sonnet-4-5', 1000, 200, true],
+      ['run-1', 'athena', 'anthropic', 'claude-sonnet-4-5', 0, 0, false],
+      ['run-1', 'athena', 'local', 'llama3', 300, 50, true],
+      ['run-1', 'apollo', 'openai', 'gpt-4.1-mini', 2000, 500, true],
+      [null, 'apollo', 'openai', 'gpt-4.1-mini', 10, 5, true],
+    ],
+  );
   // claude-sonnet-4-5: $3 in / $15 out per MTok; gpt-4.1-mini: $0.40 / $1.60; unpriced local model: 0.
   assert.ok(Math.abs(rows[0].cost - (1000 * 3 + 200 * 15) / 1e6) < 1e-9);
   assert.equal(rows[2].cost, 0);

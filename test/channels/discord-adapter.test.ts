@@ -44,15 +44,24 @@ describe('the Discord adapter, with the real discord.js against the fake Discord
     general = fake.createChannel(guildId, 'general');
     const logger = createLogger({ level: 'silent' });
     adapter = new DiscordChannel({
-      bots: new Map([['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, logger)], ['apollo', new PersonaBot('apollo', APOLLO, fake.apiUrl, logger)]]),
+      bots: new Map([
+        ['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, logger)],
+        ['apollo', new PersonaBot('apollo', APOLLO, fake.apiUrl, logger)],
+      ]),
       systemPersona: 'athena',
       displayName: (id) => id[0]!.toUpperCase() + id.slice(1),
-      ingress: async (e) => { inbound.push(e); return { id: e.id, accepted: true }; },
+      ingress: async (e) => {
+        inbound.push(e);
+        return { id: e.id, accepted: true };
+      },
       logger,
     });
     await adapter.start();
     const needed = (1 << 0) | (1 << 9) | (1 << 12) | (1 << 15); // Guilds, GuildMessages, DirectMessages, MessageContent
-    assert.deepEqual(fake.gateway.identifies.map((i) => i.intents & needed), [needed, needed]);
+    assert.deepEqual(
+      fake.gateway.identifies.map((i) => i.intents & needed),
+      [needed, needed],
+    );
   });
   after(async () => {
     await adapter.stop();
@@ -60,7 +69,11 @@ describe('the Discord adapter, with the real discord.js against the fake Discord
   });
 
   it('passes the thread-id contract', () => {
-    assertThreadIdRoundTrip(adapter, [{ guildId, channelId: general.id }, { dm: 'apollo', channelId: '123' }, { guildId: 'g:1', channelId: 'c#2' }]);
+    assertThreadIdRoundTrip(adapter, [
+      { guildId, channelId: general.id },
+      { dm: 'apollo', channelId: '123' },
+      { guildId: 'g:1', channelId: 'c#2' },
+    ]);
   });
 
   it('hands a guild message heard by both bots on once, with the bot mention as @persona', async () => {
@@ -97,14 +110,18 @@ describe('the Discord adapter, with the real discord.js against the fake Discord
     assert.deepEqual(inbound, []);
   });
 
-  it('posts as the persona\'s own bot; system messages and personas without a bot go through the system bot', async () => {
+  it("posts as the persona's own bot; system messages and personas without a bot go through the system bot", async () => {
     const threadId = `discord:${guildId}:${general.id}`;
     const before = fake.log.posts.length;
     await adapter.post({ idempotencyKey: 'p-1', channel: 'discord', threadId, role: 'agent', persona: 'apollo', text: 'On it.' });
     await adapter.post({ idempotencyKey: 'p-2', channel: 'discord', threadId, role: 'system', text: 'Approved by jeff.' });
     await adapter.post({ idempotencyKey: 'p-3', channel: 'discord', threadId, role: 'agent', persona: 'hermes', text: 'me too' });
     const posts = fake.log.posts.slice(before).map((p) => [p.bot.username, p.content]);
-    assert.deepEqual(posts, [['Apollo', 'On it.'], ['Athena', 'Approved by jeff.'], ['Athena', '**Hermes**: me too']]);
+    assert.deepEqual(posts, [
+      ['Apollo', 'On it.'],
+      ['Athena', 'Approved by jeff.'],
+      ['Athena', '**Hermes**: me too'],
+    ]);
 
     // In apollo's DM only apollo's bot can post, whoever speaks.
     const dm = fake.state.dmChannel(jeff, apolloBot);
@@ -116,7 +133,10 @@ describe('the Discord adapter, with the real discord.js against the fake Discord
     const threadId = `discord:${guildId}:${general.id}`;
     const long = Array.from({ length: 200 }, (_, i) => `step ${i}: nothing to see here`).join('\n');
     const first = await adapter.post({ idempotencyKey: 'long-1', channel: 'discord', threadId, role: 'agent', persona: 'apollo', text: long });
-    const parts = fake.postsBy(APOLLO).filter((p) => p.kind === 'create').slice(-4);
+    const parts = fake
+      .postsBy(APOLLO)
+      .filter((p) => p.kind === 'create')
+      .slice(-4);
     assert.ok(parts.every((p) => p.content.length <= 2000));
     const created = fake.log.posts.filter((p) => p.body.nonce && p.kind === 'create' && p.content.includes('step '));
     assert.equal(created.map((p) => p.content).join('\n'), long);
@@ -135,13 +155,22 @@ describe('the Discord adapter, with the real discord.js against the fake Discord
   it('draws an approval card as buttons; a click is acknowledged and reads as the typed answer', async () => {
     const threadId = `discord:${guildId}:${general.id}`;
     const card: ApprovalCard = {
-      approvalId: 'ab12', title: 'Approval needed [ab12]', fields: [],
-      actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }], fallbackText: 'answer approve ab12 or deny ab12',
+      approvalId: 'ab12',
+      title: 'Approval needed [ab12]',
+      fields: [],
+      actions: [
+        { id: 'approve', label: 'Approve' },
+        { id: 'deny', label: 'Deny' },
+      ],
+      fallbackText: 'answer approve ab12 or deny ab12',
     };
     const posted = await adapter.post({ idempotencyKey: 'card-1', channel: 'discord', threadId, role: 'system', text: 'Approval needed [ab12]: answer approve ab12', card });
     const recorded = fake.log.posts.find((p) => p.messageId === posted.id)!;
     assert.equal(recorded.bot.username, 'Athena');
-    assert.deepEqual(recorded.components[0].components.map((b: { custom_id: string }) => b.custom_id), ['approve:ab12', 'deny:ab12']);
+    assert.deepEqual(
+      recorded.components[0].components.map((b: { custom_id: string }) => b.custom_id),
+      ['approve:ab12', 'deny:ab12'],
+    );
 
     inbound.length = 0;
     const interaction = fake.click(posted.id, 'approve:ab12', jeff);
@@ -179,8 +208,14 @@ describe('discord bots that cannot connect', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
     const adapter = new DiscordChannel({
-      bots: new Map([['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, logger)], ['apollo', new PersonaBot('apollo', 'not-a-known-token', fake.apiUrl, logger)]]),
-      systemPersona: 'athena', displayName: (id) => id, ingress: async (e) => ({ id: e.id, accepted: true }), logger,
+      bots: new Map([
+        ['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, logger)],
+        ['apollo', new PersonaBot('apollo', 'not-a-known-token', fake.apiUrl, logger)],
+      ]),
+      systemPersona: 'athena',
+      displayName: (id) => id,
+      ingress: async (e) => ({ id: e.id, accepted: true }),
+      logger,
     });
     try {
       await adapter.start();
@@ -197,12 +232,15 @@ describe('discord bots that cannot connect', () => {
 });
 
 describe('the discord module', () => {
-  const ctx = (discord: object | undefined, tokens: Record<string, string | undefined>) => ({
-    loaded: { config: { channels: { discord }, orchestrator: { defaultPersona: 'athena' } } },
-    registry: new PersonaRegistry(Object.entries(tokens).map(([id, token]) => ({ id, name: id, role: 'custom', description: id, prompt: id, tools: [], handles: token ? { discord: { token } } : {} }) as unknown as Persona)),
-    logger: createLogger({ level: 'silent' }),
-    ingress: async () => ({ id: 'x', accepted: true }),
-  }) as unknown as ModuleContext;
+  const ctx = (discord: object | undefined, tokens: Record<string, string | undefined>) =>
+    ({
+      loaded: { config: { channels: { discord }, orchestrator: { defaultPersona: 'athena' } } },
+      registry: new PersonaRegistry(
+        Object.entries(tokens).map(([id, token]) => ({ id, name: id, role: 'custom', description: id, prompt: id, tools: [], handles: token ? { discord: { token } } : {} }) as unknown as Persona),
+      ),
+      logger: createLogger({ level: 'silent' }),
+      ingress: async () => ({ id: 'x', accepted: true }),
+    }) as unknown as ModuleContext;
 
   it('is off unless channels.discord is configured and some persona has a bot', async () => {
     assert.equal(await discordModule(ctx(undefined, { athena: 'tok' })), null);

@@ -11,13 +11,23 @@ import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 const bots: Record<string, string> = { '111': 'athena', '222': 'apollo' };
 const personaOf = (id: string) => bots[id];
 const message = (over: Partial<DiscordMessageIn> = {}): DiscordMessageIn => ({
-  id: '900', guildId: '10', channelId: '20', channelName: 'general',
+  id: '900',
+  guildId: '10',
+  channelId: '20',
+  channelName: 'general',
   author: { id: '555', username: 'jeff', displayName: 'Jeff', bot: false },
-  content: 'hello', createdAt: '2025-01-01T00:00:00.000Z', receivedBy: 'athena', ...over,
+  content: 'hello',
+  createdAt: '2025-01-01T00:00:00.000Z',
+  receivedBy: 'athena',
+  ...over,
 });
 
 describe('discord thread ids', () => {
-  const codec = { name: 'discord', encodeThreadId: encodeDiscordThreadId, decodeThreadId: (id: string) => Object.fromEntries(Object.entries(decodeDiscordThreadId(id)).filter(([, v]) => v !== undefined)) as Record<string, string> };
+  const codec = {
+    name: 'discord',
+    encodeThreadId: encodeDiscordThreadId,
+    decodeThreadId: (id: string) => Object.fromEntries(Object.entries(decodeDiscordThreadId(id)).filter(([, v]) => v !== undefined)) as Record<string, string>,
+  };
 
   it('pass the thread-id contract for guild channels, threads and DMs', () => {
     assertThreadIdRoundTrip(codec, [
@@ -40,8 +50,13 @@ describe('parseDiscordMessage', () => {
   it('turns a guild message into an envelope keyed by the message id, bound by channel name', () => {
     const e = parseDiscordMessage(message(), personaOf)!;
     assert.deepEqual(e, {
-      id: 'discord:900', channel: 'discord', threadId: 'discord:10:20', bindingKey: 'discord:general',
-      author: { id: '555', name: 'Jeff', isBot: false }, text: 'hello', receivedAt: '2025-01-01T00:00:00.000Z',
+      id: 'discord:900',
+      channel: 'discord',
+      threadId: 'discord:10:20',
+      bindingKey: 'discord:general',
+      author: { id: '555', name: 'Jeff', isBot: false },
+      text: 'hello',
+      receivedAt: '2025-01-01T00:00:00.000Z',
     });
   });
 
@@ -69,20 +84,44 @@ describe('parseDiscordMessage', () => {
 
 describe('discord approval cards', () => {
   const approval: Approval = {
-    id: 'k3x9', toolCallId: 'call-1', thread: 'discord:10:20', channel: 'discord', persona: 'hephaestus', tool: 'ssh_exec', risk: 'infra',
-    args: { host: 'staging-1', command: 'systemctl restart api' }, reason: 'restart the staging api', status: 'pending',
-    requestedAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000),
+    id: 'k3x9',
+    toolCallId: 'call-1',
+    thread: 'discord:10:20',
+    channel: 'discord',
+    persona: 'hephaestus',
+    tool: 'ssh_exec',
+    risk: 'infra',
+    args: { host: 'staging-1', command: 'systemctl restart api' },
+    reason: 'restart the staging api',
+    status: 'pending',
+    requestedAt: new Date(),
+    expiresAt: new Date(Date.now() + 3_600_000),
   };
 
   it('become one action row with approve:<id> and deny:<id> buttons', () => {
     const rows = approvalComponents(approvalCard(approval));
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.type, 1);
-    assert.deepEqual(rows[0]!.components.map((b) => [b.type, b.label, b.custom_id, b.style]), [[2, 'Approve', 'approve:k3x9', 3], [2, 'Deny', 'deny:k3x9', 4]]);
+    assert.deepEqual(
+      rows[0]!.components.map((b) => [b.type, b.label, b.custom_id, b.style]),
+      [
+        [2, 'Approve', 'approve:k3x9', 3],
+        [2, 'Deny', 'deny:k3x9', 4],
+      ],
+    );
   });
 
   it('a click reads as the typed answer, from the clicking user', () => {
-    const e = parseDiscordClick({ interactionId: '31', customId: 'deny:k3x9', guildId: '10', channelId: '20', channelName: 'ops', user: { id: '555', username: 'jeff' }, createdAt: 'now', receivedBy: 'athena' })!;
+    const e = parseDiscordClick({
+      interactionId: '31',
+      customId: 'deny:k3x9',
+      guildId: '10',
+      channelId: '20',
+      channelName: 'ops',
+      user: { id: '555', username: 'jeff' },
+      createdAt: 'now',
+      receivedBy: 'athena',
+    })!;
     assert.equal(e.text, 'deny k3x9');
     assert.equal(e.id, 'discord:interaction:31');
     assert.equal(e.author.id, '555');

@@ -62,7 +62,10 @@ describe('GitHub channel adapter', () => {
     assert.ok(c!.body.startsWith('On it.'));
     assert.ok(c!.body.includes(commentMarker('k-hello')));
     const posts = gh.requests.slice(before).filter((r) => r.method === 'POST');
-    assert.deepEqual(posts.map((r) => r.login), ['apollo-bot']);
+    assert.deepEqual(
+      posts.map((r) => r.login),
+      ['apollo-bot'],
+    );
 
     const again = await adapter.post({ idempotencyKey: 'k-hello', channel: 'github', threadId: thread(), role: 'agent', persona: 'apollo', text: 'On it.' });
     assert.deepEqual(again, { id: first.id, duplicate: true });
@@ -88,7 +91,7 @@ describe('GitHub channel adapter', () => {
     const count = comments().length;
     const skipped = await adapter.post({ idempotencyKey: 'k-hermes', channel: 'github', threadId: thread(), role: 'agent', persona: 'hermes', text: 'hi' });
     assert.equal(skipped.id, 'skipped');
-    assert.equal(comments().length, count, 'never with another persona\'s token');
+    assert.equal(comments().length, count, "never with another persona's token");
   });
 
   test('edit replaces the text in place, as the same persona', async () => {
@@ -101,7 +104,7 @@ describe('GitHub channel adapter', () => {
     assert.equal(patch.login, 'apollo-bot');
   });
 
-  test('a persona speaking on an issue linked to a work item also tells the chat thread it came from (the outbox\'s after-post hook)', async () => {
+  test("a persona speaking on an issue linked to a work item also tells the chat thread it came from (the outbox's after-post hook)", async () => {
     const item = await ledger.create({ kind: 'issue', title: 'Rate limiting', externalRef: thread(), originThread: 'local:plan', originChannel: 'local', requestedBy: 'jeff', actor: 'athena' });
     await adapter.post({ idempotencyKey: 'k-quiet', channel: 'github', threadId: thread(), role: 'agent', persona: 'apollo', text: 'Posting alone.' });
     assert.equal(outbox.sent.filter((m) => m.threadId === 'local:plan').length, 0, 'the adapter only posts; nothing it does feeds the outbox');
@@ -117,7 +120,7 @@ describe('GitHub channel adapter', () => {
     assert.equal(mirrored!.channel, 'local');
     assert.match(mirrored!.text, new RegExp(`^\\[${item.id}\\] on acme/api#${issue}: Branch pushed, opening the PR\\.`));
     const comment = comments().find((c) => c.body.includes(commentMarker('k-progress-note')))!;
-    assert.ok(mirrored!.text.endsWith(`\n${comment.htmlUrl}`), 'with a link to the comment (the post\'s url)');
+    assert.ok(mirrored!.text.endsWith(`\n${comment.htmlUrl}`), "with a link to the comment (the post's url)");
     const events = await ledger.events(item.id);
     assert.ok(events.some((e) => e.kind === 'progress'));
   });

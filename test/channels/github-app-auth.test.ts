@@ -87,18 +87,24 @@ describe('GitHub App authentication', () => {
     const apolloTools = toolsOf('apollo', APOLLO_TOKEN);
     const answer = await use(athena, 'create_issue', { repo: 'acme/calc', title: 'Document the App setup', body: 'Explain github.app.', acceptance_criteria: ['docs name github.app'] });
     assert.match(answer, /Opened issue acme\/calc#2/);
-    assert.equal(gh.issues('acme', 'calc').find((i) => i.number === 2)?.author, BOT, 'the issue is the App bot\'s');
+    assert.equal(gh.issues('acme', 'calc').find((i) => i.number === 2)?.author, BOT, "the issue is the App bot's");
     // The checkout and the git traffic use the installation token too, through the credential helper.
     assert.match(await use(athena, 'clone', { repo: 'acme/calc', issue: 2 }), /Cloned acme\/calc into workspace acme-calc-2/);
     const athenaMade = gh.requests.slice(from).filter((r) => r.token);
-    assert.ok(athenaMade.some((r) => r.path.endsWith('git-upload-pack')), 'git fetched with a token');
+    assert.ok(
+      athenaMade.some((r) => r.path.endsWith('git-upload-pack')),
+      'git fetched with a token',
+    );
     assert.equal(tokens.length, 1, 'one installation token, reused');
     for (const r of athenaMade.filter((r) => !r.path.startsWith('/app/'))) {
       assert.equal(r.login, BOT, `${r.method} ${r.path}`);
       assert.equal(r.token, tokens[0]);
     }
     const exchange = gh.requests.slice(from).filter((r) => r.path === `/app/installations/${INSTALLATION}/access_tokens`);
-    assert.deepEqual(exchange.map((r) => `${r.method} ${r.status}`), ['POST 201']);
+    assert.deepEqual(
+      exchange.map((r) => `${r.method} ${r.status}`),
+      ['POST 201'],
+    );
 
     const before = gh.requests.length;
     assert.match(await use(apolloTools, 'get_issue', { repo: 'acme/calc', number: 1 }), /Add a changelog/);
@@ -116,8 +122,14 @@ describe('GitHub App authentication', () => {
     const comments = gh.comments('acme', 'calc', 1).map((c) => `${c.author}: ${c.body.split('\n')[0]}`);
     assert.deepEqual(comments, [`${BOT}: Noted.`, 'apollo-bot: On it.', `${BOT}: **Pantheon:** Loop guard.`]);
     const posts = gh.requests.filter((r) => r.method === 'POST' && r.path === '/repos/acme/calc/issues/1/comments');
-    assert.deepEqual(posts.map((r) => r.login), [BOT, 'apollo-bot', BOT]);
-    assert.ok(posts.filter((r) => r.login === BOT).every((r) => tokens.includes(r.token!)), 'the App posts with an installation token');
+    assert.deepEqual(
+      posts.map((r) => r.login),
+      [BOT, 'apollo-bot', BOT],
+    );
+    assert.ok(
+      posts.filter((r) => r.login === BOT).every((r) => tokens.includes(r.token!)),
+      'the App posts with an installation token',
+    );
     // A persona unknown to the team gets no client at all, App or not.
     assert.equal(identities.clientFor('nobody'), undefined);
   });

@@ -41,7 +41,10 @@ describe('GitHub inbound pipeline', () => {
   let ledger: WorkLedger;
   const as = (login: string) => new Octokit({ auth: `tok-${login}`, baseUrl: gh.url, throttle: { enabled: false }, retry: { enabled: false } });
   /** Where the next pump starts: after every delivery of what happened so far. */
-  const mark = async () => { await gh.settled(); return gh.deliveries.length; };
+  const mark = async () => {
+    await gh.settled();
+    return gh.deliveries.length;
+  };
   /** Every delivery the fake recorded since `from`, mapped and handled like the webhook job does. */
   const pump = async (from: number) => {
     await gh.settled();
@@ -91,7 +94,10 @@ describe('GitHub inbound pipeline', () => {
     const sync = new LedgerSync({ ledger, outbox });
     inbound = new GitHubInbound({
       logger,
-      ingress: async (e) => { ingressed.push(e); return { id: e.id, accepted: true }; },
+      ingress: async (e) => {
+        ingressed.push(e);
+        return { id: e.id, accepted: true };
+      },
       outbox,
       identities,
       authoriser: new GitHubAuthoriser({ pool: db.pool, logger, humanLogins: ['jeff'], isPersonaLogin: (l) => !!identities.personaByLogin(l), cacheSeconds: 300 }),
@@ -102,7 +108,15 @@ describe('GitHub inbound pipeline', () => {
 
   test('a human assigns apollo: one envelope aimed at apollo; the ledger item is assigned', async () => {
     const { data: issue } = await as('athena').rest.issues.create({ owner: 'acme', repo: 'api', title: 'Rate limiting', body: 'Limit to 100 req/min.' });
-    const item = await ledger.create({ kind: 'issue', title: 'Rate limiting', externalRef: `github:acme/api#${issue.number}`, originThread: 'local:plan', originChannel: 'local', requestedBy: 'jeff', actor: 'athena' });
+    const item = await ledger.create({
+      kind: 'issue',
+      title: 'Rate limiting',
+      externalRef: `github:acme/api#${issue.number}`,
+      originThread: 'local:plan',
+      originChannel: 'local',
+      requestedBy: 'jeff',
+      actor: 'athena',
+    });
     const from = await mark();
     await as('jeff').rest.issues.addAssignees({ owner: 'acme', repo: 'api', issue_number: issue.number, assignees: ['apollo-bot'] });
     assert.deepEqual(await pump(from), ['ingress']);
@@ -140,7 +154,7 @@ describe('GitHub inbound pipeline', () => {
     assert.match(refusal.text, /@mallory.*won't act on this/);
     const asked = gh.requests.filter((r) => r.path === '/repos/acme/api/collaborators/mallory/permission');
     assert.equal(asked.length, 1, 'the answer is cached');
-    assert.equal(asked[0]!.login, 'apollo-bot', 'asked with the target persona\'s own token');
+    assert.equal(asked[0]!.login, 'apollo-bot', "asked with the target persona's own token");
   });
 
   test('collaborators with write may wake a persona; read-only ones may not; a persona never wakes itself', async () => {
@@ -150,19 +164,30 @@ describe('GitHub inbound pipeline', () => {
     await as('reader').rest.issues.createComment({ owner: 'acme', repo: 'api', issue_number: issue.number, body: '@artemis-bot me too' });
     await as('apollo').rest.issues.createComment({ owner: 'acme', repo: 'api', issue_number: issue.number, body: 'Note to self @apollo-bot, and @artemis-bot FYI' });
     assert.deepEqual(await pump(from), ['ingress', 'refused', 'ingress']);
-    assert.deepEqual(ingressed.map((e) => [e.author.id, e.targets]), [['carol', ['artemis']], ['apollo-bot', ['artemis']]]);
+    assert.deepEqual(
+      ingressed.map((e) => [e.author.id, e.targets]),
+      [
+        ['carol', ['artemis']],
+        ['apollo-bot', ['artemis']],
+      ],
+    );
     from = await mark();
     await as('apollo').rest.issues.createComment({ owner: 'acme', repo: 'api', issue_number: issue.number, body: 'Only @apollo-bot here' });
     assert.deepEqual(await pump(from), ['ignored']);
   });
 
-  test('artemis requests changes on apollo\'s PR: apollo wakes with the review and its inline comments', async () => {
+  test("artemis requests changes on apollo's PR: apollo wakes with the review and its inline comments", async () => {
     await branch('feat/limit');
     const { data: pr } = await as('apollo').rest.pulls.create({ owner: 'acme', repo: 'api', title: 'Add rate limiting', head: 'feat/limit', base: 'main', body: 'Closes #1' });
     const from = await mark();
     const { data: head } = await as('apollo').rest.pulls.get({ owner: 'acme', repo: 'api', pull_number: pr.number });
     await as('artemis').rest.pulls.createReview({
-      owner: 'acme', repo: 'api', pull_number: pr.number, commit_id: head.head.sha, event: 'REQUEST_CHANGES', body: 'Needs a test.',
+      owner: 'acme',
+      repo: 'api',
+      pull_number: pr.number,
+      commit_id: head.head.sha,
+      event: 'REQUEST_CHANGES',
+      body: 'Needs a test.',
       comments: [{ path: 'README.md', line: 1, body: 'Mention the limit here.' }],
     });
     const results = await pump(from);
@@ -175,7 +200,7 @@ describe('GitHub inbound pipeline', () => {
     assert.match(e.text, /Mention the limit here\./);
   });
 
-  test('a failed check on apollo\'s PR wakes apollo once for that head', async () => {
+  test("a failed check on apollo's PR wakes apollo once for that head", async () => {
     await branch('feat/ci');
     const { data: pr } = await as('apollo').rest.pulls.create({ owner: 'acme', repo: 'api', title: 'CI change', head: 'feat/ci', base: 'main' });
     const from = await mark();
@@ -205,7 +230,7 @@ describe('GitHub inbound pipeline', () => {
     assert.equal(await poller.poll(personas[1]!), 0, 'nothing new: If-Modified-Since answers 304');
   });
 
-  test('polling finds a review without inline comments on the persona\'s own PR', async () => {
+  test("polling finds a review without inline comments on the persona's own PR", async () => {
     const poller = new NotificationPoller({ pool: db.pool, logger, identities, inbound, intervalSeconds: 60 });
     await branch('feat/polled-review');
     const { data: pr } = await as('apollo').rest.pulls.create({ owner: 'acme', repo: 'api', title: 'Polled review', head: 'feat/polled-review', base: 'main' });
@@ -232,7 +257,15 @@ describe('GitHub inbound pipeline', () => {
   test('when every reviewer approved, the work item is approved and its origin thread is told', async () => {
     await branch('feat/approve');
     const { data: pr } = await as('apollo').rest.pulls.create({ owner: 'acme', repo: 'api', title: 'Approve me', head: 'feat/approve', base: 'main' });
-    const item = await ledger.create({ kind: 'pull_request', title: 'Approve me', externalRef: `github:acme/api#${pr.number}`, originThread: 'local:review-room', originChannel: 'local', requestedBy: 'jeff', actor: 'apollo' });
+    const item = await ledger.create({
+      kind: 'pull_request',
+      title: 'Approve me',
+      externalRef: `github:acme/api#${pr.number}`,
+      originThread: 'local:review-room',
+      originChannel: 'local',
+      requestedBy: 'jeff',
+      actor: 'apollo',
+    });
     await as('apollo').rest.pulls.requestReviewers({ owner: 'acme', repo: 'api', pull_number: pr.number, reviewers: ['artemis-bot', 'athena-bot'] });
     let from = await mark();
     await as('artemis').rest.pulls.createReview({ owner: 'acme', repo: 'api', pull_number: pr.number, event: 'APPROVE' });
@@ -251,7 +284,15 @@ describe('GitHub inbound pipeline', () => {
   test('a merged PR moves its ledger item to merged and tells the origin thread and who asked', async () => {
     await branch('feat/merge');
     const { data: pr } = await as('apollo').rest.pulls.create({ owner: 'acme', repo: 'api', title: 'Merge me', head: 'feat/merge', base: 'main' });
-    const item = await ledger.create({ kind: 'pull_request', title: 'Merge me', externalRef: `github:acme/api#${pr.number}`, originThread: 'local:plan', originChannel: 'local', requestedBy: 'jeff', actor: 'apollo' });
+    const item = await ledger.create({
+      kind: 'pull_request',
+      title: 'Merge me',
+      externalRef: `github:acme/api#${pr.number}`,
+      originThread: 'local:plan',
+      originChannel: 'local',
+      requestedBy: 'jeff',
+      actor: 'apollo',
+    });
     const from = await mark();
     await as('jeff').rest.pulls.merge({ owner: 'acme', repo: 'api', pull_number: pr.number });
     await pump(from);
@@ -259,6 +300,10 @@ describe('GitHub inbound pipeline', () => {
     const told = outbox.sent.find((m) => m.threadId === 'local:plan');
     assert.ok(told, JSON.stringify(outbox.sent));
     assert.match(told!.text, new RegExp(`^@jeff \\[${item.id}\\] acme/api#${pr.number} "Merge me" was merged by jeff`));
-    assert.deepEqual(ingressed.map((e) => e.targets), [['apollo']], 'the author persona is told');
+    assert.deepEqual(
+      ingressed.map((e) => e.targets),
+      [['apollo']],
+      'the author persona is told',
+    );
   });
 });

@@ -64,7 +64,10 @@ describe('GitHub re-review: a submitted review releases the review-request claim
     const sync = new LedgerSync({ ledger, outbox });
     inbound = new GitHubInbound({
       logger,
-      ingress: async (e) => { woken.push(e); return { id: e.id, accepted: true }; },
+      ingress: async (e) => {
+        woken.push(e);
+        return { id: e.id, accepted: true };
+      },
       outbox,
       identities,
       authoriser: new GitHubAuthoriser({ pool: db.pool, logger, humanLogins: [], isPersonaLogin: (l) => !!identities.personaByLogin(l), cacheSeconds: 300 }),

@@ -12,7 +12,12 @@ const sign = (body: Buffer) => `sha256=${createHmac('sha256', SECRET).update(bod
  * A request body arriving in chunks, as a socket delivers it. Chunks under the file stream's
  * high-water mark are written without waiting for 'drain', so a refusal finds writes in flight.
  */
-const chunked = (body: Buffer, size = 65536) => Readable.from((function* () { for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size); })());
+const chunked = (body: Buffer, size = 65536) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
+    })(),
+  );
 const spools = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('pantheon-webhook-')).length;
 
 describe('readSignedBody', () => {
@@ -27,9 +32,13 @@ describe('readSignedBody', () => {
     const before = await spools();
     const body = Buffer.alloc(6 * 1024 * 1024, 0x61);
     // Many at once, so refusals land while the file streams still have writes in flight.
-    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => i % 2
-      ? readSignedBody(chunked(body, 1024 * (1 + (i % 12))), { secret: SECRET, signature: `sha256=${'0'.repeat(64)}`, limitBytes: 8 * 1024 * 1024 })
-      : readSignedBody(chunked(body, 1024 * (1 + (i % 12))), { secret: SECRET, signature: sign(body), limitBytes: 2 * 1024 * 1024 })));
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        i % 2
+          ? readSignedBody(chunked(body, 1024 * (1 + (i % 12))), { secret: SECRET, signature: `sha256=${'0'.repeat(64)}`, limitBytes: 8 * 1024 * 1024 })
+          : readSignedBody(chunked(body, 1024 * (1 + (i % 12))), { secret: SECRET, signature: sign(body), limitBytes: 2 * 1024 * 1024 }),
+      ),
+    );
     assert.deepEqual(new Set(results.map((r) => (r.ok ? 'ok' : r.reason))), new Set(['bad_signature', 'too_large']));
     // Give destroyed streams' pending writes time to fail: an unhandled 'error' would fail this test.
     await new Promise((r) => setTimeout(r, 300));

@@ -22,8 +22,20 @@ function example(event: string, action: string, index = 0): any {
   return structuredClone(found) as WebhookPayload;
 }
 
-const persona = (id: string, login: string): Persona => ({ id, name: id[0]!.toUpperCase() + id.slice(1), role: 'developer', description: id, prompt: id, tools: [], handles: {}, github: { login, token: `tok-${id}` } });
-const team = new Map([['apollo', persona('apollo', 'apollo-bot')], ['artemis', persona('artemis', 'artemis-bot')]]);
+const persona = (id: string, login: string): Persona => ({
+  id,
+  name: id[0]!.toUpperCase() + id.slice(1),
+  role: 'developer',
+  description: id,
+  prompt: id,
+  tools: [],
+  handles: {},
+  github: { login, token: `tok-${id}` },
+});
+const team = new Map([
+  ['apollo', persona('apollo', 'apollo-bot')],
+  ['artemis', persona('artemis', 'artemis-bot')],
+]);
 const logins = { personaIdByLogin: (l: string | undefined | null) => [...team.values()].find((p) => p.github!.login.toLowerCase() === l?.toLowerCase())?.id };
 const loginOf = (id: string) => team.get(id)?.github?.login;
 
@@ -140,13 +152,13 @@ describe('events → activities (real example payloads)', () => {
     p.review.body = 'Please add a rate-limit test.';
     const [a] = mapWebhook('pull_request_review', p, logins);
     assert.equal(a!.kind, 'review');
-    assert.deepEqual(a!.targets, ['apollo'], 'another persona\'s review wakes the author');
+    assert.deepEqual(a!.targets, ['apollo'], "another persona's review wakes the author");
     assert.equal(a!.key, `review:Codertocat/Hello-World:${p.review.id}`);
     p.review.state = 'approved';
     assert.deepEqual(mapWebhook('pull_request_review', p, logins)[0]!.targets, []);
   });
 
-  test('pull_request_review_comment.created shares its review\'s key (one wake per review)', () => {
+  test("pull_request_review_comment.created shares its review's key (one wake per review)", () => {
     const p = example('pull_request_review_comment', 'created');
     p.pull_request.user.login = 'apollo-bot';
     const [a] = mapWebhook('pull_request_review_comment', p, logins);

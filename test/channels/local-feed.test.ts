@@ -11,7 +11,11 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
-interface ListCall { conversation: string; afterSeq: number; limit: number }
+interface ListCall {
+  conversation: string;
+  afterSeq: number;
+  limit: number;
+}
 
 /**
  * The part of ChatStore the feeds use: `list` and `changes`. Every `list` call is recorded;
@@ -92,7 +96,7 @@ function follow(feeds: ConversationFeeds, conversation: string, afterSeq: number
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('ConversationFeeds', () => {
-  it('sends each new message once, in order, to every subscriber, and only its conversation\'s', async () => {
+  it("sends each new message once, in order, to every subscriber, and only its conversation's", async () => {
     const store = new FakeStore();
     const feeds = feedsOn(store);
     const a = follow(feeds, 'general', 0);
@@ -151,7 +155,13 @@ describe('ConversationFeeds', () => {
     const behind = follow(feeds, 'general', 3); // a reconnect with Last-Event-ID: 3
     await settle();
     // Its own queries, a page at a time from where it was; the feed's own position is untouched.
-    assert.deepEqual(store.callsSince(before).filter((c) => c.afterSeq < 1200).map((c) => c.afterSeq), [3, 503, 1003]);
+    assert.deepEqual(
+      store
+        .callsSince(before)
+        .filter((c) => c.afterSeq < 1200)
+        .map((c) => c.afterSeq),
+      [3, 503, 1003],
+    );
     assert.deepEqual(behind.seqs, range(4, 1200));
     store.add('general');
     store.add('general');
@@ -245,7 +255,10 @@ describe('ConversationFeeds', () => {
     store.failures.push(new Error('connection reset'));
     store.add('general');
     await settle();
-    assert.deepEqual(errors.map((e) => (e as Error).message), ['connection reset']);
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ['connection reset'],
+    );
     assert.deepEqual(a.seqs, []);
     store.add('general');
     await settle();
@@ -262,7 +275,10 @@ describe('ConversationFeeds', () => {
     store.failures.push(new Error('catch-up failed'));
     const behind = follow(feeds, 'general', 0);
     await settle();
-    assert.deepEqual(errors.map((e) => (e as Error).message), ['catch-up failed']);
+    assert.deepEqual(
+      errors.map((e) => (e as Error).message),
+      ['catch-up failed'],
+    );
     store.add('general');
     await settle();
     // It is not stuck: later messages still reach it (what its failed query would have sent is not).

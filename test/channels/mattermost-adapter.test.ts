@@ -40,7 +40,12 @@ function wire(fake: FakeMattermost, personas: Array<{ id: string; token: string 
   const cursors = opts.cursors ?? new ChannelCursors({ logger });
   const inbound = new MattermostInbound({ roster, cursors, directory, logger, startedAt: Date.now(), ingress: sink.ingress });
   const adapter = new MattermostChannel({
-    baseUrl: fake.url, roster, directory, inbound, logger, pingIntervalMs: opts.pingIntervalMs ?? 200,
+    baseUrl: fake.url,
+    roster,
+    directory,
+    inbound,
+    logger,
+    pingIntervalMs: opts.pingIntervalMs ?? 200,
     actions: () => ({ url: 'http://127.0.0.1:9/webhooks/mattermost/actions', secret: 'test-secret' }),
     personaName: (id) => ({ hermes: 'Hermes' })[id],
   });
@@ -63,11 +68,24 @@ describe('the Mattermost adapter against the fake server', () => {
     fake.addChannel('ops', { members: ['athena-bot', 'jeff'] });
     tokens = { athena: athena.token, apollo: apollo.token };
   });
-  afterEach(async () => { for (const s of stopAll) await s(); stopAll = []; });
-  after(async () => { await fake.close(); });
+  afterEach(async () => {
+    for (const s of stopAll) await s();
+    stopAll = [];
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   const started = async (opts: Parameters<typeof wire>[2] = {}) => {
-    const w = wire(fake, [{ id: 'athena', token: tokens.athena }, { id: 'apollo', token: tokens.apollo }, { id: 'hermes', token: 'not-a-valid-token' }], opts);
+    const w = wire(
+      fake,
+      [
+        { id: 'athena', token: tokens.athena },
+        { id: 'apollo', token: tokens.apollo },
+        { id: 'hermes', token: 'not-a-valid-token' },
+      ],
+      opts,
+    );
     await w.adapter.start();
     w.adapter.listen();
     stopAll.push(() => w.adapter.stop());
@@ -80,8 +98,11 @@ describe('the Mattermost adapter against the fake server', () => {
     assertThreadIdRoundTrip(adapter, [{ channelId: 'c'.repeat(26), rootId: 'r'.repeat(26) }, { channelId: 'town-square' }, { channelId: 'a:b', rootId: '#1' }]);
   });
 
-  it('posts as each persona\'s own bot in the thread; splits long text; a repeated key posts once', async () => {
-    const { adapter } = wire(fake, [{ id: 'athena', token: tokens.athena }, { id: 'apollo', token: tokens.apollo }]);
+  it("posts as each persona's own bot in the thread; splits long text; a repeated key posts once", async () => {
+    const { adapter } = wire(fake, [
+      { id: 'athena', token: tokens.athena },
+      { id: 'apollo', token: tokens.apollo },
+    ]);
     await adapter.start();
     const root = fake.post({ user: 'jeff', channel: 'town-square', message: 'release plan?' });
     const threadId = adapter.encodeThreadId({ channelId: root.channel_id, rootId: root.id });
@@ -91,14 +112,20 @@ describe('the Mattermost adapter against the fake server', () => {
     const again = await adapter.post(message({ threadId, persona: 'athena', text: 'Handing to @apollo.', idempotencyKey: 'athena-1' }));
     assert.equal(again.id, a.id, 'the same key finds the same post');
     const replies = fake.thread(root.id).slice(1);
-    assert.deepEqual(replies.map((p) => fake.username(p.user_id)), ['athena-bot', 'apollo', 'apollo']);
+    assert.deepEqual(
+      replies.map((p) => fake.username(p.user_id)),
+      ['athena-bot', 'apollo', 'apollo'],
+    );
     assert.equal(replies[0]!.message, 'Handing to @apollo.');
     assert.ok(replies.every((p) => p.root_id === root.id));
     assert.equal(replies[1]!.message.length + replies[2]!.message.length + 1 >= long.trim().length, true);
   });
 
   it('system messages come from the first bot, or from the bot in a DM; `@user` is a DM; a persona without a bot speaks through it by name', async () => {
-    const { adapter } = wire(fake, [{ id: 'athena', token: tokens.athena }, { id: 'apollo', token: tokens.apollo }]);
+    const { adapter } = wire(fake, [
+      { id: 'athena', token: tokens.athena },
+      { id: 'apollo', token: tokens.apollo },
+    ]);
     await adapter.start();
     await adapter.post(message({ threadId: 'mattermost:ops', role: 'system', text: 'Deploy at 17:00.' }));
     const ops = fake.postsIn('ops').at(-1)!;
@@ -108,7 +135,7 @@ describe('the Mattermost adapter against the fake server', () => {
     assert.equal(fake.username(fake.postsIn(dm.id).at(-1)!.user_id), 'apollo');
     await adapter.post(message({ threadId: `mattermost:${dm.id}`, persona: 'athena', text: 'handed over' }));
     const inDm = fake.postsIn(dm.id).at(-1)!;
-    assert.deepEqual([fake.username(inDm.user_id), inDm.message], ['apollo', '**athena:** handed over'], 'athena\'s bot cannot post in apollo\'s DM');
+    assert.deepEqual([fake.username(inDm.user_id), inDm.message], ['apollo', '**athena:** handed over'], "athena's bot cannot post in apollo's DM");
     await adapter.post(message({ threadId: 'mattermost:@carol', persona: 'apollo', text: 'a word in private' }));
     const privately = fake.postsIn(fake.directChannel('apollo', 'carol').id).at(-1)!;
     assert.deepEqual([fake.username(privately.user_id), privately.message], ['apollo', 'a word in private']);
@@ -118,7 +145,10 @@ describe('the Mattermost adapter against the fake server', () => {
   });
 
   it('waits out a rate limit, joins a public channel it is not in, edits in place', async () => {
-    const { adapter } = wire(fake, [{ id: 'athena', token: tokens.athena }, { id: 'apollo', token: tokens.apollo }]);
+    const { adapter } = wire(fake, [
+      { id: 'athena', token: tokens.athena },
+      { id: 'apollo', token: tokens.apollo },
+    ]);
     await adapter.start();
     fake.failNextPosts(1, 429);
     const started = Date.now();
@@ -153,7 +183,7 @@ describe('the Mattermost adapter against the fake server', () => {
 
   it('a deaf socket is cut and reopened within its watchdog interval; what was posted meanwhile is taken in once', async () => {
     const w = await started({ pingIntervalMs: 200 });
-    assert.equal(fake.silence(), 2, 'both bots\' sockets go silent (open, but saying nothing)');
+    assert.equal(fake.silence(), 2, "both bots' sockets go silent (open, but saying nothing)");
     const silencedAt = Date.now();
     const missed = fake.post({ user: 'jeff', channel: 'town-square', message: '@athena-bot are you there?' });
     await fake.waitFor(() => fake.sockets('athena-bot') === 1 && fake.sockets('apollo') === 1, 5000, 'fresh sockets');
@@ -186,7 +216,10 @@ describe('the Mattermost adapter against the fake server', () => {
       stopAll = [];
       await first.stop();
       const { rows } = await pool.query('SELECT channel_id, last_post_at FROM mattermost_cursors');
-      assert.deepEqual(rows.map((r) => [r.channel_id, Number(r.last_post_at)]), [[before.channel_id, before.create_at]]);
+      assert.deepEqual(
+        rows.map((r) => [r.channel_id, Number(r.last_post_at)]),
+        [[before.channel_id, before.create_at]],
+      );
 
       const whileDown = fake.post({ user: 'carol', channel: 'town-square', message: '@athena-bot while you were away' });
       await sleep(20);
@@ -195,7 +228,10 @@ describe('the Mattermost adapter against the fake server', () => {
       await started({ sink, cursors: second });
       await fake.waitFor(() => sink.accepted().some((e) => e.id === `mattermost:${whileDown.id}`), 5000, 'the post sent while down');
       await sleep(300);
-      assert.deepEqual(sink.accepted().map((e) => e.text), ['before the restart', '@athena while you were away']);
+      assert.deepEqual(
+        sink.accepted().map((e) => e.text),
+        ['before the restart', '@athena while you were away'],
+      );
       await second.stop();
     } finally {
       await pool.end();

@@ -67,7 +67,9 @@ describe('the fake Mattermost speaks to the official @mattermost/client', () => 
       socket.initialize(fake.url.replace('http', 'ws') + '/api/v4/websocket', bot.token);
       await fake.waitFor(() => events.some((e) => e.event === 'hello'), 5000, 'hello');
       const card = fake.post({
-        user: 'ws-bot', channel: 'ws', message: 'pick one',
+        user: 'ws-bot',
+        channel: 'ws',
+        message: 'pick one',
         props: { attachments: [{ actions: [{ id: 'yes', name: 'Yes', integration: { url: integrationUrl, context: { secret: 42 } } }] }] },
       });
       const posted = await fake.waitFor(() => events.find((e) => e.event === 'posted'), 5000, 'posted');
@@ -79,7 +81,13 @@ describe('the fake Mattermost speaks to the official @mattermost/client', () => 
       clicker.setUrl(fake.url);
       clicker.setToken(human.token);
       await clicker.doPostAction(card.id, 'yes');
-      assert.deepEqual(clicks.map((c) => { const x = c as Record<string, unknown>; return [x.user_id, x.user_name, x.post_id, x.context]; }), [[human.id, 'ws-human', card.id, { secret: 42 }]]);
+      assert.deepEqual(
+        clicks.map((c) => {
+          const x = c as Record<string, unknown>;
+          return [x.user_id, x.user_name, x.post_id, x.context];
+        }),
+        [[human.id, 'ws-human', card.id, { secret: 42 }]],
+      );
       assert.equal(fake.actions.at(-1)!.ephemeralText, 'noted');
     } finally {
       socket.close();

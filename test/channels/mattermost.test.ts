@@ -15,12 +15,26 @@ const APOLLO_ID = 'b'.repeat(26);
 const JEFF_ID = 'j'.repeat(26);
 const CHANNEL = 'c'.repeat(26);
 const bots: TeamBots = {
-  personaByUserId: new Map([[ATHENA_ID, 'athena'], [APOLLO_ID, 'apollo']]),
-  personaByUsername: new Map([['athena-bot', 'athena'], ['apollo', 'apollo']]),
+  personaByUserId: new Map([
+    [ATHENA_ID, 'athena'],
+    [APOLLO_ID, 'apollo'],
+  ]),
+  personaByUsername: new Map([
+    ['athena-bot', 'athena'],
+    ['apollo', 'apollo'],
+  ]),
 };
 const jeff = { id: JEFF_ID, username: 'jeff', isBot: false };
 const post = (over: Partial<PostLike> = {}): PostLike => ({
-  id: 'p'.repeat(26), channel_id: CHANNEL, root_id: '', user_id: JEFF_ID, message: 'hello', type: '', create_at: 1_700_000_000_000, props: {}, ...over,
+  id: 'p'.repeat(26),
+  channel_id: CHANNEL,
+  root_id: '',
+  user_id: JEFF_ID,
+  message: 'hello',
+  type: '',
+  create_at: 1_700_000_000_000,
+  props: {},
+  ...over,
 });
 const townSquare = { id: CHANNEL, name: 'town-square', type: 'O' };
 
@@ -31,11 +45,7 @@ describe('mattermost thread ids', () => {
       encodeThreadId: (p: Record<string, string>) => encodeMattermostThreadId({ channelId: p.channelId!, rootId: p.rootId }),
       decodeThreadId: (id: string) => ({ ...decodeMattermostThreadId(id) }) as Record<string, string>,
     };
-    assertThreadIdRoundTrip(adapterLike, [
-      { channelId: CHANNEL, rootId: 'r'.repeat(26) },
-      { channelId: 'town-square' },
-      { channelId: 'odd:name#1', rootId: 'root:with#hash' },
-    ]);
+    assertThreadIdRoundTrip(adapterLike, [{ channelId: CHANNEL, rootId: 'r'.repeat(26) }, { channelId: 'town-square' }, { channelId: 'odd:name#1', rootId: 'root:with#hash' }]);
   });
 
   it('are the channel and the root post, readable for real ids', () => {
@@ -59,13 +69,13 @@ describe('mattermost posts become envelopes', () => {
     assert.equal(reply.id, `mattermost:${'q'.repeat(26)}`);
   });
 
-  it('a DM to a persona\'s bot is direct to that persona', () => {
+  it("a DM to a persona's bot is direct to that persona", () => {
     const dm = { id: 'd'.repeat(26), name: [APOLLO_ID, JEFF_ID].sort().join('__'), type: 'D' };
     const envelope = postToEnvelope(post({ channel_id: dm.id, message: 'can you look at the build?' }), dm, jeff, bots)!;
     assert.equal(envelope.directTo, 'apollo');
   });
 
-  it('posts of the team\'s bots, other bots, webhooks and the system are not for the ingress', () => {
+  it("posts of the team's bots, other bots, webhooks and the system are not for the ingress", () => {
     assert.equal(postToEnvelope(post({ user_id: ATHENA_ID }), townSquare, { id: ATHENA_ID, username: 'athena-bot', isBot: true }, bots), null);
     assert.equal(postToEnvelope(post({ user_id: 'z'.repeat(26) }), townSquare, { id: 'z'.repeat(26), username: 'ci', isBot: true }, bots), null);
     assert.equal(postToEnvelope(post({ props: { from_webhook: 'true' } }), townSquare, jeff, bots), null);
@@ -82,7 +92,10 @@ describe('mattermost posts become envelopes', () => {
 
 describe('mattermost formatting', () => {
   it('mentions a persona by its bot username and keeps markdown', () => {
-    const usernames = new Map([['apollo', 'apollo-bot'], ['athena', 'athena']]);
+    const usernames = new Map([
+      ['apollo', 'apollo-bot'],
+      ['athena', 'athena'],
+    ]);
     assert.deepEqual(formatForMattermost('**Handing to** @apollo; cc @athena\n```ts\nx()\n```', usernames), ['**Handing to** @apollo-bot; cc @athena\n```ts\nx()\n```']);
   });
 
@@ -95,7 +108,13 @@ describe('mattermost formatting', () => {
       assert.ok(part.length <= MATTERMOST_MAX_MESSAGE, `part of ${part.length}`);
       assert.equal((part.match(/^```/gm) ?? []).length % 2, 0, 'each part has balanced fences');
     }
-    assert.equal(parts.join('').replace(/```\n?/g, '').replace(/\n/g, ''), line.repeat(400));
+    assert.equal(
+      parts
+        .join('')
+        .replace(/```\n?/g, '')
+        .replace(/\n/g, ''),
+      line.repeat(400),
+    );
   });
 });
 
@@ -103,8 +122,14 @@ describe('mattermost approval cards', () => {
   const card: ApprovalCard = {
     approvalId: 'k7m2',
     title: 'Approval needed [k7m2]: hephaestus wants to run restart_service',
-    fields: [{ label: 'Persona', value: 'hephaestus' }, { label: 'Arguments', value: 'service=api' }],
-    actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }],
+    fields: [
+      { label: 'Persona', value: 'hephaestus' },
+      { label: 'Arguments', value: 'service=api' },
+    ],
+    actions: [
+      { id: 'approve', label: 'Approve' },
+      { id: 'deny', label: 'Deny' },
+    ],
     fallbackText: 'Approval needed [k7m2] ... reply approve k7m2 or deny k7m2',
   };
   const thread = `mattermost:${CHANNEL}:${'r'.repeat(26)}`;
@@ -115,12 +140,21 @@ describe('mattermost approval cards', () => {
     assert.match(message, /`approve k7m2`/);
     const [attachment] = props.attachments;
     assert.equal(attachment!.fallback, card.fallbackText);
-    assert.deepEqual(attachment!.fields!.map((f) => [f.title, f.value, f.short]), [['Persona', 'hephaestus', true], ['Arguments', 'service=api', false]]);
+    assert.deepEqual(
+      attachment!.fields!.map((f) => [f.title, f.value, f.short]),
+      [
+        ['Persona', 'hephaestus', true],
+        ['Arguments', 'service=api', false],
+      ],
+    );
     const actions = attachment!.actions as unknown as Array<{ id: string; name: string; integration: { url: string; context: unknown } }>;
-    assert.deepEqual(actions.map((a) => [a.id, a.name, a.integration.url]), [
-      ['approve', 'Approve', 'https://pantheon.example/webhooks/mattermost/actions'],
-      ['deny', 'Deny', 'https://pantheon.example/webhooks/mattermost/actions'],
-    ]);
+    assert.deepEqual(
+      actions.map((a) => [a.id, a.name, a.integration.url]),
+      [
+        ['approve', 'Approve', 'https://pantheon.example/webhooks/mattermost/actions'],
+        ['deny', 'Deny', 'https://pantheon.example/webhooks/mattermost/actions'],
+      ],
+    );
     const context = verifyActionContext('s3cret', actions[1]!.integration.context);
     assert.deepEqual(context && { ...context, sig: undefined }, { approval: 'k7m2', action: 'deny', thread, sig: undefined });
   });
@@ -137,21 +171,25 @@ describe('mattermost approval cards', () => {
 });
 
 describe('the mattermost module', () => {
-  const ctx = (mattermost: unknown, tokens: Record<string, string>) => ({
-    loaded: {
-      config: { channels: { mattermost } },
-      personas: ['athena', 'apollo'].map((id) => ({ id, handles: tokens[id] ? { mattermost: { token: tokens[id] } } : {} })),
-    },
-    logger: createLogger({ level: 'silent' }),
-    registry: { get: () => undefined },
-    ingress: async () => ({ id: 'x', accepted: true }),
-  }) as unknown as ModuleContext;
+  const ctx = (mattermost: unknown, tokens: Record<string, string>) =>
+    ({
+      loaded: {
+        config: { channels: { mattermost } },
+        personas: ['athena', 'apollo'].map((id) => ({ id, handles: tokens[id] ? { mattermost: { token: tokens[id] } } : {} })),
+      },
+      logger: createLogger({ level: 'silent' }),
+      registry: { get: () => undefined },
+      ingress: async () => ({ id: 'x', accepted: true }),
+    }) as unknown as ModuleContext;
 
   it('is off without a url or without a persona token, on with both', async () => {
     assert.equal(await mattermostModule(ctx(undefined, { athena: 'tok-athena-1' })), null);
     assert.equal(await mattermostModule(ctx({ url: 'http://127.0.0.1:1', pingIntervalSeconds: 30 }, {})), null);
     const mod = await mattermostModule(ctx({ url: 'http://127.0.0.1:1', pingIntervalSeconds: 30 }, { apollo: 'tok-apollo-1' }));
     assert.equal(mod?.name, 'mattermost');
-    assert.deepEqual(mod?.adapters?.map((a) => a.name), ['mattermost']);
+    assert.deepEqual(
+      mod?.adapters?.map((a) => a.name),
+      ['mattermost'],
+    );
   });
 });

@@ -37,7 +37,14 @@ describe('the Slack adapter against a fake Slack', () => {
     inbox.push(e);
     return { id: e.id, accepted: true };
   };
-  const msg = (m: Partial<OutboundMessage>): OutboundMessage => ({ idempotencyKey: `k-${Math.random()}`, channel: 'slack', threadId: 'slack:T0PANTHEON:C1:100.000001', role: 'agent', text: 'hi', ...m });
+  const msg = (m: Partial<OutboundMessage>): OutboundMessage => ({
+    idempotencyKey: `k-${Math.random()}`,
+    channel: 'slack',
+    threadId: 'slack:T0PANTHEON:C1:100.000001',
+    role: 'agent',
+    text: 'hi',
+    ...m,
+  });
 
   before(async () => {
     slack = await startFakeSlack();
@@ -50,9 +57,11 @@ describe('the Slack adapter against a fake Slack', () => {
     ]);
     adapter = new SlackChannel({ apis, voice: 'athena', displayName: (id) => id[0]!.toUpperCase() + id.slice(1), logger });
   });
-  after(async () => { await slack.close(); });
+  after(async () => {
+    await slack.close();
+  });
 
-  it('posts as the persona\'s own app, in the thread; the system speaks with the voice\'s app', async () => {
+  it("posts as the persona's own app, in the thread; the system speaks with the voice's app", async () => {
     const { id } = await adapter.post(msg({ persona: 'apollo', text: 'On it: **rate limiting**' }));
     const [post] = slack.postsBy(apollo.botToken);
     assert.equal(post!.ts, id);
@@ -82,7 +91,13 @@ describe('the Slack adapter against a fake Slack', () => {
     await adapter.post(msg({ persona: 'apollo', text: 'after the rate limit' }));
     assert.ok(Date.now() - started >= 1000, 'waited for Retry-After');
     assert.equal(slack.postsBy(apollo.botToken).filter((m) => m.text === 'after the rate limit').length, 1);
-    assert.deepEqual(slack.calls.filter((c) => c.method === 'chat.postMessage').slice(-2).map((c) => c.status), [429, 200]);
+    assert.deepEqual(
+      slack.calls
+        .filter((c) => c.method === 'chat.postMessage')
+        .slice(-2)
+        .map((c) => c.status),
+      [429, 200],
+    );
   });
 
   it('edits in place with chat.update; draws approval cards as buttons', async () => {
@@ -91,17 +106,35 @@ describe('the Slack adapter against a fake Slack', () => {
     const edited = slack.messages.find((m) => m.ts === id)!;
     assert.deepEqual([edited.text, edited.history], ['deploy: 100%', ['deploy: 10%']]);
 
-    await adapter.post(msg({ role: 'system', text: 'Approval needed [k7m2p]', card: {
-      approvalId: 'k7m2p', title: 'Approval needed [k7m2p]', fields: [{ label: 'Tool', value: 'ssh_run' }],
-      actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }], fallbackText: 'Approval needed [k7m2p]: type approve k7m2p',
-    } }));
+    await adapter.post(
+      msg({
+        role: 'system',
+        text: 'Approval needed [k7m2p]',
+        card: {
+          approvalId: 'k7m2p',
+          title: 'Approval needed [k7m2p]',
+          fields: [{ label: 'Tool', value: 'ssh_run' }],
+          actions: [
+            { id: 'approve', label: 'Approve' },
+            { id: 'deny', label: 'Deny' },
+          ],
+          fallbackText: 'Approval needed [k7m2p]: type approve k7m2p',
+        },
+      }),
+    );
     const cardPost = slack.postsBy(athena.botToken).at(-1)!;
     assert.equal(cardPost.text, 'Approval needed [k7m2p]: type approve k7m2p');
     const buttons = cardPost.blocks!.find((b) => b.type === 'actions')!.elements;
-    assert.deepEqual(buttons.map((b: { action_id: string; value: string }) => [b.action_id, b.value]), [['pantheon_approve', 'k7m2p'], ['pantheon_deny', 'k7m2p']]);
+    assert.deepEqual(
+      buttons.map((b: { action_id: string; value: string }) => [b.action_id, b.value]),
+      [
+        ['pantheon_approve', 'k7m2p'],
+        ['pantheon_deny', 'k7m2p'],
+      ],
+    );
   });
 
-  it('a persona posting into another app\'s DM goes through the app that owns it', async () => {
+  it("a persona posting into another app's DM goes through the app that owns it", async () => {
     const dm = slack.dmChannel(athena, 'U0JEFF');
     await adapter.post(msg({ threadId: `slack:T0PANTHEON:${dm}`, persona: 'apollo', text: 'handed over' }));
     const post = slack.postsBy(athena.botToken).at(-1)!;
@@ -111,20 +144,33 @@ describe('the Slack adapter against a fake Slack', () => {
   describe('inbound', () => {
     let inbound: SlackInbound;
     before(async () => {
-      inbound = new SlackInbound({ mode: 'socket', apps: [
-        { persona: 'athena', botToken: athena.botToken, appToken: athena.appToken },
-        { persona: 'apollo', botToken: apollo.botToken, appToken: apollo.appToken },
-      ], apis, apiUrl: slack.apiUrl, ingress, adapter, logger });
+      inbound = new SlackInbound({
+        mode: 'socket',
+        apps: [
+          { persona: 'athena', botToken: athena.botToken, appToken: athena.appToken },
+          { persona: 'apollo', botToken: apollo.botToken, appToken: apollo.appToken },
+        ],
+        apis,
+        apiUrl: slack.apiUrl,
+        ingress,
+        adapter,
+        logger,
+      });
       await inbound.start();
       await slack.waitForConnections(2);
     });
-    after(async () => { await inbound.stop(); });
+    after(async () => {
+      await inbound.stop();
+    });
 
     it('Socket Mode: one envelope per message however many apps see it; redeliveries and bot posts are not taken', async () => {
       inbox.length = 0;
       const { ts, deliveries } = await slack.say({ user: 'U0JEFF', channel: 'C2', text: `<@${athena.botUserId}> plan the release` });
       assert.equal(deliveries.length, 3, 'message to both apps, app_mention to athena');
-      assert.ok(deliveries.every((d) => d.acked), 'every envelope acked');
+      assert.ok(
+        deliveries.every((d) => d.acked),
+        'every envelope acked',
+      );
       const e = await until(() => inbox.find((x) => x.id === `slack:C2:${ts}`), 'the envelope');
       assert.equal(e.text, '@athena plan the release');
       assert.deepEqual(e.author, { id: 'U0JEFF', name: 'jeff' });
@@ -132,7 +178,11 @@ describe('the Slack adapter against a fake Slack', () => {
       await slack.sendEvent(athena, { type: 'app_mention', user: 'U0JEFF', text: `<@${athena.botUserId}> plan the release`, ts, channel: 'C2' }, { retryNum: 1 });
       await adapter.post(msg({ threadId: e.threadId, persona: 'athena', text: 'planning' }));
       await sleep(200);
-      assert.deepEqual(inbox.map((x) => x.id), [e.id], 'the redelivery and athena\'s own post (echoed to apollo) are not new messages');
+      assert.deepEqual(
+        inbox.map((x) => x.id),
+        [e.id],
+        "the redelivery and athena's own post (echoed to apollo) are not new messages",
+      );
     });
 
     it('a DM goes to the persona whose app got it; a button click is `approve <id>` by the clicker', async () => {
@@ -152,14 +202,28 @@ describe('the Slack adapter against a fake Slack', () => {
     let url: string;
     let inbound: SlackInbound;
     before(async () => {
-      inbound = new SlackInbound({ mode: 'http', apps: [{ persona: 'athena', botToken: athena.botToken }, { persona: 'apollo', botToken: apollo.botToken }], apis, apiUrl: slack.apiUrl, ingress, adapter, logger });
+      inbound = new SlackInbound({
+        mode: 'http',
+        apps: [
+          { persona: 'athena', botToken: athena.botToken },
+          { persona: 'apollo', botToken: apollo.botToken },
+        ],
+        apis,
+        apiUrl: slack.apiUrl,
+        ingress,
+        adapter,
+        logger,
+      });
       await inbound.start();
       http = Fastify();
       http.post('/api/json', async (req) => req.body); // the app's own JSON parsing is untouched
       registerSlackRoutes(http, { signingSecrets: ['another-app-secret', SECRET], inbound, logger });
       url = await http.listen({ host: '127.0.0.1', port: 0 });
     });
-    after(async () => { await inbound.stop(); await http.close(); });
+    after(async () => {
+      await inbound.stop();
+      await http.close();
+    });
 
     it('verifies signatures over the raw body, answers url_verification, takes events once', async () => {
       inbox.length = 0;
@@ -172,7 +236,10 @@ describe('the Slack adapter against a fake Slack', () => {
       assert.equal(inbox.length, 0, 'nothing taken from refused requests');
       assert.equal((await postSignedEvent(events, body, { signingSecret: SECRET })).status, 200);
       assert.equal((await postSignedEvent(events, body, { signingSecret: SECRET, retryNum: 1 })).status, 200);
-      assert.deepEqual(inbox.map((e) => [e.id, e.text]), [['slack:C3:300.000001', '@apollo hi']]);
+      assert.deepEqual(
+        inbox.map((e) => [e.id, e.text]),
+        [['slack:C3:300.000001', '@apollo hi']],
+      );
       const json = await fetch(`${url}/api/json`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
       assert.deepEqual(await json.json(), { a: 1 });
     });

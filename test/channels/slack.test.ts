@@ -11,14 +11,23 @@ import { signSlackRequest } from '../fakes/slack/sign.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
-const personaByBotUser = new Map([['U0BOTATHENA', 'athena'], ['U0BOTAPOLLO', 'apollo']]);
+const personaByBotUser = new Map([
+  ['U0BOTATHENA', 'athena'],
+  ['U0BOTAPOLLO', 'apollo'],
+]);
 const ctx = { receiver: 'athena', personaByBotUser, authorName: 'jeff' };
 
 const card: ApprovalCard = {
   approvalId: 'k7m2p',
   title: 'Approval needed [k7m2p]: athena wants to run post_message',
-  fields: [{ label: 'Tool', value: 'post_message' }, { label: 'Arguments', value: '{"text":"a < b & c"}' }],
-  actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }],
+  fields: [
+    { label: 'Tool', value: 'post_message' },
+    { label: 'Arguments', value: '{"text":"a < b & c"}' },
+  ],
+  actions: [
+    { id: 'approve', label: 'Approve' },
+    { id: 'deny', label: 'Deny' },
+  ],
   fallbackText: 'Approval needed [k7m2p]. Answer `approve k7m2p` or `deny k7m2p`.',
 };
 
@@ -43,7 +52,7 @@ describe('slack signature verification', () => {
   const now = 1_700_000_000;
   const signed = (ts: number, body = raw) => signSlackRequest(SECRET, body, ts);
 
-  it('accepts Slack\'s own signature within the window, with any of several app secrets', () => {
+  it("accepts Slack's own signature within the window, with any of several app secrets", () => {
     const h = signed(now - 60);
     assert.deepEqual(verifySlackSignature([SECRET], { timestamp: h['x-slack-request-timestamp'], signature: h['x-slack-signature'], rawBody: raw, now }), { ok: true });
     assert.deepEqual(verifySlackSignature(['other-app-secret', SECRET], { timestamp: h['x-slack-request-timestamp'], signature: h['x-slack-signature'], rawBody: raw, now }), { ok: true });
@@ -72,7 +81,10 @@ describe('slack signature verification', () => {
 
 describe('slack payloads to envelopes', () => {
   it('an @mention in a channel: the persona mention becomes @persona, the thread is the message itself', () => {
-    const e = parseSlackPayload(event({ type: 'app_mention', user: 'U0JEFF', text: '<@U0BOTATHENA> ship <https://x.dev/a?b=1|the fix> &amp; tell <@U0CAROL>', ts: '1700000000.000100', channel: 'C1' }), ctx)!;
+    const e = parseSlackPayload(
+      event({ type: 'app_mention', user: 'U0JEFF', text: '<@U0BOTATHENA> ship <https://x.dev/a?b=1|the fix> &amp; tell <@U0CAROL>', ts: '1700000000.000100', channel: 'C1' }),
+      ctx,
+    )!;
     assert.deepEqual(e, {
       id: 'slack:C1:1700000000.000100',
       channel: 'slack',
@@ -108,9 +120,11 @@ describe('slack payloads to envelopes', () => {
     assert.equal(parseSlackPayload(event({ type: 'reaction_added', user: 'U0JEFF' }), ctx), null);
   });
 
-  it('a button click is `approve <id>` by the clicking user, in the card\'s thread', () => {
+  it("a button click is `approve <id>` by the clicking user, in the card's thread", () => {
     const click = {
-      type: 'block_actions', user: { id: 'U0JEFF', username: 'jeff' }, team: { id: 'T1' },
+      type: 'block_actions',
+      user: { id: 'U0JEFF', username: 'jeff' },
+      team: { id: 'T1' },
       container: { type: 'message', channel_id: 'C1', message_ts: '7.5', thread_ts: '7.1' },
       message: { ts: '7.5', thread_ts: '7.1' },
       actions: [{ action_id: 'pantheon_approve', value: 'k7m2p', action_ts: '7.9' }],
@@ -152,12 +166,18 @@ describe('approval cards as Block Kit', () => {
   it('has the title, the fields, approve/deny buttons with the id, and how to type it', () => {
     const blocks = approvalBlocks(card) as Array<Record<string, any>>;
     assert.match(blocks[0]!.text.text, /^\*Approval needed \[k7m2p\]: athena wants to run post_message\*$/);
-    assert.deepEqual(blocks[1]!.fields.map((f: { text: string }) => f.text), ['*Tool*\npost_message', '*Arguments*\n{"text":"a &lt; b &amp; c"}']);
+    assert.deepEqual(
+      blocks[1]!.fields.map((f: { text: string }) => f.text),
+      ['*Tool*\npost_message', '*Arguments*\n{"text":"a &lt; b &amp; c"}'],
+    );
     const actions = blocks.find((b) => b.type === 'actions')!;
-    assert.deepEqual(actions.elements.map((b: Record<string, any>) => [b.action_id, b.value, b.text.text, b.style]), [
-      ['pantheon_approve', 'k7m2p', 'Approve', 'primary'],
-      ['pantheon_deny', 'k7m2p', 'Deny', 'danger'],
-    ]);
+    assert.deepEqual(
+      actions.elements.map((b: Record<string, any>) => [b.action_id, b.value, b.text.text, b.style]),
+      [
+        ['pantheon_approve', 'k7m2p', 'Approve', 'primary'],
+        ['pantheon_deny', 'k7m2p', 'Deny', 'danger'],
+      ],
+    );
     assert.match(JSON.stringify(blocks.at(-1)), /approve k7m2p/);
     for (const b of actions.elements) assert.equal(commandForAction(b), `${b.action_id === 'pantheon_approve' ? 'approve' : 'deny'} k7m2p`);
   });

@@ -45,12 +45,18 @@ describe('telegram pairing store', () => {
     const again = await store.request({ chatId: 901 });
     assert.deepEqual([again.pairing.code, again.tell], [first.pairing.code, false], 'the same code, not told again within a minute');
     assert.equal(await store.isApproved(901), false);
-    assert.deepEqual((await store.pending()).map((p) => p.code), [first.pairing.code]);
+    assert.deepEqual(
+      (await store.pending()).map((p) => p.code),
+      [first.pairing.code],
+    );
 
     const ok = await store.approve(first.pairing.code.toLowerCase(), 'cli:test');
     assert.ok(ok.ok && ok.pairing.status === 'approved' && ok.pairing.chatId === '901');
     assert.equal(await store.isApproved(901), true);
-    assert.deepEqual((await store.approvedChats()).map((c) => [c.chatId, c.approvedBy]), [['901', 'cli:test']]);
+    assert.deepEqual(
+      (await store.approvedChats()).map((c) => [c.chatId, c.approvedBy]),
+      [['901', 'cli:test']],
+    );
     const twice = await store.approve(first.pairing.code, 'x');
     assert.ok(!twice.ok && twice.reason === 'already_approved' && twice.pairing?.approvedBy === 'cli:test');
     assert.deepEqual(await store.approve('NOSUCHCD', 'x'), { ok: false, reason: 'unknown' });
@@ -85,9 +91,15 @@ describe('telegram bot and adapter against the fake Bot API', () => {
       token: fake.token,
       apiRoot: fake.apiRoot,
       access: new TelegramAccess({ allowedChatIds: [111, -100500], allowedUserIds: [], pairings }),
-      ingress: async (e) => { inbound.push(e); return { id: e.id, accepted: true }; },
+      ingress: async (e) => {
+        inbound.push(e);
+        return { id: e.id, accepted: true };
+      },
       commands,
-      onStranger: async (ctx) => { await pairings.request({ chatId: ctx.chat!.id }); strangers.push(ctx.chat!.id); },
+      onStranger: async (ctx) => {
+        await pairings.request({ chatId: ctx.chat!.id });
+        strangers.push(ctx.chat!.id);
+      },
       logger,
       pollTimeoutSeconds: 5,
     });
@@ -100,11 +112,13 @@ describe('telegram bot and adapter against the fake Bot API', () => {
     await bot.stop();
     await fake.close();
   });
-  beforeEach(() => { inbound.length = 0; strangers.length = 0; });
-  const post = (over: Partial<OutboundMessage>) =>
-    channel.post({ idempotencyKey: `k-${Math.random()}`, channel: 'telegram', threadId: 'telegram:111', role: 'agent', text: 'hi', ...over });
+  beforeEach(() => {
+    inbound.length = 0;
+    strangers.length = 0;
+  });
+  const post = (over: Partial<OutboundMessage>) => channel.post({ idempotencyKey: `k-${Math.random()}`, channel: 'telegram', threadId: 'telegram:111', role: 'agent', text: 'hi', ...over });
 
-  it('the command menu (setMyCommands) is the registry\'s commands with their descriptions, and /ask', async () => {
+  it("the command menu (setMyCommands) is the registry's commands with their descriptions, and /ask", async () => {
     await until(() => fake.callsOf('setMyCommands').length > 0);
     const call = fake.callsOf('setMyCommands')[0]!;
     assert.equal(call.status, 200, 'Telegram took the menu');
@@ -116,10 +130,14 @@ describe('telegram bot and adapter against the fake Bot API', () => {
       { command: 'cancel', description: '<job>: stop a running infra job' },
       { command: 'ask', description: '<persona> <text>: ask one persona' },
     ]);
-    assert.deepEqual(call.payload.commands.slice(0, -1).map((c: { command: string }) => c.command), commands.list().map((c) => c.name), 'every registry command, in order');
+    assert.deepEqual(
+      call.payload.commands.slice(0, -1).map((c: { command: string }) => c.command),
+      commands.list().map((c) => c.name),
+      'every registry command, in order',
+    );
   });
 
-  it('takes an allowlisted chat\'s messages in by long polling; a stranger gets the pairing path, not the ingress', async () => {
+  it("takes an allowlisted chat's messages in by long polling; a stranger gets the pairing path, not the ingress", async () => {
     fake.sendText({ from: jeff, text: '/ask apollo is the build green?' });
     await until(() => inbound.length === 1);
     assert.equal(inbound[0]!.text, '@apollo is the build green?');
@@ -140,11 +158,27 @@ describe('telegram bot and adapter against the fake Bot API', () => {
   it('a button click becomes an envelope and is answered at once', async () => {
     const group = { id: -100500, type: 'supergroup' as const, title: 'ops' };
     const { id } = await channel.post({
-      idempotencyKey: 'card-1', channel: 'telegram', threadId: 'telegram:-100500', role: 'system', text: 'Approval needed [ab12]',
-      card: { approvalId: 'ab12', title: 'Approval needed [ab12]: x wants to run y', fields: [], actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }], fallbackText: 'approve ab12' },
+      idempotencyKey: 'card-1',
+      channel: 'telegram',
+      threadId: 'telegram:-100500',
+      role: 'system',
+      text: 'Approval needed [ab12]',
+      card: {
+        approvalId: 'ab12',
+        title: 'Approval needed [ab12]: x wants to run y',
+        fields: [],
+        actions: [
+          { id: 'approve', label: 'Approve' },
+          { id: 'deny', label: 'Deny' },
+        ],
+        fallbackText: 'approve ab12',
+      },
     });
     const card = fake.sent.find((m) => m.message_id === Number(id) && m.chat_id === -100500)!;
-    assert.deepEqual(card.reply_markup?.inline_keyboard?.[0]?.map((b) => b.callback_data), ['approve:ab12', 'deny:ab12']);
+    assert.deepEqual(
+      card.reply_markup?.inline_keyboard?.[0]?.map((b) => b.callback_data),
+      ['approve:ab12', 'deny:ab12'],
+    );
     fake.click({ from: { id: 222, first_name: 'Carol', username: 'carol' }, message: card, data: 'deny:ab12', chat: group });
     await until(() => inbound.length === 1 && fake.callsOf('answerCallbackQuery').length === 1);
     assert.equal(inbound[0]!.text, 'deny ab12');
@@ -152,7 +186,7 @@ describe('telegram bot and adapter against the fake Bot API', () => {
     assert.match(fake.callsOf('answerCallbackQuery')[0]!.payload.text, /deny ab12/);
   });
 
-  it('labels each persona\'s message, renders HTML, and splits long ones', async () => {
+  it("labels each persona's message, renders HTML, and splits long ones", async () => {
     await post({ persona: 'apollo', text: 'Done: **tests pass** & `npm test` is green' });
     const m = fake.sent.at(-1)!;
     assert.equal(m.parse_mode, 'HTML');
@@ -173,7 +207,10 @@ describe('telegram bot and adapter against the fake Bot API', () => {
     await post({ persona: 'apollo', text: 'after the flood' });
     const elapsed = Date.now() - started;
     const attempts = fake.callsOf('sendMessage').filter((c) => String(c.payload.text).includes('after the flood'));
-    assert.deepEqual(attempts.map((c) => c.status), [429, 200]);
+    assert.deepEqual(
+      attempts.map((c) => c.status),
+      [429, 200],
+    );
     assert.ok(elapsed >= 1000, `waited ${elapsed} ms`);
     assert.equal(fake.sent.filter((m) => m.visible.includes('after the flood')).length, 1);
   });

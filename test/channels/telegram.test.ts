@@ -33,8 +33,13 @@ describe('telegram: update → envelope', () => {
   it('a private message: prefixed ids, the numeric user id as author, the chat as binding key', () => {
     const e = envelopeFromUpdate({ update_id: 1, message: message() } as Update)!;
     assert.deepEqual(e, {
-      id: 'telegram:msg:111:7', channel: 'telegram', threadId: 'telegram:111', author: { id: '111', name: 'jeff' },
-      text: 'hello', receivedAt: new Date(1_700_000_000_000).toISOString(), bindingKey: 'telegram:111',
+      id: 'telegram:msg:111:7',
+      channel: 'telegram',
+      threadId: 'telegram:111',
+      author: { id: '111', name: 'jeff' },
+      text: 'hello',
+      receivedAt: new Date(1_700_000_000_000).toISOString(),
+      bindingKey: 'telegram:111',
     });
   });
 
@@ -67,7 +72,13 @@ describe('telegram: update → envelope', () => {
   it('a button click becomes the typed command, authored by the clicking user', () => {
     const update = {
       update_id: 5,
-      callback_query: { id: 'cb1', from: { id: 222, is_bot: false, first_name: 'Carol' }, chat_instance: 'x', data: 'approve:k3v9q2', message: message({ chat: { id: -1005, type: 'supergroup', title: 'ops' } as never }) },
+      callback_query: {
+        id: 'cb1',
+        from: { id: 222, is_bot: false, first_name: 'Carol' },
+        chat_instance: 'x',
+        data: 'approve:k3v9q2',
+        message: message({ chat: { id: -1005, type: 'supergroup', title: 'ops' } as never }),
+      },
     } as Update;
     const e = envelopeFromUpdate(update)!;
     assert.equal(e.id, 'telegram:callback:cb1');
@@ -87,15 +98,18 @@ describe('telegram: update → envelope', () => {
 
 describe('telegram: the command menu', () => {
   const run = async () => '';
-  it('is every registry command with its description (arguments first), then the adapter\'s own /ask', () => {
-    assert.deepEqual(telegramMenu([
-      { name: 'status', description: 'the work in flight', run },
-      { name: 'approve', args: '<id>', description: 'approve a request', bare: true, run },
-    ]), [
-      { command: 'status', description: 'the work in flight' },
-      { command: 'approve', description: '<id>: approve a request' },
-      { command: 'ask', description: '<persona> <text>: ask one persona' },
-    ]);
+  it("is every registry command with its description (arguments first), then the adapter's own /ask", () => {
+    assert.deepEqual(
+      telegramMenu([
+        { name: 'status', description: 'the work in flight', run },
+        { name: 'approve', args: '<id>', description: 'approve a request', bare: true, run },
+      ]),
+      [
+        { command: 'status', description: 'the work in flight' },
+        { command: 'approve', description: '<id>: approve a request' },
+        { command: 'ask', description: '<persona> <text>: ask one persona' },
+      ],
+    );
   });
 
   it('leaves out a name Telegram would refuse (it would refuse the whole menu) and clips long descriptions', () => {
@@ -103,7 +117,10 @@ describe('telegram: the command menu', () => {
       { name: 'dry-run', description: 'typed, not picked', run },
       { name: 'long', description: 'x'.repeat(300), run },
     ]);
-    assert.deepEqual(menu.map((c) => c.command), ['long', 'ask']);
+    assert.deepEqual(
+      menu.map((c) => c.command),
+      ['long', 'ask'],
+    );
     assert.equal(menu[0]!.description.length, 256);
   });
 });
@@ -137,14 +154,27 @@ describe('telegram: approval cards', () => {
   const card: ApprovalCard = {
     approvalId: 'k3v9q2',
     title: 'Approval needed [k3v9q2]: hephaestus wants to run ssh_run',
-    fields: [{ label: 'Tool', value: 'ssh_run' }, { label: 'Arguments', value: '{"command":"systemctl restart api && echo <ok>"}' }],
-    actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }],
+    fields: [
+      { label: 'Tool', value: 'ssh_run' },
+      { label: 'Arguments', value: '{"command":"systemctl restart api && echo <ok>"}' },
+    ],
+    actions: [
+      { id: 'approve', label: 'Approve' },
+      { id: 'deny', label: 'Deny' },
+    ],
     fallbackText: 'Answer "approve k3v9q2" or "deny k3v9q2".',
   };
 
   it('draws an inline keyboard whose buttons carry approve:<id> / deny:<id>', () => {
     const drawn = renderApprovalCard(card);
-    assert.deepEqual(drawn.replyMarkup, { inline_keyboard: [[{ text: 'Approve', callback_data: 'approve:k3v9q2' }, { text: 'Deny', callback_data: 'deny:k3v9q2' }]] });
+    assert.deepEqual(drawn.replyMarkup, {
+      inline_keyboard: [
+        [
+          { text: 'Approve', callback_data: 'approve:k3v9q2' },
+          { text: 'Deny', callback_data: 'deny:k3v9q2' },
+        ],
+      ],
+    });
     const text = visible(drawn.html);
     assert.match(text, /Approval needed \[k3v9q2\]/);
     assert.match(text, /systemctl restart api && echo <ok>/);

@@ -75,7 +75,9 @@ class FakeLocalChat {
         this.posts.push({ text, user, auth });
         const stored = this.add({ role: 'user', author: user, text });
         res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: stored.id }));
-        setTimeout(() => { for (const m of this.reply(text)) this.add(m); }, 10);
+        setTimeout(() => {
+          for (const m of this.reply(text)) this.add(m);
+        }, 10);
       });
     } else {
       res.writeHead(404).end();
@@ -93,7 +95,9 @@ function terminal() {
     input,
     output,
     type: (line: string) => input.write(`${line}\n`),
-    get printed() { return printed; },
+    get printed() {
+      return printed;
+    },
     async waitFor(text: string, ms = 3000): Promise<void> {
       const until = Date.now() + ms;
       while (!printed.includes(text)) {
@@ -113,7 +117,9 @@ async function until(condition: () => boolean, what = 'condition', ms = 3000): P
 }
 
 const servers: FakeLocalChat[] = [];
-afterEach(async () => { for (const s of servers.splice(0)) await s.stop(); });
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.stop();
+});
 async function fakeServer(token?: string): Promise<FakeLocalChat> {
   const s = await new FakeLocalChat(token).start();
   servers.push(s);
@@ -141,14 +147,7 @@ describe('pantheon chat', () => {
     await done;
 
     assert.deepEqual(server.posts, [{ text: '@apollo fix the build', user: 'alice', auth: undefined }]);
-    assert.equal(term.printed, [
-      '<alice> @athena hello',
-      '[athena] Hi alice.',
-      '[apollo] on it: @apollo fix the build',
-      '* approval needed: 7f3a',
-      '<bob> me too',
-      '',
-    ].join('\n'));
+    assert.equal(term.printed, ['<alice> @athena hello', '[athena] Hi alice.', '[apollo] on it: @apollo fix the build', '* approval needed: 7f3a', '<bob> me too', ''].join('\n'));
     await until(() => server.openStreams === 0, 'the stream is closed when the chat ends');
   });
 
@@ -158,7 +157,10 @@ describe('pantheon chat', () => {
     const done = runChat({ url: server.url, conversation: 'general', user: 'carol', input: term.input, output: term.output });
     term.input.end('first\n\nsecond\n');
     await done;
-    assert.deepEqual(server.posts.map((p) => p.text), ['first', 'second']);
+    assert.deepEqual(
+      server.posts.map((p) => p.text),
+      ['first', 'second'],
+    );
   });
 
   it('reconnects when the stream drops and shows what it missed', async () => {
@@ -209,10 +211,7 @@ describe('pantheon chat', () => {
   it('--once fails with a clear message when no reply comes in time', async () => {
     const server = await fakeServer();
     const term = terminal();
-    await assert.rejects(
-      runChat({ url: server.url, conversation: 'general', user: 'ops', output: term.output, once: 'anyone?', timeoutMs: 100 }),
-      /^Error: no reply in general within 100ms/,
-    );
+    await assert.rejects(runChat({ url: server.url, conversation: 'general', user: 'ops', output: term.output, once: 'anyone?', timeoutMs: 100 }), /^Error: no reply in general within 100ms/);
     assert.equal(term.printed, '');
   });
 
@@ -230,9 +229,6 @@ describe('pantheon chat', () => {
     const url = server.url;
     await server.stop();
     servers.length = 0;
-    await assert.rejects(
-      runChat({ url, conversation: 'general', user: 'alice', output: terminal().output }),
-      /cannot reach Pantheon at http:\/\/127\.0\.0\.1:\d+ .*is `pantheon start` running\?/,
-    );
+    await assert.rejects(runChat({ url, conversation: 'general', user: 'alice', output: terminal().output }), /cannot reach Pantheon at http:\/\/127\.0\.0\.1:\d+ .*is `pantheon start` running\?/);
   });
 });

@@ -13,7 +13,12 @@ import { modelEnv, tempDir } from '../support/pantheon-process.js';
 const logger = createLogger({ level: 'silent' });
 const MB = 1024 * 1024;
 
-interface Answer { status: number; headers: IncomingMessage['headers']; body: () => string; close: () => void }
+interface Answer {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: () => string;
+  close: () => void;
+}
 
 /** `GET /api/chat/<c>/stream`; resolves once the head (and, for an error, the body) is in. */
 function openStream(url: string, conversation: string, headers: Record<string, string>): Promise<Answer> {
@@ -111,7 +116,7 @@ describe('server.limits from pantheon.yaml reach the routes', () => {
   });
 });
 
-describe('the unverified-body budget is the server\'s own', () => {
+describe("the unverified-body budget is the server's own", () => {
   it('a body that does not fit in a small budget is refused with 503 before it is read; one that fits passes', async () => {
     const http = createHttpServer({ logger, metrics: createMetrics(), bodyLimitBytes: 1 << 20, consoleToken: 'token-0123456789abcdef', ready: () => true, unverifiedBodyBudgetBytes: 1000 });
     // Registered in a child scope, as the webhook routes are: the budget is inherited.

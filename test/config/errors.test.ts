@@ -5,7 +5,9 @@ import { ConfigError, loadConfig } from '../../core/config/index.js';
 import { minimalPersona, tempProject } from './project.js';
 
 const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 function project(files: Record<string, string>): string {
   const p = tempProject(files);
   cleanups.push(p.cleanup);

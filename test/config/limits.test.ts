@@ -4,7 +4,9 @@ import { ConfigError, loadConfig } from '../../core/config/index.js';
 import { tempProject } from './project.js';
 
 const cleanups: (() => void)[] = [];
-after(() => { for (const c of cleanups) c(); });
+after(() => {
+  for (const c of cleanups) c();
+});
 
 function project(yaml: string): string {
   const p = tempProject({ 'pantheon.yaml': yaml });
@@ -54,7 +56,11 @@ describe('server.limits', () => {
     ['server:\n  limits: { webhookBodyKb: { gitlab: 10 } }\n', 'server.limits.webhookBodyKb.gitlab', /^unknown key .*; allowed here: github, slack, telegram, mattermost$/],
     ['server:\n  limits: { streamsPerCredentials: 10 }\n', 'server.limits.streamsPerCredentials', /^unknown key \(did you mean "streamsPerCredential"\?\)/],
     // A budget smaller than one body of a route's limit would refuse such bodies forever.
-    ['server:\n  limits: { unverifiedBodyBudgetMb: 16 }\n', 'server.limits.unverifiedBodyBudgetMb', /^must hold at least one body of the largest webhook limit \(webhookBodyKb\.github: 25600 KB\).*raise it to 25 or lower webhookBodyKb\.github$/],
+    [
+      'server:\n  limits: { unverifiedBodyBudgetMb: 16 }\n',
+      'server.limits.unverifiedBodyBudgetMb',
+      /^must hold at least one body of the largest webhook limit \(webhookBodyKb\.github: 25600 KB\).*raise it to 25 or lower webhookBodyKb\.github$/,
+    ],
     ['server:\n  limits: { streamsPerCredential: 100, streamsTotal: 50 }\n', 'server.limits.streamsPerCredential', /^must be at most streamsTotal \(50\)$/],
   ];
   for (const [yaml, field, problem] of refused) {

@@ -6,7 +6,9 @@ import { packageRoot } from '../../core/package-root.js';
 import { minimalPersona, tempProject } from './project.js';
 
 const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 function project(files: Record<string, string> = {}): string {
   const p = tempProject(files);
   cleanups.push(p.cleanup);
@@ -89,7 +91,10 @@ describe('loadConfig with a full pantheon.yaml', () => {
     assert.equal(configFile, join(cwd, 'pantheon.yaml'));
     assert.equal(builtInTeam, false);
     assert.deepEqual(notices, []);
-    assert.deepEqual(personas.map((p) => p.id), ['pallas', 'vulcan']);
+    assert.deepEqual(
+      personas.map((p) => p.id),
+      ['pallas', 'vulcan'],
+    );
     const { limits: _limits, ...server } = config.server;
     assert.deepEqual(server, { port: 8080, host: '0.0.0.0', allowedHosts: [], bodyLimitBytes: 1000 });
     assert.equal(config.dataDir, join(cwd, 'state'));

@@ -14,5 +14,4 @@ export function tempProject(files: Record<string, string> = {}): { dir: string; 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export const minimalPersona = (id: string, extra = ''): string =>
-  `id: ${id}\nname: ${id[0]!.toUpperCase()}${id.slice(1)}\nrole: developer\ndescription: Writes code.\nprompt: I write code.\n${extra}`;
+export const minimalPersona = (id: string, extra = ''): string => `id: ${id}\nname: ${id[0]!.toUpperCase()}${id.slice(1)}\nrole: developer\ndescription: Writes code.\nprompt: I write code.\n${extra}`;

@@ -5,7 +5,9 @@ import { tempProject } from './project.js';
 
 const SECRET = 'hunter2-very-secret-value';
 const cleanups: (() => void)[] = [];
-after(() => { for (const c of cleanups) c(); });
+after(() => {
+  for (const c of cleanups) c();
+});
 
 function project(yaml: string, files: Record<string, string> = {}): string {
   const p = tempProject({ 'pantheon.yaml': yaml, ...files });
@@ -68,8 +70,7 @@ describe('configuration errors never print a value that came from a variable', (
 });
 
 /** pantheon.yaml with one scheduled check of `kind` whose `url` is `url`. */
-const schedule = (kind: string, url: string) =>
-  `infra:\n  schedule:\n    - { name: api, every: 1m, channel: "local:ops", check: { kind: ${kind}, url: "${url}" } }\n`;
+const schedule = (kind: string, url: string) => `infra:\n  schedule:\n    - { name: api, every: 1m, channel: "local:ops", check: { kind: ${kind}, url: "${url}" } }\n`;
 
 describe('every URL in the configuration is validated', () => {
   const cases: [string, string, RegExp][] = [
@@ -101,14 +102,20 @@ describe('every URL in the configuration is validated', () => {
     assert.match(err.message, /got "mysql:\/\/root:\*\*\*@db\/x"/);
   });
 
-  it('a scheduled check\'s url from a variable is named by the variable, not shown', async () => {
+  it("a scheduled check's url from a variable is named by the variable, not shown", async () => {
     const err = await configError(project(schedule('http', '${PROBE_URL}')), { PROBE_URL: SECRET });
     assert.equal(err.path, 'infra.schedule[0].check.url');
     assert.ok(!err.message.includes(SECRET), err.message);
   });
 
   it('a scheduled check takes an http(s) URL; a tls check also host[:port]', async () => {
-    for (const [kind, url] of [['http', 'https://api.example.com/healthz'], ['tls', 'https://api.example.com'], ['tls', 'api.example.com:8443'], ['tls', '10.0.0.5'], ['tls', '[::1]:443']] as const) {
+    for (const [kind, url] of [
+      ['http', 'https://api.example.com/healthz'],
+      ['tls', 'https://api.example.com'],
+      ['tls', 'api.example.com:8443'],
+      ['tls', '10.0.0.5'],
+      ['tls', '[::1]:443'],
+    ] as const) {
       const { config } = await loadConfig({ cwd: project(schedule(kind, url)), env: {} });
       assert.equal(config.infra.schedule[0]!.check.url, url);
     }

@@ -30,7 +30,10 @@ async function world() {
 
 function adapterFor(fake: FakeDiscord, opts: { ingress: InboundContext['ingress']; logger: Logger; metrics?: InboundContext['metrics'] }) {
   return new DiscordChannel({
-    bots: new Map([['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, opts.logger)], ['apollo', new PersonaBot('apollo', APOLLO, fake.apiUrl, opts.logger)]]),
+    bots: new Map([
+      ['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, opts.logger)],
+      ['apollo', new PersonaBot('apollo', APOLLO, fake.apiUrl, opts.logger)],
+    ]),
     systemPersona: 'athena',
     displayName: (id) => id[0]!.toUpperCase() + id.slice(1),
     ingress: opts.ingress,
@@ -48,62 +51,85 @@ const shown = (fake: FakeDiscord, channelId: string): ShownMessage[] =>
       buttons: ((m.components ?? []) as Array<{ components: Array<{ custom_id: string }> }>).flatMap((row) => row.components.map((b) => b.custom_id.replace(':', ' '))),
     }));
 
-outboundContract('discord', {
-  // Discord drops a repeated nonce (enforce_nonce) for a few minutes: a restarted adapter posts once.
-  postOnceAfterRestart: true,
-  resumeAfterFailure: true,
-  edit: true,
-  buttons: true,
-  cardFallback: true,
-  split: { limit: 2000 },
-  retryAfter: true,
-}, async () => {
-  const { fake, guildId, general } = await world();
-  const nothingIn = async (e: Envelope) => ({ id: e.id, accepted: false });
-  const adapter = adapterFor(fake, { ingress: nothingIn, logger: silent });
-  return {
-    platform: {
-      adapter,
-      threadId: `discord:${guildId}:${general.id}`,
-      messages: async () => shown(fake, general.id),
-      restarted: async () => adapterFor(fake, { ingress: nothingIn, logger: silent }),
-      rateLimitNext: (seconds) => fake.rateLimitNext({ retryAfterMs: seconds * 1000 }),
-      refuseNextCard: () => fake.refuseComponentsNext(),
-      failNextPart: (index) => fake.failCreatesAfter(index, 4),
-    },
-    close: () => fake.close(),
-  };
-});
+outboundContract(
+  'discord',
+  {
+    // Discord drops a repeated nonce (enforce_nonce) for a few minutes: a restarted adapter posts once.
+    postOnceAfterRestart: true,
+    resumeAfterFailure: true,
+    edit: true,
+    buttons: true,
+    cardFallback: true,
+    split: { limit: 2000 },
+    retryAfter: true,
+  },
+  async () => {
+    const { fake, guildId, general } = await world();
+    const nothingIn = async (e: Envelope) => ({ id: e.id, accepted: false });
+    const adapter = adapterFor(fake, { ingress: nothingIn, logger: silent });
+    return {
+      platform: {
+        adapter,
+        threadId: `discord:${guildId}:${general.id}`,
+        messages: async () => shown(fake, general.id),
+        restarted: async () => adapterFor(fake, { ingress: nothingIn, logger: silent }),
+        rateLimitNext: (seconds) => fake.rateLimitNext({ retryAfterMs: seconds * 1000 }),
+        refuseNextCard: () => fake.refuseComponentsNext(),
+        failNextPart: (index) => fake.failCreatesAfter(index, 4),
+      },
+      close: () => fake.close(),
+    };
+  },
+);
 
 describe('discord inbound', () => {
   let w: Awaited<ReturnType<typeof world>>;
-  before(async () => { w = await world(); });
-  after(async () => { await w.fake.close(); });
-
-  inboundContract('discord', {
-    redelivery: 'none',
-    acknowledgement: { missing: 'a gateway message has no acknowledgement and is never delivered again (a button press is acknowledged once stored: see below)' },
-  }, async (ctx) => {
-    const adapter = adapterFor(w.fake, ctx);
-    await adapter.start();
-    const sent = new Map<string, ReturnType<FakeDiscord['say']>>();
-    return {
-      async say(text) {
-        const message = w.fake.say(w.general.id, w.jeff, text);
-        sent.set(`discord:${message.id}`, message);
-        return { envelopeId: `discord:${message.id}` };
-      },
-      acked: () => false,
-      async redeliver(said) { w.fake.replay(sent.get(said.envelopeId)!); },
-      async stop() { await adapter.idle(); await adapter.stop(); },
-    };
+  before(async () => {
+    w = await world();
   });
+  after(async () => {
+    await w.fake.close();
+  });
+
+  inboundContract(
+    'discord',
+    {
+      redelivery: 'none',
+      acknowledgement: { missing: 'a gateway message has no acknowledgement and is never delivered again (a button press is acknowledged once stored: see below)' },
+    },
+    async (ctx) => {
+      const adapter = adapterFor(w.fake, ctx);
+      await adapter.start();
+      const sent = new Map<string, ReturnType<FakeDiscord['say']>>();
+      return {
+        async say(text) {
+          const message = w.fake.say(w.general.id, w.jeff, text);
+          sent.set(`discord:${message.id}`, message);
+          return { envelopeId: `discord:${message.id}` };
+        },
+        acked: () => false,
+        async redeliver(said) {
+          w.fake.replay(sent.get(said.envelopeId)!);
+        },
+        async stop() {
+          await adapter.idle();
+          await adapter.stop();
+        },
+      };
+    },
+  );
 });
 
 describe('discord button presses', () => {
   const card: ApprovalCard = {
-    approvalId: 'cd34', title: 'Approval needed [cd34]', fields: [],
-    actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }], fallbackText: 'answer approve cd34 or deny cd34',
+    approvalId: 'cd34',
+    title: 'Approval needed [cd34]',
+    fields: [],
+    actions: [
+      { id: 'approve', label: 'Approve' },
+      { id: 'deny', label: 'Deny' },
+    ],
+    fallbackText: 'answer approve cd34 or deny cd34',
   };
 
   it('a press is acknowledged to Discord only once stored; one not stored is left unanswered (the clicker sees it failed)', async () => {
@@ -132,14 +158,24 @@ describe('discord button presses', () => {
       await until(() => calls.filter((id) => id === `discord:interaction:${refused}`).length === INBOUND_RETRY.attempts, 'every try');
       await adapter.idle();
       await sleep(200);
-      assert.equal(fake.log.interactionCallbacks.find((c) => c.interactionId === refused), undefined, 'not acknowledged');
+      assert.equal(
+        fake.log.interactionCallbacks.find((c) => c.interactionId === refused),
+        undefined,
+        'not acknowledged',
+      );
       assert.deepEqual(stored, []);
 
       failing = false;
-      gate = new Promise<void>((r) => { release = r; });
+      gate = new Promise<void>((r) => {
+        release = r;
+      });
       const pressed = fake.click(posted.id, 'approve:cd34', jeff);
       await sleep(300);
-      assert.equal(fake.log.interactionCallbacks.find((c) => c.interactionId === pressed), undefined, 'not acknowledged before stored');
+      assert.equal(
+        fake.log.interactionCallbacks.find((c) => c.interactionId === pressed),
+        undefined,
+        'not acknowledged before stored',
+      );
       release();
       const ack = await until(() => fake.log.interactionCallbacks.find((c) => c.interactionId === pressed), 'the acknowledgement');
       assert.equal(ack.type, 6);

@@ -43,11 +43,17 @@ export async function startDurableIngress(): Promise<DurableIngress> {
     const dir = mkdtempSync(join(tmpdir(), 'pantheon-contract-'));
     const db: Database = await createDatabase({ dataDir: dir, logger });
     pool = db.pool;
-    cleanup = async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); };
+    cleanup = async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
   } else {
     const db = await createTestDatabase('contract');
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
-    cleanup = async () => { await pool.end(); await db.drop(); };
+    cleanup = async () => {
+      await pool.end();
+      await db.drop();
+    };
   }
   await migrate(pool, { logger });
   const queue = new MemoryQueue();
@@ -67,7 +73,7 @@ export async function startDurableIngress(): Promise<DurableIngress> {
     calls.push(envelope);
     if (failures > 0) {
       failures--;
-      throw new Error('connect ECONNREFUSED 127.0.0.1:5432 (the contract suite\'s simulated outage)');
+      throw new Error("connect ECONNREFUSED 127.0.0.1:5432 (the contract suite's simulated outage)");
     }
     if (gate) {
       const waiting = gate;
@@ -81,10 +87,14 @@ export async function startDurableIngress(): Promise<DurableIngress> {
     sink,
     pool,
     calls,
-    failNext(count) { failures = count; },
+    failNext(count) {
+      failures = count;
+    },
     stall() {
       let release!: () => void;
-      gate = new Promise<void>((r) => { release = r; });
+      gate = new Promise<void>((r) => {
+        release = r;
+      });
       return { release: () => release() };
     },
     callsFor: (id) => calls.filter((e) => e.id === id).length,

@@ -44,38 +44,52 @@ async function world() {
 /** A comment's text without the hidden idempotency marker. */
 const visible = (body: string) => body.replace(/\n*<!-- pantheon:[^>]* -->\s*$/, '');
 
-outboundContract('github', {
-  // The key is recorded (github_comments) before posting and each comment carries a marker:
-  // a restarted adapter finds the comment instead of posting again.
-  postOnceAfterRestart: true,
-  resumeAfterFailure: true,
-  edit: true,
-  buttons: { missing: 'issue and pull request comments have no buttons: an approval request says how to answer by typing' },
-  cardFallback: { missing: 'no buttons, so nothing to refuse: the card is always its text' },
-  split: { limit: 65_000 },
-  retryAfter: true,
-}, async () => {
-  const w = await world();
-  const durable = await startDurableIngress();
-  const adapter = () => new GitHubChannel({ pool: durable.pool, identities: w.identities(), logger: silent, systemPersona: 'athena' });
-  const comments = /^\/repos\/acme\/api\/issues\/\d+\/comments$/;
-  return {
-    platform: {
-      adapter: adapter(),
-      threadId: `github:acme/api#${w.issue}`,
-      messages: async () => w.gh.comments('acme', 'api', w.issue).filter((c) => c.author !== 'jeff').map((c): ShownMessage => ({ id: String(c.id), text: visible(c.body), buttons: [] })),
-      restarted: async () => adapter(),
-      rateLimitNext: (seconds) => w.gh.injectFailure({
-        method: 'POST', path: comments, status: 429,
-        headers: { 'retry-after': String(seconds) },
-        body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest' },
-      }),
-      // 422 is not retried by octokit: the post fails, as when it dies midway.
-      failNextPart: (index) => w.gh.injectFailure({ method: 'POST', path: comments, status: 422, after: index }),
-    },
-    close: async () => { await durable.close(); await w.gh.close(); },
-  };
-});
+outboundContract(
+  'github',
+  {
+    // The key is recorded (github_comments) before posting and each comment carries a marker:
+    // a restarted adapter finds the comment instead of posting again.
+    postOnceAfterRestart: true,
+    resumeAfterFailure: true,
+    edit: true,
+    buttons: { missing: 'issue and pull request comments have no buttons: an approval request says how to answer by typing' },
+    cardFallback: { missing: 'no buttons, so nothing to refuse: the card is always its text' },
+    split: { limit: 65_000 },
+    retryAfter: true,
+  },
+  async () => {
+    const w = await world();
+    const durable = await startDurableIngress();
+    const adapter = () => new GitHubChannel({ pool: durable.pool, identities: w.identities(), logger: silent, systemPersona: 'athena' });
+    const comments = /^\/repos\/acme\/api\/issues\/\d+\/comments$/;
+    return {
+      platform: {
+        adapter: adapter(),
+        threadId: `github:acme/api#${w.issue}`,
+        messages: async () =>
+          w.gh
+            .comments('acme', 'api', w.issue)
+            .filter((c) => c.author !== 'jeff')
+            .map((c): ShownMessage => ({ id: String(c.id), text: visible(c.body), buttons: [] })),
+        restarted: async () => adapter(),
+        rateLimitNext: (seconds) =>
+          w.gh.injectFailure({
+            method: 'POST',
+            path: comments,
+            status: 429,
+            headers: { 'retry-after': String(seconds) },
+            body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest' },
+          }),
+        // 422 is not retried by octokit: the post fails, as when it dies midway.
+        failNextPart: (index) => w.gh.injectFailure({ method: 'POST', path: comments, status: 422, after: index }),
+      },
+      close: async () => {
+        await durable.close();
+        await w.gh.close();
+      },
+    };
+  },
+);
 
 describe('github inbound (webhooks)', () => {
   let w: Awaited<ReturnType<typeof world>>;
@@ -85,12 +99,18 @@ describe('github inbound (webhooks)', () => {
     // GitHub's own tables (deliveries, claims, permissions), apart from the contract's ingress.
     db = await startDurableIngress();
   });
-  after(async () => { await db.close(); await w.gh.close(); });
+  after(async () => {
+    await db.close();
+    await w.gh.close();
+  });
 
   inboundContract('github', { redelivery: 'platform', acknowledgement: true }, async (ctx) => {
     const identities = w.identities();
     const seen: Envelope[] = [];
-    const ingress: IngressSink = (e, o) => { seen.push(e); return ctx.ingress(e, o); };
+    const ingress: IngressSink = (e, o) => {
+      seen.push(e);
+      return ctx.ingress(e, o);
+    };
     const inbound = new GitHubInbound({
       logger: ctx.logger,
       ingress,
@@ -126,7 +146,10 @@ describe('github inbound (webhooks)', () => {
         return { envelopeId: envelope.id };
       },
       // GitHub is answered (2xx) once the signed delivery is stored in github_deliveries.
-      acked: (said) => { const d = deliveryOf(texts.get(said.envelopeId)!).at(-1); return !!d?.status && d.status >= 200 && d.status < 300; },
+      acked: (said) => {
+        const d = deliveryOf(texts.get(said.envelopeId)!).at(-1);
+        return !!d?.status && d.status >= 200 && d.status < 300;
+      },
       async keptBeforeEnvelope(said) {
         const d = deliveryOf(texts.get(said.envelopeId)!)[0];
         return !!d && !!(await deliveries.get(d.id));

@@ -75,7 +75,9 @@ export function inboundContract(platform: string, capabilities: InboundCapabilit
     };
     const text = (what: string) => `@athena ${what} (${platform} ${n++})`;
 
-    before(async () => { durable = await startDurableIngress(); });
+    before(async () => {
+      durable = await startDurableIngress();
+    });
     after(async () => {
       for (const s of sessions) await s.stop().catch(() => {});
       await durable?.close();

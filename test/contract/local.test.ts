@@ -13,36 +13,43 @@ import { outboundContract, type ShownMessage } from './outbound-suite.js';
  */
 const CONVERSATION = 'contract';
 
-const shown = async (store: ChatStore): Promise<ShownMessage[]> =>
-  (await store.tail(CONVERSATION, 10_000)).filter((m) => m.role !== 'user').map((m) => ({ id: m.id, text: m.text, buttons: [] }));
+const shown = async (store: ChatStore): Promise<ShownMessage[]> => (await store.tail(CONVERSATION, 10_000)).filter((m) => m.role !== 'user').map((m) => ({ id: m.id, text: m.text, buttons: [] }));
 
-outboundContract('local', {
-  postOnceAfterRestart: true,
-  resumeAfterFailure: { missing: 'a post is one insert into Pantheon\'s own database: there is no midway to fail at' },
-  edit: true,
-  buttons: { missing: 'the embedded chat (its API and the console) shows text; the console approves on its own page' },
-  cardFallback: { missing: 'no buttons, so nothing to refuse: the card is always its text' },
-  split: { missing: 'the embedded chat stores a message whole, whatever its length' },
-  retryAfter: { missing: 'Pantheon\'s own database has no rate limits' },
-}, async () => {
-  const durable = await startDurableIngress();
-  const store = new ChatStore(durable.pool);
-  return {
-    platform: {
-      adapter: new LocalChannel(store),
-      threadId: `local:${CONVERSATION}`,
-      messages: () => shown(store),
-      restarted: async () => new LocalChannel(new ChatStore(durable.pool)),
-    },
-    close: () => durable.close(),
-  };
-});
+outboundContract(
+  'local',
+  {
+    postOnceAfterRestart: true,
+    resumeAfterFailure: { missing: "a post is one insert into Pantheon's own database: there is no midway to fail at" },
+    edit: true,
+    buttons: { missing: 'the embedded chat (its API and the console) shows text; the console approves on its own page' },
+    cardFallback: { missing: 'no buttons, so nothing to refuse: the card is always its text' },
+    split: { missing: 'the embedded chat stores a message whole, whatever its length' },
+    retryAfter: { missing: "Pantheon's own database has no rate limits" },
+  },
+  async () => {
+    const durable = await startDurableIngress();
+    const store = new ChatStore(durable.pool);
+    return {
+      platform: {
+        adapter: new LocalChannel(store),
+        threadId: `local:${CONVERSATION}`,
+        messages: () => shown(store),
+        restarted: async () => new LocalChannel(new ChatStore(durable.pool)),
+      },
+      close: () => durable.close(),
+    };
+  },
+);
 
 describe('local chat inbound', () => {
   let durable: DurableIngress;
   let n = 0;
-  before(async () => { durable = await startDurableIngress(); });
-  after(async () => { await durable.close(); });
+  before(async () => {
+    durable = await startDurableIngress();
+  });
+  after(async () => {
+    await durable.close();
+  });
 
   inboundContract('local', { redelivery: 'platform', acknowledgement: true }, async (ctx) => {
     const http: FastifyInstance = Fastify();
@@ -52,8 +59,10 @@ describe('local chat inbound', () => {
     const post = (envelopeId: string) => {
       const entry = posts.get(envelopeId)!;
       entry.status = undefined;
-      void fetch(`${url}/api/chat/${CONVERSATION}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: entry.body })
-        .then(async (res) => { await res.arrayBuffer(); entry.status = res.status; });
+      void fetch(`${url}/api/chat/${CONVERSATION}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: entry.body }).then(async (res) => {
+        await res.arrayBuffer();
+        entry.status = res.status;
+      });
     };
     return {
       async say(text) {
@@ -65,7 +74,9 @@ describe('local chat inbound', () => {
       },
       acked: (said) => posts.get(said.envelopeId)!.status === 202,
       // The client sends it again with the same id (after a 503, or a lost answer).
-      async redeliver(said) { post(said.envelopeId); },
+      async redeliver(said) {
+        post(said.envelopeId);
+      },
       stop: () => http.close(),
     };
   });

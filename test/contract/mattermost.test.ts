@@ -22,7 +22,13 @@ async function world() {
   const apollo = fake.addBot('apollo');
   fake.addHuman('jeff');
   fake.addChannel('town-square', { members: ['athena-bot', 'apollo', 'jeff'] });
-  return { fake, personas: [{ id: 'athena', token: athena.token }, { id: 'apollo', token: apollo.token }] };
+  return {
+    fake,
+    personas: [
+      { id: 'athena', token: athena.token },
+      { id: 'apollo', token: apollo.token },
+    ],
+  };
 }
 
 function wire(w: Awaited<ReturnType<typeof world>>, ctx: Pick<InboundContext, 'ingress' | 'logger'> & Partial<InboundContext>, opts: { cards?: () => boolean } = {}) {
@@ -31,8 +37,13 @@ function wire(w: Awaited<ReturnType<typeof world>>, ctx: Pick<InboundContext, 'i
   const cursors = new ChannelCursors({ logger: ctx.logger });
   const inbound = new MattermostInbound({ roster, cursors, directory, ingress: ctx.ingress, logger: ctx.logger, metrics: ctx.metrics, startedAt: Date.now(), retryCatchUpMs: 300 });
   const adapter = new MattermostChannel({
-    baseUrl: w.fake.url, roster, directory, inbound, logger: ctx.logger, pingIntervalMs: 1000,
-    actions: () => (opts.cards?.() ?? true ? { url: 'http://127.0.0.1:9/webhooks/mattermost/actions', secret: 'contract-secret' } : null),
+    baseUrl: w.fake.url,
+    roster,
+    directory,
+    inbound,
+    logger: ctx.logger,
+    pingIntervalMs: 1000,
+    actions: () => ((opts.cards?.() ?? true) ? { url: 'http://127.0.0.1:9/webhooks/mattermost/actions', secret: 'contract-secret' } : null),
     personaName: (id) => id,
   });
   return { adapter, cursors, inbound };
@@ -41,52 +52,79 @@ function wire(w: Awaited<ReturnType<typeof world>>, ctx: Pick<InboundContext, 'i
 type Attachment = { actions?: Array<{ id: string; integration?: { context?: { approval?: string } } }> };
 
 const shown = (fake: FakeMattermost, rootId: string): ShownMessage[] =>
-  fake.thread(rootId).slice(1).map((p) => ({
-    id: p.id,
-    text: p.message,
-    buttons: ((p.props.attachments ?? []) as Attachment[]).flatMap((a) => (a.actions ?? []).map((b) => `${b.id} ${b.integration?.context?.approval}`)),
-  }));
+  fake
+    .thread(rootId)
+    .slice(1)
+    .map((p) => ({
+      id: p.id,
+      text: p.message,
+      buttons: ((p.props.attachments ?? []) as Attachment[]).flatMap((a) => (a.actions ?? []).map((b) => `${b.id} ${b.integration?.context?.approval}`)),
+    }));
 
-outboundContract('mattermost', {
-  // Mattermost answers a repeated pending_post_id with the first post (for 30 seconds): a restarted adapter posts once.
-  postOnceAfterRestart: true,
-  resumeAfterFailure: true,
-  edit: true,
-  buttons: true,
-  cardFallback: true,
-  split: { limit: 16383 },
-  retryAfter: true,
-}, async () => {
-  const w = await world();
-  let cards = true;
-  const ingress = async () => ({ id: '', accepted: false });
-  const adapter = () => {
-    const { adapter: a } = wire(w, { ingress, logger: silent }, { cards: () => { const now = cards; cards = true; return now; } });
-    return a;
-  };
-  const first = adapter();
-  await first.start();
-  const root = w.fake.post({ user: 'jeff', channel: 'town-square', message: 'release plan?' });
-  return {
-    platform: {
-      adapter: first,
-      threadId: first.encodeThreadId({ channelId: root.channel_id, rootId: root.id }),
-      messages: async () => shown(w.fake, root.id),
-      restarted: async () => { const a = adapter(); await a.start(); return a; },
-      // Mattermost's 429 carries Retry-After: 1.
-      rateLimitNext: () => w.fake.failNextPosts(1, 429),
-      // Buttons need a URL Mattermost can call back; without one the card is posted as its text.
-      refuseNextCard: () => { cards = false; },
-      failNextPart: (index) => w.fake.failNextPosts(1, 500, index),
-    },
-    close: () => w.fake.close(),
-  };
-});
+outboundContract(
+  'mattermost',
+  {
+    // Mattermost answers a repeated pending_post_id with the first post (for 30 seconds): a restarted adapter posts once.
+    postOnceAfterRestart: true,
+    resumeAfterFailure: true,
+    edit: true,
+    buttons: true,
+    cardFallback: true,
+    split: { limit: 16383 },
+    retryAfter: true,
+  },
+  async () => {
+    const w = await world();
+    let cards = true;
+    const ingress = async () => ({ id: '', accepted: false });
+    const adapter = () => {
+      const { adapter: a } = wire(
+        w,
+        { ingress, logger: silent },
+        {
+          cards: () => {
+            const now = cards;
+            cards = true;
+            return now;
+          },
+        },
+      );
+      return a;
+    };
+    const first = adapter();
+    await first.start();
+    const root = w.fake.post({ user: 'jeff', channel: 'town-square', message: 'release plan?' });
+    return {
+      platform: {
+        adapter: first,
+        threadId: first.encodeThreadId({ channelId: root.channel_id, rootId: root.id }),
+        messages: async () => shown(w.fake, root.id),
+        restarted: async () => {
+          const a = adapter();
+          await a.start();
+          return a;
+        },
+        // Mattermost's 429 carries Retry-After: 1.
+        rateLimitNext: () => w.fake.failNextPosts(1, 429),
+        // Buttons need a URL Mattermost can call back; without one the card is posted as its text.
+        refuseNextCard: () => {
+          cards = false;
+        },
+        failNextPart: (index) => w.fake.failNextPosts(1, 500, index),
+      },
+      close: () => w.fake.close(),
+    };
+  },
+);
 
 describe('mattermost inbound', () => {
   let w: Awaited<ReturnType<typeof world>>;
-  before(async () => { w = await world(); });
-  after(async () => { await w.fake.close(); });
+  before(async () => {
+    w = await world();
+  });
+  after(async () => {
+    await w.fake.close();
+  });
 
   inboundContract('mattermost', { redelivery: 'platform', acknowledgement: true }, async (ctx) => {
     const { adapter, cursors, inbound } = wire(w, ctx);

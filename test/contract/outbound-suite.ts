@@ -57,8 +57,14 @@ const approvalId = 'ab12';
 const card: ApprovalCard = {
   approvalId,
   title: `Approval needed [${approvalId}]: hephaestus wants to run ssh_exec`,
-  fields: [{ label: 'Tool', value: 'ssh_exec' }, { label: 'Host', value: 'staging-1' }],
-  actions: [{ id: 'approve', label: 'Approve' }, { id: 'deny', label: 'Deny' }],
+  fields: [
+    { label: 'Tool', value: 'ssh_exec' },
+    { label: 'Host', value: 'staging-1' },
+  ],
+  actions: [
+    { id: 'approve', label: 'Approve' },
+    { id: 'deny', label: 'Deny' },
+  ],
   fallbackText: `Approval needed [${approvalId}]: hephaestus wants to run ssh_exec. Answer approve ${approvalId} or deny ${approvalId}.`,
 };
 
@@ -75,7 +81,13 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
     let close: () => Promise<void>;
     let n = 0;
     const message = (over: Partial<OutboundMessage>): OutboundMessage => ({
-      idempotencyKey: `contract-${platform}-${Date.now()}-${n++}`, channel: platform, threadId: p.threadId, role: 'agent', persona: 'apollo', text: 'hello', ...over,
+      idempotencyKey: `contract-${platform}-${Date.now()}-${n++}`,
+      channel: platform,
+      threadId: p.threadId,
+      role: 'agent',
+      persona: 'apollo',
+      text: 'hello',
+      ...over,
     });
     /** What appeared in the thread while `fn` ran. */
     const during = async (fn: () => Promise<unknown>): Promise<ShownMessage[]> => {
@@ -87,24 +99,33 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
     before(async () => {
       ({ platform: p, close } = await setup());
     });
-    after(async () => { await close?.(); });
+    after(async () => {
+      await close?.();
+    });
 
     const restartReason = missing(capabilities.postOnceAfterRestart);
-    it(restartReason
-      ? `a post repeated after a simulated crash and restart: declared missing (it posts again): ${restartReason}`
-      : 'a post repeated by a fresh adapter after a simulated crash (posted, not yet recorded) posts nothing new', async () => {
-      const m = message({ text: 'Pushed the branch; opening the PR.' });
-      let first!: string;
-      const posted = await during(async () => { first = (await p.adapter.post(m)).id; });
-      assert.equal(posted.length, 1, 'one message');
-      assert.equal(posted[0]!.id, first, 'the result names the platform message');
-      const restarted = await p.restarted();
-      let second!: string;
-      const again = await during(async () => { second = (await restarted.post(m)).id; });
-      if (restartReason) return assert.equal(again.length, 1, 'as declared, posted again (if this fails, the platform posts once after a restart now: declare it)');
-      assert.deepEqual(again, [], 'nothing new posted');
-      assert.equal(second, first, 'the repeat answers with the message already posted');
-    });
+    it(
+      restartReason
+        ? `a post repeated after a simulated crash and restart: declared missing (it posts again): ${restartReason}`
+        : 'a post repeated by a fresh adapter after a simulated crash (posted, not yet recorded) posts nothing new',
+      async () => {
+        const m = message({ text: 'Pushed the branch; opening the PR.' });
+        let first!: string;
+        const posted = await during(async () => {
+          first = (await p.adapter.post(m)).id;
+        });
+        assert.equal(posted.length, 1, 'one message');
+        assert.equal(posted[0]!.id, first, 'the result names the platform message');
+        const restarted = await p.restarted();
+        let second!: string;
+        const again = await during(async () => {
+          second = (await restarted.post(m)).id;
+        });
+        if (restartReason) return assert.equal(again.length, 1, 'as declared, posted again (if this fails, the platform posts once after a restart now: declare it)');
+        assert.deepEqual(again, [], 'nothing new posted');
+        assert.equal(second, first, 'the repeat answers with the message already posted');
+      },
+    );
 
     const resumeReason = missing(capabilities.resumeAfterFailure);
     it(resumeReason ? `a post that failed midway: declared missing: ${resumeReason}` : 'a post that failed midway, repeated with the same key, posts every part once', async () => {
@@ -117,10 +138,15 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
       const failed = await during(() => assert.rejects(p.adapter.post(m), 'the failure reaches the caller (the outbox retries)'));
       assert.equal(failed.length, 1, 'the first part was posted before the failure');
       let first!: string;
-      const rest = await during(async () => { first = (await p.adapter.post(m)).id; });
+      const rest = await during(async () => {
+        first = (await p.adapter.post(m)).id;
+      });
       assert.ok(rest.length >= 2, 'the retry posts the parts not yet posted');
       assert.equal(first, failed[0]!.id, 'the result names the part posted by the first attempt');
-      const steps = [...failed, ...rest].flatMap((x) => x.text.split('\n')).map((l) => /step \d{3} of the migration/.exec(l)?.[0]).filter(Boolean);
+      const steps = [...failed, ...rest]
+        .flatMap((x) => x.text.split('\n'))
+        .map((l) => /step \d{3} of the migration/.exec(l)?.[0])
+        .filter(Boolean);
       assert.deepEqual(steps, text.split('\n'), 'every part once, in order');
     });
 
@@ -136,12 +162,15 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
     });
 
     const buttonsReason = missing(capabilities.buttons);
-    it(buttonsReason ? `approval card as text that says how to answer (no buttons: ${buttonsReason})` : 'draws an approval card with approve/deny buttons and a text that says how to answer', async () => {
-      const posted = await during(() => p.adapter.post(message({ role: 'system', persona: undefined, text: card.fallbackText, card })));
-      assert.equal(posted.length, 1, 'one message');
-      assert.match(posted[0]!.text, new RegExp(`approve ${approvalId}`), 'the text says how to answer by typing');
-      assert.deepEqual(posted[0]!.buttons, buttonsReason ? [] : [`approve ${approvalId}`, `deny ${approvalId}`]);
-    });
+    it(
+      buttonsReason ? `approval card as text that says how to answer (no buttons: ${buttonsReason})` : 'draws an approval card with approve/deny buttons and a text that says how to answer',
+      async () => {
+        const posted = await during(() => p.adapter.post(message({ role: 'system', persona: undefined, text: card.fallbackText, card })));
+        assert.equal(posted.length, 1, 'one message');
+        assert.match(posted[0]!.text, new RegExp(`approve ${approvalId}`), 'the text says how to answer by typing');
+        assert.deepEqual(posted[0]!.buttons, buttonsReason ? [] : [`approve ${approvalId}`, `deny ${approvalId}`]);
+      },
+    );
 
     const fallbackReason = missing(capabilities.cardFallback);
     it(fallbackReason ? `card fallback: declared missing: ${fallbackReason}` : 'a card the platform refuses is posted once, as its text', async () => {
@@ -157,7 +186,9 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
       const limit = 'limit' in split ? split.limit : 4000;
       const lines = Array.from({ length: Math.ceil((limit * 2.5) / 28) }, (_, i) => `line ${String(i).padStart(5, '0')} of the deploy log`);
       let result!: string;
-      const posted = await during(async () => { result = (await p.adapter.post(message({ text: lines.join('\n') }))).id; });
+      const posted = await during(async () => {
+        result = (await p.adapter.post(message({ text: lines.join('\n') }))).id;
+      });
       if (!('limit' in split)) {
         assert.equal(posted.length, 1, 'stored whole');
         return assert.equal(posted[0]!.text, lines.join('\n'));
@@ -165,7 +196,10 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
       assert.ok(posted.length >= 3, `split into ${posted.length}`);
       assert.equal(posted[0]!.id, result, 'the result names the first part');
       for (const part of posted) assert.ok(part.text.length <= split.limit, `a part of ${part.text.length} characters`);
-      const shown = posted.flatMap((m) => m.text.split('\n')).map((l) => /line \d{5} of the deploy log/.exec(l)?.[0]).filter(Boolean);
+      const shown = posted
+        .flatMap((m) => m.text.split('\n'))
+        .map((l) => /line \d{5} of the deploy log/.exec(l)?.[0])
+        .filter(Boolean);
       assert.deepEqual(shown, lines, 'every line once, in order');
     });
 

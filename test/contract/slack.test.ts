@@ -37,32 +37,38 @@ const shown = (slack: FakeSlack, channel: string, threadTs: string): ShownMessag
     .map((m) => ({
       id: m.ts,
       text: m.text,
-      buttons: (m.blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => (b.elements as Array<{ action_id: string; value: string }>).map((e) => `${e.action_id.replace(/^pantheon_/, '')} ${e.value}`)),
+      buttons: (m.blocks ?? [])
+        .filter((b) => b.type === 'actions')
+        .flatMap((b) => (b.elements as Array<{ action_id: string; value: string }>).map((e) => `${e.action_id.replace(/^pantheon_/, '')} ${e.value}`)),
     }));
 
-outboundContract('slack', {
-  postOnceAfterRestart: { missing: 'chat.postMessage takes no idempotency key: the adapter remembers posted keys in memory, so a post repeated after a restart is posted again' },
-  resumeAfterFailure: true,
-  edit: true,
-  buttons: true,
-  cardFallback: true,
-  split: { limit: 3900 },
-  retryAfter: true,
-}, async () => {
-  const w = await world();
-  return {
-    platform: {
-      adapter: w.adapter(),
-      threadId: 'slack:T0PANTHEON:C1:100.000001',
-      messages: async () => shown(w.slack, 'C1', '100.000001'),
-      restarted: async () => w.adapter(),
-      rateLimitNext: (seconds) => w.slack.rateLimit('chat.postMessage', { retryAfterSec: seconds }),
-      refuseNextCard: () => w.slack.refuseBlocksNext(),
-      failNextPart: (index) => w.slack.failAfter('chat.postMessage', { after: index, error: 'fatal_error' }),
-    },
-    close: () => w.slack.close(),
-  };
-});
+outboundContract(
+  'slack',
+  {
+    postOnceAfterRestart: { missing: 'chat.postMessage takes no idempotency key: the adapter remembers posted keys in memory, so a post repeated after a restart is posted again' },
+    resumeAfterFailure: true,
+    edit: true,
+    buttons: true,
+    cardFallback: true,
+    split: { limit: 3900 },
+    retryAfter: true,
+  },
+  async () => {
+    const w = await world();
+    return {
+      platform: {
+        adapter: w.adapter(),
+        threadId: 'slack:T0PANTHEON:C1:100.000001',
+        messages: async () => shown(w.slack, 'C1', '100.000001'),
+        restarted: async () => w.adapter(),
+        rateLimitNext: (seconds) => w.slack.rateLimit('chat.postMessage', { retryAfterSec: seconds }),
+        refuseNextCard: () => w.slack.refuseBlocksNext(),
+        failNextPart: (index) => w.slack.failAfter('chat.postMessage', { after: index, error: 'fatal_error' }),
+      },
+      close: () => w.slack.close(),
+    };
+  },
+);
 
 /** A person @mentions athena in C2; `acked` follows the latest delivery of that event. */
 /** Message timestamps, unique across sessions (the ts is the message's id in its channel). */
@@ -74,7 +80,10 @@ function session(slack: FakeSlack, app: FakeSlackApp, inbound: SlackInbound, sto
     const entry = deliveries.get(id)!;
     const latest: { done: boolean; delivery?: Delivery } = { done: false };
     entry.latest = latest;
-    void slack.sendEvent(app, entry.event as never, { retryNum, ackTimeoutMs: 2500 }).then((d) => { latest.done = true; latest.delivery = d; });
+    void slack.sendEvent(app, entry.event as never, { retryNum, ackTimeoutMs: 2500 }).then((d) => {
+      latest.done = true;
+      latest.delivery = d;
+    });
   };
   return {
     async say(text) {
@@ -89,17 +98,31 @@ function session(slack: FakeSlack, app: FakeSlackApp, inbound: SlackInbound, sto
       // As Slack does with an event it got no acknowledgement for: the same event again, retry 1.
       send(said.envelopeId, 1);
     },
-    stop: async () => { void inbound; await stop(); },
+    stop: async () => {
+      void inbound;
+      await stop();
+    },
   };
 }
 
 describe('slack inbound, Socket Mode', () => {
   let w: Awaited<ReturnType<typeof world>>;
-  before(async () => { w = await world(); });
-  after(async () => { await w.slack.close(); });
+  before(async () => {
+    w = await world();
+  });
+  after(async () => {
+    await w.slack.close();
+  });
 
   inboundContract('slack', { redelivery: 'platform', acknowledgement: true }, async (ctx: InboundContext) => {
-    const inbound = new SlackInbound({ mode: 'socket', apps: [{ persona: 'athena', botToken: w.athena.botToken, appToken: w.athena.appToken }], apis: w.apis, apiUrl: w.slack.apiUrl, adapter: w.adapter(), ...ctx });
+    const inbound = new SlackInbound({
+      mode: 'socket',
+      apps: [{ persona: 'athena', botToken: w.athena.botToken, appToken: w.athena.appToken }],
+      apis: w.apis,
+      apiUrl: w.slack.apiUrl,
+      adapter: w.adapter(),
+      ...ctx,
+    });
     await inbound.start();
     await w.slack.waitForConnections(1);
     return session(w.slack, w.athena, inbound, async () => {
@@ -112,8 +135,12 @@ describe('slack inbound, Socket Mode', () => {
 describe('slack inbound, HTTP mode', () => {
   let w: Awaited<ReturnType<typeof world>>;
   let http: FastifyInstance | undefined;
-  before(async () => { w = await world(); });
-  after(async () => { await w.slack.close(); });
+  before(async () => {
+    w = await world();
+  });
+  after(async () => {
+    await w.slack.close();
+  });
 
   inboundContract('slack', { redelivery: 'platform', acknowledgement: true }, async (ctx: InboundContext) => {
     const inbound = new SlackInbound({ mode: 'http', apps: [{ persona: 'athena', botToken: w.athena.botToken }], apis: w.apis, apiUrl: w.slack.apiUrl, adapter: w.adapter(), ...ctx });

@@ -44,32 +44,36 @@ const shown = (fake: FakeTelegram, chatId: number): ShownMessage[] =>
       buttons: (m.reply_markup?.inline_keyboard ?? []).flat().map((b) => (b.callback_data ?? '').replace(':', ' ')),
     }));
 
-outboundContract('telegram', {
-  postOnceAfterRestart: { missing: 'sendMessage takes no idempotency key: the adapter remembers the parts of a message it sent in memory, so a post repeated after a restart is sent again' },
-  resumeAfterFailure: true,
-  edit: true,
-  buttons: true,
-  cardFallback: true,
-  split: { limit: 4096 },
-  retryAfter: true,
-}, async () => {
-  const fake = await startFakeTelegram();
-  const bot = botFor(fake, { ingress: async (e) => ({ id: e.id, accepted: false }), logger: silent });
-  const adapter = () => new TelegramChannel({ api: bot.api, personaName: (id) => id[0]!.toUpperCase() + id.slice(1), logger: silent });
-  return {
-    platform: {
-      adapter: adapter(),
-      threadId: `telegram:${jeff.id}`,
-      messages: async () => shown(fake, jeff.id),
-      restarted: async () => adapter(),
-      rateLimitNext: (seconds) => fake.failNext('sendMessage', { retryAfter: seconds }),
-      // Telegram refuses a card by its HTML: the adapter sends the card's text, plain.
-      refuseNextCard: () => fake.refuseHtmlNext(),
-      failNextPart: (index) => fake.failAfter('sendMessage', { after: index }),
-    },
-    close: () => fake.close(),
-  };
-});
+outboundContract(
+  'telegram',
+  {
+    postOnceAfterRestart: { missing: 'sendMessage takes no idempotency key: the adapter remembers the parts of a message it sent in memory, so a post repeated after a restart is sent again' },
+    resumeAfterFailure: true,
+    edit: true,
+    buttons: true,
+    cardFallback: true,
+    split: { limit: 4096 },
+    retryAfter: true,
+  },
+  async () => {
+    const fake = await startFakeTelegram();
+    const bot = botFor(fake, { ingress: async (e) => ({ id: e.id, accepted: false }), logger: silent });
+    const adapter = () => new TelegramChannel({ api: bot.api, personaName: (id) => id[0]!.toUpperCase() + id.slice(1), logger: silent });
+    return {
+      platform: {
+        adapter: adapter(),
+        threadId: `telegram:${jeff.id}`,
+        messages: async () => shown(fake, jeff.id),
+        restarted: async () => adapter(),
+        rateLimitNext: (seconds) => fake.failNext('sendMessage', { retryAfter: seconds }),
+        // Telegram refuses a card by its HTML: the adapter sends the card's text, plain.
+        refuseNextCard: () => fake.refuseHtmlNext(),
+        failNextPart: (index) => fake.failAfter('sendMessage', { after: index }),
+      },
+      close: () => fake.close(),
+    };
+  },
+);
 
 function session(fake: FakeTelegram, stop: () => Promise<void>): InboundSession {
   const updates = new Map<string, Record<string, any>>();
@@ -81,15 +85,21 @@ function session(fake: FakeTelegram, stop: () => Promise<void>): InboundSession 
       return { envelopeId: id };
     },
     acked: (said) => fake.confirmed(updates.get(said.envelopeId)!.update_id),
-    async redeliver(said) { fake.redeliver(updates.get(said.envelopeId)!); },
+    async redeliver(said) {
+      fake.redeliver(updates.get(said.envelopeId)!);
+    },
     stop,
   };
 }
 
 describe('telegram inbound, long polling', () => {
   let fake: FakeTelegram;
-  before(async () => { fake = await startFakeTelegram(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeTelegram();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   inboundContract('telegram', { redelivery: 'platform', acknowledgement: true }, async (ctx) => {
     const bot = botFor(fake, ctx);
@@ -100,8 +110,12 @@ describe('telegram inbound, long polling', () => {
 
 describe('telegram inbound, webhook', () => {
   let fake: FakeTelegram;
-  before(async () => { fake = await startFakeTelegram(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeTelegram();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   inboundContract('telegram', { redelivery: 'platform', acknowledgement: true }, async (ctx) => {
     const bot = botFor(fake, ctx);

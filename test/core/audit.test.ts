@@ -64,11 +64,17 @@ function auditSuite(pool: () => pg.Pool): void {
     await audit.recordDecision({ approvalId: 'A-8', persona, thread: 'telegram:1', tool: 'restart_service', actor: 'jeff', outcome: 'approved' });
     await audit.recordDecision({ approvalId: 'A-9', persona, thread: 'telegram:1', tool: 'drop_table', actor: 'jeff', outcome: 'denied_by_human', detail: 'not on a Friday' });
     const entries = await audit.query({ persona, kind: 'approval_decision' });
-    assert.deepEqual(entries.map((e) => [e.approvalId, e.actor, e.outcome, e.args, e.durationMs, e.detail]), [
-      ['A-9', 'jeff', 'denied_by_human', null, null, 'not on a Friday'],
-      ['A-8', 'jeff', 'approved', null, null, null],
-    ]);
-    assert.deepEqual((await audit.query({ approvalId: 'A-8', persona })).map((e) => e.tool), ['restart_service']);
+    assert.deepEqual(
+      entries.map((e) => [e.approvalId, e.actor, e.outcome, e.args, e.durationMs, e.detail]),
+      [
+        ['A-9', 'jeff', 'denied_by_human', null, null, 'not on a Friday'],
+        ['A-8', 'jeff', 'approved', null, null, null],
+      ],
+    );
+    assert.deepEqual(
+      (await audit.query({ approvalId: 'A-8', persona })).map((e) => e.tool),
+      ['restart_service'],
+    );
   });
 
   test('query filters by persona, tool, thread, kind, outcome and since, newest first, with a limit', async () => {
@@ -76,8 +82,7 @@ function auditSuite(pool: () => pg.Pool): void {
     const apollo = unique('apollo');
     const hermes = unique('hermes');
     const thread = unique('local:dev');
-    const call = (persona: string, tool: string, outcome: string, t = thread) =>
-      audit.recordToolCall({ persona, thread: t, tool, args: { n: 1 }, outcome, durationMs: 5 });
+    const call = (persona: string, tool: string, outcome: string, t = thread) => audit.recordToolCall({ persona, thread: t, tool, args: { n: 1 }, outcome, durationMs: 5 });
     await call(apollo, 'github_create_pr', 'ok');
     await call(apollo, 'workspace_run', 'error');
     await call(hermes, 'github_create_pr', 'refused_by_policy');
@@ -88,12 +93,7 @@ function auditSuite(pool: () => pg.Pool): void {
     await audit.recordDecision({ approvalId: 'A-1', persona: apollo, thread, tool: 'workspace_run', actor: 'jeff', outcome: 'approved' });
 
     const show = (entries: Array<{ persona: string | null; tool: string | null; outcome: string }>) => entries.map((e) => `${e.persona === apollo ? 'apollo' : 'hermes'} ${e.tool} ${e.outcome}`);
-    assert.deepEqual(show(await audit.query({ persona: apollo })), [
-      'apollo workspace_run approved',
-      'apollo workspace_run ok',
-      'apollo workspace_run error',
-      'apollo github_create_pr ok',
-    ]);
+    assert.deepEqual(show(await audit.query({ persona: apollo })), ['apollo workspace_run approved', 'apollo workspace_run ok', 'apollo workspace_run error', 'apollo github_create_pr ok']);
     assert.deepEqual(show(await audit.query({ persona: apollo, kind: 'tool_call', tool: 'workspace_run' })), ['apollo workspace_run ok', 'apollo workspace_run error']);
     assert.deepEqual(show(await audit.query({ thread, tool: 'github_create_pr' })), ['hermes github_create_pr refused_by_policy', 'apollo github_create_pr ok']);
     assert.deepEqual(show(await audit.query({ thread, outcome: 'ok' })), ['apollo workspace_run ok', 'apollo github_create_pr ok']);
@@ -111,10 +111,7 @@ function auditSuite(pool: () => pg.Pool): void {
     await assert.rejects(pool().query(`TRUNCATE audit_log`), /audit_log is append-only: TRUNCATE is not allowed/);
     const [still] = await audit.query({ persona });
     assert.equal(still.outcome, 'ok');
-    await assert.rejects(
-      pool().query(`INSERT INTO audit_log (kind, outcome) VALUES ('something_else', 'ok')`),
-      /check constraint/,
-    );
+    await assert.rejects(pool().query(`INSERT INTO audit_log (kind, outcome) VALUES ('something_else', 'ok')`), /check constraint/);
   });
 }
 

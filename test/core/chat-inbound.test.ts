@@ -77,12 +77,21 @@ describe('deliverInbound', () => {
 
   it('passes `recorded` on to the ingress', async () => {
     let seen: Envelope | undefined;
-    const sink: IngressSink = async (e, o) => { await o?.recorded?.(e); return { id: e.id, accepted: true }; };
-    await deliverInbound(sink, envelope, { redelivery: 'platform', logger: capture().logger, recorded: async (e) => { seen = e; } });
+    const sink: IngressSink = async (e, o) => {
+      await o?.recorded?.(e);
+      return { id: e.id, accepted: true };
+    };
+    await deliverInbound(sink, envelope, {
+      redelivery: 'platform',
+      logger: capture().logger,
+      recorded: async (e) => {
+        seen = e;
+      },
+    });
     assert.equal(seen?.id, envelope.id);
   });
 
-  it('the policy fits inside Slack\'s 3-second acknowledgement deadline', () => {
+  it("the policy fits inside Slack's 3-second acknowledgement deadline", () => {
     let waits = 0;
     for (let i = 1; i < INBOUND_RETRY.attempts; i++) waits += Math.min(INBOUND_RETRY.maxDelayMs, INBOUND_RETRY.firstDelayMs * 2 ** (i - 1));
     assert.ok(waits <= 1000, `${waits} ms of waiting`);

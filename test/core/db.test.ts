@@ -50,21 +50,22 @@ describe('embedded PGlite database', () => {
       assert.equal(db.kind, 'pglite');
       assert.match(db.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
       const applied = await migrate(db.pool, { logger });
-      assert.ok(applied.some((m) => m.version === 1 && m.name === 'core'), '0001_core is applied on a fresh database');
+      assert.ok(
+        applied.some((m) => m.version === 1 && m.name === 'core'),
+        '0001_core is applied on a fresh database',
+      );
       assert.deepEqual(await migrate(db.pool, { logger }), [], 'a second run applies nothing');
-      await db.pool.query(
-        `INSERT INTO chat_messages (id, conversation, role, author, text) VALUES ('m1', 'c1', 'user', 'alice', 'hello'), ('m2', 'c1', 'agent', 'apollo', 'hi')`,
-      );
+      await db.pool.query(`INSERT INTO chat_messages (id, conversation, role, author, text) VALUES ('m1', 'c1', 'user', 'alice', 'hello'), ('m2', 'c1', 'agent', 'apollo', 'hi')`);
       await db.pool.query(`INSERT INTO inbound_messages (id, channel, text) VALUES ('in-1', 'local', 'hello')`);
-      await assert.rejects(
-        db.pool.query(`INSERT INTO inbound_messages (id, channel, status) VALUES ('in-2', 'local', 'bogus')`),
-        /check constraint/,
-      );
+      await assert.rejects(db.pool.query(`INSERT INTO inbound_messages (id, channel, status) VALUES ('in-2', 'local', 'bogus')`), /check constraint/);
     });
     await withDb(async (db) => {
       assert.deepEqual(await migrate(db.pool, { logger }), [], 'nothing to apply after a restart');
       const { rows } = await db.pool.query('SELECT id, text FROM chat_messages WHERE conversation = $1 ORDER BY seq', ['c1']);
-      assert.deepEqual(rows, [{ id: 'm1', text: 'hello' }, { id: 'm2', text: 'hi' }]);
+      assert.deepEqual(rows, [
+        { id: 'm1', text: 'hello' },
+        { id: 'm2', text: 'hi' },
+      ]);
       const inbound = await db.pool.query(`SELECT status FROM inbound_messages WHERE id = 'in-1'`);
       assert.equal(inbound.rows[0].status, 'pending');
     });
@@ -76,11 +77,11 @@ describe('embedded PGlite database', () => {
       await db.pool.query('CREATE TABLE vector_probe (id int PRIMARY KEY, embedding vector(3))');
       try {
         await db.pool.query(`INSERT INTO vector_probe VALUES (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')`);
-        const { rows } = await db.pool.query(
-          'SELECT id, round((embedding <=> $1::vector)::numeric, 3) AS distance FROM vector_probe ORDER BY embedding <=> $1::vector LIMIT 2',
-          ['[1,0,0]'],
+        const { rows } = await db.pool.query('SELECT id, round((embedding <=> $1::vector)::numeric, 3) AS distance FROM vector_probe ORDER BY embedding <=> $1::vector LIMIT 2', ['[1,0,0]']);
+        assert.deepEqual(
+          rows.map((r) => r.id),
+          [1, 3],
         );
-        assert.deepEqual(rows.map((r) => r.id), [1, 3]);
         assert.equal(Number(rows[0].distance), 0);
       } finally {
         await db.pool.query('DROP TABLE vector_probe');
@@ -93,9 +94,7 @@ describe('embedded PGlite database', () => {
       await db.pool.query('CREATE TABLE IF NOT EXISTS concurrency_probe (tx int, n int)');
       await db.pool.query('TRUNCATE concurrency_probe');
       // Different SQL text and parameters per query: an interleaved Parse/Bind would show.
-      const queries = Array.from({ length: 50 }, (_, i) =>
-        db.pool.query(`SELECT $1::int AS n, $2::text AS s, ${i} AS k`, [i, `v${i}`]).then((r) => r.rows[0]),
-      );
+      const queries = Array.from({ length: 50 }, (_, i) => db.pool.query(`SELECT $1::int AS n, $2::text AS s, ${i} AS k`, [i, `v${i}`]).then((r) => r.rows[0]));
       const transactions = Array.from({ length: 5 }, async (_, tx) => {
         const client = await db.pool.connect();
         try {
@@ -107,9 +106,15 @@ describe('embedded PGlite database', () => {
         }
       });
       const [rows] = await Promise.all([Promise.all(queries), Promise.all(transactions)]);
-      rows.forEach((row, i) => { assert.deepEqual(row, { n: i, s: `v${i}`, k: i }); });
+      rows.forEach((row, i) => {
+        assert.deepEqual(row, { n: i, s: `v${i}`, k: i });
+      });
       const { rows: counts } = await db.pool.query('SELECT tx, count(*)::int AS c FROM concurrency_probe GROUP BY tx ORDER BY tx');
-      assert.deepEqual(counts, [0, 1, 2, 3].map((tx) => ({ tx, c: 3 })), 'committed transactions kept, the rolled-back one gone');
+      assert.deepEqual(
+        counts,
+        [0, 1, 2, 3].map((tx) => ({ tx, c: 3 })),
+        'committed transactions kept, the rolled-back one gone',
+      );
       await db.pool.query('DROP TABLE concurrency_probe');
     });
   });
@@ -142,15 +147,27 @@ describe('embedded PGlite database', () => {
     assert.equal(readFileSync(lockFile, 'utf8'), '', 'close releases the lock and clears its record');
 
     // Another live process holds the kernel lock on the file: refused, naming it.
-    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `
       import { acquireDataDirLock } from ${JSON.stringify(new URL('../../core/db/data-dir-lock.ts', import.meta.url).href)};
       acquireDataDirLock(${JSON.stringify(lockFile)}, 'x');
       process.stdout.write('locked\\n');
       setTimeout(() => {}, 30000);
-    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
-        holder.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
+        holder.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('locked')) resolve();
+        });
         holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
       });
       await assert.rejects(createDatabase({ dataDir, logger }), (err: Error) => {
@@ -183,7 +200,11 @@ describe('embedded PGlite database', () => {
       writeFileSync(join(dir, '0002_extra.sql'), 'CREATE TABLE migration_probe (id int);');
       await withDb(async (db) => {
         const applied = await migrate(db.pool, { dir, logger });
-        assert.deepEqual(applied.map((m) => m.name), ['extra'], '0001 was already applied from the real directory');
+        assert.deepEqual(
+          applied.map((m) => m.name),
+          ['extra'],
+          '0001 was already applied from the real directory',
+        );
         writeFileSync(join(dir, '0002_extra.sql'), 'CREATE TABLE migration_probe (id bigint);');
         await assert.rejects(migrate(db.pool, { dir, logger }), /migration .*0002_extra\.sql was changed after it was applied/);
         writeFileSync(join(dir, '0099_broken.sql'), 'CREATE TABLE migration_probe_2 (id int); SELECT no_such_function();');
@@ -230,7 +251,10 @@ describe('a real Postgres (DATABASE_URL)', { skip: postgresSkip }, () => {
       assert.deepEqual(rows[0], { version: 1, name: 'core', len: 64 });
       const tables = await db.pool.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
       for (const t of ['chat_messages', 'inbound_messages', 'outbox', 'runs', 'schema_migrations']) {
-        assert.ok(tables.rows.some((r) => r.table_name === t), `table ${t} exists`);
+        assert.ok(
+          tables.rows.some((r) => r.table_name === t),
+          `table ${t} exists`,
+        );
       }
     } finally {
       await db.close();
@@ -238,13 +262,10 @@ describe('a real Postgres (DATABASE_URL)', { skip: postgresSkip }, () => {
   });
 
   test('says which server it could not reach', async () => {
-    await assert.rejects(
-      createDatabase({ url: 'postgres://postgres:hunter22@127.0.0.1:1/nope', dataDir: '/unused', logger }),
-      (err: Error) => {
-        assert.match(err.message, /cannot connect to the Postgres in DATABASE_URL \(127\.0\.0\.1:1\/nope\)/);
-        assert.ok(!err.message.includes('hunter22'), 'the password is not in the message');
-        return true;
-      },
-    );
+    await assert.rejects(createDatabase({ url: 'postgres://postgres:hunter22@127.0.0.1:1/nope', dataDir: '/unused', logger }), (err: Error) => {
+      assert.match(err.message, /cannot connect to the Postgres in DATABASE_URL \(127\.0\.0\.1:1\/nope\)/);
+      assert.ok(!err.message.includes('hunter22'), 'the password is not in the message');
+      return true;
+    });
   });
 });

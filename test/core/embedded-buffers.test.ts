@@ -45,7 +45,11 @@ test('the embedded database starts with the buffers asked for, or sized to its d
     try {
       const c = new pg.Client(db.url);
       await c.connect();
-      try { return (await c.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0].shared_buffers; } finally { await c.end(); }
+      try {
+        return (await c.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0].shared_buffers;
+      } finally {
+        await c.end();
+      }
     } finally {
       await db.close();
     }

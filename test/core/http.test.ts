@@ -46,7 +46,13 @@ async function start(opts: { consoleToken?: string; allowedHosts?: string[]; hos
   app.get('/sign-in', { config: { public: true } }, async () => ({ page: 'sign in' }));
   app.get('/api/chat/:conversation/messages', async (request) => ({ conversation: (request.params as { conversation: string }).conversation }));
   const { url } = await listen(app, { host: opts.host ?? '127.0.0.1', port: 0 });
-  return { app, url, setReady: (v) => { ready = v; } };
+  return {
+    app,
+    url,
+    setReady: (v) => {
+      ready = v;
+    },
+  };
 }
 
 function assertErrorShape(body: unknown, status: { code: string; requestId?: string }): void {
@@ -232,7 +238,7 @@ describe('HTTP server with a console token', () => {
     assert.deepEqual(JSON.parse(encoded.body), { conversation: 'general' });
   });
 
-  test('a Host header that is not one of this server\'s names gets 421 (DNS rebinding)', async () => {
+  test("a Host header that is not one of this server's names gets 421 (DNS rebinding)", async () => {
     for (const host of ['evil.example', 'evil.example:3000', 'localhost.evil.example', '127.0.0.1.evil.example', '']) {
       const res = await rawGet(server.url, '/api/chat/general/messages', { ...AUTH, host });
       assert.equal(res.status, 421, `Host: ${host}`);

@@ -36,7 +36,14 @@ function notPrivate(dir: string): string[] {
 
 function capturingLogger() {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (s: string) => { lines.push(JSON.parse(s)); } } });
+  const logger = createLogger({
+    level: 'debug',
+    destination: {
+      write: (s: string) => {
+        lines.push(JSON.parse(s));
+      },
+    },
+  });
   return { logger, lines };
 }
 
@@ -126,12 +133,15 @@ describe('makeDataDirPrivate', () => {
     const dir = join(root, 'theirs');
     mkdirSync(dir, { mode: 0o700 });
     const owner = statSync(dir).uid;
-    assert.throws(() => makeDataDirPrivate(dir, { uid: owner + 4242 }), (err: unknown) => {
-      assert.ok(err instanceof DataDirAccessError);
-      assert.equal(err.message, `data dir ${dir} belongs to uid ${owner}, not to uid ${owner + 4242} that runs Pantheon: run Pantheon as its owner, or \`chown -R ${owner + 4242} ${dir}\``);
-      assert.doesNotMatch(err.message, /\n/);
-      return true;
-    });
+    assert.throws(
+      () => makeDataDirPrivate(dir, { uid: owner + 4242 }),
+      (err: unknown) => {
+        assert.ok(err instanceof DataDirAccessError);
+        assert.equal(err.message, `data dir ${dir} belongs to uid ${owner}, not to uid ${owner + 4242} that runs Pantheon: run Pantheon as its owner, or \`chown -R ${owner + 4242} ${dir}\``);
+        assert.doesNotMatch(err.message, /\n/);
+        return true;
+      },
+    );
   });
 
   test('a chmod that fails (EPERM) stops with one line naming the entry and the fix', () => {
@@ -147,12 +157,20 @@ describe('makeDataDirPrivate', () => {
         fs.chmodSync(path, mode);
       },
     };
-    assert.throws(() => makeDataDirPrivate(dir, { fs: refusing }), (err: unknown) => {
-      assert.ok(err instanceof DataDirAccessError);
-      assert.equal(err.path, join(dir, 'pgdata', 'foreign'));
-      assert.match(err.message, new RegExp(`^cannot make ${join(dir, 'pgdata', 'foreign')} private \\(EPERM: it belongs to another user or is not writable\\): run Pantheon as the owner of the data dir, or \`chown -R \\S+ ${dir}\`$`));
-      return true;
-    });
+    assert.throws(
+      () => makeDataDirPrivate(dir, { fs: refusing }),
+      (err: unknown) => {
+        assert.ok(err instanceof DataDirAccessError);
+        assert.equal(err.path, join(dir, 'pgdata', 'foreign'));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^cannot make ${join(dir, 'pgdata', 'foreign')} private \\(EPERM: it belongs to another user or is not writable\\): run Pantheon as the owner of the data dir, or \`chown -R \\S+ ${dir}\`$`,
+          ),
+        );
+        return true;
+      },
+    );
   });
 
   test('`pantheon migrate` on a data dir of another user exits 1 with the message, not a stack trace', () => {
@@ -164,10 +182,20 @@ describe('makeDataDirPrivate', () => {
     } else {
       dir = '/'; // owned by root, not by whoever runs the tests
     }
-    const run = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e',
-      `const { main } = await import(${JSON.stringify(join(REPO_ROOT, 'cli', 'main.ts'))}); await main(process.argv.slice(1));`,
-      'migrate', '--data-dir', dir,
-    ], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--input-type=module',
+        '-e',
+        `const { main } = await import(${JSON.stringify(join(REPO_ROOT, 'cli', 'main.ts'))}); await main(process.argv.slice(1));`,
+        'migrate',
+        '--data-dir',
+        dir,
+      ],
+      { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' }, encoding: 'utf8', timeout: 60_000 },
+    );
     assert.equal(run.status, 1, run.stderr);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, run.stderr);

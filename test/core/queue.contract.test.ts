@@ -43,8 +43,7 @@ function recordEvents(queue: JobQueue, name: string): QueueEvent[] {
   return events;
 }
 
-const finished = (events: QueueEvent[], jobId: string) => () =>
-  events.some((e) => e.jobId === jobId && (e.type === 'completed' || (e.type === 'failed' && !e.willRetry)));
+const finished = (events: QueueEvent[], jobId: string) => () => events.some((e) => e.jobId === jobId && (e.type === 'completed' || (e.type === 'failed' && !e.willRetry)));
 
 for (const subject of subjects) {
   describe(`JobQueue contract: ${subject.name}`, () => {
@@ -75,7 +74,10 @@ for (const subject of subjects) {
       assert.equal(added, true);
       assert.ok(id.length > 0, 'a job without jobId still gets an id');
       await until('completion', finished(events, id));
-      assert.deepEqual(events.map((e) => e.type), ['active', 'completed']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['active', 'completed'],
+      );
       assert.deepEqual(events[1], { type: 'completed', queue: name, jobId: id, result: { echoed: 'hello' } });
       assert.equal(await queue.getState(name, id), 'completed');
     });
@@ -102,13 +104,17 @@ for (const subject of subjects) {
       let inFlight = 0;
       let peak = 0;
       let done = 0;
-      await queue.process(name, async () => {
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        await sleep(60);
-        inFlight--;
-        done++;
-      }, { concurrency: 3 });
+      await queue.process(
+        name,
+        async () => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await sleep(60);
+          inFlight--;
+          done++;
+        },
+        { concurrency: 3 },
+      );
       for (let i = 0; i < 7; i++) await queue.add(name, 'work', { i });
       await until('all 7 jobs', () => done === 7);
       assert.equal(peak, 3);
@@ -162,7 +168,10 @@ for (const subject of subjects) {
       await until('final failure', finished(events, id));
       assert.equal(runs, 2);
       const failures = events.filter((e) => e.type === 'failed');
-      assert.deepEqual(failures.map((e) => e.type === 'failed' && e.willRetry), [true, false]);
+      assert.deepEqual(
+        failures.map((e) => e.type === 'failed' && e.willRetry),
+        [true, false],
+      );
       assert.deepEqual(failures[1], { type: 'failed', queue: name, jobId: id, error: 'model unreachable', willRetry: false });
       assert.equal(await queue.getState(name, id), 'failed');
       assert.equal((await queue.counts(name)).failed, 1);

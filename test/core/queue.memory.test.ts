@@ -12,10 +12,14 @@ describe('MemoryQueue', () => {
     let latencySum = 0;
     let done!: () => void;
     const allDone = new Promise<void>((resolve) => (done = resolve));
-    await queue.process<number, void>('inbound', async (job) => {
-      latencySum += performance.now() - job.data;
-      if (++started === total) done();
-    }, { concurrency: 8 });
+    await queue.process<number, void>(
+      'inbound',
+      async (job) => {
+        latencySum += performance.now() - job.data;
+        if (++started === total) done();
+      },
+      { concurrency: 8 },
+    );
     for (let i = 0; i < total; i++) await queue.add('inbound', 'message', performance.now());
     await allDone;
     await queue.close();

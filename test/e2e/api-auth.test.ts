@@ -75,9 +75,13 @@ function raw(base: string, method: string, path: string, headers: Record<string,
   });
 }
 
-const unusedPort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-});
+const unusedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 
 describe('every route needs the API token unless it is public (the real process)', () => {
   let fake: FakeLLM;
@@ -105,14 +109,20 @@ describe('every route needs the API token unless it is public (the real process)
     await fake?.close();
   });
 
-  it('enumerates the modules\' routes too', () => {
+  it("enumerates the modules' routes too", () => {
     const urls = new Set(routes.map((r) => r.url));
     for (const url of ['/healthz', '/metrics', '/api/chat/:conversation/messages', '/api/chat/:conversation/stream', '/api/audit', '/api/work', '/api/memory', '/webhooks/github']) {
       assert.ok(urls.has(url), `${url} is registered (have ${[...urls].join(', ')})`);
     }
-    assert.ok([...urls].some((u) => u.startsWith('/api/jobs')), 'the infra module\'s job routes are registered');
+    assert.ok(
+      [...urls].some((u) => u.startsWith('/api/jobs')),
+      "the infra module's job routes are registered",
+    );
     const open = new Set(routes.filter((r) => r.public && !r.url.startsWith('/webhooks/')).map((r) => r.url));
-    assert.ok([...open].every((u) => ['/healthz', '/readyz', '/metrics'].includes(u)), `public besides webhooks: ${[...open].join(', ')}`);
+    assert.ok(
+      [...open].every((u) => ['/healthz', '/readyz', '/metrics'].includes(u)),
+      `public besides webhooks: ${[...open].join(', ')}`,
+    );
   });
 
   it('without credentials every non-public route answers 401, whatever the spelling of its path; with the token, as usual', async () => {
@@ -173,7 +183,12 @@ describe('without any configuration the CLI finds the server and its token by it
       const chat = await cli('chat', '--once', '@apollo ping');
       assert.equal(chat.code, 0, chat.stderr);
       assert.match(chat.stdout, /\[apollo\] pong without flags/);
-      for (const args of [['work', '--json'], ['audit', '--json'], ['memory', 'stats', '--json'], ['memory', 'list', '--json']]) {
+      for (const args of [
+        ['work', '--json'],
+        ['audit', '--json'],
+        ['memory', 'stats', '--json'],
+        ['memory', 'list', '--json'],
+      ]) {
         const res = await cli(...args);
         assert.equal(res.code, 0, `pantheon ${args.join(' ')}: ${res.stderr}`);
         assert.doesNotMatch(res.stderr, /console token/);

@@ -13,11 +13,20 @@ import { cleanEnv, runCli, tempDir } from '../support/pantheon-process.js';
 
 const logger = createLogger({ level: 'silent' });
 
-const unusedPort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-});
+const unusedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 
-const jsonLines = <T>(stdout: string): T[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+const jsonLines = <T>(stdout: string): T[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 
 /** Fills a data dir with a known history, through the real classes. */
 async function fill(db: Database): Promise<{ items: Record<string, WorkItem> }> {
@@ -27,13 +36,37 @@ async function fill(db: Database): Promise<{ items: Record<string, WorkItem> }> 
     `INSERT INTO audit_log (at, kind, persona, thread, tool, args, outcome, duration_ms)
      VALUES (now() - interval '3 hours', 'tool_call', 'athena', 'local:general', 'github_create_issue', '{"title":"Rate limiting"}', 'ok', 420)`,
   );
-  await audit.recordToolCall({ persona: 'apollo', thread: 'local:general', tool: 'workspace_run', args: { command: 'npm test', env: { NPM_TOKEN: 'npm_secret_value' } }, outcome: 'ok', durationMs: 1530 });
+  await audit.recordToolCall({
+    persona: 'apollo',
+    thread: 'local:general',
+    tool: 'workspace_run',
+    args: { command: 'npm test', env: { NPM_TOKEN: 'npm_secret_value' } },
+    outcome: 'ok',
+    durationMs: 1530,
+  });
   await audit.recordToolCall({ persona: 'hermes', thread: 'local:dev', tool: 'github_push', args: { branch: 'fix-login' }, outcome: 'error', durationMs: 80, detail: 'remote rejected' });
   await audit.recordDecision({ approvalId: 'A-3', persona: 'hephaestus', thread: 'telegram:42', tool: 'ssh_exec', actor: 'jeff', outcome: 'approved' });
-  await audit.recordToolCall({ persona: 'hephaestus', thread: 'telegram:42', tool: 'ssh_exec', args: { host: 'staging-1', command: 'systemctl restart api', password: 'hunter2' }, outcome: 'ok', approvalId: 'A-3', durationMs: 65_000 });
+  await audit.recordToolCall({
+    persona: 'hephaestus',
+    thread: 'telegram:42',
+    tool: 'ssh_exec',
+    args: { host: 'staging-1', command: 'systemctl restart api', password: 'hunter2' },
+    outcome: 'ok',
+    approvalId: 'A-3',
+    durationMs: 65_000,
+  });
 
   const ledger = new WorkLedger(db.pool);
-  const rate = await ledger.create({ kind: 'issue', title: 'Add rate limiting', originThread: 'local:general', originChannel: 'local', requestedBy: 'jeff', owner: 'apollo', externalRef: 'gh:acme/api#12', actor: 'athena' });
+  const rate = await ledger.create({
+    kind: 'issue',
+    title: 'Add rate limiting',
+    originThread: 'local:general',
+    originChannel: 'local',
+    requestedBy: 'jeff',
+    owner: 'apollo',
+    externalRef: 'gh:acme/api#12',
+    actor: 'athena',
+  });
   await ledger.transition(rate.id, 'in_progress', { actor: 'apollo', note: 'branch created' });
   await ledger.addReviewer(rate.id, 'artemis', 'apollo');
   const restart = await ledger.create({ kind: 'job', title: 'Restart staging api', originThread: 'telegram:42', owner: 'hephaestus', actor: 'athena' });
@@ -85,7 +118,11 @@ describe('pantheon audit and pantheon work', () => {
     const { code, stdout, stderr } = await runCli(['audit', '--data-dir', dir.path, '--json', '--thread', 'local:general', '--since', '2h'], { env });
     assert.equal(code, 0, stderr);
     const entries = jsonLines<AuditEntry>(stdout);
-    assert.deepEqual(entries.map((e) => [e.persona, e.tool, e.durationMs]), [['apollo', 'workspace_run', 1530]], 'the 3-hour-old entry is left out');
+    assert.deepEqual(
+      entries.map((e) => [e.persona, e.tool, e.durationMs]),
+      [['apollo', 'workspace_run', 1530]],
+      'the 3-hour-old entry is left out',
+    );
     assert.deepEqual(entries[0].args, { command: 'npm test', env: { NPM_TOKEN: '***' } });
     assert.ok(!Number.isNaN(Date.parse(String(entries[0].at))));
   });
@@ -122,18 +159,26 @@ describe('pantheon audit and pantheon work', () => {
 
     const all = await runCli(['work', '--data-dir', dir.path, '--all', '--json'], { env });
     assert.equal(all.code, 0, all.stderr);
-    assert.deepEqual(jsonLines<WorkItem>(all.stdout).map((i) => [i.id, i.state]), [[items.rate.id, 'in_progress'], [items.login.id, 'requested'], [items.restart.id, 'done']]);
+    assert.deepEqual(
+      jsonLines<WorkItem>(all.stdout).map((i) => [i.id, i.state]),
+      [
+        [items.rate.id, 'in_progress'],
+        [items.login.id, 'requested'],
+        [items.restart.id, 'done'],
+      ],
+    );
 
     const one = await runCli(['work', `#${items.rate.id.slice(2)}`, '--data-dir', dir.path], { env });
     assert.equal(one.code, 0, one.stderr);
-    assert.match(one.stdout, new RegExp(`^${items.rate.id}  Add rate limiting  \\[gh:acme/api#12\\]\n  state: in_progress   kind: issue   owner: apollo   reviewers: artemis\n  asked by jeff in local:general at `));
+    assert.match(
+      one.stdout,
+      new RegExp(`^${items.rate.id}  Add rate limiting  \\[gh:acme/api#12\\]\n  state: in_progress   kind: issue   owner: apollo   reviewers: artemis\n  asked by jeff in local:general at `),
+    );
     const events = one.stdout.split('\n').filter((l) => /^\d{4}-/.test(l));
-    assert.deepEqual(events.map((l) => l.replace(/^\S+ \S+\s+/, '').replace(/\s+/g, ' ')), [
-      'athena created issue "Add rate limiting" (requested)',
-      'apollo state_changed requested → in_progress: branch created',
-      'apollo reviewer_added artemis',
-      'apollo progress tests pass',
-    ]);
+    assert.deepEqual(
+      events.map((l) => l.replace(/^\S+ \S+\s+/, '').replace(/\s+/g, ' ')),
+      ['athena created issue "Add rate limiting" (requested)', 'apollo state_changed requested → in_progress: branch created', 'apollo reviewer_added artemis', 'apollo progress tests pass'],
+    );
 
     const missing = await runCli(['work', 'W-999', '--data-dir', dir.path], { env });
     assert.equal(missing.code, 1);
@@ -163,7 +208,13 @@ describe('pantheon audit and pantheon work', () => {
       const withToken = cleanEnv({ PANTHEON_CONSOLE_TOKEN: token, PORT: env.PORT });
       const audit = await runCli(['audit', '--url', url, '--json', '--persona', 'hephaestus', '--since', '1h'], { env: withToken });
       assert.equal(audit.code, 0, audit.stderr);
-      assert.deepEqual(jsonLines<AuditEntry>(audit.stdout).map((e) => [e.kind, e.outcome, e.approvalId]), [['tool_call', 'ok', 'A-3'], ['approval_decision', 'approved', 'A-3']]);
+      assert.deepEqual(
+        jsonLines<AuditEntry>(audit.stdout).map((e) => [e.kind, e.outcome, e.approvalId]),
+        [
+          ['tool_call', 'ok', 'A-3'],
+          ['approval_decision', 'approved', 'A-3'],
+        ],
+      );
 
       const table = await runCli(['audit', '--url', url, '--tool', 'github_push'], { env: withToken });
       assert.equal(table.code, 0, table.stderr);
@@ -173,7 +224,10 @@ describe('pantheon audit and pantheon work', () => {
       assert.equal(work.code, 0, work.stderr);
       assert.equal(jsonLines<WorkItem>(work.stdout).length, 3);
       const owned = await runCli(['work', '--url', url, '--json', '--owner', 'hermes'], { env: withToken });
-      assert.deepEqual(jsonLines<WorkItem>(owned.stdout).map((i) => i.title), ['Fix login']);
+      assert.deepEqual(
+        jsonLines<WorkItem>(owned.stdout).map((i) => i.title),
+        ['Fix login'],
+      );
       const none = await runCli(['work', '--url', url, '--thread', 'local:nowhere'], { env: withToken });
       assert.equal(none.stdout, 'Nothing in flight.\n');
       const one = await runCli(['work', items.login.id, '--url', url], { env: withToken });
@@ -190,12 +244,30 @@ describe('pantheon audit and pantheon work', () => {
         assert.equal(code, 0, stderr);
         return jsonLines<AuditEntry>(stdout);
       };
-      assert.deepEqual((await run('--persona', 'hermes')).map((e) => [e.persona, e.tool, e.outcome, e.detail]), [['hermes', 'github_push', 'error', 'remote rejected']]);
-      assert.deepEqual((await run('--kind', 'approval_decision')).map((e) => [e.approvalId, e.actor, e.outcome]), [['A-3', 'jeff', 'approved']]);
-      assert.deepEqual((await run('--tool', 'ssh_exec', '--outcome', 'ok')).map((e) => [e.kind, e.approvalId]), [['tool_call', 'A-3']]);
-      assert.deepEqual((await run('--thread', 'local:general')).map((e) => e.persona), ['apollo', 'athena']);
-      assert.deepEqual((await run('--thread', 'local:general', '--since', '2h')).map((e) => e.persona), ['apollo']);
-      assert.deepEqual((await run('--limit', '2')).map((e) => e.tool), ['ssh_exec', 'ssh_exec']);
+      assert.deepEqual(
+        (await run('--persona', 'hermes')).map((e) => [e.persona, e.tool, e.outcome, e.detail]),
+        [['hermes', 'github_push', 'error', 'remote rejected']],
+      );
+      assert.deepEqual(
+        (await run('--kind', 'approval_decision')).map((e) => [e.approvalId, e.actor, e.outcome]),
+        [['A-3', 'jeff', 'approved']],
+      );
+      assert.deepEqual(
+        (await run('--tool', 'ssh_exec', '--outcome', 'ok')).map((e) => [e.kind, e.approvalId]),
+        [['tool_call', 'A-3']],
+      );
+      assert.deepEqual(
+        (await run('--thread', 'local:general')).map((e) => e.persona),
+        ['apollo', 'athena'],
+      );
+      assert.deepEqual(
+        (await run('--thread', 'local:general', '--since', '2h')).map((e) => e.persona),
+        ['apollo'],
+      );
+      assert.deepEqual(
+        (await run('--limit', '2')).map((e) => e.tool),
+        ['ssh_exec', 'ssh_exec'],
+      );
       assert.equal((await runCli(['audit', '--url', url, '--persona', 'nobody'], { env: withToken })).stdout, 'No audit entries match.\n');
     });
 
@@ -203,7 +275,10 @@ describe('pantheon audit and pantheon work', () => {
       const local = cleanEnv({ PANTHEON_CONSOLE_TOKEN: token, PORT: String(port) });
       const { code, stdout, stderr } = await runCli(['work', '--json', '--owner', 'apollo', '--data-dir', dir.path], { env: local });
       assert.equal(code, 0, stderr);
-      assert.deepEqual(jsonLines<WorkItem>(stdout).map((i) => i.id), [items.rate.id]);
+      assert.deepEqual(
+        jsonLines<WorkItem>(stdout).map((i) => i.id),
+        [items.rate.id],
+      );
     });
 
     it('says what to set when the token is missing or wrong', async () => {
@@ -231,7 +306,10 @@ describe('pantheon audit and pantheon work', () => {
 
       const detail = (await (await fetch(`${url}/api/work/${items.rate.id}`, { headers: auth })).json()) as { item: WorkItem; events: Array<{ kind: string }> };
       assert.equal(detail.item.title, 'Add rate limiting');
-      assert.deepEqual(detail.events.map((e) => e.kind), ['created', 'state_changed', 'reviewer_added', 'progress']);
+      assert.deepEqual(
+        detail.events.map((e) => e.kind),
+        ['created', 'state_changed', 'reviewer_added', 'progress'],
+      );
       assert.equal((await fetch(`${url}/api/audit`)).status, 401);
     });
   });

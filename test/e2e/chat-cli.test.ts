@@ -4,16 +4,24 @@ import { createServer } from 'node:net';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { getMessages, runCli, startPantheonProcess, tempDir, modelEnv } from '../support/pantheon-process.js';
 
-const unusedPort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-});
+const unusedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 
 describe('pantheon chat', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
-  it('--once against a running server prints the persona\'s answer, labelled', async () => {
+  it("--once against a running server prints the persona's answer, labelled", async () => {
     const dir = await tempDir();
     const env = modelEnv(fake);
     const app = await startPantheonProcess({ env, dataDir: dir.path });
@@ -23,7 +31,13 @@ describe('pantheon chat', () => {
       assert.equal(code, 0, stderr);
       assert.match(stdout, /\[apollo\] pong via the terminal/);
       const messages = await getMessages(app.url, 'term');
-      assert.deepEqual(messages.map((m) => [m.role, m.author, m.text]), [['user', 'erin', '@apollo ping'], ['agent', 'apollo', 'pong via the terminal']]);
+      assert.deepEqual(
+        messages.map((m) => [m.role, m.author, m.text]),
+        [
+          ['user', 'erin', '@apollo ping'],
+          ['agent', 'apollo', 'pong via the terminal'],
+        ],
+      );
     } finally {
       assert.equal(await app.stop(), 0);
       await dir.remove();

@@ -15,8 +15,12 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('configuration errors exit 2 and never print a value that came from a variable', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  before(async () => { dir = await tempDir('pantheon-config-e2e-'); });
-  after(async () => { await dir.remove(); });
+  before(async () => {
+    dir = await tempDir('pantheon-config-e2e-');
+  });
+  after(async () => {
+    await dir.remove();
+  });
 
   it('a secret in a mistyped field: the error names ${SECRET_VAR}, not its value', async () => {
     writeFileSync(join(dir.path, 'pantheon.yaml'), 'server:\n  port: "${SECRET_VAR}"\n');
@@ -46,7 +50,9 @@ describe('configuration errors exit 2 and never print a value that came from a v
 describe('the data-dir lock and the conversation id limit, on a running pantheon', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let running: RunningPantheon | undefined;
-  before(async () => { dir = await tempDir('pantheon-lock-e2e-'); });
+  before(async () => {
+    dir = await tempDir('pantheon-lock-e2e-');
+  });
   after(async () => {
     await running?.stop();
     await dir.remove();
@@ -95,4 +101,3 @@ describe('the data-dir lock and the conversation id limit, on a running pantheon
     assert.equal(JSON.parse(readFileSync(lockFile(), 'utf8')).pid, running.child.pid, 'the new process recorded itself');
   });
 });
-

@@ -10,10 +10,17 @@ const ATHENA = 'athena-discord-token-e2e-0001';
 const APOLLO = 'apollo-discord-token-e2e-0002';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const persona = (id: string, name: string, role: string, tools: string[]) => [
-  `id: ${id}`, `name: ${name}`, `role: ${role}`, `description: ${name} of the test team.`, `tools: [${tools.join(', ')}]`,
-  `prompt: I am ${name}.`, `handles:`, `  discord: { token: "\${${id.toUpperCase()}_DISCORD_TOKEN}" }`,
-].join('\n');
+const persona = (id: string, name: string, role: string, tools: string[]) =>
+  [
+    `id: ${id}`,
+    `name: ${name}`,
+    `role: ${role}`,
+    `description: ${name} of the test team.`,
+    `tools: [${tools.join(', ')}]`,
+    `prompt: I am ${name}.`,
+    `handles:`,
+    `  discord: { token: "\${${id.toUpperCase()}_DISCORD_TOKEN}" }`,
+  ].join('\n');
 
 /** Waits for a post in a channel that `predicate` accepts. */
 async function waitForPost(fake: FakeDiscord, channelId: string, predicate: (p: RecordedPost) => boolean, timeoutMs = 15_000): Promise<RecordedPost> {
@@ -23,10 +30,19 @@ async function waitForPost(fake: FakeDiscord, channelId: string, predicate: (p: 
     if (hit) return hit;
     await sleep(25);
   }
-  throw new Error(`no matching post in ${channelId}; posts:\n${fake.postsIn(channelId).map((p) => `${p.bot.username}: ${p.content}`).join('\n')}`);
+  throw new Error(
+    `no matching post in ${channelId}; posts:\n${fake
+      .postsIn(channelId)
+      .map((p) => `${p.bot.username}: ${p.content}`)
+      .join('\n')}`,
+  );
 }
 
-const lines = (fake: FakeDiscord, channelId: string) => fake.postsIn(channelId).filter((p) => p.kind === 'create').map((p) => `${p.bot.username}: ${p.content}`);
+const lines = (fake: FakeDiscord, channelId: string) =>
+  fake
+    .postsIn(channelId)
+    .filter((p) => p.kind === 'create')
+    .map((p) => `${p.bot.username}: ${p.content}`);
 
 describe('Discord end to end: the real process, the fake Discord, the scripted model', () => {
   let llm: FakeLLM;
@@ -50,15 +66,18 @@ describe('Discord end to end: the real process, the fake Discord, the scripted m
     await mkdir(join(dir.path, 'personas'));
     await writeFile(join(dir.path, 'personas', 'athena.yaml'), persona('athena', 'Athena', 'pm', ['handoff', 'chat']));
     await writeFile(join(dir.path, 'personas', 'apollo.yaml'), persona('apollo', 'Apollo', 'developer', ['handoff']));
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      'humans:',
-      `  - { id: jeff, discord: "${world.jeff.id}", approver: true }`,
-      `  - { id: carol, discord: "${world.carol.id}" }`,
-      'policy:',
-      '  tools: { post_message: ask }',
-      'channels:',
-      `  discord: { apiUrl: "${fake.apiUrl}" }`,
-    ].join('\n'));
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'humans:',
+        `  - { id: jeff, discord: "${world.jeff.id}", approver: true }`,
+        `  - { id: carol, discord: "${world.carol.id}" }`,
+        'policy:',
+        '  tools: { post_message: ask }',
+        'channels:',
+        `  discord: { apiUrl: "${fake.apiUrl}" }`,
+      ].join('\n'),
+    );
     app = await startPantheonProcess({
       env: modelEnv(llm, { ATHENA_DISCORD_TOKEN: ATHENA, APOLLO_DISCORD_TOKEN: APOLLO }),
       dataDir: join(dir.path, 'data'),
@@ -78,20 +97,23 @@ describe('Discord end to end: the real process, the fake Discord, the scripted m
     assert.ok(!app.stdout().includes(ATHENA) && !app.stdout().includes(APOLLO), 'bot tokens never reach the logs');
   });
 
-  it('a mention in a thread is answered in that thread by the persona\'s own bot', async () => {
+  it("a mention in a thread is answered in that thread by the persona's own bot", async () => {
     llm.clear();
     llm.enqueue({ text: 'The build is green.' });
     const thread = fake.createThread(world.general, 'build status').id;
     await sleep(100);
     fake.say(thread, world.jeff, `<@${world.apolloId}> is the build green?`);
     const answer = await waitForPost(fake, thread, (p) => p.content === 'The build is green.');
-    assert.equal(answer.bot.id, world.apolloId, 'posted by apollo\'s own bot');
+    assert.equal(answer.bot.id, world.apolloId, "posted by apollo's own bot");
     assert.equal(llm.requests.at(-1)!.messages.at(-1)!.content, '@apollo is the build green?');
     assert.deepEqual(fake.postsIn(world.general), [], 'nothing in the parent channel');
-    assert.ok(fake.log.typing.some((t) => t.channelId === thread && t.bot.id === world.apolloId), 'apollo was shown typing there');
+    assert.ok(
+      fake.log.typing.some((t) => t.channelId === thread && t.bot.id === world.apolloId),
+      'apollo was shown typing there',
+    );
   });
 
-  it('a handoff shows both personas\' posts, each from its own bot', async () => {
+  it("a handoff shows both personas' posts, each from its own bot", async () => {
     llm.clear();
     llm.enqueue(
       { text: 'Handing this to Apollo.', toolCalls: [{ name: 'handoff', args: { to: 'apollo', message: 'Add rate limiting to the API.' } }] },
@@ -104,7 +126,7 @@ describe('Discord end to end: the real process, the fake Discord, the scripted m
     assert.deepEqual(lines(fake, thread), ['Athena: Handing this to Apollo.', 'Apollo: On it: rate limiting as middleware.']);
   });
 
-  it('an approver\'s button click resumes the paused run; a non-approver\'s click is refused', async () => {
+  it("an approver's button click resumes the paused run; a non-approver's click is refused", async () => {
     llm.clear();
     llm.enqueue(
       { text: 'I will tell ops.', toolCalls: [{ name: 'post_message', args: { conversation: `discord:${world.guildId}:${world.ops}`, text: 'Deploy at 17:00 today.' } }] },
@@ -115,13 +137,22 @@ describe('Discord end to end: the real process, the fake Discord, the scripted m
     fake.say(thread, world.jeff, `<@${world.athenaId}> tell ops we deploy at 17:00`);
     const card = await waitForPost(fake, thread, (p) => /Approval needed/.test(p.content));
     const id = /Approval needed \[([a-z0-9]+)\]/.exec(card.content)![1]!;
-    assert.deepEqual(card.components[0].components.map((b: { label: string; custom_id: string }) => [b.label, b.custom_id]), [['Approve', `approve:${id}`], ['Deny', `deny:${id}`]]);
+    assert.deepEqual(
+      card.components[0].components.map((b: { label: string; custom_id: string }) => [b.label, b.custom_id]),
+      [
+        ['Approve', `approve:${id}`],
+        ['Deny', `deny:${id}`],
+      ],
+    );
     assert.deepEqual(fake.postsIn(world.ops), [], 'nothing posted before approval');
 
     const refusedClick = fake.click(card.messageId, `approve:${id}`, world.carol);
     const refusal = await waitForPost(fake, thread, (p) => /not an approver/.test(p.content));
     assert.match(refusal.content, new RegExp(`carol is not an approver, so ${id} stays open`));
-    assert.ok(fake.log.interactionCallbacks.some((c) => c.interactionId === refusedClick), 'the refused click was acknowledged too');
+    assert.ok(
+      fake.log.interactionCallbacks.some((c) => c.interactionId === refusedClick),
+      'the refused click was acknowledged too',
+    );
     await sleep(300);
     assert.deepEqual(fake.postsIn(world.ops), []);
 
@@ -129,7 +160,10 @@ describe('Discord end to end: the real process, the fake Discord, the scripted m
     await waitForPost(fake, thread, (p) => p.content === 'Told ops about the deploy.');
     const ack = fake.log.interactionCallbacks.find((c) => c.interactionId === click)!;
     assert.equal(ack.type, 6);
-    assert.ok(lines(fake, thread).some((l) => new RegExp(`Approved by jeff: athena may run post_message \\(${id}\\)`).test(l)), lines(fake, thread).join('\n'));
+    assert.ok(
+      lines(fake, thread).some((l) => new RegExp(`Approved by jeff: athena may run post_message \\(${id}\\)`).test(l)),
+      lines(fake, thread).join('\n'),
+    );
     assert.deepEqual(lines(fake, world.ops), ['Athena: Deploy at 17:00 today.']);
     assert.equal(llm.requests.length, 2, 'the model was not asked again while the run waited');
   });

@@ -16,9 +16,13 @@ import { cleanEnv, modelEnv, runCli, startPantheonProcess, tempDir } from '../su
 const logger = createLogger({ level: 'silent' });
 const MB = 1024 * 1024;
 
-const unusedPort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-});
+const unusedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 
 /** A workspace whose checkout holds `mb` megabytes, cloned for `owner/repo#issue`. */
 async function workspace(dataDir: string, persona: string, owner: string, repo: string, issue: number, mb: number): Promise<void> {
@@ -89,7 +93,10 @@ describe('pantheon doctor', () => {
     const { code, stdout, stderr } = await runCli(['doctor', '--json', '--config', config, '--data-dir', dataDir], { env, timeoutMs: 60_000 });
     const report = JSON.parse(stdout) as DoctorReport;
     assert.equal(code, report.ok ? 0 : 1, stderr);
-    assert.deepEqual(report.sections.map((s) => s.title), ['Configuration', 'Data dir', 'Database', 'Sandbox', 'Workspaces']);
+    assert.deepEqual(
+      report.sections.map((s) => s.title),
+      ['Configuration', 'Data dir', 'Database', 'Sandbox', 'Workspaces'],
+    );
     assert.equal(report.ok, !report.sections.some((s) => s.facts.some((f) => f.mark === 'fail')));
     const [api, web] = report.workspaces;
     assert.deepEqual([api!.persona, api!.name, api!.issue, api!.overQuota, api!.quotaBytes], ['apollo', 'acme-api-12', 'acme/api#12', false, 2 * MB]);
@@ -121,7 +128,8 @@ describe('pantheon doctor', () => {
     // Nobody's work, unused for a month: `pantheon start` removes it in its first clean-up.
     await workspace(dataDir, 'hermes', 'acme', 'old', 1, 1);
     const month = new Date(Date.now() - 30 * 24 * 3600_000);
-    for (const p of [join(personaRoot(dataDir, 'hermes'), 'acme-old-1'), workspaceHome(dataDir, 'hermes', 'acme-old-1'), join(personaRoot(dataDir, 'hermes'), '.pantheon', 'acme-old-1.json')]) await utimes(p, month, month);
+    for (const p of [join(personaRoot(dataDir, 'hermes'), 'acme-old-1'), workspaceHome(dataDir, 'hermes', 'acme-old-1'), join(personaRoot(dataDir, 'hermes'), '.pantheon', 'acme-old-1.json')])
+      await utimes(p, month, month);
     const server = await startPantheonProcess({ env: modelEnv({ openaiBaseUrl: 'http://127.0.0.1:9/v1' }), dataDir, args: ['--config', config] });
     try {
       const deadline = Date.now() + 10_000;

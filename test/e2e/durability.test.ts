@@ -5,15 +5,18 @@ import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { createDatabase } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
 import { usageForRun } from '../../agents/index.js';
-import {
-  cleanEnv, getMessages, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, modelEnv } from '../support/pantheon-process.js';
+import { cleanEnv, getMessages, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, modelEnv } from '../support/pantheon-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('durability of the walking skeleton', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
   const envFor = () => modelEnv(fake);
 
   it('a process killed mid-run answers after restart, exactly once, without a duplicated turn', async () => {
@@ -34,10 +37,19 @@ describe('durability of the walking skeleton', () => {
         await waitForMessage(app.url, 'crash', (m) => m.role === 'agent');
         await sleep(300);
         const messages = await getMessages(app.url, 'crash');
-        assert.deepEqual(messages.map((m) => [m.role, m.text]), [['user', '@apollo deploy notes please'], ['agent', 'answered after the crash']]);
+        assert.deepEqual(
+          messages.map((m) => [m.role, m.text]),
+          [
+            ['user', '@apollo deploy notes please'],
+            ['agent', 'answered after the crash'],
+          ],
+        );
         const retried = fake.requests.at(-1)!;
-        assert.deepEqual(retried.messages.filter((m) => m.role !== 'system').map((m) => m.content), ['@apollo deploy notes please'],
-          'the replayed run sends the human turn once');
+        assert.deepEqual(
+          retried.messages.filter((m) => m.role !== 'system').map((m) => m.content),
+          ['@apollo deploy notes please'],
+          'the replayed run sends the human turn once',
+        );
       } finally {
         assert.equal(await app.stop(), 0);
       }
@@ -68,7 +80,13 @@ describe('durability of the walking skeleton', () => {
         assert.deepEqual(await b.json(), await a.json());
         await waitForMessage(app.url, 'dedupe', (m) => m.role === 'agent');
         await sleep(300);
-        assert.deepEqual((await getMessages(app.url, 'dedupe')).map((m) => [m.role, m.text]), [['user', '@hermes hi'], ['agent', 'only once']]);
+        assert.deepEqual(
+          (await getMessages(app.url, 'dedupe')).map((m) => [m.role, m.text]),
+          [
+            ['user', '@hermes hi'],
+            ['agent', 'only once'],
+          ],
+        );
         assert.equal(fake.requests.filter((r) => r.wire === 'openai').length, 1);
       } finally {
         assert.equal(await app.stop(), 0);

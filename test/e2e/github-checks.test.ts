@@ -24,7 +24,7 @@ const SECRET = 'whsec-checks-0123456789abcdef';
 const APOLLO_TOKEN = 'ghp_apollo_checks_token_0123456789ab';
 const JEFF_TOKEN = 'ghp_jeff_checks_token_0123456789abcd';
 const ISSUE_TITLE = 'sum() must handle empty arrays';
-const FAILING_LINE = "AssertionError [ERR_ASSERTION]: Reduce of empty array with no initial value: sum([]) should be 0";
+const FAILING_LINE = 'AssertionError [ERR_ASSERTION]: Reduce of empty array with no initial value: sum([]) should be 0';
 const CI_LOG = [
   ...Array.from({ length: 400 }, (_, i) => `2026-01-01T10:00:00.0000000Z npm verbose step ${i}`),
   '2026-01-01T10:00:01.0000000Z > calc@1.0.0 test',
@@ -45,7 +45,10 @@ async function until<T>(what: string, probe: () => T | undefined | false | Promi
   throw new Error(`timed out waiting for ${what}\n${await diagnose()}`);
 }
 
-interface Step { name: string; result: string }
+interface Step {
+  name: string;
+  result: string;
+}
 
 /** apollo's tool calls since the last user message, with their results. */
 function steps(req: FakeLLMRequest): Step[] {
@@ -88,7 +91,7 @@ function apollo(req: FakeLLMRequest, unexpected: string[]): ScriptedResponse {
   return { text: `The "test" check failed with \`${quoted}\`. Fixed: sum() now starts from 0; pushed to this pull request.` };
 }
 
-describe('GitHub: a failed check on apollo\'s pull request → he reads the log and pushes a fix', () => {
+describe("GitHub: a failed check on apollo's pull request → he reads the log and pushes a fix", () => {
   let llm: FakeLLM;
   let gh: FakeGitHub;
 
@@ -130,17 +133,29 @@ describe('GitHub: a failed check on apollo\'s pull request → he reads the log 
     const dir = await tempDir('pantheon-gh-checks-');
     await mkdir(join(dir.path, 'data'), { recursive: true });
     await mkdir(join(dir.path, 'personas'));
-    await writeFile(join(dir.path, 'personas', 'apollo.yaml'), [
-      'id: apollo', 'name: Apollo', 'role: developer', 'description: Developer who turns issues into pull requests.',
-      'tools: [github, workspace]', 'prompt: I am Apollo.', 'github: { login: apollo-bot, token: "${APOLLO_GITHUB_TOKEN}" }', '',
-    ].join('\n'));
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      'humans:',
-      '  - { id: jeff, local: jeff, github: jeff, approver: true }',
-      'orchestrator: { defaultPersona: apollo }',
-      `github: { apiUrl: "${gh.url}", webhookSecret: "${SECRET}", throttle: false }`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir.path, 'personas', 'apollo.yaml'),
+      [
+        'id: apollo',
+        'name: Apollo',
+        'role: developer',
+        'description: Developer who turns issues into pull requests.',
+        'tools: [github, workspace]',
+        'prompt: I am Apollo.',
+        'github: { login: apollo-bot, token: "${APOLLO_GITHUB_TOKEN}" }',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'humans:',
+        '  - { id: jeff, local: jeff, github: jeff, approver: true }',
+        'orchestrator: { defaultPersona: apollo }',
+        `github: { apiUrl: "${gh.url}", webhookSecret: "${SECRET}", throttle: false }`,
+        '',
+      ].join('\n'),
+    );
     const unexpected: string[] = [];
     llm.clear();
     llm.setResponder((req) => {
@@ -150,22 +165,32 @@ describe('GitHub: a failed check on apollo\'s pull request → he reads the log 
     });
     const app = await startPantheonProcess({ env: modelEnv(llm, { APOLLO_GITHUB_TOKEN: APOLLO_TOKEN }), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
     const prComments = () => gh.comments('acme', 'calc', opened.number).filter((c) => c.author === 'apollo-bot');
-    const diagnose = () => [
-      `model calls: ${llm.requests.map(personaOf).join(', ')}`,
-      `last answer: ${JSON.stringify(llm.requests.at(-1)?.messages.at(-1)?.content ?? '').slice(0, 600)}`,
-      `deliveries: ${gh.deliveries.map((d) => `${d.event}.${d.action}→${d.status}`).join(', ')}`,
-      `unexpected: ${unexpected.join(' | ')}`,
-      `stdout (warn/error): ${app.stdout().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-10).join('\n')}`,
-      `stderr: ${app.stderr().slice(-1500)}`,
-    ].join('\n');
+    const diagnose = () =>
+      [
+        `model calls: ${llm.requests.map(personaOf).join(', ')}`,
+        `last answer: ${JSON.stringify(llm.requests.at(-1)?.messages.at(-1)?.content ?? '').slice(0, 600)}`,
+        `deliveries: ${gh.deliveries.map((d) => `${d.event}.${d.action}→${d.status}`).join(', ')}`,
+        `unexpected: ${unexpected.join(' | ')}`,
+        `stdout (warn/error): ${app
+          .stdout()
+          .split('\n')
+          .filter((l) => /"level":(40|50)/.test(l))
+          .slice(-10)
+          .join('\n')}`,
+        `stderr: ${app.stderr().slice(-1500)}`,
+      ].join('\n');
     try {
       gh.setWebhook(`${app.url}/webhooks/github`, SECRET);
       const failure = await gh.setCheckFailure('acme', 'calc', opened.number, { name: 'test', log: CI_LOG });
       assert.equal(failure.headSha, firstHead);
 
       // apollo's answer lands on the pull request, under his own account, quoting the log.
-      const comment = await until('apollo\'s comment on the pull request', () => prComments()[0], 60_000, diagnose);
-      assert.match(comment.body, new RegExp(`^The "test" check failed with \`${FAILING_LINE.replace(/[[\]().]/g, '\\$&')}\`\\. Fixed: sum\\(\\) now starts from 0; pushed to this pull request\\.`), await diagnose());
+      const comment = await until("apollo's comment on the pull request", () => prComments()[0], 60_000, diagnose);
+      assert.match(
+        comment.body,
+        new RegExp(`^The "test" check failed with \`${FAILING_LINE.replace(/[[\]().]/g, '\\$&')}\`\\. Fixed: sum\\(\\) now starts from 0; pushed to this pull request\\.`),
+        await diagnose(),
+      );
 
       // The pull request's head moved to apollo's new commit, on his branch, on top of the old head.
       const [pr] = gh.pulls('acme', 'calc');
@@ -174,7 +199,7 @@ describe('GitHub: a failed check on apollo\'s pull request → he reads the log 
       assert.equal(pr!.state, 'open');
       const log = await gh.git('acme', 'calc', 'log', '--format=%an <%ae>|%s', `${firstHead}..${pr!.headSha}`);
       assert.deepEqual(log.trim().split('\n'), ['Apollo <apollo-bot@users.noreply.github.com>|Give reduce() an initial value so sum([]) is 0']);
-      assert.equal((await gh.git('acme', 'calc', 'show', `${pr!.headSha}:sum.js`)), FIX);
+      assert.equal(await gh.git('acme', 'calc', 'show', `${pr!.headSha}:sum.js`), FIX);
       await gh.waitForDelivery('pull_request', 'synchronize');
 
       // Checked out, the new head passes the test the check failed on.

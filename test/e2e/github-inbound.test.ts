@@ -65,7 +65,13 @@ describe('GitHub inbound: webhooks and polling wake the right persona', () => {
       const thread = (n: number) => gh.comments('acme', 'api', n);
 
       // Unsigned and wrongly signed: 401, and nothing runs.
-      const forged = { action: 'assigned', issue: { number: issue.number, title: 'x', body: 'x', html_url: 'x', user: { login: 'jeff' } }, assignee: { login: 'apollo-bot' }, repository: { name: 'api', full_name: 'acme/api', owner: { login: 'acme' } }, sender: { login: 'jeff', type: 'User' } };
+      const forged = {
+        action: 'assigned',
+        issue: { number: issue.number, title: 'x', body: 'x', html_url: 'x', user: { login: 'jeff' } },
+        assignee: { login: 'apollo-bot' },
+        repository: { name: 'api', full_name: 'acme/api', owner: { login: 'acme' } },
+        sender: { login: 'jeff', type: 'User' },
+      };
       assert.equal((await gh.sendWebhook('issues', forged, { signature: null })).status, 401);
       assert.equal((await gh.sendWebhook('issues', forged, { secret: 'not-the-secret' })).status, 401);
       await sleep(1000);
@@ -75,20 +81,26 @@ describe('GitHub inbound: webhooks and polling wake the right persona', () => {
       await as('jeff').rest.issues.addAssignees({ owner: 'acme', repo: 'api', issue_number: issue.number, assignees: ['apollo-bot'] });
       const delivery = await until('the assignment webhook', () => gh.deliveries.find((d) => d.event === 'issues' && d.action === 'assigned' && d.payload.issue?.id === issue.id && d.status !== null));
       assert.equal(delivery.status, 202);
-      const reply = await until('apollo\'s comment', () => thread(issue.number).find((c) => c.author === 'apollo-bot'));
+      const reply = await until("apollo's comment", () => thread(issue.number).find((c) => c.author === 'apollo-bot'));
       assert.match(reply.body, /^apollo here: on it\./);
       assert.deepEqual(llm.requests.map(personaOf), ['apollo']);
       const ask = llm.requests[0]!.messages.at(-1)!.content;
       assert.match(ask, /jeff assigned apollo/);
       assert.match(ask, /untrusted content from GitHub[\s\S]*100 req\/min/);
       const post = gh.requests.find((r) => r.method === 'POST' && r.path === `/repos/acme/api/issues/${issue.number}/comments`);
-      assert.equal(post?.login, 'apollo-bot', 'posted with apollo\'s own token');
+      assert.equal(post?.login, 'apollo-bot', "posted with apollo's own token");
 
       // The same delivery again (GitHub's redelivery): acknowledged, not processed twice.
       const redelivered = await gh.sendWebhook('issues', delivery.payload, { deliveryId: delivery.id });
       assert.equal(redelivered.status, 200);
       // A comment mentioning apollo, delivered twice under one id, runs once.
-      const mention = { action: 'created', issue: delivery.payload.issue, comment: { id: 990001, body: '@apollo-bot please include a test', user: { login: 'jeff', type: 'User' }, html_url: 'x' }, repository: delivery.payload.repository, sender: { login: 'jeff', type: 'User' } };
+      const mention = {
+        action: 'created',
+        issue: delivery.payload.issue,
+        comment: { id: 990001, body: '@apollo-bot please include a test', user: { login: 'jeff', type: 'User' }, html_url: 'x' },
+        repository: delivery.payload.repository,
+        sender: { login: 'jeff', type: 'User' },
+      };
       assert.equal((await gh.sendWebhook('issue_comment', mention, { deliveryId: 'dup-1' })).status, 202);
       assert.equal((await gh.sendWebhook('issue_comment', mention, { deliveryId: 'dup-1' })).status, 200);
       await until('the second answer', () => thread(issue.number).filter((c) => c.author === 'apollo-bot').length === 2);
@@ -121,7 +133,7 @@ describe('GitHub inbound: webhooks and polling wake the right persona', () => {
     try {
       const { data: issue } = await as('athena-bot').rest.issues.create({ owner: 'acme', repo: 'api', title: 'Add request logging' });
       await as('jeff').rest.issues.addAssignees({ owner: 'acme', repo: 'api', issue_number: issue.number, assignees: ['apollo-bot'] });
-      const reply = await until('apollo\'s comment', () => gh.comments('acme', 'api', issue.number).find((c) => c.author === 'apollo-bot'));
+      const reply = await until("apollo's comment", () => gh.comments('acme', 'api', issue.number).find((c) => c.author === 'apollo-bot'));
       assert.match(reply.body, /^apollo polled: on it\./);
       assert.deepEqual(llm.requests.map(personaOf), ['apollo']);
       const poll = gh.requests.find((r) => r.path === '/notifications' && r.login === 'apollo-bot');

@@ -67,12 +67,10 @@ describe('GitHub loop: chat request → issue → pull request → reviews → a
       const github = `github: { login: ${p}-bot, token: "\${${p.toUpperCase()}_GITHUB_TOKEN}" }`;
       await writeFile(join(dir.path, 'personas', `${p}.yaml`), `id: ${p}\nname: ${name}\n${PERSONA_FILES[p]}\nprompt: I am ${name}.\n${github}\n`);
     }
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      'humans:',
-      '  - { id: jeff, local: jeff, github: jeff, approver: true }',
-      `github: { apiUrl: "${gh.url}", webhookSecret: "${SECRET}", throttle: false }`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      ['humans:', '  - { id: jeff, local: jeff, github: jeff, approver: true }', `github: { apiUrl: "${gh.url}", webhookSecret: "${SECRET}", throttle: false }`, ''].join('\n'),
+    );
     const unexpected: string[] = [];
     llm.clear();
     llm.setResponder(scriptedTeam(unexpected));
@@ -81,20 +79,26 @@ describe('GitHub loop: chat request → issue → pull request → reviews → a
     const app = await startPantheonProcess({ env, dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
     const chat = () => getMessages(app.url, 'feature');
     const lines = (ms: ApiMessage[]) => ms.map((m) => `${m.role}/${m.persona ?? m.author}: ${m.text}`).join('\n');
-    const diagnose = async () => [
-      `chat:\n${lines(await chat().catch(() => []))}`,
-      `model calls: ${llm.requests.map(personaOf).join(', ')}`,
-      `deliveries: ${gh.deliveries.map((d) => `${d.event}.${d.action}→${d.status}`).join(', ')}`,
-      `unexpected: ${unexpected.join(' | ')}`,
-      `stderr: ${app.stderr().slice(-2000)}`,
-      `stdout (warn/error): ${app.stdout().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-15).join('\n')}`,
-    ].join('\n');
+    const diagnose = async () =>
+      [
+        `chat:\n${lines(await chat().catch(() => []))}`,
+        `model calls: ${llm.requests.map(personaOf).join(', ')}`,
+        `deliveries: ${gh.deliveries.map((d) => `${d.event}.${d.action}→${d.status}`).join(', ')}`,
+        `unexpected: ${unexpected.join(' | ')}`,
+        `stderr: ${app.stderr().slice(-2000)}`,
+        `stdout (warn/error): ${app
+          .stdout()
+          .split('\n')
+          .filter((l) => /"level":(40|50)/.test(l))
+          .slice(-15)
+          .join('\n')}`,
+      ].join('\n');
     try {
       gh.setWebhook(`${app.url}/webhooks/github`, SECRET);
       assert.equal((await postMessage(app.url, 'feature', { text: '@athena we need a sum() that handles empty arrays, get it done', user: 'jeff' })).status, 202);
 
       // athena opens the issue, assigned to apollo, and answers with its link.
-      const answer = await until('athena\'s answer', async () => (await chat()).find((m) => m.persona === 'athena'), 30_000, diagnose);
+      const answer = await until("athena's answer", async () => (await chat()).find((m) => m.persona === 'athena'), 30_000, diagnose);
       const [issue] = gh.issues('acme', 'calc');
       assert.ok(issue, 'an issue exists');
       assert.equal(issue.author, 'athena-bot');
@@ -135,9 +139,18 @@ describe('GitHub loop: chat request → issue → pull request → reviews → a
       }
 
       // Reviews under each reviewer's own account; artemis's inline comment and apollo's reply in one thread.
-      const reviews = gh.reviews('acme', 'calc', pr.number).filter((r) => r.state !== 'COMMENTED').map((r) => `${r.author}:${r.state}`);
-      assert.deepEqual(reviews.filter((r) => r.startsWith('artemis')), ['artemis-bot:CHANGES_REQUESTED', 'artemis-bot:APPROVED']);
-      assert.deepEqual(reviews.filter((r) => r.startsWith('perseus')), ['perseus-bot:APPROVED']);
+      const reviews = gh
+        .reviews('acme', 'calc', pr.number)
+        .filter((r) => r.state !== 'COMMENTED')
+        .map((r) => `${r.author}:${r.state}`);
+      assert.deepEqual(
+        reviews.filter((r) => r.startsWith('artemis')),
+        ['artemis-bot:CHANGES_REQUESTED', 'artemis-bot:APPROVED'],
+      );
+      assert.deepEqual(
+        reviews.filter((r) => r.startsWith('perseus')),
+        ['perseus-bot:APPROVED'],
+      );
       const inline = gh.reviewComments('acme', 'calc', pr.number);
       const root = inline.find((c) => c.author === 'artemis-bot');
       assert.ok(root && root.path === 'sum.js' && root.line === 2 && root.body === ARTEMIS_COMMENT, JSON.stringify(inline));
@@ -159,15 +172,26 @@ describe('GitHub loop: chat request → issue → pull request → reviews → a
 
       // The chat thread jeff started shows athena's answer, apollo's mirrored progress, the reviews, and the approval.
       const feature = await chat();
-      assert.ok(feature.some((m) => m.persona === 'apollo' && /^\[W-\d+\] on acme\/calc#1: On it: fixing sum\(\) for empty arrays/.test(m.text)), lines(feature));
-      assert.ok(feature.some((m) => m.persona === 'apollo' && new RegExp(`on acme/calc#1: Opened ${pr.htmlUrl}`).test(m.text)), lines(feature));
-      assert.ok(feature.some((m) => m.persona === 'artemis' && /Requested changes/.test(m.text)), lines(feature));
+      assert.ok(
+        feature.some((m) => m.persona === 'apollo' && /^\[W-\d+\] on acme\/calc#1: On it: fixing sum\(\) for empty arrays/.test(m.text)),
+        lines(feature),
+      );
+      assert.ok(
+        feature.some((m) => m.persona === 'apollo' && new RegExp(`on acme/calc#1: Opened ${pr.htmlUrl}`).test(m.text)),
+        lines(feature),
+      );
+      assert.ok(
+        feature.some((m) => m.persona === 'artemis' && /Requested changes/.test(m.text)),
+        lines(feature),
+      );
       const order = ['athena', 'apollo', 'system'].map((who) => feature.findIndex((m) => (m.persona ?? m.role) === who));
       assert.ok(order[0]! < order[1]! && order[1]! < order[2]!, lines(feature));
       assert.match(approved.text, /@jeff\b/, 'jeff, who asked, is named in the approval');
 
       // The work item the chat request became is approved, owned by apollo, reviewed by both.
-      const work = (await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as { items: Array<{ state: string; owner: string; originThread: string; externalRef: string; reviewers: string[] }> };
+      const work = (await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as {
+        items: Array<{ state: string; owner: string; originThread: string; externalRef: string; reviewers: string[] }>;
+      };
       const item = work.items.find((i) => i.externalRef === 'github:acme/calc#1');
       assert.equal(item?.state, 'approved');
       assert.equal(item?.owner, 'apollo');

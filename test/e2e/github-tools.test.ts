@@ -182,7 +182,10 @@ test('apollo clones without a token anywhere, fixes the bug, tests pass, commits
   for (const token of [...Object.values(TOKENS), ENV_TOKEN]) assert.ok(!env.includes(token), 'no token in the command environment');
   const names = [...env.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]!);
   assert.ok(names.includes('PATH') && names.includes('HOME') && names.includes('CI'), env);
-  assert.deepEqual(names.filter((n) => /GITHUB|TOKEN|KEY|SECRET/i.test(n)), []);
+  assert.deepEqual(
+    names.filter((n) => /GITHUB|TOKEN|KEY|SECRET/i.test(n)),
+    [],
+  );
 
   const committed = await use('apollo', 'commit', { workspace: 'acme-calc-1', message: 'Fix add() to return the sum\n\nCloses #1.' });
   assert.match(committed, /Apollo <apollo-bot@users\.noreply\.github\.com>/);
@@ -192,7 +195,7 @@ test('apollo clones without a token anywhere, fixes the bug, tests pass, commits
   assert.equal(log.trim(), 'Apollo <apollo-bot@users.noreply.github.com>|Apollo <apollo-bot@users.noreply.github.com>|Fix add() to return the sum');
 });
 
-test('pushes to the default branch and force pushes are refused; the agent\'s own git has no credentials', async () => {
+test("pushes to the default branch and force pushes are refused; the agent's own git has no credentials", async () => {
   const mainBefore = (await fake.git('acme', 'calc', 'rev-parse', 'main')).trim();
   assert.match(await use('apollo', 'push', { workspace: 'acme-calc-1', branch: 'main' }), /Refused: main is the default branch/);
   assert.match(await use('apollo', 'push', { workspace: 'acme-calc-1', force: true }), /Refused: force pushes are not allowed/);
@@ -204,12 +207,14 @@ test('pushes to the default branch and force pushes are refused; the agent\'s ow
   await use('apollo', 'run_workspace_command', { workspace: 'acme-calc-1', command: `git checkout -q ${BRANCH}` });
 });
 
-test('Pantheon\'s copy of the repository has the workspace\'s quota too: past it, push is refused and GitHub is not touched', async () => {
+test("Pantheon's copy of the repository has the workspace's quota too: past it, push is refused and GitHub is not touched", async () => {
   const { resolved } = await testSandbox(join(dir.path, 'data'));
   const deps = { apiUrl: fake.url, throttle: false, team: new TeamDirectory(TEAM), ledger, logger, dataDir: join(dir.path, 'data') };
   const tiny = workspaceTools({ ...deps, sandboxing: () => ({ resolved, network: 'none', quotaBytes: 1024 }) });
   const apollo = TEAM.find((p) => p.id === 'apollo')!;
-  const push = tiny({ persona: { id: 'apollo', name: apollo.name, role: apollo.role }, credentials: { githubToken: TOKENS.apollo, chat: {} }, outbox: { send: async () => ({ queued: true }) } }).find((t) => t.name === 'push')!;
+  const push = tiny({ persona: { id: 'apollo', name: apollo.name, role: apollo.role }, credentials: { githubToken: TOKENS.apollo, chat: {} }, outbox: { send: async () => ({ queued: true }) } }).find(
+    (t) => t.name === 'push',
+  )!;
   const before = (await fake.git('acme', 'calc', 'rev-parse', BRANCH)).trim();
   const out = await as('apollo', () => push.run({ workspace: 'acme-calc-1' } as never, { id: 'quota-push', threadId: 'local:t', channel: 'local', persona: 'apollo', runId: 'r' }));
   assert.match(out, /Refused: Pantheon's copy of acme\/calc for this workspace holds \d+ MB, over the workspace quota/);
@@ -217,9 +222,7 @@ test('Pantheon\'s copy of the repository has the workspace\'s quota too: past it
 });
 
 test('apollo opens a PR that closes the issue and requests the reviewer personas; the work item is in review', async () => {
-  const answer = await as('apollo', () =>
-    use('apollo', 'open_pull_request', { repo: 'acme/calc', branch: BRANCH, issue: 1, title: 'Fix add()', body: 'add() now adds. npm test passes.' }, 'call_pr'),
-  );
+  const answer = await as('apollo', () => use('apollo', 'open_pull_request', { repo: 'acme/calc', branch: BRANCH, issue: 1, title: 'Fix add()', body: 'add() now adds. npm test passes.' }, 'call_pr'));
   assert.match(answer, /Opened pull request acme\/calc#2 \(closes #1\)/);
   const [pr] = fake.pulls('acme', 'calc');
   assert.equal(pr!.author, 'apollo-bot');
@@ -259,7 +262,11 @@ test('artemis reviews with inline comments in one API call; apollo sees the open
   const answer = await as('artemis', () => use('artemis', 'submit_review', args, 'call_review'));
   assert.match(answer, /CHANGES_REQUESTED with 2 inline comment/);
   const posts = fake.requests.slice(from).filter((r) => r.method !== 'GET');
-  assert.deepEqual(posts.map((r) => `${r.method} ${r.path}`), ['POST /repos/acme/calc/pulls/2/reviews'], 'one write: the review with its comments');
+  assert.deepEqual(
+    posts.map((r) => `${r.method} ${r.path}`),
+    ['POST /repos/acme/calc/pulls/2/reviews'],
+    'one write: the review with its comments',
+  );
   assert.equal(fake.reviewComments('acme', 'calc', 2).length, 2);
   assert.match(await use('artemis', 'submit_review', args, 'call_review'), /Already submitted/);
   assert.equal(fake.reviews('acme', 'calc', 2).length, 1);
@@ -281,7 +288,8 @@ test('artemis reviews with inline comments in one API call; apollo sees the open
 
 test('a review of a 300-file pull request names every file it skipped', async () => {
   await use('apollo', 'clone', { repo: 'acme/calc', issue: 3 });
-  const script = "const fs=require('fs');fs.mkdirSync('gen',{recursive:true});for(let i=0;i<300;i++){fs.writeFileSync('gen/file-'+String(i).padStart(3,'0')+'.js',Array.from({length:20+i%50},(_,j)=>'export const v'+j+' = '+i+';').join('\\n')+'\\n')}";
+  const script =
+    "const fs=require('fs');fs.mkdirSync('gen',{recursive:true});for(let i=0;i<300;i++){fs.writeFileSync('gen/file-'+String(i).padStart(3,'0')+'.js',Array.from({length:20+i%50},(_,j)=>'export const v'+j+' = '+i+';').join('\\n')+'\\n')}";
   assert.match(await use('apollo', 'run_workspace_command', { workspace: 'acme/calc#3', command: `node -e "${script}"` }), /exit code 0/);
   await use('apollo', 'commit', { workspace: 'acme/calc#3', message: 'Generate 300 modules' });
   assert.match(await use('apollo', 'push', { workspace: 'acme/calc#3' }), /Pushed pantheon\/apollo\/3-work/);
@@ -302,7 +310,6 @@ test('a review of a 300-file pull request names every file it skipped', async ()
     assert.ok(diff.includes(`--- ${name} [`) || diff.includes(`- ${name} [`), `${name} is shown or named as skipped`);
   }
   assert.ok(diff.length < 6000 * 4 * 1.1, `the answer (${diff.length} chars) keeps to the budget`);
-
 });
 
 test('merging is destructive and always waits for a human, whatever the policy', () => {

@@ -126,24 +126,40 @@ const connect = (host, port) => new Promise((done) => {
 
 const GOOD_FILES = {
   'package.json': JSON.stringify({ name: 'good', version: '1.0.0', scripts: { test: 'node test.js' }, dependencies: { 'is-number': '7.0.0' } }, null, 2) + '\n',
-  'package-lock.json': JSON.stringify({
-    name: 'good', version: '1.0.0', lockfileVersion: 3, requires: true,
-    packages: {
-      '': { name: 'good', version: '1.0.0', dependencies: { 'is-number': '7.0.0' } },
-      'node_modules/is-number': {
-        version: '7.0.0',
-        resolved: 'https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz',
-        integrity: 'sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==',
-        license: 'MIT', engines: { node: '>=0.12.0' },
+  'package-lock.json':
+    JSON.stringify(
+      {
+        name: 'good',
+        version: '1.0.0',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'good', version: '1.0.0', dependencies: { 'is-number': '7.0.0' } },
+          'node_modules/is-number': {
+            version: '7.0.0',
+            resolved: 'https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz',
+            integrity: 'sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==',
+            license: 'MIT',
+            engines: { node: '>=0.12.0' },
+          },
+        },
       },
-    },
-  }, null, 2) + '\n',
+      null,
+      2,
+    ) + '\n',
   'test.js': "const assert = require('node:assert');\nconst isNumber = require('is-number');\nassert.ok(isNumber(5));\nconsole.log('all tests passed');\n",
   '.gitignore': 'node_modules\n',
 };
 
-interface Step { name: string; args: Record<string, unknown>; result: string }
-interface PlanStep { name: string; args: Record<string, unknown> }
+interface Step {
+  name: string;
+  args: Record<string, unknown>;
+  result: string;
+}
+interface PlanStep {
+  name: string;
+  args: Record<string, unknown>;
+}
 
 /** The tool calls made since the last user message, with their results. */
 function steps(req: FakeLLMRequest): Step[] {
@@ -180,7 +196,7 @@ function responder(req: FakeLLMRequest): ScriptedResponse {
 const probeDir = await tempDir('pantheon-hostile-probe-');
 const { skip } = await testSandbox(probeDir.path).finally(() => probeDir.remove());
 
-describe('a hostile repository\'s npm test, run by apollo in the real sandbox of the real process', { skip }, () => {
+describe("a hostile repository's npm test, run by apollo in the real sandbox of the real process", { skip }, () => {
   let llm: FakeLLM;
   let gh: FakeGitHub;
   let app: RunningPantheon;
@@ -196,7 +212,10 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     gh = await startFakeGitHub();
     gh.addUser('apollo-bot', { token: SECRETS.apolloToken });
     gh.addUser('athena-bot', { token: SECRETS.athenaToken });
-    recorder = createServer((s) => { recorded.push(`${s.remoteAddress}:${s.remotePort}`); s.destroy(); });
+    recorder = createServer((s) => {
+      recorded.push(`${s.remoteAddress}:${s.remotePort}`);
+      s.destroy();
+    });
     await new Promise<void>((r) => recorder.listen(0, '0.0.0.0', r));
 
     dir = await tempDir('pantheon-hostile-');
@@ -206,25 +225,40 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     await mkdir(join(dir.path, 'data'), { recursive: true, mode: 0o700 });
     await writeFile(join(dir.path, 'data', 'secret.txt'), `${SECRETS.data}\n`, { mode: 0o600 });
     await mkdir(join(dir.path, 'personas'));
-    await writeFile(join(dir.path, 'personas', 'apollo.yaml'), [
-      `# ${SECRETS.persona}`, 'id: apollo', 'name: Apollo', 'role: developer', 'description: Developer.', 'tools: [github, workspace]',
-      'prompt: I am Apollo.', 'github: { login: apollo-bot, token: "${APOLLO_GITHUB_TOKEN}" }', '',
-    ].join('\n'));
-    await writeFile(join(dir.path, 'personas', 'athena.yaml'), [
-      'id: athena', 'name: Athena', 'role: pm', 'description: Product manager.', 'tools: [chat]',
-      'prompt: I am Athena.', 'github: { login: athena-bot, token: "${ATHENA_GITHUB_TOKEN}" }', '',
-    ].join('\n'));
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      `# ${SECRETS.config}`,
-      'humans:',
-      '  - { id: jeff, local: jeff, approver: true }',
-      `github: { apiUrl: "${gh.url}", throttle: false }`,
-      'policy:',
-      '  tools: { post_message: ask }',
-      'workspaces: { quotaMb: 50 }',
-      'sandbox: { limits: { processes: 128 } }',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir.path, 'personas', 'apollo.yaml'),
+      [
+        `# ${SECRETS.persona}`,
+        'id: apollo',
+        'name: Apollo',
+        'role: developer',
+        'description: Developer.',
+        'tools: [github, workspace]',
+        'prompt: I am Apollo.',
+        'github: { login: apollo-bot, token: "${APOLLO_GITHUB_TOKEN}" }',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir.path, 'personas', 'athena.yaml'),
+      ['id: athena', 'name: Athena', 'role: pm', 'description: Product manager.', 'tools: [chat]', 'prompt: I am Athena.', 'github: { login: athena-bot, token: "${ATHENA_GITHUB_TOKEN}" }', ''].join(
+        '\n',
+      ),
+    );
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        `# ${SECRETS.config}`,
+        'humans:',
+        '  - { id: jeff, local: jeff, approver: true }',
+        `github: { apiUrl: "${gh.url}", throttle: false }`,
+        'policy:',
+        '  tools: { post_message: ask }',
+        'workspaces: { quotaMb: 50 }',
+        'sandbox: { limits: { processes: 128 } }',
+        '',
+      ].join('\n'),
+    );
     const env = modelEnv(llm, {
       HOME: home,
       APOLLO_GITHUB_TOKEN: SECRETS.apolloToken,
@@ -236,19 +270,33 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     app = await startPantheonProcess({ env, dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
 
     gitUrl = gh.gitUrl;
-    const hostIps = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4' && !a.internal).map((a) => a!.address);
+    const hostIps = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && a.family === 'IPv4' && !a.internal)
+      .map((a) => a!.address);
     const targets = {
-      PANTHEON_PID: String(app.child.pid), PANTHEON_PORT: new URL(app.url).port, GH_PORT: new URL(gh.url).port,
-      REC_PORT: String((recorder.address() as { port: number }).port), HOST_IPS: hostIps.join(' '),
-      CONFIG: join(dir.path, 'pantheon.yaml'), CONFIG_DIR: dir.path, PERSONA: join(dir.path, 'personas', 'apollo.yaml'),
-      DATA_DIR: join(dir.path, 'data'), HOST_HOME: home, GIT_URL: gitUrl,
-      HOOK_MARK: join(dir.path, 'hook-ran'), LEAK: join(dir.path, 'leak'),
+      PANTHEON_PID: String(app.child.pid),
+      PANTHEON_PORT: new URL(app.url).port,
+      GH_PORT: new URL(gh.url).port,
+      REC_PORT: String((recorder.address() as { port: number }).port),
+      HOST_IPS: hostIps.join(' '),
+      CONFIG: join(dir.path, 'pantheon.yaml'),
+      CONFIG_DIR: dir.path,
+      PERSONA: join(dir.path, 'personas', 'apollo.yaml'),
+      DATA_DIR: join(dir.path, 'data'),
+      HOST_HOME: home,
+      GIT_URL: gitUrl,
+      HOOK_MARK: join(dir.path, 'hook-ran'),
+      LEAK: join(dir.path, 'leak'),
     };
     await gh.createRepo('acme', 'evil', {
       'package.json': JSON.stringify({ name: 'evil', version: '1.0.0', scripts: { test: 'sh attack.sh' } }, null, 2) + '\n',
       'attack.sh': ATTACK_SH,
       'probe.js': PROBE_JS,
-      'targets.env': Object.entries(targets).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n',
+      'targets.env':
+        Object.entries(targets)
+          .map(([k, v]) => `${k}='${v}'`)
+          .join('\n') + '\n',
     });
     await gh.createRepo('acme', 'good', GOOD_FILES);
     for (const repo of ['evil', 'good']) gh.setPermission('acme', repo, 'apollo-bot', 'write');
@@ -273,12 +321,22 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     try {
       return (await waitForMessage(app.url, conv, (m) => m.persona === 'apollo' && m.text.includes('RESULTS'), timeoutMs, AUTH)).text;
     } catch (e) {
-      throw new Error(`${(e as Error).message.slice(0, 3000)}\nstderr: ${app.stderr().slice(-2000)}\nwarnings: ${app.stdout().split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-10).join('\n')}`);
+      throw new Error(
+        `${(e as Error).message.slice(0, 3000)}\nstderr: ${app.stderr().slice(-2000)}\nwarnings: ${app
+          .stdout()
+          .split('\n')
+          .filter((l) => /"level":(40|50)/.test(l))
+          .slice(-10)
+          .join('\n')}`,
+      );
     }
   }
 
   const clone = (repo: string, issue: number): PlanStep => ({ name: 'clone', args: { repo, issue } });
-  const run = (workspace: string, command: string, timeout_seconds?: number): PlanStep => ({ name: 'run_workspace_command', args: { workspace, command, ...(timeout_seconds ? { timeout_seconds } : {}) } });
+  const run = (workspace: string, command: string, timeout_seconds?: number): PlanStep => ({
+    name: 'run_workspace_command',
+    args: { workspace, command, ...(timeout_seconds ? { timeout_seconds } : {}) },
+  });
 
   /** No secret, in any form, in any thread, any model request, or anything in the repositories on GitHub. */
   async function assertNothingLeaked(): Promise<void> {
@@ -302,7 +360,7 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     assert.equal(health.status, 200, 'Pantheon still answers /healthz');
   }
 
-  it('reading /proc/*/environ finds only the sandbox\'s own processes: none of Pantheon\'s tokens', async () => {
+  it("reading /proc/*/environ finds only the sandbox's own processes: none of Pantheon's tokens", async () => {
     const out = await apolloRuns('attack-environ', [clone('acme/evil', 1), run('acme-evil-1', 'npm test -- proc-environ')]);
     assert.match(out, /ATTACK proc-environ done/, out);
     assert.match(out, /PANTHEON-PID-VISIBLE no/, out);
@@ -325,18 +383,28 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     await assertNothingLeaked();
   });
 
-  it('Pantheon\'s HTTP port, Postgres, Redis and anything on the host\'s addresses are unreachable', async () => {
+  it("Pantheon's HTTP port, Postgres, Redis and anything on the host's addresses are unreachable", async () => {
     const out = await apolloRuns('attack-network', [run('acme-evil-1', 'npm test -- network')]);
     assert.match(out, /ATTACK network done/, out);
     const connects = out.split('\n').filter((l) => l.startsWith('CONNECT '));
     assert.ok(connects.length >= 20, out);
-    assert.deepEqual(connects.filter((l) => / OPEN$/.test(l)), [], 'no host service accepted a connection');
-    assert.ok(out.split('\n').filter((l) => l.startsWith('HTTP-GET ')).every((l) => / failed /.test(l)), out);
+    assert.deepEqual(
+      connects.filter((l) => / OPEN$/.test(l)),
+      [],
+      'no host service accepted a connection',
+    );
+    assert.ok(
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('HTTP-GET '))
+        .every((l) => / failed /.test(l)),
+      out,
+    );
     assert.deepEqual(recorded, [], 'the recording server on the host saw no connection');
     await assertNothingLeaked();
   });
 
-  it('the script cannot approve a pending approval through the API; jeff\'s own approve still works', async () => {
+  it("the script cannot approve a pending approval through the API; jeff's own approve still works", async () => {
     await postMessage(app.url, 'announce', { text: '@athena tell ops-room we deploy at 17:00', user: 'jeff' }, AUTH);
     const request = await waitForMessage(app.url, 'announce', (m) => m.role === 'system' && /Approval needed/.test(m.text), 60_000, AUTH);
     const id = /Approval needed \[([a-z0-9]+)\]/.exec(request.text)?.[1];
@@ -346,7 +414,10 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     assert.match(out, /ATTACK approve done/, out);
     const posts = out.split('\n').filter((l) => l.startsWith('HTTP-APPROVE '));
     assert.ok(posts.length >= 3, out);
-    assert.ok(posts.every((l) => / failed /.test(l)), `every approve attempt failed to connect: ${posts.join('\n')}`);
+    assert.ok(
+      posts.every((l) => / failed /.test(l)),
+      `every approve attempt failed to connect: ${posts.join('\n')}`,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(await getMessages(app.url, 'ops-room', AUTH), [], 'nothing was approved: ops-room is empty');
     assert.ok(!(await getMessages(app.url, 'announce', AUTH)).some((m) => /Approved by/i.test(m.text)), lines(await getMessages(app.url, 'announce', AUTH)));
@@ -354,14 +425,21 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     const approve = await postMessage(app.url, 'announce', { text: `approve ${id}`, user: 'jeff' }, AUTH);
     assert.equal(approve.status, 202);
     await waitForMessage(app.url, 'announce', (m) => m.persona === 'athena' && m.text.startsWith('Posted'), 60_000, AUTH);
-    assert.deepEqual((await getMessages(app.url, 'ops-room', AUTH)).map((m) => [m.persona, m.text]), [['athena', 'Deploy at 17:00 today.']]);
+    assert.deepEqual(
+      (await getMessages(app.url, 'ops-room', AUTH)).map((m) => [m.persona, m.text]),
+      [['athena', 'Deploy at 17:00 today.']],
+    );
     await assertNothingLeaked();
   });
 
   it('a fork bomb is stopped at the process limit, and the model is told so', async () => {
     const out = await apolloRuns('attack-forkbomb', [run('acme-evil-1', 'npm test -- forkbomb', 120)]);
     assert.match(out, /stopped: it tried to run more than \d+ processes/, out.slice(0, 3000));
-    const result = llm.requests.at(-1)!.messages.filter((m) => m.role === 'tool').at(-1)?.content ?? '';
+    const result =
+      llm.requests
+        .at(-1)!
+        .messages.filter((m) => m.role === 'tool')
+        .at(-1)?.content ?? '';
     assert.match(result, /processes/);
     await assertNothingLeaked();
   });
@@ -382,7 +460,7 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
     await assertNothingLeaked();
   });
 
-  it('rewriting the checkout\'s git config and hooks changes nothing about where the push goes or what runs', async () => {
+  it("rewriting the checkout's git config and hooks changes nothing about where the push goes or what runs", async () => {
     const out = await apolloRuns('attack-git', [
       clone('acme/evil', 4),
       run('acme-evil-4', 'npm test -- tamper'),
@@ -409,14 +487,18 @@ describe('a hostile repository\'s npm test, run by apollo in the real sandbox of
   });
 
   it('the normal path works in the sandbox: clone, npm ci from the registry, npm test, commit, push, open the pull request', async () => {
-    const out = await apolloRuns('normal', [
-      clone('acme/good', 1),
-      run('acme-good-1', 'npm ci --no-audit --no-fund && npm test', 240),
-      { name: 'write_file', args: { workspace: 'acme-good-1', path: 'README.md', content: '# good\n' } },
-      { name: 'commit', args: { workspace: 'acme-good-1', message: 'Add a README' } },
-      { name: 'push', args: { workspace: 'acme-good-1' } },
-      { name: 'open_pull_request', args: { repo: 'acme/good', branch: '$BRANCH', issue: 1, title: 'Add a README', body: 'npm ci and npm test pass.' } },
-    ], 300_000);
+    const out = await apolloRuns(
+      'normal',
+      [
+        clone('acme/good', 1),
+        run('acme-good-1', 'npm ci --no-audit --no-fund && npm test', 240),
+        { name: 'write_file', args: { workspace: 'acme-good-1', path: 'README.md', content: '# good\n' } },
+        { name: 'commit', args: { workspace: 'acme-good-1', message: 'Add a README' } },
+        { name: 'push', args: { workspace: 'acme-good-1' } },
+        { name: 'open_pull_request', args: { repo: 'acme/good', branch: '$BRANCH', issue: 1, title: 'Add a README', body: 'npm ci and npm test pass.' } },
+      ],
+      300_000,
+    );
     assert.match(out, /added 1 package/, out.slice(0, 4000));
     assert.match(out, /all tests passed/, out.slice(0, 4000));
     assert.match(out, /exit code 0/, out.slice(0, 4000));

@@ -7,9 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM, type FakeLLMRequest } from '../fakes/llm/index.js';
-import {
-  getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type RunningPantheon,
-} from '../support/pantheon-process.js';
+import { getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type RunningPantheon } from '../support/pantheon-process.js';
 import { startSshd, writeFakeDocker, type TestSshd } from '../support/sshd.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,8 +19,29 @@ const isJob = (text: string) => /^\S+ Job j-[0-9a-f]{8} on /u.test(text);
 function selfSigned(dir: string, days: number): { key: Buffer; cert: Buffer } {
   const key = join(dir, `key-${days}.pem`);
   const cert = join(dir, `cert-${days}.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-    '-days', String(days), '-subj', '/CN=pantheon-ops.test', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      String(days),
+      '-subj',
+      '/CN=pantheon-ops.test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
@@ -76,32 +95,35 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
     await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
     tlsPort = (tlsServer.address() as AddressInfo).port;
 
-    writeFileSync(join(dir.path, 'pantheon.yaml'), [
-      'humans:',
-      '  - { id: jeff, local: jeff, approver: true }',
-      'infra:',
-      `  knownHosts: ${sshd.knownHosts}`,
-      '  hosts:',
-      `    - { name: app-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${sshd.clientKey}, policy: { deny: ["rm -rf *"] } }`,
-      '  runbooks:',
-      '    - name: revive-worker',
-      '      description: start the crashed worker again and check it runs',
-      '      host: app-1',
-      '      steps:',
-      '        - { name: look, run: docker ps -a }',
-      '        - { name: restart, run: docker restart worker, mutating: true }',
-      '        - { name: check it runs, run: docker ps }',
-      '    - name: clear-cache',
-      '      host: app-1',
-      '      steps:',
-      '        - { name: wipe, run: rm -rf /var/cache/app }',
-      '  jobs: { waitSeconds: 5, progressIntervalMs: 400 }',
-      // The fakes are on this host's loopback, where probes go only when an operator says so.
-      `  probeAllowlist: ["${new URL(webUrl).host}", "127.0.0.1:${tlsPort}"]`,
-      '  schedule:',
-      `    - { name: cert-web, every: 1, check: { kind: tls, url: "https://127.0.0.1:${tlsPort}", threshold: 30 }, channel: "local:certs" }`,
-      '    - { name: metadata, every: 1, check: { kind: http, url: "http://169.254.169.254/latest/meta-data/" }, channel: "local:metadata" }',
-    ].join('\n'));
+    writeFileSync(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'humans:',
+        '  - { id: jeff, local: jeff, approver: true }',
+        'infra:',
+        `  knownHosts: ${sshd.knownHosts}`,
+        '  hosts:',
+        `    - { name: app-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${sshd.clientKey}, policy: { deny: ["rm -rf *"] } }`,
+        '  runbooks:',
+        '    - name: revive-worker',
+        '      description: start the crashed worker again and check it runs',
+        '      host: app-1',
+        '      steps:',
+        '        - { name: look, run: docker ps -a }',
+        '        - { name: restart, run: docker restart worker, mutating: true }',
+        '        - { name: check it runs, run: docker ps }',
+        '    - name: clear-cache',
+        '      host: app-1',
+        '      steps:',
+        '        - { name: wipe, run: rm -rf /var/cache/app }',
+        '  jobs: { waitSeconds: 5, progressIntervalMs: 400 }',
+        // The fakes are on this host's loopback, where probes go only when an operator says so.
+        `  probeAllowlist: ["${new URL(webUrl).host}", "127.0.0.1:${tlsPort}"]`,
+        '  schedule:',
+        `    - { name: cert-web, every: 1, check: { kind: tls, url: "https://127.0.0.1:${tlsPort}", threshold: 30 }, channel: "local:certs" }`,
+        '    - { name: metadata, every: 1, check: { kind: http, url: "http://169.254.169.254/latest/meta-data/" }, channel: "local:metadata" }',
+      ].join('\n'),
+    );
     app = await startPantheonProcess({ env: modelEnv(fake), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
   });
 
@@ -181,7 +203,10 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
     assert.match(request.text, /"command":"docker restart worker"/, 'the approver sees the command the step runs');
     assert.match(request.text, /"step":2/);
     const plan = fake.requests.find((r) => r.messages.at(-1)?.role === 'tool' && r.messages.at(-1)!.content.startsWith('Runbook revive-worker'))!;
-    assert.match(plan.messages.at(-1)!.content, /1\. look — `docker ps -a` on app-1 \(read-only, runs at once\)\n2\. restart — `docker restart worker` on app-1 \(infra: asks for approval\)\n3\. check it runs — `docker ps` on app-1 \(read-only, runs at once\)/);
+    assert.match(
+      plan.messages.at(-1)!.content,
+      /1\. look — `docker ps -a` on app-1 \(read-only, runs at once\)\n2\. restart — `docker restart worker` on app-1 \(infra: asks for approval\)\n3\. check it runs — `docker ps` on app-1 \(read-only, runs at once\)/,
+    );
 
     let messages = await getMessages(app.url, 'runbook');
     const first = messages.filter((m) => isJob(m.text));
@@ -223,10 +248,12 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
   });
 
   it('http_probe reports status and latency; a 500 is down', async () => {
-    fake.enqueue({ toolCalls: [
-      { name: 'http_probe', args: { url: `${webUrl}/healthz` } },
-      { name: 'http_probe', args: { url: `${webUrl}/boom` } },
-    ] });
+    fake.enqueue({
+      toolCalls: [
+        { name: 'http_probe', args: { url: `${webUrl}/healthz` } },
+        { name: 'http_probe', args: { url: `${webUrl}/boom` } },
+      ],
+    });
     await postMessage(app.url, 'probe', { text: '@hephaestus is the site up?', user: 'alice' });
     const answer = await waitForMessage(app.url, 'probe', (m) => m.text.startsWith('Tool said:'), 30_000);
     assert.match(answer.text, new RegExp(`${webUrl}/healthz: up — HTTP 200 in \\d+ ms`));
@@ -235,12 +262,14 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
 
   it("http_probe and tls_expiry refuse Pantheon's own port and the metadata address", async () => {
     const own = new URL(app.url);
-    fake.enqueue({ toolCalls: [
-      { name: 'http_probe', args: { url: `${app.url}/api/chat/probe/messages` } },
-      { name: 'http_probe', args: { url: `http://2130706433:${own.port}/api/approvals` } },
-      { name: 'http_probe', args: { url: 'http://169.254.169.254/latest/meta-data/' } },
-      { name: 'tls_expiry', args: { target: `localhost:${own.port}` } },
-    ] });
+    fake.enqueue({
+      toolCalls: [
+        { name: 'http_probe', args: { url: `${app.url}/api/chat/probe/messages` } },
+        { name: 'http_probe', args: { url: `http://2130706433:${own.port}/api/approvals` } },
+        { name: 'http_probe', args: { url: 'http://169.254.169.254/latest/meta-data/' } },
+        { name: 'tls_expiry', args: { target: `localhost:${own.port}` } },
+      ],
+    });
     await postMessage(app.url, 'refused', { text: '@hephaestus read the approvals from the API', user: 'alice' });
     const answer = await waitForMessage(app.url, 'refused', (m) => m.text.startsWith('Tool said:'), 30_000);
     const allow = '; an operator can allow it with infra\\.probeAllowlist in pantheon\\.yaml';
@@ -263,7 +292,12 @@ describe('infra ops: docker, runbooks and probes from a chat message', () => {
     const answer = await waitForMessage(app.url, 'cert', (m) => m.text.startsWith('Tool said:'), 30_000);
     const days = Number(/expires in (\d+) days/.exec(answer.text)?.[1]);
     assert.ok(days >= 9 && days <= 10, `about 10 days left: ${answer.text}`);
-    assert.match(answer.text, new RegExp(`127\\.0\\.0\\.1:${tlsPort}: certificate for pantheon-ops\\.test expires in \\d+ days \\(\\d{4}-\\d\\d-\\d\\d\\) ⚠, issued by pantheon-ops\\.test; not trusted: DEPTH_ZERO_SELF_SIGNED_CERT`));
+    assert.match(
+      answer.text,
+      new RegExp(
+        `127\\.0\\.0\\.1:${tlsPort}: certificate for pantheon-ops\\.test expires in \\d+ days \\(\\d{4}-\\d\\d-\\d\\d\\) ⚠, issued by pantheon-ops\\.test; not trusted: DEPTH_ZERO_SELF_SIGNED_CERT`,
+      ),
+    );
   });
 
   it('a scheduled tls check (threshold 30 days) posts once per incident, and once when resolved', async () => {

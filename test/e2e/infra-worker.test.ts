@@ -12,7 +12,14 @@ import { startSshd, type TestSshd } from '../support/sshd.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface JobJson { id: string; status: string; attempts: number; idempotent: boolean; command: string; error: string | null }
+interface JobJson {
+  id: string;
+  status: string;
+  attempts: number;
+  idempotent: boolean;
+  command: string;
+  error: string | null;
+}
 
 /** `pantheon worker`, resolved once it says it is ready. */
 async function startWorker(env: NodeJS.ProcessEnv, cwd: string): Promise<{ child: ChildProcess; output: () => string }> {
@@ -47,13 +54,16 @@ describe('infra jobs with BullMQ: a worker restart', { skip: postgresSkip }, () 
     sshd = await startSshd();
     database = await createTestDatabase('e2e_infra_worker');
     dir = await tempDir();
-    writeFileSync(join(dir.path, 'pantheon.yaml'), [
-      'infra:',
-      `  knownHosts: ${sshd.knownHosts}`,
-      '  hosts:',
-      `    - { name: lab-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${sshd.clientKey}, policy: { risk: read } }`,
-      '  jobs: { waitSeconds: 1, staleAfterSeconds: 3, progressIntervalMs: 300 }',
-    ].join('\n'));
+    writeFileSync(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'infra:',
+        `  knownHosts: ${sshd.knownHosts}`,
+        '  hosts:',
+        `    - { name: lab-1, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKey: ${sshd.clientKey}, policy: { risk: read } }`,
+        '  jobs: { waitSeconds: 1, staleAfterSeconds: 3, progressIntervalMs: 300 }',
+      ].join('\n'),
+    );
   });
 
   after(async () => {
@@ -75,10 +85,12 @@ describe('infra jobs with BullMQ: a worker restart', { skip: postgresSkip }, () 
       server = await startPantheonProcess({ env, dataDir: join(dir.path, 'data'), cwd: dir.path, args: ['--no-workers'], timeoutMs: 60_000 });
       a = await startWorker(env, dir.path);
       fake.enqueue(
-        { toolCalls: [
-          { name: 'run_command', args: { host: 'lab-1', command: `echo run >> ${once}; sleep 6; echo finished` } },
-          { name: 'run_command', args: { host: 'lab-1', command: `echo run >> ${twice}; sleep 6; echo finished`, idempotent: true } },
-        ] },
+        {
+          toolCalls: [
+            { name: 'run_command', args: { host: 'lab-1', command: `echo run >> ${once}; sleep 6; echo finished` } },
+            { name: 'run_command', args: { host: 'lab-1', command: `echo run >> ${twice}; sleep 6; echo finished`, idempotent: true } },
+          ],
+        },
         { text: 'Both jobs are running.' },
       );
       await postMessage(server.url, 'restart', { text: '@hephaestus run both jobs on lab-1', user: 'alice' });

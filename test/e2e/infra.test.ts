@@ -3,17 +3,21 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
-import {
-  getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon,
-  authFor,
-} from '../support/pantheon-process.js';
+import { getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon, authFor } from '../support/pantheon-process.js';
 import { runningInGroup, startSshd, type TestSshd } from '../support/sshd.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const approvalIdIn = (text: string) => /Approval needed \[([a-z0-9]+)\]/.exec(text)?.[1];
 const jobIdIn = (text: string) => /Job (j-[0-9a-f]{8})/.exec(text)?.[1];
 
-interface JobJson { id: string; status: string; exitCode: number | null; remotePid: number | null; logLines: number; error: string | null }
+interface JobJson {
+  id: string;
+  status: string;
+  exitCode: number | null;
+  remotePid: number | null;
+  logLines: number;
+  error: string | null;
+}
 
 async function job(url: string, id: string): Promise<JobJson> {
   const res = await fetch(`${url}/api/jobs/${id}`, { headers: authFor(url) });
@@ -69,19 +73,22 @@ describe('infra: SSH jobs from a chat message', () => {
     const knownHosts = join(dir.path, 'known_hosts');
     writeFileSync(knownHosts, `${readFileSync(sshd.knownHosts, 'utf8')}[127.0.0.1]:${rekeyed.port} ${sshd.hostPublicKey}\n`);
     const host = (name: string, s: TestSshd, extra = '') => `    - { name: ${name}, address: 127.0.0.1, port: ${s.port}, user: ${s.user}, privateKey: ${s.clientKey}${extra} }`;
-    writeFileSync(join(dir.path, 'pantheon.yaml'), [
-      'humans:',
-      '  - { id: jeff, local: jeff, approver: true }',
-      'infra:',
-      `  knownHosts: ${knownHosts}`,
-      '  hosts:',
-      host('staging-1', sshd),
-      host('lab-1', sshd, ', policy: { risk: read }'),
-      host('rekeyed-1', rekeyed),
-      '  jobs: { waitSeconds: 3, progressIntervalMs: 400 }',
-      '  schedule:',
-      `    - { name: no-broken-flag, every: 1, check: { kind: command, host: staging-1, command: "test ! -e ${join(dir.path, 'broken')}" }, channel: "local:ops" }`,
-    ].join('\n'));
+    writeFileSync(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'humans:',
+        '  - { id: jeff, local: jeff, approver: true }',
+        'infra:',
+        `  knownHosts: ${knownHosts}`,
+        '  hosts:',
+        host('staging-1', sshd),
+        host('lab-1', sshd, ', policy: { risk: read }'),
+        host('rekeyed-1', rekeyed),
+        '  jobs: { waitSeconds: 3, progressIntervalMs: 400 }',
+        '  schedule:',
+        `    - { name: no-broken-flag, every: 1, check: { kind: command, host: staging-1, command: "test ! -e ${join(dir.path, 'broken')}" }, channel: "local:ops" }`,
+      ].join('\n'),
+    );
     // Creating the embedded database takes a while on a busy machine.
     app = await startPantheonProcess({ env: modelEnv(fake), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 120_000 });
   });
@@ -95,10 +102,7 @@ describe('infra: SSH jobs from a chat message', () => {
   });
 
   it('runs `df -h` on a registered host: the output appears in the thread and reaches the persona', async () => {
-    fake.enqueue(
-      { toolCalls: [{ name: 'run_command', args: { host: 'staging-1', command: 'df -h', reason: 'alice asked how full the disks are' } }] },
-      { text: 'Disks on staging-1 look fine.' },
-    );
+    fake.enqueue({ toolCalls: [{ name: 'run_command', args: { host: 'staging-1', command: 'df -h', reason: 'alice asked how full the disks are' } }] }, { text: 'Disks on staging-1 look fine.' });
     await postMessage(app.url, 'disks', { text: '@hephaestus how full are the disks on staging-1?', user: 'alice' });
     await waitForMessage(app.url, 'disks', (m) => m.text === 'Disks on staging-1 look fine.', 30_000);
     const progress = (await getMessages(app.url, 'disks')).find((m) => jobIdIn(m.text));
@@ -113,10 +117,7 @@ describe('infra: SSH jobs from a chat message', () => {
 
   it('`systemctl restart` asks first: runs only after approve; deny leaves the host untouched', async () => {
     const log = join(dir.path, 'systemctl.log');
-    fake.enqueue(
-      { toolCalls: [{ name: 'run_command', args: { host: 'staging-1', command: 'systemctl restart api.service', reason: 'the API is stuck' } }] },
-      { text: 'Restarted the API.' },
-    );
+    fake.enqueue({ toolCalls: [{ name: 'run_command', args: { host: 'staging-1', command: 'systemctl restart api.service', reason: 'the API is stuck' } }] }, { text: 'Restarted the API.' });
     await postMessage(app.url, 'restart', { text: '@hephaestus restart the api on staging-1', user: 'alice' });
     const request = await waitForMessage(app.url, 'restart', (m) => /Approval needed/.test(m.text), 30_000);
     assert.match(request.text, /hephaestus wants to run run_command \(risk: infra\)/);
@@ -128,10 +129,7 @@ describe('infra: SSH jobs from a chat message', () => {
     assert.equal(readFileSync(log, 'utf8'), 'systemctl restart api.service\n');
     assert.ok((await getMessages(app.url, 'restart')).some((m) => /✅ Job .* `systemctl restart api.service` — succeeded/.test(m.text)));
 
-    fake.enqueue(
-      { toolCalls: [{ name: 'run_command', args: { host: 'staging-1', command: 'systemctl restart db.service', reason: 'just in case' } }] },
-      { text: 'Leaving the database alone.' },
-    );
+    fake.enqueue({ toolCalls: [{ name: 'run_command', args: { host: 'staging-1', command: 'systemctl restart db.service', reason: 'just in case' } }] }, { text: 'Leaving the database alone.' });
     await postMessage(app.url, 'restart', { text: '@hephaestus restart the db too', user: 'alice' });
     const second = await waitForMessage(app.url, 'restart', (m) => /Approval needed/.test(m.text) && m.text.includes('db.service'), 30_000);
     await postMessage(app.url, 'restart', { text: `deny ${approvalIdIn(second.text)} not during business hours`, user: 'jeff' });
@@ -153,14 +151,20 @@ describe('infra: SSH jobs from a chat message', () => {
     const versions = stream.events.filter((e) => e.id === progress.id);
     assert.ok(versions.length >= 3, `progress was shown while it ran (${versions.length} versions)`);
     assert.ok(versions.length <= 30, `edits are batched, not one per line (${versions.length} versions)`);
-    assert.ok(versions.some((v) => /running/.test(v.text)), 'a running state was streamed');
+    assert.ok(
+      versions.some((v) => /running/.test(v.text)),
+      'a running state was streamed',
+    );
     assert.match(versions.at(-1)!.text, /succeeded \(exit 0\).*1000 lines/);
     assert.equal(stream.events.filter((e) => jobIdIn(e.text)).length, versions.length, 'one message for the job, edited in place');
 
     assert.equal((await job(app.url, id)).status, 'succeeded');
     const log = (await (await fetch(`${app.url}/api/jobs/${id}/log`, { headers: app.auth })).json()) as { lines: { seq: number; text: string }[]; truncated: boolean };
     assert.equal(log.lines.length, 1000);
-    assert.deepEqual(log.lines.map((l) => l.text), Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`));
+    assert.deepEqual(
+      log.lines.map((l) => l.text),
+      Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`),
+    );
     assert.equal(log.truncated, false);
     const text = await (await fetch(`${app.url}/api/jobs/${id}/log?format=text`, { headers: app.auth })).text();
     assert.equal(text.split('\n').length, 1001);
@@ -175,7 +179,10 @@ describe('infra: SSH jobs from a chat message', () => {
     const running = await job(app.url, id);
     assert.equal(running.status, 'running');
     const pid = running.remotePid!;
-    assert.ok(runningInGroup(pid).some((p) => p.includes('(sleep)')), 'sleep 600 runs on the host');
+    assert.ok(
+      runningInGroup(pid).some((p) => p.includes('(sleep)')),
+      'sleep 600 runs on the host',
+    );
 
     const t0 = Date.now();
     await postMessage(app.url, 'ops-desk', { text: `/cancel ${id}`, user: 'jeff' });

@@ -10,11 +10,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Which persona a model request was made for, from its system prompt. */
 const personaOf = (r: FakeLLMRequest) => /@([a-z0-9-]+)\)/.exec(r.messages[0]?.content ?? '')?.[1] ?? '?';
 
-const persona = (id: string, name: string, role: string, tokenVar: string) => [
-  `id: ${id}`, `name: ${name}`, `role: ${role}`, `description: ${name} on the test team.`,
-  'tools: [handoff, chat]', 'prompt: |', `  I am ${name}.`,
-  'handles:', `  mattermost: { token: "\${${tokenVar}}" }`,
-].join('\n');
+const persona = (id: string, name: string, role: string, tokenVar: string) =>
+  [
+    `id: ${id}`,
+    `name: ${name}`,
+    `role: ${role}`,
+    `description: ${name} on the test team.`,
+    'tools: [handoff, chat]',
+    'prompt: |',
+    `  I am ${name}.`,
+    'handles:',
+    `  mattermost: { token: "\${${tokenVar}}" }`,
+  ].join('\n');
 
 /**
  * The real `pantheon start` process against a fake Mattermost and the scripted model server:
@@ -28,9 +35,12 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
   let dir: { path: string; remove: () => Promise<void> };
 
   /** A bot's posts in a thread after the root, as "username: text". */
-  const lines = (rootId: string) => mm.thread(rootId).slice(1).map((p) => `${mm.username(p.user_id)}: ${p.message}`);
-  const replyIn = (rootId: string, match: (p: FakePost) => boolean, what: string) =>
-    mm.waitFor(() => mm.thread(rootId).slice(1).find(match), 15_000, what);
+  const lines = (rootId: string) =>
+    mm
+      .thread(rootId)
+      .slice(1)
+      .map((p) => `${mm.username(p.user_id)}: ${p.message}`);
+  const replyIn = (rootId: string, match: (p: FakePost) => boolean, what: string) => mm.waitFor(() => mm.thread(rootId).slice(1).find(match), 15_000, what);
 
   before(async () => {
     llm = await startFakeLLM();
@@ -47,15 +57,18 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
     await mkdir(join(dir.path, 'personas'));
     await writeFile(join(dir.path, 'personas', 'athena.yaml'), persona('athena', 'Athena', 'pm', 'ATHENA_MM_TOKEN'));
     await writeFile(join(dir.path, 'personas', 'apollo.yaml'), persona('apollo', 'Apollo', 'developer', 'APOLLO_MM_TOKEN'));
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      'humans:',
-      '  - { id: jeff, mattermost: jeff, approver: true }',
-      '  - { id: carol, mattermost: carol }',
-      'policy:',
-      '  tools: { post_message: ask }',
-      'channels:',
-      `  mattermost: { url: "${mm.url}", pingIntervalSeconds: 0.25 }`,
-    ].join('\n'));
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'humans:',
+        '  - { id: jeff, mattermost: jeff, approver: true }',
+        '  - { id: carol, mattermost: carol }',
+        'policy:',
+        '  tools: { post_message: ask }',
+        'channels:',
+        `  mattermost: { url: "${mm.url}", pingIntervalSeconds: 0.25 }`,
+      ].join('\n'),
+    );
     app = await startPantheonProcess({
       env: modelEnv(llm, { ATHENA_MM_TOKEN: athena.token, APOLLO_MM_TOKEN: apollo.token }),
       dataDir: join(dir.path, 'data'),
@@ -77,21 +90,27 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
 
   beforeEach(() => llm.clear());
 
-  it('a mention answers in the thread from the persona\'s own account; a handoff shows both personas; a post seen by two bots runs once', async () => {
+  it("a mention answers in the thread from the persona's own account; a handoff shows both personas; a post seen by two bots runs once", async () => {
     llm.enqueue(
       { text: 'Handing this to Apollo.', toolCalls: [{ name: 'handoff', args: { to: 'apollo', message: 'Add rate limiting to the public API.' } }] },
       { text: 'On it: rate limiting goes in as middleware.' },
     );
     const root = mm.post({ user: 'jeff', channel: 'town-square', message: '@athena we need rate limiting on the API, get apollo on it' });
-    await replyIn(root.id, (p) => mm.username(p.user_id) === 'apollo-bot', 'apollo\'s answer');
+    await replyIn(root.id, (p) => mm.username(p.user_id) === 'apollo-bot', "apollo's answer");
     await sleep(500);
-    assert.deepEqual(lines(root.id), [
-      'athena: Handing this to Apollo.',
-      'apollo-bot: On it: rate limiting goes in as middleware.',
-    ]);
-    assert.ok(mm.thread(root.id).slice(1).every((p) => p.root_id === root.id), 'replies are in the thread');
+    assert.deepEqual(lines(root.id), ['athena: Handing this to Apollo.', 'apollo-bot: On it: rate limiting goes in as middleware.']);
+    assert.ok(
+      mm
+        .thread(root.id)
+        .slice(1)
+        .every((p) => p.root_id === root.id),
+      'replies are in the thread',
+    );
     assert.deepEqual(llm.requests.map(personaOf), ['athena', 'apollo'], 'both bots saw the post; it ran once');
-    assert.ok(mm.typing.some((t) => t.username === 'athena' && t.parentId === root.id), 'athena was shown typing in the thread');
+    assert.ok(
+      mm.typing.some((t) => t.username === 'athena' && t.parentId === root.id),
+      'athena was shown typing in the thread',
+    );
 
     // A reply in the thread that mentions apollo by his bot's username.
     llm.enqueue({ text: 'CI is green.' });
@@ -101,7 +120,7 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
     assert.equal(llm.requests.at(-1)!.messages.at(-1)!.content, '@apollo is CI green?');
   });
 
-  it('an approval card\'s buttons: a non-approver\'s click is refused, the approver\'s click resumes the run', async () => {
+  it("an approval card's buttons: a non-approver's click is refused, the approver's click resumes the run", async () => {
     llm.enqueue(
       { text: 'I will tell the ops room.', toolCalls: [{ name: 'post_message', args: { conversation: 'ops-room', text: 'Deploy at 17:00 today.', reason: 'carol asked for it' } }] },
       { text: 'Posted the deploy time in ops-room.' },
@@ -111,7 +130,13 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
     const id = /Approval needed \[([a-z0-9]+)\]/.exec(card.message)?.[1];
     assert.ok(id, card.message);
     const buttons = (card.props.attachments as Array<{ actions: Array<{ id: string; name: string }> }>)[0]!.actions;
-    assert.deepEqual(buttons.map((b) => [b.id, b.name]), [['approve', 'Approve'], ['deny', 'Deny']]);
+    assert.deepEqual(
+      buttons.map((b) => [b.id, b.name]),
+      [
+        ['approve', 'Approve'],
+        ['deny', 'Deny'],
+      ],
+    );
     assert.deepEqual(mm.postsIn('ops-room'), [], 'nothing posted before approval');
     // The approver also gets the request in a direct message, with the buttons.
     const inDm = () => mm.posts.find((p) => p.channel_id !== card.channel_id && p.message.includes(`Approval needed [${id}]`));
@@ -131,17 +156,23 @@ describe('Mattermost end to end: the team in a Mattermost thread', () => {
 
     await mm.click({ user: 'jeff', postId: card.id, actionId: 'approve' });
     await replyIn(root.id, (p) => p.message === 'Posted the deploy time in ops-room.', 'the resumed run');
-    assert.ok(lines(root.id).some((l) => new RegExp(`Approved by jeff: athena may run post_message \\(${id}\\)`).test(l)), lines(root.id).join('\n'));
+    assert.ok(
+      lines(root.id).some((l) => new RegExp(`Approved by jeff: athena may run post_message \\(${id}\\)`).test(l)),
+      lines(root.id).join('\n'),
+    );
     // post_message queues its post in the outbox; it is delivered on its own, not necessarily before the reply.
     for (let i = 0; i < 100 && !mm.postsIn('ops-room').length; i++) await sleep(50);
     await sleep(300);
     const ops = mm.postsIn('ops-room');
-    assert.deepEqual(ops.map((p) => [mm.username(p.user_id), p.message, p.root_id]), [['athena', 'Deploy at 17:00 today.', '']]);
+    assert.deepEqual(
+      ops.map((p) => [mm.username(p.user_id), p.message, p.root_id]),
+      [['athena', 'Deploy at 17:00 today.', '']],
+    );
     assert.equal(llm.requests.length, 2, 'the model was not asked again while the run waited');
   });
 
   it('a deaf socket is reconnected by the watchdog; the post sent while it was deaf is answered exactly once', async () => {
-    assert.equal(mm.silence(), 2, 'both bots\' sockets go silent without closing');
+    assert.equal(mm.silence(), 2, "both bots' sockets go silent without closing");
     const silencedAt = Date.now();
     llm.enqueue({ text: 'Still here.' });
     const root = mm.post({ user: 'jeff', channel: 'town-square', message: '@athena are you still there?' });

@@ -15,10 +15,19 @@ import { cleanEnv, runCli, tempDir } from '../support/pantheon-process.js';
 const logger = createLogger({ level: 'silent' });
 const TOKEN = 'memory-console-token-0123456789';
 
-const unusedPort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-});
-const jsonLines = <T>(stdout: string): T[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+const unusedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+const jsonLines = <T>(stdout: string): T[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 
 /** A data dir with a migrated database and a few memories, closed again (the CLI opens it). */
 async function filledDataDir(prefix: string): Promise<{ dir: { path: string; remove: () => Promise<void> }; ids: Record<string, string> }> {
@@ -59,13 +68,23 @@ describe('pantheon memory, on the database directly', () => {
   it('stats shows the embedder and the counts', async () => {
     const { code, stdout, stderr } = await cli('stats', '--data-dir', data.dir.path);
     assert.equal(code, 0, stderr);
-    assert.equal(stdout, [
-      'embedder: lexical-hash-v1 (384 dimensions)',
-      'stored with: lexical-hash-v1 (384 dimensions)',
-      'memories: 3 (0 archived)',
-      'by scope:', '  persona:apollo: 1', '  repo:acme/api: 1', '  team: 1',
-      'by kind:', '  decision: 1', '  preference: 1', '  runbook: 1', '',
-    ].join('\n'));
+    assert.equal(
+      stdout,
+      [
+        'embedder: lexical-hash-v1 (384 dimensions)',
+        'stored with: lexical-hash-v1 (384 dimensions)',
+        'memories: 3 (0 archived)',
+        'by scope:',
+        '  persona:apollo: 1',
+        '  repo:acme/api: 1',
+        '  team: 1',
+        'by kind:',
+        '  decision: 1',
+        '  preference: 1',
+        '  runbook: 1',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('search finds across every scope, as a table or JSON lines', async () => {
@@ -77,7 +96,10 @@ describe('pantheon memory, on the database directly', () => {
 
     const json = await cli('search', 'small pull requests', '--scope', 'persona:apollo', '--json', '--data-dir', data.dir.path);
     assert.equal(json.code, 0, json.stderr);
-    assert.deepEqual(jsonLines<RecallHit>(json.stdout).map((h) => h.memory.id), [data.ids.private]);
+    assert.deepEqual(
+      jsonLines<RecallHit>(json.stdout).map((h) => h.memory.id),
+      [data.ids.private],
+    );
   });
 
   it('list filters by kind, show prints one memory', async () => {
@@ -87,7 +109,12 @@ describe('pantheon memory, on the database directly', () => {
 
     const show = await cli('show', data.ids.deploy, '--data-dir', data.dir.path);
     assert.equal(show.code, 0, show.stderr);
-    assert.match(show.stdout, new RegExp(`^${data.ids.deploy}  runbook  repo:acme/api\\n  source: gh:acme/api#40   author: hephaestus\\n  created \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ; last used .*\\n\\nDeploy acme/api with the deploy-staging workflow\\.\\n$`));
+    assert.match(
+      show.stdout,
+      new RegExp(
+        `^${data.ids.deploy}  runbook  repo:acme/api\\n  source: gh:acme/api#40   author: hephaestus\\n  created \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ; last used .*\\n\\nDeploy acme/api with the deploy-staging workflow\\.\\n$`,
+      ),
+    );
   });
 
   it('refuses a kind or scope it does not know, with exit code 2', async () => {
@@ -132,7 +159,7 @@ describe('pantheon memory, on the database directly', () => {
   });
 });
 
-describe('pantheon memory, through a running server\'s HTTP API', () => {
+describe("pantheon memory, through a running server's HTTP API", () => {
   let dir: { path: string; remove: () => Promise<void> };
   let db: Database;
   let store: MemoryStore;
@@ -168,7 +195,10 @@ describe('pantheon memory, through a running server\'s HTTP API', () => {
 
   it('GET /api/memory searches with q and lists without', async () => {
     const search = (await (await fetch(`${url}/api/memory?q=${encodeURIComponent('token bucket rate limiting')}&limit=1`, { headers: auth })).json()) as { hits: RecallHit[] };
-    assert.deepEqual(search.hits.map((h) => h.memory.id), [ids.rate]);
+    assert.deepEqual(
+      search.hits.map((h) => h.memory.id),
+      [ids.rate],
+    );
     assert.ok(search.hits[0]!.score > 0);
     const list = (await (await fetch(`${url}/api/memory?scope=repo:acme/api&scope=team`, { headers: auth })).json()) as { memories: Memory[] };
     assert.deepEqual(new Set(list.memories.map((m) => m.id)), new Set([ids.rate, ids.deploy]));
@@ -201,7 +231,16 @@ describe('pantheon memory, through a running server\'s HTTP API', () => {
   });
 
   it('imports JSONL and exports it back', async () => {
-    const line = JSON.stringify({ id: 'mem_imported_1', scope: 'team', kind: 'fact', content: 'The office wifi is called pantheon-guest.', metadata: {}, source: null, author: 'jeff', createdAt: new Date().toISOString() });
+    const line = JSON.stringify({
+      id: 'mem_imported_1',
+      scope: 'team',
+      kind: 'fact',
+      content: 'The office wifi is called pantheon-guest.',
+      metadata: {},
+      source: null,
+      author: 'jeff',
+      createdAt: new Date().toISOString(),
+    });
     const file = join(dir.path, 'one.jsonl');
     await writeFile(file, `${line}\n`);
     const imported = await cli('import', file);

@@ -9,20 +9,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const systemOf = (r: FakeLLMRequest) => r.messages[0]?.content ?? '';
 const personaOf = (r: FakeLLMRequest) => /@([a-z0-9-]+)\)/.exec(systemOf(r))?.[1] ?? '?';
 
-interface Hit { memory: { id: string; content: string; scope: string; kind: string } }
+interface Hit {
+  memory: { id: string; content: string; scope: string; kind: string };
+}
 
 describe('shared memory through the local chat', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
-  it('a team fact from athena reaches hermes in another conversation; apollo\'s private memory does not; forget removes it; a dimension switch needs reembed; an idle conversation is summarised and recalled later', async () => {
+  it("a team fact from athena reaches hermes in another conversation; apollo's private memory does not; forget removes it; a dimension switch needs reembed; an idle conversation is summarised and recalled later", async () => {
     const dir = await tempDir();
-    const config = (dimension: number) => writeFile(join(dir.path, 'pantheon.yaml'), [
-      'memory:',
-      `  embedder: { provider: lexical, dimension: ${dimension} }`,
-      '  summarizeAfterIdleMinutes: 0.03',
-    ].join('\n'));
+    const config = (dimension: number) =>
+      writeFile(join(dir.path, 'pantheon.yaml'), ['memory:', `  embedder: { provider: lexical, dimension: ${dimension} }`, '  summarizeAfterIdleMinutes: 0.03'].join('\n'));
     await config(384);
     const start = () => startPantheonProcess({ env: modelEnv(fake), dataDir: join(dir.path, 'data'), cwd: dir.path });
     fake.clear();
@@ -44,14 +47,12 @@ describe('shared memory through the local chat', () => {
     };
     try {
       // athena writes a team fact in one conversation...
-      script('athena',
-        { toolCalls: [{ name: 'remember', args: { content: 'The staging database listens on port 6543.', kind: 'fact', scope: 'team' } }] },
-        { text: 'Noted.' },
-      );
+      script('athena', { toolCalls: [{ name: 'remember', args: { content: 'The staging database listens on port 6543.', kind: 'fact', scope: 'team' } }] }, { text: 'Noted.' });
       await postMessage(app.url, 'infra-notes', { text: '@athena remember: staging database port is 6543', user: 'alice' });
       await waitForMessage(app.url, 'infra-notes', (m) => m.text === 'Noted.');
       // ...and apollo keeps a private one.
-      script('apollo',
+      script(
+        'apollo',
         { toolCalls: [{ name: 'remember', args: { content: 'Alice prefers tabs over spaces in the staging scripts.', kind: 'preference', scope: 'private' } }] },
         { text: 'Kept to myself.' },
       );
@@ -63,8 +64,8 @@ describe('shared memory through the local chat', () => {
       await postMessage(app.url, 'ops-questions', { text: '@hermes which port does the staging database use, and how should staging scripts be indented?', user: 'bob' });
       await waitForMessage(app.url, 'ops-questions', (m) => m.text === 'Port 6543.');
       const hermesCalls = fake.requests.filter((r) => personaOf(r) === 'hermes');
-      assert.match(systemOf(hermesCalls[0]!), /6543/, 'the team fact was recalled into hermes\'s context');
-      assert.ok(!hermesCalls.some((r) => JSON.stringify(r.messages).includes('prefers tabs')), 'apollo\'s private memory never reaches hermes');
+      assert.match(systemOf(hermesCalls[0]!), /6543/, "the team fact was recalled into hermes's context");
+      assert.ok(!hermesCalls.some((r) => JSON.stringify(r.messages).includes('prefers tabs')), "apollo's private memory never reaches hermes");
 
       // forget removes it from every search.
       const found = await search('staging database port');

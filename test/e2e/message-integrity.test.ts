@@ -30,8 +30,12 @@ function assertNoInternalText(messages: ApiMessage[]) {
 
 describe('every accepted message is answered or refused, never stranded', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
   const env = () => modelEnv(fake, { PANTHEON_CONSOLE_TOKEN: TOKEN });
 
   it('lone surrogates and NUL are normalised and answered; only-NUL text is a 400; a model answer with NUL is posted once, normalised, and not answered again', async () => {
@@ -74,14 +78,15 @@ describe('every accepted message is answered or refused, never stranded', () => 
       await waitForMessage(app.url, 'answers', (m) => m.text === 'Second answer.', 15_000, AUTH);
       await sleep(500);
       const answers = await getMessages(app.url, 'answers', AUTH);
-      assert.deepEqual(answers.map((m) => `${m.role}: ${m.text}`), [
-        'user: @athena what is the answer?',
-        'agent: The answer is \uFFFD42.',
-        'user: @athena and the next one?',
-        'agent: Second answer.',
-      ]);
+      assert.deepEqual(
+        answers.map((m) => `${m.role}: ${m.text}`),
+        ['user: @athena what is the answer?', 'agent: The answer is \uFFFD42.', 'user: @athena and the next one?', 'agent: Second answer.'],
+      );
       assert.equal(fake.requests.length - before, 2, 'one model call per question');
-      const lastAsk = fake.requests.at(-1)!.messages.filter((m) => m.role === 'user').map((m) => m.content);
+      const lastAsk = fake.requests
+        .at(-1)!
+        .messages.filter((m) => m.role === 'user')
+        .map((m) => m.content);
       assert.match(lastAsk.at(-1)!, /and the next one/);
 
       assertNoInternalText([...(await getMessages(app.url, 'odd', AUTH)), ...answers]);
@@ -126,7 +131,11 @@ describe('every accepted message is answered or refused, never stranded', () => 
       const db = await createDatabase({ dataDir: dir.path, logger: createLogger({ level: 'silent' }) });
       const id = 'local:stranded:m1';
       const envelope = { id, channel: 'local', threadId: 'local:stranded', author: { id: 'alice', name: 'alice' }, text: '@athena are you still there?', receivedAt: new Date().toISOString() };
-      await db.pool.query(`INSERT INTO inbound_messages (id, channel, conversation, author, text, payload) VALUES ($1, 'local', 'local:stranded', 'alice', $2, $3)`, [id, envelope.text, JSON.stringify(envelope)]);
+      await db.pool.query(`INSERT INTO inbound_messages (id, channel, conversation, author, text, payload) VALUES ($1, 'local', 'local:stranded', 'alice', $2, $3)`, [
+        id,
+        envelope.text,
+        JSON.stringify(envelope),
+      ]);
       await db.pool.query(`INSERT INTO chat_messages (id, conversation, role, author, text) VALUES ($1, 'stranded', 'user', 'alice', $2)`, [id, envelope.text]);
       await db.close();
 
@@ -135,7 +144,10 @@ describe('every accepted message is answered or refused, never stranded', () => 
       try {
         await waitForMessage(app.url, 'stranded', (m) => m.text === 'Still here.', 15_000, AUTH);
         const messages = await getMessages(app.url, 'stranded', AUTH);
-        assert.deepEqual(messages.map((m) => m.text), ['@athena are you still there?', 'Still here.']);
+        assert.deepEqual(
+          messages.map((m) => m.text),
+          ['@athena are you still there?', 'Still here.'],
+        );
       } finally {
         assert.equal(await app.stop(), 0);
       }

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM, type FakeLLMRequest } from '../fakes/llm/index.js';
-import {
-  getMessages, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, modelEnv } from '../support/pantheon-process.js';
+import { getMessages, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, modelEnv } from '../support/pantheon-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Which persona a model request was made for, from its system prompt. */
@@ -13,8 +12,12 @@ const agentLines = (ms: ApiMessage[]) => ms.filter((m) => m.role === 'agent').ma
 
 describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
   const env = () => modelEnv(fake);
 
   it('athena hands off to apollo inside the graph; apollo answers in the thread; the ledger has the work; the orchestrator reports it', async () => {
@@ -28,10 +31,7 @@ describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
       );
       await postMessage(app.url, 'plan', { text: '@athena we need rate limiting on the API, get apollo on it', user: 'alice' });
       await waitForMessage(app.url, 'plan', (m) => m.persona === 'apollo');
-      assert.deepEqual(agentLines(await getMessages(app.url, 'plan')), [
-        'athena: Handing this to Apollo.',
-        'apollo: On it: rate limiting goes in as middleware, PR coming.',
-      ]);
+      assert.deepEqual(agentLines(await getMessages(app.url, 'plan')), ['athena: Handing this to Apollo.', 'apollo: On it: rate limiting goes in as middleware, PR coming.']);
       const [athenaCall, apolloCall] = fake.requests;
       assert.equal(personaOf(athenaCall!), 'athena');
       assert.ok(athenaCall!.tools.includes('handoff'));
@@ -39,9 +39,11 @@ describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
       const ask = apolloCall!.messages.at(-1)!;
       assert.equal(ask.role, 'user');
       assert.match(ask.content, /^Athena hands this to you \(work item W-\d+\): Add rate limiting/);
-      assert.ok(!apolloCall!.messages.some((m) => m.role === 'tool'), 'athena\'s tool traffic is not shown to apollo');
+      assert.ok(!apolloCall!.messages.some((m) => m.role === 'tool'), "athena's tool traffic is not shown to apollo");
 
-      const work = (await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as { items: Array<{ id: string; owner: string; state: string; originThread: string; requestedBy: string; title: string }> };
+      const work = (await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as {
+        items: Array<{ id: string; owner: string; state: string; originThread: string; requestedBy: string; title: string }>;
+      };
       assert.equal(work.items.length, 1);
       assert.equal(work.items[0]!.owner, 'apollo');
       assert.equal(work.items[0]!.state, 'in_progress');
@@ -68,7 +70,10 @@ describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
       await postMessage(app.url, 'dev-room', { text: `@apollo report progress on ${itemId}`, user: 'alice' });
       await waitForMessage(app.url, 'dev-room', (m) => m.text === 'Reported.');
       const origin = await getMessages(app.url, 'plan');
-      assert.ok(origin.some((m) => m.persona === 'apollo' && m.text === `[${itemId}] middleware written, tests passing`), JSON.stringify(origin.map((m) => m.text)));
+      assert.ok(
+        origin.some((m) => m.persona === 'apollo' && m.text === `[${itemId}] middleware written, tests passing`),
+        JSON.stringify(origin.map((m) => m.text)),
+      );
       assert.ok(origin.some((m) => m.persona === 'apollo' && /now in_review \(PR open\)/.test(m.text)));
       const detail = (await (await fetch(`${app.url}/api/work/${itemId}`, { headers: app.auth })).json()) as { item: { state: string }; events: Array<{ kind: string }> };
       assert.equal(detail.item.state, 'in_review');
@@ -90,7 +95,13 @@ describe('the orchestrator: routing, handoffs, the ledger, loop guards', () => {
       assert.deepEqual(agentLines(await getMessages(app.url, 'pair')), ['apollo: apollo: looks fine', 'hermes: hermes: agreed']);
       const hermesCall = fake.requests[1]!;
       assert.equal(personaOf(hermesCall), 'hermes');
-      assert.deepEqual(hermesCall.messages.slice(1).map((m) => [m.role, m.content]), [['user', '@apollo @hermes is the build green?'], ['user', '[apollo] apollo: looks fine']]);
+      assert.deepEqual(
+        hermesCall.messages.slice(1).map((m) => [m.role, m.content]),
+        [
+          ['user', '@apollo @hermes is the build green?'],
+          ['user', '[apollo] apollo: looks fine'],
+        ],
+      );
 
       fake.clear();
       fake.enqueue({ text: 'slow answer', delayMs: 1500 }, { text: 'answering both' });

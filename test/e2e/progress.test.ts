@@ -7,8 +7,12 @@ import { getMessages, postMessage, startPantheonProcess, tempDir, waitForMessage
 
 describe('a long run keeps one progress message up to date', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   it('posts one progress message once the run is long, and edits it in place as steps go by', async () => {
     const dir = await tempDir();

@@ -10,26 +10,33 @@ const personaOf = (r: FakeLLMRequest) => /@([a-z0-9-]+)\)/.exec(r.messages[0]?.c
 
 describe('routing beyond mentions, turn caps, budgets, approval expiry', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   it('bindings and direct conversations route without a mention; caps and budgets stop runs visibly; an unanswered approval expires', async () => {
     const dir = await tempDir();
     await cp(join(REPO_ROOT, 'personas', 'team'), join(dir.path, 'team'), { recursive: true });
     const hermes = join(dir.path, 'team', 'hermes.yaml');
     await writeFile(hermes, `${await readFile(hermes, 'utf8')}\nbudget:\n  dailyTokens: 100\n`);
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      'personasDir: ./team',
-      'humans:',
-      '  - { id: jeff, local: jeff, approver: true }',
-      'bindings:',
-      '  - { channel: "local:ops", persona: hephaestus }',
-      'orchestrator:',
-      '  maxTurnsPerMessage: 2',
-      'policy:',
-      '  tools: { post_message: ask }',
-      '  approvalTtlMinutes: 0.05',
-    ].join('\n'));
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'personasDir: ./team',
+        'humans:',
+        '  - { id: jeff, local: jeff, approver: true }',
+        'bindings:',
+        '  - { channel: "local:ops", persona: hephaestus }',
+        'orchestrator:',
+        '  maxTurnsPerMessage: 2',
+        'policy:',
+        '  tools: { post_message: ask }',
+        '  approvalTtlMinutes: 0.05',
+      ].join('\n'),
+    );
     fake.clear();
     const env = modelEnv(fake);
     const app = await startPantheonProcess({ env, dataDir: join(dir.path, 'data'), cwd: dir.path });
@@ -52,7 +59,10 @@ describe('routing beyond mentions, turn caps, budgets, approval expiry', () => {
       assert.match(capped.text, /Stopped: 2 persona turns for one message is the limit/);
       await sleep(300);
       assert.deepEqual(fake.requests.map(personaOf), ['apollo', 'artemis']);
-      assert.deepEqual((await getMessages(app.url, 'cap')).filter((m) => m.role === 'agent').map((m) => m.persona), ['apollo', 'artemis']);
+      assert.deepEqual(
+        (await getMessages(app.url, 'cap')).filter((m) => m.role === 'agent').map((m) => m.persona),
+        ['apollo', 'artemis'],
+      );
 
       // The daily budget: hermes spends 120 of 100 tokens, then is stopped with a clear message.
       fake.clear();
@@ -66,10 +76,7 @@ describe('routing beyond mentions, turn caps, budgets, approval expiry', () => {
 
       // An approval nobody answers expires; the persona carries on without the tool.
       fake.clear();
-      fake.enqueue(
-        { toolCalls: [{ name: 'post_message', args: { conversation: 'ops-room', text: 'maintenance tonight', reason: 'announce' } }] },
-        { text: 'Nobody approved, so I did not post it.' },
-      );
+      fake.enqueue({ toolCalls: [{ name: 'post_message', args: { conversation: 'ops-room', text: 'maintenance tonight', reason: 'announce' } }] }, { text: 'Nobody approved, so I did not post it.' });
       await postMessage(app.url, 'expiry', { text: '@athena announce maintenance in ops-room', user: 'alice' });
       await waitForMessage(app.url, 'expiry', (m) => /Approval needed/.test(m.text));
       const expired = await waitForMessage(app.url, 'expiry', (m) => /expired/.test(m.text) && m.role === 'system', 20_000);

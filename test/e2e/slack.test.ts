@@ -12,26 +12,28 @@ const SIGNING_SECRET = 'e2e-slack-signing-secret';
 const JEFF = 'U0JEFF';
 const CAROL = 'U0CAROL';
 
-const persona = (id: string, role: string) => [
-  `id: ${id}`,
-  `name: ${id[0]!.toUpperCase()}${id.slice(1)}`,
-  `role: ${role}`,
-  `description: ${id} of the test team.`,
-  'tools: [handoff, chat]',
-  `prompt: I am ${id}.`,
-  'handles:',
-  `  slack: { botToken: "\${${id.toUpperCase()}_SLACK_BOT_TOKEN}", appToken: "\${${id.toUpperCase()}_SLACK_APP_TOKEN}" }`,
-].join('\n');
+const persona = (id: string, role: string) =>
+  [
+    `id: ${id}`,
+    `name: ${id[0]!.toUpperCase()}${id.slice(1)}`,
+    `role: ${role}`,
+    `description: ${id} of the test team.`,
+    'tools: [handoff, chat]',
+    `prompt: I am ${id}.`,
+    'handles:',
+    `  slack: { botToken: "\${${id.toUpperCase()}_SLACK_BOT_TOKEN}", appToken: "\${${id.toUpperCase()}_SLACK_APP_TOKEN}" }`,
+  ].join('\n');
 
-const config = (mode: 'socket' | 'http') => [
-  'humans:',
-  `  - { id: jeff, slack: ${JEFF}, approver: true }`,
-  `  - { id: carol, slack: ${CAROL} }`,
-  'policy:',
-  '  tools: { post_message: ask }',
-  'channels:',
-  `  slack: { mode: ${mode}, apiUrl: "\${SLACK_API_URL}"${mode === 'http' ? ', signingSecret: "${SLACK_SIGNING_SECRET}"' : ''} }`,
-].join('\n');
+const config = (mode: 'socket' | 'http') =>
+  [
+    'humans:',
+    `  - { id: jeff, slack: ${JEFF}, approver: true }`,
+    `  - { id: carol, slack: ${CAROL} }`,
+    'policy:',
+    '  tools: { post_message: ask }',
+    'channels:',
+    `  slack: { mode: ${mode}, apiUrl: "\${SLACK_API_URL}"${mode === 'http' ? ', signingSecret: "${SLACK_SIGNING_SECRET}"' : ''} }`,
+  ].join('\n');
 
 /** A working directory with pantheon.yaml and two personas, each with its own Slack app. */
 async function team(mode: 'socket' | 'http') {
@@ -69,19 +71,26 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
     slack.addUser({ id: JEFF, name: 'jeff' });
     slack.addUser({ id: CAROL, name: 'carol' });
   });
-  after(async () => { await slack.close(); await llm.close(); await data.remove(); });
+  after(async () => {
+    await slack.close();
+    await llm.close();
+    await data.remove();
+  });
   const start = (cwd: string) => startPantheonProcess({ env: env(), dataDir: data.path, cwd, timeoutMs: 90_000 });
 
-  const env = () => modelEnv(llm, {
-    SLACK_API_URL: slack.apiUrl,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    ATHENA_SLACK_BOT_TOKEN: athena.botToken, ATHENA_SLACK_APP_TOKEN: athena.appToken,
-    APOLLO_SLACK_BOT_TOKEN: apollo.botToken, APOLLO_SLACK_APP_TOKEN: apollo.appToken,
-  });
+  const env = () =>
+    modelEnv(llm, {
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      ATHENA_SLACK_BOT_TOKEN: athena.botToken,
+      ATHENA_SLACK_APP_TOKEN: athena.appToken,
+      APOLLO_SLACK_BOT_TOKEN: apollo.botToken,
+      APOLLO_SLACK_APP_TOKEN: apollo.appToken,
+    });
   const inThread = (channel: string, thread: string) => (m: FakeSlackMessage) => m.botToken && m.channel === channel && m.threadTs === thread;
   const lines = (channel: string, thread: string) => slack.messages.filter(inThread(channel, thread)).map((m) => `${m.app}: ${m.text}`);
 
-  it('Socket Mode: mentions answered in the thread by each persona\'s own app, handoffs, approval buttons, redeliveries, rate limits', async () => {
+  it("Socket Mode: mentions answered in the thread by each persona's own app, handoffs, approval buttons, redeliveries, rate limits", async () => {
     const dir = await team('socket');
     llm.clear();
     let app: RunningPantheon | undefined;
@@ -93,7 +102,7 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
       const root = await slack.say({ user: JEFF, channel: 'C0DEV', text: 'the login page is slow' });
       llm.enqueue({ text: 'Looking into the **login** latency now.' });
       const mention = await slack.say({ user: JEFF, channel: 'C0DEV', threadTs: root.ts, text: `<@${apollo.botUserId}> can you take this?` });
-      const answer = await until(() => slack.postsBy(apollo.botToken).find(inThread('C0DEV', root.ts)), 'apollo\'s answer');
+      const answer = await until(() => slack.postsBy(apollo.botToken).find(inThread('C0DEV', root.ts)), "apollo's answer");
       assert.equal(answer.text, 'Looking into the *login* latency now.');
       assert.equal(personaOf(llm.requests[0]!), 'apollo');
       assert.equal(llm.requests[0]!.messages.at(-1)!.content, '@apollo can you take this?');
@@ -124,7 +133,10 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
       const buttons = card.blocks!.find((b) => b.type === 'actions')!.elements as Array<{ action_id: string; value: string }>;
       const approvalId = buttons[0]!.value;
       assert.match(card.text, new RegExp(`Approval needed \\[${approvalId}\\]: athena wants to run post_message`));
-      assert.deepEqual(buttons.map((b) => b.action_id), ['pantheon_approve', 'pantheon_deny']);
+      assert.deepEqual(
+        buttons.map((b) => b.action_id),
+        ['pantheon_approve', 'pantheon_deny'],
+      );
       assert.equal(slack.messages.filter((m) => m.channel === 'C0OPS').length, 0, 'nothing posted before approval');
 
       await slack.click(athena, { user: CAROL, channel: 'C0REL', messageTs: card.ts, threadTs: deploy.ts, actionId: 'pantheon_approve', value: approvalId });
@@ -134,9 +146,13 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
       assert.equal(slack.messages.filter((m) => m.channel === 'C0OPS').length, 0);
 
       await slack.click(athena, { user: JEFF, channel: 'C0REL', messageTs: card.ts, threadTs: deploy.ts, actionId: 'pantheon_approve', value: approvalId });
-      await until(() => slack.messages.find((m) => inThread('C0REL', deploy.ts)(m) && m.text === 'Posted the deploy time in ops.'), 'the resumed run\'s answer');
+      await until(() => slack.messages.find((m) => inThread('C0REL', deploy.ts)(m) && m.text === 'Posted the deploy time in ops.'), "the resumed run's answer");
       const ops = slack.messages.filter((m) => m.channel === 'C0OPS');
-      assert.deepEqual(ops.map((m) => [m.app, m.text]), [['athena', 'Deploy at 17:00 today.']], 'posted once, by athena\'s app');
+      assert.deepEqual(
+        ops.map((m) => [m.app, m.text]),
+        [['athena', 'Deploy at 17:00 today.']],
+        "posted once, by athena's app",
+      );
       assert.ok(lines('C0REL', deploy.ts).some((l) => l === `athena: Approved by jeff: athena may run post_message (${approvalId}).`));
 
       // chat.postMessage answers 429 with Retry-After: the answer waits, then arrives once.
@@ -154,7 +170,13 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
       assert.equal(slack.postsBy(apollo.botToken).filter((m) => m.threadTs === limited.ts).length, 1);
       const logs = app.stdout() + app.stderr();
       for (const secret of [athena.botToken, athena.appToken, apollo.botToken, apollo.appToken]) assert.ok(!logs.includes(secret), 'no token in the logs');
-      if (process.env.SLACK_E2E_LOGS) console.log(logs.split('\n').filter((l) => /slack/i.test(l)).join('\n'));
+      if (process.env.SLACK_E2E_LOGS)
+        console.log(
+          logs
+            .split('\n')
+            .filter((l) => /slack/i.test(l))
+            .join('\n'),
+        );
     } finally {
       if (app) assert.equal(await app.stop(), 0);
       await dir.remove();
@@ -191,7 +213,7 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
       assert.ok(Date.now() - started < 1000, 'answered within a second');
       const retried = await postSignedEvent(eventsUrl, body, { signingSecret: SIGNING_SECRET, retryNum: 1 });
       assert.equal(retried.status, 200);
-      await until(() => slack.postsBy(apollo.botToken).find((m) => m.threadTs === event.ts), 'apollo\'s answer');
+      await until(() => slack.postsBy(apollo.botToken).find((m) => m.threadTs === event.ts), "apollo's answer");
       await sleep(700);
       assert.deepEqual(lines('C0HTTP', event.ts), ['apollo: All green.'], 'answered once');
       assert.equal(llm.requests.length, 1);
@@ -199,7 +221,7 @@ describe('Slack end to end: the real process, the real Bolt, a fake Slack', () =
       // A click arrives by the interactions route and reaches the approval desk as the clicker's answer.
       const click = await slack.click(apollo, { user: JEFF, channel: 'C0HTTP', messageTs: event.ts, threadTs: event.ts, actionId: 'pantheon_deny', value: 'zzzzz' });
       assert.equal(click.status, 200);
-      await until(() => lines('C0HTTP', event.ts).includes('athena: There is no approval request zzzzz.'), 'the desk\'s answer to the click');
+      await until(() => lines('C0HTTP', event.ts).includes('athena: There is no approval request zzzzz.'), "the desk's answer to the click");
     } finally {
       slack.useHttp(null);
       if (app) assert.equal(await app.stop(), 0);

@@ -130,10 +130,7 @@ describe('telegram: the human talks to the orchestrator', () => {
       await tg.waitForSent(inChat(333, /^Pantheon: Hello Dave/));
 
       // Work gets going; /status lists the ledger (answered by the orchestrator, no model call).
-      llm.enqueue(
-        { text: 'Handing this to Apollo.', toolCalls: [{ name: 'handoff', args: { to: 'apollo', message: 'Add rate limiting to the public API.' } }] },
-        { text: 'On it.' },
-      );
+      llm.enqueue({ text: 'Handing this to Apollo.', toolCalls: [{ name: 'handoff', args: { to: 'apollo', message: 'Add rate limiting to the public API.' } }] }, { text: 'On it.' });
       tg.sendText({ from: jeff, text: '/ask athena we need rate limiting on the API' });
       await tg.waitForSent(inChat(111, /^Apollo: On it\.$/));
       const work = ((await (await fetch(`${app.url}/api/work`, { headers: app.auth })).json()) as { items: Array<{ id: string; originThread: string; requestedBy: string }> }).items;
@@ -154,7 +151,13 @@ describe('telegram: the human talks to the orchestrator', () => {
       const card = await tg.waitForSent((m) => m.chat_id === opsGroup.id && !!m.reply_markup?.inline_keyboard);
       const id = /Approval needed \[([a-z0-9]+)\]/.exec(card.visible)?.[1];
       assert.ok(id, card.visible);
-      assert.deepEqual(card.reply_markup!.inline_keyboard![0]!.map((b) => [b.text, b.callback_data]), [['Approve', `approve:${id}`], ['Deny', `deny:${id}`]]);
+      assert.deepEqual(
+        card.reply_markup!.inline_keyboard![0]!.map((b) => [b.text, b.callback_data]),
+        [
+          ['Approve', `approve:${id}`],
+          ['Deny', `deny:${id}`],
+        ],
+      );
       assert.match(card.visible, /athena wants to run post_message/);
 
       tg.click({ from: carol, message: card, data: `approve:${id}`, chat: opsGroup });
@@ -166,18 +169,27 @@ describe('telegram: the human talks to the orchestrator', () => {
       tg.click({ from: jeff, message: card, data: `approve:${id}`, chat: opsGroup });
       await tg.waitForSent(inChat(opsGroup.id, new RegExp(`Approved by jeff: athena may run post_message \\(${id}\\)`)));
       await tg.waitForSent(inChat(opsGroup.id, /^Athena: Announced the deploy\.$/));
-      assert.deepEqual(tg.sent.filter((m) => m.chat_id === -100600).map((m) => m.visible), ['Athena: Deploy at 17:00 today.']);
+      assert.deepEqual(
+        tg.sent.filter((m) => m.chat_id === -100600).map((m) => m.visible),
+        ['Athena: Deploy at 17:00 today.'],
+      );
       const answers = tg.callsOf('answerCallbackQuery');
       assert.equal(answers.length, 2, 'every click is answered');
       const decisions = ((await (await fetch(`${app.url}/api/audit?kind=approval_decision`, { headers: app.auth })).json()) as { entries: Array<{ actor: string; outcome: string }> }).entries;
-      assert.deepEqual(decisions.map((e) => [e.actor, e.outcome]).sort(), [['222', 'refused_not_approver'], ['jeff', 'approved']]);
+      assert.deepEqual(decisions.map((e) => [e.actor, e.outcome]).sort(), [
+        ['222', 'refused_not_approver'],
+        ['jeff', 'approved'],
+      ]);
 
       // Flood limit: Telegram says wait 2 s; the answer arrives after that, once.
       tg.failNext('sendMessage', { retryAfter: 2 });
       tg.sendText({ from: jeff, text: '/personas' });
       const personas = await tg.waitForSent(inChat(111, /@apollo Apollo/));
       const tries = tg.callsOf('sendMessage').filter((c) => String(c.payload.text).includes('@apollo Apollo'));
-      assert.deepEqual(tries.map((c) => c.status), [429, 200]);
+      assert.deepEqual(
+        tries.map((c) => c.status),
+        [429, 200],
+      );
       assert.ok(tries[1]!.at - tries[0]!.at >= 2000, `retried after ${tries[1]!.at - tries[0]!.at} ms`);
       assert.equal(tg.sent.filter((m) => m.visible === personas.visible).length, 1);
 
@@ -187,8 +199,14 @@ describe('telegram: the human talks to the orchestrator', () => {
       await stopApp();
       const offline = await runCli(['pairing', 'list', '--json', '--data-dir', join(dir.path, 'data'), '--port', '1'], { env: env(), cwd: dir.path, timeoutMs: 90_000 });
       assert.equal(offline.code, 0, offline.stderr);
-      const rows = offline.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; chatId: string; code: string; approvedBy: string });
-      assert.deepEqual(rows.map((r) => [r.kind, r.chatId, r.code]), [['approved', '333', code]]);
+      const rows = offline.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; chatId: string; code: string; approvedBy: string });
+      assert.deepEqual(
+        rows.map((r) => [r.kind, r.chatId, r.code]),
+        [['approved', '333', code]],
+      );
       assert.match(rows[0]!.approvedBy, /^cli:/);
     } finally {
       await stopApp();
@@ -196,7 +214,7 @@ describe('telegram: the human talks to the orchestrator', () => {
     }
   });
 
-  it('webhook mode: a wrong secret gets 401; Telegram\'s delivery with the secret is answered', async () => {
+  it("webhook mode: a wrong secret gets 401; Telegram's delivery with the secret is answered", async () => {
     const secret = 'e2e-webhook-secret_123';
     const dir = await project(['mode: webhook', `webhookSecret: ${secret}`]);
     let app: RunningPantheon | undefined;
@@ -213,7 +231,10 @@ describe('telegram: the human talks to the orchestrator', () => {
       llm.enqueue({ text: 'Webhook answer.' });
       const delivered = tg.sendText({ from: jeff, text: 'over the webhook' });
       await tg.waitForSent(inChat(111, /^Pantheon: Webhook answer\.$/));
-      assert.deepEqual(tg.deliveries.filter((d) => d.update_id === delivered.update_id).map((d) => d.status), [200]);
+      assert.deepEqual(
+        tg.deliveries.filter((d) => d.update_id === delivered.update_id).map((d) => d.status),
+        [200],
+      );
       assert.equal(chatRequests(llm).length, modelCalls + 1, 'the forged updates ran nothing');
       assert.equal(chatRequests(llm).at(-1)!.messages.at(-1)!.content, 'over the webhook');
     } finally {

@@ -4,8 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
-import {
-  cleanEnv, getMessages, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, modelEnv } from '../support/pantheon-process.js';
+import { cleanEnv, getMessages, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, modelEnv } from '../support/pantheon-process.js';
 
 /**
  * The walking skeleton, as a user runs it: the real `pantheon start` process, the real HTTP API,
@@ -13,8 +12,12 @@ import {
  */
 describe('pantheon start: a persona answers end to end', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   it('apollo answers "@apollo ping" with the model\'s text over the OpenAI wire, and remembers across a restart', async () => {
     const dir = await tempDir();
@@ -44,13 +47,23 @@ describe('pantheon start: a persona answers end to end', () => {
       // Restart on the same data dir: the conversation is still there and the next turn carries it.
       app = await startPantheonProcess({ env, dataDir: dir.path });
       const before = await getMessages(app.url, 'ops-room');
-      assert.deepEqual(before.map((m) => [m.role, m.text]), [['user', '@apollo ping'], ['agent', 'pong from the model']]);
+      assert.deepEqual(
+        before.map((m) => [m.role, m.text]),
+        [
+          ['user', '@apollo ping'],
+          ['agent', 'pong from the model'],
+        ],
+      );
       fake.enqueue({ text: 'second answer' });
       await postMessage(app.url, 'ops-room', { text: '@apollo and again?', user: 'alice' });
       await waitForMessage(app.url, 'ops-room', (m) => m.text === 'second answer');
       const second = fake.requests.filter((r) => r.wire === 'openai').at(-1)!;
       const turns = second.messages.filter((m) => m.role !== 'system').map((m) => [m.role, m.content]);
-      assert.deepEqual(turns, [['user', '@apollo ping'], ['assistant', 'pong from the model'], ['user', '@apollo and again?']]);
+      assert.deepEqual(turns, [
+        ['user', '@apollo ping'],
+        ['assistant', 'pong from the model'],
+        ['user', '@apollo and again?'],
+      ]);
       assert.equal(await app.stop(), 0);
     } finally {
       await dir.remove();
@@ -59,15 +72,12 @@ describe('pantheon start: a persona answers end to end', () => {
 
   it('answers over the Anthropic wire, and falls back to the next provider when the first answers 500', async () => {
     const dir = await tempDir();
-    await writeFile(join(dir.path, 'pantheon.yaml'), [
-      'models:',
-      '  default: openai:gpt-4.1-mini',
-      '  fallback: [anthropic:claude-sonnet-4-5]',
-      '  maxRetries: 0',
-    ].join('\n'));
+    await writeFile(join(dir.path, 'pantheon.yaml'), ['models:', '  default: openai:gpt-4.1-mini', '  fallback: [anthropic:claude-sonnet-4-5]', '  maxRetries: 0'].join('\n'));
     const env = cleanEnv({
-      OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_API_KEY: 'sk-test-openai-key-000000000000',
-      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000000',
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      OPENAI_API_KEY: 'sk-test-openai-key-000000000000',
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000000',
     });
     try {
       fake.clear();
@@ -79,7 +89,10 @@ describe('pantheon start: a persona answers end to end', () => {
         assert.equal(reply.role, 'agent');
         assert.equal(reply.persona, 'hermes');
         assert.equal(reply.text, 'claude says hi (claude-sonnet-4-5)');
-        assert.ok(fake.requests.some((r) => r.wire === 'openai'), 'the primary was tried first');
+        assert.ok(
+          fake.requests.some((r) => r.wire === 'openai'),
+          'the primary was tried first',
+        );
         const anthropic = fake.requests.filter((r) => r.wire === 'anthropic');
         assert.equal(anthropic.length, 1);
         assert.equal(anthropic[0]!.messages.at(-1)?.content, '@hermes hello');
@@ -154,7 +167,13 @@ describe('pantheon start: a persona answers end to end', () => {
           if (data) seen.push(JSON.parse(data.slice(6)));
         }
       }
-      assert.deepEqual(seen.map((m) => [m.role, m.persona, m.text]), [['user', null, '@artemis look at this'], ['agent', 'artemis', 'streamed reply']]);
+      assert.deepEqual(
+        seen.map((m) => [m.role, m.persona, m.text]),
+        [
+          ['user', null, '@artemis look at this'],
+          ['agent', 'artemis', 'streamed reply'],
+        ],
+      );
     } finally {
       abort.abort();
       assert.equal(await app.stop(), 0);
@@ -201,7 +220,11 @@ describe('pantheon start: a persona answers end to end', () => {
       assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'unauthorized');
       const post = await fetch(`${app.url}/api/chat/general/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'approve 1', user: 'jeff' }) });
       assert.equal(post.status, 401, 'nothing unauthenticated can post');
-      const encoded = await fetch(`${app.url}/%61pi/chat/general/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'approve 1', user: 'jeff' }) });
+      const encoded = await fetch(`${app.url}/%61pi/chat/general/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'approve 1', user: 'jeff' }),
+      });
       assert.equal(encoded.status, 401);
       assert.equal((await fetch(`${app.url}/api/chat/general/messages`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
       const asHuman = await postMessage(app.url, 'general', { text: 'hello from jeff', user: 'jeff' }, { authorization: `Bearer ${token}` });
@@ -250,7 +273,7 @@ describe('pantheon start: configuration errors', () => {
     }
   });
 
-  it('exits 2 when a model\'s provider has no API key', async () => {
+  it("exits 2 when a model's provider has no API key", async () => {
     const dir = await tempDir();
     try {
       const { code, stderr } = await runCli(['start', '--data-dir', dir.path, '--port', '0'], { env: cleanEnv({ PANTHEON_MODEL: 'anthropic:claude-sonnet-4-5' }) });
@@ -270,9 +293,7 @@ describe('pantheon start: configuration errors', () => {
     try {
       await mkdir(join(dir.path, 'personas'));
       await writeFile(join(dir.path, 'pantheon.yaml'), 'models:\n  default: openai:gpt-4.1-mini\n');
-      await writeFile(join(dir.path, 'personas', 'apollo.yaml'), [
-        'id: apollo', 'name: Apollo', 'role: wizard', 'description: x', 'tools: [github]', 'prompt: hi',
-      ].join('\n'));
+      await writeFile(join(dir.path, 'personas', 'apollo.yaml'), ['id: apollo', 'name: Apollo', 'role: wizard', 'description: x', 'tools: [github]', 'prompt: hi'].join('\n'));
       const { code, stderr } = await runCli(['start', '--data-dir', join(dir.path, 'data'), '--port', '0'], { env: cleanEnv(), cwd: dir.path });
       assert.equal(code, 2, stderr);
       assert.match(stderr, /apollo\.yaml/);

@@ -6,7 +6,6 @@ import { createTestDatabase, postgresSkip } from '../support/postgres.js';
 import { testRedisUrl, uniquePrefix, deleteKeys } from '../support/redis.js';
 import { CLI, REPO_ROOT, cleanEnv, getMessages, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, modelEnv } from '../support/pantheon-process.js';
 
-
 /**
  * Postgres + Redis: `pantheon start --no-workers` takes messages in, a separate `pantheon worker`
  * process runs the persona and posts the reply; the server's SSE/GET see it.
@@ -29,8 +28,7 @@ describe('pantheon worker with DATABASE_URL and REDIS_URL', { skip: postgresSkip
 
   it('a separate worker process answers what the server took in', async () => {
     const dir = await tempDir();
-    const env = modelEnv(fake, { DATABASE_URL: databaseUrl, REDIS_URL: testRedisUrl(), PANTHEON_QUEUE_PREFIX: prefix,
-    });
+    const env = modelEnv(fake, { DATABASE_URL: databaseUrl, REDIS_URL: testRedisUrl(), PANTHEON_QUEUE_PREFIX: prefix });
     const server = await startPantheonProcess({ env, dataDir: dir.path, args: ['--no-workers'] });
     const worker = spawn(process.execPath, [CLI, 'worker'], { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let workerOut = '';

@@ -58,7 +58,11 @@ describe('fake GitHub: issues over REST', () => {
     const seen = fake.requests.filter((r) => r.path === '/user');
     assert.deepEqual(
       seen.map((r) => [r.login, r.status]),
-      [['athena-bot', 200], [null, 401], ['apollo-bot', 200]],
+      [
+        ['athena-bot', 200],
+        [null, 401],
+        ['apollo-bot', 200],
+      ],
     );
   });
 
@@ -84,8 +88,14 @@ describe('fake GitHub: issues over REST', () => {
     assert.equal(issue.html_url, `${fake.url}/acme/api/issues/1`);
     assert.equal(issue.url, `${fake.url}/repos/acme/api/issues/1`);
     assert.match(issue.node_id, /^I_/);
-    assert.deepEqual(issue.assignees?.map((a) => a.login), ['apollo-bot']);
-    assert.deepEqual(issue.labels.map((l) => (typeof l === 'string' ? l : l.name)), ['enhancement']);
+    assert.deepEqual(
+      issue.assignees?.map((a) => a.login),
+      ['apollo-bot'],
+    );
+    assert.deepEqual(
+      issue.labels.map((l) => (typeof l === 'string' ? l : l.name)),
+      ['enhancement'],
+    );
 
     const edited = await athena.rest.issues.update({ owner: 'acme', repo: 'api', issue_number: 1, title: 'Rate limiting on the API', labels: ['enhancement', 'api'] });
     assert.equal(edited.data.title, 'Rate limiting on the API');
@@ -121,7 +131,10 @@ describe('fake GitHub: issues over REST', () => {
       [6, 5, 4, 3, 2, 1, 0].map((n) => `chore ${n}`),
     );
     const assigned = await athena.rest.issues.listForRepo({ owner: 'acme', repo: 'api', assignee: 'apollo-bot' });
-    assert.deepEqual(assigned.data.map((i) => i.number), [1]);
+    assert.deepEqual(
+      assigned.data.map((i) => i.number),
+      [1],
+    );
   });
 
   it('answers unknown resources with 404 and invalid input with 422 bodies', async () => {
@@ -146,7 +159,10 @@ describe('fake GitHub: issues over REST', () => {
     const none = await athena.rest.search.issuesAndPullRequests({ q: 'repo:acme/api is:pr' });
     assert.equal(none.data.total_count, 0);
     const chores = await athena.rest.search.issuesAndPullRequests({ q: 'repo:acme/api label:chore "chore 3"' });
-    assert.deepEqual(chores.data.items.map((i) => i.title), ['chore 3']);
+    assert.deepEqual(
+      chores.data.items.map((i) => i.title),
+      ['chore 3'],
+    );
     assert.equal(hits.headers['x-ratelimit-resource'], 'search');
   });
 

@@ -66,7 +66,10 @@ describe('fake GitHub: pull requests backed by real git', () => {
     assert.equal(pushes[0].status, 200);
     // The clone itself was anonymous; the push was challenged, then authenticated.
     const refsForPush = fake.requests.filter((r) => r.path === '/git/acme/api.git/info/refs' && r.query === 'service=git-receive-pack');
-    assert.deepEqual(refsForPush.map((r) => r.status), [401, 200]);
+    assert.deepEqual(
+      refsForPush.map((r) => r.status),
+      [401, 200],
+    );
 
     const intruder = await cloneAs(`${fake.gitUrl}/acme/api.git`, 'mallory', 'mallory-token');
     try {
@@ -107,7 +110,10 @@ describe('fake GitHub: pull requests backed by real git', () => {
     assert.match(again.response.data.errors[0].message, /already exists/);
 
     const listed = await artemis.rest.pulls.list({ ...repo, state: 'open' });
-    assert.deepEqual(listed.data.map((p) => p.number), [2]);
+    assert.deepEqual(
+      listed.data.map((p) => p.number),
+      [2],
+    );
     const asIssues = await artemis.rest.issues.listForRepo({ ...repo, state: 'all' });
     assert.ok(asIssues.data.find((i) => i.number === 2)?.pull_request);
   });
@@ -145,9 +151,15 @@ describe('fake GitHub: pull requests backed by real git', () => {
     const outsider = await rejection(apollo.rest.pulls.requestReviewers({ ...repo, pull_number: 2, reviewers: ['mallory'] }));
     assert.match(outsider.response.data.message, /may only be requested from collaborators/);
     const requested = await apollo.rest.pulls.requestReviewers({ ...repo, pull_number: 2, reviewers: ['artemis-bot'] });
-    assert.deepEqual(requested.data.requested_reviewers?.map((u) => u.login), ['artemis-bot']);
+    assert.deepEqual(
+      requested.data.requested_reviewers?.map((u) => u.login),
+      ['artemis-bot'],
+    );
     const notes = await artemis.rest.activity.listNotificationsForAuthenticatedUser();
-    assert.deepEqual(notes.data.map((n) => [n.reason, n.subject.type, n.subject.url]), [['review_requested', 'PullRequest', `${fake.url}/repos/acme/api/pulls/2`]]);
+    assert.deepEqual(
+      notes.data.map((n) => [n.reason, n.subject.type, n.subject.url]),
+      [['review_requested', 'PullRequest', `${fake.url}/repos/acme/api/pulls/2`]],
+    );
 
     const offDiff = await rejection(
       artemis.rest.pulls.createReview({ ...repo, pull_number: 2, event: 'COMMENT', body: 'x', comments: [{ path: 'src/app.ts', line: 12, side: 'RIGHT', body: 'far away' }] }),
@@ -182,7 +194,10 @@ describe('fake GitHub: pull requests backed by real git', () => {
     assert.equal(reply.data.in_reply_to_id, comments.data[0].id);
     assert.equal(fake.reviewComments('acme', 'api', 2).length, 3);
     const pr = await apollo.rest.pulls.get({ ...repo, pull_number: 2 });
-    assert.deepEqual(pr.data.requested_reviewers?.map((u) => u.login), []);
+    assert.deepEqual(
+      pr.data.requested_reviewers?.map((u) => u.login),
+      [],
+    );
     const own = await rejection(apollo.rest.pulls.createReview({ ...repo, pull_number: 2, event: 'APPROVE' }));
     assert.equal(own.status, 422);
     assert.deepEqual(own.response.data.errors, ['Can not approve your own pull request']);
@@ -195,11 +210,17 @@ describe('fake GitHub: pull requests backed by real git', () => {
     const threads = await apollo.graphql<any>(query, { owner: 'acme', name: 'api', number: 2 });
     const nodes = threads.repository.pullRequest.reviewThreads.nodes;
     assert.equal(nodes.length, 2);
-    assert.deepEqual(nodes[0].comments.nodes.map((c: any) => c.author.login), ['artemis-bot', 'apollo-bot']);
+    assert.deepEqual(
+      nodes[0].comments.nodes.map((c: any) => c.author.login),
+      ['artemis-bot', 'apollo-bot'],
+    );
     assert.equal(nodes[0].isResolved, false);
     await artemis.graphql(`mutation($id: ID!) { resolveReviewThread(input: { threadId: $id }) { thread { isResolved } } }`, { id: nodes[0].id });
     const rest = await apollo.rest.pulls.listReviewComments({ ...repo, pull_number: 2 });
-    assert.deepEqual(rest.data.map((c) => (c as any).resolved), [true, false, true]);
+    assert.deepEqual(
+      rest.data.map((c) => (c as any).resolved),
+      [true, false, true],
+    );
   });
 
   it('moves the PR head on push and merges server-side, closing the linked issue', async () => {
@@ -214,7 +235,10 @@ describe('fake GitHub: pull requests backed by real git', () => {
 
     await artemis.rest.pulls.createReview({ ...repo, pull_number: 2, event: 'APPROVE' });
     const reviews = await apollo.rest.pulls.listReviews({ ...repo, pull_number: 2 });
-    assert.deepEqual(reviews.data.map((r) => r.state), ['CHANGES_REQUESTED', 'COMMENTED', 'APPROVED']);
+    assert.deepEqual(
+      reviews.data.map((r) => r.state),
+      ['CHANGES_REQUESTED', 'COMMENTED', 'APPROVED'],
+    );
 
     const forbidden = await rejection(client(fake, 'mallory-token').rest.pulls.merge({ ...repo, pull_number: 2 }));
     assert.equal(forbidden.status, 403);

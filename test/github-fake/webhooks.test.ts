@@ -20,7 +20,24 @@ function client(fake: FakeGitHub, token: string): Octokit {
  * Keys GitHub adds only for apps, orgs or enterprises, or that the fake does not model; `draft`
  * on plain issues and `changes` outside `edited` appear in single examples only.
  */
-const OPTIONAL = new Set(['draft', 'changes', 'installation', 'organization', 'enterprise', 'performed_via_github_app', 'milestone', 'active_lock_reason', 'auto_merge', 'reactions', 'timeline_url', 'type', 'sub_issues_summary', 'issue_dependencies_summary', 'pinned_comment', 'user_view_type']);
+const OPTIONAL = new Set([
+  'draft',
+  'changes',
+  'installation',
+  'organization',
+  'enterprise',
+  'performed_via_github_app',
+  'milestone',
+  'active_lock_reason',
+  'auto_merge',
+  'reactions',
+  'timeline_url',
+  'type',
+  'sub_issues_summary',
+  'issue_dependencies_summary',
+  'pinned_comment',
+  'user_view_type',
+]);
 
 /** Keys of the example payload (top level and one level into objects) missing from ours. */
 function missingKeys(event: string, payload: Record<string, any>): string[] {
@@ -174,7 +191,10 @@ describe('fake GitHub: webhooks', () => {
     const run = fake.deliveries[start].payload.check_run;
     assert.equal(run.conclusion, 'failure');
     assert.equal(run.head_sha, (await work.run('rev-parse', 'HEAD')).trim());
-    assert.deepEqual(run.pull_requests.map((p: any) => p.number), [3]);
+    assert.deepEqual(
+      run.pull_requests.map((p: any) => p.number),
+      [3],
+    );
     for (const d of fake.deliveries.slice(start)) assert.deepEqual(missingKeys(d.event, d.payload), [], `${d.event} lacks keys`);
 
     const runs = await apollo.rest.checks.listForRef({ ...repo, ref: 'broken' });

@@ -13,7 +13,7 @@ import { tempDir } from '../support/pantheon-process.js';
 
 const logger = createLogger({ level: 'silent' });
 
-describe('recall into a run\'s context', () => {
+describe("recall into a run's context", () => {
   let dir: { path: string; remove: () => Promise<void> };
   let db: Database;
   let store: MemoryStore;
@@ -28,11 +28,22 @@ describe('recall into a run\'s context', () => {
     fake = await startFakeLLM();
     const put = async (key: string, m: Parameters<MemoryStore['remember']>[0]) => (ids[key] = (await store.remember(m)).id);
     await put('rate', { scope: 'team', kind: 'decision', content: 'Rate limiting uses a Redis token bucket, 100 requests per minute per API token.', source: 'local:planning', author: 'athena' });
-    await put('deploy', { scope: 'team', kind: 'runbook', content: 'Deploys to staging go through the deploy-staging workflow; never ssh in to deploy.', source: 'gh:acme/api#40', author: 'hephaestus' });
+    await put('deploy', {
+      scope: 'team',
+      kind: 'runbook',
+      content: 'Deploys to staging go through the deploy-staging workflow; never ssh in to deploy.',
+      source: 'gh:acme/api#40',
+      author: 'hephaestus',
+    });
     await put('apolloPrivate', { scope: 'persona:apollo', kind: 'preference', content: 'Apollo prefers small pull requests for rate limiting work.', source: 'local:dm-apollo', author: 'apollo' });
     await put('otherThread', { scope: 'conversation:local:secret', kind: 'fact', content: 'The rate limiting launch date is embargoed until March.', source: 'local:secret', author: 'jeff' });
     for (let i = 0; i < 6; i++) {
-      await put(`long${i}`, { scope: 'team', kind: 'fact', content: `Rate limiting note ${i}: ${'the bucket refills continuously and bursts are capped at twenty requests. '.repeat(6)}`, source: `local:notes-${i}` });
+      await put(`long${i}`, {
+        scope: 'team',
+        kind: 'fact',
+        content: `Rate limiting note ${i}: ${'the bucket refills continuously and bursts are capped at twenty requests. '.repeat(6)}`,
+        source: `local:notes-${i}`,
+      });
     }
   });
   after(async () => {
@@ -46,15 +57,18 @@ describe('recall into a run\'s context', () => {
     const { block, hits } = await recallForRun(store, { persona: 'hermes', threadId: 'local:dev', text: '@hermes please add rate limiting to the API', tokenBudget: 2000 });
     const shown = hits.map((h) => h.memory.id);
     assert.ok(shown.includes(ids.rate), 'the decision about rate limiting');
-    assert.ok(!shown.includes(ids.apolloPrivate), 'not apollo\'s private memory');
-    assert.ok(!shown.includes(ids.otherThread), 'not another conversation\'s memory');
+    assert.ok(!shown.includes(ids.apolloPrivate), "not apollo's private memory");
+    assert.ok(!shown.includes(ids.otherThread), "not another conversation's memory");
     assert.ok(!shown.includes(ids.deploy), 'not an unrelated runbook');
     assert.match(block, /^## From the team's memory\n/);
-    assert.match(block, new RegExp(`^- \\[${ids.rate}\\] \\(decision, team, from local:planning, by athena, just now\\) Rate limiting uses a Redis token bucket, 100 requests per minute per API token\\.$`, 'm'));
+    assert.match(
+      block,
+      new RegExp(`^- \\[${ids.rate}\\] \\(decision, team, from local:planning, by athena, just now\\) Rate limiting uses a Redis token bucket, 100 requests per minute per API token\\.$`, 'm'),
+    );
     assert.equal(block.split('\n').filter((l) => l.startsWith('- [')).length, hits.length);
   });
 
-  it('sees its own private memory and its conversation\'s', async () => {
+  it("sees its own private memory and its conversation's", async () => {
     const apollo = await recallForRun(store, { persona: 'apollo', threadId: 'local:secret', text: 'what does Apollo prefer, and is the launch embargoed?', tokenBudget: 4000 });
     const shown = apollo.hits.map((h) => h.memory.id);
     assert.ok(shown.includes(ids.apolloPrivate));

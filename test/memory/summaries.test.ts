@@ -24,10 +24,15 @@ describe('conversation summaries', () => {
   const say = async (conversation: string, minutesAgo: number, ...lines: [id: string, author: string, text: string][]) => {
     for (const [id, author, text] of lines) {
       const agent = ['athena', 'apollo', 'hermes'].includes(author);
-      await db.pool.query(
-        `INSERT INTO chat_messages (id, conversation, role, author, persona, text, created_at) VALUES ($1, $2, $3, $4, $5, $6, now() - make_interval(mins => $7::int))`,
-        [id, conversation, agent ? 'agent' : 'user', author, agent ? author : null, text, minutesAgo],
-      );
+      await db.pool.query(`INSERT INTO chat_messages (id, conversation, role, author, persona, text, created_at) VALUES ($1, $2, $3, $4, $5, $6, now() - make_interval(mins => $7::int))`, [
+        id,
+        conversation,
+        agent ? 'agent' : 'user',
+        author,
+        agent ? author : null,
+        text,
+        minutesAgo,
+      ]);
     }
   };
   const summaries = async () => store.list({ kinds: ['summary'] });
@@ -38,7 +43,11 @@ describe('conversation summaries', () => {
     await migrate(db.pool, { logger });
     store = new MemoryStore(db.pool, new LexicalEmbedder());
     fake = await startFakeLLM();
-    model = createPersonaModel({ persona: { id: 'pantheon' }, models: { default: 'openai:gpt-4.1-mini', maxRetries: 0 }, env: { OPENAI_API_KEY: 'sk-test-openai', OPENAI_BASE_URL: fake.openaiBaseUrl } });
+    model = createPersonaModel({
+      persona: { id: 'pantheon' },
+      models: { default: 'openai:gpt-4.1-mini', maxRetries: 0 },
+      env: { OPENAI_API_KEY: 'sk-test-openai', OPENAI_BASE_URL: fake.openaiBaseUrl },
+    });
   });
   after(async () => {
     await fake?.close();
@@ -64,7 +73,10 @@ describe('conversation summaries', () => {
 
     const [req] = fake.requests;
     assert.match(req!.messages[0]!.content, /Decisions:[\s\S]*Facts:[\s\S]*Open questions:[\s\S]*Links:/);
-    assert.equal(req!.messages[1]!.content, 'Conversation local:planning\nWork item W-3: Add rate limiting\n\n[jeff] @athena we need rate limiting on the API\n[athena] Token bucket in Redis, 100 requests per minute? Filed gh:acme/api#12.\n[jeff] yes, do it');
+    assert.equal(
+      req!.messages[1]!.content,
+      'Conversation local:planning\nWork item W-3: Add rate limiting\n\n[jeff] @athena we need rate limiting on the API\n[athena] Token bucket in Redis, 100 requests per minute? Filed gh:acme/api#12.\n[jeff] yes, do it',
+    );
 
     fake.enqueue({ text: 'a different wording' });
     const again = await summarizeConversation({ store, model, threadId: 'local:planning', messages });
@@ -74,7 +86,15 @@ describe('conversation summaries', () => {
 
   it('stores nothing when the model finds nothing worth remembering', async () => {
     fake.enqueue({ text: 'NOTHING' });
-    const memory = await summarizeConversation({ store, model, threadId: 'local:smalltalk', messages: [{ id: 's1', role: 'user', author: 'jeff', text: 'morning!' }, { id: 's2', role: 'agent', author: 'athena', text: 'Good morning!' }] });
+    const memory = await summarizeConversation({
+      store,
+      model,
+      threadId: 'local:smalltalk',
+      messages: [
+        { id: 's1', role: 'user', author: 'jeff', text: 'morning!' },
+        { id: 's2', role: 'agent', author: 'athena', text: 'Good morning!' },
+      ],
+    });
     assert.equal(memory, null);
     assert.equal((await summaries()).length, 1);
   });

@@ -44,7 +44,7 @@ describe('memory tools', () => {
     await dir?.remove();
   });
 
-  it('keeps a private memory private: hermes can neither recall nor forget apollo\'s', async () => {
+  it("keeps a private memory private: hermes can neither recall nor forget apollo's", async () => {
     const answer = await apollo('remember', { content: 'My staging SSH key passphrase hint is the blue notebook', kind: 'preference', scope: 'private' }, 'local:dev');
     assert.match(answer, /^Remembered as \S+ \(preference, visible to you only\)\.$/);
     const id = idIn(answer);
@@ -59,9 +59,12 @@ describe('memory tools', () => {
     assert.ok(await store.get(id), 'still stored');
   });
 
-  it('refuses to write another persona\'s private memory or another conversation\'s', async () => {
+  it("refuses to write another persona's private memory or another conversation's", async () => {
     const before = (await store.status()).counts.total;
-    assert.match(await hermes('remember', { content: 'apollo likes tabs', kind: 'preference', scope: 'persona:apollo' }, 'local:dev'), /^Not remembered: persona:apollo is another persona's private memory, and only they can write it\./);
+    assert.match(
+      await hermes('remember', { content: 'apollo likes tabs', kind: 'preference', scope: 'persona:apollo' }, 'local:dev'),
+      /^Not remembered: persona:apollo is another persona's private memory, and only they can write it\./,
+    );
     assert.match(await hermes('remember', { content: 'x', kind: 'fact', scope: 'conversation:local:other' }, 'local:dev'), /^Not remembered: you can only write to this conversation's memory/);
     assert.match(await hermes('remember', { content: 'x', kind: 'fact', scope: 'everyone' }, 'local:dev'), /^Not remembered: unknown scope "everyone"; use 'team'/);
     assert.match(await hermes('remember', { content: 'x', kind: 'fact', scope: 'repo:api' }, 'local:dev'), /is not a repository scope; write it as repo:<owner>\/<repo>/);
@@ -106,10 +109,18 @@ describe('memory tools', () => {
 
   it('answers a clear message, not wrong results, when the embedder changed', async () => {
     const switched = new MemoryStore(db.pool, new LexicalEmbedder({ dimension: 128 }));
-    const tools = new Map(memoryTools({ store: switched })({ persona: { id: 'hermes', name: 'Hermes', role: 'developer' }, credentials: { chat: {} }, outbox: { send: async () => ({ queued: true }) } }).map((t) => [t.name, t]));
+    const tools = new Map(
+      memoryTools({ store: switched })({ persona: { id: 'hermes', name: 'Hermes', role: 'developer' }, credentials: { chat: {} }, outbox: { send: async () => ({ queued: true }) } }).map((t) => [
+        t.name,
+        t,
+      ]),
+    );
     const call: ToolCall = { id: 'call_mismatch', threadId: 'local:dev', channel: 'local', persona: 'hermes', runId: 'run-x' };
     const recall = await tools.get('recall')!.run({ query: 'API rate limit' }, call);
-    assert.match(recall, /^Memory search is unavailable until a human re-embeds the memories: memory was embedded with lexical-hash-v1 \(384 dimensions\) but the configured embedder is lexical-hash-v1 \(128 dimensions\): run `pantheon memory reembed` before searching\. Carry on without it/);
+    assert.match(
+      recall,
+      /^Memory search is unavailable until a human re-embeds the memories: memory was embedded with lexical-hash-v1 \(384 dimensions\) but the configured embedder is lexical-hash-v1 \(128 dimensions\): run `pantheon memory reembed` before searching\. Carry on without it/,
+    );
     const remember = await tools.get('remember')!.run({ content: 'x', kind: 'fact', scope: 'team' }, call);
     assert.match(remember, /^Memory is unavailable until a human re-embeds the memories/);
   });

@@ -17,15 +17,36 @@ const approvers = new Approvers([
 function approvalFor(req: ApprovalRequest, over: Partial<Approval> = {}): Approval {
   const now = new Date('2025-03-01T12:00:00Z');
   return {
-    id: 'k7m2x', toolCallId: req.toolCallId, thread: req.thread, channel: req.channel, persona: req.persona, tool: req.tool,
-    args: req.args, reason: req.reason, risk: req.risk, status: 'pending', requestedAt: now, expiresAt: new Date(now.getTime() + 3_600_000),
-    runId: req.runId, inboundId: req.inboundId, ...over,
+    id: 'k7m2x',
+    toolCallId: req.toolCallId,
+    thread: req.thread,
+    channel: req.channel,
+    persona: req.persona,
+    tool: req.tool,
+    args: req.args,
+    reason: req.reason,
+    risk: req.risk,
+    status: 'pending',
+    requestedAt: now,
+    expiresAt: new Date(now.getTime() + 3_600_000),
+    runId: req.runId,
+    inboundId: req.inboundId,
+    ...over,
   };
 }
 
 const req = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
-  toolCallId: 'call_1', thread: 'local:ops', channel: 'local', persona: 'hephaestus', tool: 'ssh_run', args: { host: 'staging-1' },
-  risk: 'infra', runId: 'run-1', inboundId: 'in-1', ttlMinutes: 60, ...over,
+  toolCallId: 'call_1',
+  thread: 'local:ops',
+  channel: 'local',
+  persona: 'hephaestus',
+  tool: 'ssh_run',
+  args: { host: 'staging-1' },
+  risk: 'infra',
+  runId: 'run-1',
+  inboundId: 'in-1',
+  ttlMinutes: 60,
+  ...over,
 });
 
 describe('ApprovalRequests: the approval port the tool guard asks', () => {
@@ -43,12 +64,15 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
     assert.equal(port.hasApprovers(), true);
     const approval = await port.request(req());
     assert.equal(approval.id, 'k7m2x');
-    assert.deepEqual(outbox.sent.map((m) => [m.idempotencyKey, m.channel, m.threadId, m.replyTo ?? null, m.card?.approvalId]), [
-      ['approval:k7m2x', 'local', 'local:ops', 'in-1', 'k7m2x'],
-      // The local chat reaches a person in dm-<registry id>, whatever name they type under.
-      ['approval:k7m2x:dm:jeff', 'local', 'local:dm-jeff', null, 'k7m2x'],
-      ['approval:k7m2x:dm:bob', 'local', 'local:dm-bob', null, 'k7m2x'],
-    ]);
+    assert.deepEqual(
+      outbox.sent.map((m) => [m.idempotencyKey, m.channel, m.threadId, m.replyTo ?? null, m.card?.approvalId]),
+      [
+        ['approval:k7m2x', 'local', 'local:ops', 'in-1', 'k7m2x'],
+        // The local chat reaches a person in dm-<registry id>, whatever name they type under.
+        ['approval:k7m2x:dm:jeff', 'local', 'local:dm-jeff', null, 'k7m2x'],
+        ['approval:k7m2x:dm:bob', 'local', 'local:dm-bob', null, 'k7m2x'],
+      ],
+    );
     assert.match(outbox.sent[0]!.text, /^Approval needed \[k7m2x\]: hephaestus wants to run ssh_run/);
     assert.equal(outbox.sent[1]!.text, `${outbox.sent[0]!.text}\n(asked in local:ops)`);
   });
@@ -56,12 +80,19 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
   test('on other platforms each approver is reached by their own user id there; no DM where it is the same thread or none can be opened', async () => {
     const outbox = outboxFor();
     await new ApprovalRequests({ store: store(), approvers, outbox }).request(req({ channel: 'telegram', thread: 'telegram:111' }));
-    assert.deepEqual(outbox.sent.map((m) => [m.idempotencyKey, m.threadId]), [['approval:k7m2x', 'telegram:111']],
-      "jeff is asked in this very chat; bob has no Telegram id; alice is no approver");
+    assert.deepEqual(
+      outbox.sent.map((m) => [m.idempotencyKey, m.threadId]),
+      [['approval:k7m2x', 'telegram:111']],
+      'jeff is asked in this very chat; bob has no Telegram id; alice is no approver',
+    );
 
     const quiet = outboxFor();
     await new ApprovalRequests({ store: store(), approvers, outbox: quiet }).request(req({ channel: 'mattermost', thread: 'mattermost:town:root' }));
-    assert.deepEqual(quiet.sent.map((m) => m.threadId), ['mattermost:town:root'], 'no adapter that opens direct threads: the thread only');
+    assert.deepEqual(
+      quiet.sent.map((m) => m.threadId),
+      ['mattermost:town:root'],
+      'no adapter that opens direct threads: the thread only',
+    );
   });
 
   test('an answered request is returned as it is, and nothing is posted again', async () => {
@@ -78,15 +109,30 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
 
 describe('ApprovalDesk.answer: approve / deny from the chat', () => {
   const envelope = (text: string, author: string, threadId = 'local:ops'): Envelope => ({
-    id: `in-${Math.random()}`, channel: 'local', threadId, author: { id: author, name: author }, text, receivedAt: new Date(0).toISOString(),
+    id: `in-${Math.random()}`,
+    channel: 'local',
+    threadId,
+    author: { id: author, name: author },
+    text,
+    receivedAt: new Date(0).toISOString(),
   });
   function desk(approval: Approval | undefined, decide: DecideResult) {
     const decisions: unknown[] = [];
     const drained: string[] = [];
     const store = { get: async () => approval, decide: async () => decide } as unknown as ApprovalStore;
     const d = new ApprovalDesk({
-      store, approvers, audit: { recordDecision: async (r) => { decisions.push([r.actor, r.outcome]); } }, outbox: new RecordingOutbox(),
-      drain: async (t) => { drained.push(t); }, logger: createLogger({ level: 'silent' }),
+      store,
+      approvers,
+      audit: {
+        recordDecision: async (r) => {
+          decisions.push([r.actor, r.outcome]);
+        },
+      },
+      outbox: new RecordingOutbox(),
+      drain: async (t) => {
+        drained.push(t);
+      },
+      logger: createLogger({ level: 'silent' }),
     });
     return { d, decisions, drained };
   }
@@ -101,7 +147,10 @@ describe('ApprovalDesk.answer: approve / deny from the chat', () => {
 
   test('a deny with a reason; in the paused thread itself no extra drain is asked for', async () => {
     const { d, decisions, drained } = desk(pending, { ok: true, approval: { ...pending, status: 'denied', decidedBy: 'jeff' } });
-    assert.equal(await d.answer({ action: 'deny', id: 'k7m2x', note: 'not today' }, envelope('deny k7m2x not today', 'jeffrey')), 'Denied by jeff: hephaestus will not run ssh_run (k7m2x): not today.');
+    assert.equal(
+      await d.answer({ action: 'deny', id: 'k7m2x', note: 'not today' }, envelope('deny k7m2x not today', 'jeffrey')),
+      'Denied by jeff: hephaestus will not run ssh_run (k7m2x): not today.',
+    );
     assert.deepEqual(decisions, [['jeff', 'denied_by_human']]);
     assert.deepEqual(drained, []);
   });

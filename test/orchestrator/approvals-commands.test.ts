@@ -3,15 +3,7 @@ import assert from 'node:assert/strict';
 import { pantheonConfigSchema } from '../../core/config/schema.js';
 // The platforms' fields of humans:, as `pantheon` registers them.
 import '../../cli/platforms.js';
-import {
-  APPROVAL_ID_PATTERN,
-  Approvers,
-  approvalCard,
-  formatApprovalRequest,
-  newApprovalId,
-  parseApprovalCommand,
-  type Approval,
-} from '../../orchestrator/approvals/index.js';
+import { APPROVAL_ID_PATTERN, Approvers, approvalCard, formatApprovalRequest, newApprovalId, parseApprovalCommand, type Approval } from '../../orchestrator/approvals/index.js';
 
 describe('parseApprovalCommand', () => {
   const cases: Array<[string, ReturnType<typeof parseApprovalCommand>]> = [
@@ -73,7 +65,10 @@ describe('Approvers', () => {
     assert.equal(approvers.isApprover('mattermost', 'alice'), false);
     assert.equal(approvers.isApprover('local', 'mallory'), false);
     assert.equal(approvers.isApprover('local', 'jeff.mm'), false);
-    assert.deepEqual(approvers.list().map((h) => h.id), ['jeff', 'bob']);
+    assert.deepEqual(
+      approvers.list().map((h) => h.id),
+      ['jeff', 'bob'],
+    );
   });
 });
 
@@ -107,8 +102,14 @@ describe('formatApprovalRequest and the card', () => {
   test('the card carries the same facts and two actions, with the text as fallback', () => {
     const card = approvalCard(approval, now);
     assert.equal(card.approvalId, 'k7m2x');
-    assert.deepEqual(card.actions.map((a) => a.id), ['approve', 'deny']);
-    assert.deepEqual(card.fields.map((f) => f.label), ['Persona', 'Tool', 'Risk', 'Arguments', 'Reason', 'Expires']);
+    assert.deepEqual(
+      card.actions.map((a) => a.id),
+      ['approve', 'deny'],
+    );
+    assert.deepEqual(
+      card.fields.map((f) => f.label),
+      ['Persona', 'Tool', 'Risk', 'Arguments', 'Reason', 'Expires'],
+    );
     assert.equal(card.fallbackText, formatApprovalRequest(approval, now));
   });
 });

@@ -56,7 +56,10 @@ function storeSuite(name: string, open: () => Promise<{ db: Database; cleanup: (
       assert.ok(Math.abs(ttl - 60 * 60_000) < 1000, `expires an hour after the request (got ${ttl} ms)`);
 
       const again = await Promise.all([store.request(req), store.request({ ...req, runId: 'run-2' })]);
-      assert.deepEqual(again.map((a) => a.id), [first.id, first.id]);
+      assert.deepEqual(
+        again.map((a) => a.id),
+        [first.id, first.id],
+      );
       const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM approvals WHERE tool_call_id = $1', [req.toolCallId]);
       assert.equal(rows[0].n, 1);
       assert.deepEqual((await store.get(first.id.toUpperCase()))?.id, first.id, 'ids are case-insensitive');
@@ -71,10 +74,7 @@ function storeSuite(name: string, open: () => Promise<{ db: Database; cleanup: (
 
     test('decide settles a request once; the loser learns who won', async () => {
       const a = await store.request(request());
-      const results = await Promise.all([
-        store.decide(a.id, { approved: true, by: 'jeff' }),
-        store.decide(a.id.toUpperCase(), { approved: false, by: 'bob', note: 'no' }),
-      ]);
+      const results = await Promise.all([store.decide(a.id, { approved: true, by: 'jeff' }), store.decide(a.id.toUpperCase(), { approved: false, by: 'bob', note: 'no' })]);
       const winners = results.filter((r) => r.ok);
       assert.equal(winners.length, 1, 'exactly one answer counts');
       const loser = results.find((r) => !r.ok)!;
@@ -108,7 +108,10 @@ function storeSuite(name: string, open: () => Promise<{ db: Database; cleanup: (
       assert.ok(expired.some((e) => e.id === overdue.id && e.status === 'expired'));
       assert.ok(!expired.some((e) => e.id === open.id));
       assert.equal((await store.expireDue()).filter((e) => e.thread === thread).length, 0, 'a second sweep finds nothing new');
-      assert.deepEqual((await store.pendingForThread(thread)).map((a) => a.id), [open.id]);
+      assert.deepEqual(
+        (await store.pendingForThread(thread)).map((a) => a.id),
+        [open.id],
+      );
     });
   });
 }
@@ -117,11 +120,27 @@ let dataDir: string | undefined;
 storeSuite('ApprovalStore on embedded PGlite', async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'pantheon-approvals-'));
   const db = await createDatabase({ dataDir, logger });
-  return { db, cleanup: async () => { await db.close(); rmSync(dataDir!, { recursive: true, force: true }); } };
+  return {
+    db,
+    cleanup: async () => {
+      await db.close();
+      rmSync(dataDir!, { recursive: true, force: true });
+    },
+  };
 });
 
-storeSuite('ApprovalStore on PostgreSQL', async () => {
-  const t = await createTestDatabase('approvals');
-  const db = await createDatabase({ url: t.url, dataDir: '', logger });
-  return { db, cleanup: async () => { await db.close(); await t.drop(); } };
-}, postgresSkip);
+storeSuite(
+  'ApprovalStore on PostgreSQL',
+  async () => {
+    const t = await createTestDatabase('approvals');
+    const db = await createDatabase({ url: t.url, dataDir: '', logger });
+    return {
+      db,
+      cleanup: async () => {
+        await db.close();
+        await t.drop();
+      },
+    };
+  },
+  postgresSkip,
+);

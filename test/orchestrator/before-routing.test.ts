@@ -17,9 +17,19 @@ import type { PendingRow, ThreadSql } from '../../orchestrator/turn/thread-sql.j
 
 const THREAD = 'local:steps';
 const row = (id: string, text: string, status = 'pending'): PendingRow => ({
-  id, status, payload: { id, channel: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
+  id,
+  status,
+  payload: { id, channel: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
 });
-const pausedOn = (approvalId: string): ApprovalInterrupt => ({ type: 'approval', approvalId, tool: 'ssh_run', persona: 'hephaestus', thread: THREAD, risk: 'infra', expiresAt: new Date(0).toISOString() });
+const pausedOn = (approvalId: string): ApprovalInterrupt => ({
+  type: 'approval',
+  approvalId,
+  tool: 'ssh_run',
+  persona: 'hephaestus',
+  thread: THREAD,
+  risk: 'infra',
+  expiresAt: new Date(0).toISOString(),
+});
 const turnOf = (...inboundIds: string[]) => ({ inboundIds, channel: 'local', threadId: THREAD, requestedBy: 'jeff' });
 
 /** A round over fakes that record what each part was asked to do, in one log. */
@@ -27,22 +37,41 @@ function fakeRound(opts: { view?: ThreadView; opened?: PendingRow[] | null; pend
   const log: string[] = [];
   const invoked: unknown[] = [];
   const sql = {
-    finish: async (_t: string, f: { done: string[] }) => { log.push(`sql finish [${f.done.join(',')}]`); f.done = []; },
-    pending: async () => { log.push('sql pending'); return opts.pending ?? []; },
-    hold: async (id: string) => { log.push(`sql hold ${id}`); },
+    finish: async (_t: string, f: { done: string[] }) => {
+      log.push(`sql finish [${f.done.join(',')}]`);
+      f.done = [];
+    },
+    pending: async () => {
+      log.push('sql pending');
+      return opts.pending ?? [];
+    },
+    hold: async (id: string) => {
+      log.push(`sql hold ${id}`);
+    },
   } as unknown as ThreadSql;
   const deps = {
     desk: {
       isCommand: (text: string) => /^approve /.test(text),
-      handleCommand: async (e: Envelope) => { log.push(`desk ${e.text}`); },
+      handleCommand: async (e: Envelope) => {
+        log.push(`desk ${e.text}`);
+      },
       decisionFor: async (id: string) => opts.decisions?.[id] ?? null,
     },
     commands: {
       match: (text: string) => (text === '/status' ? { command: { name: 'status', run: async () => 'all quiet' }, args: '' } : null),
     },
-    outbox: { send: async (m: { idempotencyKey: string }) => { log.push(`post ${m.idempotencyKey}`); return { id: m.idempotencyKey }; } },
+    outbox: {
+      send: async (m: { idempotencyKey: string }) => {
+        log.push(`post ${m.idempotencyKey}`);
+        return { id: m.idempotencyKey };
+      },
+    },
     graph: {
-      invoke: async (input: unknown) => { invoked.push(input); log.push('graph run'); return opts.graphResult ?? {}; },
+      invoke: async (input: unknown) => {
+        invoked.push(input);
+        log.push('graph run');
+        return opts.graphResult ?? {};
+      },
       getState: async () => ({ tasks: [], next: [], values: {} }),
     },
     metrics: { runs: { inc: () => {} }, runDuration: { observe: () => {} } },
@@ -50,19 +79,34 @@ function fakeRound(opts: { view?: ThreadView; opened?: PendingRow[] | null; pend
     durability: 'sync',
   } as unknown as TurnDeps;
   const round: Round = {
-    deps, sql, thread: THREAD, finish: { runs: [], done: [] }, view: opts.view ?? CLEAN,
-    opened: opts.opened === undefined ? [] : opts.opened, rows: [], again: false,
+    deps,
+    sql,
+    thread: THREAD,
+    finish: { runs: [], done: [] },
+    view: opts.view ?? CLEAN,
+    opened: opts.opened === undefined ? [] : opts.opened,
+    rows: [],
+    again: false,
   };
   /** Stands in for routing: records what reached it. */
   const routed: string[][] = [];
-  const route: Step<Round> = async (r) => { routed.push(r.rows.map((x) => x.id)); log.push('route'); };
-  const look = () => { round.again = false; return run(chain(...beforeRouting, route), round); };
+  const route: Step<Round> = async (r) => {
+    routed.push(r.rows.map((x) => x.id));
+    log.push('route');
+  };
+  const look = () => {
+    round.again = false;
+    return run(chain(...beforeRouting, route), round);
+  };
   return { round, log, invoked, routed, look };
 }
 
 describe('the steps before routing', () => {
-  test('in order: the thread\'s own run first (a decided approval, a crashed run), then what waits (read, already answered, commands, paused)', () => {
-    assert.deepEqual(beforeRouting.map((s) => s.name), ['approvalDecided', 'crashedRun', 'waiting', 'answeredBeforeCrash', 'commands', 'paused']);
+  test("in order: the thread's own run first (a decided approval, a crashed run), then what waits (read, already answered, commands, paused)", () => {
+    assert.deepEqual(
+      beforeRouting.map((s) => s.name),
+      ['approvalDecided', 'crashedRun', 'waiting', 'answeredBeforeCrash', 'commands', 'paused'],
+    );
   });
 
   test('plain messages pass every step to routing; the first look uses what the opening read, without a statement', async () => {
@@ -70,7 +114,7 @@ describe('the steps before routing', () => {
     await f.look();
     assert.deepEqual(f.routed, [['m1', 'm2']]);
     assert.deepEqual(f.log, ['route']);
-    assert.equal(f.round.opened, null, 'the opening\'s read is used once');
+    assert.equal(f.round.opened, null, "the opening's read is used once");
   });
 
   test('a later look writes what was answered, then reads what waits', async () => {

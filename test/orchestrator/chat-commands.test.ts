@@ -6,7 +6,12 @@ import { ChatCommands } from '../../orchestrator/commands.js';
 import { approvalCommands } from '../../orchestrator/approvals/commands.js';
 
 const envelope = (text: string): Envelope => ({
-  id: 'in-1', channel: 'local', threadId: 'local:general', author: { id: 'jeff', name: 'jeff' }, text, receivedAt: new Date(0).toISOString(),
+  id: 'in-1',
+  channel: 'local',
+  threadId: 'local:general',
+  author: { id: 'jeff', name: 'jeff' },
+  text,
+  receivedAt: new Date(0).toISOString(),
 });
 
 describe('the chat-command registry', () => {
@@ -16,7 +21,12 @@ describe('the chat-command registry', () => {
     commands.register({ name: 'status', description: 'the work in flight', run: async () => 'all quiet' });
     commands.register({ name: 'new', aliases: ['reset'], description: 'a fresh context in this thread', run: async () => 'fresh' });
     commands.register({ name: 'cancel', args: '<job>', description: 'stop a running infra job', run: async (args) => `cancelled ${args}` });
-    for (const c of approvalCommands({ answer: async (cmd, e) => { answered.push([`${cmd.action} ${cmd.id}${cmd.note ? ` ${cmd.note}` : ''}`, e.id]); return 'decided'; } })) {
+    for (const c of approvalCommands({
+      answer: async (cmd, e) => {
+        answered.push([`${cmd.action} ${cmd.id}${cmd.note ? ` ${cmd.note}` : ''}`, e.id]);
+        return 'decided';
+      },
+    })) {
       commands.register(c);
     }
     return commands;
@@ -60,11 +70,19 @@ describe('the chat-command registry', () => {
 
   test('/help lists every command, approve and deny included', async () => {
     const commands = registry();
-    assert.deepEqual(commands.list().map((c) => c.name), ['help', 'status', 'new', 'cancel', 'approve', 'deny']);
+    assert.deepEqual(
+      commands.list().map((c) => c.name),
+      ['help', 'status', 'new', 'cancel', 'approve', 'deny'],
+    );
     const help = await commands.match('/help')!.command.run('', envelope('/help'));
     assert.match(help, /^Talk to a persona with @name/);
-    for (const line of ['- /help — what you can ask here', '- /status — the work in flight', '- /cancel <job> — stop a running infra job',
-      '- /approve <id> — approve a request (approvers only)', '- /deny <id> [reason] — deny a request (approvers only)']) {
+    for (const line of [
+      '- /help — what you can ask here',
+      '- /status — the work in flight',
+      '- /cancel <job> — stop a running infra job',
+      '- /approve <id> — approve a request (approvers only)',
+      '- /deny <id> [reason] — deny a request (approvers only)',
+    ]) {
       assert.ok(help.split('\n').includes(line), `${line}\n${help}`);
     }
   });

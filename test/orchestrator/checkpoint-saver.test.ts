@@ -35,7 +35,9 @@ function saverSuite(label: string, open: () => Promise<{ pool: pg.Pool; named: b
       target = await open();
       await migrate(target.pool, { logger });
     });
-    after(async () => { await target?.close(); });
+    after(async () => {
+      await target?.close();
+    });
 
     test('a primed thread is read without a statement until it is saved again', async () => {
       const { pool, statements } = counting(target.pool, target.named);
@@ -67,7 +69,14 @@ function saverSuite(label: string, open: () => Promise<{ pool: pg.Pool; named: b
       // Three conversations' checkpoints and one task's writes, in the same turn of the event loop.
       const saved = await Promise.all([
         ...cps.map((cp, i) => saver.put(config(`${run}-${i}`), cp, { source: 'loop', step: 0, parents: {} })),
-        saver.putWrites(config(`${run}-0`, cps[0]!.id), [['messages', 'hello'], ['queue', ['apollo']]], 'task-1'),
+        saver.putWrites(
+          config(`${run}-0`, cps[0]!.id),
+          [
+            ['messages', 'hello'],
+            ['queue', ['apollo']],
+          ],
+          'task-1',
+        ),
       ]);
       assert.equal(saved.length, 4);
       assert.equal(statements.length, 1, `one statement for the batch, not ${statements.length}`);
@@ -77,7 +86,13 @@ function saverSuite(label: string, open: () => Promise<{ pool: pg.Pool; named: b
         assert.deepEqual(tuple?.checkpoint.channel_values, { note: `thread ${i}` });
       }
       const first = await saver.getTuple(config(`${run}-0`, cps[0]!.id));
-      assert.deepEqual(first?.pendingWrites?.map(([task, channel, value]) => [task, channel, value]), [['task-1', 'messages', 'hello'], ['task-1', 'queue', ['apollo']]]);
+      assert.deepEqual(
+        first?.pendingWrites?.map(([task, channel, value]) => [task, channel, value]),
+        [
+          ['task-1', 'messages', 'hello'],
+          ['task-1', 'queue', ['apollo']],
+        ],
+      );
     });
 
     test('a save that fails fails alone: the others in its batch are stored', async () => {
@@ -89,7 +104,10 @@ function saverSuite(label: string, open: () => Promise<{ pool: pg.Pool; named: b
         saver.put(config(`${run}-bad\u0000`), checkpointWith('bad'), { source: 'loop', step: 0, parents: {} }), // Postgres text cannot hold NUL
         saver.put(config(`${run}-b`), good[1]!, { source: 'loop', step: 0, parents: {} }),
       ]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
       assert.equal((await saver.getTuple(config(`${run}-a`)))?.checkpoint.id, good[0]!.id);
       assert.equal((await saver.getTuple(config(`${run}-b`)))?.checkpoint.id, good[1]!.id);
     });
@@ -106,22 +124,47 @@ function saverSuite(label: string, open: () => Promise<{ pool: pg.Pool; named: b
         saver.putWrites(config(thread, cp.id), [[ERROR, { message: 'two' }]], 'task-2'),
       ]);
       const writes = (await saver.getTuple(config(thread, cp.id)))?.pendingWrites ?? [];
-      assert.deepEqual(writes.map(([task, channel, value]) => [task, channel, value]), [
-        ['task-1', 'messages', 'first'],
-        ['task-2', ERROR, { message: 'two' }],
-      ]);
+      assert.deepEqual(
+        writes.map(([task, channel, value]) => [task, channel, value]),
+        [
+          ['task-1', 'messages', 'first'],
+          ['task-2', ERROR, { message: 'two' }],
+        ],
+      );
     });
   });
 }
 
-saverSuite('embedded PGlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pantheon-saver-'));
-  const db: Database = await createDatabase({ dataDir: dir, logger });
-  return { pool: db.pool, named: false, close: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-}, false);
+saverSuite(
+  'embedded PGlite',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pantheon-saver-'));
+    const db: Database = await createDatabase({ dataDir: dir, logger });
+    return {
+      pool: db.pool,
+      named: false,
+      close: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  false,
+);
 
-saverSuite('Postgres (prepared statements)', async () => {
-  const t = await createTestDatabase('saver');
-  const db = await createDatabase({ url: t.url, dataDir: tmpdir(), logger });
-  return { pool: db.pool, named: true, close: async () => { await db.close(); await t.drop(); } };
-}, postgresSkip);
+saverSuite(
+  'Postgres (prepared statements)',
+  async () => {
+    const t = await createTestDatabase('saver');
+    const db = await createDatabase({ url: t.url, dataDir: tmpdir(), logger });
+    return {
+      pool: db.pool,
+      named: true,
+      close: async () => {
+        await db.close();
+        await t.drop();
+      },
+    };
+  },
+  postgresSkip,
+);

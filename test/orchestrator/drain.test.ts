@@ -16,24 +16,47 @@ import type { Finish, PendingRow, ThreadSql } from '../../orchestrator/turn/thre
 const { personas } = await loadPersonas({ env: {} });
 const THREAD = 'local:drain';
 const row = (id: string, text: string): PendingRow => ({
-  id, status: 'pending', payload: { id, channel: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
+  id,
+  status: 'pending',
+  payload: { id, channel: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
 });
 
 function fakes(pending: PendingRow[][], graphResult: unknown = {}) {
   const log: string[] = [];
   const invoked: unknown[] = [];
   const sql = {
-    finish: async (_t: string, f: Finish) => { log.push(`sql finish [${f.done.join(',')}]`); f.done = []; f.runs = []; },
-    pending: async () => { log.push('sql pending'); return pending.shift() ?? []; },
-    hold: async (id: string) => { log.push(`sql hold ${id}`); },
+    finish: async (_t: string, f: Finish) => {
+      log.push(`sql finish [${f.done.join(',')}]`);
+      f.done = [];
+      f.runs = [];
+    },
+    pending: async () => {
+      log.push('sql pending');
+      return pending.shift() ?? [];
+    },
+    hold: async (id: string) => {
+      log.push(`sql hold ${id}`);
+    },
   } as unknown as ThreadSql;
   const deps = {
     desk: { isCommand: () => false, handleCommand: async () => {}, decisionFor: async () => null },
     commands: { match: (text: string) => (text === '/status' ? { command: { name: 'status', run: async () => 'all quiet' }, args: '' } : null) },
-    outbox: { send: async (m: { idempotencyKey: string }) => { log.push(`post ${m.idempotencyKey}`); return { id: m.idempotencyKey }; } },
+    outbox: {
+      send: async (m: { idempotencyKey: string }) => {
+        log.push(`post ${m.idempotencyKey}`);
+        return { id: m.idempotencyKey };
+      },
+    },
     graph: {
-      invoke: async (input: unknown) => { invoked.push(input); log.push('graph run'); return graphResult; },
-      getState: async () => { log.push('graph state'); return { tasks: [], next: [], values: {} }; },
+      invoke: async (input: unknown) => {
+        invoked.push(input);
+        log.push('graph run');
+        return graphResult;
+      },
+      getState: async () => {
+        log.push('graph state');
+        return { tasks: [], next: [], values: {} };
+      },
     },
     checkpoints: { prime: (t: string, cp: unknown) => log.push(`prime ${t} ${cp === null ? 'never run' : 'latest'}`), forget: (t: string) => log.push(`forget ${t}`) },
     router: { personas: new PersonaRegistry(personas), bindings: [], knownHumans: ['jeff'], orchestratorChannels: new Set(['local']) },
@@ -56,7 +79,7 @@ describe('a drain', () => {
     assert.ok(input instanceof Command);
     assert.deepEqual([input.goto].flat(), ['p_apollo']);
     assert.equal((input.update as { start: string }).start, 'apollo');
-    assert.deepEqual(finish.done, ['m1'], 'left for the drain\'s end to write');
+    assert.deepEqual(finish.done, ['m1'], "left for the drain's end to write");
     assert.equal(finish.runs.length, 1);
   });
 
@@ -84,8 +107,12 @@ describe('a drain', () => {
 
   test('a failing step: the checkpointer forgets the thread, and the error reaches the caller', async () => {
     const f = fakes([]);
-    (f.deps.graph as unknown as { invoke: () => never }).invoke = () => { throw new Error('unused'); };
-    (f.deps.outbox as unknown as { send: () => never }).send = () => { throw new Error('outbox down'); };
+    (f.deps.graph as unknown as { invoke: () => never }).invoke = () => {
+      throw new Error('unused');
+    };
+    (f.deps.outbox as unknown as { send: () => never }).send = () => {
+      throw new Error('outbox down');
+    };
     await assert.rejects(drain(f.deps, f.sql, THREAD, { clean: true, pending: [row('c1', '/status')], latest: null }, { runs: [], done: [] }), /outbox down/);
     assert.equal(f.log.at(-1), `forget ${THREAD}`);
   });

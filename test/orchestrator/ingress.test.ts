@@ -106,7 +106,10 @@ describe('the ingress', () => {
     let runs = 0;
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    await queue.process<IngressJob, void>(INGRESS_QUEUE, async () => { runs++; await held; });
+    await queue.process<IngressJob, void>(INGRESS_QUEUE, async () => {
+      runs++;
+      await held;
+    });
     const ingress = new Ingress({ pool: db.pool, queue, metrics: createMetrics(), logger });
     try {
       const e = envelope('@apollo a long one');
@@ -124,13 +127,25 @@ describe('the ingress', () => {
   test('NUL and lone surrogates are normalised the same for every channel; the recorded copy is what the queue carries', async () => {
     const queue = new MemoryQueue();
     const carried: Envelope[] = [];
-    await queue.process<IngressJob, void>(INGRESS_QUEUE, async (job) => { if ('envelope' in job.data) carried.push(job.data.envelope); });
+    await queue.process<IngressJob, void>(INGRESS_QUEUE, async (job) => {
+      if ('envelope' in job.data) carried.push(job.data.envelope);
+    });
     const ingress = new Ingress({ pool: db.pool, queue, metrics: createMetrics(), logger });
     try {
       for (const channel of ['local', 'mattermost', 'slack', 'discord', 'telegram', 'github']) {
         const e = envelope('hi\u0000 there \uD800!', { channel, author: { id: 'u\u00001', name: 'Je\uDC00ff' } });
         const recorded: Envelope[] = [];
-        assert.equal((await ingress.accept(e, { recorded: async (r) => { recorded.push(r); } })).accepted, true, channel);
+        assert.equal(
+          (
+            await ingress.accept(e, {
+              recorded: async (r) => {
+                recorded.push(r);
+              },
+            })
+          ).accepted,
+          true,
+          channel,
+        );
         const { rows } = await db.pool.query<{ text: string; author: string; payload: Envelope }>('SELECT text, author, payload FROM inbound_messages WHERE id = $1', [e.id]);
         assert.equal(rows[0]!.text, 'hi there \uFFFD!', channel);
         assert.equal(rows[0]!.author, 'u1');
@@ -148,11 +163,20 @@ describe('the ingress', () => {
   test('when showing the message fails after it is recorded, it is still queued (and the caller hears of the failure)', async () => {
     const queue = new MemoryQueue();
     const carried: string[] = [];
-    await queue.process<IngressJob, void>(INGRESS_QUEUE, async (job) => { if ('envelope' in job.data) carried.push(job.data.envelope.id); });
+    await queue.process<IngressJob, void>(INGRESS_QUEUE, async (job) => {
+      if ('envelope' in job.data) carried.push(job.data.envelope.id);
+    });
     const ingress = new Ingress({ pool: db.pool, queue, metrics: createMetrics(), logger });
     try {
       const e = envelope('@athena hello');
-      await assert.rejects(ingress.accept(e, { recorded: async () => { throw new Error('chat store down'); } }), /chat store down/);
+      await assert.rejects(
+        ingress.accept(e, {
+          recorded: async () => {
+            throw new Error('chat store down');
+          },
+        }),
+        /chat store down/,
+      );
       await sleep(50);
       assert.deepEqual(carried, [e.id]);
     } finally {

@@ -4,15 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { createLogger } from '../../core/log.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
-import {
-  LedgerInputError,
-  normaliseWorkItemId,
-  summarizeInFlight,
-  WorkItemNotFoundError,
-  WorkLedger,
-  type WorkItem,
-  type WorkState,
-} from '../../ledger/index.js';
+import { LedgerInputError, normaliseWorkItemId, summarizeInFlight, WorkItemNotFoundError, WorkLedger, type WorkItem, type WorkState } from '../../ledger/index.js';
 import { tempDir } from '../support/pantheon-process.js';
 import { createTestDatabase, postgresSkip } from '../support/postgres.js';
 
@@ -49,7 +41,10 @@ function ledgerSuite(pool: () => pg.Pool): void {
     assert.equal(await ledger.get('W-999999999'), undefined);
 
     const events = await ledger.events(item.id);
-    assert.deepEqual(events.map((e) => [e.kind, e.actor]), [['created', 'athena']]);
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.actor]),
+      [['created', 'athena']],
+    );
     assert.equal(events[0].detail.title, 'Add rate limiting');
     assert.equal(events[0].detail.owner, 'apollo');
   });
@@ -79,7 +74,10 @@ function ledgerSuite(pool: () => pg.Pool): void {
 
   test('create refuses unknown kinds and states and an empty title', async () => {
     const ledger = new WorkLedger(pool());
-    await assert.rejects(ledger.create({ kind: 'epic' as never, title: 'x', actor: 'a' }), (err: Error) => err instanceof LedgerInputError && /unknown work item kind "epic": use one of chat_request, issue, pull_request, job/.test(err.message));
+    await assert.rejects(
+      ledger.create({ kind: 'epic' as never, title: 'x', actor: 'a' }),
+      (err: Error) => err instanceof LedgerInputError && /unknown work item kind "epic": use one of chat_request, issue, pull_request, job/.test(err.message),
+    );
     await assert.rejects(ledger.create({ kind: 'job', title: 'x', state: 'finished' as never, actor: 'a' }), /unknown work item state "finished"/);
     await assert.rejects(ledger.create({ kind: 'job', title: '   ', actor: 'a' }), /needs a title/);
   });
@@ -93,7 +91,10 @@ function ledgerSuite(pool: () => pg.Pool): void {
     const again = await ledger.transition(item.id, 'in_progress', { actor: 'apollo' });
     assert.equal(again.state, 'in_progress');
     await ledger.transition(`#${item.id.slice(2)}`, 'in_review', { actor: 'apollo', note: 'PR opened' });
-    await assert.rejects(ledger.transition(item.id, 'shipped' as WorkState, { actor: 'apollo' }), /unknown work item state "shipped": use one of requested, in_progress, in_review, changes_requested, approved, merged, blocked, done/);
+    await assert.rejects(
+      ledger.transition(item.id, 'shipped' as WorkState, { actor: 'apollo' }),
+      /unknown work item state "shipped": use one of requested, in_progress, in_review, changes_requested, approved, merged, blocked, done/,
+    );
     await assert.rejects(ledger.transition('W-999999999', 'done', { actor: 'apollo' }), (err: Error) => err instanceof WorkItemNotFoundError && err.message === 'no work item W-999999999');
 
     const events = await ledger.events(item.id);
@@ -125,7 +126,10 @@ function ledgerSuite(pool: () => pg.Pool): void {
     await assert.rejects(ledger.recordProgress('W-999999999', { actor: 'x', text: 'y' }), WorkItemNotFoundError);
 
     const events = await ledger.events(item.id);
-    assert.deepEqual(events.map((e) => e.kind), ['created', 'assigned', 'assigned', 'reviewer_added', 'reviewer_added', 'progress', 'note']);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['created', 'assigned', 'assigned', 'reviewer_added', 'reviewer_added', 'progress', 'note'],
+    );
     assert.deepEqual(events[1].detail, { from: null, to: 'apollo' });
     assert.deepEqual(events[2].detail, { from: 'apollo', to: 'hermes' });
     assert.deepEqual(events[4].detail, { reviewer: 'perseus' });
@@ -192,9 +196,20 @@ describe('work ledger on PostgreSQL', { skip: postgresSkip }, () => {
 describe('summarizeInFlight', () => {
   const now = new Date('2025-03-01T12:00:00Z');
   const item = (over: Partial<WorkItem>): WorkItem => ({
-    id: 'W-12', kind: 'issue', title: 'Add rate limiting', originThread: 'local:general', originChannel: 'local',
-    requestedBy: 'jeff', owner: 'apollo', reviewers: [], state: 'in_progress', externalRef: null, dedupeKey: null,
-    createdAt: new Date('2025-03-01T10:00:00Z'), updatedAt: new Date('2025-03-01T11:55:00Z'), ...over,
+    id: 'W-12',
+    kind: 'issue',
+    title: 'Add rate limiting',
+    originThread: 'local:general',
+    originChannel: 'local',
+    requestedBy: 'jeff',
+    owner: 'apollo',
+    reviewers: [],
+    state: 'in_progress',
+    externalRef: null,
+    dedupeKey: null,
+    createdAt: new Date('2025-03-01T10:00:00Z'),
+    updatedAt: new Date('2025-03-01T11:55:00Z'),
+    ...over,
   });
 
   test('says so when nothing is in flight', () => {
@@ -202,17 +217,32 @@ describe('summarizeInFlight', () => {
   });
 
   test('one line per item: id, owner, title, state, origin and age', () => {
-    const text = summarizeInFlight([
-      item({}),
-      item({ id: 'W-13', owner: null, title: 'Restart staging', state: 'requested', originThread: 'telegram:123', updatedAt: new Date('2025-03-01T09:00:00Z') }),
-      item({ id: 'W-14', owner: 'hermes', kind: 'pull_request', title: 'Fix login', state: 'in_review', externalRef: 'gh:acme/api#7', originThread: null, updatedAt: new Date('2025-02-26T12:00:00Z') }),
-    ], now);
-    assert.equal(text, [
-      '3 items in flight:',
-      '- W-12 apollo — Add rate limiting (in_progress, from local:general, 5 min ago)',
-      '- W-13 unassigned — Restart staging (requested, from telegram:123, 3 h ago)',
-      '- W-14 hermes — Fix login [gh:acme/api#7] (in_review, 3 d ago)',
-    ].join('\n'));
+    const text = summarizeInFlight(
+      [
+        item({}),
+        item({ id: 'W-13', owner: null, title: 'Restart staging', state: 'requested', originThread: 'telegram:123', updatedAt: new Date('2025-03-01T09:00:00Z') }),
+        item({
+          id: 'W-14',
+          owner: 'hermes',
+          kind: 'pull_request',
+          title: 'Fix login',
+          state: 'in_review',
+          externalRef: 'gh:acme/api#7',
+          originThread: null,
+          updatedAt: new Date('2025-02-26T12:00:00Z'),
+        }),
+      ],
+      now,
+    );
+    assert.equal(
+      text,
+      [
+        '3 items in flight:',
+        '- W-12 apollo — Add rate limiting (in_progress, from local:general, 5 min ago)',
+        '- W-13 unassigned — Restart staging (requested, from telegram:123, 3 h ago)',
+        '- W-14 hermes — Fix login [gh:acme/api#7] (in_review, 3 d ago)',
+      ].join('\n'),
+    );
     assert.equal(summarizeInFlight([item({ updatedAt: now })], now), '1 item in flight:\n- W-12 apollo — Add rate limiting (in_progress, from local:general, just now)');
   });
 

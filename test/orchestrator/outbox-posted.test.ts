@@ -33,7 +33,15 @@ class RecordingAdapter implements ChannelAdapter {
   }
 }
 
-const said = (key: string, channel = 'chat', extra: Partial<OutboundMessage> = {}): OutboundMessage => ({ idempotencyKey: key, channel, threadId: `${channel}:t`, role: 'agent', persona: 'apollo', text: key, ...extra });
+const said = (key: string, channel = 'chat', extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
+  idempotencyKey: key,
+  channel,
+  threadId: `${channel}:t`,
+  role: 'agent',
+  persona: 'apollo',
+  text: key,
+  ...extra,
+});
 
 /** The outbox's after-post hook (`onPosted`): what the GitHub ledger sync listens to. */
 describe('outbox after-post hook', () => {
@@ -66,7 +74,7 @@ describe('outbox after-post hook', () => {
     await dir?.remove();
   });
 
-  test('a delivered post is told with the adapter\'s answer, before it is marked sent; a failing listener fails nothing', async () => {
+  test("a delivered post is told with the adapter's answer, before it is marked sent; a failing listener fails nothing", async () => {
     const message = said('k-1');
     await outbox.send(message);
     await outbox.deliver(message);
@@ -78,7 +86,10 @@ describe('outbox after-post hook', () => {
     const before = heard.length;
     await outbox.send(said('k-local', 'local'));
     assert.equal(local.posts.length, 1);
-    assert.deepEqual(heard.slice(before).map((h) => [h.key, h.result.id]), [['k-local', 'm1']]);
+    assert.deepEqual(
+      heard.slice(before).map((h) => [h.key, h.result.id]),
+      [['k-local', 'm1']],
+    );
   });
 
   test('an edit in place is not a post: nobody is told', async () => {

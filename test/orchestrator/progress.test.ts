@@ -7,8 +7,13 @@ function port(canEdit = true) {
   const sent: OutboundMessage[] = [];
   const typing: string[] = [];
   const p: ProgressPort = {
-    send: async (m) => { sent.push(m); return { queued: true }; },
-    typing: async (_c, threadId, persona) => { typing.push(`${threadId}/${persona}`); },
+    send: async (m) => {
+      sent.push(m);
+      return { queued: true };
+    },
+    typing: async (_c, threadId, persona) => {
+      typing.push(`${threadId}/${persona}`);
+    },
     canEdit: () => canEdit,
   };
   return { p, sent, typing };

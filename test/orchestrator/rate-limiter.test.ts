@@ -7,8 +7,16 @@ function fakeClock() {
   const slept: number[] = [];
   return {
     slept,
-    advance: (ms: number) => { t += ms; },
-    clock: { now: () => t, sleep: async (ms: number) => { slept.push(Math.round(ms)); t += ms; } },
+    advance: (ms: number) => {
+      t += ms;
+    },
+    clock: {
+      now: () => t,
+      sleep: async (ms: number) => {
+        slept.push(Math.round(ms));
+        t += ms;
+      },
+    },
   };
 }
 

@@ -11,13 +11,22 @@ import { routeBatch, type RouterConfig } from '../../orchestrator/router.js';
 const { personas } = await loadPersonas({ env: {} });
 const cfg = (over: Partial<RouterConfig> = {}): RouterConfig => ({
   personas: new PersonaRegistry(personas),
-  bindings: [{ channel: 'mattermost:ops', persona: 'hephaestus' }, { channel: 'local:ops', persona: 'hephaestus' }],
+  bindings: [
+    { channel: 'mattermost:ops', persona: 'hephaestus' },
+    { channel: 'local:ops', persona: 'hephaestus' },
+  ],
   knownHumans: ['jeff'],
   orchestratorChannels: new Set(['local', 'telegram']),
   ...over,
 });
 const env = (text: string, over: Partial<Envelope> = {}): Envelope => ({
-  id: `e-${Math.random()}`, channel: 'local', threadId: 'local:general', author: { id: 'alice', name: 'alice' }, text, receivedAt: '', ...over,
+  id: `e-${Math.random()}`,
+  channel: 'local',
+  threadId: 'local:general',
+  author: { id: 'alice', name: 'alice' },
+  text,
+  receivedAt: '',
+  ...over,
 });
 
 describe('routeBatch: deterministic, first match wins', () => {
@@ -29,10 +38,10 @@ describe('routeBatch: deterministic, first match wins', () => {
     const r = routeBatch(cfg(), [env('@apollo @zeus @jeff deploy', { threadId: 'local:ops' })]);
     assert.deepEqual(r, { personas: ['apollo'], unknown: ['zeus'], reason: 'mention' });
   });
-  it('a direct message to a persona\'s handle, or the local dm-<persona> conversation', () => {
+  it("a direct message to a persona's handle, or the local dm-<persona> conversation", () => {
     assert.deepEqual(routeBatch(cfg(), [env('hi', { channel: 'mattermost', threadId: 'mattermost:dm1', directTo: 'perseus' })]).personas, ['perseus']);
     assert.deepEqual(routeBatch(cfg(), [env('hi', { threadId: 'local:dm-artemis' })]).personas, ['artemis']);
-    assert.equal(routeBatch(cfg(), [env('hi', { threadId: 'local:dm-jeff' })]).reason, 'orchestrator', 'a human\'s dm is not a persona\'s');
+    assert.equal(routeBatch(cfg(), [env('hi', { threadId: 'local:dm-jeff' })]).reason, 'orchestrator', "a human's dm is not a persona's");
   });
   it('event targets (GitHub assignee, reviewer) route without any text', () => {
     const r = routeBatch(cfg(), [env('issue assigned', { channel: 'github', threadId: 'gh:acme/api#12', targets: ['apollo', 'nobody'] })]);
@@ -53,8 +62,16 @@ describe('routeBatch: deterministic, first match wins', () => {
 
 describe('Ingress', () => {
   it('ignores messages written by bots (personas never re-trigger themselves) without touching the database', async () => {
-    const pool = { query: () => { throw new Error('must not be called'); } } as never;
-    const queue = { add: () => { throw new Error('must not be called'); } } as never;
+    const pool = {
+      query: () => {
+        throw new Error('must not be called');
+      },
+    } as never;
+    const queue = {
+      add: () => {
+        throw new Error('must not be called');
+      },
+    } as never;
     const ingress = new Ingress({ pool, queue, metrics: createMetrics({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }) });
     const result = await ingress.accept(env('@apollo echo', { author: { id: 'apollo-bot', name: 'apollo', isBot: true } }));
     assert.deepEqual(result.accepted, false);

@@ -81,7 +81,12 @@ function statementRecorder(pool: pg.Pool): { start: () => string[]; stop: () => 
     if (cb) return (connect as (cb: unknown) => void).call(this, (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => cb(err, client && wrap(client), done));
     return (connect as () => Promise<pg.PoolClient>).call(this).then(wrap);
   } as never;
-  return { start: () => (texts = []), stop: () => { texts = null; } };
+  return {
+    start: () => (texts = []),
+    stop: () => {
+      texts = null;
+    },
+  };
 }
 
 function statementsSuite(label: string, open: () => Promise<{ env: NodeJS.ProcessEnv; close: () => Promise<void> }>, skip: string | false) {
@@ -125,13 +130,13 @@ function statementsSuite(label: string, open: () => Promise<{ env: NodeJS.Proces
       await rm(dataDir, { recursive: true, force: true });
     });
 
-    test('a plain answer: the inbound insert, one opening, the graph\'s recall, saves and post, one drain end', async () => {
+    test("a plain answer: the inbound insert, one opening, the graph's recall, saves and post, one drain end", async () => {
       await turn(); // warm: connections, the recall's per-connection setup
       for (let i = 0; i < 3; i++) {
         const kinds = (await turn()).filter((k) => k !== SETUP);
         assert.equal(kinds[0], 'inbound insert', JSON.stringify(kinds));
         assert.equal(kinds[1], 'thread open', 'the thread is opened in one statement that also reads what waits and its latest checkpoint');
-        assert.equal(kinds.at(-1), 'drain end', 'the drain ends in one statement (with the lease\'s release when there is one)');
+        assert.equal(kinds.at(-1), 'drain end', "the drain ends in one statement (with the lease's release when there is one)");
         const { 'checkpoint save': saves = 0, ...rest } = tally(kinds);
         assert.deepEqual(rest, { 'inbound insert': 1, 'thread open': 1, 'memory recall': 1, post: 1, 'drain end': 1 }, JSON.stringify(kinds));
         // The turn's two graph steps (its input, the persona's answer), each a checkpoint and writes
@@ -144,11 +149,20 @@ function statementsSuite(label: string, open: () => Promise<{ env: NodeJS.Proces
       const count = 40;
       const texts = recorder.start();
       try {
-        await Promise.all(Array.from({ length: count }, async (_, i) => {
-          const k = n++;
-          await new Promise((r) => setTimeout(r, (i % 20) * 5));
-          await app.ingress.accept({ id: `stmt:${run}:${k}`, channel: 'local', threadId: `local:stmt-${run}-${k}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
-        }));
+        await Promise.all(
+          Array.from({ length: count }, async (_, i) => {
+            const k = n++;
+            await new Promise((r) => setTimeout(r, (i % 20) * 5));
+            await app.ingress.accept({
+              id: `stmt:${run}:${k}`,
+              channel: 'local',
+              threadId: `local:stmt-${run}-${k}`,
+              author: { id: 'bench', name: 'bench' },
+              text: '@apollo ping',
+              receivedAt: new Date().toISOString(),
+            });
+          }),
+        );
         const deadline = Date.now() + 120_000;
         while (texts.filter((x) => kindOf(x) === 'drain end').length < count) {
           if (Date.now() > deadline) throw new Error(`not every drain ended: ${JSON.stringify(tally(texts.map(kindOf)))}`);
@@ -172,12 +186,19 @@ function statementsSuite(label: string, open: () => Promise<{ env: NodeJS.Proces
 
 statementsSuite('embedded (PGlite, in-process queue)', async () => ({ env: { PATH: process.env.PATH, HOME: process.env.HOME }, close: async () => {} }), false);
 
-statementsSuite('Postgres + Redis (BullMQ, thread leases)', async () => {
-  const db = await createTestDatabase('statements');
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const prefix = uniquePrefix('statements');
-  return {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, REDIS_URL: redisUrl, PANTHEON_QUEUE_PREFIX: prefix },
-    close: async () => { await db.drop(); await deleteKeys(redisUrl, prefix); },
-  };
-}, postgresSkip);
+statementsSuite(
+  'Postgres + Redis (BullMQ, thread leases)',
+  async () => {
+    const db = await createTestDatabase('statements');
+    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = uniquePrefix('statements');
+    return {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, REDIS_URL: redisUrl, PANTHEON_QUEUE_PREFIX: prefix },
+      close: async () => {
+        await db.drop();
+        await deleteKeys(redisUrl, prefix);
+      },
+    };
+  },
+  postgresSkip,
+);

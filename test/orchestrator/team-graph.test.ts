@@ -51,13 +51,18 @@ class ScriptedModel extends BaseChatModel {
   }
 }
 
-const say = (text: string): Reply => () => new AIMessage({ id: `scripted-${randomUUID()}`, content: text });
-const callTools = (...calls: Array<{ name: string; args: Record<string, unknown> }>): Reply => () =>
-  new AIMessage({
-    id: `scripted-${randomUUID()}`,
-    content: '',
-    tool_calls: calls.map((c) => ({ ...c, id: `call-${randomUUID().slice(0, 8)}`, type: 'tool_call' as const })),
-  });
+const say =
+  (text: string): Reply =>
+  () =>
+    new AIMessage({ id: `scripted-${randomUUID()}`, content: text });
+const callTools =
+  (...calls: Array<{ name: string; args: Record<string, unknown> }>): Reply =>
+  () =>
+    new AIMessage({
+      id: `scripted-${randomUUID()}`,
+      content: '',
+      tool_calls: calls.map((c) => ({ ...c, id: `call-${randomUUID().slice(0, 8)}`, type: 'tool_call' as const })),
+    });
 
 const guards: TeamGuards = {
   maxTurnsPerMessage: 8,
@@ -165,7 +170,10 @@ describe('team graph', () => {
     assert.deepEqual(new Set(results.map((r) => r.tool_call_id)), new Set(firstAnswer.tool_calls!.map((c) => c.id)));
     assert.deepEqual(results.map(textOf).sort(), ['tool_x done', 'tool_y done']);
 
-    assert.deepEqual(run.outbox.sent.map((p) => [p.persona, p.text]), [['athena', 'Both done.']]);
+    assert.deepEqual(
+      run.outbox.sent.map((p) => [p.persona, p.text]),
+      [['athena', 'Both done.']],
+    );
     assert.deepEqual((await run.graph.getState(run.config)).next, []);
   });
 
@@ -188,10 +196,13 @@ describe('team graph', () => {
     const ask = b.calls[0]!.find((m) => HumanMessage.isInstance(m) && textOf(m).includes('hands this to you'));
     assert.ok(ask, `apollo saw: ${b.calls[0]!.map(textOf).join(' | ')}`);
     assert.match(textOf(ask), /^Athena hands this to you: check the disk usage$/);
-    assert.ok(!b.calls[0]!.some((m) => ToolMessage.isInstance(m) || AIMessage.isInstance(m)), 'athena\'s tool call and its result are not shown to apollo');
+    assert.ok(!b.calls[0]!.some((m) => ToolMessage.isInstance(m) || AIMessage.isInstance(m)), "athena's tool call and its result are not shown to apollo");
 
     // Athena's tool-calling answer has no text: only Apollo's answer is posted.
-    assert.deepEqual(run.outbox.sent.map((p) => [p.persona, p.text, p.replyTo]), [['apollo', 'Disk is at 40%.', 'in-1']]);
+    assert.deepEqual(
+      run.outbox.sent.map((p) => [p.persona, p.text, p.replyTo]),
+      [['apollo', 'Disk is at 40%.', 'in-1']],
+    );
     const state = await run.graph.getState(run.config);
     assert.equal(state.values.handoff, null);
     assert.deepEqual(state.next, []);
@@ -272,7 +283,10 @@ describe('team graph', () => {
     assert.match(textOf(first), /You are Athena, the lead\./);
     assert.match(textOf(first), /EXTRA/);
     assert.equal(model.calls[0]!.filter((m) => SystemMessage.isInstance(m)).length, 1);
-    assert.deepEqual(run.outbox.sent.map((p) => p.text), ['ok']);
+    assert.deepEqual(
+      run.outbox.sent.map((p) => p.text),
+      ['ok'],
+    );
   });
 
   test('compilePersona refuses middleware with a beforeModel hook', () => {
@@ -299,7 +313,10 @@ describe('team graph', () => {
     const run = setUp([member('athena', model, { tools: [x, y.tool] })]);
 
     const paused = (await run.graph.invoke(run.input('athena', 'do it') as never, run.config)) as { __interrupt__?: Array<{ value: unknown }> };
-    assert.deepEqual(paused.__interrupt__?.map((i) => i.value), [{ kind: 'approval', tool: 'tool_x' }]);
+    assert.deepEqual(
+      paused.__interrupt__?.map((i) => i.value),
+      [{ kind: 'approval', tool: 'tool_x' }],
+    );
     assert.equal(y.counter.runs, 1);
     assert.equal(xRuns, 1);
     assert.equal(model.calls.length, 1);
@@ -312,7 +329,10 @@ describe('team graph', () => {
     assert.equal(model.calls.length, 2);
     const results = (model.calls[1]!.filter((m) => ToolMessage.isInstance(m)) as ToolMessage[]).map(textOf).sort();
     assert.deepEqual(results, ['tool_x approved: yes', 'tool_y done']);
-    assert.deepEqual(run.outbox.sent.map((p) => [p.persona, p.text]), [['athena', 'All done.']]);
+    assert.deepEqual(
+      run.outbox.sent.map((p) => [p.persona, p.text]),
+      [['athena', 'All done.']],
+    );
     assert.deepEqual((await run.graph.getState(run.config)).next, []);
   });
 });

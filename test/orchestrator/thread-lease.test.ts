@@ -26,10 +26,13 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
     let n = 0;
     const thread = () => `local:lease-${Date.now()}-${n++}`;
     const inbound = async (conversation: string, id: string, status = 'pending') => {
-      await target.pool.query(
-        `INSERT INTO inbound_messages (id, channel, conversation, author, text, payload, status) VALUES ($1, 'local', $2, 'jeff', $3, $4, $5)`,
-        [id, conversation, `text of ${id}`, JSON.stringify({ id, channel: 'local', threadId: conversation, author: { id: 'jeff', name: 'Jeff' }, text: `text of ${id}`, receivedAt: new Date().toISOString() }), status],
-      );
+      await target.pool.query(`INSERT INTO inbound_messages (id, channel, conversation, author, text, payload, status) VALUES ($1, 'local', $2, 'jeff', $3, $4, $5)`, [
+        id,
+        conversation,
+        `text of ${id}`,
+        JSON.stringify({ id, channel: 'local', threadId: conversation, author: { id: 'jeff', name: 'Jeff' }, text: `text of ${id}`, receivedAt: new Date().toISOString() }),
+        status,
+      ]);
     };
     const checkpoint = async (conversation: string) => {
       await target.pool.query(
@@ -41,7 +44,9 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       target = await open();
       await migrate(target.pool, { logger });
     });
-    after(async () => { await target?.close(); });
+    after(async () => {
+      await target?.close();
+    });
 
     test('taking a thread never run: clean, with its unanswered messages in order', async () => {
       const t = thread();
@@ -52,7 +57,13 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       const opening = await leases.tryAcquire(t);
       assert.ok(opening);
       assert.equal(opening.clean, true);
-      assert.deepEqual(opening.pending.map((r) => [r.id, r.status]), [[`${t}:1`, 'pending'], [`${t}:2`, 'held']]);
+      assert.deepEqual(
+        opening.pending.map((r) => [r.id, r.status]),
+        [
+          [`${t}:1`, 'pending'],
+          [`${t}:2`, 'held'],
+        ],
+      );
       assert.equal(opening.pending[0]!.payload.author.name, 'Jeff', 'the payload comes back as the envelope');
       assert.equal(opening.latest, null, 'no checkpoint');
     });
@@ -110,15 +121,23 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       await checkpoint(t); // not clean: the drain reads the graph's state first, and that fails
       const a = new ThreadLeases(target.pool);
       const deps = {
-        pool: target.pool, leases: a, locks: new ThreadLocks(), cleanThreads: new Set<string>(), logger,
-        graph: { getState: async () => { throw new Error('boom'); } },
+        pool: target.pool,
+        leases: a,
+        locks: new ThreadLocks(),
+        cleanThreads: new Set<string>(),
+        logger,
+        graph: {
+          getState: async () => {
+            throw new Error('boom');
+          },
+        },
       } as unknown as TurnDeps;
       await assert.rejects(handleIngressJob(deps, { drain: t }), /boom/);
       const opening = await new ThreadLeases(target.pool).tryAcquire(t);
       assert.equal(opening?.clean, false);
     });
 
-    test('a drain\'s end writes what it answered and releases the lease in one statement', async () => {
+    test("a drain's end writes what it answered and releases the lease in one statement", async () => {
       const t = thread();
       await inbound(t, `${t}:1`);
       const a = new ThreadLeases(target.pool);
@@ -126,7 +145,10 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
       assert.ok(taken);
       const queries: unknown[] = [];
       const query = target.pool.query;
-      target.pool.query = ((...args: unknown[]) => { queries.push(args[0]); return (query as (...a: unknown[]) => unknown).apply(target.pool, args); }) as never;
+      target.pool.query = ((...args: unknown[]) => {
+        queries.push(args[0]);
+        return (query as (...a: unknown[]) => unknown).apply(target.pool, args);
+      }) as never;
       try {
         await taken.end({ runs: [], done: [`${t}:1`] }, true);
       } finally {
@@ -140,14 +162,34 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
   });
 }
 
-leaseSuite('embedded PGlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pantheon-lease-'));
-  const db = await createDatabase({ dataDir: dir, logger });
-  return { pool: db.pool, close: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-}, false);
+leaseSuite(
+  'embedded PGlite',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pantheon-lease-'));
+    const db = await createDatabase({ dataDir: dir, logger });
+    return {
+      pool: db.pool,
+      close: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  false,
+);
 
-leaseSuite('Postgres (prepared statements)', async () => {
-  const t = await createTestDatabase('lease');
-  const db = await createDatabase({ url: t.url, dataDir: tmpdir(), logger });
-  return { pool: db.pool, close: async () => { await db.close(); await t.drop(); } };
-}, postgresSkip);
+leaseSuite(
+  'Postgres (prepared statements)',
+  async () => {
+    const t = await createTestDatabase('lease');
+    const db = await createDatabase({ url: t.url, dataDir: tmpdir(), logger });
+    return {
+      pool: db.pool,
+      close: async () => {
+        await db.close();
+        await t.drop();
+      },
+    };
+  },
+  postgresSkip,
+);

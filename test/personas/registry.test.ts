@@ -15,7 +15,10 @@ describe('PersonaRegistry', () => {
     assert.equal(team.get('zeus'), undefined);
     assert.equal(team.has('athena'), true);
     assert.equal(team.has('Athena'), false);
-    assert.deepEqual(team.list().map((p) => p.id), ['athena', 'apollo', 'pallas', 'dev-2']);
+    assert.deepEqual(
+      team.list().map((p) => p.id),
+      ['athena', 'apollo', 'pallas', 'dev-2'],
+    );
   });
 
   it('refuses duplicate ids', () => {

@@ -18,7 +18,7 @@ export const CALC_FILES = {
 };
 const FIRST_FIX = 'module.exports = function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n};\n';
 const SECOND_FIX = 'module.exports = function sum(xs = []) {\n  return xs.reduce((a, b) => a + b, 0);\n};\n';
-const SECOND_TEST = CALC_FILES['test.js'].replace("console.log", 'assert.strictEqual(sum(), 0);\nconsole.log');
+const SECOND_TEST = CALC_FILES['test.js'].replace('console.log', 'assert.strictEqual(sum(), 0);\nconsole.log');
 
 export const ARTEMIS_COMMENT = 'sum() called without an argument still throws. Default xs to [] and add a test for it.';
 export const APOLLO_REPLY = 'Done: xs defaults to [] now, with a test for sum().';
@@ -26,7 +26,11 @@ export const APOLLO_REPLY = 'Done: xs defaults to [] now, with a test for sum().
 /** Which persona a model request was made for, from its system prompt. */
 export const personaOf = (r: FakeLLMRequest) => /@([a-z0-9-]+)\)/.exec(r.messages[0]?.content ?? '')?.[1] ?? '?';
 
-interface Step { name: string; args: Record<string, unknown>; result: string }
+interface Step {
+  name: string;
+  args: Record<string, unknown>;
+  result: string;
+}
 
 /** The persona's own tool calls with their results; `turn` only: since the last user message. */
 function steps(req: FakeLLMRequest, scope: 'turn' | 'all'): Step[] {
@@ -63,16 +67,22 @@ function next(done: Step[], plan: Array<[string, () => Record<string, unknown>, 
 
 function athena(req: FakeLLMRequest): ScriptedResponse {
   const done = steps(req, 'turn');
-  return next(done, [[
-    'create_issue',
-    () => ({
-      repo: REPO,
-      title: 'sum() must handle empty arrays',
-      body: 'sum([]) throws a TypeError (reduce of an empty array with no initial value). It should return 0.',
-      acceptance_criteria: ['sum([]) returns 0', 'npm test passes'],
-      assignee: 'apollo',
-    }),
-  ]], () => `Opened ${must(done[0]!.result, /(https?:\/\/\S+\/issues\/\d+)/, 'issue link')} and assigned it to Apollo.`);
+  return next(
+    done,
+    [
+      [
+        'create_issue',
+        () => ({
+          repo: REPO,
+          title: 'sum() must handle empty arrays',
+          body: 'sum([]) throws a TypeError (reduce of an empty array with no initial value). It should return 0.',
+          acceptance_criteria: ['sum([]) returns 0', 'npm test passes'],
+          assignee: 'apollo',
+        }),
+      ],
+    ],
+    () => `Opened ${must(done[0]!.result, /(https?:\/\/\S+\/issues\/\d+)/, 'issue link')} and assigned it to Apollo.`,
+  );
 }
 
 function apollo(req: FakeLLMRequest): ScriptedResponse {
@@ -81,27 +91,35 @@ function apollo(req: FakeLLMRequest): ScriptedResponse {
   const ws = 'acme-calc-1';
   if (thread && !thread.isPull) {
     const branch = () => must(done[0]!.result, /(pantheon\/apollo\/[\w-]+)/, 'work branch');
-    return next(done, [
-      ['clone', () => ({ repo: REPO, issue: thread.number }), 'On it: fixing sum() for empty arrays, PR soon.'],
-      ['write_file', () => ({ workspace: ws, path: 'sum.js', content: FIRST_FIX })],
-      ['run_workspace_command', () => ({ workspace: ws, command: 'npm test' })],
-      ['commit', () => ({ workspace: ws, message: 'Make sum() return 0 for an empty array\n\nCloses #1.' })],
-      ['push', () => ({ workspace: ws })],
-      ['open_pull_request', () => ({ repo: REPO, branch: branch(), issue: thread.number, title: 'Make sum() handle empty arrays', body: 'sum() starts from 0, so sum([]) is 0. npm test passes.' })],
-    ], () => `Opened ${must(done.at(-1)!.result, /(https?:\/\/\S+\/pull\/\d+)/, 'pull request link')}; reviews requested from Artemis and Perseus.`);
+    return next(
+      done,
+      [
+        ['clone', () => ({ repo: REPO, issue: thread.number }), 'On it: fixing sum() for empty arrays, PR soon.'],
+        ['write_file', () => ({ workspace: ws, path: 'sum.js', content: FIRST_FIX })],
+        ['run_workspace_command', () => ({ workspace: ws, command: 'npm test' })],
+        ['commit', () => ({ workspace: ws, message: 'Make sum() return 0 for an empty array\n\nCloses #1.' })],
+        ['push', () => ({ workspace: ws })],
+        ['open_pull_request', () => ({ repo: REPO, branch: branch(), issue: thread.number, title: 'Make sum() handle empty arrays', body: 'sum() starts from 0, so sum([]) is 0. npm test passes.' })],
+      ],
+      () => `Opened ${must(done.at(-1)!.result, /(https?:\/\/\S+\/pull\/\d+)/, 'pull request link')}; reviews requested from Artemis and Perseus.`,
+    );
   }
   if (thread?.isPull) {
     const pr = thread.number;
-    return next(done, [
-      ['list_unresolved_review_threads', () => ({ repo: REPO, number: pr })],
-      ['write_file', () => ({ workspace: ws, path: 'sum.js', content: SECOND_FIX })],
-      ['write_file', () => ({ workspace: ws, path: 'test.js', content: SECOND_TEST })],
-      ['run_workspace_command', () => ({ workspace: ws, command: 'npm test' })],
-      ['commit', () => ({ workspace: ws, message: 'Default sum() to an empty array' })],
-      ['push', () => ({ workspace: ws })],
-      ['reply_to_review_comment', () => ({ repo: REPO, number: pr, comment_id: Number(must(done[0]!.result, /comment_id (\d+)/, 'review comment id')), body: APOLLO_REPLY })],
-      ['request_reviews', () => ({ repo: REPO, number: pr, reviewers: ['artemis'] })],
-    ], () => 'Addressed the review and asked Artemis to look again.');
+    return next(
+      done,
+      [
+        ['list_unresolved_review_threads', () => ({ repo: REPO, number: pr })],
+        ['write_file', () => ({ workspace: ws, path: 'sum.js', content: SECOND_FIX })],
+        ['write_file', () => ({ workspace: ws, path: 'test.js', content: SECOND_TEST })],
+        ['run_workspace_command', () => ({ workspace: ws, command: 'npm test' })],
+        ['commit', () => ({ workspace: ws, message: 'Default sum() to an empty array' })],
+        ['push', () => ({ workspace: ws })],
+        ['reply_to_review_comment', () => ({ repo: REPO, number: pr, comment_id: Number(must(done[0]!.result, /comment_id (\d+)/, 'review comment id')), body: APOLLO_REPLY })],
+        ['request_reviews', () => ({ repo: REPO, number: pr, reviewers: ['artemis'] })],
+      ],
+      () => 'Addressed the review and asked Artemis to look again.',
+    );
   }
   return { text: 'Nothing for me here.' };
 }
@@ -112,12 +130,20 @@ function reviewer(me: 'artemis' | 'perseus', req: FakeLLMRequest): ScriptedRespo
   const done = steps(req, 'turn');
   const reviewedBefore = steps(req, 'all').filter((s) => s.name === 'submit_review').length > done.filter((s) => s.name === 'submit_review').length;
   const firstLook = me === 'artemis' && !reviewedBefore;
-  return next(done, [
-    ['get_pull_request_diff', () => ({ repo: REPO, number: pr })],
-    ['submit_review', () => (firstLook
-      ? { repo: REPO, number: pr, event: 'REQUEST_CHANGES', body: 'One gap left.', comments: [{ path: 'sum.js', line: 2, body: ARTEMIS_COMMENT }] }
-      : { repo: REPO, number: pr, event: 'APPROVE', body: me === 'artemis' ? 'Looks good now.' : 'No security concerns.' })],
-  ], () => (firstLook ? 'Requested changes: one inline comment on sum.js.' : 'Approved.'));
+  return next(
+    done,
+    [
+      ['get_pull_request_diff', () => ({ repo: REPO, number: pr })],
+      [
+        'submit_review',
+        () =>
+          firstLook
+            ? { repo: REPO, number: pr, event: 'REQUEST_CHANGES', body: 'One gap left.', comments: [{ path: 'sum.js', line: 2, body: ARTEMIS_COMMENT }] }
+            : { repo: REPO, number: pr, event: 'APPROVE', body: me === 'artemis' ? 'Looks good now.' : 'No security concerns.' },
+      ],
+    ],
+    () => (firstLook ? 'Requested changes: one inline comment on sum.js.' : 'Approved.'),
+  );
 }
 
 /** The responder: one persona per request; anything else is recorded in `unexpected`. */

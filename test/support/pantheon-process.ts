@@ -40,7 +40,11 @@ const live = new Set<ChildProcess>();
 function track(child: ChildProcess): void {
   if (live.size === 0) {
     process.once('exit', killAll);
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { killAll(); process.exit(128 + (signal === 'SIGTERM' ? 15 : 2)); });
+    for (const signal of ['SIGTERM', 'SIGINT'] as const)
+      process.once(signal, () => {
+        killAll();
+        process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+      });
   }
   live.add(child);
   child.once('exit', () => live.delete(child));
@@ -58,8 +62,14 @@ export function runCli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: str
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`pantheon ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 30_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolveRun({ code, stdout, stderr }); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pantheon ${args.join(' ')} timed out\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
   });
 }
 
@@ -79,11 +89,19 @@ export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataD
         if (!line.includes('pantheon is ready')) continue;
         try {
           const parsed = JSON.parse(line) as { url?: string };
-          if (parsed.url) { clearTimeout(timer); resolveUrl(parsed.url); }
-        } catch { /* partial line */ }
+          if (parsed.url) {
+            clearTimeout(timer);
+            resolveUrl(parsed.url);
+          }
+        } catch {
+          /* partial line */
+        }
       }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`pantheon exited with ${code} before it was ready\nstdout:\n${out}\nstderr:\n${err}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pantheon exited with ${code} before it was ready\nstdout:\n${out}\nstderr:\n${err}`));
+    });
   });
   const token = opts.env.PANTHEON_CONSOLE_TOKEN ?? readGeneratedToken(resolve(opts.cwd ?? REPO_ROOT, opts.dataDir)) ?? '';
   tokens.set(url, token);
@@ -129,7 +147,14 @@ export function registerToken(url: string, token: string): void {
   tokens.set(url, token);
 }
 
-export interface ApiMessage { id: string; role: 'user' | 'agent' | 'system'; author: string; persona: string | null; text: string; createdAt: string }
+export interface ApiMessage {
+  id: string;
+  role: 'user' | 'agent' | 'system';
+  author: string;
+  persona: string | null;
+  text: string;
+  createdAt: string;
+}
 
 export async function postMessage(url: string, conversation: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${url}/api/chat/${conversation}/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...authFor(url), ...headers }, body: JSON.stringify(body) });

@@ -10,8 +10,26 @@ import { which } from '../../tools/sandbox/resolve.js';
  */
 export const TEST_IMAGE = 'localhost/pantheon-sandbox-test:latest';
 
-const PROGRAMS = ['/bin/sh', '/usr/bin/prlimit', '/usr/bin/setpriv', '/usr/sbin/ip', '/usr/bin/cat', '/usr/bin/echo', '/usr/bin/id', '/usr/bin/ls',
-  '/usr/bin/env', '/usr/bin/head', '/usr/bin/tail', '/usr/bin/tr', '/usr/bin/sleep', '/usr/bin/touch', '/usr/bin/yes', '/usr/bin/seq', '/usr/bin/curl', '/usr/bin/timeout'];
+const PROGRAMS = [
+  '/bin/sh',
+  '/usr/bin/prlimit',
+  '/usr/bin/setpriv',
+  '/usr/sbin/ip',
+  '/usr/bin/cat',
+  '/usr/bin/echo',
+  '/usr/bin/id',
+  '/usr/bin/ls',
+  '/usr/bin/env',
+  '/usr/bin/head',
+  '/usr/bin/tail',
+  '/usr/bin/tr',
+  '/usr/bin/sleep',
+  '/usr/bin/touch',
+  '/usr/bin/yes',
+  '/usr/bin/seq',
+  '/usr/bin/curl',
+  '/usr/bin/timeout',
+];
 
 export function buildTestImage(dir: string): string | undefined {
   if (!which('podman')) return 'podman is not installed';

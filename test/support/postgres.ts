@@ -9,9 +9,7 @@ import pg from 'pg';
 export const TEST_POSTGRES_URL = process.env.PANTHEON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export const postgresSkip: string | false =
-  process.env.PANTHEON_TEST_POSTGRES === 'missing'
-    ? `no PostgreSQL answers at ${new URL(TEST_POSTGRES_URL).host}: install one (apt-get install postgresql) or set PANTHEON_TEST_POSTGRES_URL`
-    : false;
+  process.env.PANTHEON_TEST_POSTGRES === 'missing' ? `no PostgreSQL answers at ${new URL(TEST_POSTGRES_URL).host}: install one (apt-get install postgresql) or set PANTHEON_TEST_POSTGRES_URL` : false;
 
 /** A fresh, empty database on the test server; `drop()` removes it. */
 export async function createTestDatabase(label = 'test'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {

@@ -8,10 +8,7 @@ import { Redis } from 'ioredis';
 export function testRedisUrl(): string {
   const url = process.env.REDIS_URL;
   if (!url) {
-    throw new Error(
-      'REDIS_URL is not set. Run the tests with `npm test` (it finds or starts Redis), ' +
-        'or set REDIS_URL=redis://127.0.0.1:6379 yourself.',
-    );
+    throw new Error('REDIS_URL is not set. Run the tests with `npm test` (it finds or starts Redis), ' + 'or set REDIS_URL=redis://127.0.0.1:6379 yourself.');
   }
   return url;
 }

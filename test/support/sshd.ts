@@ -56,7 +56,10 @@ function waitForPort(port: number, child: ChildProcess, log: () => string, timeo
     const attempt = () => {
       if (child.exitCode !== null) return reject(new Error(`sshd exited with ${child.exitCode}:\n${log()}`));
       const socket = net.connect({ host: '127.0.0.1', port });
-      socket.once('data', () => { socket.destroy(); resolve(); });
+      socket.once('data', () => {
+        socket.destroy();
+        resolve();
+      });
       socket.once('error', () => {
         socket.destroy();
         if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}:\n${log()}`));
@@ -110,7 +113,10 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
   let spawnError: Error | undefined;
-  child.once('error', (err) => { spawnError = err; log += `\n${err.message}`; });
+  child.once('error', (err) => {
+    spawnError = err;
+    log += `\n${err.message}`;
+  });
   const stop = async () => {
     if (!spawnError && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));

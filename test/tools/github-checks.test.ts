@@ -38,10 +38,24 @@ describe('get_failed_checks', () => {
     await gh.createRepo('acme', 'calc', { 'README.md': '# calc\n' });
     gh.setPermission('acme', 'calc', 'apollo-bot', 'write');
     const apollo = new Octokit({ auth: TOKEN, baseUrl: gh.url, throttle: { enabled: false }, retry: { enabled: false } });
-    const tools = githubTools({ apiUrl: gh.url, throttle: false, team: new TeamDirectory([{ id: 'apollo', name: 'Apollo', role: 'developer', github: { login: 'apollo-bot' } }]), logger, dataDir: '/nonexistent' });
-    tool = tools({ persona: { id: 'apollo', name: 'Apollo', role: 'developer' }, credentials: { githubToken: TOKEN, chat: {} }, outbox: { send: async () => ({ queued: true }) } }).find((t) => t.name === 'get_failed_checks')!;
+    const tools = githubTools({
+      apiUrl: gh.url,
+      throttle: false,
+      team: new TeamDirectory([{ id: 'apollo', name: 'Apollo', role: 'developer', github: { login: 'apollo-bot' } }]),
+      logger,
+      dataDir: '/nonexistent',
+    });
+    tool = tools({ persona: { id: 'apollo', name: 'Apollo', role: 'developer' }, credentials: { githubToken: TOKEN, chat: {} }, outbox: { send: async () => ({ queued: true }) } }).find(
+      (t) => t.name === 'get_failed_checks',
+    )!;
     // A work branch one commit ahead of main, made in the bare repository.
-    await gh.git('acme', 'calc', 'update-ref', 'refs/heads/fix/sum', (await gh.git('acme', 'calc', '-c', 'user.name=Apollo', '-c', 'user.email=apollo@example.test', 'commit-tree', '-p', 'main', '-m', 'wip', 'main^{tree}')).trim());
+    await gh.git(
+      'acme',
+      'calc',
+      'update-ref',
+      'refs/heads/fix/sum',
+      (await gh.git('acme', 'calc', '-c', 'user.name=Apollo', '-c', 'user.email=apollo@example.test', 'commit-tree', '-p', 'main', '-m', 'wip', 'main^{tree}')).trim(),
+    );
     pr = (await apollo.rest.pulls.create({ owner: 'acme', repo: 'calc', title: 'Fix sum', head: 'fix/sum', base: 'main' })).data.number;
   });
   after(async () => {
@@ -72,10 +86,13 @@ describe('get_failed_checks', () => {
     assert.ok(answer.length < 1000 * 4 + 1000, `${answer.length} chars for a 1000-token budget`);
     const logReads = gh.requests.filter((r) => /\/actions\/jobs\/\d+\/logs$/.test(r.path));
     assert.equal(logReads.length, 2);
-    assert.ok(logReads.every((r) => r.login === 'apollo-bot'), 'read with apollo\'s own token');
+    assert.ok(
+      logReads.every((r) => r.login === 'apollo-bot'),
+      "read with apollo's own token",
+    );
   });
 
-  test('when the job log cannot be read, the check run\'s own output stands in', async () => {
+  test("when the job log cannot be read, the check run's own output stands in", async () => {
     gh.injectFailure({ path: /\/actions\/jobs\/\d+\/logs$/, status: 410, times: 2, body: { message: 'Logs have expired' } });
     const answer = await run({ repo: 'acme/calc', number: pr });
     assert.match(answer, /Check "test" failure \([^)]+\), check output:\n<untrusted-data[^>]*>\ntest failed\n\n[\s\S]*npm ERR! Test failed\./);

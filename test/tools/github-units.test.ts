@@ -62,7 +62,10 @@ test('tiers: code before docs before lock and generated files', () => {
 
 test('a file larger than the whole budget is skipped with its size; a small one after it still fits', () => {
   const { shown, skipped } = selectDiffs([file('huge.ts', 5000), file('small.ts', 3)], 4000);
-  assert.deepEqual(shown.map((f) => f.filename), ['small.ts']);
+  assert.deepEqual(
+    shown.map((f) => f.filename),
+    ['small.ts'],
+  );
   assert.equal(skipped[0]!.reason, 'budget');
 });
 
@@ -88,10 +91,20 @@ test('issue and pull request bodies: checklist, Closes #n, work item, hidden mar
 
 test('review threads: replies grouped under their root; a thread the author answered last no longer waits on them', () => {
   const c = (id: number, login: string, at: string, reply?: number) => ({ id, in_reply_to_id: reply, user: { login }, path: 'a.ts', line: 3, body: `c${id}`, created_at: at, html_url: `u${id}` });
-  const threads = groupThreads([c(1, 'artemis-bot', '1'), c(2, 'apollo-bot', '2', 1), c(3, 'perseus-bot', '3'), c(4, 'artemis-bot', '4'), c(5, 'apollo-bot', '5', 4), c(6, 'artemis-bot', '6', 4)], new Set([3]));
+  const threads = groupThreads(
+    [c(1, 'artemis-bot', '1'), c(2, 'apollo-bot', '2', 1), c(3, 'perseus-bot', '3'), c(4, 'artemis-bot', '4'), c(5, 'apollo-bot', '5', 4), c(6, 'artemis-bot', '6', 4)],
+    new Set([3]),
+  );
   assert.equal(threads.length, 3);
-  assert.deepEqual(threads.find((t) => t.root.id === 4)!.replies.map((r) => r.id), [5, 6]);
-  assert.deepEqual(awaitingAuthor(threads, 'apollo-bot').map((t) => t.root.id), [4], '1 answered, 3 resolved, 4 has a newer reviewer comment');
+  assert.deepEqual(
+    threads.find((t) => t.root.id === 4)!.replies.map((r) => r.id),
+    [5, 6],
+  );
+  assert.deepEqual(
+    awaitingAuthor(threads, 'apollo-bot').map((t) => t.root.id),
+    [4],
+    '1 answered, 3 resolved, 4 has a newer reviewer comment',
+  );
 });
 
 test('team directory: persona ids, names and logins map to GitHub logins; reviewers exclude the author', () => {
@@ -125,13 +138,15 @@ test('alwaysAsk: merging waits for a human even when the policy allows it; deny 
 
 test('the module provides the github and workspace groups when a persona has a GitHub identity', async () => {
   const defaults = pantheonConfigSchema.parse({});
-  const persona = (id: string, github?: Persona['github']) => ({ id, name: id, role: 'developer', description: id, tools: ['github', 'workspace'], ...(github ? { github } : {}) }) as unknown as Persona;
-  const ctx = (personas: Persona[]) => ({
-    registry: new PersonaRegistry(personas),
-    loaded: { config: { github: { apiUrl: 'http://127.0.0.1:1', throttle: false }, humans: [], sandbox: { ...defaults.sandbox, backend: 'none' }, workspaces: defaults.workspaces } },
-    logger: createLogger({ level: 'silent' }),
-    dataDir: '/tmp/pantheon-none',
-  }) as unknown as ModuleContext;
+  const persona = (id: string, github?: Persona['github']) =>
+    ({ id, name: id, role: 'developer', description: id, tools: ['github', 'workspace'], ...(github ? { github } : {}) }) as unknown as Persona;
+  const ctx = (personas: Persona[]) =>
+    ({
+      registry: new PersonaRegistry(personas),
+      loaded: { config: { github: { apiUrl: 'http://127.0.0.1:1', throttle: false }, humans: [], sandbox: { ...defaults.sandbox, backend: 'none' }, workspaces: defaults.workspaces } },
+      logger: createLogger({ level: 'silent' }),
+      dataDir: '/tmp/pantheon-none',
+    }) as unknown as ModuleContext;
   assert.equal(await githubToolsModule(ctx([persona('apollo')])), null);
   const mod = await githubToolsModule(ctx([persona('apollo', { login: 'apollo-bot', token: 'ghp_x_0123456789' })]));
   assert.deepEqual(Object.keys(mod!.toolGroups!).sort(), ['github', 'workspace']);

@@ -17,14 +17,7 @@ import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { policySchema } from '../../core/config/policy.js';
 import type { ToolCallRecord } from '../../core/audit/index.js';
 import { createPersonaModel, withRun } from '../../agents/index.js';
-import {
-  ApprovalRequests,
-  ApprovalStore,
-  Approvers,
-  pendingApprovalInterrupts,
-  resumeCommandFor,
-  type ApprovalInterrupt,
-} from '../../orchestrator/approvals/index.js';
+import { ApprovalRequests, ApprovalStore, Approvers, pendingApprovalInterrupts, resumeCommandFor, type ApprovalInterrupt } from '../../orchestrator/approvals/index.js';
 import { ToolGuard } from '../../tools/guard.js';
 import { localDirectThreadId } from '../../channels/local/thread-id.js';
 import { toLangChainTool } from '../../tools/langchain.js';
@@ -39,7 +32,9 @@ registerSecret(SECRET);
 
 class RecordingAudit implements AuditSink {
   toolCalls: ToolCallRecord[] = [];
-  async recordToolCall(r: ToolCallRecord) { this.toolCalls.push(r); }
+  async recordToolCall(r: ToolCallRecord) {
+    this.toolCalls.push(r);
+  }
 }
 
 let fake: FakeLLM;
@@ -81,21 +76,45 @@ describe('ToolGuard in a createAgent run', () => {
     thread = `local:ops-${randomUUID().slice(0, 8)}`;
     const tools: PantheonTool[] = [
       {
-        name: 'restart_service', description: 'Restart a service on staging', risk: 'infra',
-        schema: z.object({ service: z.string(), password: z.string().optional() }), secretArgs: ['password'],
-        run: async ({ service }: { service: string }) => { ran.push(`restart ${service}`); return `restarted ${service}`; },
+        name: 'restart_service',
+        description: 'Restart a service on staging',
+        risk: 'infra',
+        schema: z.object({ service: z.string(), password: z.string().optional() }),
+        secretArgs: ['password'],
+        run: async ({ service }: { service: string }) => {
+          ran.push(`restart ${service}`);
+          return `restarted ${service}`;
+        },
       },
       {
-        name: 'drop_database', description: 'Drop a database', risk: 'destructive', schema: z.object({ name: z.string() }),
-        run: async ({ name }: { name: string }) => { ran.push(`drop ${name}`); return `dropped ${name}`; },
+        name: 'drop_database',
+        description: 'Drop a database',
+        risk: 'destructive',
+        schema: z.object({ name: z.string() }),
+        run: async ({ name }: { name: string }) => {
+          ran.push(`drop ${name}`);
+          return `dropped ${name}`;
+        },
       },
       {
-        name: 'read_status', description: 'Read service status', risk: 'read', schema: z.object({ service: z.string() }),
-        run: async ({ service }: { service: string }) => { ran.push(`status ${service}`); return `${service} is up`; },
+        name: 'read_status',
+        description: 'Read service status',
+        risk: 'read',
+        schema: z.object({ service: z.string() }),
+        run: async ({ service }: { service: string }) => {
+          ran.push(`status ${service}`);
+          return `${service} is up`;
+        },
       },
       {
-        name: 'query_db', description: 'Run a query', risk: 'read', schema: z.object({ sql: z.string() }),
-        run: async () => { ran.push('query'); throw new Error(`connection refused for postgres://app:${SECRET}@db/app`); },
+        name: 'query_db',
+        description: 'Run a query',
+        risk: 'read',
+        schema: z.object({ sql: z.string() }),
+        run: async () => {
+          ran.push('query');
+          throw new Error(`connection refused for postgres://app:${SECRET}@db/app`);
+        },
       },
     ];
     const guard = new ToolGuard({
@@ -116,7 +135,10 @@ describe('ToolGuard in a createAgent run', () => {
 
   const config = () => ({ configurable: { thread_id: thread, pantheon_channel: 'local', pantheon_inbound: 'in-1' }, durability: 'exit' as const });
   function invoke(input: unknown, persona = 'hephaestus') {
-    return withRun({ runId: randomUUID(), persona }, () => agent.invoke(input as never, config())) as Promise<{ messages: Array<{ content: unknown }>; __interrupt__?: Array<{ id: string; value: ApprovalInterrupt }> }>;
+    return withRun({ runId: randomUUID(), persona }, () => agent.invoke(input as never, config())) as Promise<{
+      messages: Array<{ content: unknown }>;
+      __interrupt__?: Array<{ id: string; value: ApprovalInterrupt }>;
+    }>;
   }
   const ask = (text: string) => ({ messages: [{ role: 'user', content: text }] });
   /** What the model was told the tool returned, in its second request. */
@@ -147,10 +169,13 @@ describe('ToolGuard in a createAgent run', () => {
     assert.equal(approval?.reason, 'the API is stuck after the deploy');
 
     // Posted to the conversation and to jeff's own conversation; alice is no approver.
-    assert.deepEqual(outbox.sent.map((m) => [m.idempotencyKey, m.threadId, m.role]), [
-      [`approval:${approval!.id}`, thread, 'system'],
-      [`approval:${approval!.id}:dm:jeff`, 'local:dm-jeff', 'system'],
-    ]);
+    assert.deepEqual(
+      outbox.sent.map((m) => [m.idempotencyKey, m.threadId, m.role]),
+      [
+        [`approval:${approval!.id}`, thread, 'system'],
+        [`approval:${approval!.id}:dm:jeff`, 'local:dm-jeff', 'system'],
+      ],
+    );
     assert.match(outbox.sent[0]!.text, new RegExp(`^Approval needed \\[${approval!.id}\\]: hephaestus wants to run restart_service`));
     assert.match(outbox.sent[0]!.text, new RegExp(`approve ${approval!.id}`));
     assert.ok(!outbox.sent[0]!.text.includes('hunter22'), 'the password is not shown');
@@ -185,7 +210,10 @@ describe('ToolGuard in a createAgent run', () => {
     // Resumed without a decision on record (a bug, or a forged resume): still waiting.
     const forged = await invoke(new Command({ resume: { approved: true, by: 'mallory' } }));
     assert.deepEqual(ran, []);
-    assert.deepEqual(forged.__interrupt__?.map((i) => i.value.approvalId), [approvalId]);
+    assert.deepEqual(
+      forged.__interrupt__?.map((i) => i.value.approvalId),
+      [approvalId],
+    );
     assert.equal(outbox.sent.length, 2, 'waiting again posted nothing new');
 
     assert.equal((await store.decide(approvalId, { approved: true, by: 'jeff' })).ok, true);
@@ -194,7 +222,10 @@ describe('ToolGuard in a createAgent run', () => {
     assert.equal(second.messages.at(-1)!.content, 'Done.');
     assert.deepEqual(toolResultSeenByModel(), ['restarted worker']);
     assert.equal((await store.getByToolCall('call_restart_2'))?.reason, undefined);
-    assert.deepEqual(audit.toolCalls.map((r) => [r.outcome, r.approvalId]), [['ok', approvalId]]);
+    assert.deepEqual(
+      audit.toolCalls.map((r) => [r.outcome, r.approvalId]),
+      [['ok', approvalId]],
+    );
   });
 
   test('deny: the tool never runs and the persona is told who refused and why', async () => {
@@ -206,7 +237,10 @@ describe('ToolGuard in a createAgent run', () => {
     assert.deepEqual(ran, []);
     assert.deepEqual(toolResultSeenByModel(), ['Not run: denied by jeff (not during business hours).']);
     assert.equal(second.messages.at(-1)!.content, 'OK, I will not restart it.');
-    assert.deepEqual(audit.toolCalls.map((r) => [r.tool, r.outcome, r.approvalId]), [['restart_service', 'denied', approvalId]]);
+    assert.deepEqual(
+      audit.toolCalls.map((r) => [r.tool, r.outcome, r.approvalId]),
+      [['restart_service', 'denied', approvalId]],
+    );
     assert.deepEqual(await outcomes(), ['restart_service:denied=1']);
   });
 
@@ -231,13 +265,21 @@ describe('ToolGuard in a createAgent run', () => {
     assert.equal(outbox.calls, 0);
     assert.match(toolResultSeenByModel()[0]!, /^Not run: the policy does not allow hephaestus to use drop_database\./);
     assert.equal(result.messages.at(-1)!.content, 'I may not drop it.');
-    assert.deepEqual(audit.toolCalls.map((r) => [r.tool, r.outcome, r.args]), [['drop_database', 'refused_by_policy', { name: 'prod' }]]);
+    assert.deepEqual(
+      audit.toolCalls.map((r) => [r.tool, r.outcome, r.args]),
+      [['drop_database', 'refused_by_policy', { name: 'prod' }]],
+    );
     assert.deepEqual(await outcomes(), ['drop_database:refused_by_policy=1']);
   });
 
   test('allow runs at once; a failing tool becomes an Error result with secrets scrubbed', async () => {
     fake.enqueue(
-      { toolCalls: [{ id: 'call_status_1', name: 'read_status', args: { service: 'api' } }, { id: 'call_query_1', name: 'query_db', args: { sql: 'select 1' } }] },
+      {
+        toolCalls: [
+          { id: 'call_status_1', name: 'read_status', args: { service: 'api' } },
+          { id: 'call_query_1', name: 'query_db', args: { sql: 'select 1' } },
+        ],
+      },
       { text: 'The API is up; the database is unreachable.' },
     );
     const result = await invoke(ask('how are things?'));
@@ -266,8 +308,26 @@ describe('ToolGuard in a createAgent run', () => {
   test('ask with no approvers configured: refused at once instead of waiting for nobody', async () => {
     const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: new ApprovalRequests({ store, approvers: new Approvers([]), outbox }), audit });
     const lonely = createAgent({
-      model: createPersonaModel({ persona: { id: 'hephaestus', model: 'openai:gpt-4.1-mini' }, models: { maxRetries: 0 }, env: { OPENAI_API_KEY: 'sk-test-openai-key', OPENAI_BASE_URL: fake.openaiBaseUrl } }),
-      tools: [toLangChainTool({ name: 'restart_service', description: 'Restart', risk: 'infra', schema: z.object({ service: z.string() }), run: async () => { ran.push('restart'); return 'restarted'; } }, guard)],
+      model: createPersonaModel({
+        persona: { id: 'hephaestus', model: 'openai:gpt-4.1-mini' },
+        models: { maxRetries: 0 },
+        env: { OPENAI_API_KEY: 'sk-test-openai-key', OPENAI_BASE_URL: fake.openaiBaseUrl },
+      }),
+      tools: [
+        toLangChainTool(
+          {
+            name: 'restart_service',
+            description: 'Restart',
+            risk: 'infra',
+            schema: z.object({ service: z.string() }),
+            run: async () => {
+              ran.push('restart');
+              return 'restarted';
+            },
+          },
+          guard,
+        ),
+      ],
       checkpointer: new MemorySaver(),
     });
     fake.enqueue({ toolCalls: [{ id: 'call_lonely', name: 'restart_service', args: { service: 'api' } }] }, { text: 'Nobody can approve that.' });
@@ -276,12 +336,20 @@ describe('ToolGuard in a createAgent run', () => {
     assert.deepEqual(ran, []);
     assert.equal(await store.getByToolCall('call_lonely'), undefined);
     assert.match(toolResultSeenByModel()[0]!, /^Not run: restart_service needs a human's approval, and nobody is listed as an approver/);
-    assert.deepEqual(audit.toolCalls.map((r) => r.outcome), ['refused_by_policy']);
+    assert.deepEqual(
+      audit.toolCalls.map((r) => r.outcome),
+      ['refused_by_policy'],
+    );
   });
 
   test('two calls waiting at once: each approval resumes only its own call', async () => {
     fake.enqueue(
-      { toolCalls: [{ id: 'call_par_a', name: 'restart_service', args: { service: 'a' } }, { id: 'call_par_b', name: 'restart_service', args: { service: 'b' } }] },
+      {
+        toolCalls: [
+          { id: 'call_par_a', name: 'restart_service', args: { service: 'a' } },
+          { id: 'call_par_b', name: 'restart_service', args: { service: 'b' } },
+        ],
+      },
       { text: 'a restarted, b not.' },
     );
     const first = await invoke(ask('restart a and b'));
@@ -292,7 +360,11 @@ describe('ToolGuard in a createAgent run', () => {
     await store.decide(a!.id, { approved: true, by: 'jeff' });
     const afterA = await invoke(resumeCommandFor(pendingApprovalInterrupts(await agent.getState(config())), a!.id, { approved: true, by: 'jeff' }));
     assert.deepEqual(ran, ['restart a']);
-    assert.deepEqual(afterA.__interrupt__?.map((i) => i.value.approvalId), [b!.id], 'b still waits');
+    assert.deepEqual(
+      afterA.__interrupt__?.map((i) => i.value.approvalId),
+      [b!.id],
+      'b still waits',
+    );
     assert.equal(outbox.sent.length, 4, 'b asking again posted nothing new');
 
     await store.decide(b!.id, { approved: false, by: 'jeff' });
@@ -305,7 +377,12 @@ describe('ToolGuard in a createAgent run', () => {
 
   test('a plain resume reaches every paused call, and only the one decided runs', async () => {
     fake.enqueue(
-      { toolCalls: [{ id: 'call_plain_a', name: 'restart_service', args: { service: 'a' } }, { id: 'call_plain_b', name: 'restart_service', args: { service: 'b' } }] },
+      {
+        toolCalls: [
+          { id: 'call_plain_a', name: 'restart_service', args: { service: 'a' } },
+          { id: 'call_plain_b', name: 'restart_service', args: { service: 'b' } },
+        ],
+      },
       { text: 'a restarted, b expired.' },
     );
     await invoke(ask('restart a and b'));
@@ -313,7 +390,10 @@ describe('ToolGuard in a createAgent run', () => {
     await store.decide(a!.id, { approved: true, by: 'jeff' });
     const afterA = await invoke(new Command({ resume: { approved: true, by: 'jeff' } }));
     assert.deepEqual(ran, ['restart a'], "a's answer did not run b");
-    assert.deepEqual(afterA.__interrupt__?.map((i) => i.value.approvalId), [b!.id]);
+    assert.deepEqual(
+      afterA.__interrupt__?.map((i) => i.value.approvalId),
+      [b!.id],
+    );
     assert.equal(outbox.sent.length, 4, 'waiting again posted nothing new');
 
     await db.pool.query(`UPDATE approvals SET expires_at = now() - interval '1 second' WHERE id = $1`, [b!.id]);

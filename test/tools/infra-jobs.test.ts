@@ -50,7 +50,10 @@ describe('infra jobs: a real sshd, Postgres and the in-process queue', { skip: p
     database = await createTestDatabase('infra_jobs');
     db = await createDatabase({ url: database.url, dataDir: '', logger });
     await migrate(db.pool, { logger });
-    const hosts = new HostRegistry({ knownHosts: sshd.knownHosts, hosts: [{ name: 'box', address: sshd.address, port: sshd.port, user: sshd.user, privateKey: sshd.clientKey, policy: { allow: [], deny: [], risk: 'infra' } }] });
+    const hosts = new HostRegistry({
+      knownHosts: sshd.knownHosts,
+      hosts: [{ name: 'box', address: sshd.address, port: sshd.port, user: sshd.user, privateKey: sshd.clientKey, policy: { allow: [], deny: [], risk: 'infra' } }],
+    });
     ssh = new SshPool({ registry: hosts, logger });
     store = new JobStore(db.pool, settings.maxLogLines);
     queue = new MemoryQueue({ logger });
@@ -76,7 +79,10 @@ describe('infra jobs: a real sshd, Postgres and the in-process queue', { skip: p
     assert.equal(done.exitCode, 0);
     assert.equal(done.logLines, 1000);
     const log = await store.log(job.id);
-    assert.deepEqual(log.map((l) => l.line), Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`));
+    assert.deepEqual(
+      log.map((l) => l.line),
+      Array.from({ length: 1000 }, (_, i) => `line ${i + 1}`),
+    );
     const mine = outbox.sent.filter((m) => m.idempotencyKey.startsWith(`infra-job:${job.id}:`));
     const posts = mine.filter((m) => !m.replaces);
     assert.equal(posts.length, 1, 'one message for the job');
@@ -96,7 +102,10 @@ describe('infra jobs: a real sshd, Postgres and the in-process queue', { skip: p
       if (!pid) await sleep(50);
     }
     assert.ok(pid, 'the remote pid is recorded');
-    assert.ok(runningInGroup(pid).some((p) => p.includes('(sleep)')), 'sleep is running on the host');
+    assert.ok(
+      runningInGroup(pid).some((p) => p.includes('(sleep)')),
+      'sleep is running on the host',
+    );
     const t0 = Date.now();
     const answer = await runner.cancel(job.id, 'jeff');
     assert.match(answer.message, /Stopping job/);
@@ -146,7 +155,10 @@ describe('infra jobs: a real sshd, Postgres and the in-process queue', { skip: p
     const leaky = await newJob('echo "password is hunter2-very-secret"');
     await runner.enqueue(leaky);
     await waitForJob(store, leaky.id, 8000);
-    assert.deepEqual((await store.log(leaky.id)).map((l) => l.line), ['password is [REDACTED]']);
+    assert.deepEqual(
+      (await store.log(leaky.id)).map((l) => l.line),
+      ['password is [REDACTED]'],
+    );
     assert.doesNotMatch(outbox.texts.get(`infra-job:${leaky.id}:progress`) ?? '', /hunter2/);
   });
 });

@@ -22,7 +22,11 @@ import { startSshd, writeFakeDocker, type TestSshd } from '../support/sshd.js';
 
 const call = { id: 'c1', threadId: 'local:ops', channel: 'local', persona: 'hephaestus', runId: 'r' };
 const listen = (server: Server) => new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`127.0.0.1:${(server.address() as AddressInfo).port}`)));
-const close = (server: Server) => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+const close = (server: Server) =>
+  new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  });
 
 describe('infra tools on a real sshd with a fake docker CLI', () => {
   let sshd: TestSshd;
@@ -39,19 +43,33 @@ describe('infra tools on a real sshd with a fake docker CLI', () => {
       { id: '9a8b7c6d5e4f3a2b', name: 'worker', image: 'acme/worker:2.1', command: 'node worker.js', status: 'Exited (137) 5 minutes ago' },
     ]);
     sshd = await startSshd({ pathPrefix: [bin] });
-    const host = (name: string, policy: object) => ({ name, address: sshd.address, port: sshd.port, user: sshd.user, privateKey: sshd.clientKey, policy: { allow: [], deny: [], risk: 'infra', ...policy } });
+    const host = (name: string, policy: object) => ({
+      name,
+      address: sshd.address,
+      port: sshd.port,
+      user: sshd.user,
+      privateKey: sshd.clientKey,
+      policy: { allow: [], deny: [], risk: 'infra', ...policy },
+    });
     const hosts = new HostRegistry({
       knownHosts: sshd.knownHosts,
       hosts: [host('box', { deny: ['docker restart db', 'rm -rf *'] }), host('lab', { risk: 'read' })] as never,
     });
-    const runbooks = new Runbooks([
-      { name: 'revive', host: 'box', steps: [
-        { name: 'look', run: 'docker ps -a', idempotent: false },
-        { name: 'restart', run: 'docker restart worker', mutating: true, idempotent: false },
-        { name: 'note', run: 'logger revived', mutating: false, idempotent: false },
-        { name: 'wipe', run: 'rm -rf /srv/cache', idempotent: false },
-      ] },
-    ], hosts);
+    const runbooks = new Runbooks(
+      [
+        {
+          name: 'revive',
+          host: 'box',
+          steps: [
+            { name: 'look', run: 'docker ps -a', idempotent: false },
+            { name: 'restart', run: 'docker restart worker', mutating: true, idempotent: false },
+            { name: 'note', run: 'logger revived', mutating: false, idempotent: false },
+            { name: 'wipe', run: 'rm -rf /srv/cache', idempotent: false },
+          ],
+        },
+      ],
+      hosts,
+    );
     ssh = new SshPool({ registry: hosts });
     // Jobs are not started here (the e2e test does): only the tools that read at once are run.
     const list = infraTools({ hosts, ssh, runbooks, store: {} as never, runner: {} as never, settings: {} as never })({} as never);
@@ -78,7 +96,13 @@ describe('infra tools on a real sshd with a fake docker CLI', () => {
     const restart = tools.get('docker_restart')!;
     const guard = new ToolGuard({
       policy: policySchema.parse({ risk: { infra: 'allow' } }),
-      approvals: { hasApprovers: () => false, request: async () => { throw new Error('no approver store here'); }, get: async () => undefined },
+      approvals: {
+        hasApprovers: () => false,
+        request: async () => {
+          throw new Error('no approver store here');
+        },
+        get: async () => undefined,
+      },
       logger: createLogger({ level: 'silent' }),
     });
     assert.match(await guard.run(restart, { host: 'lab', container: 'web' }, call), /needs a human's approval/);
@@ -94,7 +118,10 @@ describe('infra tools on a real sshd with a fake docker CLI', () => {
     assert.equal(runbook.riskFor!({ runbook: 'revive', step: 3 }), 'read', 'mutating: false in the reviewed config makes it a read');
     assert.deepEqual(runbook.riskFor!({ runbook: 'revive', step: 4 }), { refuse: 'the command policy of host box refuses commands matching "rm -rf *".' });
     const plan = await runbook.run({ runbook: 'revive' }, call);
-    assert.match(plan, /^Runbook revive \(4 steps\)\n1\. look — `docker ps -a` on box \(read-only, runs at once\)\n2\. restart — `docker restart worker` on box \(infra: asks for approval\)\n3\. note .*\(read-only, runs at once\)\n4\. wipe — `rm -rf \/srv\/cache` on box \(refused by the host policy\)/);
+    assert.match(
+      plan,
+      /^Runbook revive \(4 steps\)\n1\. look — `docker ps -a` on box \(read-only, runs at once\)\n2\. restart — `docker restart worker` on box \(infra: asks for approval\)\n3\. note .*\(read-only, runs at once\)\n4\. wipe — `rm -rf \/srv\/cache` on box \(refused by the host policy\)/,
+    );
     await assert.rejects(runbook.run({ runbook: 'revive', step: 5 }, call), /runbook revive has steps 1 to 4, not 5/);
   });
 });
@@ -140,8 +167,11 @@ describe('probes against local servers', () => {
   });
 
   test('tls_expiry and the scheduled tls check read a real self-signed certificate', async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '10', '-subj', '/CN=probe.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '10', '-subj', '/CN=probe.test'],
+      { stdio: 'ignore' },
+    );
     const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_q, s) => s.end());
     const target = await listen(server);
     try {

@@ -17,8 +17,7 @@ import { everyMs } from '../../tools/infra/schedule.js';
 import { HostKeyError, SshPool } from '../../tools/infra/ssh-pool.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
-const policy = (p: Partial<{ allow: string[]; deny: string[]; risk: 'read' | 'write' | 'destructive' | 'infra' }> = {}) =>
-  new CommandPolicy({ allow: [], deny: [], risk: 'infra', ...p });
+const policy = (p: Partial<{ allow: string[]; deny: string[]; risk: 'read' | 'write' | 'destructive' | 'infra' }> = {}) => new CommandPolicy({ allow: [], deny: [], risk: 'infra', ...p });
 
 describe('command policy', () => {
   test('read-only commands run without approval; anything else has the host risk', () => {
@@ -48,13 +47,28 @@ describe('command policy', () => {
   });
 
   test('the tool guard takes the risk from the arguments (riskFor), and refuses unasked', async () => {
-    const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: { hasApprovers: () => false, request: async () => { throw new Error('asked'); }, get: async () => undefined } });
+    const guard = new ToolGuard({
+      policy: policySchema.parse({}),
+      approvals: {
+        hasApprovers: () => false,
+        request: async () => {
+          throw new Error('asked');
+        },
+        get: async () => undefined,
+      },
+    });
     const ran: string[] = [];
     const p = policy({ deny: ['reboot'] });
     const tool: PantheonTool = {
-      name: 'run_command', description: '', risk: 'infra', schema: policySchema,
+      name: 'run_command',
+      description: '',
+      risk: 'infra',
+      schema: policySchema,
       riskFor: (args: { command: string }) => p.riskOf(args.command, 'box'),
-      run: async (args: { command: string }) => { ran.push(args.command); return 'ok'; },
+      run: async (args: { command: string }) => {
+        ran.push(args.command);
+        return 'ok';
+      },
     };
     const call = { id: 'c1', threadId: 'local:t', channel: 'local', persona: 'hephaestus', runId: 'r' };
     assert.equal(await guard.run(tool, { command: 'df -h' }, call), 'ok');
@@ -91,16 +105,27 @@ describe('known_hosts', () => {
     const third = Buffer.concat([key.subarray(0, 19), randomBytes(32)]);
     const changed = verifyHostKey(entries, { ...at, key: third });
     assert.equal(changed.ok, false);
-    assert.match((changed as { message: string }).message, new RegExp(`CHANGED.*presented ssh-ed25519 ${fingerprint(third).replace(/[+/]/g, '.')}.*expects ssh-ed25519 ${fingerprint(key).replace(/[+/]/g, '.')}`));
+    assert.match(
+      (changed as { message: string }).message,
+      new RegExp(`CHANGED.*presented ssh-ed25519 ${fingerprint(third).replace(/[+/]/g, '.')}.*expects ssh-ed25519 ${fingerprint(key).replace(/[+/]/g, '.')}`),
+    );
     assert.equal((verifyHostKey(entries, { ...at, key: other }) as { reason: string }).reason, 'revoked');
   });
 });
 
 describe('ssh pool against a real sshd', () => {
   let sshd: TestSshd;
-  before(async () => { sshd = await startSshd(); });
-  after(async () => { await sshd?.stop(); });
-  const registry = (knownHosts: string, extra: Record<string, unknown> = {}) => new HostRegistry({ knownHosts, hosts: [{ name: 'box', address: sshd.address, port: sshd.port, user: sshd.user, privateKey: sshd.clientKey, policy: { allow: [], deny: [], risk: 'infra' }, ...extra } as never] });
+  before(async () => {
+    sshd = await startSshd();
+  });
+  after(async () => {
+    await sshd?.stop();
+  });
+  const registry = (knownHosts: string, extra: Record<string, unknown> = {}) =>
+    new HostRegistry({
+      knownHosts,
+      hosts: [{ name: 'box', address: sshd.address, port: sshd.port, user: sshd.user, privateKey: sshd.clientKey, policy: { allow: [], deny: [], risk: 'infra' }, ...extra } as never],
+    });
 
   test('connects lazily, reuses the connection, reconnects when it died, replaces it after its maximum age', async () => {
     const pool = new SshPool({ registry: registry(sshd.knownHosts), maxAgeSeconds: 60 });
@@ -151,7 +176,10 @@ describe('ssh pool against a real sshd', () => {
   });
 
   test('a password from the environment is a registered secret, and a missing one says which variable', () => {
-    const reg = new HostRegistry({ hosts: [{ name: 'pw', address: '127.0.0.1', port: 22, user: 'x', passwordEnv: 'BOX_PASSWORD', policy: { allow: [], deny: [], risk: 'infra' } }] }, { BOX_PASSWORD: 'correct-horse-battery' });
+    const reg = new HostRegistry(
+      { hosts: [{ name: 'pw', address: '127.0.0.1', port: 22, user: 'x', passwordEnv: 'BOX_PASSWORD', policy: { allow: [], deny: [], risk: 'infra' } }] },
+      { BOX_PASSWORD: 'correct-horse-battery' },
+    );
     assert.equal(reg.password(reg.get('pw')), 'correct-horse-battery');
     const missing = new HostRegistry({ hosts: [{ name: 'pw', address: '127.0.0.1', port: 22, user: 'x', passwordEnv: 'NOPE', policy: { allow: [], deny: [], risk: 'infra' } }] }, {});
     assert.throws(() => missing.password(missing.get('pw')), /\$NOPE, which is not set/);
@@ -165,7 +193,10 @@ describe('health, probes and schedules', () => {
   // The fake listens on 127.0.0.1, which probes refuse unless an operator allowlists it.
   const guard = new ProbeTargetGuard({ allowlist: ['127.0.0.0/8'] });
   before(async () => {
-    server = createServer((req, res) => { res.statusCode = req.url === '/down' ? 503 : 200; res.end('x'); });
+    server = createServer((req, res) => {
+      res.statusCode = req.url === '/down' ? 503 : 200;
+      res.end('x');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
@@ -174,13 +205,28 @@ describe('health, probes and schedules', () => {
   test('host health is parsed from /proc, nproc, df -P and free -m and flags full disks', () => {
     const sep = '---pantheon---';
     const h = parseHealth([
-      '273600.5 1000.1', sep, '0.52 0.40 0.30 1/200 1234', sep, '4', sep,
-      'Filesystem 1024-blocks Used Available Capacity Mounted on', '/dev/vda 100000 93000 7000 93% /', '/dev/vdb 200000 20000 180000 10% /data', sep,
-      '              total        used        free      shared  buff/cache   available', 'Mem:           3900        1200         800          10        1900        2500',
+      '273600.5 1000.1',
+      sep,
+      '0.52 0.40 0.30 1/200 1234',
+      sep,
+      '4',
+      sep,
+      'Filesystem 1024-blocks Used Available Capacity Mounted on',
+      '/dev/vda 100000 93000 7000 93% /',
+      '/dev/vdb 200000 20000 180000 10% /data',
+      sep,
+      '              total        used        free      shared  buff/cache   available',
+      'Mem:           3900        1200         800          10        1900        2500',
     ]);
     assert.equal(h.cpus, 4);
     assert.deepEqual(h.load, [0.52, 0.4, 0.3]);
-    assert.deepEqual(h.disks.map((d) => [d.mount, d.usedPercent]), [['/', 93], ['/data', 10]]);
+    assert.deepEqual(
+      h.disks.map((d) => [d.mount, d.usedPercent]),
+      [
+        ['/', 93],
+        ['/data', 10],
+      ],
+    );
     const text = summariseHealth('staging-1', h);
     assert.match(text, /^staging-1: up 3 d 4 h · load 0.52 0.4 0.3 on 4 CPUs · memory 36% used/);
     assert.match(text, /disk: \/ 93% \(7 MiB free\) ⚠, \/data 10% \(176 MiB free\)$/);

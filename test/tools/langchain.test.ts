@@ -26,10 +26,25 @@ test('toolCallFrom says what is missing', () => {
 test('every tool gets an optional reason argument, passed to the guard and not to the tool', async () => {
   const seen: Array<{ args: unknown; call: ToolCall }> = [];
   const echo: PantheonTool = {
-    name: 'echo', description: 'Echo', risk: 'read', schema: z.object({ text: z.string() }),
-    run: async (args, call) => { seen.push({ args, call }); return 'ok'; },
+    name: 'echo',
+    description: 'Echo',
+    risk: 'read',
+    schema: z.object({ text: z.string() }),
+    run: async (args, call) => {
+      seen.push({ args, call });
+      return 'ok';
+    },
   };
-  const guard = new ToolGuard({ policy: policySchema.parse({}), approvals: { hasApprovers: () => false, request: async () => { throw new Error('not asked'); }, get: async () => undefined } });
+  const guard = new ToolGuard({
+    policy: policySchema.parse({}),
+    approvals: {
+      hasApprovers: () => false,
+      request: async () => {
+        throw new Error('not asked');
+      },
+      get: async () => undefined,
+    },
+  });
   const lc = toLangChainTool(echo, guard);
   const schema = toJsonSchema(lc.schema) as { properties: Record<string, unknown>; required?: string[] };
   assert.deepEqual(Object.keys(schema.properties).sort(), ['reason', 'text']);

@@ -11,20 +11,23 @@ import { infraTools } from '../../tools/infra/tools.js';
 import type { PantheonTool } from '../../tools/types.js';
 
 /** A resolver from a table; a name not in it fails the test (no real DNS in these tests). */
-const table = (answers: Record<string, string[]>, calls: string[] = []): Resolve => async (name) => {
-  calls.push(name);
-  const found = answers[name];
-  if (!found) throw new Error(`unexpected lookup of ${name}`);
-  return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-};
+const table =
+  (answers: Record<string, string[]>, calls: string[] = []): Resolve =>
+  async (name) => {
+    calls.push(name);
+    const found = answers[name];
+    if (!found) throw new Error(`unexpected lookup of ${name}`);
+    return found.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  };
 const noDns: Resolve = async (name) => assert.fail(`no lookup expected, got ${name}`);
 const guard = (allowlist: string[] = [], resolve: Resolve = noDns, own: string[] = []) => new ProbeTargetGuard({ allowlist, resolve, ownAddresses: () => own });
-const refused = (p: Promise<unknown>, why: RegExp) => assert.rejects(p, (err: Error) => {
-  assert.ok(err instanceof ProbeRefusedError, `refused, not: ${err.message}`);
-  assert.match(err.message, why);
-  assert.match(err.message, /; an operator can allow it with infra\.probeAllowlist in pantheon\.yaml$/);
-  return true;
-});
+const refused = (p: Promise<unknown>, why: RegExp) =>
+  assert.rejects(p, (err: Error) => {
+    assert.ok(err instanceof ProbeRefusedError, `refused, not: ${err.message}`);
+    assert.match(err.message, why);
+    assert.match(err.message, /; an operator can allow it with infra\.probeAllowlist in pantheon\.yaml$/);
+    return true;
+  });
 
 describe('probe target guard: what is refused', () => {
   test('loopback, unspecified, link-local and metadata addresses, in every spelling', async () => {
@@ -142,7 +145,10 @@ describe('probe target guard: infra.probeAllowlist', () => {
 
   test('entries that are none of these are configuration problems', () => {
     const g = guard(['localhost', 'http://127.0.0.1:3000', '10.0.0.0/40', 'host:99999', '[localhost]:80', 'a b']);
-    assert.deepEqual(g.problems().map((p) => p.path), ['infra.probeAllowlist[1]', 'infra.probeAllowlist[2]', 'infra.probeAllowlist[3]', 'infra.probeAllowlist[4]', 'infra.probeAllowlist[5]']);
+    assert.deepEqual(
+      g.problems().map((p) => p.path),
+      ['infra.probeAllowlist[1]', 'infra.probeAllowlist[2]', 'infra.probeAllowlist[3]', 'infra.probeAllowlist[4]', 'infra.probeAllowlist[5]'],
+    );
     assert.match(g.problems()[0]!.problem, /"http:\/\/127\.0\.0\.1:3000" is not a host name, an address, host:port or a CIDR range/);
   });
 });
@@ -160,10 +166,13 @@ describe('http_probe and the scheduled checks against a real server on 127.0.0.1
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
-  after(() => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  }));
+  after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
 
   const httpProbeTool = (probeAllowlist: string[]): PantheonTool => {
     const { infra } = pantheonConfigSchema.parse({ infra: { probeAllowlist } });
@@ -176,7 +185,9 @@ describe('http_probe and the scheduled checks against a real server on 127.0.0.1
   test('refused with no request reaching the server; reached once infra.probeAllowlist names it', async () => {
     const before = seen.length;
     for (const url of [`http://127.0.0.1:${port}/api/chat`, `http://localhost:${port}/`, `http://2130706433:${port}/`, `http://[::ffff:127.0.0.1]:${port}/`]) {
-      await assert.rejects(httpProbeTool([]).run({ url }, call), { message: new RegExp(`^Refused: .*:${port} is on Pantheon's own host \\(loopback\\); an operator can allow it with infra\\.probeAllowlist in pantheon\\.yaml$`) });
+      await assert.rejects(httpProbeTool([]).run({ url }, call), {
+        message: new RegExp(`^Refused: .*:${port} is on Pantheon's own host \\(loopback\\); an operator can allow it with infra\\.probeAllowlist in pantheon\\.yaml$`),
+      });
     }
     await assert.rejects(httpProbeTool([`127.0.0.1:${port + 1}`]).run({ url: `http://127.0.0.1:${port}/` }, call), /Refused/);
     assert.equal(seen.length, before, 'no request reached the server');
@@ -201,7 +212,10 @@ describe('http_probe and the scheduled checks against a real server on 127.0.0.1
     const before = seen.length;
     const checks = new ScheduledChecks({ checks: [], hosts: new HostRegistry({ hosts: [] }), probeGuard: new ProbeTargetGuard() } as never);
     const http = await checks.evaluate({ name: 'own-api', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'http', url: `http://127.0.0.1:${port}/api/approvals` } });
-    assert.deepEqual(http, { ok: false, detail: `check own-api: Refused: 127.0.0.1:${port} is on Pantheon's own host (loopback); an operator can allow it with infra.probeAllowlist in pantheon.yaml` });
+    assert.deepEqual(http, {
+      ok: false,
+      detail: `check own-api: Refused: 127.0.0.1:${port} is on Pantheon's own host (loopback); an operator can allow it with infra.probeAllowlist in pantheon.yaml`,
+    });
     const tls = await checks.evaluate({ name: 'metadata', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'tls', url: 'https://169.254.169.254/' } });
     assert.equal(tls.ok, false);
     assert.match(tls.detail, /^check metadata: Refused: 169\.254\.169\.254:443 is link-local/);

@@ -72,14 +72,17 @@ describe('buildPersonaTools', () => {
 
   test('groups not built yet are reported missing; handoff belongs to the graph', () => {
     const athena = buildPersonaTools(persona('athena'), { outbox: new RecordingOutbox(), team });
-    assert.deepEqual(athena.tools.map((t) => t.name), ['post_message', 'list_team']);
+    assert.deepEqual(
+      athena.tools.map((t) => t.name),
+      ['post_message', 'list_team'],
+    );
     assert.deepEqual(athena.missing, ['github', 'memory']);
     const apollo = buildPersonaTools(persona('apollo'), { outbox: new RecordingOutbox(), team, groups: { github: () => [] } });
     assert.deepEqual(apollo.missing, ['workspace', 'memory']);
   });
 
   test('two groups defining the same tool name is an error naming both', () => {
-    const dup = (): PantheonTool[] => [{ name: 'post_message', description: 'x', risk: 'read', schema: (undefined as never), run: async () => '' }];
+    const dup = (): PantheonTool[] => [{ name: 'post_message', description: 'x', risk: 'read', schema: undefined as never, run: async () => '' }];
     assert.throws(
       () => buildPersonaTools(persona('athena'), { outbox: new RecordingOutbox(), team, groups: { github: dup } }),
       /"post_message" is defined by both the github and the chat tool groups/,
@@ -103,14 +106,16 @@ describe('chat tools', () => {
     assert.equal(post.risk, 'write');
     const args = post.schema.parse({ conversation: 'release-planning', text: 'Release is on Thursday.' });
     assert.equal(await post.run(args, call), 'Posted to local:release-planning.');
-    assert.deepEqual(outbox.sent, [{
-      idempotencyKey: `tool:${call.threadId}:call_post_1`,
-      channel: 'local',
-      threadId: 'local:release-planning',
-      role: 'agent',
-      persona: 'athena',
-      text: 'Release is on Thursday.',
-    }]);
+    assert.deepEqual(outbox.sent, [
+      {
+        idempotencyKey: `tool:${call.threadId}:call_post_1`,
+        channel: 'local',
+        threadId: 'local:release-planning',
+        role: 'agent',
+        persona: 'athena',
+        text: 'Release is on Thursday.',
+      },
+    ]);
     // The same call again (a run replayed after a crash) posts nothing new.
     assert.match(await post.run(args, call), /Already posted to local:release-planning/);
     assert.equal(outbox.sent.length, 1);
@@ -129,7 +134,10 @@ describe('chat tools', () => {
     const { list } = await athenaTools();
     assert.equal(list.risk, 'read');
     const roster = await list.run({}, call);
-    assert.deepEqual(roster.split('\n').map((l) => l.split(' ')[0]), ['@apollo', '@artemis', '@athena', '@hephaestus', '@hermes', '@perseus']);
+    assert.deepEqual(
+      roster.split('\n').map((l) => l.split(' ')[0]),
+      ['@apollo', '@artemis', '@athena', '@hephaestus', '@hermes', '@perseus'],
+    );
     assert.match(roster, /@apollo \(Apollo, developer\): Full-stack developer/);
   });
 });

@@ -47,7 +47,10 @@ const skip = why && !CI ? `install podman and runc to run these (${why})` : fals
 
 let server: Server;
 let port: number;
-const hostAddresses = Object.values(os.networkInterfaces()).flatMap((l) => l ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address);
+const hostAddresses = Object.values(os.networkInterfaces())
+  .flatMap((l) => l ?? [])
+  .filter((a) => a.family === 'IPv4')
+  .map((a) => a.address);
 
 after(async () => {
   server?.close();
@@ -65,18 +68,24 @@ describe('the podman backend, with a real engine', { skip }, () => {
     port = (server.address() as AddressInfo).port;
   });
 
-  const sh = (script: string, over: Partial<SandboxSpec> = {}) =>
-    sandbox.run({ argv: ['/bin/sh', '-c', script], workspace, cwd: workspace, home, network: 'none', timeoutMs: 60_000, ...over });
-  const containers = () => execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' }).split('\n').filter((n) => n.startsWith('pantheon-sbx-'));
+  const sh = (script: string, over: Partial<SandboxSpec> = {}) => sandbox.run({ argv: ['/bin/sh', '-c', script], workspace, cwd: workspace, home, network: 'none', timeoutMs: 60_000, ...over });
+  const containers = () =>
+    execFileSync('podman', ['ps', '-a', '--format', '{{.Names}}'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((n) => n.startsWith('pantheon-sbx-'));
 
-  test('a command runs in the workspace; its files are Pantheon\'s; it sees no secret of Pantheon\'s', async () => {
+  test("a command runs in the workspace; its files are Pantheon's; it sees no secret of Pantheon's", async () => {
     const r = await sh('echo hello > made.txt; cat made.txt; env; ls /; cat ' + join(dataDir, 'secret.txt') + ' 2>&1; ls ' + dataDir);
     assert.match(r.stdout, /^hello$/m);
     assert.doesNotMatch(r.output, new RegExp(SECRET));
     assert.match(r.output, /No such file/);
     const st = statSync(join(workspace, 'made.txt'));
     assert.equal(st.uid, process.getuid!());
-    const env = r.stdout.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=')[0]).sort();
+    const env = r.stdout
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=')[0])
+      .sort();
     assert.ok(!env.includes('PANTHEON_TEST_SECRET'));
     assert.ok(env.includes('CI') && env.includes('HOME'));
   });
@@ -100,7 +109,10 @@ describe('the podman backend, with a real engine', { skip }, () => {
   test('network egress: the outside world, but not the host (its addresses, the bridge gateway, loopback) nor metadata', async (t) => {
     const targets = ['127.0.0.1', ...hostAddresses.filter((a) => a !== '127.0.0.1')];
     const tries = targets.map((a) => `curl -sS -m 3 http://${a}:${port}/ 2>&1; echo "rc ${a} $?"`).join('; ');
-    const r = await sh(`ip route; gw=$(ip route show default | { read -r _ _ g _; echo "$g"; }); curl -sS -m 3 http://$gw:${port}/ 2>&1; echo "rc gw $?"; ${tries}; curl -sS -m 3 http://169.254.169.254/ 2>&1; echo "rc meta $?"; curl -sS -m 10 -o /dev/null -w "registry %{http_code}\\n" https://registry.npmjs.org/is-number 2>&1`, { network: 'egress' });
+    const r = await sh(
+      `ip route; gw=$(ip route show default | { read -r _ _ g _; echo "$g"; }); curl -sS -m 3 http://$gw:${port}/ 2>&1; echo "rc gw $?"; ${tries}; curl -sS -m 3 http://169.254.169.254/ 2>&1; echo "rc meta $?"; curl -sS -m 10 -o /dev/null -w "registry %{http_code}\\n" https://registry.npmjs.org/is-number 2>&1`,
+      { network: 'egress' },
+    );
     assert.doesNotMatch(r.output, new RegExp(SECRET), r.output);
     assert.doesNotMatch(r.stdout, /^rc \S+ 0$/m, r.output);
     assert.match(r.stdout, /unreachable 169\.254\.0\.0\/16/);

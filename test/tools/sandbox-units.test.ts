@@ -47,11 +47,15 @@ describe('denied networks', () => {
     assert.equal(parseCidr(' 10.0.0.0/8 '), '10.0.0.0/8');
     assert.equal(parseCidr('0.0.0.0/0'), '0.0.0.0/0');
     for (const bad of ['example.com', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/8/1', '10.0.0/8', '::1', 'fe80::/10', '', '10.0.0.0/x', '10.0.0.0/8.5']) {
-      assert.throws(() => parseCidr(bad), (err: Error) => err.message === `sandbox.denyNetworks: "${bad}" is not an IPv4 address or CIDR range (e.g. 10.0.0.0/8)`, bad);
+      assert.throws(
+        () => parseCidr(bad),
+        (err: Error) => err.message === `sandbox.denyNetworks: "${bad}" is not an IPv4 address or CIDR range (e.g. 10.0.0.0/8)`,
+        bad,
+      );
     }
   });
 
-  test('deniedNetworks: always metadata, link-local, slirp\'s host alias and the host\'s own addresses; the operator\'s, once each', () => {
+  test("deniedNetworks: always metadata, link-local, slirp's host alias and the host's own addresses; the operator's, once each", () => {
     const denied = deniedNetworks(['192.168.0.0/16', '10.9.9.9', '192.168.0.0/16']);
     for (const n of ALWAYS_DENIED) assert.ok(denied.includes(n), n);
     assert.ok(denied.includes('169.254.0.0/16') && denied.includes('10.0.2.2/32'));
@@ -63,7 +67,11 @@ describe('denied networks', () => {
 
   test('hostAddresses: IPv4, not loopback, each once', () => {
     const a = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({ address, family, internal, netmask: '', mac: '', cidr: null }) as never;
-    const found = hostAddresses({ lo: [a('127.0.0.1', 'IPv4', true), a('::1', 'IPv6', true)], eth0: [a('192.0.2.7', 'IPv4'), a('2001:db8::7', 'IPv6')], br0: [a('192.0.2.7', 'IPv4'), a('172.17.0.1', 'IPv4')] });
+    const found = hostAddresses({
+      lo: [a('127.0.0.1', 'IPv4', true), a('::1', 'IPv6', true)],
+      eth0: [a('192.0.2.7', 'IPv4'), a('2001:db8::7', 'IPv6')],
+      br0: [a('192.0.2.7', 'IPv4'), a('172.17.0.1', 'IPv4')],
+    });
     assert.deepEqual(found, ['192.0.2.7/32', '172.17.0.1/32']);
   });
 });
@@ -110,7 +118,14 @@ describe('bubblewrap command line', () => {
     assert.deepEqual(values(a, '--cap-drop'), ['ALL']);
     assert.deepEqual(values(a, '--cap-add'), [], 'no capability without a network to set up');
     assert.ok(!a.includes('--share-net'));
-    assert.deepEqual(Object.fromEntries(pairs(a, '--setenv')), { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: spec().home, LANG: 'C.UTF-8', CI: '1', TMPDIR: '/tmp', USER: 'root' });
+    assert.deepEqual(Object.fromEntries(pairs(a, '--setenv')), {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: spec().home,
+      LANG: 'C.UTF-8',
+      CI: '1',
+      TMPDIR: '/tmp',
+      USER: 'root',
+    });
     assert.equal(a.at(-1), '--');
     assert.deepEqual(values(a, '--chdir'), [spec().cwd]);
     const egress = bw.bwrapArgs(spec({ network: 'egress', env: { NPM_CONFIG_CACHE: '/x' } }));
@@ -118,10 +133,13 @@ describe('bubblewrap command line', () => {
     assert.equal(Object.fromEntries(pairs(egress, '--setenv')).NPM_CONFIG_CACHE, '/x');
   });
 
-  test('the mounts: the workspace and HOME read-write; system directories and a few /etc files read-only; nothing of Pantheon\'s', () => {
+  test("the mounts: the workspace and HOME read-write; system directories and a few /etc files read-only; nothing of Pantheon's", () => {
     const s = spec({ readOnly: ['/srv/mirror.git'] });
     const a = bw.bwrapArgs(s);
-    assert.deepEqual(pairs(a, '--bind'), [[s.home, s.home], [s.workspace, s.workspace]]);
+    assert.deepEqual(pairs(a, '--bind'), [
+      [s.home, s.home],
+      [s.workspace, s.workspace],
+    ]);
     assert.deepEqual(pairs(a, '--dev-bind'), []);
     const ro = pairs(a, '--ro-bind');
     const allowed = new Set<string>([...SYSTEM_DIRS, ...ETC_ENTRIES, ...Object.values(etc), '/srv/mirror.git']);
@@ -133,7 +151,7 @@ describe('bubblewrap command line', () => {
     for (const hidden of [DATA, `${DATA}/workspaces`, `${DATA}/workspaces/apollo`, '/', '/root', '/home', '/etc', '/etc/ssh', '/run', '/var', '/proc', '/sys', '/tmp', process.cwd()]) {
       assert.ok(!sources.includes(hidden), `${hidden} is not mounted`);
     }
-    assert.ok(ro.some(([, to]) => to === '/etc/passwd') && etc['/etc/passwd'] === ro.find(([, to]) => to === '/etc/passwd')![0], 'Pantheon\'s own passwd');
+    assert.ok(ro.some(([, to]) => to === '/etc/passwd') && etc['/etc/passwd'] === ro.find(([, to]) => to === '/etc/passwd')![0], "Pantheon's own passwd");
     assert.deepEqual(values(a, '--proc'), ['/proc']);
     assert.deepEqual(values(a, '--tmpfs'), ['/tmp', '/dev/shm']);
     assert.deepEqual(values(a, '--size'), [String(32 * MB), String(32 * MB)], '/tmp and /dev/shm are limited');
@@ -149,13 +167,17 @@ describe('bubblewrap command line', () => {
   });
 
   test('run(): with egress, the network step and then the limits; without, the limits alone; passthrough has no network', async () => {
-    const inner = (network: 'none' | 'egress') => (bw as unknown as { inner(s: SandboxSpec, cgroup: boolean): string[] }).inner(spec({ network, argv: ['npm', 'test'], diskQuotaBytes: 10 * MB }), true);
+    const inner = (network: 'none' | 'egress') =>
+      (bw as unknown as { inner(s: SandboxSpec, cgroup: boolean): string[] }).inner(spec({ network, argv: ['npm', 'test'], diskQuotaBytes: 10 * MB }), true);
     assert.deepEqual(inner('none'), ['/usr/bin/prlimit', '--cpu=30:31', '--core=0', `--fsize=${10 * MB}`, '--nproc=64', '--', 'npm', 'test']);
     const e = inner('egress');
     assert.deepEqual(e.slice(0, 4), ['/bin/sh', '-c', EGRESS_INIT, 'pantheon-sandbox']);
     const batch = e[4]!.trim().split('\n');
     assert.deepEqual(batch.slice(0, 4), ['link set tap0 mtu 65520', 'link set tap0 up', 'addr add 10.0.2.100/24 dev tap0', 'route add default via 10.0.2.2 dev tap0']);
-    assert.deepEqual(batch.slice(4), deniedNetworks().map((n) => `route add unreachable ${n}`));
+    assert.deepEqual(
+      batch.slice(4),
+      deniedNetworks().map((n) => `route add unreachable ${n}`),
+    );
     assert.deepEqual(e.slice(5, 8), ['/usr/bin/ip', '/usr/bin/setpriv', '--']);
     assert.deepEqual(e.slice(8), ['/usr/bin/prlimit', '--cpu=30:31', '--core=0', `--fsize=${10 * MB}`, '--nproc=64', '--', 'npm', 'test']);
     const p = await bw.passthrough({ argv: ['git-upload-pack', '.'], workspace: spec().workspace, cwd: spec().workspace, home: spec().home });
@@ -176,7 +198,7 @@ describe('bubblewrap command line', () => {
 describe('docker and podman command lines', () => {
   const docker = new ContainerSandbox({ cli: '/usr/bin/docker', engine: 'docker', version: '27.0.1', image: 'node:20-bookworm', limits, uid: 1001, gid: 1002 });
 
-  test('network none: no network, read-only root, no capabilities, no new privileges, the limits, Pantheon\'s uid, the workspace mounted', () => {
+  test("network none: no network, read-only root, no capabilities, no new privileges, the limits, Pantheon's uid, the workspace mounted", () => {
     const s = spec({ readOnly: ['/srv/mirror.git'], env: { NPM_CONFIG_CACHE: '/x' } });
     const a = docker.runArgs(s, 'pantheon-sbx-1', true);
     assert.deepEqual(a.slice(0, 4), ['run', '--rm', '--name', 'pantheon-sbx-1']);
@@ -200,7 +222,7 @@ describe('docker and podman command lines', () => {
     assert.ok(!docker.runArgs(s, 'x', false).includes('-i'));
   });
 
-  test('network egress: the bridge, and a first step that denies the host\'s and link-local networks, then drops to Pantheon\'s uid', () => {
+  test("network egress: the bridge, and a first step that denies the host's and link-local networks, then drops to Pantheon's uid", () => {
     const a = docker.runArgs(spec({ network: 'egress' }), 'pantheon-sbx-2', true);
     assert.deepEqual(values(a, '--network'), ['bridge']);
     assert.deepEqual(values(a, '--cap-drop'), ['ALL']);
@@ -210,11 +232,29 @@ describe('docker and podman command lines', () => {
     assert.deepEqual(inner.slice(0, 4), ['/bin/sh', '-c', EGRESS_INIT, 'pantheon-sandbox']);
     const batch = inner[4]!.trim().split('\n');
     assert.ok(batch.includes('route add unreachable 169.254.0.0/16') && batch.includes('route add unreachable 10.0.2.2/32'));
-    assert.ok(batch.every((l) => l.startsWith('route add unreachable ')), 'the bridge is configured already: no tap set-up');
-    assert.deepEqual(inner.slice(5), ['ip', 'setpriv', '--reuid=1001', '--regid=1002', '--clear-groups', '--', 'prlimit', '--cpu=30:31', '--core=0', `--fsize=${5 * MB}`, '--nproc=64', '--', 'npm', 'ci']);
+    assert.ok(
+      batch.every((l) => l.startsWith('route add unreachable ')),
+      'the bridge is configured already: no tap set-up',
+    );
+    assert.deepEqual(inner.slice(5), [
+      'ip',
+      'setpriv',
+      '--reuid=1001',
+      '--regid=1002',
+      '--clear-groups',
+      '--',
+      'prlimit',
+      '--cpu=30:31',
+      '--core=0',
+      `--fsize=${5 * MB}`,
+      '--nproc=64',
+      '--',
+      'npm',
+      'ci',
+    ]);
   });
 
-  test('podman keeps the user\'s id mapping; a bad denyNetworks entry stops the command line', () => {
+  test("podman keeps the user's id mapping; a bad denyNetworks entry stops the command line", () => {
     const podman = new ContainerSandbox({ cli: '/usr/bin/podman', engine: 'podman', version: '5.0', image: 'img', limits, uid: 1001, gid: 1001, denyNetworks: ['office'] });
     assert.equal(podman.backend, 'podman');
     assert.deepEqual(values(podman.runArgs(spec(), 'n', true), '--userns'), ['keep-id']);
@@ -232,7 +272,9 @@ describe('a ContainerSandbox through a fake docker CLI', () => {
     cli = join(dir.path, 'docker');
     // Logs each call; `run` executes what follows the image on this host; `kill` records the
     // name and kills what `run` started under it; `version` answers like a daemon.
-    await writeFile(cli, `#!/bin/sh
+    await writeFile(
+      cli,
+      `#!/bin/sh
 dir=$(dirname "$0")
 printf '%s\\n' "$*" >> "$dir/calls.log"
 case "$1" in
@@ -251,7 +293,8 @@ case "$1" in
     exec "$@" ;;
   *) echo "fake docker: unexpected $1" >&2; exit 2 ;;
 esac
-`);
+`,
+    );
     await chmod(cli, 0o755);
   });
   after(() => dir?.remove());
@@ -259,7 +302,7 @@ esac
   const sandbox = () => new ContainerSandbox({ cli, engine: 'docker', version: 'fake', image: IMAGE, limits });
   const calls = async (file: string) => (await readFile(join(dir.path, file), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
 
-  test('a normal run returns the command\'s output and exit code, standard input passed through', async () => {
+  test("a normal run returns the command's output and exit code, standard input passed through", async () => {
     const ws = join(dir.path, 'ws');
     await mkdir(ws, { recursive: true });
     const r = await sandbox().run(spec({ argv: ['/bin/sh', '-c', 'cat; echo out; echo err >&2; exit 3'], workspace: ws, cwd: ws, home: ws, input: 'in\n' }));
@@ -327,9 +370,12 @@ describe('resolving sandbox.backend', () => {
       }
       assert.ok(r.problem instanceof SandboxUnavailableError);
       assert.match(r.problem.message, /^Workspace commands are disabled: /);
-      assert.match(r.problem.message, installed
-        ? new RegExp(`sandbox\\.backend is ${engine}, but "${engine} version" failed \\(.*\\): start its daemon or service`)
-        : new RegExp(`sandbox\\.backend is ${engine}, but the ${engine} command is not installed`));
+      assert.match(
+        r.problem.message,
+        installed
+          ? new RegExp(`sandbox\\.backend is ${engine}, but "${engine} version" failed \\(.*\\): start its daemon or service`)
+          : new RegExp(`sandbox\\.backend is ${engine}, but the ${engine} command is not installed`),
+      );
       assert.match(r.problem.message, /Or set sandbox\.backend: none in pantheon\.yaml/);
     }
   });

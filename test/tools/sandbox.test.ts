@@ -103,7 +103,10 @@ let tcp: TcpServer;
 let httpPort: number;
 let tcpPort: number;
 /** The host's own non-loopback IPv4 addresses. */
-const hostAddresses = Object.values(os.networkInterfaces()).flatMap((l) => l ?? []).filter((a) => a.family === 'IPv4' && !a.internal).map((a) => a.address);
+const hostAddresses = Object.values(os.networkInterfaces())
+  .flatMap((l) => l ?? [])
+  .filter((a) => a.family === 'IPv4' && !a.internal)
+  .map((a) => a.address);
 
 after(async () => {
   pantheon?.kill('SIGKILL');
@@ -139,18 +142,20 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     assert.ok(!r.output.includes(SECRET) && !r.stdout.includes(SECRET) && !r.stderr.includes(SECRET), `the secret leaked: ${r.output}`);
   };
 
-  test('/proc: only the sandbox\'s own processes; no other process\'s environ or cwd', async () => {
+  test("/proc: only the sandbox's own processes; no other process's environ or cwd", async () => {
     // Control: on the host, the stand-in's environ and cwd give the secret away.
     assert.match(readFileSync(`/proc/${pantheon.pid}/environ`, 'utf8'), new RegExp(SECRET));
     assert.match(readFileSync(`/proc/${pantheon.pid}/cwd/pantheon.yaml`, 'utf8'), new RegExp(SECRET));
-    const r = await sh([
-      'echo pids: $(ls /proc | grep -E "^[0-9]+$" | tr "\\n" " ")',
-      `cat /proc/${pantheon.pid}/environ /proc/${process.pid}/environ && echo READ-ENVIRON`,
-      `cat /proc/${pantheon.pid}/cwd/pantheon.yaml /proc/${process.pid}/cwd/package.json && echo READ-CWD`,
-      // Reversed, as the issue's script did to get past output scrubbing.
-      'for f in /proc/[0-9]*/environ; do cat $f | tr "\\0" "\\n" | rev; done',
-      'echo own-home: $(cat /proc/self/environ | tr "\\0" "\\n" | grep ^HOME=)',
-    ].join('; '));
+    const r = await sh(
+      [
+        'echo pids: $(ls /proc | grep -E "^[0-9]+$" | tr "\\n" " ")',
+        `cat /proc/${pantheon.pid}/environ /proc/${process.pid}/environ && echo READ-ENVIRON`,
+        `cat /proc/${pantheon.pid}/cwd/pantheon.yaml /proc/${process.pid}/cwd/package.json && echo READ-CWD`,
+        // Reversed, as the issue's script did to get past output scrubbing.
+        'for f in /proc/[0-9]*/environ; do cat $f | tr "\\0" "\\n" | rev; done',
+        'echo own-home: $(cat /proc/self/environ | tr "\\0" "\\n" | grep ^HOME=)',
+      ].join('; '),
+    );
     noSecret(r);
     assert.ok(!r.output.includes([...SECRET].reverse().join('')), 'nor reversed');
     assert.doesNotMatch(r.output, /READ-ENVIRON|READ-CWD/);
@@ -160,16 +165,22 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     assert.match(r.stdout, new RegExp(`own-home: HOME=${home}`), 'its own environ is readable');
   });
 
-  test('the data dir, config and persona files, the invoking user\'s home and ~/.ssh are not there', async () => {
+  test("the data dir, config and persona files, the invoking user's home and ~/.ssh are not there", async () => {
     const userHome = os.homedir();
-    const r = await sh([
-      ...[...dataSecrets, configFile, personaFile, join(userHome, '.ssh', 'id_ed25519'), join(userHome, '.ssh', 'id_rsa'), join(userHome, '.bash_history')].map((f) => `cat ${f} && echo "READ ${f}"`),
-      ...[`${dataDir}/pglite`, configDir, userHome, `${userHome}/.ssh`, '/home', '/root', '/etc/shadow', '/etc/ssh/ssh_host_ed25519_key', '/run'].map((p) => `ls -A ${p} >/dev/null 2>&1 && echo "LISTED ${p}"`),
-      `grep -rsl -D skip ${SECRET} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev --exclude-dir=usr && echo FOUND`,
-      'echo data-dir: $(ls -A ' + dataDir + ' | tr "\\n" " ")',
-      'cat package.json',
-      `echo from-home > ${home}/.npmrc && cat ${home}/.npmrc`,
-    ].join('; '));
+    const r = await sh(
+      [
+        ...[...dataSecrets, configFile, personaFile, join(userHome, '.ssh', 'id_ed25519'), join(userHome, '.ssh', 'id_rsa'), join(userHome, '.bash_history')].map(
+          (f) => `cat ${f} && echo "READ ${f}"`,
+        ),
+        ...[`${dataDir}/pglite`, configDir, userHome, `${userHome}/.ssh`, '/home', '/root', '/etc/shadow', '/etc/ssh/ssh_host_ed25519_key', '/run'].map(
+          (p) => `ls -A ${p} >/dev/null 2>&1 && echo "LISTED ${p}"`,
+        ),
+        `grep -rsl -D skip ${SECRET} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev --exclude-dir=usr && echo FOUND`,
+        'echo data-dir: $(ls -A ' + dataDir + ' | tr "\\n" " ")',
+        'cat package.json',
+        `echo from-home > ${home}/.npmrc && cat ${home}/.npmrc`,
+      ].join('; '),
+    );
     noSecret(r);
     assert.doesNotMatch(r.stdout, /READ |LISTED|FOUND/);
     // Of the data dir, only the path down to the workspace and HOME exists, as empty directories.
@@ -178,11 +189,15 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     assert.match(r.stdout, /from-home/, 'HOME is writable');
   });
 
-  test('writes outside the workspace fail; inside, files land on the host as Pantheon\'s user', async () => {
-    const r = await sh([
-      ...['/usr/local/bin/evil', '/etc/evil', '/evil', '/var/lib/evil', `${configDir}/evil`, join(os.homedir(), 'evil'), `${dataDir}/evil`].map((f) => `echo x > ${f} 2>/dev/null && echo "WROTE ${f}"`),
-      'echo hello > built.txt && mkdir -p dist && echo ok > dist/out.js && echo WROTE-WORKSPACE',
-    ].join('; '));
+  test("writes outside the workspace fail; inside, files land on the host as Pantheon's user", async () => {
+    const r = await sh(
+      [
+        ...['/usr/local/bin/evil', '/etc/evil', '/evil', '/var/lib/evil', `${configDir}/evil`, join(os.homedir(), 'evil'), `${dataDir}/evil`].map(
+          (f) => `echo x > ${f} 2>/dev/null && echo "WROTE ${f}"`,
+        ),
+        'echo hello > built.txt && mkdir -p dist && echo ok > dist/out.js && echo WROTE-WORKSPACE',
+      ].join('; '),
+    );
     // The data dir's path is in the private /tmp here (the temp dir is under /tmp): a write may
     // land there, but never on the host.
     assert.deepEqual(r.stdout.match(/WROTE \S+/g)?.filter((w) => !w.startsWith(`WROTE ${dataDir}`)) ?? [], []);
@@ -196,14 +211,14 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     assert.equal(readFileSync(join(workspace, 'built.txt'), 'utf8'), 'hello\n');
   });
 
-  test('network none: neither the host\'s services nor names outside; its own loopback works', async () => {
+  test("network none: neither the host's services nor names outside; its own loopback works", async () => {
     const targets: Array<[string, number]> = [['127.0.0.1', httpPort], ...hostAddresses.map((a): [string, number] => [a, tcpPort])];
     const control = await probeOnHost(targets);
     for (const [target, what] of Object.entries(control)) assert.match(what, new RegExp(`^connected .*${SECRET}`, 's'), `control: the host reaches ${target}`);
     const r = await sandbox.run(spec(['/usr/bin/node', '-e', PROBE, JSON.stringify(targets)]));
     noSecret(r);
     for (const [target, what] of Object.entries(parseProbe(r))) assert.doesNotMatch(what, /^connected/, `${target} from the sandbox`);
-    const dns = await sh('getent hosts registry.npmjs.org && echo RESOLVED; node -e "require(\'dns\').lookup(\'registry.npmjs.org\', (e, a) => console.log(e ? \'lookup \' + e.code : \'RESOLVED \' + a))"');
+    const dns = await sh("getent hosts registry.npmjs.org && echo RESOLVED; node -e \"require('dns').lookup('registry.npmjs.org', (e, a) => console.log(e ? 'lookup ' + e.code : 'RESOLVED ' + a))\"");
     assert.doesNotMatch(dns.stdout, /RESOLVED/);
     assert.match(dns.stdout, /lookup E/);
     await ownLoopbackWorks('none');
@@ -211,21 +226,44 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
 
   /** A test server on the sandbox's own 127.0.0.1 answers (tests that listen on localhost work). */
   async function ownLoopbackWorks(network: SandboxNetwork): Promise<void> {
-    const r = await sandbox.run(spec(['/usr/bin/node', '-e', `
+    const r = await sandbox.run(
+      spec(
+        [
+          '/usr/bin/node',
+          '-e',
+          `
       const http = require('http');
       const s = http.createServer((q, a) => a.end('inside')).listen(0, '127.0.0.1', () => {
         http.get({ host: '127.0.0.1', port: s.address().port }, (res) => { res.on('data', (d) => console.log('got ' + d)); res.on('end', () => s.close()); });
-      });`], { network }));
+      });`,
+        ],
+        { network },
+      ),
+    );
     assert.match(r.stdout, /got inside/, `own loopback with network ${network}: ${r.output}`);
   }
 
-  test('network egress: the host\'s loopback services, its own addresses, slirp\'s host alias and metadata are unreachable', async () => {
-    const local: Array<[string, number]> = [['127.0.0.1', httpPort], ['127.0.0.1', tcpPort], ['127.0.0.1', 5432], ['127.0.0.1', 6379]];
+  test("network egress: the host's loopback services, its own addresses, slirp's host alias and metadata are unreachable", async () => {
+    const local: Array<[string, number]> = [
+      ['127.0.0.1', httpPort],
+      ['127.0.0.1', tcpPort],
+      ['127.0.0.1', 5432],
+      ['127.0.0.1', 6379],
+    ];
     const targets: Array<[string, number]> = [
       ...local,
-      ['10.0.2.2', httpPort], ['10.0.2.2', tcpPort], ['10.0.2.2', 5432], ['10.0.2.2', 6379],
-      ...hostAddresses.flatMap((a): Array<[string, number]> => [[a, tcpPort], [a, 22]]),
-      ['169.254.169.254', 80], ['169.254.170.2', 80],
+      ['10.0.2.2', httpPort],
+      ['10.0.2.2', tcpPort],
+      ['10.0.2.2', 5432],
+      ['10.0.2.2', 6379],
+      ...hostAddresses.flatMap(
+        (a): Array<[string, number]> => [
+          [a, tcpPort],
+          [a, 22],
+        ],
+      ),
+      ['169.254.169.254', 80],
+      ['169.254.170.2', 80],
     ];
     const control = await probeOnHost([...local, ...hostAddresses.map((a): [string, number] => [a, tcpPort])]);
     assert.match(control[`127.0.0.1:${httpPort}`]!, new RegExp(`^connected .*${SECRET}`, 's'), 'control: the host reaches its HTTP server');
@@ -258,7 +296,16 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     // The same trust store as this process (a TLS-inspecting proxy's CA, say), where the sandbox can see it.
     const ca = process.env.NODE_EXTRA_CA_CERTS;
     const env = ca && /^\/(etc|usr)\//.test(ca) ? { NODE_EXTRA_CA_CERTS: ca } : undefined;
-    const r = await sandbox.run(spec(['/usr/bin/node', '-e', `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(20000) }).then(async (r) => console.log('status ' + r.status + ' ' + (await r.json()).name), (e) => console.log('failed ' + e.message + ' ' + (e.cause && (e.cause.code || e.cause.message))))`], { network: 'egress', env }));
+    const r = await sandbox.run(
+      spec(
+        [
+          '/usr/bin/node',
+          '-e',
+          `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(20000) }).then(async (r) => console.log('status ' + r.status + ' ' + (await r.json()).name), (e) => console.log('failed ' + e.message + ' ' + (e.cause && (e.cause.code || e.cause.message))))`,
+        ],
+        { network: 'egress', env },
+      ),
+    );
     assert.match(r.stdout, /status 200 is-number/, r.output);
   });
 
@@ -348,7 +395,7 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     }
   });
 
-  test('new user namespaces are refused (seccomp), so the kernel\'s namespace code is out of reach', async () => {
+  test("new user namespaces are refused (seccomp), so the kernel's namespace code is out of reach", async () => {
     const r = await sh('unshare -Ur id; echo "rc=$?"; unshare -U true; echo "rc2=$?"; sh -c "echo forks fine"');
     assert.match(r.output, /unshare failed: Operation not permitted/);
     assert.match(r.stdout, /^rc=1$/m);
@@ -405,16 +452,19 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
 
   for (const network of ['none', 'egress'] as const) {
     test(`no capabilities (network ${network}): routes, mounts and new namespaces reveal nothing`, async () => {
-      const r = await sh([
-        'grep -E "^Cap(Eff|Bnd|Prm|Amb)" /proc/self/status',
-        'ip route add 203.0.113.0/24 dev lo 2>/dev/null && echo ROUTE-ADDED',
-        'ip route del unreachable 169.254.0.0/16 2>/dev/null && echo ROUTE-DELETED',
-        'ip link set lo down 2>/dev/null && echo LINK-DOWN',
-        `mount -t tmpfs x /tmp 2>/dev/null && echo MOUNTED; mount --bind / /tmp 2>/dev/null && echo BOUND`,
-        `unshare -Urm sh -c 'umount -l /tmp; umount -l /; cat ${dataSecrets[0]} ${configFile}; ls ${os.homedir()}' 2>/dev/null && echo UNSHARED`,
-        `unshare -Urn sh -c 'ip route del unreachable 169.254.0.0/16' 2>/dev/null && echo NS-ROUTE`,
-        'echo checked',
-      ].join('; '), { network });
+      const r = await sh(
+        [
+          'grep -E "^Cap(Eff|Bnd|Prm|Amb)" /proc/self/status',
+          'ip route add 203.0.113.0/24 dev lo 2>/dev/null && echo ROUTE-ADDED',
+          'ip route del unreachable 169.254.0.0/16 2>/dev/null && echo ROUTE-DELETED',
+          'ip link set lo down 2>/dev/null && echo LINK-DOWN',
+          `mount -t tmpfs x /tmp 2>/dev/null && echo MOUNTED; mount --bind / /tmp 2>/dev/null && echo BOUND`,
+          `unshare -Urm sh -c 'umount -l /tmp; umount -l /; cat ${dataSecrets[0]} ${configFile}; ls ${os.homedir()}' 2>/dev/null && echo UNSHARED`,
+          `unshare -Urn sh -c 'ip route del unreachable 169.254.0.0/16' 2>/dev/null && echo NS-ROUTE`,
+          'echo checked',
+        ].join('; '),
+        { network },
+      );
       noSecret(r);
       for (const line of r.stdout.split('\n').filter((l) => l.startsWith('Cap'))) assert.match(line, /^Cap\w+:\s+0{16}$/, line);
       assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('Cap')).length, 4);
@@ -428,12 +478,19 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     });
   }
 
-  test('the environment: PATH, HOME, LANG, CI, TMPDIR, USER and the spec\'s own; none of Pantheon\'s', async () => {
+  test("the environment: PATH, HOME, LANG, CI, TMPDIR, USER and the spec's own; none of Pantheon's", async () => {
     for (const network of ['none', 'egress'] as const) {
       const r = await sandbox.run(spec(['/usr/bin/env'], { network, env: { NPM_CONFIG_CACHE: `${home}/.npm` } }));
-      const vars = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const vars = Object.fromEntries(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
       // The shell of the egress step adds PWD; it says nothing about the host.
-      const names = Object.keys(vars).filter((k) => k !== 'PWD').sort();
+      const names = Object.keys(vars)
+        .filter((k) => k !== 'PWD')
+        .sort();
       assert.deepEqual(names, ['CI', 'HOME', 'LANG', 'NPM_CONFIG_CACHE', 'PATH', 'TMPDIR', 'USER'], `network ${network}: ${r.stdout}`);
       assert.equal(vars.HOME, home);
       assert.equal(vars.NPM_CONFIG_CACHE, `${home}/.npm`);
@@ -450,7 +507,12 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
       await echo.dispose();
     }
     const targets: Array<[string, number]> = [['127.0.0.1', httpPort], ...hostAddresses.map((a): [string, number] => [a, tcpPort])];
-    const net = await sandbox.passthrough({ argv: ['/bin/sh', '-c', `grep -c : /proc/net/dev; ls /proc | grep -cE "^[0-9]+$"; /usr/bin/node -e "$1" "$2"`, 'sh', PROBE, JSON.stringify(targets)], workspace, cwd: workspace, home });
+    const net = await sandbox.passthrough({
+      argv: ['/bin/sh', '-c', `grep -c : /proc/net/dev; ls /proc | grep -cE "^[0-9]+$"; /usr/bin/node -e "$1" "$2"`, 'sh', PROBE, JSON.stringify(targets)],
+      workspace,
+      cwd: workspace,
+      home,
+    });
     try {
       const out = await runArgv(net.argv, '');
       assert.ok(!out.includes(SECRET));
@@ -470,7 +532,12 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
     }
     assert.ok(createdGroups.length >= 10, `the runs used cgroups: ${createdGroups.length}`);
     // Groups are removed just after each result is returned: give the last ones a moment.
-    const left = () => cgroups!.roots.flatMap((r) => readdirSync(r).filter((d) => createdGroups.includes(d)).map((d) => join(r, d)));
+    const left = () =>
+      cgroups!.roots.flatMap((r) =>
+        readdirSync(r)
+          .filter((d) => createdGroups.includes(d))
+          .map((d) => join(r, d)),
+      );
     for (let i = 0; i < 50 && left().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(left(), []);
   });
@@ -478,13 +545,15 @@ describe('the bubblewrap sandbox, tried as a hostile repository would', { skip }
 
 /** Pids of host processes running exactly `sleep 1000` with SLEEPER_TAG=`tag`. */
 function sleepers(tag: string): string[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00001000\u0000' && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`SLEEPER_TAG=${tag}`);
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u00001000\u0000' && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`SLEEPER_TAG=${tag}`);
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** What `list` finds once it is empty or a second has passed (the kernel ends a PID namespace's processes as its first one exits). */

@@ -27,17 +27,33 @@ async function makeWorkspace(dataDir: string, persona: string, issue: number, us
   await writeFile(join(transportRepo(dataDir, persona, name), 'HEAD'), 'ref: refs/heads/main\n');
   const paths = [checkout, workspaceHome(dataDir, persona, name), transportRepo(dataDir, persona, name)];
   if (opts.meta !== false) {
-    await new Workspaces(dataDir, persona).saveMeta(name, { owner: 'acme', repo: 'api', issue, branch: `pantheon/${persona}/${issue}-x`, defaultBranch: 'main', cloneUrl: 'https://github.com/acme/api.git' });
+    await new Workspaces(dataDir, persona).saveMeta(name, {
+      owner: 'acme',
+      repo: 'api',
+      issue,
+      branch: `pantheon/${persona}/${issue}-x`,
+      defaultBranch: 'main',
+      cloneUrl: 'https://github.com/acme/api.git',
+    });
     paths.push(metaFile(dataDir, persona, name));
   }
   for (const p of paths) await utimes(p, usedAt, usedAt);
   return name;
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 async function partsLeft(dataDir: string, persona: string, name: string): Promise<string[]> {
-  const parts = { checkout: join(personaRoot(dataDir, persona), name), home: workspaceHome(dataDir, persona, name), meta: metaFile(dataDir, persona, name), transport: transportRepo(dataDir, persona, name) };
+  const parts = {
+    checkout: join(personaRoot(dataDir, persona), name),
+    home: workspaceHome(dataDir, persona, name),
+    meta: metaFile(dataDir, persona, name),
+    transport: transportRepo(dataDir, persona, name),
+  };
   const left: string[] = [];
   for (const [part, path] of Object.entries(parts)) if (await exists(path)) left.push(part);
   return left;
@@ -67,7 +83,7 @@ describe('workspace retention, with the work ledger on embedded PGlite', () => {
     return item.id;
   }
 
-  test('removes what ended long ago or was never anyone\'s work, keeps work in flight and what is in use', async () => {
+  test("removes what ended long ago or was never anyone's work, keeps work in flight and what is in use", async () => {
     const dataDir = join(dir.path, 'data');
     const ended = await makeWorkspace(dataDir, 'apollo', 1, daysAgo(20));
     const endedId = await workItem(1, 'merged', 30);
@@ -96,7 +112,11 @@ describe('workspace retention, with the work ledger on embedded PGlite', () => {
     assert.deepEqual(await partsLeft(dataDir, 'apollo', ended), []);
     assert.deepEqual(await partsLeft(dataDir, 'hermes', orphan), []);
     assert.deepEqual(await partsLeft(dataDir, 'hermes', leftover), []);
-    for (const [persona, name] of [['apollo', inFlight], ['apollo', inUse], ['hermes', recentOrphan]] as const) {
+    for (const [persona, name] of [
+      ['apollo', inFlight],
+      ['apollo', inUse],
+      ['hermes', recentOrphan],
+    ] as const) {
       assert.deepEqual(await partsLeft(dataDir, persona, name), ['checkout', 'home', 'meta', 'transport'], `${persona}/${name} is kept whole`);
     }
 
@@ -119,7 +139,11 @@ describe('workspace retention, with the work ledger on embedded PGlite', () => {
   test('a workspace whose work item cannot be looked up is kept', async () => {
     const dataDir = join(dir.path, 'broken-ledger');
     const name = await makeWorkspace(dataDir, 'apollo', 7, daysAgo(40));
-    const failing: WorkItemLookup = { forIssue: async () => { throw new Error('database unavailable'); } };
+    const failing: WorkItemLookup = {
+      forIssue: async () => {
+        throw new Error('database unavailable');
+      },
+    };
     const logger = createLogger({ level: 'silent' });
     assert.deepEqual(await cleanWorkspaces({ dataDir, retentionDays: 7, lookup: failing, logger }), []);
     assert.deepEqual(await cleanWorkspaces({ dataDir, retentionDays: 7, logger }), []);

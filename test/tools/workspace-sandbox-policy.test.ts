@@ -60,7 +60,10 @@ test('no usable backend: workspace commands are refused with what to install, an
     const resolved = await resolveSandbox(defaults.sandbox, { dataDir: dir, which: () => undefined });
     assert.equal(resolved.sandbox, undefined);
     assert.ok(resolved.problem instanceof SandboxUnavailableError);
-    assert.match(resolved.problem!.message, /Workspace commands are disabled: no usable sandbox: bubblewrap \(bwrap\) is not installed: install bubblewrap and slirp4netns \(Debian\/Ubuntu: apt-get install bubblewrap slirp4netns iproute2.*\)\. Or set sandbox\.backend: none/);
+    assert.match(
+      resolved.problem!.message,
+      /Workspace commands are disabled: no usable sandbox: bubblewrap \(bwrap\) is not installed: install bubblewrap and slirp4netns \(Debian\/Ubuntu: apt-get install bubblewrap slirp4netns iproute2.*\)\. Or set sandbox\.backend: none/,
+    );
     const podman = await resolveSandbox({ ...defaults.sandbox, backend: 'podman' }, { dataDir: dir, which: () => undefined });
     assert.match(podman.problem!.message, /sandbox\.backend is podman, but the podman command is not installed/);
     const ws = new Workspaces(dir, 'apollo', { resolved, network: 'egress', quotaBytes: 1 << 30 });
@@ -70,7 +73,13 @@ test('no usable backend: workspace commands are refused with what to install, an
       runCommandTool(ws).run({ workspace: 'acme-api-1', command: `touch ${marker}` }, { id: 't2', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' }),
       /Workspace commands are disabled/,
     );
-    assert.equal(await stat(marker).then(() => true, () => false), false);
+    assert.equal(
+      await stat(marker).then(
+        () => true,
+        () => false,
+      ),
+      false,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,17 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  branchName,
-  CappedOutput,
-  confine,
-  isWorkBranchOf,
-  parseWorkspaceArg,
-  runProcess,
-  sandboxEnv,
-  slugify,
-  workspaceName,
-} from '../../tools/workspace/index.js';
+import { branchName, CappedOutput, confine, isWorkBranchOf, parseWorkspaceArg, runProcess, sandboxEnv, slugify, workspaceName } from '../../tools/workspace/index.js';
 import { tempDir } from '../support/pantheon-process.js';
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -57,7 +47,7 @@ test('paths stay inside the workspace: no .., no absolute paths elsewhere, no sy
   assert.equal(await confine(root, '.git/HEAD'), join(root, '.git/HEAD'), 'reading git internals is fine');
 });
 
-test('the sandbox environment has PATH, HOME, LANG and CI only: no tokens or keys from Pantheon\'s', async () => {
+test("the sandbox environment has PATH, HOME, LANG and CI only: no tokens or keys from Pantheon's", async () => {
   const env = sandboxEnv('/sandbox/home', {
     PATH: '/usr/bin:/bin',
     LANG: 'en_US.UTF-8',
@@ -70,7 +60,11 @@ test('the sandbox environment has PATH, HOME, LANG and CI only: no tokens or key
   });
   assert.deepEqual(env, { PATH: '/usr/bin:/bin', HOME: '/sandbox/home', LANG: 'en_US.UTF-8', CI: '1' });
   const r = await runProcess('/bin/sh', ['-c', 'env'], { cwd: dir.path, env, timeoutMs: 10_000 });
-  const names = r.stdout.split('\n').filter(Boolean).map((l) => l.split('=')[0]).filter((n) => !['PWD', 'SHLVL', '_'].includes(n!));
+  const names = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('=')[0])
+    .filter((n) => !['PWD', 'SHLVL', '_'].includes(n!));
   assert.deepEqual(names.sort(), ['CI', 'HOME', 'LANG', 'PATH']);
 });
 

@@ -74,7 +74,7 @@ function getFailedChecks(s: GitHubSession): PantheonTool<typeof schema> {
   return {
     name: 'get_failed_checks',
     description:
-      'Read why a pull request\'s checks failed: the failed check runs on its head commit, with their names, conclusions and the end of each failing job\'s log, within a budget. ' +
+      "Read why a pull request's checks failed: the failed check runs on its head commit, with their names, conclusions and the end of each failing job's log, within a budget. " +
       'Fix the cause in your workspace, commit and push to the same branch. ' +
       UNTRUSTED_NOTE,
     risk: 'read',
@@ -84,9 +84,7 @@ function getFailedChecks(s: GitHubSession): PantheonTool<typeof schema> {
       const ref = shortRef(r, number);
       const pr = (await onGitHub('read the pull request', () => s.client.rest.pulls.get({ ...r, pull_number: number }))).data;
       const sha = pr.head.sha;
-      const runs = (await onGitHub('list the check runs', () =>
-        s.client.paginate(s.client.rest.checks.listForRef, { ...r, ref: sha, per_page: 100 }),
-      )) as CheckRunJson[];
+      const runs = (await onGitHub('list the check runs', () => s.client.paginate(s.client.rest.checks.listForRef, { ...r, ref: sha, per_page: 100 }))) as CheckRunJson[];
       const failed = runs.filter((c) => c.status === 'completed' && FAILED.has(c.conclusion ?? ''));
       const head = `${ref} head ${sha.slice(0, 7)} on ${oneLine(pr.head.ref)}: ${runs.length} check run(s)`;
       if (!failed.length) {
@@ -101,7 +99,13 @@ function getFailedChecks(s: GitHubSession): PantheonTool<typeof schema> {
         out.push(`Check "${oneLine(run.name)}" ${run.conclusion}${run.html_url ? ` (${run.html_url})` : ''}, ${source}:`);
         out.push(untrusted(`${source} of check ${run.name}`, logTail(text, perLog)));
       }
-      if (failed.length > read.length) out.push(`Not read (over ${MAX_LOGS} failures): ${failed.slice(MAX_LOGS).map((c) => oneLine(c.name)).join(', ')}.`);
+      if (failed.length > read.length)
+        out.push(
+          `Not read (over ${MAX_LOGS} failures): ${failed
+            .slice(MAX_LOGS)
+            .map((c) => oneLine(c.name))
+            .join(', ')}.`,
+        );
       if (pr.state !== 'open') out.push(`Note: ${ref} is ${pr.merged ? 'merged' : 'closed'}.`);
       return out.join('\n');
     },

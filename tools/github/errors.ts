@@ -4,7 +4,9 @@ export function describeGitHubError(err: unknown, action: string): Error {
   if (typeof e?.status !== 'number') return err instanceof Error ? err : new Error(String(err));
   const said = e.response?.data?.message ?? e.message ?? '';
   const details = (e.response?.data?.errors ?? [])
-    .map((d) => (typeof d === 'string' ? d : (d as { message?: string; field?: string; code?: string }).message ?? `${(d as { field?: string }).field ?? ''} ${(d as { code?: string }).code ?? ''}`.trim()))
+    .map((d) =>
+      typeof d === 'string' ? d : ((d as { message?: string; field?: string; code?: string }).message ?? `${(d as { field?: string }).field ?? ''} ${(d as { code?: string }).code ?? ''}`.trim()),
+    )
     .filter(Boolean)
     .join('; ');
   const hint = HINTS[e.status] ?? '';

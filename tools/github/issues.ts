@@ -42,19 +42,24 @@ function createIssue(s: GitHubSession): PantheonTool<typeof createIssueSchema> {
       const login = await s.login();
       const assignee = args.assignee ? s.deps.team.resolve(args.assignee) : undefined;
       // A replayed call finds the issue it already opened instead of opening another.
-      const existing = await onGitHub('list issues', async () =>
-        (await s.client.rest.issues.listForRepo({ ...r, creator: login, state: 'all', sort: 'created', direction: 'desc', per_page: 100 })).data,
+      const existing = await onGitHub(
+        'list issues',
+        async () => (await s.client.rest.issues.listForRepo({ ...r, creator: login, state: 'all', sort: 'created', direction: 'desc', per_page: 100 })).data,
       );
       let issue = existing.find((i) => !i.pull_request && hasMarker(i.body, call.id));
       const created = !issue;
-      issue ??= await onGitHub(`create an issue in ${r.owner}/${r.repo}`, async () =>
-        (await s.client.rest.issues.create({
-          ...r,
-          title: args.title,
-          body: issueBody(args.body, args.acceptance_criteria, call.id),
-          ...(args.labels?.length ? { labels: args.labels } : {}),
-          ...(assignee ? { assignees: [assignee.login] } : {}),
-        })).data,
+      issue ??= await onGitHub(
+        `create an issue in ${r.owner}/${r.repo}`,
+        async () =>
+          (
+            await s.client.rest.issues.create({
+              ...r,
+              title: args.title,
+              body: issueBody(args.body, args.acceptance_criteria, call.id),
+              ...(args.labels?.length ? { labels: args.labels } : {}),
+              ...(assignee ? { assignees: [assignee.login] } : {}),
+            })
+          ).data,
       );
       const item = await s.deps.ledger?.ensure({
         kind: 'issue',
@@ -110,7 +115,7 @@ const editIssueSchema = z.object({
 function editIssue(s: GitHubSession): PantheonTool<typeof editIssueSchema> {
   return {
     name: 'edit_issue',
-    description: 'Change an issue\'s title, body, or state (open/closed).',
+    description: "Change an issue's title, body, or state (open/closed).",
     risk: 'write',
     schema: editIssueSchema,
     async run({ repo, number, title, body, state }) {
@@ -182,7 +187,7 @@ const commentSchema = z.object({ repo: repoArg, number: numberArg, body: z.strin
 function commentOnIssue(s: GitHubSession): PantheonTool<typeof commentSchema> {
   return {
     name: 'comment_on_issue',
-    description: 'Comment, as you, on an issue or on a pull request\'s conversation.',
+    description: "Comment, as you, on an issue or on a pull request's conversation.",
     risk: 'write',
     schema: commentSchema,
     async run({ repo, number, body }, call) {

@@ -16,7 +16,7 @@ const openSchema = z.object({
   issue: z.number().int().positive().describe('The issue this pull request closes'),
   title: z.string().min(3).max(256),
   body: z.string().min(1).describe('What changed and how it was tested (markdown)'),
-  base: z.string().optional().describe('Target branch; default: the repository\'s default branch'),
+  base: z.string().optional().describe("Target branch; default: the repository's default branch"),
   draft: z.boolean().optional(),
 });
 
@@ -36,28 +36,36 @@ export function pullTools(s: GitHubSession): PantheonTool[] {
 function openPullRequest(s: GitHubSession): PantheonTool<typeof openSchema> {
   return {
     name: 'open_pull_request',
-    description:
-      'Open a pull request from your pushed work branch that closes the issue, and request reviews from the reviewer personas. ' +
-      'The issue\'s work item moves to in_review.',
+    description: 'Open a pull request from your pushed work branch that closes the issue, and request reviews from the reviewer personas. ' + "The issue's work item moves to in_review.",
     risk: 'write',
     schema: openSchema,
     async run(args, call) {
       const r = parseRepo(args.repo);
-      const open = await onGitHub('list pull requests', async () =>
-        (await s.client.rest.pulls.list({ ...r, head: `${r.owner}:${args.branch}`, state: 'all', per_page: 100 })).data,
-      );
+      const open = await onGitHub('list pull requests', async () => (await s.client.rest.pulls.list({ ...r, head: `${r.owner}:${args.branch}`, state: 'all', per_page: 100 })).data);
       const ledger = s.deps.ledger;
       const found = open.find((p) => p.state === 'open' || hasMarker(p.body, call.id));
       const item = ledger
-        ? (await workItemOf(s, r, args.issue)) ??
-          (await ledger.ensure({ kind: 'issue', title: args.title, externalRef: issueRef(r, args.issue), originThread: call.threadId, originChannel: call.channel, owner: s.persona.id, actor: call.persona })).item
+        ? ((await workItemOf(s, r, args.issue)) ??
+          (
+            await ledger.ensure({
+              kind: 'issue',
+              title: args.title,
+              externalRef: issueRef(r, args.issue),
+              originThread: call.threadId,
+              originChannel: call.channel,
+              owner: s.persona.id,
+              actor: call.persona,
+            })
+          ).item)
         : undefined;
       let pr: { number: number; html_url: string } | undefined = found;
       if (!pr) {
         const base = args.base ?? (await onGitHub('read the repository', () => s.client.rest.repos.get(r))).data.default_branch;
-        pr = (await onGitHub(`open a pull request from ${args.branch}`, () =>
-          s.client.rest.pulls.create({ ...r, head: args.branch, base, title: args.title, body: pullRequestBody(args.body, args.issue, item?.id, call.id), draft: args.draft }),
-        )).data;
+        pr = (
+          await onGitHub(`open a pull request from ${args.branch}`, () =>
+            s.client.rest.pulls.create({ ...r, head: args.branch, base, title: args.title, body: pullRequestBody(args.body, args.issue, item?.id, call.id), draft: args.draft }),
+          )
+        ).data;
       }
       const requested = await requestReviewers(s, r, pr.number, s.deps.team.reviewerLogins(s.persona.id), call.persona, item?.id);
       if (item && ledger) {
@@ -68,7 +76,9 @@ function openPullRequest(s: GitHubSession): PantheonTool<typeof openSchema> {
         `${found ? 'Pull request already open' : 'Opened pull request'} ${shortRef(r, pr.number)} (closes #${args.issue}): ${pr.html_url}.`,
         requested,
         item ? `Work item ${item.id} is in review.` : '',
-      ].filter(Boolean).join(' ');
+      ]
+        .filter(Boolean)
+        .join(' ');
     },
   };
 }

@@ -8,7 +8,11 @@ const NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** Parses `owner/repo` (also a github.com URL or `owner/repo#12`); throws a message the model can act on. */
 export function parseRepo(input: string): RepoRef {
-  const cleaned = input.trim().replace(/^https?:\/\/[^/]+\//, '').replace(/\.git$/, '').replace(/#\d+$/, '');
+  const cleaned = input
+    .trim()
+    .replace(/^https?:\/\/[^/]+\//, '')
+    .replace(/\.git$/, '')
+    .replace(/#\d+$/, '');
   const [owner, repo, ...rest] = cleaned.split('/');
   if (!owner || !repo || rest.length || !NAME.test(owner) || !NAME.test(repo)) {
     throw new Error(`"${input}" is not a repository: write it as owner/repo, e.g. acme/api`);

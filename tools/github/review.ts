@@ -52,8 +52,7 @@ function getPullRequestDiff(s: GitHubSession): PantheonTool<typeof diffSchema> {
   return {
     name: 'get_pull_request_diff',
     description:
-      'Read a pull request\'s changes, file by file, within a token budget: code first and larger changes first; files that do not fit are named as SKIPPED, never dropped. ' +
-      UNTRUSTED_NOTE,
+      "Read a pull request's changes, file by file, within a token budget: code first and larger changes first; files that do not fit are named as SKIPPED, never dropped. " + UNTRUSTED_NOTE,
     risk: 'read',
     schema: diffSchema,
     async run({ repo, number, max_tokens, paths }) {
@@ -100,15 +99,23 @@ function submitReview(s: GitHubSession): PantheonTool<typeof submitSchema> {
       const done = reviews.find((rv) => hasMarker(rv.body, call.id));
       if (done) return `Already submitted (this call ran before): ${done.state} on ${shortRef(r, number)}: ${done.html_url}`;
       // One API call: the verdict, the summary and every inline comment land together.
-      const review = (await onGitHub(`submit a review on ${shortRef(r, number)}`, () =>
-        s.client.rest.pulls.createReview({
-          ...r,
-          pull_number: number,
-          event,
-          body: withMarker(body, call.id),
-          comments: (comments ?? []).map((c) => ({ path: c.path, line: c.line, body: c.body, side: c.side ?? 'RIGHT', ...(c.start_line ? { start_line: c.start_line, start_side: c.side ?? 'RIGHT' } : {}) })),
-        }),
-      )).data;
+      const review = (
+        await onGitHub(`submit a review on ${shortRef(r, number)}`, () =>
+          s.client.rest.pulls.createReview({
+            ...r,
+            pull_number: number,
+            event,
+            body: withMarker(body, call.id),
+            comments: (comments ?? []).map((c) => ({
+              path: c.path,
+              line: c.line,
+              body: c.body,
+              side: c.side ?? 'RIGHT',
+              ...(c.start_line ? { start_line: c.start_line, start_side: c.side ?? 'RIGHT' } : {}),
+            })),
+          }),
+        )
+      ).data;
       const pr = (await onGitHub('read the pull request', () => s.client.rest.pulls.get({ ...r, pull_number: number }))).data;
       const item = await workItemOf(s, r, closedIssue(pr.body));
       if (item) await s.deps.ledger!.recordEvent(item.id, { actor: call.persona, kind: 'review_submitted', detail: { state: review.state, url: review.html_url, comments: comments?.length ?? 0 } });
@@ -156,14 +163,18 @@ const THREADS_QUERY = `query($owner: String!, $repo: String!, $number: Int!, $af
 }`;
 
 interface ThreadsAnswer {
-  repository?: { pullRequest?: { reviewThreads?: { nodes?: Array<{ isResolved?: boolean; comments?: { nodes?: Array<{ databaseId?: number }> } }>; pageInfo?: { hasNextPage?: boolean; endCursor?: string | null } } } };
+  repository?: {
+    pullRequest?: {
+      reviewThreads?: { nodes?: Array<{ isResolved?: boolean; comments?: { nodes?: Array<{ databaseId?: number }> } }>; pageInfo?: { hasNextPage?: boolean; endCursor?: string | null } };
+    };
+  };
 }
 
 function listUnresolvedReviewThreads(s: GitHubSession): PantheonTool<typeof threadsSchema> {
   return {
     name: 'list_unresolved_review_threads',
     description:
-      'List the inline review threads on a pull request that still need an answer from its author: not resolved, and the last word is not the author\'s. ' +
+      "List the inline review threads on a pull request that still need an answer from its author: not resolved, and the last word is not the author's. " +
       `Each shows the comment id to pass to reply_to_review_comment. ${UNTRUSTED_NOTE}`,
     risk: 'read',
     schema: threadsSchema,
@@ -183,7 +194,12 @@ function listUnresolvedReviewThreads(s: GitHubSession): PantheonTool<typeof thre
       for (const t of open) {
         const where = `${t.root.path}:${t.root.line ?? t.root.original_line ?? '?'}${t.outdated ? ' (outdated)' : ''}`;
         parts.push(`Thread at ${where} — reply with comment_id ${t.root.id}:`);
-        parts.push(untrusted(`review thread ${t.root.id} on ${where}`, [t.root, ...t.replies].map((c) => `${c.user?.login ?? 'someone'}: ${c.body.replace(/<!-- pantheon:[^>]*-->/g, '').trim()}`).join('\n---\n')));
+        parts.push(
+          untrusted(
+            `review thread ${t.root.id} on ${where}`,
+            [t.root, ...t.replies].map((c) => `${c.user?.login ?? 'someone'}: ${c.body.replace(/<!-- pantheon:[^>]*-->/g, '').trim()}`).join('\n---\n'),
+          ),
+        );
       }
       return parts.join('\n');
     },
@@ -193,7 +209,7 @@ function listUnresolvedReviewThreads(s: GitHubSession): PantheonTool<typeof thre
 const replySchema = z.object({
   repo: repoArg,
   number: prArg,
-  comment_id: z.number().int().positive().describe('The id of the thread\'s first comment (from list_unresolved_review_threads)'),
+  comment_id: z.number().int().positive().describe("The id of the thread's first comment (from list_unresolved_review_threads)"),
   body: z.string().min(1).max(60000),
 });
 
@@ -210,9 +226,11 @@ function replyToReviewComment(s: GitHubSession): PantheonTool<typeof replySchema
       if (done) return `Already replied (this call ran before): ${done.html_url}`;
       const root = comments.find((c) => c.id === comment_id);
       if (!root) return `No review comment ${comment_id} on ${shortRef(r, number)}: use an id from list_unresolved_review_threads.`;
-      const reply = (await onGitHub('reply to the review comment', () =>
-        s.client.rest.pulls.createReplyForReviewComment({ ...r, pull_number: number, comment_id: root.in_reply_to_id ?? root.id, body: withMarker(body, call.id) }),
-      )).data;
+      const reply = (
+        await onGitHub('reply to the review comment', () =>
+          s.client.rest.pulls.createReplyForReviewComment({ ...r, pull_number: number, comment_id: root.in_reply_to_id ?? root.id, body: withMarker(body, call.id) }),
+        )
+      ).data;
       return `Replied on ${root.path}:${root.line ?? root.original_line ?? '?'}: ${reply.html_url}`;
     },
   };

@@ -52,9 +52,7 @@ export class TeamDirectory {
 
   /** Logins of the reviewer personas, except `exceptPersona` (nobody reviews their own PR). */
   reviewerLogins(exceptPersona?: string): string[] {
-    return this.members
-      .filter((m) => m.role === 'reviewer' && m.id !== exceptPersona && m.github?.login)
-      .map((m) => m.github!.login);
+    return this.members.filter((m) => m.role === 'reviewer' && m.id !== exceptPersona && m.github?.login).map((m) => m.github!.login);
   }
 
   /** `login (persona id)` when the login is a persona's, for messages. */

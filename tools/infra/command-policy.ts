@@ -11,10 +11,7 @@ export interface HostPolicyConfig {
 }
 
 /** How a command is treated on a host: runs as a read, goes through the policy at `risk`, or is refused. */
-export type CommandVerdict =
-  | { kind: 'read' }
-  | { kind: 'risky'; risk: RiskClass }
-  | { kind: 'deny'; pattern: string };
+export type CommandVerdict = { kind: 'read' } | { kind: 'risky'; risk: RiskClass } | { kind: 'deny'; pattern: string };
 
 /**
  * Commands that only look: they run without approval on every host. Whole-command matches;
@@ -42,7 +39,12 @@ const SHELL_SYNTAX = /[;&|<>$`\\\n\r(){}*?!'"#~]/;
 function compile(pattern: string): RegExp {
   const regex = /^\/(.+)\/([a-z]*)$/.exec(pattern);
   if (regex) return new RegExp(regex[1]!, regex[2]);
-  return new RegExp(`^${pattern.trim().replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .trim()
+      .replace(/[.+^${}()|[\]\\?]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
 }
 
 /** The simple commands inside a compound one (`a; b && c | d`, `$(e)`), for deny checks. */

@@ -6,9 +6,7 @@
 const SEP = '---pantheon---';
 
 /** The one command host_health runs (fixed, read-only: it does not go through the command policy). */
-export const HEALTH_COMMAND = [
-  'cat /proc/uptime', 'cat /proc/loadavg', 'nproc', 'df -P -x tmpfs -x devtmpfs -x overlay -x squashfs 2>/dev/null || df -P', 'free -m',
-].join(`; echo ${SEP}; `);
+export const HEALTH_COMMAND = ['cat /proc/uptime', 'cat /proc/loadavg', 'nproc', 'df -P -x tmpfs -x devtmpfs -x overlay -x squashfs 2>/dev/null || df -P', 'free -m'].join(`; echo ${SEP}; `);
 
 /** The command disk checks run. */
 export const DISK_COMMAND = 'df -P -x tmpfs -x devtmpfs -x overlay -x squashfs 2>/dev/null || df -P';
@@ -52,7 +50,11 @@ export function parseHealth(lines: string[]): HostHealth {
   if (load?.length === 3 && load.every(Number.isFinite)) health.load = load as [number, number, number];
   const cpus = Number(nproc[0]);
   if (Number.isFinite(cpus) && cpus > 0) health.cpus = cpus;
-  const mem = free.find((l) => l.startsWith('Mem:'))?.split(/\s+/).slice(1).map(Number);
+  const mem = free
+    .find((l) => l.startsWith('Mem:'))
+    ?.split(/\s+/)
+    .slice(1)
+    .map(Number);
   if (mem && mem.length >= 2) health.memory = { totalMb: mem[0]!, usedMb: mem[1]!, availableMb: mem[5] ?? mem[2] ?? 0 };
   return health;
 }

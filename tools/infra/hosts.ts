@@ -32,7 +32,10 @@ export class HostRegistry {
   private readonly hosts = new Map<string, Host>();
   readonly knownHostsFile: string;
 
-  constructor(config: Pick<InfraConfig, 'hosts' | 'knownHosts'>, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    config: Pick<InfraConfig, 'hosts' | 'knownHosts'>,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.knownHostsFile = config.knownHosts ?? join(env.HOME ?? homedir(), '.ssh', 'known_hosts');
     for (const h of config.hosts) this.hosts.set(h.name, toHost(h, env));
   }

@@ -17,9 +17,7 @@ export interface KnownHostEntry {
   line: number;
 }
 
-export type HostKeyVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; message: string };
+export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; message: string };
 
 /** Parses a known_hosts file's text. `@cert-authority` lines are skipped (certificates are not supported). */
 export function parseKnownHosts(text: string): KnownHostEntry[] {
@@ -59,7 +57,10 @@ export function keyTypeOf(key: Buffer): string {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -98,7 +99,11 @@ export function verifyHostKey(entries: KnownHostEntry[], opts: { host: string; a
   const presented = `${type} ${fingerprint(opts.key)}`;
   const checkOnHost = `Compare it with the key on the host itself (\`ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-/, '').replace(/-.*$/, '')}_key.pub\` there, or ask its admin)`;
   if (entries.some((e) => e.revoked && e.key.equals(opts.key))) {
-    return { ok: false, reason: 'revoked', message: `Refused to connect to ${opts.host} (${name}): its host key ${presented} is marked @revoked in ${opts.file}. Do not use this host until its keys are replaced.` };
+    return {
+      ok: false,
+      reason: 'revoked',
+      message: `Refused to connect to ${opts.host} (${name}): its host key ${presented} is marked @revoked in ${opts.file}. Do not use this host until its keys are replaced.`,
+    };
   }
   const mine = entries.filter((e) => !e.revoked && entryMatches(e.hosts, name));
   if (mine.some((e) => e.key.equals(opts.key))) return { ok: true };

@@ -28,7 +28,14 @@ export const infraModule: ModuleFactory = (ctx) => {
   const probeGuard = new ProbeTargetGuard({ allowlist: infra.probeAllowlist });
   const redisUrl = ctx.loaded.config.redis.url;
   const checks = new ScheduledChecks({
-    checks: infra.schedule, hosts, ssh, pool: ctx.pool, outbox: ctx.outbox, queue: ctx.queue, logger, probeGuard,
+    checks: infra.schedule,
+    hosts,
+    ssh,
+    pool: ctx.pool,
+    outbox: ctx.outbox,
+    queue: ctx.queue,
+    logger,
+    probeGuard,
     ...(redisUrl ? { redis: { url: redisUrl, prefix: ctx.loaded.config.redis.prefix } } : {}),
   });
   const problems = [...runbooks.problems(), ...checks.problems(), ...probeGuard.problems()];
@@ -36,10 +43,12 @@ export const infraModule: ModuleFactory = (ctx) => {
     const [first, ...more] = problems;
     throw new ConfigError(ctx.loaded.configFile ?? 'pantheon.yaml', first!.path, first!.problem, more);
   }
-  ctx.commands.register(cancelCommand(runner, {
-    identify: (channel, user) => ctx.approvers.identify(channel, user),
-    any: () => ctx.loaded.config.humans.length > 0,
-  }));
+  ctx.commands.register(
+    cancelCommand(runner, {
+      identify: (channel, user) => ctx.approvers.identify(channel, user),
+      any: () => ctx.loaded.config.humans.length > 0,
+    }),
+  );
   return {
     name: 'infra',
     toolGroups: { infra: infraTools({ hosts, ssh, runbooks, store, runner, settings: infra.jobs, probeGuard }) },

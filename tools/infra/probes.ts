@@ -42,7 +42,7 @@ export async function httpProbe(url: string, opts: ProbeOptions & { expectStatus
   } catch (err) {
     if (err instanceof ProbeRefusedError) throw err;
     const e = err as Error & { code?: string };
-    const why = e instanceof ProbeTimeout ? e.message : e.code ?? e.message;
+    const why = e instanceof ProbeTimeout ? e.message : (e.code ?? e.message);
     return { url, ok: false, latencyMs: Math.round(performance.now() - started), error: why };
   } finally {
     clearTimeout(timer);
@@ -60,20 +60,23 @@ class ProbeTimeout extends Error {
 function statusOf(url: URL, target: VettedTarget, signal: AbortSignal): Promise<number> {
   const send = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
-    const req = send({
-      host: target.address,
-      family: target.family,
-      port: target.port,
-      path: `${url.pathname}${url.search}`,
-      method: 'GET',
-      headers: { host: url.host, accept: '*/*', 'user-agent': 'pantheon-http-probe' },
-      servername: isIP(target.name) ? undefined : target.name,
-      agent: false,
-      signal,
-    }, (res) => {
-      resolve(res.statusCode ?? 0);
-      res.destroy();
-    });
+    const req = send(
+      {
+        host: target.address,
+        family: target.family,
+        port: target.port,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers: { host: url.host, accept: '*/*', 'user-agent': 'pantheon-http-probe' },
+        servername: isIP(target.name) ? undefined : target.name,
+        agent: false,
+        signal,
+      },
+      (res) => {
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -115,10 +118,13 @@ export async function tlsExpiry(target: string, opts: ProbeOptions & { servernam
   return new Promise((resolve, reject) => {
     const servername = opts.servername ?? (isIP(vetted.name) ? undefined : vetted.name);
     const socket = tls.connect({ host: vetted.address, port, servername, rejectUnauthorized: false });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`));
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        socket.destroy();
+        reject(new Error(`no TLS handshake with ${host}:${port} within ${timeoutMs} ms`));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       const cert = socket.getPeerCertificate();
@@ -144,9 +150,7 @@ export async function tlsExpiry(target: string, opts: ProbeOptions & { servernam
 }
 
 export function describeHttpProbe(r: HttpProbeResult): string {
-  return r.error
-    ? `${r.url}: DOWN — ${r.error} (after ${r.latencyMs} ms)`
-    : `${r.url}: ${r.ok ? 'up' : 'DOWN'} — HTTP ${r.status} in ${r.latencyMs} ms`;
+  return r.error ? `${r.url}: DOWN — ${r.error} (after ${r.latencyMs} ms)` : `${r.url}: ${r.ok ? 'up' : 'DOWN'} — HTTP ${r.status} in ${r.latencyMs} ms`;
 }
 
 export function describeTls(r: TlsExpiryResult, warnDays = 14): string {

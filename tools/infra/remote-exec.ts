@@ -189,7 +189,13 @@ export async function killRemote(pool: SshPool, host: string, pid: number, signa
 }
 
 /** Runs a short command and collects its output (for health checks and probes). */
-export async function runQuick(pool: SshPool, host: string, command: string, timeoutMs = 20_000, maxLines = 500): Promise<{ exitCode: number | null; lines: string[]; errors: string[]; timedOut: boolean }> {
+export async function runQuick(
+  pool: SshPool,
+  host: string,
+  command: string,
+  timeoutMs = 20_000,
+  maxLines = 500,
+): Promise<{ exitCode: number | null; lines: string[]; errors: string[]; timedOut: boolean }> {
   const lines: string[] = [];
   const errors: string[] = [];
   const run = await runRemote(pool, host, command, {

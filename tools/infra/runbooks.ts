@@ -23,7 +23,10 @@ export interface RunbookStep {
 export class Runbooks {
   private readonly byName = new Map<string, RunbookConfig>();
 
-  constructor(config: RunbookConfig[], private readonly hosts: HostRegistry) {
+  constructor(
+    config: RunbookConfig[],
+    private readonly hosts: HostRegistry,
+  ) {
     for (const r of config) this.byName.set(r.name, r);
   }
 

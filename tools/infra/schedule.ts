@@ -73,15 +73,22 @@ export class ScheduledChecks {
   async start(opts: { workers: boolean }): Promise<void> {
     if (!this.deps.checks.length) return;
     if (opts.workers) {
-      await this.deps.queue.process<{ check: string }, void>(INFRA_CHECKS_QUEUE, async (job) => { await this.run(job.data.check); }, { concurrency: 4 });
+      await this.deps.queue.process<{ check: string }, void>(
+        INFRA_CHECKS_QUEUE,
+        async (job) => {
+          await this.run(job.data.check);
+        },
+        { concurrency: 4 },
+      );
     }
     if (this.deps.queue.kind === 'bullmq' && this.deps.redis) return this.scheduleOnRedis(this.deps.redis);
     if (!opts.workers) return;
     for (const check of this.deps.checks) {
       const ms = everyMs(check.every);
-      const tick = () => void this.deps.queue
-        .add(INFRA_CHECKS_QUEUE, 'check', { check: check.name }, { jobId: `check:${check.name}:${Math.floor(Date.now() / ms)}` })
-        .catch((err) => this.deps.logger.warn({ check: check.name, err: (err as Error).message }, 'could not queue a scheduled check'));
+      const tick = () =>
+        void this.deps.queue
+          .add(INFRA_CHECKS_QUEUE, 'check', { check: check.name }, { jobId: `check:${check.name}:${Math.floor(Date.now() / ms)}` })
+          .catch((err) => this.deps.logger.warn({ check: check.name, err: (err as Error).message }, 'could not queue a scheduled check'));
       tick();
       const t = setInterval(tick, ms);
       t.unref();
@@ -98,9 +105,15 @@ export class ScheduledChecks {
     const q = new Queue(INFRA_CHECKS_QUEUE, { connection: { url: redis.url }, prefix: redis.prefix });
     try {
       for (const check of this.deps.checks) {
-        await q.upsertJobScheduler(`check-${check.name}`, { every: everyMs(check.every) }, {
-          name: 'check', data: { check: check.name }, opts: { removeOnComplete: 100, removeOnFail: 100 },
-        });
+        await q.upsertJobScheduler(
+          `check-${check.name}`,
+          { every: everyMs(check.every) },
+          {
+            name: 'check',
+            data: { check: check.name },
+            opts: { removeOnComplete: 100, removeOnFail: 100 },
+          },
+        );
       }
       for (const s of await q.getJobSchedulers()) {
         const id = s.key ?? (s as { id?: string }).id ?? '';
@@ -167,9 +180,7 @@ export class ScheduledChecks {
         const r = await runQuick(this.deps.ssh, host!, command!, 60_000, 20);
         const said = scrubSecrets([...r.lines, ...r.errors].slice(0, 3).join(' / ')).slice(0, 300);
         if (r.timedOut) return { ok: false, detail: `\`${command}\` on ${host} did not finish within 60 s` };
-        return r.exitCode === 0
-          ? { ok: true, detail: `\`${command}\` on ${host} passed` }
-          : { ok: false, detail: `\`${command}\` failed on ${host} (exit ${r.exitCode})${said ? `: ${said}` : ''}` };
+        return r.exitCode === 0 ? { ok: true, detail: `\`${command}\` on ${host} passed` } : { ok: false, detail: `\`${command}\` failed on ${host} (exit ${r.exitCode})${said ? `: ${said}` : ''}` };
       }
     }
   }
@@ -198,7 +209,11 @@ export class ScheduledChecks {
     if (!closed) return;
     this.deps.logger.info({ check: check.name, incident: closed.id }, 'scheduled check passes again: incident closed');
     if (check.resolved) {
-      await this.post(check, `infra-incident:${closed.id}:resolved`, `✅ Resolved: check ${check.name} passes again (incident ${closed.id} lasted ${Math.max(1, Math.round(Number(closed.minutes)))} min; it was: ${closed.detail})`);
+      await this.post(
+        check,
+        `infra-incident:${closed.id}:resolved`,
+        `✅ Resolved: check ${check.name} passes again (incident ${closed.id} lasted ${Math.max(1, Math.round(Number(closed.minutes)))} min; it was: ${closed.detail})`,
+      );
     }
   }
 

@@ -158,9 +158,8 @@ export class SshPool {
         }
         settled = true;
         if (refusal) return reject(new HostKeyError(refusal));
-        const hint = err.level === 'client-authentication'
-          ? ` (the server refused ${host.user}'s credentials: check privateKey/agent/passwordEnv of ${host.name} and the server's authorized_keys)`
-          : '';
+        const hint =
+          err.level === 'client-authentication' ? ` (the server refused ${host.user}'s credentials: check privateKey/agent/passwordEnv of ${host.name} and the server's authorized_keys)` : '';
         reject(new Error(`could not connect to ${host.name} (${host.address}:${host.port}) as ${host.user}: ${err.message}${hint}`));
       });
       client.on('close', () => {

@@ -76,9 +76,7 @@ export class ProbeTargetGuard {
     const why = classify(ip) ?? (this.isOwnAddress(ip) ? REASONS.own : undefined);
     if (!why) return undefined;
     const plain = unmap(ip);
-    const allowed = this.entries.some((e) => portMatches(e, port) && (
-      (e.kind === 'address' && sameIp(e.ip, plain))
-      || (e.kind === 'range' && inRange(plain, e.ip, e.bits))));
+    const allowed = this.entries.some((e) => portMatches(e, port) && ((e.kind === 'address' && sameIp(e.ip, plain)) || (e.kind === 'range' && inRange(plain, e.ip, e.bits))));
     return allowed ? undefined : why;
   }
 
@@ -94,7 +92,10 @@ export class ProbeTargetGuard {
 /** A probe target the guard refused; its message says why and how an operator allows it. */
 export class ProbeRefusedError extends Error {
   override readonly name = 'ProbeRefusedError';
-  constructor(readonly target: string, why: string) {
+  constructor(
+    readonly target: string,
+    why: string,
+  ) {
     super(`Refused: ${why}; an operator can allow it with infra.probeAllowlist in pantheon.yaml`);
   }
 }
@@ -150,11 +151,7 @@ interface Ip {
   bytes: number[];
 }
 
-type AllowEntry = { port?: number } & (
-  | { kind: 'name'; name: string }
-  | { kind: 'address'; ip: Ip }
-  | { kind: 'range'; ip: Ip; bits: number }
-);
+type AllowEntry = { port?: number } & ({ kind: 'name'; name: string } | { kind: 'address'; ip: Ip } | { kind: 'range'; ip: Ip; bits: number });
 
 function classify(ip: Ip): string | undefined {
   const a = unmap(ip);
@@ -186,7 +183,7 @@ function parseIp(text: string): Ip | undefined {
   const kind = isIP(t);
   if (kind === 4) return { bytes: t.split('.').map(Number) };
   if (kind !== 6) return undefined;
-  const [head, tail] = t.includes('::') ? t.split('::') as [string, string] : [t, undefined];
+  const [head, tail] = t.includes('::') ? (t.split('::') as [string, string]) : [t, undefined];
   const groups = (part: string | undefined): number[] => {
     if (!part) return [];
     return part.split(':').flatMap((g) => {

@@ -19,8 +19,15 @@ export interface InfraToolDeps extends JobDispatchDeps {
   probeGuard?: ProbeTargetGuard;
 }
 
-const hostArg = (hosts: HostRegistry) => z.string().min(1).describe(`A host from the configuration: ${hosts.names().join(', ') || '(none configured)'}`);
-const jobArg = z.string().regex(/^\s*j-[0-9a-f]{8}\s*$/i, 'a job id looks like j-1a2b3c4d').describe('The job id, e.g. j-1a2b3c4d');
+const hostArg = (hosts: HostRegistry) =>
+  z
+    .string()
+    .min(1)
+    .describe(`A host from the configuration: ${hosts.names().join(', ') || '(none configured)'}`);
+const jobArg = z
+  .string()
+  .regex(/^\s*j-[0-9a-f]{8}\s*$/i, 'a job id looks like j-1a2b3c4d')
+  .describe('The job id, e.g. j-1a2b3c4d');
 
 /** Runs a fixed read-only command and answers its stdout (stderr when it failed). */
 async function readOnly(deps: InfraToolDeps, host: string, command: string): Promise<{ ok: boolean; lines: string[] }> {
@@ -37,7 +44,8 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
   return (): PantheonTool[] => {
     const runCommand: PantheonTool<z.ZodObject<{ host: z.ZodString; command: z.ZodString; timeoutSeconds: z.ZodOptional<z.ZodNumber>; idempotent: z.ZodOptional<z.ZodBoolean> }>> = {
       name: 'run_command',
-      description: 'Run a shell command on a registered host over SSH, as a job whose output streams to the thread. Read-only commands (uptime, df -h, free -m, docker ps, systemctl status ...) run at once; anything else waits for a human approval. Answers the output, or the job id if it is still running.',
+      description:
+        'Run a shell command on a registered host over SSH, as a job whose output streams to the thread. Read-only commands (uptime, df -h, free -m, docker ps, systemctl status ...) run at once; anything else waits for a human approval. Answers the output, or the job id if it is still running.',
       risk: 'infra',
       schema: z.object({
         host: hostArg(hosts),
@@ -89,7 +97,13 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
       risk: 'infra',
       // A restart drops live connections: a human says when, even where the policy lets infra work run unasked.
       alwaysAsk: true,
-      schema: z.object({ host: hostArg(hosts), container: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'a container name or id').describe('Container name or id') }),
+      schema: z.object({
+        host: hostArg(hosts),
+        container: z
+          .string()
+          .regex(/^[A-Za-z0-9][\w.-]*$/, 'a container name or id')
+          .describe('Container name or id'),
+      }),
       riskFor: ({ host, container }) => {
         if (!hosts.has(host)) return 'read';
         const verdict = hosts.get(host).policy.riskOf(`docker restart ${container}`, host);
@@ -103,7 +117,8 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
 
     const probe: PantheonTool<z.ZodObject<{ url: z.ZodString; expectStatus: z.ZodOptional<z.ZodNumber>; timeoutSeconds: z.ZodOptional<z.ZodNumber> }>> = {
       name: 'http_probe',
-      description: "Request a URL once and report its HTTP status and latency (time to the response headers). Pantheon's own host (loopback), link-local and cloud metadata addresses are refused unless an operator allowlisted them.",
+      description:
+        "Request a URL once and report its HTTP status and latency (time to the response headers). Pantheon's own host (loopback), link-local and cloud metadata addresses are refused unless an operator allowlisted them.",
       risk: 'read',
       schema: z.object({
         url: z.string().url().describe('http(s) URL'),
@@ -115,7 +130,8 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
 
     const tls: PantheonTool<z.ZodObject<{ target: z.ZodString; warnDays: z.ZodOptional<z.ZodNumber> }>> = {
       name: 'tls_expiry',
-      description: "When the TLS certificate of a server expires (and whether it is trusted). Pantheon's own host (loopback), link-local and cloud metadata addresses are refused unless an operator allowlisted them.",
+      description:
+        "When the TLS certificate of a server expires (and whether it is trusted). Pantheon's own host (loopback), link-local and cloud metadata addresses are refused unless an operator allowlisted them.",
       risk: 'read',
       schema: z.object({
         target: z.string().min(1).describe('host, host:port or https URL'),
@@ -154,10 +170,16 @@ export function infraTools(deps: InfraToolDeps): (ctx: ToolContext) => PantheonT
         }
         const total = runbooks.get(args.runbook).steps.length;
         const result = await dispatchJob(deps, 'run_runbook', args, call, {
-          host: step.host, command: step.run, kind: 'runbook', runbook: args.runbook, step: step.index,
-          idempotent: step.idempotent, timeoutSeconds: step.timeoutSeconds ?? deps.settings.timeoutSeconds,
+          host: step.host,
+          command: step.run,
+          kind: 'runbook',
+          runbook: args.runbook,
+          step: step.index,
+          idempotent: step.idempotent,
+          timeoutSeconds: step.timeoutSeconds ?? deps.settings.timeoutSeconds,
         });
-        const next = step.index < total ? `Next: step ${step.index + 1} (${runbooks.step(args.runbook, step.index + 1).name}) once this one has succeeded.` : `That was the last step of ${args.runbook}.`;
+        const next =
+          step.index < total ? `Next: step ${step.index + 1} (${runbooks.step(args.runbook, step.index + 1).name}) once this one has succeeded.` : `That was the last step of ${args.runbook}.`;
         return `Step ${step.index}/${total} (${step.name}): ${result}\n${next}`;
       },
     };

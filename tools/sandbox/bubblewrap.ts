@@ -43,7 +43,8 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
  * unreachable (with bubblewrap, after configuring slirp4netns' tap device), then drops every
  * capability for good and runs the command.
  */
-export const EGRESS_INIT = 'batch="$1"; ip="$2"; setpriv="$3"; shift 3\n' +
+export const EGRESS_INIT =
+  'batch="$1"; ip="$2"; setpriv="$3"; shift 3\n' +
   'fail() { echo "pantheon sandbox: could not deny networks" >&2; exit 125; }\n' +
   'printf "%s" "$batch" | "$ip" -batch - || fail\n' +
   // The default gateway is the host as well (slirp's 10.0.2.2, a container bridge's address):
@@ -129,48 +130,56 @@ export class BubblewrapSandbox implements Sandbox {
       if (this.o.cgroups) cgroup = await this.o.cgroups.create(name, { memoryBytes, processes: this.o.limits.processes });
       seccompFd = this.o.seccompFile ? openSync(this.o.seccompFile, 'r') : undefined;
       const args = [...this.bwrapArgs(spec, { block: 3, info: 4, seccomp: seccompFd === undefined ? undefined : 5 }), ...this.inner(spec, cgroup !== undefined)];
-      const result = await supervise(this.o.tools.bwrap, args, {
-        cwd: '/',
-        env: {},
-        timeoutMs: spec.timeoutMs,
-        input: spec.input,
-        headChars: spec.headChars,
-        tailChars: spec.tailChars,
-        maxOutputBytes: this.o.limits.outputMb * MB,
-      }, {
-        extraStdio: seccompFd === undefined ? ['pipe', 'pipe'] : ['pipe', 'pipe', seccompFd],
-        started: async (child) => {
-          // bwrap closes its ends early; a reset on ours is expected, not an error.
-          for (const fd of [3, 4]) (child.stdio[fd] as Readable).on('error', () => {});
-          sandboxPid = await readChildPid(child);
-          // The sandbox's first process, still blocked: all it will run is counted from here on.
-          if (cgroup) await cgroup.add(sandboxPid);
-          if (spec.network === 'egress') egress = await attachEgress(this.o.tools.slirp!, sandboxPid);
-          const block = child.stdio[3] as Writable;
-          block.end('1');
+      const result = await supervise(
+        this.o.tools.bwrap,
+        args,
+        {
+          cwd: '/',
+          env: {},
+          timeoutMs: spec.timeoutMs,
+          input: spec.input,
+          headChars: spec.headChars,
+          tailChars: spec.tailChars,
+          maxOutputBytes: this.o.limits.outputMb * MB,
         },
-        kill: () => {
-          // The namespace's first process: when it dies, the kernel kills everything in it.
-          if (sandboxPid) {
-            try {
-              process.kill(sandboxPid, 'SIGKILL');
-            } catch {
-              // gone already
-            }
-          }
-          void cgroup?.killAll();
-        },
-        watch: cgroup || watchDisk ? {
-          intervalMs: WATCH_INTERVAL_MS,
-          check: async () => {
-            if (cgroup && (await cgroup.hits()).processes) {
-              processesHit = true;
-              return 'processes';
-            }
-            return watchDisk ? disk.check() : undefined;
+        {
+          extraStdio: seccompFd === undefined ? ['pipe', 'pipe'] : ['pipe', 'pipe', seccompFd],
+          started: async (child) => {
+            // bwrap closes its ends early; a reset on ours is expected, not an error.
+            for (const fd of [3, 4]) (child.stdio[fd] as Readable).on('error', () => {});
+            sandboxPid = await readChildPid(child);
+            // The sandbox's first process, still blocked: all it will run is counted from here on.
+            if (cgroup) await cgroup.add(sandboxPid);
+            if (spec.network === 'egress') egress = await attachEgress(this.o.tools.slirp!, sandboxPid);
+            const block = child.stdio[3] as Writable;
+            block.end('1');
           },
-        } : undefined,
-      });
+          kill: () => {
+            // The namespace's first process: when it dies, the kernel kills everything in it.
+            if (sandboxPid) {
+              try {
+                process.kill(sandboxPid, 'SIGKILL');
+              } catch {
+                // gone already
+              }
+            }
+            void cgroup?.killAll();
+          },
+          watch:
+            cgroup || watchDisk
+              ? {
+                  intervalMs: WATCH_INTERVAL_MS,
+                  check: async () => {
+                    if (cgroup && (await cgroup.hits()).processes) {
+                      processesHit = true;
+                      return 'processes';
+                    }
+                    return watchDisk ? disk.check() : undefined;
+                  },
+                }
+              : undefined,
+        },
+      );
       const hits = cgroup ? await cgroup.hits() : { memory: false, processes: false };
       return this.outcome(spec, result, { memory: hits.memory, processes: hits.processes || processesHit });
     } finally {

@@ -47,7 +47,10 @@ async function ownGroup(controller: string | null): Promise<string | undefined> 
 }
 
 async function writable(dir: string): Promise<boolean> {
-  return access(dir, constants.W_OK).then(() => true, () => false);
+  return access(dir, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -123,7 +126,13 @@ function v2Host(root: string): CgroupHost {
         add: (pid) => writeFile(join(dir, 'cgroup.procs'), String(pid)),
         async killAll() {
           // cgroup.kill (Linux 5.14) kills the whole group at once; otherwise one by one.
-          if (await writeFile(join(dir, 'cgroup.kill'), '1').then(() => true, () => false)) return;
+          if (
+            await writeFile(join(dir, 'cgroup.kill'), '1').then(
+              () => true,
+              () => false,
+            )
+          )
+            return;
           await killListed(join(dir, 'cgroup.procs'));
         },
         async hits() {

@@ -29,7 +29,19 @@ export interface ContainerOptions {
  * iproute2 and util-linux for that (Debian-based images such as node:20-bookworm have them).
  */
 /** What the engine's client needs of Pantheon's environment to find its daemon and configuration; no secrets. */
-const ENGINE_ENV = ['PATH', 'HOME', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'CONTAINER_HOST', 'CONTAINERS_CONF', 'CONTAINERS_STORAGE_CONF', 'CONTAINERS_REGISTRIES_CONF'];
+const ENGINE_ENV = [
+  'PATH',
+  'HOME',
+  'XDG_RUNTIME_DIR',
+  'XDG_CONFIG_HOME',
+  'DOCKER_HOST',
+  'DOCKER_CONTEXT',
+  'DOCKER_CONFIG',
+  'CONTAINER_HOST',
+  'CONTAINERS_CONF',
+  'CONTAINERS_STORAGE_CONF',
+  'CONTAINERS_REGISTRIES_CONF',
+];
 
 export function engineEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/' };
@@ -79,26 +91,33 @@ export class ContainerSandbox implements Sandbox {
     if (spec.network === 'none') return limited;
     const uid = this.o.uid ?? process.getuid?.() ?? 0;
     const gid = this.o.gid ?? process.getgid?.() ?? 0;
-    const batch = deniedNetworks(this.o.denyNetworks).map((n) => `route add unreachable ${n}\n`).join('');
+    const batch = deniedNetworks(this.o.denyNetworks)
+      .map((n) => `route add unreachable ${n}\n`)
+      .join('');
     // After the network step the command runs as Pantheon's uid, without capabilities.
     return ['/bin/sh', '-c', EGRESS_INIT, 'pantheon-sandbox', batch, 'ip', 'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...limited];
   }
 
   async run(spec: SandboxSpec): Promise<SandboxResult> {
     const name = `pantheon-sbx-${randomBytes(6).toString('hex')}`;
-    const r = await supervise(this.o.cli, [...this.runArgs(spec, name, true), ...this.inner(spec)], {
-      cwd: '/',
-      env: engineEnv(),
-      timeoutMs: spec.timeoutMs,
-      input: spec.input,
-      headChars: spec.headChars,
-      tailChars: spec.tailChars,
-      maxOutputBytes: this.o.limits.outputMb * MB,
-    }, {
-      // Killing the client does not stop a container: the engine must.
-      kill: () => execFile(this.o.cli, ['kill', name], { env: engineEnv() }, () => {}),
-      watch: watchesDisk(spec) ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch(spec).check } : undefined,
-    });
+    const r = await supervise(
+      this.o.cli,
+      [...this.runArgs(spec, name, true), ...this.inner(spec)],
+      {
+        cwd: '/',
+        env: engineEnv(),
+        timeoutMs: spec.timeoutMs,
+        input: spec.input,
+        headChars: spec.headChars,
+        tailChars: spec.tailChars,
+        maxOutputBytes: this.o.limits.outputMb * MB,
+      },
+      {
+        // Killing the client does not stop a container: the engine must.
+        kill: () => execFile(this.o.cli, ['kill', name], { env: engineEnv() }, () => {}),
+        watch: watchesDisk(spec) ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch(spec).check } : undefined,
+      },
+    );
     if (spec.network === 'egress' && r.code === INIT_FAILED && /could not deny networks/.test(r.stderr)) {
       throw new Error(`the sandbox could not restrict the container's network (the image ${this.o.image} needs iproute2 and util-linux), so the command did not run: ${r.stderr.trim().slice(0, 300)}`);
     }

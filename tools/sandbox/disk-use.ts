@@ -10,7 +10,14 @@ import { join } from 'node:path';
  */
 export async function diskUse(paths: readonly string[]): Promise<number> {
   const present: string[] = [];
-  for (const p of paths) if (await lstat(p).then(() => true, () => false)) present.push(p);
+  for (const p of paths)
+    if (
+      await lstat(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      present.push(p);
   if (present.length === 0) return 0;
   for (const flavour of duFlavours()) {
     const bytes = await runDu(flavour, present);
@@ -22,7 +29,10 @@ export async function diskUse(paths: readonly string[]): Promise<number> {
 }
 
 type DuFlavour = { args: string[]; unit: number };
-const DU_FLAVOURS: DuFlavour[] = [{ args: ['-s', '-B1'], unit: 1 }, { args: ['-s', '-k'], unit: 1024 }];
+const DU_FLAVOURS: DuFlavour[] = [
+  { args: ['-s', '-B1'], unit: 1 },
+  { args: ['-s', '-k'], unit: 1024 },
+];
 /** The `du` flags that worked last, tried first next time. */
 let workingDu: DuFlavour | undefined;
 
@@ -38,7 +48,9 @@ function duFlavours(): DuFlavour[] {
 function runDu(flavour: DuFlavour, paths: string[]): Promise<number | undefined> {
   return new Promise((resolve) => {
     execFile('du', [...flavour.args, '--', ...paths], { timeout: 120_000, maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (err, stdout) => {
-      const lines = String(stdout ?? '').split('\n').filter((l) => l.trim());
+      const lines = String(stdout ?? '')
+        .split('\n')
+        .filter((l) => l.trim());
       const sizes = lines.map((l) => Number(/^(\d+)\s/.exec(l)?.[1]));
       if ((err && (err as NodeJS.ErrnoException).code === 'ENOENT') || sizes.length !== paths.length || sizes.some((n) => !Number.isFinite(n))) {
         return resolve(undefined);
@@ -103,11 +115,21 @@ export function watchesDisk(spec: { diskQuotaBytes?: number; diskQuotaFiles?: nu
  */
 export async function fileCount(paths: readonly string[]): Promise<number | undefined> {
   const present: string[] = [];
-  for (const p of paths) if (await lstat(p).then(() => true, () => false)) present.push(p);
+  for (const p of paths)
+    if (
+      await lstat(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      present.push(p);
   if (present.length === 0) return 0;
   return new Promise((resolve) => {
     execFile('du', ['-s', '--inodes', '--', ...present], { timeout: 120_000, maxBuffer: 1024 * 1024, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (err, stdout) => {
-      const sizes = String(stdout ?? '').split('\n').filter((l) => l.trim()).map((l) => Number(/^(\d+)\s/.exec(l)?.[1]));
+      const sizes = String(stdout ?? '')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => Number(/^(\d+)\s/.exec(l)?.[1]));
       if ((err && (err as NodeJS.ErrnoException).code === 'ENOENT') || sizes.length !== present.length || sizes.some((n) => !Number.isFinite(n))) return resolve(undefined);
       resolve(sizes.reduce((a, b) => a + b, 0));
     });

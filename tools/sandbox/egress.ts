@@ -12,12 +12,7 @@ import type { Readable } from 'node:stream';
  * With --configure slirp4netns would also bring `lo` up, racing bubblewrap's own loopback set-up
  * (which adds 127.0.0.1 exclusively and dies when the address is already there).
  */
-export const SLIRP_TAP_SETUP = [
-  'link set tap0 mtu 65520',
-  'link set tap0 up',
-  'addr add 10.0.2.100/24 dev tap0',
-  'route add default via 10.0.2.2 dev tap0',
-] as const;
+export const SLIRP_TAP_SETUP = ['link set tap0 mtu 65520', 'link set tap0 up', 'addr add 10.0.2.100/24 dev tap0', 'route add default via 10.0.2.2 dev tap0'] as const;
 
 export interface Egress {
   stop(): void;
@@ -28,8 +23,7 @@ export function attachEgress(slirp: string, pid: number, timeoutMs = 10_000): Pr
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       slirp,
-      ['--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3',
-        `--userns-path=/proc/${pid}/ns/user`, '--netns-type=path', `/proc/${pid}/ns/net`, 'tap0'],
+      ['--mtu=65520', '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp', '--ready-fd=3', `--userns-path=/proc/${pid}/ns/user`, '--netns-type=path', `/proc/${pid}/ns/net`, 'tap0'],
       { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: {} },
     );
     let stderr = '';

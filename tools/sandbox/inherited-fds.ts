@@ -17,7 +17,9 @@ export function closeInheritedFds(env: NodeJS.ProcessEnv = process.env): number[
   const closed: number[] = [];
   let fds: number[];
   try {
-    fds = readdirSync('/proc/self/fd').map(Number).filter((fd) => Number.isInteger(fd) && !keep.has(fd));
+    fds = readdirSync('/proc/self/fd')
+      .map(Number)
+      .filter((fd) => Number.isInteger(fd) && !keep.has(fd));
   } catch {
     return [];
   }

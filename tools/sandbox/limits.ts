@@ -22,16 +22,34 @@ export function limitArgs(limits: SandboxLimits, opts: { cgroup: boolean; fileBy
 
 /** One line on the limits, for start-up and `pantheon doctor`. */
 export function describeLimit(limits: SandboxLimits, cgroup: string | undefined): string {
-  return `limits: memory ${limits.memoryMb} MB and ${limits.processes} processes (${cgroup ?? 'rlimits: no cgroup Pantheon may create'}), ` +
-    `CPU ${limits.cpuSeconds} s per process, /tmp ${limits.tmpMb} MB, output ${limits.outputMb} MB`;
+  return (
+    `limits: memory ${limits.memoryMb} MB and ${limits.processes} processes (${cgroup ?? 'rlimits: no cgroup Pantheon may create'}), ` +
+    `CPU ${limits.cpuSeconds} s per process, /tmp ${limits.tmpMb} MB, output ${limits.outputMb} MB`
+  );
 }
 
 /** Names the limit that stopped (or hampered) the command, if any. */
-export function withLimit(r: SupervisedResult, limits: SandboxLimits, spec: Pick<SandboxSpec, 'timeoutMs' | 'diskQuotaBytes' | 'diskQuotaFiles'>, stop: string | undefined, hits: { memory: boolean; processes: boolean }): SandboxResult {
+export function withLimit(
+  r: SupervisedResult,
+  limits: SandboxLimits,
+  spec: Pick<SandboxSpec, 'timeoutMs' | 'diskQuotaBytes' | 'diskQuotaFiles'>,
+  stop: string | undefined,
+  hits: { memory: boolean; processes: boolean },
+): SandboxResult {
   if (stop === 'timeout') return { ...r, limit: 'timeout', limitMessage: `stopped after ${Math.round(spec.timeoutMs / 1000)} s, its time limit; everything it started was stopped too` };
   if (stop === 'output') return { ...r, limit: 'output', limitMessage: `stopped: it wrote more than ${limits.outputMb} MB of output` };
-  if (stop === 'files') return { ...r, limit: 'disk', limitMessage: `stopped: the workspace and its HOME hold more than ${spec.diskQuotaFiles} files and directories, their quota (workspaces.quotaFiles); delete what is not needed and run again` };
-  if (stop === 'disk') return { ...r, limit: 'disk', limitMessage: `stopped: the workspace and its HOME grew past their disk quota of ${Math.round((spec.diskQuotaBytes ?? 0) / MB)} MB; delete what is not needed (build output, caches) and run again` };
+  if (stop === 'files')
+    return {
+      ...r,
+      limit: 'disk',
+      limitMessage: `stopped: the workspace and its HOME hold more than ${spec.diskQuotaFiles} files and directories, their quota (workspaces.quotaFiles); delete what is not needed and run again`,
+    };
+  if (stop === 'disk')
+    return {
+      ...r,
+      limit: 'disk',
+      limitMessage: `stopped: the workspace and its HOME grew past their disk quota of ${Math.round((spec.diskQuotaBytes ?? 0) / MB)} MB; delete what is not needed (build output, caches) and run again`,
+    };
   if (stop === 'processes' || hits.processes) return { ...r, limit: 'processes', limitMessage: `stopped: it tried to run more than ${limits.processes} processes at once` };
   if (hits.memory) return { ...r, limit: 'memory', limitMessage: `it ran out of memory: everything it starts may use ${limits.memoryMb} MB together` };
   if (r.signal === 'SIGXCPU' || r.code === 128 + 24) return { ...r, limit: 'cpu', limitMessage: `a process used its ${limits.cpuSeconds} s of CPU time and was stopped` };

@@ -73,7 +73,10 @@ async function bubblewrap(config: SandboxConfig, dataDir: string, which: (name: 
   const ip = systemProgram('ip');
   const setpriv = systemProgram('setpriv');
   if (slirp && ip && setpriv) Object.assign(tools, { slirp, ip, setpriv });
-  else if (config.network === 'egress') warnings.push(`commands have no network: egress needs ${[!slirp && 'slirp4netns', !ip && 'iproute2 (ip)', !setpriv && 'util-linux (setpriv)'].filter(Boolean).join(', ')} (apt-get install slirp4netns iproute2); set sandbox.network: none to say offline is intended`);
+  else if (config.network === 'egress')
+    warnings.push(
+      `commands have no network: egress needs ${[!slirp && 'slirp4netns', !ip && 'iproute2 (ip)', !setpriv && 'util-linux (setpriv)'].filter(Boolean).join(', ')} (apt-get install slirp4netns iproute2); set sandbox.network: none to say offline is intended`,
+    );
   let denied: string[];
   try {
     denied = deniedNetworks(config.denyNetworks);
@@ -95,11 +98,14 @@ async function bubblewrap(config: SandboxConfig, dataDir: string, which: (name: 
   const probeDir = join(dataDir, 'sandbox', 'probe');
   await mkdir(probeDir, { recursive: true, mode: 0o700 });
   const probe = await sandbox.run({ argv: ['/bin/true'], workspace: probeDir, cwd: probeDir, home: probeDir, network: 'none', timeoutMs: 15_000 }).then(
-    (r) => (r.code === 0 ? undefined : r.output.trim() || `exit code ${r.code}, signal ${r.signal}, ${r.limitMessage ?? ""} ${JSON.stringify(r.stderr)}`),
+    (r) => (r.code === 0 ? undefined : r.output.trim() || `exit code ${r.code}, signal ${r.signal}, ${r.limitMessage ?? ''} ${JSON.stringify(r.stderr)}`),
     (err: Error) => err.message,
   );
   if (probe !== undefined) {
-    return { problem: `bubblewrap is installed but cannot create namespaces here (${probe.slice(0, 300)}): allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 an AppArmor profile for bwrap), or set sandbox.backend: docker or podman`, warnings };
+    return {
+      problem: `bubblewrap is installed but cannot create namespaces here (${probe.slice(0, 300)}): allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 an AppArmor profile for bwrap), or set sandbox.backend: docker or podman`,
+      warnings,
+    };
   }
   return { sandbox, warnings };
 }
@@ -120,7 +126,7 @@ export async function resolveSandbox(config: SandboxConfig, opts: { dataDir: str
     case 'none':
       return {
         sandbox: new UnsandboxedRunner(config.limits),
-        warnings: ['sandbox.backend is none: commands personas run are NOT contained (they can read Pantheon\'s files and reach its services); every run_workspace_command waits for an approver'],
+        warnings: ["sandbox.backend is none: commands personas run are NOT contained (they can read Pantheon's files and reach its services); every run_workspace_command waits for an approver"],
       };
     case 'docker':
     case 'podman': {

@@ -18,17 +18,22 @@ export class UnsandboxedRunner implements Sandbox {
   }
 
   async run(spec: SandboxSpec): Promise<SandboxResult> {
-    const r = await supervise(spec.argv[0]!, spec.argv.slice(1), {
-      cwd: spec.cwd,
-      env: { ...sandboxEnv(spec.home), ...spec.env },
-      timeoutMs: spec.timeoutMs,
-      input: spec.input,
-      headChars: spec.headChars,
-      tailChars: spec.tailChars,
-      maxOutputBytes: this.limits.outputMb * MB,
-    }, {
-      watch: watchesDisk(spec) ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch(spec).check } : undefined,
-    });
+    const r = await supervise(
+      spec.argv[0]!,
+      spec.argv.slice(1),
+      {
+        cwd: spec.cwd,
+        env: { ...sandboxEnv(spec.home), ...spec.env },
+        timeoutMs: spec.timeoutMs,
+        input: spec.input,
+        headChars: spec.headChars,
+        tailChars: spec.tailChars,
+        maxOutputBytes: this.limits.outputMb * MB,
+      },
+      {
+        watch: watchesDisk(spec) ? { intervalMs: WATCH_INTERVAL_MS, check: diskWatch(spec).check } : undefined,
+      },
+    );
     const stop = r.stopped?.kind === 'watch' ? r.stopped.reason : r.stopped?.kind;
     return withLimit(r, this.limits, spec, stop, { memory: false, processes: false });
   }

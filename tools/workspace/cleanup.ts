@@ -114,8 +114,13 @@ export function startWorkspaceCleanup(opts: Omit<CleanupOptions, 'signal'> & { i
   const pass = () => {
     if (current || abort.signal.aborted) return; // a pass that takes longer than the interval is not doubled
     current = cleanWorkspaces({ ...opts, signal: abort.signal })
-      .then(() => {}, (err: unknown) => opts.logger.warn({ err }, 'workspace clean-up failed'))
-      .finally(() => { current = undefined; });
+      .then(
+        () => {},
+        (err: unknown) => opts.logger.warn({ err }, 'workspace clean-up failed'),
+      )
+      .finally(() => {
+        current = undefined;
+      });
   };
   pass();
   const timer = setInterval(pass, opts.intervalMs ?? 60 * 60_000);

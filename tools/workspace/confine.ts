@@ -29,7 +29,13 @@ export async function confine(root: string, path: string, opts: { write?: boolea
   const realRoot = await realpath(root);
   const realTarget = await realpathOfExisting(target, path);
   if (!inside(realRoot, realTarget)) throw new PathOutsideWorkspaceError(path, 'it leads outside the workspace through a symlink');
-  if (opts.write && relative(realRoot, realTarget).split(sep).some((part) => part === '.git')) throw new PathOutsideWorkspaceError(path, 'it leads into .git through a symlink');
+  if (
+    opts.write &&
+    relative(realRoot, realTarget)
+      .split(sep)
+      .some((part) => part === '.git')
+  )
+    throw new PathOutsideWorkspaceError(path, 'it leads into .git through a symlink');
   return target;
 }
 

@@ -18,7 +18,6 @@ export function quotaBytes(quotaMb: number): number {
   return quotaMb * 1024 * 1024;
 }
 
-
 /** `0 B`, `512 KB`, `1.2 GB`, `4 GB`: binary units, at most one decimal, none when whole. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

@@ -56,7 +56,12 @@ function readFileTool(ws: Workspaces): PantheonTool<typeof readSchema> {
       const file = await confine(w.dir, path);
       const from = Math.max(1, start_line ?? 1);
       // Read in the sandbox: a symlink in the checkout leads nowhere but the sandbox's own view.
-      const r = await runInWorkspace(ws.sandbox, await ws.place(w.name), ['/bin/sh', '-c', READ_SCRIPT, 'read_file', file, String(from), end_line ? String(end_line) : '$'], { timeoutMs: 60_000, network: 'none', headChars: 0, tailChars: 0 });
+      const r = await runInWorkspace(ws.sandbox, await ws.place(w.name), ['/bin/sh', '-c', READ_SCRIPT, 'read_file', file, String(from), end_line ? String(end_line) : '$'], {
+        timeoutMs: 60_000,
+        network: 'none',
+        headChars: 0,
+        tailChars: 0,
+      });
       if (r.code === 4) throw new Error(`No file ${path} in ${w.name}: list_files shows what is there.`);
       if (r.code === 3) throw new Error(`${path} is a directory: use list_files.`);
       if (r.code !== 0) throw new Error(`reading ${path} failed: ${r.stderr.trim() || r.limitMessage || `exit code ${r.code}`}`);
@@ -76,13 +81,15 @@ function readFileTool(ws: Workspaces): PantheonTool<typeof readSchema> {
 }
 
 /** read_file in the sandbox: newline count, NULs in the first 8000 bytes, size, then the lines asked for. */
-const READ_SCRIPT = 'f="$1"; [ -d "$f" ] && exit 3; [ -f "$f" ] || exit 4\n' +
+const READ_SCRIPT =
+  'f="$1"; [ -d "$f" ] && exit 3; [ -f "$f" ] || exit 4\n' +
   'wc -l < "$f" | tr -d " "; head -c 8000 -- "$f" | tr -d -c "\\000" | wc -c | tr -d " "; wc -c < "$f" | tr -d " "\n' +
-  'sed -n "$2,$3p" -- "$f" | head -c ' + String(4 * 100_000) + '\n';
+  'sed -n "$2,$3p" -- "$f" | head -c ' +
+  String(4 * 100_000) +
+  '\n';
 
 /** write_file in the sandbox: says whether the file existed, makes its directory, writes standard input. */
-const WRITE_SCRIPT = 'f="$1"; [ -d "$f" ] && exit 3; [ -e "$f" ] && echo existed\n' +
-  'mkdir -p -- "$(dirname -- "$f")" && cat > "$f"\n';
+const WRITE_SCRIPT = 'f="$1"; [ -d "$f" ] && exit 3; [ -e "$f" ] && echo existed\n' + 'mkdir -p -- "$(dirname -- "$f")" && cat > "$f"\n';
 
 const searchSchema = z.object({
   workspace: workspaceArg,

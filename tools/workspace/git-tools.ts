@@ -48,7 +48,10 @@ function clone(s: GitHubSession, ws: Workspaces): PantheonTool<typeof cloneSchem
         const current = (await gitInWorkspace(sb, at, ['symbolic-ref', '--short', 'HEAD'])).stdout.trim() || '(detached)';
         return `Workspace ${name} already exists (on branch ${current}; work branch ${existing.branch}). ${fetched.code === 0 ? 'Fetched the latest from GitHub into origin/*.' : `Fetching failed: ${fetched.stderr.trim()}`}`;
       }
-      const title = await s.client.rest.issues.get({ ...r, issue_number: issue }).then((x) => x.data.title, () => 'work');
+      const title = await s.client.rest.issues.get({ ...r, issue_number: issue }).then(
+        (x) => x.data.title,
+        () => 'work',
+      );
       const branch = branchName(s.persona.id, issue, title);
       await rm(dir, { recursive: true, force: true });
       await rm(transport, { recursive: true, force: true });
@@ -81,7 +84,8 @@ function clone(s: GitHubSession, ws: Workspaces): PantheonTool<typeof cloneSchem
 /** GitHub's branches into the transport repository's own refs/heads, as the persona. */
 async function fetchIntoTransport(s: GitHubSession, transport: string, cloneUrl: string) {
   return withGitCredentials(await s.token(), cloneUrl, (config) =>
-    gitTransport(['fetch', '--quiet', '--prune', '--no-tags', cloneUrl, '+refs/heads/*:refs/heads/*'], { cwd: transport, config, timeoutMs: 600_000 }));
+    gitTransport(['fetch', '--quiet', '--prune', '--no-tags', cloneUrl, '+refs/heads/*:refs/heads/*'], { cwd: transport, config, timeoutMs: 600_000 }),
+  );
 }
 
 const commitSchema = z.object({
@@ -109,7 +113,10 @@ function commit(s: GitHubSession, ws: Workspaces): PantheonTool<typeof commitSch
         return `Nothing to commit in ${w.name}: no changes${paths?.length ? ' in those paths' : ''}. Last commit: ${head || 'none'}.`;
       }
       const login = await s.login();
-      const identity = [['user.name', s.persona.name], ['user.email', `${login}@users.noreply.github.com`]] as const;
+      const identity = [
+        ['user.name', s.persona.name],
+        ['user.email', `${login}@users.noreply.github.com`],
+      ] as const;
       await gitInWorkspaceOk(sb, at, ['commit', '--no-verify', '-F', '-'], { config: identity, input: message.trim() + '\n' });
       const stat = (await gitInWorkspace(sb, at, ['show', '--stat', '--format=%h %an <%ae>%n%s', 'HEAD'])).stdout.trim();
       return `Committed on ${(await gitInWorkspace(sb, at, ['symbolic-ref', '--short', 'HEAD'])).stdout.trim()}:\n${stat}`;
@@ -148,7 +155,12 @@ function push(s: GitHubSession, ws: Workspaces): PantheonTool<typeof pushSchema>
       // No "+" in the refspec: GitHub rejects anything but a fast-forward.
       // The commits go to Pantheon's own repository first; only that one talks to GitHub.
       const transport = ws.transport(w.name);
-      if (!(await stat(transport).then(() => true, () => false))) {
+      if (
+        !(await stat(transport).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         await mkdir(dirname(transport), { recursive: true, mode: 0o700 });
         await gitTransportOk(['init', '--quiet', '--bare', transport], { cwd: dirname(transport) });
       }
@@ -159,7 +171,9 @@ function push(s: GitHubSession, ws: Workspaces): PantheonTool<typeof pushSchema>
       }
       await importBranch(sb, at, transport, current);
       const refspec = `refs/pantheon/outgoing/${current}:refs/heads/${current}`;
-      const pushed = await withGitCredentials(await s.token(), info.clone_url, (config) => gitTransport(['push', '--porcelain', info.clone_url, refspec], { cwd: transport, config, timeoutMs: 300_000 }));
+      const pushed = await withGitCredentials(await s.token(), info.clone_url, (config) =>
+        gitTransport(['push', '--porcelain', info.clone_url, refspec], { cwd: transport, config, timeoutMs: 300_000 }),
+      );
       const sha = (await gitTransport(['rev-parse', '--short', `refs/pantheon/outgoing/${current}`], { cwd: transport })).stdout.trim();
       if (pushed.code === 0) return `Pushed ${current} (${sha}) to ${r.owner}/${r.repo}. Next: open_pull_request with branch "${current}" and issue ${w.meta.issue}, if it is not open yet.`;
       const said = `${pushed.stdout}\n${pushed.stderr}`.trim();

@@ -112,7 +112,11 @@ export async function importBranch(s: WorkspaceSandboxing, at: WorkspacePlace, t
     await gitTransportOk(['fetch', '--no-tags', '--no-write-fetch-head', `--upload-pack=${wrapper}`, at.dir, `+refs/heads/${branch}:refs/pantheon/outgoing/${branch}`], {
       cwd: transport,
       timeoutMs: 300_000,
-      config: [['protocol.file.allow', 'always'], ['fetch.fsckObjects', 'true'], ['transfer.fsckObjects', 'true']],
+      config: [
+        ['protocol.file.allow', 'always'],
+        ['fetch.fsckObjects', 'true'],
+        ['transfer.fsckObjects', 'true'],
+      ],
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

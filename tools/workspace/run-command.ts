@@ -31,11 +31,11 @@ export function runCommandTool(ws: Workspaces): PantheonTool<typeof runSchema> {
     name: 'run_workspace_command',
     description:
       'Run a shell command (tests, linters, builds, git status/diff/log) in a workspace, in a sandbox. No credentials or secrets are available to it, ' +
-      'and it cannot reach Pantheon\'s host; use the push and GitHub tools for anything that talks to GitHub. Long output is cut in the middle.',
+      "and it cannot reach Pantheon's host; use the push and GitHub tools for anything that talks to GitHub. Long output is cut in the middle.",
     risk: 'write',
     alwaysAsk: unsandboxed,
     schema: runSchema,
-    describeCall: unsandboxed ? () => ({ sandbox: 'NONE: this command runs unsandboxed on Pantheon\'s host' }) : undefined,
+    describeCall: unsandboxed ? () => ({ sandbox: "NONE: this command runs unsandboxed on Pantheon's host" }) : undefined,
     async run({ workspace, command, cwd, timeout_seconds }) {
       const w = await ws.open(workspace);
       const dir = await confine(w.dir, cwd ?? '.');

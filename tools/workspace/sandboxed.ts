@@ -40,9 +40,11 @@ export interface InWorkspaceOptions {
 /** Thrown when a workspace is over its disk quota before a command starts. */
 export class WorkspaceOverQuotaError extends Error {
   constructor(used: number, quota: number, unit: 'bytes' | 'files' = 'bytes') {
-    super(unit === 'files'
-      ? `The workspace and its HOME hold ${used} files and directories, over their quota of ${quota} (workspaces.quotaFiles): delete what is not needed (e.g. with a command such as "rm -rf node_modules/.cache") before running anything else.`
-      : `The workspace and its HOME use ${Math.round(used / MB)} MB, over their quota of ${Math.round(quota / MB)} MB (workspaces.quotaMb): delete build output or caches (e.g. with a command such as "rm -rf dist node_modules/.cache") before running anything else.`);
+    super(
+      unit === 'files'
+        ? `The workspace and its HOME hold ${used} files and directories, over their quota of ${quota} (workspaces.quotaFiles): delete what is not needed (e.g. with a command such as "rm -rf node_modules/.cache") before running anything else.`
+        : `The workspace and its HOME use ${Math.round(used / MB)} MB, over their quota of ${Math.round(quota / MB)} MB (workspaces.quotaMb): delete build output or caches (e.g. with a command such as "rm -rf dist node_modules/.cache") before running anything else.`,
+    );
     this.name = 'WorkspaceOverQuotaError';
   }
 }

@@ -65,7 +65,10 @@ export class Workspaces {
   }
 
   async exists(name: string): Promise<boolean> {
-    return stat(join(this.dir(name), '.git')).then(() => true, () => false);
+    return stat(join(this.dir(name), '.git')).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** The workspace a tool argument names; throws when it does not exist. */
@@ -104,6 +107,9 @@ export class Workspaces {
   /** Names of the persona's workspaces. */
   async list(): Promise<string[]> {
     const entries = await readdir(personaRoot(this.dataDir, this.persona), { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort();
   }
 }

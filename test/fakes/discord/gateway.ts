@@ -28,7 +28,10 @@ export class FakeGateway {
   /** Every IDENTIFY seen (token redacted), for tests that check intents. */
   readonly identifies: Array<{ botId: string; intents: number }> = [];
 
-  constructor(private readonly state: FakeDiscordState, private readonly heartbeatIntervalMs: number) {}
+  constructor(
+    private readonly state: FakeDiscordState,
+    private readonly heartbeatIntervalMs: number,
+  ) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
@@ -36,11 +39,17 @@ export class FakeGateway {
 
   private accept(ws: WebSocket): void {
     let session: GatewaySession | undefined;
-    const send = (payload: Json) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload)); };
+    const send = (payload: Json) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
+    };
     send({ op: Op.Hello, d: { heartbeat_interval: this.heartbeatIntervalMs }, s: null, t: null });
     ws.on('message', (raw) => {
       let frame: Json;
-      try { frame = JSON.parse(String(raw)); } catch { return void ws.close(4002, 'Decode error'); }
+      try {
+        frame = JSON.parse(String(raw));
+      } catch {
+        return void ws.close(4002, 'Decode error');
+      }
       switch (frame.op) {
         case Op.Heartbeat:
           if (session) session.heartbeats++;
@@ -53,8 +62,15 @@ export class FakeGateway {
           this.sessions.add(session);
           const guilds = [...this.state.guilds.values()];
           this.send(session, 'READY', {
-            v: 10, user: { ...apiUser(bot), verified: true, mfa_enabled: false }, guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
-            session_id: session.id, resume_gateway_url: '', shard: [0, 1], application: { id: bot.id, flags: 0 }, private_channels: [], relationships: [],
+            v: 10,
+            user: { ...apiUser(bot), verified: true, mfa_enabled: false },
+            guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
+            session_id: session.id,
+            resume_gateway_url: '',
+            shard: [0, 1],
+            application: { id: bot.id, flags: 0 },
+            private_channels: [],
+            relationships: [],
           });
           for (const g of guilds) this.send(session, 'GUILD_CREATE', this.state.apiGuild(g));
           return;
@@ -65,7 +81,9 @@ export class FakeGateway {
           return; // presence updates and the like: accepted, ignored
       }
     });
-    ws.on('close', () => { if (session) this.sessions.delete(session); });
+    ws.on('close', () => {
+      if (session) this.sessions.delete(session);
+    });
   }
 
   private send(session: GatewaySession, event: string, data: Json): void {

@@ -57,7 +57,11 @@ export class FakeRest {
   /** nonce → message id, per channel, for `enforce_nonce`. */
   private readonly nonces = new Map<string, string>();
 
-  constructor(private readonly state: FakeDiscordState, private readonly gateway: FakeGateway, private readonly gatewayUrl: () => string) {}
+  constructor(
+    private readonly state: FakeDiscordState,
+    private readonly gateway: FakeGateway,
+    private readonly gatewayUrl: () => string,
+  ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -169,9 +173,12 @@ export class FakeRest {
     const seconds = rule.retryAfterMs / 1000;
     const headers: Record<string, string> = {
       'retry-after': String(Math.ceil(seconds)),
-      'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': seconds.toFixed(3),
+      'x-ratelimit-limit': '5',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset-after': seconds.toFixed(3),
       'x-ratelimit-reset': ((Date.now() + rule.retryAfterMs) / 1000).toFixed(3),
-      'x-ratelimit-bucket': 'fake-messages-bucket', 'x-ratelimit-scope': rule.global ? 'global' : 'user',
+      'x-ratelimit-bucket': 'fake-messages-bucket',
+      'x-ratelimit-scope': rule.global ? 'global' : 'user',
     };
     if (rule.global) headers['x-ratelimit-global'] = 'true';
     return { status: 429, headers, body: { message: 'You are being rate limited.', retry_after: seconds, global: !!rule.global, code: rule.global ? 0 : 20028 } };

@@ -101,7 +101,7 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     replay(message) {
       const channel = channelOf(message.channel_id);
       const user = state.users.get(message.author.id);
-      if (!user || !channel.guildId) throw new Error('fake discord: replay takes a human\'s guild message');
+      if (!user || !channel.guildId) throw new Error("fake discord: replay takes a human's guild message");
       gateway.dispatch('MESSAGE_CREATE', { ...message, member: { ...apiMember(user), user: undefined } }, inGuild(channel));
     },
     dm(user, bot, content) {
@@ -116,9 +116,20 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
       const channel = channelOf(message.channel_id);
       const id = snowflake();
       const interaction: Json = {
-        id, application_id: message.author.id, type: 3, token: `interaction-token-${id}`, version: 1,
-        data: { custom_id: customId, component_type: 2 }, channel_id: channel.id, channel: apiChannel(channel), message,
-        app_permissions: '137411140374081', locale: 'en-US', entitlements: [], authorizing_integration_owners: { 0: channel.guildId ?? '0' }, context: channel.guildId ? 0 : 1,
+        id,
+        application_id: message.author.id,
+        type: 3,
+        token: `interaction-token-${id}`,
+        version: 1,
+        data: { custom_id: customId, component_type: 2 },
+        channel_id: channel.id,
+        channel: apiChannel(channel),
+        message,
+        app_permissions: '137411140374081',
+        locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { 0: channel.guildId ?? '0' },
+        context: channel.guildId ? 0 : 1,
       };
       if (channel.guildId) Object.assign(interaction, { guild_id: channel.guildId, guild_locale: 'en-US', member: { ...apiMember(user), permissions: '137411140374081' } });
       else interaction.user = apiUser(user);
@@ -138,7 +149,12 @@ export async function startFakeDiscord(opts: { heartbeatIntervalMs?: number } = 
     postsIn: (channelId) => rest.log.posts.filter((p) => p.channelId === channelId),
     async waitConnected(tokens, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!tokens.every((t) => { const b = state.botsByToken.get(t); return b && gateway.connected(b); })) {
+      while (
+        !tokens.every((t) => {
+          const b = state.botsByToken.get(t);
+          return b && gateway.connected(b);
+        })
+      ) {
         if (Date.now() > deadline) throw new Error('fake discord: bots did not connect in time');
         await new Promise((r) => setTimeout(r, 25));
       }

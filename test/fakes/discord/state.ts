@@ -56,7 +56,12 @@ export function apiChannel(c: FakeChannel): Json {
   const base = { id: c.id, type: c.type, guild_id: c.guildId, name: c.name, position: 0, permission_overwrites: [], nsfw: false, flags: 0, last_message_id: null, rate_limit_per_user: 0 };
   if (c.type === ChannelKind.PublicThread) {
     return {
-      ...base, parent_id: c.parentId, owner_id: undefined, message_count: 0, member_count: 1, total_message_sent: 0,
+      ...base,
+      parent_id: c.parentId,
+      owner_id: undefined,
+      message_count: 0,
+      member_count: 1,
+      total_message_sent: 0,
       thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false, create_timestamp: new Date().toISOString() },
     };
   }
@@ -113,12 +118,40 @@ export class FakeDiscordState {
     const channels = [...this.channels.values()].filter((c) => c.guildId === g.id);
     const members = [...this.users.values()].map(apiMember);
     return {
-      id: g.id, name: g.name, icon: null, splash: null, discovery_splash: null, owner_id: g.ownerId, afk_channel_id: null, afk_timeout: 300,
-      verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0, mfa_level: 0, system_channel_id: null, system_channel_flags: 0,
-      rules_channel_id: null, public_updates_channel_id: null, preferred_locale: 'en-US', features: [], premium_tier: 0, nsfw_level: 0, premium_progress_bar_enabled: false,
+      id: g.id,
+      name: g.name,
+      icon: null,
+      splash: null,
+      discovery_splash: null,
+      owner_id: g.ownerId,
+      afk_channel_id: null,
+      afk_timeout: 300,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      mfa_level: 0,
+      system_channel_id: null,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      public_updates_channel_id: null,
+      preferred_locale: 'en-US',
+      features: [],
+      premium_tier: 0,
+      nsfw_level: 0,
+      premium_progress_bar_enabled: false,
       roles: [{ id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: '137411140374081', managed: false, mentionable: false, flags: 0 }],
-      emojis: [], stickers: [], joined_at: new Date(0).toISOString(), large: false, unavailable: false, member_count: members.length,
-      voice_states: [], members, presences: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
+      emojis: [],
+      stickers: [],
+      joined_at: new Date(0).toISOString(),
+      large: false,
+      unavailable: false,
+      member_count: members.length,
+      voice_states: [],
+      members,
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
       channels: channels.filter((c) => c.type !== ChannelKind.PublicThread).map(apiChannel),
       threads: channels.filter((c) => c.type === ChannelKind.PublicThread).map(apiChannel),
     };
@@ -131,9 +164,22 @@ export class FakeDiscordState {
       .filter((u): u is FakeUser => !!u)
       .map(apiUser);
     const message: Json = {
-      id: snowflake(), channel_id: channel.id, author: apiUser(author), content: String(body.content ?? ''), timestamp: new Date().toISOString(),
-      edited_timestamp: null, tts: false, mention_everyone: false, mentions, mention_roles: [], attachments: [], embeds: body.embeds ?? [],
-      pinned: false, type: 0, flags: 0, components: body.components ?? [],
+      id: snowflake(),
+      channel_id: channel.id,
+      author: apiUser(author),
+      content: String(body.content ?? ''),
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions,
+      mention_roles: [],
+      attachments: [],
+      embeds: body.embeds ?? [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+      components: body.components ?? [],
     };
     if (body.nonce !== undefined) message.nonce = body.nonce;
     if (body.message_reference) message.message_reference = { type: 0, channel_id: channel.id, ...body.message_reference };

@@ -40,9 +40,7 @@ export function runGit(gitDir: string, args: string[], opts: { env?: Record<stri
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
     child.stdin.on('error', () => {}); // git may exit without reading stdin
     child.stdin.end(opts.input ?? '');
   });
@@ -206,10 +204,7 @@ export type MergeMethod = 'merge' | 'squash' | 'rebase';
  * Merges `head` into branch `base` server-side. `rebase` is approximated by a squash-like
  * single commit on top of base (the tree is the same). Returns null on conflicts.
  */
-export async function mergeBranch(
-  gitDir: string,
-  opts: { base: string; baseSha: string; head: string; method: MergeMethod; message: string; actor: User },
-): Promise<string | null> {
+export async function mergeBranch(gitDir: string, opts: { base: string; baseSha: string; head: string; method: MergeMethod; message: string; actor: User }): Promise<string | null> {
   const tree = await runGit(gitDir, ['merge-tree', '--write-tree', opts.baseSha, opts.head]);
   if (tree.code !== 0) return null;
   const treeSha = tree.stdout.split('\n')[0].trim();

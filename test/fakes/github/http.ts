@@ -104,7 +104,9 @@ export class Router {
       const m = route.regex.exec(path);
       if (!m) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, i) => { params[key] = decodeURIComponent(m[i + 1]); });
+      route.keys.forEach((key, i) => {
+        params[key] = decodeURIComponent(m[i + 1]);
+      });
       return { handler: route.handler, params };
     }
     return undefined;

@@ -32,7 +32,6 @@ export interface StartFakeGitHubOptions {
 /** Rate-limit budget per token (or anonymous) and resource; reported, never enforced (see `injectFailure`). */
 const LIMITS: Record<string, number> = { core: 5000, search: 30, graphql: 5000 };
 
-
 /** `Authorization: token X` or `Bearer X` (octokit sends the former for PATs). */
 function bearerToken(req: IncomingMessage): string | null {
   const m = /^(?:token|bearer)\s+(\S+)/i.exec(String(req.headers.authorization ?? ''));
@@ -179,9 +178,7 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
     const u = new URL(req.url ?? '/', url);
     const record: RecordedRequest = { method: req.method ?? 'GET', path: u.pathname, query: u.search.replace(/^\?/, ''), token: null, login: null, status: 0 };
     requests.push(record);
-    const done = u.pathname.startsWith('/git/')
-      ? handleGitRequest(store, req, res, u, onPush).then((outcome) => Object.assign(record, outcome))
-      : handleRest(req, res, u, record);
+    const done = u.pathname.startsWith('/git/') ? handleGitRequest(store, req, res, u, onPush).then((outcome) => Object.assign(record, outcome)) : handleRest(req, res, u, record);
     done.catch((err) => {
       console.error('fake GitHub: request failed:', err);
       record.status = 500;

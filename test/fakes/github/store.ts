@@ -49,7 +49,11 @@ export class GitHubStore {
   readonly notifications: NotificationThread[] = [];
   private readonly counters = new Map<IdKind, number>();
 
-  constructor(readonly url: string, readonly gitUrl: string, readonly root: string) {}
+  constructor(
+    readonly url: string,
+    readonly gitUrl: string,
+    readonly root: string,
+  ) {}
 
   nextId(kind: IdKind): number {
     const next = (this.counters.get(kind) ?? ID_BASES[kind]) + 1;

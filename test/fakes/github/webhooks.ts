@@ -59,8 +59,7 @@ export class WebhookSender {
   }
 
   waitFor(event: string, action: string | undefined, predicate: ((d: WebhookDelivery) => boolean) | undefined, timeoutMs: number): Promise<WebhookDelivery> {
-    const matches = (d: WebhookDelivery): boolean =>
-      d.event === event && (action === undefined || d.action === action) && (!predicate || predicate(d));
+    const matches = (d: WebhookDelivery): boolean => d.event === event && (action === undefined || d.action === action) && (!predicate || predicate(d));
     const found = this.deliveries.find(matches);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

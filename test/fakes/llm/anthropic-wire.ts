@@ -35,9 +35,7 @@ export function normaliseAnthropic(body: Json): Pick<FakeLLMRequest, 'model' | '
     if (uses.length > 0) msg.toolCalls = uses.map((u) => ({ id: u.id, name: u.name, args: u.input ?? {} }));
     messages.push(msg);
   }
-  const tools: string[] = (Array.isArray(body.tools) ? body.tools : [])
-    .map((t: Json) => t.name)
-    .filter((n: unknown): n is string => typeof n === 'string');
+  const tools: string[] = (Array.isArray(body.tools) ? body.tools : []).map((t: Json) => t.name).filter((n: unknown): n is string => typeof n === 'string');
   return { model: String(body.model ?? ''), stream: body.stream === true, messages, tools };
 }
 
@@ -82,15 +80,25 @@ export function anthropicMessage(a: ResolvedAnswer): Json {
 export function streamAnthropicMessage(res: ServerResponse, a: ResolvedAnswer, headers: Record<string, string>): void {
   startSse(res, headers);
   const id = uniqueId('msg_fake');
-  writeSse(res, {
-    type: 'message_start',
-    message: {
-      id, type: 'message', role: 'assistant', model: a.model, content: [], stop_reason: null, stop_sequence: null,
-      // Anthropic sends a small placeholder here; LangChain adds it to message_delta's
-      // count, so 0 keeps scripted totals exact.
-      usage: { input_tokens: a.usage.input, output_tokens: 0 },
+  writeSse(
+    res,
+    {
+      type: 'message_start',
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model: a.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        // Anthropic sends a small placeholder here; LangChain adds it to message_delta's
+        // count, so 0 keeps scripted totals exact.
+        usage: { input_tokens: a.usage.input, output_tokens: 0 },
+      },
     },
-  }, 'message_start');
+    'message_start',
+  );
   writeSse(res, { type: 'ping' }, 'ping');
   let index = 0;
   if (a.text) {
@@ -109,11 +117,15 @@ export function streamAnthropicMessage(res: ServerResponse, a: ResolvedAnswer, h
     writeSse(res, { type: 'content_block_stop', index }, 'content_block_stop');
     index += 1;
   }
-  writeSse(res, {
-    type: 'message_delta',
-    delta: { stop_reason: a.toolCalls.length ? 'tool_use' : 'end_turn', stop_sequence: null },
-    usage: { output_tokens: a.usage.output },
-  }, 'message_delta');
+  writeSse(
+    res,
+    {
+      type: 'message_delta',
+      delta: { stop_reason: a.toolCalls.length ? 'tool_use' : 'end_turn', stop_sequence: null },
+      usage: { output_tokens: a.usage.output },
+    },
+    'message_delta',
+  );
   writeSse(res, { type: 'message_stop' }, 'message_stop');
   res.end();
 }

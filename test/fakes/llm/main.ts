@@ -22,9 +22,7 @@ function portArg(argv: string[]): number {
 }
 
 const fake = await startFakeLLM({ port: portArg(process.argv.slice(2)) });
-process.stdout.write(
-  `${JSON.stringify({ url: fake.url, port: fake.port, openaiBaseUrl: fake.openaiBaseUrl, anthropicBaseUrl: fake.anthropicBaseUrl })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ url: fake.url, port: fake.port, openaiBaseUrl: fake.openaiBaseUrl, anthropicBaseUrl: fake.anthropicBaseUrl })}\n`);
 
 const stop = () => {
   fake.close().finally(() => process.exit(0));

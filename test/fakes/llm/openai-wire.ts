@@ -11,9 +11,7 @@ type Json = Record<string, any>;
 function contentToText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content
-      .map((p: Json) => (typeof p === 'string' ? p : typeof p?.text === 'string' ? p.text : ''))
-      .join('');
+    return content.map((p: Json) => (typeof p === 'string' ? p : typeof p?.text === 'string' ? p.text : '')).join('');
   }
   return content == null ? '' : JSON.stringify(content);
 }
@@ -41,9 +39,7 @@ export function normaliseOpenAIChat(body: Json): Pick<FakeLLMRequest, 'model' | 
     if (m.tool_call_id) msg.toolCallId = m.tool_call_id;
     return msg;
   });
-  const tools: string[] = (Array.isArray(body.tools) ? body.tools : [])
-    .map((t: Json) => t.function?.name ?? t.name)
-    .filter((n: unknown): n is string => typeof n === 'string');
+  const tools: string[] = (Array.isArray(body.tools) ? body.tools : []).map((t: Json) => t.function?.name ?? t.name).filter((n: unknown): n is string => typeof n === 'string');
   return { model: String(body.model ?? ''), stream: body.stream === true, messages, tools };
 }
 
@@ -90,8 +86,14 @@ export function streamOpenAICompletion(res: ServerResponse, a: ResolvedAnswer, i
   const id = uniqueId('chatcmpl-fake');
   const created = Math.floor(Date.now() / 1000);
   const chunk = (choices: Json[], extra: Json = {}) => ({
-    id, object: 'chat.completion.chunk', created, model: a.model, system_fingerprint: 'fp_fake', choices,
-    ...(includeUsage ? { usage: null } : {}), ...extra,
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model: a.model,
+    system_fingerprint: 'fp_fake',
+    choices,
+    ...(includeUsage ? { usage: null } : {}),
+    ...extra,
   });
   startSse(res, headers);
   writeSse(res, chunk([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
@@ -133,9 +135,11 @@ export function fakeEmbedding(text: string, dimensions: number): number[] {
   let norm = 0;
   for (let i = 0; i < dimensions; i++) {
     // xorshift32: cheap, deterministic, good enough spread for tests.
-    state ^= state << 13; state >>>= 0;
+    state ^= state << 13;
+    state >>>= 0;
     state ^= state >>> 17;
-    state ^= state << 5; state >>>= 0;
+    state ^= state << 5;
+    state >>>= 0;
     const x = state / 0xffffffff - 0.5;
     v[i] = x;
     norm += x * x;

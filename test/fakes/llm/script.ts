@@ -61,11 +61,7 @@ export class Script {
 }
 
 /** Settles ids, usage and model for a successful scripted response. */
-export function resolveAnswer(
-  res: ScriptedResponse,
-  req: FakeLLMRequest,
-  toolIdPrefix: string,
-): ResolvedAnswer {
+export function resolveAnswer(res: ScriptedResponse, req: FakeLLMRequest, toolIdPrefix: string): ResolvedAnswer {
   const text = res.text ?? '';
   const toolCalls = (res.toolCalls ?? []).map((c) => ({
     id: c.id ?? uniqueId(toolIdPrefix),

@@ -39,7 +39,6 @@ const CHAT_ROUTES: Record<string, Wire> = {
   '/embeddings': 'embeddings',
 };
 
-
 function errorBody(wire: Wire, status: number, message: string): Json {
   return wire === 'anthropic' ? anthropicError(status, message) : openAIError(status, message);
 }
@@ -50,9 +49,7 @@ function missingAuth(wire: Wire, req: IncomingMessage): string | undefined {
   if (wire === 'anthropic') {
     return req.headers['x-api-key'] || bearer ? undefined : 'x-api-key header is required';
   }
-  return bearer
-    ? undefined
-    : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
+  return bearer ? undefined : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
 }
 
 export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLLM> {
@@ -68,11 +65,7 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
       sendJson(res, 400, errorBody(wire, 400, 'Request body is not valid JSON'));
       return;
     }
-    const shape = wire === 'anthropic'
-      ? normaliseAnthropic(body)
-      : wire === 'openai'
-        ? normaliseOpenAIChat(body)
-        : { model: String(body.model ?? ''), stream: false, messages: [], tools: [] };
+    const shape = wire === 'anthropic' ? normaliseAnthropic(body) : wire === 'openai' ? normaliseOpenAIChat(body) : { model: String(body.model ?? ''), stream: false, messages: [], tools: [] };
     const record: FakeLLMRequest = { wire, path, ...shape, headers: { ...req.headers }, body, at: Date.now() };
     requests.push(record);
 

@@ -21,7 +21,13 @@ export interface Connection {
   openedAt: number;
 }
 
-export interface TypingRecord { userId: string; username: string; channelId: string; parentId: string; at: number }
+export interface TypingRecord {
+  userId: string;
+  username: string;
+  channelId: string;
+  parentId: string;
+  at: number;
+}
 
 export class Hub {
   readonly connections = new Set<Connection>();
@@ -43,7 +49,9 @@ export class Hub {
     this.connections.add(conn);
     ws.on('close', () => this.connections.delete(conn));
     ws.on('error', () => this.connections.delete(conn));
-    ws.on('ping', (data) => { if (!conn.silent) ws.pong(data); });
+    ws.on('ping', (data) => {
+      if (!conn.silent) ws.pong(data);
+    });
     ws.on('message', (raw) => this.onAction(conn, String(raw)));
     const bearer = /^Bearer\s+(\S+)/i.exec(String(req.headers.authorization ?? ''))?.[1];
     if (bearer) this.authenticate(conn, bearer);
@@ -109,11 +117,14 @@ export class Hub {
   private send(conn: Connection, event: string, data: Record<string, unknown>, broadcast: Record<string, string>): void {
     // A silent connection drops events, like a half-open TCP connection would.
     if (conn.silent || conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(JSON.stringify({
-      event, data,
-      broadcast: { omit_users: null, user_id: '', channel_id: '', team_id: '', connection_id: '', omit_connection_id: '', ...broadcast },
-      seq: conn.seq++,
-    }));
+    conn.ws.send(
+      JSON.stringify({
+        event,
+        data,
+        broadcast: { omit_users: null, user_id: '', channel_id: '', team_id: '', connection_id: '', omit_connection_id: '', ...broadcast },
+        seq: conn.seq++,
+      }),
+    );
   }
 
   /** Authenticated, open connections (of one user, if given). */

@@ -28,16 +28,27 @@ export interface ActionRecord {
 }
 
 type Handler = (ctx: RouteContext) => unknown | Promise<unknown>;
-interface Route { method: string; pattern: RegExp; handler: Handler; status?: number }
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+  status?: number;
+}
 
 export class Routes {
   readonly actions: ActionRecord[] = [];
   readonly ephemerals: Array<{ userId: string; channelId: string; message: string }> = [];
   private readonly table: Route[];
 
-  constructor(private readonly world: World, private readonly hub: Hub) {
+  constructor(
+    private readonly world: World,
+    private readonly hub: Hub,
+  ) {
     const r = (method: string, path: string, handler: Handler, status?: number): Route => ({
-      method, pattern: new RegExp(`^/api/v4${path.replace(/:id/g, '([A-Za-z0-9_.\\-]+)')}$`), handler, status,
+      method,
+      pattern: new RegExp(`^/api/v4${path.replace(/:id/g, '([A-Za-z0-9_.\\-]+)')}$`),
+      handler,
+      status,
     });
     this.table = [
       r('GET', '/system/ping', () => ({ status: 'OK' })),
@@ -45,14 +56,24 @@ export class Routes {
       r('GET', '/users/username/:id', ({ params }) => publicUser(world.mustUser(params[0]!))),
       r('GET', '/users/me/teams', () => [world.team]),
       r('GET', '/users/me/channels', ({ user }) => world.channelsOf(user).map(publicChannel)),
-      r('GET', '/users/me/teams/:id/channels', ({ user, params }) => world.channelsOf(user).filter((c) => c.team_id === params[0] || c.team_id === '').map(publicChannel)),
+      r('GET', '/users/me/teams/:id/channels', ({ user, params }) =>
+        world
+          .channelsOf(user)
+          .filter((c) => c.team_id === params[0] || c.team_id === '')
+          .map(publicChannel),
+      ),
       r('GET', '/users/:id', ({ params }) => publicUser(world.mustUser(params[0]!))),
       r('GET', '/teams/:id/channels/name/:id', ({ params }) => publicChannel(world.mustChannel(params[1]!))),
       r('GET', '/channels/:id', ({ params }) => publicChannel(world.mustChannel(params[0]!))),
-      r('POST', '/channels/direct', ({ body }) => {
-        const [a, b] = (body as string[]).map((id) => world.mustUser(id));
-        return publicChannel(world.directChannel(a!, b!));
-      }, 201),
+      r(
+        'POST',
+        '/channels/direct',
+        ({ body }) => {
+          const [a, b] = (body as string[]).map((id) => world.mustUser(id));
+          return publicChannel(world.directChannel(a!, b!));
+        },
+        201,
+      ),
       r('POST', '/channels/:id/members', ({ user, params, body }) => this.join(user, world.mustChannel(params[0]!), String(body?.user_id ?? '')), 201),
       r('GET', '/channels/:id/posts', ({ user, params, query }) => this.channelPosts(user, world.mustChannel(params[0]!), query)),
       r('POST', '/posts', ({ user, body }) => this.createPost(user, body), 201),
@@ -83,8 +104,13 @@ export class Routes {
   announce(post: FakePost, sender: FakeUser): void {
     const channel = this.world.mustChannel(post.channel_id);
     this.hub.broadcast(channel, 'posted', {
-      channel_display_name: channel.display_name, channel_name: channel.name, channel_type: channel.type,
-      post: JSON.stringify(publicPost(post)), sender_name: `@${sender.username}`, team_id: channel.team_id, set_online: true,
+      channel_display_name: channel.display_name,
+      channel_name: channel.name,
+      channel_type: channel.type,
+      post: JSON.stringify(publicPost(post)),
+      sender_name: `@${sender.username}`,
+      team_id: channel.team_id,
+      set_online: true,
     });
   }
 
@@ -115,7 +141,9 @@ export class Routes {
     return {
       order: newestFirst.map((p) => p.id),
       posts: Object.fromEntries(newestFirst.map((p) => [p.id, publicPost(p)])),
-      next_post_id: '', prev_post_id: '', first_inaccessible_post_time: 0,
+      next_post_id: '',
+      prev_post_id: '',
+      first_inaccessible_post_time: 0,
     };
   }
 
@@ -131,15 +159,27 @@ export class Routes {
     const action = attachments.flatMap((a) => a.actions ?? []).find((a) => a.id === actionId);
     if (!action?.integration?.url) throw new ApiError(404, 'api.post.do_action.action_id.app_error', 'Invalid action id.');
     const request = {
-      user_id: user.id, user_name: user.username, channel_id: channel.id, channel_name: channel.name,
-      team_id: channel.team_id, team_domain: this.world.team.name, post_id: post.id, trigger_id: newId(), type: '', data_source: '',
+      user_id: user.id,
+      user_name: user.username,
+      channel_id: channel.id,
+      channel_name: channel.name,
+      team_id: channel.team_id,
+      team_domain: this.world.team.name,
+      post_id: post.id,
+      trigger_id: newId(),
+      type: '',
+      data_source: '',
       context: action.integration.context ?? {},
     };
     const started = Date.now();
     const res = await fetch(action.integration.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request), signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     let response: Record<string, any> | null = null;
-    try { response = text ? JSON.parse(text) : null; } catch { response = null; }
+    try {
+      response = text ? JSON.parse(text) : null;
+    } catch {
+      response = null;
+    }
     const record: ActionRecord = { postId, actionId, userId: user.id, username: user.username, url: action.integration.url, request, status: res.status, response, ms: Date.now() - started };
     this.actions.push(record);
     if (!res.ok) throw new ApiError(400, 'api.post.do_action.action_integration.app_error', `Action integration error: status ${res.status}.`);

@@ -118,9 +118,15 @@ export async function startFakeMattermost(): Promise<FakeMattermost> {
     },
     postsIn: (channel) => world.posts.filter((p) => p.channel_id === world.mustChannel(channel).id),
     thread: (rootId) => world.posts.filter((p) => p.id === rootId || p.root_id === rootId),
-    get posts() { return world.posts; },
-    get actions() { return routes.actions; },
-    get typing() { return hub.typing; },
+    get posts() {
+      return world.posts;
+    },
+    get actions() {
+      return routes.actions;
+    },
+    get typing() {
+      return hub.typing;
+    },
     requests,
     sockets: (username) => hub.live(username).filter((c) => !c.silent).length,
     silence: (username) => hub.silence(username),

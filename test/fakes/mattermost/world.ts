@@ -57,7 +57,11 @@ export interface FakePost {
 
 /** An API error in Mattermost's shape. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly id: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+  ) {
     super(message);
   }
   body() {
@@ -93,8 +97,17 @@ export class World {
     if (this.userByName(username)) throw new Error(`user ${username} exists`);
     const at = this.now();
     const user: FakeUser = {
-      id: newId(), username, is_bot: !!opts.bot, first_name: opts.firstName ?? '', last_name: '', nickname: '',
-      roles: 'system_user', create_at: at, update_at: at, delete_at: 0, token: newId(),
+      id: newId(),
+      username,
+      is_bot: !!opts.bot,
+      first_name: opts.firstName ?? '',
+      last_name: '',
+      nickname: '',
+      roles: 'system_user',
+      create_at: at,
+      update_at: at,
+      delete_at: 0,
+      token: newId(),
     };
     this.users.set(user.id, user);
     return user;
@@ -111,8 +124,15 @@ export class World {
   addChannel(name: string, opts: { type?: ChannelType; members?: string[]; displayName?: string } = {}): FakeChannel {
     const at = this.now();
     const channel: FakeChannel = {
-      id: newId(), name, display_name: opts.displayName ?? name, type: opts.type ?? 'O', team_id: this.team.id,
-      create_at: at, update_at: at, delete_at: 0, members: new Set(),
+      id: newId(),
+      name,
+      display_name: opts.displayName ?? name,
+      type: opts.type ?? 'O',
+      team_id: this.team.id,
+      create_at: at,
+      update_at: at,
+      delete_at: 0,
+      members: new Set(),
     };
     for (const username of opts.members ?? []) channel.members.add(this.mustUser(username).id);
     this.channels.set(channel.id, channel);
@@ -170,10 +190,23 @@ export class World {
     }
     const at = this.now();
     const post: FakePost = {
-      id: newId(), create_at: at, update_at: at, edit_at: 0, delete_at: 0, is_pinned: false, user_id: user.id,
-      channel_id: channel.id, root_id: input.root_id ?? '', original_id: '', message, type: '',
+      id: newId(),
+      create_at: at,
+      update_at: at,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: user.id,
+      channel_id: channel.id,
+      root_id: input.root_id ?? '',
+      original_id: '',
+      message,
+      type: '',
       props: { ...(input.props ?? {}), ...(user.is_bot ? { from_bot: 'true' } : {}) },
-      hashtags: '', pending_post_id: input.pending_post_id ?? '', reply_count: 0, metadata: {},
+      hashtags: '',
+      pending_post_id: input.pending_post_id ?? '',
+      reply_count: 0,
+      metadata: {},
     };
     this.posts.push(post);
     if (post.root_id) this.mustPost(post.root_id).reply_count++;

@@ -83,13 +83,15 @@ export function blockActions(teamId: string, app: FakeSlackApp, click: ButtonCli
     channel: { id: click.channel, name: click.channel },
     message: { type: 'message', user: app.botUserId, bot_id: app.botId, ts: click.messageTs, thread_ts: click.threadTs, text: '' },
     response_url: 'http://127.0.0.1:9/unused-response-url',
-    actions: [{
-      action_id: click.actionId,
-      block_id: click.blockId ?? 'pantheon_approval',
-      text: { type: 'plain_text', text: click.actionId, emoji: true },
-      value: click.value,
-      type: 'button',
-      action_ts: actionTs,
-    }],
+    actions: [
+      {
+        action_id: click.actionId,
+        block_id: click.blockId ?? 'pantheon_approval',
+        text: { type: 'plain_text', text: click.actionId, emoji: true },
+        value: click.value,
+        type: 'button',
+        action_ts: actionTs,
+      },
+    ],
   };
 }

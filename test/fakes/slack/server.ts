@@ -114,13 +114,13 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
 
   const byBotToken = (token?: string) => apps.find((a) => a.botToken === token);
-  const inChannel = (app: FakeSlackApp, channel: string) =>
-    channel.startsWith('D') ? dmOwners.get(channel) === app : (members.get(channel)?.has(app.id) ?? true);
+  const inChannel = (app: FakeSlackApp, channel: string) => (channel.startsWith('D') ? dmOwners.get(channel) === app : (members.get(channel)?.has(app.id) ?? true));
 
   const methods: Record<string, (body: Json, app: FakeSlackApp | undefined, token?: string) => Json> = {
-    'auth.test': (_b, app) => app
-      ? { ok: true, url: 'https://pantheon-test.slack.com/', team: 'Pantheon Test', user: app.name, team_id: teamId, user_id: app.botUserId, bot_id: app.botId, is_enterprise_install: false }
-      : { ok: false, error: 'invalid_auth' },
+    'auth.test': (_b, app) =>
+      app
+        ? { ok: true, url: 'https://pantheon-test.slack.com/', team: 'Pantheon Test', user: app.name, team_id: teamId, user_id: app.botUserId, bot_id: app.botId, is_enterprise_install: false }
+        : { ok: false, error: 'invalid_auth' },
     'apps.connections.open': (_b, _app, token) => {
       const app = apps.find((a) => a.appToken === token);
       return app ? { ok: true, url: hub.connectionUrl(wsBase, app.id) } : { ok: false, error: 'invalid_auth' };
@@ -135,7 +135,17 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
         refuseBlocks--;
         return { ok: false, error: 'invalid_blocks', errors: ['failed to match all allowed schemas [json-pointer:/blocks/0]'] };
       }
-      const msg: FakeSlackMessage = { ts: nextTs(), channel: b.channel, threadTs: b.thread_ts || undefined, text: b.text ?? '', blocks, user: app.botUserId, botToken: app.botToken, app: app.name, history: [] };
+      const msg: FakeSlackMessage = {
+        ts: nextTs(),
+        channel: b.channel,
+        threadTs: b.thread_ts || undefined,
+        text: b.text ?? '',
+        blocks,
+        user: app.botUserId,
+        botToken: app.botToken,
+        app: app.name,
+        history: [],
+      };
       messages.push(msg);
       if (opts.echoBotMessages !== false) echo(app, msg);
       return { ok: true, channel: msg.channel, ts: msg.ts, message: { type: 'message', text: msg.text, user: app.botUserId, bot_id: app.botId, ts: msg.ts, thread_ts: msg.threadTs } };
@@ -154,8 +164,23 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
       if (!app) return { ok: false, error: 'invalid_auth' };
       const human = users.get(b.user);
       const bot = apps.find((a) => a.botUserId === b.user);
-      if (human) return { ok: true, user: { id: human.id, team_id: teamId, name: human.name, real_name: human.realName ?? human.name, is_bot: false, profile: { display_name: human.name, real_name: human.realName ?? human.name } } };
-      if (bot) return { ok: true, user: { id: bot.botUserId, team_id: teamId, name: bot.name, real_name: bot.name, is_bot: true, profile: { display_name: bot.name, real_name: bot.name, bot_id: bot.botId } } };
+      if (human)
+        return {
+          ok: true,
+          user: {
+            id: human.id,
+            team_id: teamId,
+            name: human.name,
+            real_name: human.realName ?? human.name,
+            is_bot: false,
+            profile: { display_name: human.name, real_name: human.realName ?? human.name },
+          },
+        };
+      if (bot)
+        return {
+          ok: true,
+          user: { id: bot.botUserId, team_id: teamId, name: bot.name, real_name: bot.name, is_bot: true, profile: { display_name: bot.name, real_name: bot.name, bot_id: bot.botId } },
+        };
       return { ok: false, error: 'user_not_found' };
     },
     'conversations.open': (b, app) => {
@@ -176,7 +201,18 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
   function echo(poster: FakeSlackApp, msg: FakeSlackMessage): void {
     for (const app of apps) {
       if (app === poster || !inChannel(app, msg.channel)) continue;
-      const event = { type: 'message', subtype: 'bot_message', bot_id: poster.botId, user: poster.botUserId, text: msg.text, ts: msg.ts, thread_ts: msg.threadTs, channel: msg.channel, channel_type: msg.channel.startsWith('D') ? 'im' : 'channel', event_ts: msg.ts };
+      const event = {
+        type: 'message',
+        subtype: 'bot_message',
+        bot_id: poster.botId,
+        user: poster.botUserId,
+        text: msg.text,
+        ts: msg.ts,
+        thread_ts: msg.threadTs,
+        channel: msg.channel,
+        channel_type: msg.channel.startsWith('D') ? 'im' : 'channel',
+        event_ts: msg.ts,
+      };
       void send(app, event).catch(() => {});
     }
   }
@@ -190,7 +226,10 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
     }
     if (hub.connections(app.id) === 0) return { app: app.name, eventId: body.event_id, acked: false };
     if (o.ackTimeoutMs !== undefined) {
-      const acked = await hub.deliver(app.id, 'events_api', body, { retryNum: o.retryNum, timeoutMs: o.ackTimeoutMs }).then(() => true, () => false);
+      const acked = await hub.deliver(app.id, 'events_api', body, { retryNum: o.retryNum, timeoutMs: o.ackTimeoutMs }).then(
+        () => true,
+        () => false,
+      );
       return { app: app.name, eventId: body.event_id, acked };
     }
     await hub.deliver(app.id, 'events_api', body, { retryNum: o.retryNum });
@@ -243,22 +282,35 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
       const n = apps.length + 1;
       const tag = name.toUpperCase().replace(/[^A-Z0-9]/g, '');
       const app: FakeSlackApp = {
-        id: `A0${tag}${n}`, name,
-        botToken: `xoxb-${n}000-${name}-bot-token-fake`, appToken: `xapp-1-A0${tag}${n}-${name}-app-token-fake`,
-        botUserId: `U0BOT${tag}`, botId: `B0${tag}`,
+        id: `A0${tag}${n}`,
+        name,
+        botToken: `xoxb-${n}000-${name}-bot-token-fake`,
+        appToken: `xapp-1-A0${tag}${n}-${name}-app-token-fake`,
+        botUserId: `U0BOT${tag}`,
+        botId: `B0${tag}`,
       };
       apps.push(app);
       return app;
     },
-    addUser(user) { users.set(user.id, user); },
+    addUser(user) {
+      users.set(user.id, user);
+    },
     messages,
     postsBy: (botToken) => messages.filter((m) => m.botToken === botToken),
     calls,
-    rateLimit(method, o) { limits.set(method, { retryAfterSec: o.retryAfterSec, times: o.times ?? 1 }); },
-    refuseBlocksNext(times = 1) { refuseBlocks += times; },
-    failAfter(method, o) { failAfter.set(method, { ...o }); },
+    rateLimit(method, o) {
+      limits.set(method, { retryAfterSec: o.retryAfterSec, times: o.times ?? 1 });
+    },
+    refuseBlocksNext(times = 1) {
+      refuseBlocks += times;
+    },
+    failAfter(method, o) {
+      failAfter.set(method, { ...o });
+    },
     dmChannel,
-    setMembers(channel, list) { members.set(channel, new Set(list.map((a) => a.id))); },
+    setMembers(channel, list) {
+      members.set(channel, new Set(list.map((a) => a.id)));
+    },
     connections: (app) => hub.connections(app?.id),
     async waitForConnections(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
@@ -297,7 +349,9 @@ export async function startFakeSlack(opts: { teamId?: string; echoBotMessages?: 
       return { app: app.name, acked: true };
     },
     eventBody: (app, event, eventId) => eventCallback(teamId, app, event, eventId),
-    useHttp(target) { http = target; },
+    useHttp(target) {
+      http = target;
+    },
     async close() {
       hub.close();
       server.closeAllConnections();

@@ -49,19 +49,25 @@ export class SocketModeHub {
     ws.on('error', () => set.delete(ws));
     ws.on('message', (data) => {
       let msg: { envelope_id?: string; payload?: unknown };
-      try { msg = JSON.parse(String(data)); } catch { return; }
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return;
+      }
       if (!msg.envelope_id) return;
       const ack = { envelopeId: msg.envelope_id, payload: msg.payload };
       this.acks.push(ack);
       this.waiting.get(msg.envelope_id)?.(ack);
       this.waiting.delete(msg.envelope_id);
     });
-    ws.send(JSON.stringify({
-      type: 'hello',
-      num_connections: set.size,
-      debug_info: { host: 'fake-slack', build_number: 1, approximate_connection_time: 18060 },
-      connection_info: { app_id: appId },
-    }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: set.size,
+        debug_info: { host: 'fake-slack', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: appId },
+      }),
+    );
   }
 
   connections(appId?: string): number {
@@ -89,7 +95,10 @@ export class SocketModeHub {
         this.waiting.delete(envelopeId);
         reject(new Error(`envelope ${envelopeId} (${type}) to ${appId} was not acked within ${opts.timeoutMs ?? 5000} ms`));
       }, opts.timeoutMs ?? 5000);
-      this.waiting.set(envelopeId, (ack) => { clearTimeout(timer); resolve(ack); });
+      this.waiting.set(envelopeId, (ack) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
       ws.send(JSON.stringify(envelope));
     });
   }

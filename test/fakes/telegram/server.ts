@@ -10,8 +10,18 @@ import { parseTelegramHtml } from './html.js';
  * users: `sendText` and `click` make updates, delivered by getUpdates or POSTed to the webhook
  * with the secret-token header. `failNext` answers 429 with `retry_after` on demand.
  */
-export interface FakeUser { id: number; first_name: string; username?: string; is_bot?: boolean }
-export interface FakeChat { id: number; type: 'private' | 'group' | 'supergroup'; title?: string; is_forum?: boolean }
+export interface FakeUser {
+  id: number;
+  first_name: string;
+  username?: string;
+  is_bot?: boolean;
+}
+export interface FakeChat {
+  id: number;
+  type: 'private' | 'group' | 'supergroup';
+  title?: string;
+  is_forum?: boolean;
+}
 
 /** One message the bot sent, with later edits applied. */
 export interface SentMessage {
@@ -29,13 +39,28 @@ export interface SentMessage {
   at: number;
 }
 
-export interface ApiCall { method: string; payload: Record<string, any>; status: number; at: number }
+export interface ApiCall {
+  method: string;
+  payload: Record<string, any>;
+  status: number;
+  at: number;
+}
 
 export interface FakeTelegram {
   /** What grammY wants as `client.apiRoot` (no trailing slash). */
   apiRoot: string;
   token: string;
-  botInfo: { id: number; is_bot: true; first_name: string; username: string; can_join_groups: boolean; can_read_all_group_messages: boolean; supports_inline_queries: boolean; can_connect_to_business: boolean; has_main_web_app: boolean };
+  botInfo: {
+    id: number;
+    is_bot: true;
+    first_name: string;
+    username: string;
+    can_join_groups: boolean;
+    can_read_all_group_messages: boolean;
+    supports_inline_queries: boolean;
+    can_connect_to_business: boolean;
+    has_main_web_app: boolean;
+  };
   readonly sent: SentMessage[];
   readonly calls: ApiCall[];
   /** Updates made so far, and the status each webhook delivery got. */
@@ -67,8 +92,15 @@ type Json = Record<string, any>;
 export async function startFakeTelegram(opts: { token?: string; username?: string } = {}): Promise<FakeTelegram> {
   const token = opts.token ?? '123456:TEST-fake-telegram-token';
   const botInfo = {
-    id: Number(token.split(':')[0]) || 123456, is_bot: true as const, first_name: 'Pantheon', username: opts.username ?? 'pantheon_test_bot',
-    can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false,
+    id: Number(token.split(':')[0]) || 123456,
+    is_bot: true as const,
+    first_name: 'Pantheon',
+    username: opts.username ?? 'pantheon_test_bot',
+    can_join_groups: true,
+    can_read_all_group_messages: false,
+    supports_inline_queries: false,
+    can_connect_to_business: false,
+    has_main_web_app: false,
   };
   const sent: SentMessage[] = [];
   const calls: ApiCall[] = [];
@@ -96,12 +128,17 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
     nextMessageId.set(chatId, n);
     return n;
   };
-  const wake = (set: Set<() => void>) => { for (const w of [...set]) w(); };
+  const wake = (set: Set<() => void>) => {
+    for (const w of [...set]) w();
+  };
 
   function push(update: Json): Json {
     updates.push(update);
     if (webhook) void deliver(update, webhook);
-    else { queue.push(update); wake(polls); }
+    else {
+      queue.push(update);
+      wake(polls);
+    }
     return update;
   }
 
@@ -115,7 +152,9 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
       });
       status = res.status;
       await res.body?.cancel();
-    } catch { /* status 0: unreachable */ }
+    } catch {
+      /* status 0: unreachable */
+    }
     deliveries.push({ update_id: update.update_id, status });
     if ((status < 200 || status >= 300) && status !== 401 && attempt < 5) {
       await new Promise((r) => setTimeout(r, 200 * attempt));
@@ -166,7 +205,11 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
         const timeout = Number(payload.timeout ?? 0);
         if (!queue.length && !again.length && timeout > 0) {
           await new Promise<void>((resolve) => {
-            const done = () => { clearTimeout(timer); polls.delete(done); resolve(); };
+            const done = () => {
+              clearTimeout(timer);
+              polls.delete(done);
+              resolve();
+            };
             const timer = setTimeout(done, timeout * 1000);
             polls.add(done);
             req.once('close', done);
@@ -181,21 +224,34 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
         if ('error' in checked) return checked.error;
         const markup = typeof payload.reply_markup === 'string' ? JSON.parse(payload.reply_markup) : payload.reply_markup;
         const message: SentMessage = {
-          message_id: messageId(chatId), chat_id: chatId, text: checked.text, visible: checked.visible, edits: [], at: Date.now(),
+          message_id: messageId(chatId),
+          chat_id: chatId,
+          text: checked.text,
+          visible: checked.visible,
+          edits: [],
+          at: Date.now(),
           ...(payload.message_thread_id ? { message_thread_id: Number(payload.message_thread_id) } : {}),
           ...(payload.parse_mode ? { parse_mode: String(payload.parse_mode) } : {}),
           ...(markup ? { reply_markup: markup } : {}),
           ...(payload.reply_parameters?.message_id ? { reply_to_message_id: Number(payload.reply_parameters.message_id) } : {}),
         };
         sent.push(message);
-        return ok({ message_id: message.message_id, date: Math.floor(message.at / 1000), chat: { id: chatId, type: chatId < 0 ? 'supergroup' : 'private' }, from: botInfo, text: message.visible, ...(markup ? { reply_markup: markup } : {}) });
+        return ok({
+          message_id: message.message_id,
+          date: Math.floor(message.at / 1000),
+          chat: { id: chatId, type: chatId < 0 ? 'supergroup' : 'private' },
+          from: botInfo,
+          text: message.visible,
+          ...(markup ? { reply_markup: markup } : {}),
+        });
       }
       case 'editMessageText': {
         const target = sent.find((m) => m.chat_id === Number(payload.chat_id) && m.message_id === Number(payload.message_id));
         if (!target) return fail(400, 'Bad Request: message to edit not found');
         const checked = checkText(payload);
         if ('error' in checked) return checked.error;
-        if (checked.text === target.text) return fail(400, 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
+        if (checked.text === target.text)
+          return fail(400, 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message');
         target.edits.push(target.text);
         Object.assign(target, { text: checked.text, visible: checked.visible, parse_mode: payload.parse_mode });
         return ok({ message_id: target.message_id, date: Math.floor(Date.now() / 1000), chat: { id: target.chat_id, type: 'private' }, text: target.visible });
@@ -256,7 +312,10 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
     wake(watchers);
     send(answer.status, answer.body);
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
 
@@ -278,7 +337,11 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
       return push({
         update_id: nextUpdateId++,
         message: {
-          message_id: id, date: Math.floor(Date.now() / 1000), chat: c, from: userOf(from), text,
+          message_id: id,
+          date: Math.floor(Date.now() / 1000),
+          chat: c,
+          from: userOf(from),
+          text,
           ...(topicId ? { message_thread_id: topicId, is_topic_message: true } : {}),
           ...(commandLength ? { entities: [{ type: 'bot_command', offset: 0, length: commandLength }] } : {}),
         },
@@ -289,8 +352,18 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
       return push({
         update_id: nextUpdateId++,
         callback_query: {
-          id: String(Date.now()) + String(nextUpdateId), from: userOf(from), chat_instance: String(message.chat_id), data,
-          message: { message_id: message.message_id, date: Math.floor(message.at / 1000), chat: c, from: botInfo, text: message.visible, ...(message.reply_markup ? { reply_markup: message.reply_markup } : {}) },
+          id: String(Date.now()) + String(nextUpdateId),
+          from: userOf(from),
+          chat_instance: String(message.chat_id),
+          data,
+          message: {
+            message_id: message.message_id,
+            date: Math.floor(message.at / 1000),
+            chat: c,
+            from: botInfo,
+            text: message.visible,
+            ...(message.reply_markup ? { reply_markup: message.reply_markup } : {}),
+          },
         },
       });
     },
@@ -305,7 +378,10 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
     },
     redeliver(update) {
       if (webhook) void deliver(update, webhook);
-      else { again.push(update); wake(polls); }
+      else {
+        again.push(update);
+        wake(polls);
+      }
     },
     confirmed(updateId) {
       if (updateId < confirmedBelow) return true;

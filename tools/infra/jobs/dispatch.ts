@@ -41,14 +41,19 @@ export async function waitForJob(store: JobStore, id: string, ms: number): Promi
 /** A job's state and output tail, as tool output. */
 export async function describeJobForModel(store: JobStore, job: InfraJob): Promise<string> {
   const head = `Job ${job.id} on ${job.host}: \`${scrubSecrets(job.command)}\``;
-  const tail = tailText((await store.tail(job.id, TOOL_TAIL_LINES)).map((l) => (l.stream === 'stderr' ? `! ${l.line}` : l.line)), TOOL_TAIL_CHARS);
+  const tail = tailText(
+    (await store.tail(job.id, TOOL_TAIL_LINES)).map((l) => (l.stream === 'stderr' ? `! ${l.line}` : l.line)),
+    TOOL_TAIL_CHARS,
+  );
   const count = `${job.logLines} line${job.logLines === 1 ? '' : 's'}${job.logDropped ? ` (+${job.logDropped} not kept)` : ''}`;
   if (!FINISHED.includes(job.status)) {
     return [
       `${head} is ${job.status} (${count} so far). Its progress streams to the thread.`,
       tail ? `Latest output:\n${tail}` : '',
       `Check it later with job_status {"job": "${job.id}"}; stop it with cancel_job or "/cancel ${job.id}".`,
-    ].filter(Boolean).join('\n');
+    ]
+      .filter(Boolean)
+      .join('\n');
   }
   const took = job.startedAt && job.finishedAt ? ` in ${formatDuration(job.finishedAt.getTime() - job.startedAt.getTime())}` : '';
   const exit = job.exitCode !== null ? ` (exit ${job.exitCode})` : job.signal ? ` (${job.signal})` : '';
@@ -56,5 +61,7 @@ export async function describeJobForModel(store: JobStore, job: InfraJob): Promi
     `${head} ${job.status.replace('_', ' ')}${exit}${took}, ${count}.`,
     job.error ? job.error : '',
     tail ? `Output${job.logLines > TOOL_TAIL_LINES ? ` (last lines; full log: GET /api/jobs/${job.id}/log)` : ''}:\n${tail}` : 'No output.',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }

@@ -6,7 +6,13 @@ import type { InfraJob, JobStatus } from './store.js';
 const TAIL_CHARS = 1500;
 
 const ICONS: Record<JobStatus, string> = {
-  queued: '⏳', running: '⏳', succeeded: '✅', failed: '❌', cancelled: '🛑', timed_out: '⌛', interrupted: '⚠️',
+  queued: '⏳',
+  running: '⏳',
+  succeeded: '✅',
+  failed: '❌',
+  cancelled: '🛑',
+  timed_out: '⌛',
+  interrupted: '⚠️',
 };
 
 /** `12 s`, `3 min 4 s`. */

@@ -8,11 +8,29 @@ import { JOB_STATUSES, type InfraJob, type JobStatus, type JobStore } from './st
 /** A job as the API shows it. */
 export function publicJob(j: InfraJob) {
   return {
-    id: j.id, status: j.status, host: j.host, command: scrubSecrets(j.command), kind: j.kind, runbook: j.runbook, step: j.step,
-    persona: j.persona, thread: j.thread, idempotent: j.idempotent, attempts: j.attempts, exitCode: j.exitCode,
-    signal: j.signal, error: j.error, remotePid: j.remotePid, cancelledBy: j.cancelledBy, workItem: j.workItemId,
-    logLines: j.logLines, logDropped: j.logDropped, timeoutSeconds: j.timeoutSeconds,
-    createdAt: j.createdAt.toISOString(), startedAt: j.startedAt?.toISOString() ?? null, finishedAt: j.finishedAt?.toISOString() ?? null,
+    id: j.id,
+    status: j.status,
+    host: j.host,
+    command: scrubSecrets(j.command),
+    kind: j.kind,
+    runbook: j.runbook,
+    step: j.step,
+    persona: j.persona,
+    thread: j.thread,
+    idempotent: j.idempotent,
+    attempts: j.attempts,
+    exitCode: j.exitCode,
+    signal: j.signal,
+    error: j.error,
+    remotePid: j.remotePid,
+    cancelledBy: j.cancelledBy,
+    workItem: j.workItemId,
+    logLines: j.logLines,
+    logDropped: j.logDropped,
+    timeoutSeconds: j.timeoutSeconds,
+    createdAt: j.createdAt.toISOString(),
+    startedAt: j.startedAt?.toISOString() ?? null,
+    finishedAt: j.finishedAt?.toISOString() ?? null,
   };
 }
 

@@ -133,10 +133,12 @@ export class JobRunner {
     const flush = (): Promise<void> => {
       const batch = buffer;
       buffer = [];
-      flushing = flushing.then(async () => {
-        await store.appendLog(job.id, batch);
-        await progress.show(formatProgress({ job: { ...job, status: 'running' }, lines, tail, elapsedMs: Date.now() - started }));
-      }).catch((err) => logger.warn({ job: job.id, err: (err as Error).message }, 'could not record job progress'));
+      flushing = flushing
+        .then(async () => {
+          await store.appendLog(job.id, batch);
+          await progress.show(formatProgress({ job: { ...job, status: 'running' }, lines, tail, elapsedMs: Date.now() - started }));
+        })
+        .catch((err) => logger.warn({ job: job.id, err: (err as Error).message }, 'could not record job progress'));
       return flushing;
     };
     await progress.show(formatProgress({ job: { ...job, status: 'running' }, lines, tail, elapsedMs: 0 }));
@@ -171,7 +173,9 @@ export class JobRunner {
     const outcome = this.outcomeOf(job, result, failure);
     if (outcome.retry && (await store.requeue(job.id, this.owner, outcome.error ?? 'retrying'))) {
       this.active.delete(job.id);
-      await progress.show(formatProgress({ job: { ...job, status: 'queued' }, lines, tail, elapsedMs, note: `${outcome.error}; trying again (attempt ${job.attempts + 1} of ${settings.retries + 1}).` }));
+      await progress.show(
+        formatProgress({ job: { ...job, status: 'queued' }, lines, tail, elapsedMs, note: `${outcome.error}; trying again (attempt ${job.attempts + 1} of ${settings.retries + 1}).` }),
+      );
       await this.enqueue(job, this.stopping ? 0 : 1000 * 2 ** (job.attempts - 1));
       return;
     }
@@ -182,7 +186,11 @@ export class JobRunner {
     await this.report({ ...final, workItemId: workItemId ?? final.workItemId }, { lines, tail, elapsedMs, progress });
   }
 
-  private outcomeOf(job: InfraJob, result: RemoteResult | undefined, failure: Error | undefined): { status: JobStatus; exitCode?: number | null; signal?: string | null; error?: string; retry?: boolean } {
+  private outcomeOf(
+    job: InfraJob,
+    result: RemoteResult | undefined,
+    failure: Error | undefined,
+  ): { status: JobStatus; exitCode?: number | null; signal?: string | null; error?: string; retry?: boolean } {
     const canRetry = job.idempotent && job.attempts <= this.deps.settings.retries && !this.stopping;
     if (failure) {
       const error = scrubSecrets(failure.message);

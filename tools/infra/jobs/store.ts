@@ -60,19 +60,61 @@ export interface LogLine {
 }
 
 interface JobRow {
-  id: string; persona: string | null; thread: string | null; channel: string | null; host: string; command: string;
-  kind: string; runbook: string | null; step: number | null; idempotent: boolean; status: JobStatus; owner: string | null;
-  attempts: number; timeout_seconds: number; exit_code: number | null; signal: string | null; error: string | null;
-  remote_pid: number | null; cancel_requested_at: Date | null; cancelled_by: string | null; work_item_id: string | null;
-  log_lines: number; log_dropped: number; created_at: Date; started_at: Date | null; finished_at: Date | null;
+  id: string;
+  persona: string | null;
+  thread: string | null;
+  channel: string | null;
+  host: string;
+  command: string;
+  kind: string;
+  runbook: string | null;
+  step: number | null;
+  idempotent: boolean;
+  status: JobStatus;
+  owner: string | null;
+  attempts: number;
+  timeout_seconds: number;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  remote_pid: number | null;
+  cancel_requested_at: Date | null;
+  cancelled_by: string | null;
+  work_item_id: string | null;
+  log_lines: number;
+  log_dropped: number;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
 }
 
 const toJob = (r: JobRow): InfraJob => ({
-  id: r.id, persona: r.persona, thread: r.thread, channel: r.channel, host: r.host, command: r.command, kind: r.kind,
-  runbook: r.runbook, step: r.step, idempotent: r.idempotent, status: r.status, owner: r.owner, attempts: r.attempts,
-  timeoutSeconds: r.timeout_seconds, exitCode: r.exit_code, signal: r.signal, error: r.error, remotePid: r.remote_pid,
-  cancelRequestedAt: r.cancel_requested_at, cancelledBy: r.cancelled_by, workItemId: r.work_item_id,
-  logLines: r.log_lines, logDropped: r.log_dropped, createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at,
+  id: r.id,
+  persona: r.persona,
+  thread: r.thread,
+  channel: r.channel,
+  host: r.host,
+  command: r.command,
+  kind: r.kind,
+  runbook: r.runbook,
+  step: r.step,
+  idempotent: r.idempotent,
+  status: r.status,
+  owner: r.owner,
+  attempts: r.attempts,
+  timeoutSeconds: r.timeout_seconds,
+  exitCode: r.exit_code,
+  signal: r.signal,
+  error: r.error,
+  remotePid: r.remote_pid,
+  cancelRequestedAt: r.cancel_requested_at,
+  cancelledBy: r.cancelled_by,
+  workItemId: r.work_item_id,
+  logLines: r.log_lines,
+  logDropped: r.log_dropped,
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
 });
 
 /** `j-` and 8 hex digits: short enough to type after `/cancel`. */
@@ -91,7 +133,10 @@ export function callKey(parts: unknown[]): string {
  * settle on one outcome without transactions (the embedded database shares one session).
  */
 export class JobStore {
-  constructor(private readonly pool: pg.Pool, private readonly maxLogLines = 10_000) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly maxLogLines = 10_000,
+  ) {}
 
   /** Creates the job, or finds the one created for the same `callKey`. */
   async create(job: NewJob): Promise<{ job: InfraJob; created: boolean }> {
@@ -100,8 +145,20 @@ export class JobStore {
         `INSERT INTO infra_jobs (id, call_key, persona, thread, channel, host, command, kind, runbook, step, idempotent, timeout_seconds)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT DO NOTHING RETURNING *`,
-        [newJobId(), job.callKey, job.persona ?? null, job.thread ?? null, job.channel ?? null, job.host, job.command,
-          job.kind ?? 'command', job.runbook ?? null, job.step ?? null, job.idempotent ?? false, job.timeoutSeconds],
+        [
+          newJobId(),
+          job.callKey,
+          job.persona ?? null,
+          job.thread ?? null,
+          job.channel ?? null,
+          job.host,
+          job.command,
+          job.kind ?? 'command',
+          job.runbook ?? null,
+          job.step ?? null,
+          job.idempotent ?? false,
+          job.timeoutSeconds,
+        ],
       );
       if (rows[0]) return { job: toJob(rows[0]), created: true };
       const existing = await this.pool.query<JobRow>('SELECT * FROM infra_jobs WHERE call_key = $1', [job.callKey]);
@@ -133,9 +190,7 @@ export class JobStore {
 
   /** The last job of a runbook in a thread (runbook steps run in order). */
   async lastRunbookJob(thread: string, runbook: string): Promise<InfraJob | undefined> {
-    const { rows } = await this.pool.query<JobRow>(
-      'SELECT * FROM infra_jobs WHERE thread = $1 AND runbook = $2 ORDER BY created_at DESC LIMIT 1', [thread, runbook],
-    );
+    const { rows } = await this.pool.query<JobRow>('SELECT * FROM infra_jobs WHERE thread = $1 AND runbook = $2 ORDER BY created_at DESC LIMIT 1', [thread, runbook]);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
 
@@ -193,17 +248,13 @@ export class JobStore {
 
   /** Running jobs of `owner` someone asked to cancel. */
   async cancelRequested(owner: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM infra_jobs WHERE owner = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL`, [owner],
-    );
+    const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM infra_jobs WHERE owner = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL`, [owner]);
     return rows.map((r) => r.id);
   }
 
   /** Running jobs whose worker has been silent for `staleSeconds`. */
   async orphaned(staleSeconds: number): Promise<InfraJob[]> {
-    const { rows } = await this.pool.query<JobRow>(
-      `SELECT * FROM infra_jobs WHERE status = 'running' AND heartbeat_at < now() - ($1::float8 * interval '1 second')`, [staleSeconds],
-    );
+    const { rows } = await this.pool.query<JobRow>(`SELECT * FROM infra_jobs WHERE status = 'running' AND heartbeat_at < now() - ($1::float8 * interval '1 second')`, [staleSeconds]);
     return rows.map(toJob);
   }
 
@@ -240,19 +291,17 @@ export class JobStore {
 
   /** The stored log, oldest first. */
   async log(id: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<LogLine[]> {
-    const { rows } = await this.pool.query<LogLine>(
-      `SELECT seq, stream, line, at FROM infra_job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [id, opts.afterSeq ?? 0, Math.min(opts.limit ?? this.maxLogLines, this.maxLogLines)],
-    );
+    const { rows } = await this.pool.query<LogLine>(`SELECT seq, stream, line, at FROM infra_job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+      id,
+      opts.afterSeq ?? 0,
+      Math.min(opts.limit ?? this.maxLogLines, this.maxLogLines),
+    ]);
     return rows;
   }
 
   /** The last `n` lines, oldest first. */
   async tail(id: string, n: number): Promise<LogLine[]> {
-    const { rows } = await this.pool.query<LogLine>(
-      `SELECT * FROM (SELECT seq, stream, line, at FROM infra_job_logs WHERE job_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq`,
-      [id, n],
-    );
+    const { rows } = await this.pool.query<LogLine>(`SELECT * FROM (SELECT seq, stream, line, at FROM infra_job_logs WHERE job_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq`, [id, n]);
     return rows;
   }
 }

@@ -112,12 +112,7 @@ export function jobJson(store: GitHubStore, state: RepoState, run: CheckRun): Js
 }
 
 /** Records a failed run on a sha, branch or PR number; returns it with the webhooks to send. */
-export async function recordCheckFailure(
-  store: GitHubStore,
-  state: RepoState,
-  shaOrPr: string | number,
-  opts: { name: string; log: string },
-): Promise<{ run: CheckRun; events: PendingEvent[] }> {
+export async function recordCheckFailure(store: GitHubStore, state: RepoState, shaOrPr: string | number, opts: { name: string; log: string }): Promise<{ run: CheckRun; events: PendingEvent[] }> {
   const pull = typeof shaOrPr === 'number' ? state.pulls.get(shaOrPr) : undefined;
   if (typeof shaOrPr === 'number' && !pull) throw new Error(`fake GitHub: no pull request #${shaOrPr} in ${state.repo.fullName}`);
   const headSha = pull ? pull.headSha : await resolveCommit(state.repo.path, String(shaOrPr));
@@ -204,12 +199,24 @@ export function registerCheckRoutes(router: Router, store: GitHubStore): void {
 
   router.add('GET', '/repos/:owner/:repo/check-runs/:check_run_id', (ctx) => {
     const state = requireRepo(store, ctx);
-    return { json: checkRunJson(store, state, requireRun(state, (r) => r.id, intParam(ctx, 'check_run_id'))) };
+    return {
+      json: checkRunJson(
+        store,
+        state,
+        requireRun(state, (r) => r.id, intParam(ctx, 'check_run_id')),
+      ),
+    };
   });
 
   router.add('GET', '/repos/:owner/:repo/actions/jobs/:job_id', (ctx) => {
     const state = requireRepo(store, ctx);
-    return { json: jobJson(store, state, requireRun(state, (r) => r.id, intParam(ctx, 'job_id'))) };
+    return {
+      json: jobJson(
+        store,
+        state,
+        requireRun(state, (r) => r.id, intParam(ctx, 'job_id')),
+      ),
+    };
   });
 
   // GitHub answers with a redirect to a short-lived blob URL; fetch (and octokit) follow it.
@@ -236,7 +243,13 @@ export function registerCheckRoutes(router: Router, store: GitHubStore): void {
 
   router.add('GET', '/repos/:owner/:repo/actions/runs/:run_id', (ctx) => {
     const state = requireRepo(store, ctx);
-    return { json: workflowRunJson(store, state, requireRun(state, (r) => r.workflowRunId, intParam(ctx, 'run_id'))) };
+    return {
+      json: workflowRunJson(
+        store,
+        state,
+        requireRun(state, (r) => r.workflowRunId, intParam(ctx, 'run_id')),
+      ),
+    };
   });
 
   router.add('GET', '/repos/:owner/:repo/actions/runs/:run_id/jobs', (ctx) => {

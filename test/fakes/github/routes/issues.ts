@@ -1,15 +1,6 @@
 /** Issues, their labels, assignees and conversation comments (which pull requests share). */
 import { commentEvent, issuesEvent, notify, participants } from '../events.js';
-import {
-  intParam,
-  missingField,
-  notFound,
-  paginate,
-  requireActor,
-  requireRepo,
-  type RequestContext,
-  type Router,
-} from '../http.js';
+import { intParam, missingField, notFound, paginate, requireActor, requireRepo, type RequestContext, type Router } from '../http.js';
 import { commentJson, issueJson, labelJson, userJson } from '../shapes.js';
 import type { GitHubStore, RepoState } from '../store.js';
 import type { Comment, Issue, Pull } from '../types.js';
@@ -38,8 +29,7 @@ function labelsFromBody(body: unknown): string[] {
 function sortItems<T extends Issue | Pull>(state: RepoState, ctx: RequestContext, items: T[]): T[] {
   const sort = ctx.query.get('sort') ?? 'created';
   const dir = ctx.query.get('direction') === 'asc' ? 1 : -1;
-  const key = (i: T): number | string =>
-    sort === 'updated' ? i.updatedAt : sort === 'comments' ? state.comments.filter((c) => c.number === i.number).length : i.number;
+  const key = (i: T): number | string => (sort === 'updated' ? i.updatedAt : sort === 'comments' ? state.comments.filter((c) => c.number === i.number).length : i.number);
   return [...items].sort((a, b) => (key(a) < key(b) ? -dir : key(a) > key(b) ? dir : (a.number - b.number) * dir));
 }
 
@@ -47,7 +37,10 @@ export function registerIssueRoutes(router: Router, store: GitHubStore): void {
   router.add('GET', '/repos/:owner/:repo/issues', (ctx) => {
     const state = requireRepo(store, ctx);
     const wantState = ctx.query.get('state') ?? 'open';
-    const labels = (ctx.query.get('labels') ?? '').split(',').map((l) => l.trim().toLowerCase()).filter(Boolean);
+    const labels = (ctx.query.get('labels') ?? '')
+      .split(',')
+      .map((l) => l.trim().toLowerCase())
+      .filter(Boolean);
     const assignee = ctx.query.get('assignee');
     const creator = ctx.query.get('creator');
     const mentioned = ctx.query.get('mentioned');
@@ -98,7 +91,14 @@ export function registerIssueRoutes(router: Router, store: GitHubStore): void {
     ctx.events.push(issuesEvent(store, state, 'opened', issue, actor.login));
     for (const name of labels) ctx.events.push(issuesEvent(store, state, 'labeled', issue, actor.login, { label: labelJson(store, state, store.label(state, name)) }));
     for (const login of assignees) ctx.events.push(issuesEvent(store, state, 'assigned', issue, actor.login, { assignee: userJson(store, login) }));
-    notify(store, state, issue, actor.login, assignees.map((l) => [l, 'assign']), { text: issue.body });
+    notify(
+      store,
+      state,
+      issue,
+      actor.login,
+      assignees.map((l) => [l, 'assign']),
+      { text: issue.body },
+    );
     return { status: 201, json: issueJson(store, state, issue), headers: { location: `${store.url}/repos/${state.repo.fullName}/issues/${number}` } };
   });
 

@@ -87,7 +87,13 @@ export async function applyEdit(store: GitHubStore, state: RepoState, item: Issu
     item.assignees = wanted;
     for (const login of removed) steps.push(['unassigned', { assignee: userJson(store, login) }]);
     for (const login of added) steps.push(['assigned', { assignee: userJson(store, login) }]);
-    notify(store, state, item, actor, added.map((l) => [l, 'assign']));
+    notify(
+      store,
+      state,
+      item,
+      actor,
+      added.map((l) => [l, 'assign']),
+    );
   }
 
   if (steps.length > 0) item.updatedAt = now;

@@ -32,7 +32,10 @@ export function registerNotificationRoutes(router: Router, store: GitHubStore): 
   router.add('GET', '/repos/:owner/:repo/notifications', (ctx) => {
     requireActor(ctx);
     const state = requireRepo(store, ctx);
-    return list(ctx, store.notifications.filter((t) => t.repo === state.repo.fullName));
+    return list(
+      ctx,
+      store.notifications.filter((t) => t.repo === state.repo.fullName),
+    );
   });
 
   const requireThread = (ctx: RequestContext): NotificationThread => {

@@ -1,20 +1,7 @@
 /** Pull requests: create from a pushed branch, read (JSON or real git diff), files, reviewers, merge. */
 import { issuesEvent, notify, pullRequestEvent, pullStats } from '../events.js';
 import { branches, changedFiles, formatPatch, git, mergeBranch, resolveCommit, unifiedDiff, type MergeMethod } from '../git-repo.js';
-import {
-  DOCS,
-  HttpError,
-  intParam,
-  missingField,
-  notFound,
-  paginate,
-  requireActor,
-  requireRepo,
-  requireWrite,
-  validationFailed,
-  type RequestContext,
-  type Router,
-} from '../http.js';
+import { DOCS, HttpError, intParam, missingField, notFound, paginate, requireActor, requireRepo, requireWrite, validationFailed, type RequestContext, type Router } from '../http.js';
 import { pullJson, userJson } from '../shapes.js';
 import type { GitHubStore, RepoState } from '../store.js';
 import type { Pull } from '../types.js';
@@ -174,7 +161,10 @@ export function registerPullRoutes(router: Router, store: GitHubStore): void {
           commit: { author: who, committer: who, message: message.trim(), tree: { sha: '' } },
           author: store.user(name) ? userJson(store, name) : null,
           committer: store.user(name) ? userJson(store, name) : null,
-          parents: parents.split(' ').filter(Boolean).map((p) => ({ sha: p })),
+          parents: parents
+            .split(' ')
+            .filter(Boolean)
+            .map((p) => ({ sha: p })),
         };
       });
     return paginate(store, ctx, commits, (c) => c);
@@ -198,10 +188,7 @@ export function registerPullRoutes(router: Router, store: GitHubStore): void {
       }
       const user = store.user(login);
       if (!user || !store.isCollaborator(state, user.login)) {
-        throw validationFailed(
-          [],
-          `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${state.repo.fullName} repository.`,
-        );
+        throw validationFailed([], `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${state.repo.fullName} repository.`);
       }
     }
     const added = [...new Set(wanted.map((l) => store.user(l)!.login))].filter((l) => !pull.requestedReviewers.includes(l));
@@ -210,7 +197,13 @@ export function registerPullRoutes(router: Router, store: GitHubStore): void {
     for (const login of added) {
       ctx.events.push(await pullRequestEvent(store, state, 'review_requested', pull, actor.login, { requested_reviewer: userJson(store, login) }));
     }
-    notify(store, state, pull, actor.login, added.map((l) => [l, 'review_requested']));
+    notify(
+      store,
+      state,
+      pull,
+      actor.login,
+      added.map((l) => [l, 'review_requested']),
+    );
     return { status: 201, json: pullJson(store, state, pull) };
   });
 

@@ -89,7 +89,12 @@ export function registerRepoRoutes(router: Router, store: GitHubStore): void {
       if (result.code !== 0) throw notFound();
       const sha = result.stdout.trim();
       return {
-        json: { ref, node_id: `REF_${sha}`, url: `${store.url}/repos/${state.repo.fullName}/git/${ref}`, object: { type: 'commit', sha, url: `${store.url}/repos/${state.repo.fullName}/git/commits/${sha}` } },
+        json: {
+          ref,
+          node_id: `REF_${sha}`,
+          url: `${store.url}/repos/${state.repo.fullName}/git/${ref}`,
+          object: { type: 'commit', sha, url: `${store.url}/repos/${state.repo.fullName}/git/commits/${sha}` },
+        },
       };
     });
   }
@@ -103,17 +108,22 @@ export function registerRepoRoutes(router: Router, store: GitHubStore): void {
     const api = (p: string): string => `${store.url}/repos/${state.repo.fullName}/contents/${p}?ref=${encodeURIComponent(ref)}`;
     if (object.type === 'tree') {
       const out = (await runGit(state.repo.path, ['ls-tree', '-l', '-z', `${ref}:${path}`])).stdout;
-      const entries = out.split('\0').filter(Boolean).map((line) => {
-        const [meta, name] = line.split('\t');
-        const [, type, sha, size] = meta.split(/\s+/);
-        const full = path ? `${path}/${name}` : name;
-        return { type: type === 'tree' ? 'dir' : 'file', name, path: full, sha, size: Number(size) || 0, url: api(full) };
-      });
+      const entries = out
+        .split('\0')
+        .filter(Boolean)
+        .map((line) => {
+          const [meta, name] = line.split('\t');
+          const [, type, sha, size] = meta.split(/\s+/);
+          const full = path ? `${path}/${name}` : name;
+          return { type: type === 'tree' ? 'dir' : 'file', name, path: full, sha, size: Number(size) || 0, url: api(full) };
+        });
       return { json: entries };
     }
     const content = (await runGit(state.repo.path, ['cat-file', 'blob', object.sha])).stdout;
     if (String(ctx.headers.accept ?? '').includes('raw')) return { text: content, contentType: 'application/vnd.github.raw; charset=utf-8' };
-    const base64 = Buffer.from(content).toString('base64').replace(/(.{60})/g, '$1\n');
+    const base64 = Buffer.from(content)
+      .toString('base64')
+      .replace(/(.{60})/g, '$1\n');
     return {
       json: {
         type: 'file',

@@ -4,18 +4,7 @@
  */
 import { notify, participants, withBase } from '../events.js';
 import { changedFiles, hunkFor, type ChangedFile } from '../git-repo.js';
-import {
-  DOCS,
-  HttpError,
-  intParam,
-  missingField,
-  notFound,
-  paginate,
-  requireActor,
-  requireRepo,
-  type RequestContext,
-  type Router,
-} from '../http.js';
+import { DOCS, HttpError, intParam, missingField, notFound, paginate, requireActor, requireRepo, type RequestContext, type Router } from '../http.js';
 import { pullJson, reviewCommentJson, reviewJson } from '../shapes.js';
 import type { GitHubStore, RepoState } from '../store.js';
 import type { Pull, Review, ReviewComment } from '../types.js';
@@ -169,7 +158,13 @@ export function registerReviewRoutes(router: Router, store: GitHubStore): void {
     if (!reviewState) throw unprocessable(`Unexpected event: ${ctx.body?.event}`);
     checkOwnPull(pull, actor.login, reviewState);
     Object.assign(review, { state: reviewState, submittedAt: store.now(), body: ctx.body?.body ?? review.body });
-    await submitted(ctx, state, pull, review, state.reviewComments.filter((c) => c.reviewId === review.id));
+    await submitted(
+      ctx,
+      state,
+      pull,
+      review,
+      state.reviewComments.filter((c) => c.reviewId === review.id),
+    );
     return { json: reviewJson(store, state, review) };
   });
 
@@ -190,7 +185,12 @@ export function registerReviewRoutes(router: Router, store: GitHubStore): void {
     const state = requireRepo(store, ctx);
     const pull = requirePull(state, ctx);
     const review = requireReview(state, pull, ctx);
-    return paginate(store, ctx, state.reviewComments.filter((c) => c.reviewId === review.id), (c) => reviewCommentJson(store, state, c));
+    return paginate(
+      store,
+      ctx,
+      state.reviewComments.filter((c) => c.reviewId === review.id),
+      (c) => reviewCommentJson(store, state, c),
+    );
   });
 
   router.add('GET', `${PULL}/comments`, (ctx) => {

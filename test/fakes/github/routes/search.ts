@@ -40,13 +40,19 @@ function matcher(token: string): ((x: Item) => boolean) | null {
       case 'type':
       case 'state':
         test = (x) =>
-          value === 'issue' ? !isPull(x)
-          : value === 'pr' || value === 'pull-request' ? isPull(x)
-          : value === 'open' || value === 'closed' ? x.item.state === value
-          : value === 'merged' ? isPull(x) && (x.item as Pull).merged
-          : value === 'unmerged' ? isPull(x) && !(x.item as Pull).merged
-          : value === 'draft' ? isPull(x) && (x.item as Pull).draft
-          : true;
+          value === 'issue'
+            ? !isPull(x)
+            : value === 'pr' || value === 'pull-request'
+              ? isPull(x)
+              : value === 'open' || value === 'closed'
+                ? x.item.state === value
+                : value === 'merged'
+                  ? isPull(x) && (x.item as Pull).merged
+                  : value === 'unmerged'
+                    ? isPull(x) && !(x.item as Pull).merged
+                    : value === 'draft'
+                      ? isPull(x) && (x.item as Pull).draft
+                      : true;
         break;
       case 'label':
         test = (x) => x.item.labels.some((l) => same(l, value));
@@ -59,8 +65,7 @@ function matcher(token: string): ((x: Item) => boolean) | null {
         break;
       case 'mentions':
         test = (x) =>
-          (x.item.body ?? '').toLowerCase().includes(`@${value.toLowerCase()}`) ||
-          x.state.comments.some((c) => c.number === x.item.number && c.body.toLowerCase().includes(`@${value.toLowerCase()}`));
+          (x.item.body ?? '').toLowerCase().includes(`@${value.toLowerCase()}`) || x.state.comments.some((c) => c.number === x.item.number && c.body.toLowerCase().includes(`@${value.toLowerCase()}`));
         break;
       case 'involves':
         test = (x) =>
@@ -112,9 +117,7 @@ export function registerSearchRoutes(router: Router, store: GitHubStore): void {
     const sort = ctx.query.get('sort') ?? 'updated';
     const dir = ctx.query.get('order') === 'asc' ? 1 : -1;
     const key = (x: Item): string => (sort === 'created' ? x.item.createdAt : x.item.updatedAt);
-    const hits = all
-      .filter((x) => tests.every((t) => t(x)))
-      .sort((a, b) => (key(a) === key(b) ? (a.item.id - b.item.id) * dir : key(a) < key(b) ? -dir : dir));
+    const hits = all.filter((x) => tests.every((t) => t(x))).sort((a, b) => (key(a) === key(b) ? (a.item.id - b.item.id) * dir : key(a) < key(b) ? -dir : dir));
     const perPage = Math.min(100, Math.max(1, Number(ctx.query.get('per_page')) || 30));
     const page = Math.max(1, Number(ctx.query.get('page')) || 1);
     const last = Math.max(1, Math.ceil(hits.length / perPage));
