@@ -152,10 +152,3 @@ export interface InboundResult {
   /** The last failure, when `ack` is false. */
   error?: Error;
 }
-
-export class NotImplementedError extends Error {
-  constructor(adapter: string, capability: string) {
-    super(`${adapter} does not support ${capability}`);
-    this.name = 'NotImplementedError';
-  }
-}

@@ -14,7 +14,7 @@ export { parseApprovalCommand, type ApprovalCommand, type ApprovalPort } from '.
 export { formatApprovalRequest, compactArgs, describeExpiry } from './format.js';
 export { approvalCard } from './card.js';
 export type { ApprovalCard, ApprovalCardAction } from '../../core/chat/types.js';
-export { pendingApprovalInterrupts, resumeCommandFor, type PendingInterrupt } from './resume.js';
+export { pendingApprovalInterrupts, resumeCommandFor, type PendingInterrupt } from '../../test/support/approval-resume.js';
 export { newApprovalId, normaliseApprovalId, APPROVAL_ID_ALPHABET, APPROVAL_ID_LENGTH, APPROVAL_ID_PATTERN } from './id.js';
 export {
   isApprovalInterrupt,

@@ -1,5 +1,5 @@
 import { Command } from '@langchain/langgraph';
-import { isApprovalInterrupt, type ApprovalInterrupt, type ApprovalResume } from './types.js';
+import { isApprovalInterrupt, type ApprovalInterrupt, type ApprovalResume } from '../../orchestrator/approvals/types.js';
 
 /** An interrupt as LangGraph reports it (`result.__interrupt__`, `state.tasks[].interrupts`). */
 export interface PendingInterrupt {
