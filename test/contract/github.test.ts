@@ -13,7 +13,7 @@ import { createLogger } from '../../core/log.js';
 import { MemoryQueue } from '../../core/queue/index.js';
 import { GitHubIdentities } from '../../github/identities.js';
 import type { Persona } from '../../personas/schema.js';
-import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
+import { startFakeGitHub } from '../fakes/github/index.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';
 import { startDurableIngress, until, type DurableIngress } from './durable-ingress.js';
 import { inboundContract } from './inbound-suite.js';

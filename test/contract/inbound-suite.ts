@@ -61,7 +61,7 @@ export interface InboundCapabilities {
 export function inboundContract(platform: string, capabilities: InboundCapabilities, start: (ctx: InboundContext) => Promise<InboundSession>): void {
   describe(`${platform}: the inbound contract`, () => {
     let durable: DurableIngress;
-    let sessions: InboundSession[] = [];
+    const sessions: InboundSession[] = [];
     let n = 0;
     const lines: Array<{ level: number; msg: string; text?: string; inbound?: string }> = [];
     const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } });

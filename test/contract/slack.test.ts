@@ -80,10 +80,18 @@ function session(slack: FakeSlack, app: FakeSlackApp, inbound: SlackInbound, sto
     const entry = deliveries.get(id)!;
     const latest: { done: boolean; delivery?: Delivery } = { done: false };
     entry.latest = latest;
-    void slack.sendEvent(app, entry.event as never, { retryNum, ackTimeoutMs: 2500 }).then((d) => {
-      latest.done = true;
-      latest.delivery = d;
-    });
+    // A delivery cut short by the session stopping is simply not acknowledged.
+    void slack
+      .sendEvent(app, entry.event as never, { retryNum, ackTimeoutMs: 2500 })
+      .then(
+        (d) => {
+          latest.delivery = d;
+        },
+        () => {},
+      )
+      .finally(() => {
+        latest.done = true;
+      });
   };
   return {
     async say(text) {

@@ -76,7 +76,7 @@ outboundContract(
 );
 
 function session(fake: FakeTelegram, stop: () => Promise<void>): InboundSession {
-  const updates = new Map<string, Record<string, any>>();
+  const updates = new Map<string, ReturnType<FakeTelegram['sendText']>>();
   return {
     async say(text) {
       const update = fake.sendText({ from: jeff, text });
