@@ -67,7 +67,11 @@ export class MemoryStore {
   private useTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly pool: pg.Pool, private readonly embedder: Embedder, opts: MemoryStoreOptions = {}) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly embedder: Embedder,
+    opts: MemoryStoreOptions = {},
+  ) {
     this.halfLifeDays = opts.recencyHalfLifeDays ?? 30;
     if (!(this.halfLifeDays > 0)) throw new Error(`memory.recencyHalfLifeDays must be positive, got ${this.halfLifeDays}`);
     this.log = (opts.logger ?? createLogger({ level: 'silent' })).child({ component: 'memory' });
@@ -127,9 +131,7 @@ export class MemoryStore {
     await this.init();
     await this.flush();
     const [totals, scopes, kinds] = await Promise.all([
-      this.pool.query<{ total: number; archived: number }>(
-        'SELECT count(*)::int AS total, (count(*) FILTER (WHERE archived_at IS NOT NULL))::int AS archived FROM memories',
-      ),
+      this.pool.query<{ total: number; archived: number }>('SELECT count(*)::int AS total, (count(*) FILTER (WHERE archived_at IS NOT NULL))::int AS archived FROM memories'),
       this.pool.query<{ key: string; n: number }>('SELECT scope AS key, count(*)::int AS n FROM memories GROUP BY scope ORDER BY scope'),
       this.pool.query<{ key: string; n: number }>('SELECT kind AS key, count(*)::int AS n FROM memories GROUP BY kind ORDER BY kind'),
     ]);
@@ -251,21 +253,26 @@ export class MemoryStore {
 
   /** Writes the pending use marks now (memories forgotten meanwhile are skipped). */
   async flush(): Promise<void> {
-    if (this.useTimer) { clearTimeout(this.useTimer); this.useTimer = undefined; }
+    if (this.useTimer) {
+      clearTimeout(this.useTimer);
+      this.useTimer = undefined;
+    }
     if (this.pendingUse.size === 0) return this.flushing;
     const batch = [...this.pendingUse];
     this.pendingUse.clear();
-    const write = this.flushing.then(() =>
-      this.pool.query(
-        `INSERT INTO memory_access (memory_id, accessed_at, access_count)
+    const write = this.flushing
+      .then(() =>
+        this.pool.query(
+          `INSERT INTO memory_access (memory_id, accessed_at, access_count)
          SELECT u.id, now(), u.n FROM unnest($1::text[], $2::int[]) AS u(id, n) JOIN memories m ON m.id = u.id
          ON CONFLICT (memory_id) DO UPDATE SET accessed_at = now(), access_count = memory_access.access_count + excluded.access_count`,
-        [batch.map(([id]) => id), batch.map(([, n]) => n)],
-      ),
-    ).then(
-      () => {},
-      (err: unknown) => this.log.warn({ err: (err as Error).message, memories: batch.length }, 'could not record memory use'),
-    );
+          [batch.map(([id]) => id), batch.map(([, n]) => n)],
+        ),
+      )
+      .then(
+        () => {},
+        (err: unknown) => this.log.warn({ err: (err as Error).message, memories: batch.length }, 'could not record memory use'),
+      );
     this.flushing = write;
     return write;
   }
@@ -400,11 +407,19 @@ export class MemoryStore {
       if (valid.length >= BULK_MIN) {
         // In one transaction (and, when large, with the index built once); a failure rolls it all
         // back and the line-by-line path below names the culprit.
-        bulk = await this.insertMany(valid.map((v) => v.input), { atomic: true }).catch(() => -1);
+        bulk = await this.insertMany(
+          valid.map((v) => v.input),
+          { atomic: true },
+        ).catch(() => -1);
       }
       imported = bulk >= 0 ? bulk : await this.importInBatches(valid, refuse);
     }
-    if (refused > 0) throw new MemoryImportError(imported, problems.sort((a, b) => a.line - b.line), refused);
+    if (refused > 0)
+      throw new MemoryImportError(
+        imported,
+        problems.sort((a, b) => a.line - b.line),
+        refused,
+      );
     return imported;
   }
 
@@ -414,7 +429,7 @@ export class MemoryStore {
    */
   private async importInBatches(valid: { line: number; input: StoredInput }[], refuse: (line: number, message: string) => void): Promise<number> {
     let imported = 0;
-    for (let i = 0; i < valid.length;) {
+    for (let i = 0; i < valid.length; ) {
       // At most IMPORT_BATCH lines and IMPORT_BATCH_CHARS of content: with the embedded database
       // a statement runs on this thread, so a batch of huge memories must still be short.
       let end = i;
@@ -477,12 +492,25 @@ export class MemoryStore {
           WHERE i.access_count > 0 OR i.accessed_at IS DISTINCT FROM i.created_at
          RETURNING memory_id, accessed_at, access_count
        )
-       SELECT ${MEMORY_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')},
+       SELECT ${MEMORY_COLUMNS.split(', ')
+         .map((c) => `m.${c}`)
+         .join(', ')},
               coalesce(a.accessed_at, m.created_at) AS accessed_at, coalesce(a.access_count, 0) AS access_count
          FROM inserted m LEFT JOIN used a ON a.memory_id = m.id`,
       [
-        col('id'), col('scope'), col('kind'), col('content'), items.map((it) => JSON.stringify(it.metadata)), col('source'), col('author'),
-        col('dedupeKey'), col('createdAt'), col('accessedAt'), col('accessCount'), col('expiresAt'), col('archivedAt'),
+        col('id'),
+        col('scope'),
+        col('kind'),
+        col('content'),
+        items.map((it) => JSON.stringify(it.metadata)),
+        col('source'),
+        col('author'),
+        col('dedupeKey'),
+        col('createdAt'),
+        col('accessedAt'),
+        col('accessCount'),
+        col('expiresAt'),
+        col('archivedAt'),
         vectors.map((v) => this.checkedLiteral(v)),
       ],
     );

@@ -68,11 +68,13 @@ const CHAR_WEIGHT = 0.25;
 
 /** Lowercased letter/digit runs, diacritics removed ("Café" and "cafe" are one word). */
 export function tokenize(text: string): string[] {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .match(/[\p{L}\p{N}]+/gu) ?? [];
+  return (
+    text
+      .normalize('NFKD')
+      .replace(/\p{M}+/gu, '')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
 }
 
 /** 32-bit FNV-1a over UTF-16 code units: fast, stable across runs and platforms. */
@@ -90,7 +92,9 @@ function fnv1a(s: string): number {
 }
 
 const STOPWORDS = new Set(
-  ('a an and are as at be been but by do does did for from has have had he her his i if in into is it its ' +
+  (
+    'a an and are as at be been but by do does did for from has have had he her his i if in into is it its ' +
     'me my no not of on or our she so that the their them then there these they this to too us was we were ' +
-    'what when where which who why will with would you your').split(' '),
+    'what when where which who why will with would you your'
+  ).split(' '),
 );

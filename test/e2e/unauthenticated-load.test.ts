@@ -33,7 +33,11 @@ function sampleRss(pid: number): { stop: () => Promise<number>; median: () => nu
     }
   })();
   return {
-    stop: async () => { running = false; await loop; return peak; },
+    stop: async () => {
+      running = false;
+      await loop;
+      return peak;
+    },
     median: () => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? 0,
   };
 }
@@ -53,7 +57,12 @@ function post(url: string, path: string, body: Buffer, headers: Record<string, s
   });
 }
 
-interface OpenStream { status: number; body: () => string; res: IncomingMessage; close: () => void }
+interface OpenStream {
+  status: number;
+  body: () => string;
+  res: IncomingMessage;
+  close: () => void;
+}
 
 /** Opens `GET /api/chat/<c>/stream`; resolves once the answer's head (and, for an error, its body) is in. */
 function openStream(url: string, conversation: string, headers: Record<string, string>): Promise<OpenStream> {
@@ -105,18 +114,33 @@ describe('unauthenticated callers cannot grow the process', () => {
 
     const sampler = sampleRss(pid);
     const unsigned = await Promise.all(Array.from({ length: 40 }, (_, i) => post(app.url, '/webhooks/github', body, { 'x-github-event': 'issues', 'x-github-delivery': `u-${i}` })));
-    const forged = await Promise.all(Array.from({ length: 40 }, (_, i) => post(app.url, '/webhooks/github', body, {
-      'x-github-event': 'issues', 'x-github-delivery': `f-${i}`, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
-    })));
+    const forged = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post(app.url, '/webhooks/github', body, {
+          'x-github-event': 'issues',
+          'x-github-delivery': `f-${i}`,
+          'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+        }),
+      ),
+    );
     const peak = await sampler.stop();
     const settled = await settledRss(pid);
-    const count = (xs: (number | 'closed')[]) => Object.entries(xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {})).map(([k, v]) => `${k}×${v}`).join(' ');
+    const count = (xs: (number | 'closed')[]) =>
+      Object.entries(xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {}))
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ');
     console.log(`webhook flood: RSS baseline ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB, after ${settled.toFixed(0)} MB; unsigned: ${count(unsigned)}; forged: ${count(forged)}`);
 
     for (const s of [...unsigned, ...forged]) assert.ok(s === 401 || s === 503 || s === 'closed', `refused, got ${s}`);
     assert.ok(unsigned.filter((s) => s === 401).length >= 1, 'unsigned POSTs are answered 401');
-    assert.ok(forged.some((s) => s === 401), 'some forged bodies are read and checked (401)');
-    assert.ok(forged.some((s) => s === 503), 'the rest are refused before their body is read (503)');
+    assert.ok(
+      forged.some((s) => s === 401),
+      'some forged bodies are read and checked (401)',
+    );
+    assert.ok(
+      forged.some((s) => s === 503),
+      'the rest are refused before their body is read (503)',
+    );
     assert.ok(peak - baseline < 100, `peak RSS ${peak.toFixed(0)} MB is within 100 MB of the baseline ${baseline.toFixed(0)} MB`);
     assert.ok(settled - baseline < 50, `RSS after ${settled.toFixed(0)} MB is within 50 MB of the baseline ${baseline.toFixed(0)} MB`);
     // Still serving.
@@ -124,7 +148,11 @@ describe('unauthenticated callers cannot grow the process', () => {
   });
   it('SSE: one credential holds at most 64 streams, the rest of 2,000 get 429, and the open ones still get a new message promptly', async () => {
     const conversation = 'sse-load';
-    const healthz = async () => { const t = Date.now(); assert.equal((await fetch(`${app.url}/healthz`)).status, 200); return Date.now() - t; };
+    const healthz = async () => {
+      const t = Date.now();
+      assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+      return Date.now() - t;
+    };
     const before = await healthz();
     const open: OpenStream[] = [];
     for (let i = 0; i < 64; i++) open.push(await openStream(app.url, conversation, AUTH));
@@ -149,13 +177,20 @@ describe('unauthenticated callers cannot grow the process', () => {
       // The 64 open streams all see a new message, promptly; the server answers as fast as before.
       const during = await healthz();
       const posted = Date.now();
-      const res = await fetch(`${app.url}/api/chat/${conversation}/messages`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hello, streams', user: 'jeff' }) });
+      const res = await fetch(`${app.url}/api/chat/${conversation}/messages`, {
+        method: 'POST',
+        headers: { ...AUTH, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'hello, streams', user: 'jeff' }),
+      });
       assert.equal(res.status, 202);
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && !open.every((s) => s.body().includes('hello, streams'))) await sleep(10);
       const latency = Date.now() - posted;
       console.log(`SSE: 64 open, 1,936 refused with 429; message on all 64 streams in ${latency} ms; /healthz ${before} ms before, ${during} ms with 64 streams open`);
-      assert.ok(open.every((s) => s.body().includes('hello, streams')), 'every open stream got the message');
+      assert.ok(
+        open.every((s) => s.body().includes('hello, streams')),
+        'every open stream got the message',
+      );
       assert.ok(latency < 1000, `the message reached every stream in ${latency} ms (under 1 s)`);
       assert.ok(during < 500, `/healthz answered in ${during} ms with the streams open`);
     } finally {
@@ -208,12 +243,16 @@ describe('unauthenticated callers cannot grow the process', () => {
       });
       req.on('error', reject);
       body.pipe(req);
-    }).finally(() => { importing = false; });
+    }).finally(() => {
+      importing = false;
+    });
     await probe;
     const peak = await sampler.stop();
     const seconds = (Date.now() - started) / 1000;
     const median = sampler.median();
-    console.log(`import: ${(sent / MB).toFixed(0)} MB in ${lineNo} lines took ${seconds.toFixed(1)} s (${answer.status} ${answer.text}); RSS baseline ${baseline.toFixed(0)} MB, median ${median.toFixed(0)} MB, peak ${peak.toFixed(0)} MB; /healthz worst ${worstHealthz} ms over ${checks} checks`);
+    console.log(
+      `import: ${(sent / MB).toFixed(0)} MB in ${lineNo} lines took ${seconds.toFixed(1)} s (${answer.status} ${answer.text}); RSS baseline ${baseline.toFixed(0)} MB, median ${median.toFixed(0)} MB, peak ${peak.toFixed(0)} MB; /healthz worst ${worstHealthz} ms over ${checks} checks`,
+    );
     assert.equal(answer.status, 200, answer.text);
     assert.equal((JSON.parse(answer.text) as { imported: number }).imported, lineNo);
     // Steady state under the target; the peak allows for garbage of large lines awaiting a GC (measured +175 MB at worst).

@@ -43,8 +43,12 @@ describe('LexicalEmbedder', () => {
 
 describe('OpenAIEmbedder over the OpenAI embeddings wire', () => {
   let fake: FakeLLM;
-  before(async () => { fake = await startFakeLLM(); });
-  after(async () => { await fake.close(); });
+  before(async () => {
+    fake = await startFakeLLM();
+  });
+  after(async () => {
+    await fake.close();
+  });
 
   test('batches texts, asks for the configured dimension and returns the vectors in order', async () => {
     fake.clear();
@@ -53,7 +57,10 @@ describe('OpenAIEmbedder over the OpenAI embeddings wire', () => {
     assert.equal(e.dimension, 64);
     const texts = ['one', 'two', 'three', 'four', ''];
     const vectors = await e.embed(texts);
-    assert.deepEqual(vectors.slice(0, 4), texts.slice(0, 4).map((t) => fakeEmbedding(t, 64)));
+    assert.deepEqual(
+      vectors.slice(0, 4),
+      texts.slice(0, 4).map((t) => fakeEmbedding(t, 64)),
+    );
     assert.equal(vectors[4].length, 64, 'an empty text is sent as a space (the API refuses empty strings)');
     const calls = fake.requests.filter((r) => r.wire === 'embeddings');
     assert.equal(calls.length, 3, '5 texts in batches of 2');
@@ -70,7 +77,7 @@ describe('OpenAIEmbedder over the OpenAI embeddings wire', () => {
 
   test('names what is missing', () => {
     assert.throws(() => new OpenAIEmbedder({ model: 'mxbai-embed-large', baseUrl: fake.openaiBaseUrl }), /set memory\.embedder\.dimension/);
-    assert.throws(() => new OpenAIEmbedder({ model: 'text-embedding-3-large' , apiKey: 'k' }), /up to 2000.*set memory\.embedder\.dimension/);
+    assert.throws(() => new OpenAIEmbedder({ model: 'text-embedding-3-large', apiKey: 'k' }), /up to 2000.*set memory\.embedder\.dimension/);
     assert.throws(() => new OpenAIEmbedder({ model: 'text-embedding-3-small' }), /needs OPENAI_API_KEY/);
   });
 });

@@ -63,7 +63,7 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       );
     const fact = (content: string, scope: NewMemory['scope'] = 'team', extra: Partial<NewMemory> = {}): NewMemory => ({ scope, kind: 'fact', content, ...extra });
 
-    test('recalls across conversations by the scopes passed, never another persona\'s private memory', async () => {
+    test("recalls across conversations by the scopes passed, never another persona's private memory", async () => {
       const store = await openStore();
       const team = await store.remember(fact('The staging database runs Postgres 16 on db-staging-2', 'team', { author: 'athena', source: 'local:general' }));
       await store.remember(fact('Apollo privately prefers the staging database to be reset on Fridays', 'persona:apollo', { kind: 'preference' }));
@@ -73,7 +73,10 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       assert.equal(hermes[0]?.memory.id, team.id, 'the team fact comes first');
       assert.equal(hermes[0].memory.source, 'local:general');
       assert.equal(hermes[0].memory.author, 'athena');
-      assert.ok(hermes.every((h) => h.memory.scope === 'team'), `hermes sees only team memory, got ${hermes.map((h) => h.memory.scope)}`);
+      assert.ok(
+        hermes.every((h) => h.memory.scope === 'team'),
+        `hermes sees only team memory, got ${hermes.map((h) => h.memory.scope)}`,
+      );
 
       const apollo = await store.recall({ text: 'staging database reset on Fridays', scopes: ['team', 'persona:apollo'] });
       assert.equal(apollo[0].memory.scope, 'persona:apollo');
@@ -85,14 +88,19 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       await store.remember(fact('Deploys go out on Tuesdays'));
       const decision = await store.remember({ scope: 'team', kind: 'decision', content: 'We decided deploys go out on Tuesdays after the standup' });
       const hits = await store.recall({ text: 'when do deploys go out', scopes: ['team'], kinds: ['decision'] });
-      assert.deepEqual(hits.map((h) => h.memory.id), [decision.id]);
+      assert.deepEqual(
+        hits.map((h) => h.memory.id),
+        [decision.id],
+      );
     });
 
     test('hybrid search finds an exact identifier that pure vector search ranks low', async () => {
       const store = await openStore();
-      const target = await store.remember(fact(
-        'The nightly export to the warehouse sometimes dies halfway through with code ZX81Q after the upstream bucket rotates its credentials; rerun it with --resume and page whoever is on call if it fails twice',
-      ));
+      const target = await store.remember(
+        fact(
+          'The nightly export to the warehouse sometimes dies halfway through with code ZX81Q after the upstream bucket rotates its credentials; rerun it with --resume and page whoever is on call if it fails twice',
+        ),
+      );
       // Neighbouring part numbers: they share most character fragments with the query.
       for (const d of ['ZX81QA ZX81QB', 'Parts ZX81QR and ZX81QS', 'ZX81QQ, ZX81QZ', 'Order ZX81QX ZX81QY', 'ZX81QC ZX81QD']) await store.remember(fact(d));
       const query = 'ZX81Q';
@@ -111,14 +119,22 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       const fresh = await store.remember(fact(text));
       await setUse(old.id, 120, 0);
       let hits = await store.recall({ text: 'on-call rotation Monday', scopes: ['team'] });
-      assert.deepEqual(hits.map((h) => h.memory.id), [fresh.id, old.id], 'the recently used one first');
+      assert.deepEqual(
+        hits.map((h) => h.memory.id),
+        [fresh.id, old.id],
+        'the recently used one first',
+      );
       assert.ok(hits[0].score > hits[1].score);
 
       await store.flush(); // recall's use marks are batched: write them before rewriting the history below
       await setUse(old.id, 0, 40);
       await setUse(fresh.id, 0, 0);
       hits = await store.recall({ text: 'on-call rotation Monday', scopes: ['team'] });
-      assert.deepEqual(hits.map((h) => h.memory.id), [old.id, fresh.id], 'the much-used one first');
+      assert.deepEqual(
+        hits.map((h) => h.memory.id),
+        [old.id, fresh.id],
+        'the much-used one first',
+      );
       const after = await store.get(old.id);
       assert.equal(after?.accessCount, 41, 'recall counts a use');
     });
@@ -147,10 +163,17 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
 
       assert.equal(await store.archiveUnused(90), 1);
       const hits = await store.recall({ text: 'billing', scopes: ['team'] });
-      assert.deepEqual(hits.map((h) => h.memory.id), [used.id], 'archived and expired memories are not recalled');
+      assert.deepEqual(
+        hits.map((h) => h.memory.id),
+        [used.id],
+        'archived and expired memories are not recalled',
+      );
       const withArchived = await store.recall({ text: 'billing cron', scopes: ['team'], includeArchived: true });
       assert.ok(withArchived.some((h) => h.memory.id === stale.id && h.memory.archivedAt !== null));
-      assert.deepEqual((await store.list()).map((m) => m.id), [used.id]);
+      assert.deepEqual(
+        (await store.list()).map((m) => m.id),
+        [used.id],
+      );
       assert.equal((await store.list({ includeArchived: true })).length, 2);
       assert.equal((await store.status()).counts.archived, 1);
       assert.equal(await store.deleteExpired(), 1);
@@ -199,7 +222,12 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       await store.remember({ scope: 'persona:apollo', kind: 'preference', content: 'Apollo likes small PRs', expiresAt: new Date(Date.now() + 86_400_000) });
       await store.recall({ text: 'roadmap owner', scopes: ['team'] });
       const lines: string[] = [];
-      assert.equal(await store.exportJsonl((l) => { lines.push(l); }), 3);
+      assert.equal(
+        await store.exportJsonl((l) => {
+          lines.push(l);
+        }),
+        3,
+      );
       const original = await store.list({ includeArchived: true });
       assert.ok(lines.every((l) => !l.includes('embedding')));
 
@@ -215,7 +243,10 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       await assert.rejects(store.importJsonl(bad), (err: Error) => {
         assert.ok(err instanceof MemoryImportError);
         assert.equal(err.imported, 1);
-        assert.deepEqual(err.problems.map((p) => p.line), [2, 4, 5]);
+        assert.deepEqual(
+          err.problems.map((p) => p.line),
+          [2, 4, 5],
+        );
         assert.match(err.message, /line 2: not JSON.*line 4: scope: scope must be team.*line 5: content/);
         return true;
       });
@@ -274,7 +305,9 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
 
       // A large import goes in bulk too, and round-trips.
       const lines: string[] = [];
-      await store.exportJsonl((l) => { lines.push(l); });
+      await store.exportJsonl((l) => {
+        lines.push(l);
+      });
       await pool.query('DELETE FROM memories');
       assert.equal(await store.importJsonl(lines), 2500);
       assert.equal((await store.recall({ text: 'grafana alert note 1234', scopes: ['team'], limit: 1 }))[0].memory.content, many[1234].content);
@@ -293,7 +326,13 @@ storeSuite(
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    return { pool: db.pool, close: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      pool: db.pool,
+      close: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   },
   false,
 );
@@ -322,7 +361,11 @@ storeSuite(
         await pool.end();
         const c = new pg.Client(PGVECTOR_URL);
         await c.connect();
-        try { await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } finally { await c.end(); }
+        try {
+          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await c.end();
+        }
       },
     };
   },
@@ -333,11 +376,17 @@ describe('MemoryStore on a Postgres without pgvector', { skip: postgresSkip }, (
   test('the migrations apply, and memory says pgvector is required', async (t) => {
     const db = await createTestDatabase('memory_novector');
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
-    t.after(async () => { await pool.end(); await db.drop(); });
+    t.after(async () => {
+      await pool.end();
+      await db.drop();
+    });
     const { rows: avail } = await pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
     if (avail.length > 0) return t.skip('this Postgres has pgvector');
     const applied = await migrate(pool, { logger });
-    assert.ok(applied.some((m) => m.name === 'memory'), '0009_memory applies without pgvector');
+    assert.ok(
+      applied.some((m) => m.name === 'memory'),
+      '0009_memory applies without pgvector',
+    );
     const store = new MemoryStore(pool, new LexicalEmbedder(), { logger });
     await assert.rejects(store.init(), (err: Error) => {
       assert.ok(err instanceof MemoryUnavailableError);
