@@ -55,7 +55,7 @@ async function waiting(r: Round, next: Next): Promise<void> {
 }
 
 /** Messages a run answered before a crash, before the drain could mark them: marked now, never answered twice. */
-async function answeredBeforeCrash(r: Round, next: Next): Promise<void> {
+function answeredBeforeCrash(r: Round, next: Next): Promise<void> {
   const { interrupts, next: nodes, turn } = r.view;
   if (turn && !nodes.length && !interrupts.length) {
     const answered = r.rows.filter((row) => turn.inboundIds.includes(row.id));

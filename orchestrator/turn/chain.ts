@@ -19,10 +19,10 @@ const leaf: Next = () => Promise.resolve();
 function concat<C>(first: Step<C>, then: Step<C>): Step<C> {
   return (ctx, next) => {
     let called = false;
-    return first(ctx, async () => {
-      if (called) throw new Error('a step called next() twice');
+    return first(ctx, () => {
+      if (called) return Promise.reject(new Error('a step called next() twice'));
       called = true;
-      await then(ctx, next);
+      return then(ctx, next);
     });
   };
 }
