@@ -46,8 +46,15 @@ const IMPORT_BATCH = 200;
 const BULK_MIN = 2000;
 /** An import up to this size (in characters) is read whole and stored in one transaction; a larger one is streamed. */
 const IMPORT_BUFFER_CHARS = 4 * 1024 * 1024;
-/** The content one import statement carries at most. */
-const IMPORT_BATCH_CHARS = 256 * 1024;
+/**
+ * The content one insert statement carries at most (a memory larger than this goes alone). On
+ * its way to the database a statement is copied several times over (pg's message buffer, the
+ * socket, and with PGlite its socket server's reassembly and the copy into Postgres), and the
+ * copies are freed only by a later GC: small statements keep that garbage small. With the
+ * embedded database a statement also runs on this thread, so a statement of huge memories must
+ * still be short.
+ */
+const STATEMENT_CHARS = 256 * 1024;
 /** Refused lines an import names (the rest are counted). */
 const MAX_IMPORT_PROBLEMS = 1000;
 
@@ -172,7 +179,11 @@ export class MemoryStore {
   private async insertMany(items: StoredInput[], opts: { atomic?: boolean } = {}): Promise<number> {
     const insertAll = async (db: pg.Pool | pg.PoolClient) => {
       let inserted = 0;
-      for (let i = 0; i < items.length; i += INSERT_BATCH) inserted += (await this.insertBatch(items.slice(i, i + INSERT_BATCH), db)).length;
+      for (let i = 0; i < items.length; ) {
+        const end = batchEnd(items, i, INSERT_BATCH, (it) => it.content);
+        inserted += await this.insertCount(items.slice(i, end), db);
+        i = end;
+      }
       return inserted;
     };
     let bulk = false;
@@ -367,8 +378,9 @@ export class MemoryStore {
    * whole or not at all; an id or dedupe key already stored is skipped. Bad lines do not stop the
    * import: it ends with a MemoryImportError naming them by line number. Returns how many were new.
    * An import of up to IMPORT_BUFFER_CHARS is read (and checked) first, then stored in bulk, in one
-   * transaction; a larger one is stored as it is read, a batch at a time, giving the event loop a
-   * turn between batches, so memory stays bounded and the server keeps answering.
+   * transaction; a larger one is stored as it is read, a statement of at most STATEMENT_CHARS at a
+   * time (more is read only once it is stored), giving the event loop a turn between statements,
+   * so memory stays bounded and the server keeps answering.
    */
   async importJsonl(lines: AsyncIterable<string> | Iterable<string>): Promise<number> {
     await this.ready();
@@ -393,7 +405,7 @@ export class MemoryStore {
         refuse(lineNo, (err as Error).message);
       }
       if (!streaming && bufferedChars > IMPORT_BUFFER_CHARS) streaming = true;
-      if (streaming && (valid.length >= IMPORT_BATCH || bufferedChars > IMPORT_BATCH_CHARS)) {
+      if (streaming && (valid.length >= IMPORT_BATCH || bufferedChars > STATEMENT_CHARS)) {
         const batch = valid;
         valid = [];
         bufferedChars = 0;
@@ -424,26 +436,22 @@ export class MemoryStore {
   }
 
   /**
-   * Batches of IMPORT_BATCH, with a turn of the event loop after each; a batch that fails is
-   * retried line by line to name the bad line.
+   * Batches of at most IMPORT_BATCH lines and STATEMENT_CHARS of content, with a turn of the
+   * event loop after each; a batch that fails is retried line by line to name the bad line.
    */
   private async importInBatches(valid: { line: number; input: StoredInput }[], refuse: (line: number, message: string) => void): Promise<number> {
     let imported = 0;
     for (let i = 0; i < valid.length; ) {
-      // At most IMPORT_BATCH lines and IMPORT_BATCH_CHARS of content: with the embedded database
-      // a statement runs on this thread, so a batch of huge memories must still be short.
-      let end = i;
-      let chars = 0;
-      while (end < valid.length && end - i < IMPORT_BATCH && (end === i || chars + valid[end]!.input.content.length <= IMPORT_BATCH_CHARS)) chars += valid[end++]!.input.content.length;
+      const end = batchEnd(valid, i, IMPORT_BATCH, (v) => v.input.content);
       const pending = valid.slice(i, end);
       i = end;
       try {
-        imported += (await this.insertBatch(pending.map((b) => b.input))).length;
+        imported += await this.insertCount(pending.map((b) => b.input));
       } catch {
         // One bad row fails the statement: retry one by one to name the line.
         for (const b of pending) {
           try {
-            imported += (await this.insertBatch([b.input])).length;
+            imported += await this.insertCount([b.input]);
           } catch (err) {
             refuse(b.line, (err as Error).message);
           }
@@ -468,22 +476,51 @@ export class MemoryStore {
   /** Embeds and inserts in one statement; returns the rows stored (conflicts on id or dedupe key are skipped). */
   private async insertBatch(items: StoredInput[], db: pg.Pool | pg.PoolClient = this.pool): Promise<MemoryRow[]> {
     if (items.length === 0) return [];
+    const { rows } = await this.insertStatement<MemoryRow>(
+      items,
+      db,
+      MEMORY_COLUMNS,
+      `SELECT ${MEMORY_COLUMNS.split(', ')
+        .map((c) => `m.${c}`)
+        .join(', ')},
+              coalesce(a.accessed_at, m.created_at) AS accessed_at, coalesce(a.access_count, 0) AS access_count
+         FROM inserted m LEFT JOIN used a ON a.memory_id = m.id`,
+    );
+    return rows;
+  }
+
+  /**
+   * insertBatch for bulk loads and imports: answers how many were stored, not the rows. The rows
+   * would bring every content back through the connection (as much again as was sent) to be
+   * parsed into strings and dropped.
+   */
+  private async insertCount(items: StoredInput[], db: pg.Pool | pg.PoolClient = this.pool): Promise<number> {
+    if (items.length === 0) return 0;
+    const { rows } = await this.insertStatement<{ n: number }>(items, db, 'id', 'SELECT count(*)::int AS n FROM inserted');
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * The one insert: embeds, stores the rows (skipping conflicts on id or dedupe key) with their
+   * vectors, and the use an import carries over in memory_access, for the rows actually inserted.
+   * `returning` is what `inserted` returns (id at least: `used` joins on it), `select` the answer.
+   */
+  private async insertStatement<R extends pg.QueryResultRow>(items: StoredInput[], db: pg.Pool | pg.PoolClient, returning: string, select: string): Promise<pg.QueryResult<R>> {
     for (const it of items) validate(it);
     const vectors = await this.embedder.embed(items.map((it) => it.content));
     const col = <K extends keyof StoredInput>(k: K) => items.map((it) => it[k]);
-    // The use an import carries over goes to memory_access, for the rows actually inserted.
-    const { rows } = await db.query<MemoryRow>(
+    return db.query<R>(
       `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                              $9::timestamptz[], $10::timestamptz[], $11::int[], $12::timestamptz[], $13::timestamptz[], $14::text[])
-           AS t(id, scope, kind, content, metadata, source, author, dedupe_key, created_at, accessed_at, access_count, expires_at, archived_at, embedding)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::timestamptz[], $9::timestamptz[], $10::int[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[])
+           AS t(id, scope, kind, metadata, source, author, dedupe_key, created_at, accessed_at, access_count, expires_at, archived_at, embedding, content)
        ),
        inserted AS (
          INSERT INTO memories (id, scope, kind, content, metadata, source, author, dedupe_key, created_at, expires_at, archived_at, embedding)
          SELECT id, scope, kind, content, metadata::jsonb, source, author, dedupe_key, coalesce(created_at, now()), expires_at, archived_at, embedding::vector
            FROM input
          ON CONFLICT DO NOTHING
-         RETURNING ${MEMORY_COLUMNS}
+         RETURNING ${returning}
        ),
        used AS (
          INSERT INTO memory_access (memory_id, accessed_at, access_count)
@@ -492,16 +529,13 @@ export class MemoryStore {
           WHERE i.access_count > 0 OR i.accessed_at IS DISTINCT FROM i.created_at
          RETURNING memory_id, accessed_at, access_count
        )
-       SELECT ${MEMORY_COLUMNS.split(', ')
-         .map((c) => `m.${c}`)
-         .join(', ')},
-              coalesce(a.accessed_at, m.created_at) AS accessed_at, coalesce(a.access_count, 0) AS access_count
-         FROM inserted m LEFT JOIN used a ON a.memory_id = m.id`,
+       ${select}`,
+      // The contents last: pg grows its message buffer by half again for each value that does not
+      // fit, so the large value last is copied once, not again for every small value after it.
       [
         col('id'),
         col('scope'),
         col('kind'),
-        col('content'),
         items.map((it) => JSON.stringify(it.metadata)),
         col('source'),
         col('author'),
@@ -512,9 +546,9 @@ export class MemoryStore {
         col('expiresAt'),
         col('archivedAt'),
         vectors.map((v) => this.checkedLiteral(v)),
+        col('content'),
       ],
     );
-    return rows;
   }
 
   private checkedLiteral(v: number[]): string {
@@ -556,6 +590,14 @@ function fromNewMemory(m: NewMemory): StoredInput {
     expiresAt: m.expiresAt ?? null,
     archivedAt: null,
   };
+}
+
+/** Where the statement starting at `start` ends: at most `rows` items and STATEMENT_CHARS of content, one item at least. */
+function batchEnd<T>(items: T[], start: number, rows: number, content: (item: T) => string): number {
+  let end = start;
+  let chars = 0;
+  while (end < items.length && end - start < rows && (end === start || chars + content(items[end]!).length <= STATEMENT_CHARS)) chars += content(items[end++]!).length;
+  return end;
 }
 
 function validate(it: StoredInput): void {

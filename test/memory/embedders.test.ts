@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEmbedder, LexicalEmbedder, OpenAIEmbedder } from '../../memory/index.js';
+import { createEmbedder, LexicalEmbedder, OpenAIEmbedder, tokenize } from '../../memory/index.js';
 import { fakeEmbedding, startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 
 const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
@@ -38,6 +38,85 @@ describe('LexicalEmbedder', () => {
     const [a, b, z] = await e.embed(['Café Déploiement', 'cafe deploiement', '?!']);
     assert.deepEqual(a, b);
     assert.ok(z.every((x) => x === 0));
+  });
+});
+
+/**
+ * The lexical embedder as first written: every feature built as a string and counted in a Map.
+ * The embedder hashes features in place now (no strings: an import of long memories made
+ * megabytes of garbage per memory), and must give the very same vectors: stored ones are compared
+ * with new ones, and the embedder's name says they match.
+ */
+function referenceLexical(text: string, dimension: number): number[] {
+  const fnv1a = (s: string) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    return h >>> 0;
+  };
+  const stop = new Set(
+    (
+      'a an and are as at be been but by do does did for from has have had he her his i if in into is it its ' +
+      'me my no not of on or our she so that the their them then there these they this to too us was we were ' +
+      'what when where which who why will with would you your'
+    ).split(' '),
+  );
+  const counts = new Map<string, number>();
+  const add = (f: string) => counts.set(f, (counts.get(f) ?? 0) + 1);
+  let previous: string | undefined;
+  for (const word of tokenize(text)) {
+    if (!stop.has(word)) add(`w\u0001${word}`);
+    if (previous !== undefined) add(`b\u0001${previous} ${word}`);
+    previous = word;
+    const padded = ` ${word} `;
+    for (let i = 0; i + 3 <= padded.length; i++) add(`c\u0001${padded.slice(i, i + 3)}`);
+  }
+  const v = new Float64Array(dimension);
+  for (const [f, tf] of counts) {
+    const weight = (1 + Math.log(tf)) * (f[0] === 'w' ? 1 : f[0] === 'b' ? 0.7 : 0.25);
+    const h = fnv1a(f);
+    v[(h >>> 1) % dimension] += h & 1 ? weight : -weight;
+  }
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  return Array.from(v, (x) => x * scale);
+}
+
+describe('LexicalEmbedder gives the vectors of feature strings', () => {
+  test('bit for bit, on text of every kind', () => {
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const units = [...'abcdefghijklmnopqrstuvwxyz   ABCXYZ0123456789éèüßçÅ-_.,!?\n\t中文😀𝐀\u0301\uD800'];
+    const words = 'the and of rate limit deploy api gateway it is a an to we you would which'.split(' ');
+    const texts = [
+      '',
+      '?!',
+      'a',
+      'the',
+      'Deploys go out on Tuesdays',
+      'Café Déploiement',
+      'rate-limiting on the API gateway; x-ray 2.0',
+      'Ünïcödé ẞtraße ǅemal ﬁle ① ²³ Ⅻ',
+      'emoji 😀 then 𝐀𝐁𝐂 and 𝟙𝟚, a lone \uD800 surrogate \uDC00x',
+      '中文 文本 日本語のテキスト 한국어',
+      'Ελληνικά κείμενο, Русский текст, עברית, العربية',
+      'would where which there these their them',
+      // Thousands of distinct features: the counting table grows.
+      Array.from({ length: 3000 }, (_, i) => `word${i} w${i % 7}x${i}`).join(' '),
+      'alpha bravo charlie delta echo foxtrot golf hotel india juliet '.repeat(200),
+    ];
+    for (let i = 0; i < 300; i++) texts.push(Array.from({ length: Math.floor(random() * 200) }, () => units[Math.floor(random() * units.length)]).join(''));
+    for (let i = 0; i < 200; i++) texts.push(Array.from({ length: Math.floor(random() * 100) }, () => words[Math.floor(random() * words.length)]).join(' '));
+    for (const dimension of [16, 384, 1536]) {
+      const e = new LexicalEmbedder({ dimension });
+      for (const t of texts) assert.deepEqual(e.embedOne(t), referenceLexical(t, dimension), `${dimension} dimensions: ${JSON.stringify(t.slice(0, 60))}`);
+    }
   });
 });
 

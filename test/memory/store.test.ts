@@ -253,6 +253,43 @@ function storeSuite(label: string, open: () => Promise<Target>, skip: string | f
       assert.equal((await store.list()).filter((m) => m.content === 'A good line').length, 1);
     });
 
+    test('an import too large to read first is stored as it is read: bad lines named, use carried over, nothing stored twice', async () => {
+      const store = await openStore();
+      // Over 4 MB of content: the streaming path, one statement per memory of this size.
+      const filler = 'deploy the api behind the gateway and watch the queue latency '.repeat(1000);
+      async function* body() {
+        for (let i = 1; i <= 75; i++) {
+          if (i === 40) yield 'not json';
+          else if (i === 41) yield '';
+          else if (i === 50)
+            yield JSON.stringify({
+              id: 'mem_used',
+              scope: 'team',
+              kind: 'fact',
+              content: `${i} ${filler}`,
+              accessCount: 3,
+              accessedAt: '2024-01-02T03:04:05.000Z',
+              createdAt: '2024-01-01T00:00:00.000Z',
+            });
+          else yield JSON.stringify({ id: `mem_big_${i}`, scope: 'team', kind: 'fact', content: `${i} ${filler}`, source: 'big-import' });
+        }
+      }
+      await assert.rejects(store.importJsonl(body()), (err: Error) => {
+        assert.ok(err instanceof MemoryImportError);
+        assert.equal(err.imported, 73);
+        assert.deepEqual(
+          err.problems.map((p) => p.line),
+          [40],
+        );
+        return true;
+      });
+      const used = await store.get('mem_used');
+      assert.equal(used?.accessCount, 3, 'the use a streamed line carries is stored');
+      assert.equal(used?.accessedAt.toISOString(), '2024-01-02T03:04:05.000Z');
+      assert.equal((await store.status()).counts.total, 73);
+      await assert.rejects(store.importJsonl(body()), (err: Error) => err instanceof MemoryImportError && err.imported === 0, 'importing again stores nothing twice');
+    });
+
     test('a dedupe key stores once; status counts by scope and kind', async () => {
       const store = await openStore();
       const a = await store.remember(fact('Use pnpm in the web repo', 'team', { dedupeKey: 'run-1:call-7' }));
