@@ -55,7 +55,7 @@ async function main() {
     new Promise<number>((resolve, reject) => {
       const envelope: Envelope = {
         id: `bench:${conversation}`,
-        channel: 'local',
+        platform: 'local',
         threadId: `local:${conversation}`,
         author: { id: 'bench', name: 'bench' },
         text: '@apollo ping',

@@ -99,7 +99,7 @@ async function main() {
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       const id = `bench:${run}:${n++}`;
-      const envelope: Envelope = { id, channel: 'local', threadId: `local:r-${run}-${n}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() };
+      const envelope: Envelope = { id, platform: 'local', threadId: `local:r-${run}-${n}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() };
       sent.set(id, performance.now());
       void app.ingress.accept(envelope);
     }

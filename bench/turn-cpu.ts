@@ -52,7 +52,7 @@ async function drive(n: number, inFlight: number): Promise<void> {
       while (sent < end) {
         const id = `turncpu:${run}:${sent++}`;
         const reached = new Promise<void>((resolve) => waiting.set(id, resolve));
-        void app.ingress.accept({ id, channel: 'local', threadId: `local:t-${run}-${sent}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
+        void app.ingress.accept({ id, platform: 'local', threadId: `local:t-${run}-${sent}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
         await reached;
       }
     }),

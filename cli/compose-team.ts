@@ -131,7 +131,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
       personas: registry,
       bindings: config.bindings,
       knownHumans: config.humans.flatMap((h) => [h.id, h.local].filter((x): x is string => !!x)),
-      orchestratorChannels: new Set(PLATFORMS.filter((p) => p.platform.orchestratorChat).map((p) => p.platform.name)),
+      orchestratorPlatforms: new Set(PLATFORMS.filter((p) => p.platform.orchestratorChat).map((p) => p.platform.name)),
     },
     desk,
     metrics,

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { ConfigError } from '../core/config/index.js';
-import { PairingStore, type ApprovedChat, type Pairing } from '../channels/telegram/pairings.js';
+import { PairingStore, type ApprovedChat, type Pairing } from '../platforms/telegram/pairings.js';
 import { authorization, unauthorizedMessage } from './server-token.js';
 import { findServer, formatTable, formatTime, withDatabase, type ReadSourceOptions } from './audit.js';
 

@@ -6,9 +6,9 @@ import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom
  */
 export interface Metrics {
   registry: Registry;
-  inboundEvents: Counter<'channel'>;
+  inboundEvents: Counter<'platform'>;
   /** Inbound messages the ingress could not store after every retry (core/chat/inbound.ts). */
-  inboundFailures: Counter<'channel' | 'outcome'>;
+  inboundFailures: Counter<'platform' | 'outcome'>;
   runs: Counter<'persona' | 'outcome'>;
   runDuration: Histogram<'persona'>;
   toolCalls: Counter<'persona' | 'tool' | 'outcome'>;
@@ -23,11 +23,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   const registers = [registry];
   return {
     registry,
-    inboundEvents: new Counter({ name: 'pantheon_inbound_events_total', help: 'Inbound chat and webhook events accepted', labelNames: ['channel'], registers }),
+    inboundEvents: new Counter({ name: 'pantheon_inbound_events_total', help: 'Inbound chat and webhook events accepted', labelNames: ['platform'], registers }),
     inboundFailures: new Counter({
       name: 'pantheon_inbound_failures_total',
       help: 'Inbound messages not stored after every retry: outcome "unacknowledged" (the platform delivers them again) or "lost" (it cannot)',
-      labelNames: ['channel', 'outcome'],
+      labelNames: ['platform', 'outcome'],
       registers,
     }),
     runs: new Counter({ name: 'pantheon_runs_total', help: 'Persona agent runs', labelNames: ['persona', 'outcome'], registers }),

@@ -4,7 +4,7 @@ import { createGitHubClient, type GitHubAppAuth, type GitHubClient } from './cli
 
 /**
  * Octokit clients by token, so each persona's calls carry its own identity, and the App
- * installation's one client: each built once. The GitHub channel (through `GitHubIdentities`)
+ * installation's one client: each built once. The GitHub platform (through `GitHubIdentities`)
  * and the GitHub tools (through `GitHubSession`) both get their clients here.
  */
 export interface GitHubClients {
@@ -46,7 +46,7 @@ export function githubClients(opts: GitHubClientsOptions): GitHubClients {
 const byConfig = new WeakMap<object, GitHubClients>();
 
 /**
- * The clients of one loaded `github:` section: the GitHub channel and the GitHub tools of one
+ * The clients of one loaded `github:` section: the GitHub platform and the GitHub tools of one
  * process share them, so a token has one octokit (and one throttle, as GitHub paces per token).
  */
 export function githubClientsFor(config: Pick<GithubConfig, 'apiUrl' | 'throttle' | 'app'>, logger?: Logger): GitHubClients {

@@ -9,7 +9,7 @@ import { ledgerRefs } from './thread-id.js';
  * `externalRef` = the thread id (`github:acme/api#12`); a PR without an item of its own counts
  * for the issues it closes (`Closes #12` in its body).
  *
- * Fed by the GitHub inbound pipeline's work events (`handle`), outside the channel: the channel
+ * Fed by the GitHub inbound pipeline's work events (`handle`), outside the platform adapter: the adapter
  * reports what happened, and knows nothing of the ledger. (What personas say on GitHub reaches
  * the origin thread through the outbox's after-post hook: origin-mirror.ts.)
  */
@@ -105,11 +105,11 @@ export class LedgerSync {
   private async land(a: GitHubActivity, state: WorkState, prBody: string | null | undefined, text: string): Promise<void> {
     for (const item of await this.itemsFor(a, prBody)) {
       const after = await this.deps.ledger.transition(item.id, state, { actor: a.sender.login, note: activityRef(a) });
-      if (!item.originThread || !item.originChannel || item.originChannel === 'github') continue;
+      if (!item.originThread || !item.originPlatform || item.originPlatform === 'github') continue;
       const who = after.requestedBy ? `@${after.requestedBy} ` : '';
       await this.deps.outbox.send({
         idempotencyKey: `github:origin:${item.id}:${state}:${a.key ?? activityRef(a)}`,
-        channel: item.originChannel,
+        platform: item.originPlatform,
         threadId: item.originThread,
         role: 'system',
         text: `${who}[${item.id}] ${text}`,

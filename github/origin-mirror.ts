@@ -31,7 +31,7 @@ export class OriginMirror {
    * with its own client (a persona without one posted nothing). Never fails the post.
    */
   async posted(message: OutboundMessage, result: PostResult): Promise<void> {
-    if (message.channel !== 'github') return;
+    if (message.platform !== 'github') return;
     const client = this.deps.identities.clientFor(message.persona);
     if (!client) return;
     await this.mirror(message, result.url, client).catch((err) => {
@@ -46,12 +46,12 @@ export class OriginMirror {
     let items = await this.sync.itemsFor(ref);
     if (!items.length) items = await this.sync.itemsFor(ref, await this.pullBody(client, thread).catch(() => null));
     for (const item of items) {
-      if (!item.originThread || !item.originChannel || item.originChannel === 'github') continue;
+      if (!item.originThread || !item.originPlatform || item.originPlatform === 'github') continue;
       const text = message.text.length > MIRROR_CHARS ? `${message.text.slice(0, MIRROR_CHARS)}…` : message.text;
       await this.deps.ledger.recordProgress(item.id, { actor: message.persona, text: `on ${thread.owner}/${thread.repo}#${thread.number}: ${text}` });
       await this.deps.outbox.send({
         idempotencyKey: `${message.idempotencyKey}:origin:${item.id}`,
-        channel: item.originChannel,
+        platform: item.originPlatform,
         threadId: item.originThread,
         role: 'agent',
         persona: message.persona,

@@ -20,7 +20,7 @@ export interface CreateWorkItem {
   kind: WorkKind;
   title: string;
   originThread?: string | null;
-  originChannel?: string | null;
+  originPlatform?: string | null;
   requestedBy?: string | null;
   owner?: string | null;
   reviewers?: readonly string[];
@@ -47,7 +47,7 @@ interface WorkItemRow {
   kind: WorkKind;
   title: string;
   origin_thread: string | null;
-  origin_channel: string | null;
+  origin_platform: string | null;
   requested_by: string | null;
   owner: string | null;
   reviewers: string[];
@@ -67,7 +67,7 @@ interface EventRow {
   detail: Record<string, unknown>;
 }
 
-const ITEM_COLUMNS = 'id, kind, title, origin_thread, origin_channel, requested_by, owner, reviewers, state, external_ref, dedupe_key, created_at, updated_at';
+const ITEM_COLUMNS = 'id, kind, title, origin_thread, origin_platform, requested_by, owner, reviewers, state, external_ref, dedupe_key, created_at, updated_at';
 const EVENT_COLUMNS = 'id, work_item_id, at, actor, kind, detail';
 const MAX_TITLE_CHARS = 500;
 const MAX_TEXT_CHARS = 4000;
@@ -99,7 +99,7 @@ export class WorkLedger {
 
     const { rows } = await this.pool.query<WorkItemRow>(
       `WITH ins AS (
-         INSERT INTO work_items (kind, title, origin_thread, origin_channel, requested_by, owner, reviewers, state, external_ref, dedupe_key)
+         INSERT INTO work_items (kind, title, origin_thread, origin_platform, requested_by, owner, reviewers, state, external_ref, dedupe_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT DO NOTHING
          RETURNING ${ITEM_COLUMNS}
@@ -113,7 +113,7 @@ export class WorkLedger {
         input.kind,
         scrubSecrets(title).slice(0, MAX_TITLE_CHARS),
         input.originThread ?? null,
-        input.originChannel ?? null,
+        input.originPlatform ?? null,
         input.requestedBy ?? null,
         input.owner ?? null,
         dedupe([...(input.reviewers ?? [])]),
@@ -310,7 +310,7 @@ function toItem(r: WorkItemRow): WorkItem {
     kind: r.kind,
     title: r.title,
     originThread: r.origin_thread,
-    originChannel: r.origin_channel,
+    originPlatform: r.origin_platform,
     requestedBy: r.requested_by,
     owner: r.owner,
     reviewers: r.reviewers ?? [],

@@ -10,7 +10,7 @@ export interface WorkItem {
   title: string;
   /** Thread id where the work was asked for, e.g. `local:general`. */
   originThread: string | null;
-  originChannel: string | null;
+  originPlatform: string | null;
   /** The human who asked. */
   requestedBy: string | null;
   /** Persona id. */

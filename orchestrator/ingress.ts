@@ -26,7 +26,7 @@ export class Ingress {
 
   readonly accept: IngressSink = async (received, opts) => {
     const { pool, metrics, logger } = this.deps;
-    // Every channel, the same: Postgres refuses NUL and jsonb lone surrogates (see storable-text.ts).
+    // Every platform, the same: Postgres refuses NUL and jsonb lone surrogates (see storable-text.ts).
     const envelope = storable(received);
     if (envelope.author.isBot || this.deps.isOwnIdentity?.(envelope.author)) {
       return { id: envelope.id, accepted: false };
@@ -35,16 +35,16 @@ export class Ingress {
       statement(
         pool,
         'inbound_insert',
-        `INSERT INTO inbound_messages (id, channel, conversation, author, text, payload)
+        `INSERT INTO inbound_messages (id, platform, conversation, author, text, payload)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-        [envelope.id, envelope.channel, envelope.threadId, envelope.author.id, envelope.text, JSON.stringify(envelope)],
+        [envelope.id, envelope.platform, envelope.threadId, envelope.author.id, envelope.text, JSON.stringify(envelope)],
       ),
     );
     if (inserted.rowCount === 0) {
       logger.debug({ inbound: envelope.id }, 'duplicate inbound message ignored');
       return { id: envelope.id, accepted: false };
     }
-    metrics.inboundEvents.inc({ channel: envelope.channel });
+    metrics.inboundEvents.inc({ platform: envelope.platform });
     try {
       await opts?.recorded?.(envelope);
     } finally {

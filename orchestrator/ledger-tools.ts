@@ -19,8 +19,8 @@ export function ledgerTools(ledger: WorkLedger, outbox: OutboxPort, onFinished?:
 
   const tellOrigin = async (id: string, callId: string, threadId: string, persona: string, text: string) => {
     const item = await ledger.get(id);
-    if (!item?.originThread || item.originThread === threadId || !item.originChannel) return;
-    await outbox.send({ idempotencyKey: `tool:${threadId}:${callId}:origin`, channel: item.originChannel, threadId: item.originThread, role: 'agent', persona, text: `[${item.id}] ${text}` });
+    if (!item?.originThread || item.originThread === threadId || !item.originPlatform) return;
+    await outbox.send({ idempotencyKey: `tool:${threadId}:${callId}:origin`, platform: item.originPlatform, threadId: item.originThread, role: 'agent', persona, text: `[${item.id}] ${text}` });
   };
 
   const progress: PantheonTool = {

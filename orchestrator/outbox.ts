@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../core/chat/types.js';
+import type { PlatformAdapter, OutboundMessage, PostResult } from '../core/chat/types.js';
 import type { PostedListener } from '../core/chat/outbox.js';
 import type { Logger } from '../core/log.js';
 import type { JobQueue } from '../core/queue/types.js';
@@ -20,7 +20,7 @@ interface OutboxJob {
  * crash) finds the key already recorded and posts nothing new.
  */
 export class Outbox {
-  private readonly adapters = new Map<string, ChannelAdapter>();
+  private readonly adapters = new Map<string, PlatformAdapter>();
   /** Posts to one thread go out in the order they were queued, even with several deliveries in flight. */
   private readonly threads = new ThreadLocks();
 
@@ -31,7 +31,7 @@ export class Outbox {
     this.limiter = deps.limiter ?? new OutboundRateLimiter(deps.rateLimits);
   }
 
-  register(adapter: ChannelAdapter): void {
+  register(adapter: PlatformAdapter): void {
     this.adapters.set(adapter.name, adapter);
   }
 
@@ -46,20 +46,20 @@ export class Outbox {
   }
 
   /** Best effort "is typing" in a thread, where the platform shows it; never fails a run. */
-  async typing(channel: string, threadId: string, persona?: string): Promise<void> {
-    const adapter = this.adapters.get(channel);
+  async typing(platform: string, threadId: string, persona?: string): Promise<void> {
+    const adapter = this.adapters.get(platform);
     if (!adapter?.typing) return;
-    await adapter.typing(threadId, persona).catch((err: unknown) => this.deps.logger.debug({ err, channel, threadId }, 'typing indicator failed'));
+    await adapter.typing(threadId, persona).catch((err: unknown) => this.deps.logger.debug({ err, platform, threadId }, 'typing indicator failed'));
   }
 
   /** A private thread with a person on a platform, where its adapter can open one. */
-  directThreadFor(channel: string, userId: string): string | undefined {
-    return this.adapters.get(channel)?.directThreadId?.(userId);
+  directThreadFor(platform: string, userId: string): string | undefined {
+    return this.adapters.get(platform)?.directThreadId?.(userId);
   }
 
   /** Whether the thread's platform can edit a message in place. */
-  canEdit(channel: string): boolean {
-    return typeof this.adapters.get(channel)?.edit === 'function';
+  canEdit(platform: string): boolean {
+    return typeof this.adapters.get(platform)?.edit === 'function';
   }
 
   /** `queued` is false when the key was sent before: nothing new goes out. */
@@ -67,7 +67,7 @@ export class Outbox {
     // A model may answer with what the database refuses (NUL, a lone surrogate): normalised here,
     // where every message the team says passes, before anything stores it (see storable-text.ts).
     const message = storable(said);
-    const adapter = this.adapters.get(message.channel);
+    const adapter = this.adapters.get(message.platform);
     if (adapter?.durablePost) {
       if (message.replaces && adapter.edit) {
         // Our own store: the replaced message's id is its idempotency key.
@@ -82,9 +82,9 @@ export class Outbox {
       statement(
         this.deps.pool,
         'outbox_insert',
-        `INSERT INTO outbox (idempotency_key, channel, conversation, persona, payload)
+        `INSERT INTO outbox (idempotency_key, platform, conversation, persona, payload)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING`,
-        [message.idempotencyKey, message.channel, message.threadId, message.persona ?? null, JSON.stringify(message)],
+        [message.idempotencyKey, message.platform, message.threadId, message.persona ?? null, JSON.stringify(message)],
       ),
     );
     if (inserted.rowCount === 0) return { queued: false };
@@ -105,15 +105,15 @@ export class Outbox {
     );
   }
 
-  /** The queue handler: posts through the channel's adapter and marks the row sent. */
+  /** The queue handler: posts through the platform's adapter and marks the row sent. */
   deliver(message: OutboundMessage): Promise<void> {
     return this.threads.run(message.threadId, () => this.deliverNow(message));
   }
 
   private async deliverNow(message: OutboundMessage): Promise<void> {
-    const adapter = this.adapters.get(message.channel);
-    if (!adapter) throw new Error(`no channel adapter "${message.channel}" is running in this process`);
-    await this.limiter.take(message.channel, message.threadId);
+    const adapter = this.adapters.get(message.platform);
+    if (!adapter) throw new Error(`no adapter for the platform "${message.platform}" is running in this process`);
+    await this.limiter.take(message.platform, message.threadId);
     try {
       const result = message.replaces && adapter.edit ? await this.editOrPost(adapter, message) : await this.post(adapter, message);
       await this.deps.pool.query(`UPDATE outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, result = $2 WHERE idempotency_key = $1`, [
@@ -133,7 +133,7 @@ export class Outbox {
    * An edit of an earlier message: once that message is out, its platform id is on record and the
    * adapter edits it in place. Not out yet: retry later (posts to a thread go in order, so this is rare).
    */
-  private async editOrPost(adapter: ChannelAdapter, message: OutboundMessage): Promise<PostResult> {
+  private async editOrPost(adapter: PlatformAdapter, message: OutboundMessage): Promise<PostResult> {
     const { rows } = await this.deps.pool.query<{ status: string; result: PostResult | null }>('SELECT status, result FROM outbox WHERE idempotency_key = $1', [message.replaces]);
     const original = rows[0];
     if (!original) return this.post(adapter, message);
@@ -142,7 +142,7 @@ export class Outbox {
     return { id: original.result.id };
   }
 
-  private async post(adapter: ChannelAdapter, message: OutboundMessage): Promise<PostResult> {
+  private async post(adapter: PlatformAdapter, message: OutboundMessage): Promise<PostResult> {
     const result = await adapter.post(message);
     if (this.postedListeners.length) await this.posted(message, result);
     return result;
@@ -153,7 +153,7 @@ export class Outbox {
       try {
         await listener(message, result);
       } catch (err) {
-        this.deps.logger.warn({ err: (err as Error).message, key: message.idempotencyKey, channel: message.channel }, 'an after-post listener failed');
+        this.deps.logger.warn({ err: (err as Error).message, key: message.idempotencyKey, platform: message.platform }, 'an after-post listener failed');
       }
     }
   }

@@ -1,12 +1,12 @@
 import { createMiddleware } from 'langchain';
 import type { OutboundMessage } from '../core/chat/types.js';
-import { CONFIGURABLE_CHANNEL } from '../tools/langchain.js';
+import { CONFIGURABLE_PLATFORM } from '../tools/langchain.js';
 
 /** What the progress middleware needs of the outbox. */
 export interface ProgressPort {
   send(message: OutboundMessage): Promise<{ queued: boolean }>;
-  typing(channel: string, threadId: string, persona?: string): Promise<void>;
-  canEdit(channel: string): boolean;
+  typing(platform: string, threadId: string, persona?: string): Promise<void>;
+  canEdit(platform: string): boolean;
 }
 
 export interface ProgressOptions {
@@ -39,9 +39,9 @@ export function progressMiddleware(personaId: string, port: ProgressPort, opts: 
     const configurable = ((runtime as { configurable?: Record<string, unknown> } | undefined)?.configurable ?? {}) as Record<string, unknown>;
     const threadId = typeof configurable.thread_id === 'string' ? configurable.thread_id : undefined;
     if (!threadId) return undefined;
-    const channel = typeof configurable[CONFIGURABLE_CHANNEL] === 'string' ? (configurable[CONFIGURABLE_CHANNEL] as string) : threadId.split(':')[0]!;
+    const platform = typeof configurable[CONFIGURABLE_PLATFORM] === 'string' ? (configurable[CONFIGURABLE_PLATFORM] as string) : threadId.split(':')[0]!;
     const inbound = typeof configurable.pantheon_inbound === 'string' ? configurable.pantheon_inbound : 'run';
-    return { threadId, channel, key: `progress:${threadId}:${inbound}:${personaId}` };
+    return { threadId, platform, key: `progress:${threadId}:${inbound}:${personaId}` };
   };
 
   return createMiddleware({
@@ -53,14 +53,14 @@ export function progressMiddleware(personaId: string, port: ProgressPort, opts: 
         if (last === undefined || now() - last >= typingEvery) {
           lastTyping.set(at.threadId, now());
           if (lastTyping.size > 1000) lastTyping.delete(lastTyping.keys().next().value!);
-          void port.typing(at.channel, at.threadId, personaId);
+          void port.typing(at.platform, at.threadId, personaId);
         }
       }
       return handler(request);
     },
     wrapToolCall: async (request, handler) => {
       const at = where(request.runtime);
-      if (!at || !port.canEdit(at.channel)) return handler(request);
+      if (!at || !port.canEdit(at.platform)) return handler(request);
       let run = runs.get(at.key);
       if (!run) {
         run = { startedAt: now(), steps: [], posted: 0 };
@@ -75,7 +75,7 @@ export function progressMiddleware(personaId: string, port: ProgressPort, opts: 
         await port
           .send({
             idempotencyKey: first ? at.key : `${at.key}:${run.posted}`,
-            channel: at.channel,
+            platform: at.platform,
             threadId: at.threadId,
             role: 'system',
             text,

@@ -7,7 +7,7 @@ export interface RouterConfig {
   bindings: ReadonlyArray<{ channel: string; persona: string }>;
   knownHumans: string[];
   /** Channels whose unaddressed messages are conversations with the orchestrator itself. */
-  orchestratorChannels: ReadonlySet<string>;
+  orchestratorPlatforms: ReadonlySet<string>;
 }
 
 export interface Route {
@@ -41,11 +41,11 @@ export function routeBatch(cfg: RouterConfig, batch: readonly Envelope[]): Route
   const key = batch.at(-1)?.bindingKey ?? batch.at(-1)?.threadId;
   const bound = cfg.bindings.find((b) => b.channel === key && cfg.personas.has(b.persona));
   if (bound) return { personas: [bound.persona], unknown, reason: 'binding' };
-  if (batch.some((e) => cfg.orchestratorChannels.has(e.channel))) return { personas: [SUPERVISOR_ID], unknown, reason: 'orchestrator' };
+  if (batch.some((e) => cfg.orchestratorPlatforms.has(e.platform))) return { personas: [SUPERVISOR_ID], unknown, reason: 'orchestrator' };
   return { personas: [], unknown, reason: 'none' };
 }
 
 /** In the local chat, the conversation `dm-<persona>` is a direct conversation with that persona. */
 function localDirect(e: Envelope): string | undefined {
-  return e.channel === 'local' ? /^local:dm-([a-z][a-z0-9-]*)$/.exec(e.threadId)?.[1] : undefined;
+  return e.platform === 'local' ? /^local:dm-([a-z][a-z0-9-]*)$/.exec(e.threadId)?.[1] : undefined;
 }

@@ -3,6 +3,7 @@ import type { Persona } from '../personas/schema.js';
 import type { WorkLedger } from '../ledger/index.js';
 import { budgetSpent } from './budget.js';
 import type { TeamGuards } from './graph/team-graph.js';
+import { turnInfo } from './graph/state.js';
 
 /** The team graph's loop guards and bookkeeping, in Postgres. */
 export function pgTeamGuards(deps: { pool: pg.Pool; ledger: WorkLedger; personas: ReadonlyMap<string, Persona>; maxTurnsPerMessage: number; maxHandoffsPerHour: number }): TeamGuards {
@@ -15,14 +16,14 @@ export function pgTeamGuards(deps: { pool: pg.Pool; ledger: WorkLedger; personas
       return Number(rows[0]?.n ?? 0);
     },
     async recordHandoff(state, handoff) {
-      const turn = state.turn;
+      const turn = turnInfo(state.turn);
       const thread = turn?.threadId ?? '';
       // A handoff is a request for work: it enters the ledger, owned by the receiver.
       const { item } = await ledger.ensure({
         kind: 'chat_request',
         title: handoff.message.replace(/\s+/g, ' ').slice(0, 140),
         originThread: thread,
-        originChannel: turn?.channel,
+        originPlatform: turn?.platform,
         requestedBy: turn?.requestedBy,
         owner: handoff.to,
         state: 'in_progress',

@@ -101,7 +101,7 @@ export class ToolGuard {
     return this.deps.approvals.request({
       toolCallId: call.id,
       thread: call.threadId,
-      channel: call.channel,
+      platform: call.platform,
       persona: call.persona,
       tool: tool.name,
       args: maskArgs(withDescription(tool, args), tool.secretArgs),

@@ -6,7 +6,7 @@ import type { ToolGuard } from './guard.js';
 import type { PantheonTool, ToolCall } from './types.js';
 
 /** `configurable` keys the orchestrator sets on each persona run, besides LangGraph's `thread_id`. */
-export const CONFIGURABLE_CHANNEL = 'pantheon_channel';
+export const CONFIGURABLE_PLATFORM = 'pantheon_platform';
 export const CONFIGURABLE_INBOUND = 'pantheon_inbound';
 export const CONFIGURABLE_REQUESTED_BY = 'pantheon_requested_by';
 
@@ -60,12 +60,12 @@ export function toolCallFrom(toolName: string, config: ToolRunnableConfig | unde
   if (typeof threadId !== 'string' || !threadId) throw new Error(`${toolName} was called outside a thread: the run's config has no configurable.thread_id`);
   const run = currentRun();
   if (!run) throw new Error(`${toolName} was called outside a persona run: wrap the agent invocation in withRun({ runId, persona })`);
-  const channel = typeof configurable[CONFIGURABLE_CHANNEL] === 'string' ? (configurable[CONFIGURABLE_CHANNEL] as string) : threadId.split(':')[0]!;
+  const platform = typeof configurable[CONFIGURABLE_PLATFORM] === 'string' ? (configurable[CONFIGURABLE_PLATFORM] as string) : threadId.split(':')[0]!;
   const inbound = configurable[CONFIGURABLE_INBOUND];
   return {
     id,
     threadId,
-    channel,
+    platform,
     persona: run.persona,
     runId: run.runId,
     ...(typeof inbound === 'string' && inbound ? { inboundId: inbound } : {}),

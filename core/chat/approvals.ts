@@ -19,7 +19,7 @@ export interface Approval {
   id: string;
   toolCallId: string;
   thread: string;
-  channel: string;
+  platform: string;
   persona: string;
   tool: string;
   /** Masked before they were stored: safe to show. */
@@ -42,7 +42,7 @@ export interface Approval {
 export interface ApprovalRequest {
   toolCallId: string;
   thread: string;
-  channel: string;
+  platform: string;
   persona: string;
   tool: string;
   args: unknown;
@@ -115,9 +115,9 @@ export type Human = HumanConfig;
  * not list is nobody: never an approver, whatever name it claims.
  */
 export interface HumanDirectory {
-  /** The human behind a platform user id (`channel` may be a platform or a thread's channel). */
-  identify(channel: string, userId: string): Human | undefined;
-  isApprover(channel: string, userId: string): boolean;
+  /** The human behind a platform user id (`platform` may be a platform or a thread id on it). */
+  identify(platform: string, userId: string): Human | undefined;
+  isApprover(platform: string, userId: string): boolean;
   /** Everyone who may approve. */
   list(): Human[];
 }

@@ -58,16 +58,16 @@ export async function deliverInbound(sink: IngressSink, envelope: Envelope, opts
 }
 
 function failed(envelope: Envelope, error: Error, attempts: number, opts: DeliverInboundOptions): InboundResult {
-  const where = { inbound: envelope.id, channel: envelope.channel, threadId: envelope.threadId, attempts, err: error.message };
+  const where = { inbound: envelope.id, platform: envelope.platform, threadId: envelope.threadId, attempts, err: error.message };
   if (opts.redelivery === 'platform') {
-    opts.metrics?.inboundFailures.inc({ channel: envelope.channel, outcome: 'unacknowledged' });
-    opts.logger.warn(where, `${envelope.channel}: the ingress could not store a message; leaving it unacknowledged so it is delivered again`);
+    opts.metrics?.inboundFailures.inc({ platform: envelope.platform, outcome: 'unacknowledged' });
+    opts.logger.warn(where, `${envelope.platform}: the ingress could not store a message; leaving it unacknowledged so it is delivered again`);
   } else {
-    opts.metrics?.inboundFailures.inc({ channel: envelope.channel, outcome: 'lost' });
+    opts.metrics?.inboundFailures.inc({ platform: envelope.platform, outcome: 'lost' });
     // The log line is the last copy of the message: it carries what an operator needs to answer it.
     opts.logger.error(
       { ...where, author: envelope.author, text: envelope.text.slice(0, 2000) },
-      `${envelope.channel}: MESSAGE LOST: the ingress could not store it after ${attempts} attempts and ${envelope.channel} does not deliver it again`,
+      `${envelope.platform}: MESSAGE LOST: the ingress could not store it after ${attempts} attempts and ${envelope.platform} does not deliver it again`,
     );
   }
   return { ack: false, id: envelope.id, accepted: false, attempts, error };

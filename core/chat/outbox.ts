@@ -1,13 +1,13 @@
 import type { OutboundMessage, PostResult } from './types.js';
 
 /**
- * What tools, channels and the orchestrator post through: the outbox (never an adapter directly).
+ * What tools, platforms and the orchestrator post through: the outbox (never an adapter directly).
  * The outbox records each message under its idempotency key and delivers it with retries.
  */
 export interface OutboxPort {
   send(message: OutboundMessage): Promise<{ queued: boolean }>;
   /** A private thread with a person on a platform (approval requests to approvers), where one can be opened. */
-  directThreadFor?(channel: string, userId: string): string | undefined;
+  directThreadFor?(platform: string, userId: string): string | undefined;
   /**
    * The after-post hook, where the outbox has one (the real one does; a test double need not):
    * `listener` hears of every message an adapter posted. The GitHub module keeps the work ledger

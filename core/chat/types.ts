@@ -18,7 +18,7 @@ export interface ApprovalCardAction {
 }
 
 /**
- * The channel adapter contract. Every platform (local, Mattermost, Slack, Discord, Telegram,
+ * The platform adapter contract. Every platform (local, Mattermost, Slack, Discord, Telegram,
  * GitHub) turns what arrives into an `Envelope` and hands it to the ingress; everything the team
  * says goes out through the outbox, which calls the adapter's `post`. Adapters never run agents.
  */
@@ -27,7 +27,7 @@ export interface ApprovalCardAction {
 export interface Envelope {
   id: string;
   /** Adapter name: 'local', 'mattermost', ... */
-  channel: string;
+  platform: string;
   /** Opaque, prefixed thread id (`local:{conversation}`), the key for checkpoints, locks and replies. */
   threadId: string;
   author: { id: string; name: string; isBot?: boolean };
@@ -44,7 +44,7 @@ export interface Envelope {
 /** One message the team posts. `idempotencyKey` makes a retried or replayed send post once. */
 export interface OutboundMessage {
   idempotencyKey: string;
-  channel: string;
+  platform: string;
   threadId: string;
   role: 'agent' | 'system';
   /** The persona speaking; absent for system messages. */
@@ -75,7 +75,7 @@ export interface PostResult {
 }
 
 /** The small required core every adapter implements. Optional capabilities come later as separate interfaces. */
-export interface ChannelAdapter {
+export interface PlatformAdapter {
   readonly name: string;
   /**
    * True when `post` is itself durable and idempotent by key (the embedded chat writes to our own
@@ -99,7 +99,7 @@ export interface ChannelAdapter {
   typing?(threadId: string, persona?: string): Promise<void>;
 }
 
-/** What a channel may ask of the ingress besides the envelope. */
+/** What an adapter may ask of the ingress besides the envelope. */
 export interface IngressOptions {
   /**
    * Runs once the message is durably recorded (answered even if this process dies now) and before
@@ -113,7 +113,7 @@ export interface IngressOptions {
 /**
  * What an adapter calls when something arrives. Answers quickly: the work happens from the queue.
  * The ingress records the message (NUL removed, lone surrogates replaced, the same for every
- * channel) and queues it. `accepted` is false for our own messages and duplicates.
+ * platform) and queues it. `accepted` is false for our own messages and duplicates.
  */
 export type IngressSink = (envelope: Envelope, opts?: IngressOptions) => Promise<{ id: string; accepted: boolean }>;
 

@@ -17,7 +17,7 @@ export interface RateLimit {
 /**
  * A chat platform as the rest of Pantheon knows it before any of its code (or SDK) is loaded:
  * its name and thread-id prefix, its part of the configuration and its defaults. Each platform
- * folder declares one (`channels/<name>/platform.ts`); the module list registers them all
+ * folder declares one (`platforms/<name>/platform.ts`); the module list registers them all
  * (`registerPlatforms`, cli/platforms.ts), and pantheon.yaml and the persona files are checked
  * against what is registered: `channels.<name>`, a persona's `handles.<name>`, `humans[].<name>`,
  * `server.limits.webhookBodyKb.<name>`. Nothing else lists the platforms.
@@ -26,7 +26,7 @@ export interface RateLimit {
  * sections it contributes are typed where they are read (`config.channels.telegram.token`).
  */
 export interface PlatformDescriptor {
-  /** The adapter's name: `Envelope.channel`, the outbox's key, the config keys above. */
+  /** The adapter's name: `Envelope.platform`, the outbox's key, the config keys above. */
   readonly name: string;
   /** Its thread ids read `<threadPrefix>:...` (bindings, `post_message` targets). */
   readonly threadPrefix: string;
@@ -60,7 +60,7 @@ type Contributing<K extends string> = { [N in PlatformName]: Platforms[N] extend
 type Output<N extends PlatformName, K extends string> = Platforms[N] extends { readonly [k in K]: infer S extends z.ZodType } ? z.output<S> : never;
 
 /** `channels:` of pantheon.yaml: each platform's own section, when configured. */
-export type ChannelsConfig = { [N in Contributing<'section'>]?: Output<N, 'section'> };
+export type PlatformsConfig = { [N in Contributing<'section'>]?: Output<N, 'section'> };
 /** `handles:` of a persona file: its account on each platform. */
 export type PersonaHandles = { [N in Contributing<'handle'>]?: Output<N, 'handle'> };
 /** The platform fields of one entry of `humans:`: who the person is on each platform. */
@@ -112,7 +112,7 @@ function composed<T>(build: (platforms: readonly PlatformDescriptor[]) => T): ()
 const contributions = (platforms: readonly PlatformDescriptor[], key: 'section' | 'handle' | 'humanId') => platforms.flatMap((p) => (p[key] ? [[p.name, p[key]!.optional()] as const] : []));
 
 /** `channels:`: every platform's section, each optional. */
-export const channelsSchema = composed((platforms) => z.strictObject(Object.fromEntries(contributions(platforms, 'section')))) as () => z.ZodType<ChannelsConfig>;
+export const channelsSchema = composed((platforms) => z.strictObject(Object.fromEntries(contributions(platforms, 'section')))) as () => z.ZodType<PlatformsConfig>;
 
 /** A persona's `handles:`: one account per platform, each optional. */
 export const handlesSchema = composed((platforms) => z.strictObject(Object.fromEntries(contributions(platforms, 'handle')))) as () => z.ZodType<PersonaHandles>;

@@ -376,7 +376,7 @@ export type ModelProviderConfig = z.output<typeof providerSchema>;
 export type HumanConfig = PantheonConfig['humans'][number];
 export type BindingConfig = PantheonConfig['bindings'][number];
 export type GithubConfig = PantheonConfig['github'];
-export type { ChannelsConfig } from './platforms.js';
+export type { PlatformsConfig as ChannelsConfig } from './platforms.js';
 export type InfraConfig = PantheonConfig['infra'];
 export type InfraHostConfig = InfraConfig['hosts'][number];
 export type SandboxConfig = PantheonConfig['sandbox'];

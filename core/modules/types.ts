@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { HumanDirectory } from '../chat/approvals.js';
 import type { ChatCommandRegistry } from '../chat/commands.js';
 import type { OutboxPort } from '../chat/outbox.js';
-import type { ChannelAdapter, IngressSink } from '../chat/types.js';
+import type { PlatformAdapter, IngressSink } from '../chat/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Persona } from '../config/persona-schema.js';
 import type { PlatformDescriptor } from '../config/platforms.js';
@@ -57,7 +57,7 @@ export interface ModuleContext {
 export interface PantheonModule {
   name: string;
   /** Outbound adapters; registered on the outbox in every process (workers post too). */
-  adapters?: ChannelAdapter[];
+  adapters?: PlatformAdapter[];
   /** Tool groups by name (`github`, `workspace`, `infra`). */
   toolGroups?: Record<string, ToolGroupFactory>;
   /** Webhook and API routes, registered before the server listens (role 'all' only). */

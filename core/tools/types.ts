@@ -18,7 +18,7 @@ export interface ToolCall {
   id: string;
   threadId: string;
   /** Channel of the thread ('local', 'mattermost', ...). */
-  channel: string;
+  platform: string;
   persona: string;
   runId: string;
   /** The inbound message this run answers, when there is one. */

@@ -20,22 +20,22 @@ export class Approvers implements HumanDirectory {
    * else its registry `id`; on other platforms the field the platform's descriptor contributes to
    * `humans:` (compared case-insensitively where the platform says so, as GitHub does for logins).
    */
-  identify(channel: string, userId: string): Human | undefined {
-    const name = channel.split(':')[0]!;
+  identify(platform: string, userId: string): Human | undefined {
+    const name = platform.split(':')[0]!;
     if (name === 'local') {
       return this.humans.find((h) => h.local === userId) ?? this.humans.find((h) => h.id === userId);
     }
-    const platform = humanIdPlatform(name);
-    if (!platform) return undefined;
+    const descriptor = humanIdPlatform(name);
+    if (!descriptor) return undefined;
     return this.humans.find((h) => {
       const known = fieldOf(h, name);
       if (known === undefined) return false;
-      return platform.userIdsIgnoreCase ? known.toLowerCase() === userId.toLowerCase() : known === userId;
+      return descriptor.userIdsIgnoreCase ? known.toLowerCase() === userId.toLowerCase() : known === userId;
     });
   }
 
-  isApprover(channel: string, userId: string): boolean {
-    return this.identify(channel, userId)?.approver === true;
+  isApprover(platform: string, userId: string): boolean {
+    return this.identify(platform, userId)?.approver === true;
   }
 
   /** Everyone who may approve. */

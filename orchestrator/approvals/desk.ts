@@ -46,7 +46,7 @@ export class ApprovalDesk {
   async answer(command: ApprovalCommand, envelope: Envelope): Promise<string> {
     const approval = await this.deps.store.get(command.id);
     if (!approval) return `There is no approval request ${command.id}.`;
-    const human = this.deps.approvers.identify(envelope.channel, envelope.author.id);
+    const human = this.deps.approvers.identify(envelope.platform, envelope.author.id);
     if (!human?.approver) {
       await this.audit(approval, envelope.author.id, 'refused_not_approver', `${command.action} by someone who is not an approver`);
       return `${envelope.author.name} is not an approver, so ${approval.id} stays open. Approvers: ${
@@ -85,7 +85,7 @@ export class ApprovalDesk {
     const command = parseApprovalCommand(envelope.text);
     if (!command) return;
     const text = await this.answer(command, envelope);
-    await this.deps.outbox.send({ idempotencyKey: `${envelope.id}:command`, channel: envelope.channel, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id });
+    await this.deps.outbox.send({ idempotencyKey: `${envelope.id}:command`, platform: envelope.platform, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id });
   }
 
   /** Expires overdue requests; each paused thread then resumes with "not run: expired". */
@@ -95,7 +95,7 @@ export class ApprovalDesk {
       await this.audit(a, 'system', 'expired', 'nobody answered in time');
       await this.deps.outbox.send({
         idempotencyKey: `approval:${a.id}:expired`,
-        channel: a.channel,
+        platform: a.platform,
         threadId: a.thread,
         role: 'system',
         text: `Approval ${a.id} expired: ${a.persona} did not run ${a.tool}.`,

@@ -36,7 +36,7 @@ export class ApprovalRequests implements ApprovalPort {
     const text = formatApprovalRequest(approval);
     await outbox.send({
       idempotencyKey: `approval:${approval.id}`,
-      channel: req.channel,
+      platform: req.platform,
       threadId: req.thread,
       role: 'system',
       text,
@@ -44,14 +44,14 @@ export class ApprovalRequests implements ApprovalPort {
       replyTo: req.inboundId,
     });
     // Each approver also gets the request privately, where the platform lets us reach them.
-    const platform = req.channel.split(':')[0]!;
+    const platform = req.platform.split(':')[0]!;
     for (const human of this.deps.approvers.list()) {
       const userId = this.deps.approvers.addressOn(platform, human);
       const dm = userId === undefined ? undefined : outbox.directThreadFor?.(platform, userId);
       if (!dm || dm === req.thread) continue;
       await outbox.send({
         idempotencyKey: `approval:${approval.id}:dm:${human.id}`,
-        channel: platform,
+        platform: platform,
         threadId: dm,
         role: 'system',
         text: `${text}\n(asked in ${req.thread})`,

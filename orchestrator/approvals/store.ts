@@ -7,7 +7,7 @@ interface ApprovalRow {
   id: string;
   tool_call_id: string;
   thread: string;
-  channel: string;
+  platform: string;
   persona: string;
   tool: string;
   args: unknown;
@@ -24,7 +24,7 @@ interface ApprovalRow {
   same_call?: boolean;
 }
 
-const COLUMNS = `id, tool_call_id, thread, channel, persona, tool, args, reason, risk, status, requested_at,
+const COLUMNS = `id, tool_call_id, thread, platform, persona, tool, args, reason, risk, status, requested_at,
   expires_at, decided_by, decided_at, decision_note, run_id, inbound_id`;
 
 /** Attempts at finding an unused short id before giving up (each clash is 1 in millions). */
@@ -49,11 +49,11 @@ export class ApprovalStore {
     for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
       try {
         const inserted = await this.pool.query<ApprovalRow>(
-          `INSERT INTO approvals (id, tool_call_id, thread, channel, persona, tool, args, reason, risk, run_id, inbound_id, expires_at)
+          `INSERT INTO approvals (id, tool_call_id, thread, platform, persona, tool, args, reason, risk, run_id, inbound_id, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, now() + ($12::float8 * interval '1 minute'))
            ON CONFLICT (tool_call_id) DO NOTHING
            RETURNING ${COLUMNS}`,
-          [newApprovalId(), req.toolCallId, req.thread, req.channel, req.persona, req.tool, args, req.reason ?? null, req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes],
+          [newApprovalId(), req.toolCallId, req.thread, req.platform, req.persona, req.tool, args, req.reason ?? null, req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes],
         );
         if (inserted.rows[0]) return toApproval(inserted.rows[0]);
       } catch (err) {
@@ -140,7 +140,7 @@ function toApproval(r: ApprovalRow): Approval {
     id: r.id,
     toolCallId: r.tool_call_id,
     thread: r.thread,
-    channel: r.channel,
+    platform: r.platform,
     persona: r.persona,
     tool: r.tool,
     args: r.args,

@@ -1,4 +1,4 @@
-/** The approval contracts live in core/chat/approvals.ts, below the tools and the channels. */
+/** The approval contracts live in core/chat/approvals.ts, below the tools and the platforms. */
 export {
   isApprovalInterrupt,
   type Approval,

@@ -1,7 +1,7 @@
 import { AIMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
 import { messageText } from '../message-text.js';
-import type { TeamStateValue } from './state.js';
+import { turnInfo, type TeamStateValue } from './state.js';
 
 export { SUPERVISOR_ID } from '../../core/chat/supervisor.js';
 
@@ -11,7 +11,7 @@ export { SUPERVISOR_ID } from '../../core/chat/supervisor.js';
  * Returns the new cursor.
  */
 export async function postNewMessages(state: TeamStateValue, outbox: OutboxPort): Promise<number> {
-  const turn = state.turn;
+  const turn = turnInfo(state.turn);
   if (!turn) return state.messages.length;
   for (const m of state.messages.slice(state.cursor)) {
     if (!AIMessage.isInstance(m) || !m.name) continue;
@@ -19,7 +19,7 @@ export async function postNewMessages(state: TeamStateValue, outbox: OutboxPort)
     if (!text) continue;
     await outbox.send({
       idempotencyKey: `${turn.threadId}:${m.id}`,
-      channel: turn.channel,
+      platform: turn.platform,
       threadId: turn.threadId,
       role: 'agent',
       persona: m.name,
@@ -32,11 +32,11 @@ export async function postNewMessages(state: TeamStateValue, outbox: OutboxPort)
 
 /** A visible system message for this turn (loop guards, budgets). One per `kind` per turn. */
 export async function postNotice(state: TeamStateValue, outbox: OutboxPort, kind: string, text: string): Promise<void> {
-  const turn = state.turn;
+  const turn = turnInfo(state.turn);
   if (!turn) return;
   await outbox.send({
     idempotencyKey: `${turn.threadId}:notice:${turn.inboundIds[0] ?? 'none'}:${kind}`,
-    channel: turn.channel,
+    platform: turn.platform,
     threadId: turn.threadId,
     role: 'system',
     text,

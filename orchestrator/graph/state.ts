@@ -11,10 +11,22 @@ export interface HandoffRequest {
 /** What one turn answers: the inbound messages handed to the graph together. */
 export interface TurnInfo {
   inboundIds: string[];
-  channel: string;
+  platform: string;
   threadId: string;
   /** The human who wrote the (last) message: recorded as the requester of work. */
   requestedBy: string;
+}
+
+/**
+ * A thread's TurnInfo as its checkpoint holds it. Checkpoints written before the platform field
+ * was renamed say `channel`: a thread paused then (waiting for an approval) still answers on
+ * the right platform after the upgrade.
+ */
+export function turnInfo(turn: TurnInfo | null | undefined): TurnInfo | null {
+  if (!turn) return null;
+  if (typeof turn.platform === 'string') return turn;
+  const legacy = (turn as { channel?: unknown }).channel;
+  return { ...turn, platform: typeof legacy === 'string' ? legacy : turn.threadId.split(':')[0]! };
 }
 
 const replace = <T>(initial: () => T) => Annotation<T>({ reducer: (_old, value) => value, default: initial });

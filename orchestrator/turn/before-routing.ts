@@ -26,7 +26,7 @@ async function approvalDecided(r: Round, next: Next): Promise<void> {
   let decision: ApprovalResume | null = null;
   for (const i of interrupts) if ((decision = await r.deps.desk.decisionFor(i.approvalId))) break;
   if (!decision) return next();
-  r.view = await runGraph(r, turn?.channel ?? 'local', new Command({ resume: decision }), turn);
+  r.view = await runGraph(r, turn?.platform ?? 'local', new Command({ resume: decision }), turn);
   ranGraph(r);
 }
 
@@ -35,7 +35,7 @@ async function crashedRun(r: Round, next: Next): Promise<void> {
   const { interrupts, next: nodes, turn } = r.view;
   if (interrupts.length || !nodes.length || !turn) return next();
   r.deps.logger.info({ thread: r.thread, next: nodes }, 'resuming an interrupted run');
-  r.view = await runGraph(r, turn.channel, null, turn, turn.inboundIds);
+  r.view = await runGraph(r, turn.platform, null, turn, turn.inboundIds);
   ranGraph(r);
 }
 
@@ -95,7 +95,7 @@ async function paused(r: Round, next: Next): Promise<void> {
     await r.sql.hold(row.id);
     await r.deps.outbox.send({
       idempotencyKey: `${row.id}:held`,
-      channel: row.payload.channel,
+      platform: row.payload.platform,
       threadId: row.payload.threadId,
       role: 'system',
       replyTo: row.id,
@@ -120,7 +120,7 @@ async function answerCommand(r: Round, envelope: Envelope, matched: NonNullable<
   }
   await r.deps.outbox.send({
     idempotencyKey: `${envelope.id}:command`,
-    channel: envelope.channel,
+    platform: envelope.platform,
     threadId: envelope.threadId,
     role: 'system',
     text,

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { withRun } from '../../agents/run-context.js';
 import { internalErrorText, reportInternalError } from '../../core/internal-error.js';
 import { isApprovalInterrupt } from '../approvals/types.js';
-import type { TurnInfo } from '../graph/state.js';
+import { turnInfo, type TurnInfo } from '../graph/state.js';
 import type { TurnDeps } from './deps.js';
 import type { Round, ThreadView } from './round.js';
 
-const graphConfig = (deps: TurnDeps, threadId: string, channel: string, inbound?: string, requestedBy?: string) => ({
-  configurable: { thread_id: threadId, pantheon_channel: channel, pantheon_inbound: inbound, pantheon_requested_by: requestedBy },
+const graphConfig = (deps: TurnDeps, threadId: string, platform: string, inbound?: string, requestedBy?: string) => ({
+  configurable: { thread_id: threadId, pantheon_platform: platform, pantheon_inbound: inbound, pantheon_requested_by: requestedBy },
   durability: deps.durability,
   recursionLimit: 100,
 });
@@ -19,7 +19,7 @@ export async function readThread(deps: TurnDeps, threadId: string): Promise<Thre
     .flatMap((t) => t.interrupts ?? [])
     .map((i) => i.value)
     .filter(isApprovalInterrupt);
-  return { interrupts, next: [...state.next], turn: (state.values as { turn?: TurnInfo | null }).turn ?? null };
+  return { interrupts, next: [...state.next], turn: turnInfo((state.values as { turn?: TurnInfo | null }).turn) };
 }
 
 /**
@@ -28,7 +28,7 @@ export async function readThread(deps: TurnDeps, threadId: string): Promise<Thre
  * messages it answers. A failed run is told to the chat by its reference; its error stays in the
  * log and the run's record.
  */
-export async function runGraph(r: Pick<Round, 'deps' | 'thread' | 'finish'>, channel: string, input: unknown, turn: TurnInfo | null, finishes: string[] = []): Promise<ThreadView> {
+export async function runGraph(r: Pick<Round, 'deps' | 'thread' | 'finish'>, platform: string, input: unknown, turn: TurnInfo | null, finishes: string[] = []): Promise<ThreadView> {
   const { deps, thread: threadId, finish } = r;
   const runId = randomUUID();
   const started = performance.now();
@@ -37,12 +37,12 @@ export async function runGraph(r: Pick<Round, 'deps' | 'thread' | 'finish'>, cha
   let outcome = 'ok';
   let error: string | null = null;
   try {
-    const result = (await withRun({ runId, persona: 'team' }, () => deps.graph.invoke(input as never, graphConfig(deps, threadId, channel, first ?? undefined, turn?.requestedBy)))) as {
+    const result = (await withRun({ runId, persona: 'team' }, () => deps.graph.invoke(input as never, graphConfig(deps, threadId, platform, first ?? undefined, turn?.requestedBy)))) as {
       __interrupt__?: Array<{ value: unknown }>;
       turn?: TurnInfo | null;
     };
     const interrupts = (result.__interrupt__ ?? []).map((i) => i.value).filter(isApprovalInterrupt);
-    return { interrupts, next: interrupts.length ? ['paused'] : [], turn: result.turn ?? turn };
+    return { interrupts, next: interrupts.length ? ['paused'] : [], turn: turnInfo(result.turn) ?? turn };
   } catch (err) {
     outcome = 'error';
     error = (err as Error)?.message ?? String(err);
@@ -51,7 +51,7 @@ export async function runGraph(r: Pick<Round, 'deps' | 'thread' | 'finish'>, cha
     const { ref } = reportInternalError(deps.logger, err, { thread: threadId, run: runId }, 'team run failed');
     await deps.outbox.send({
       idempotencyKey: `${threadId}:run-failed:${first ?? runId}`,
-      channel,
+      platform,
       threadId,
       role: 'system',
       replyTo: first ?? undefined,

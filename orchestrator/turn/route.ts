@@ -37,7 +37,7 @@ async function startTurn(r: Round, batch: Envelope[]): Promise<ThreadView> {
       .join(', ');
     await deps.outbox.send({
       idempotencyKey: `${ids[0]}:unknown-mention`,
-      channel: last.channel,
+      platform: last.platform,
       threadId,
       role: 'system',
       replyTo: last.id,
@@ -46,7 +46,7 @@ async function startTurn(r: Round, batch: Envelope[]): Promise<ThreadView> {
   }
   let view: ThreadView = CLEAN;
   if (route.personas.length) {
-    const turn: TurnInfo = { inboundIds: ids, channel: last.channel, threadId, requestedBy: last.author.id };
+    const turn: TurnInfo = { inboundIds: ids, platform: last.platform, threadId, requestedBy: last.author.id };
     const messages = batch.map((e) => new HumanMessage({ id: e.id, content: e.text, name: authorName(e.author.name) }));
     const queue = [...route.personas];
     // Who starts: the first addressed persona with budget left (the graph checks the others as it goes).
@@ -55,13 +55,13 @@ async function startTurn(r: Round, batch: Envelope[]): Promise<ThreadView> {
       const head = queue.shift()!;
       const spent = await deps.budgetSpent(head);
       if (!spent) start = head;
-      else await deps.outbox.send({ idempotencyKey: `${threadId}:notice:${ids[0]}:budget-${head}`, channel: last.channel, threadId, role: 'system', text: spent, replyTo: last.id });
+      else await deps.outbox.send({ idempotencyKey: `${threadId}:notice:${ids[0]}:budget-${head}`, platform: last.platform, threadId, role: 'system', text: spent, replyTo: last.id });
     }
     if (start) {
       // Straight to the first persona: a Command as input saves the graph its START step (a task,
       // its writes and a checkpoint) on every turn.
       const input = new Command({ goto: nodeName(start), update: { messages, start, queue, turns: 1, handoff: null, turn } });
-      view = await runGraph(r, last.channel, input, turn, ids);
+      view = await runGraph(r, last.platform, input, turn, ids);
     }
   }
   if (view === CLEAN) finish.done.push(...ids);

@@ -40,34 +40,34 @@ describe('the layering of docs/architecture.md, checked', () => {
     assert.match(out, /no dependency violations found/);
   });
 
-  it('fails on a deliberately wrong import: an adapter that imports the orchestrator, core that imports a channel', async () => {
+  it('fails on a deliberately wrong import: an adapter that imports the orchestrator, core that imports a platform', async () => {
     const t = await tree({
       'core/chat/types.ts': `export interface Envelope { id: string }\n`,
       'orchestrator/turn.ts': `import type { Envelope } from '../core/chat/types.js';\nexport const run = (e: Envelope) => e.id;\n`,
-      'channels/slack/inbound.ts': `import { run } from '../../orchestrator/turn.js';\nexport const handle = () => run({ id: 'x' });\n`,
-      'core/http/server.ts': `import { handle } from '../../channels/slack/inbound.js';\nexport const serve = handle;\n`,
+      'platforms/slack/inbound.ts': `import { run } from '../../orchestrator/turn.js';\nexport const handle = () => run({ id: 'x' });\n`,
+      'core/http/server.ts': `import { handle } from '../../platforms/slack/inbound.js';\nexport const serve = handle;\n`,
     });
     try {
       const { code, out } = await check(t.path);
       assert.notEqual(code, 0, out);
-      assert.match(out, /adapters-never-run-agents: channels\/slack\/inbound\.ts → orchestrator\/turn\.ts/);
-      assert.match(out, /core-is-the-bottom: core\/http\/server\.ts → channels\/slack\/inbound\.ts/);
+      assert.match(out, /adapters-never-run-agents: platforms\/slack\/inbound\.ts → orchestrator\/turn\.ts/);
+      assert.match(out, /core-is-the-bottom: core\/http\/server\.ts → platforms\/slack\/inbound\.ts/);
     } finally {
       await t.remove();
     }
   });
 
-  it('fails on tools that import a channel, and on two folders that import each other', async () => {
+  it('fails on tools that import a platform, and on two folders that import each other', async () => {
     const t = await tree({
-      'channels/github/client.ts': `export const client = 1;\n`,
-      'tools/github/session.ts': `import { client } from '../../channels/github/client.js';\nexport const session = client;\n`,
+      'platforms/github/client.ts': `export const client = 1;\n`,
+      'tools/github/session.ts': `import { client } from '../../platforms/github/client.js';\nexport const session = client;\n`,
       'tools/a/one.ts': `import { two } from '../b/two.js';\nexport const one = () => two();\n`,
       'tools/b/two.ts': `import { one } from '../a/one.js';\nexport const two = (): number => (one as unknown as number);\n`,
     });
     try {
       const { code, out } = await check(t.path);
       assert.notEqual(code, 0, out);
-      assert.match(out, /tools-never-import-channels: tools\/github\/session\.ts → channels\/github\/client\.ts/);
+      assert.match(out, /tools-never-import-platforms: tools\/github\/session\.ts → platforms\/github\/client\.ts/);
       assert.match(out, /no-folder-cycles: tools\/(a|b)/);
     } finally {
       await t.remove();

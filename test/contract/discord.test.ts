@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DiscordChannel } from '../../channels/discord/adapter.js';
-import { PersonaBot } from '../../channels/discord/bot.js';
+import { DiscordAdapter } from '../../platforms/discord/adapter.js';
+import { PersonaBot } from '../../platforms/discord/bot.js';
 import type { ApprovalCard, Envelope } from '../../core/chat/types.js';
 import { INBOUND_RETRY } from '../../core/chat/inbound.js';
 import { createLogger, type Logger } from '../../core/log.js';
@@ -29,7 +29,7 @@ async function world() {
 }
 
 function adapterFor(fake: FakeDiscord, opts: { ingress: InboundContext['ingress']; logger: Logger; metrics?: InboundContext['metrics'] }) {
-  return new DiscordChannel({
+  return new DiscordAdapter({
     bots: new Map([
       ['athena', new PersonaBot('athena', ATHENA, fake.apiUrl, opts.logger)],
       ['apollo', new PersonaBot('apollo', APOLLO, fake.apiUrl, opts.logger)],
@@ -152,7 +152,7 @@ describe('discord button presses', () => {
     try {
       await adapter.start();
       const threadId = `discord:${guildId}:${general.id}`;
-      const posted = await adapter.post({ idempotencyKey: 'card-cd34', channel: 'discord', threadId, role: 'system', text: card.fallbackText, card });
+      const posted = await adapter.post({ idempotencyKey: 'card-cd34', platform: 'discord', threadId, role: 'system', text: card.fallbackText, card });
 
       const refused = fake.click(posted.id, 'approve:cd34', jeff);
       await until(() => calls.filter((id) => id === `discord:interaction:${refused}`).length === INBOUND_RETRY.attempts, 'every try');

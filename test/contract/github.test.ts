@@ -1,13 +1,13 @@
 import { after, before, describe } from 'node:test';
 import Fastify from 'fastify';
 import { Octokit } from 'octokit';
-import { GitHubChannel } from '../../channels/github/adapter.js';
-import { GitHubAuthoriser } from '../../channels/github/authorise.js';
-import { GitHubDeliveries, GITHUB_EVENTS_QUEUE, type GitHubEventJob } from '../../channels/github/deliveries.js';
-import { GitHubInbound } from '../../channels/github/inbound.js';
-import { mapWebhook, type WebhookPayload } from '../../channels/github/map-webhook.js';
-import { SeenActivities } from '../../channels/github/seen.js';
-import { registerGitHubWebhook } from '../../channels/github/webhook-route.js';
+import { GitHubAdapter } from '../../platforms/github/adapter.js';
+import { GitHubAuthoriser } from '../../platforms/github/authorise.js';
+import { GitHubDeliveries, GITHUB_EVENTS_QUEUE, type GitHubEventJob } from '../../platforms/github/deliveries.js';
+import { GitHubInbound } from '../../platforms/github/inbound.js';
+import { mapWebhook, type WebhookPayload } from '../../platforms/github/map-webhook.js';
+import { SeenActivities } from '../../platforms/github/seen.js';
+import { registerGitHubWebhook } from '../../platforms/github/webhook-route.js';
 import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { MemoryQueue } from '../../core/queue/index.js';
@@ -60,7 +60,7 @@ outboundContract(
   async () => {
     const w = await world();
     const durable = await startDurableIngress();
-    const adapter = () => new GitHubChannel({ pool: durable.pool, identities: w.identities(), logger: silent, systemPersona: 'athena' });
+    const adapter = () => new GitHubAdapter({ pool: durable.pool, identities: w.identities(), logger: silent, systemPersona: 'athena' });
     const comments = /^\/repos\/acme\/api\/issues\/\d+\/comments$/;
     return {
       platform: {

@@ -130,7 +130,7 @@ export function inboundContract(platform: string, capabilities: InboundCapabilit
         await until(() => durable.answered(said.envelopeId) === 1, 'the answer');
         await sleep(300);
         assert.equal(durable.answered(said.envelopeId), 1, 'answered once');
-        assert.match(await metrics.registry.metrics(), new RegExp(`pantheon_inbound_failures_total\\{channel="${platform}",outcome="unacknowledged"\\} 1`));
+        assert.match(await metrics.registry.metrics(), new RegExp(`pantheon_inbound_failures_total\\{platform="${platform}",outcome="unacknowledged"\\} 1`));
       });
     } else {
       it('an ingress that keeps failing: nothing delivers it again, so the loss is logged with the message and counted', async () => {
@@ -142,7 +142,7 @@ export function inboundContract(platform: string, capabilities: InboundCapabilit
         assert.match(lost.text ?? '', /rotate the keys/, 'the log line carries the message');
         assert.equal(durable.callsFor(said.envelopeId), INBOUND_RETRY.attempts, 'after every try of the policy');
         assert.equal(await durable.stored(said.envelopeId), false);
-        assert.match(await metrics.registry.metrics(), new RegExp(`pantheon_inbound_failures_total\\{channel="${platform}",outcome="lost"\\} 1`));
+        assert.match(await metrics.registry.metrics(), new RegExp(`pantheon_inbound_failures_total\\{platform="${platform}",outcome="lost"\\} 1`));
       });
     }
 

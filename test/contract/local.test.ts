@@ -1,8 +1,8 @@
 import { after, before, describe } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { LocalChannel } from '../../channels/local/adapter.js';
-import { registerLocalChatRoutes } from '../../channels/local/routes.js';
-import { ChatStore } from '../../channels/local/store.js';
+import { LocalAdapter } from '../../platforms/local/adapter.js';
+import { registerLocalChatRoutes } from '../../platforms/local/routes.js';
+import { ChatStore } from '../../platforms/local/store.js';
 import { startDurableIngress, type DurableIngress } from './durable-ingress.js';
 import { inboundContract } from './inbound-suite.js';
 import { outboundContract, type ShownMessage } from './outbound-suite.js';
@@ -31,10 +31,10 @@ outboundContract(
     const store = new ChatStore(durable.pool);
     return {
       platform: {
-        adapter: new LocalChannel(store),
+        adapter: new LocalAdapter(store),
         threadId: `local:${CONVERSATION}`,
         messages: () => shown(store),
-        restarted: async () => new LocalChannel(new ChatStore(durable.pool)),
+        restarted: async () => new LocalAdapter(new ChatStore(durable.pool)),
       },
       close: () => durable.close(),
     };

@@ -1,9 +1,9 @@
 import { after, before, describe } from 'node:test';
-import { MattermostChannel } from '../../channels/mattermost/adapter.js';
-import { ChannelCursors } from '../../channels/mattermost/cursors.js';
-import { ChannelDirectory } from '../../channels/mattermost/directory.js';
-import { MattermostInbound } from '../../channels/mattermost/inbound.js';
-import { BotRoster } from '../../channels/mattermost/roster.js';
+import { MattermostAdapter } from '../../platforms/mattermost/adapter.js';
+import { ChannelCursors } from '../../platforms/mattermost/cursors.js';
+import { ChannelDirectory } from '../../platforms/mattermost/directory.js';
+import { MattermostInbound } from '../../platforms/mattermost/inbound.js';
+import { BotRoster } from '../../platforms/mattermost/roster.js';
 import { createLogger } from '../../core/log.js';
 import { startFakeMattermost, type FakeMattermost } from '../fakes/mattermost/index.js';
 import { sleep, until } from './durable-ingress.js';
@@ -36,7 +36,7 @@ function wire(w: Awaited<ReturnType<typeof world>>, ctx: Pick<InboundContext, 'i
   const directory = new ChannelDirectory();
   const cursors = new ChannelCursors({ logger: ctx.logger });
   const inbound = new MattermostInbound({ roster, cursors, directory, ingress: ctx.ingress, logger: ctx.logger, metrics: ctx.metrics, startedAt: Date.now(), retryCatchUpMs: 300 });
-  const adapter = new MattermostChannel({
+  const adapter = new MattermostAdapter({
     baseUrl: w.fake.url,
     roster,
     directory,

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApprovalCard, ChannelAdapter, OutboundMessage } from '../../core/chat/types.js';
+import type { ApprovalCard, PlatformAdapter, OutboundMessage } from '../../core/chat/types.js';
 import { missing, type Capability } from './capability.js';
 
 /** A message as the platform shows it to people. */
@@ -14,13 +14,13 @@ export interface ShownMessage {
 
 /** One platform's adapter talking to its fake, as the contract suites drive it. */
 export interface OutboundPlatform {
-  adapter: ChannelAdapter;
+  adapter: PlatformAdapter;
   /** A thread to post into; the suite leaves it to itself. */
   threadId: string;
   /** Everything in that thread, oldest first. */
   messages(): Promise<ShownMessage[]>;
   /** A new adapter for the same platform, account and database, as after a crash and restart: its memory is gone. */
-  restarted(): Promise<ChannelAdapter>;
+  restarted(): Promise<PlatformAdapter>;
   /** The platform answers the next message post 429 with `Retry-After: <seconds>` (where it has rate limits). */
   rateLimitNext?(seconds: number): void;
   /** The platform refuses the rich form (buttons, blocks, HTML) of the next card (where it draws cards). */
@@ -82,7 +82,7 @@ export function outboundContract(platform: string, capabilities: OutboundCapabil
     let n = 0;
     const message = (over: Partial<OutboundMessage>): OutboundMessage => ({
       idempotencyKey: `contract-${platform}-${Date.now()}-${n++}`,
-      channel: platform,
+      platform: platform,
       threadId: p.threadId,
       role: 'agent',
       persona: 'apollo',

@@ -1,9 +1,9 @@
 import { after, before, describe } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { SlackChannel } from '../../channels/slack/adapter.js';
-import { SlackApi } from '../../channels/slack/api.js';
-import { SlackInbound } from '../../channels/slack/inbound.js';
-import { registerSlackRoutes } from '../../channels/slack/routes.js';
+import { SlackAdapter } from '../../platforms/slack/adapter.js';
+import { SlackApi } from '../../platforms/slack/api.js';
+import { SlackInbound } from '../../platforms/slack/inbound.js';
+import { registerSlackRoutes } from '../../platforms/slack/routes.js';
 import { createLogger } from '../../core/log.js';
 import { startFakeSlack, type FakeSlack, type FakeSlackApp } from '../fakes/slack/index.js';
 import type { Delivery } from '../fakes/slack/server.js';
@@ -27,7 +27,7 @@ async function world() {
     ['athena', new SlackApi({ persona: 'athena', botToken: athena.botToken, apiUrl: slack.apiUrl, logger: silent })],
     ['apollo', new SlackApi({ persona: 'apollo', botToken: apollo.botToken, apiUrl: slack.apiUrl, logger: silent })],
   ]);
-  const adapter = () => new SlackChannel({ apis, voice: 'athena', displayName: (id) => id[0]!.toUpperCase() + id.slice(1), logger: silent });
+  const adapter = () => new SlackAdapter({ apis, voice: 'athena', displayName: (id) => id[0]!.toUpperCase() + id.slice(1), logger: silent });
   return { slack, athena, apollo, apis, adapter };
 }
 

@@ -1,10 +1,10 @@
 import { after, before, describe } from 'node:test';
 import Fastify from 'fastify';
-import { TelegramAccess } from '../../channels/telegram/access.js';
-import { TelegramChannel } from '../../channels/telegram/adapter.js';
-import { TelegramBot } from '../../channels/telegram/bot.js';
-import type { PairingStore } from '../../channels/telegram/pairings.js';
-import { registerTelegramWebhook } from '../../channels/telegram/routes.js';
+import { TelegramAccess } from '../../platforms/telegram/access.js';
+import { TelegramAdapter } from '../../platforms/telegram/adapter.js';
+import { TelegramBot } from '../../platforms/telegram/bot.js';
+import type { PairingStore } from '../../platforms/telegram/pairings.js';
+import { registerTelegramWebhook } from '../../platforms/telegram/routes.js';
 import { createLogger } from '../../core/log.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
 import { inboundContract, type InboundContext, type InboundSession } from './inbound-suite.js';
@@ -58,7 +58,7 @@ outboundContract(
   async () => {
     const fake = await startFakeTelegram();
     const bot = botFor(fake, { ingress: async (e) => ({ id: e.id, accepted: false }), logger: silent });
-    const adapter = () => new TelegramChannel({ api: bot.api, personaName: (id) => id[0]!.toUpperCase() + id.slice(1), logger: silent });
+    const adapter = () => new TelegramAdapter({ api: bot.api, personaName: (id) => id[0]!.toUpperCase() + id.slice(1), logger: silent });
     return {
       platform: {
         adapter: adapter(),

@@ -5,7 +5,7 @@ import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
 
-const envelope: Envelope = { id: 'discord:42', channel: 'discord', threadId: 'discord:1:2', author: { id: 'u1', name: 'Jeff' }, text: '@athena ship it', receivedAt: '2025-01-01T00:00:00.000Z' };
+const envelope: Envelope = { id: 'discord:42', platform: 'discord', threadId: 'discord:1:2', author: { id: 'u1', name: 'Jeff' }, text: '@athena ship it', receivedAt: '2025-01-01T00:00:00.000Z' };
 const fast = { attempts: 3, firstDelayMs: 1, maxDelayMs: 2 };
 
 /** A sink that fails its first `failures` calls, then stores (deduping by id, as the ingress does). */
@@ -58,7 +58,7 @@ describe('deliverInbound', () => {
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.level, 40);
     assert.match(lines[0]!.msg, /unacknowledged so it is delivered again/);
-    assert.match(await metrics.registry.metrics(), /pantheon_inbound_failures_total\{channel="discord",outcome="unacknowledged"\} 1/);
+    assert.match(await metrics.registry.metrics(), /pantheon_inbound_failures_total\{platform="discord",outcome="unacknowledged"\} 1/);
   });
 
   it('where nothing redelivers: an error line that carries the message, counted as lost', async () => {
@@ -72,7 +72,7 @@ describe('deliverInbound', () => {
     assert.match(lines[0]!.msg, /MESSAGE LOST/);
     assert.equal(lines[0]!.text, envelope.text);
     assert.equal(lines[0]!.inbound, envelope.id);
-    assert.match(await metrics.registry.metrics(), /pantheon_inbound_failures_total\{channel="discord",outcome="lost"\} 1/);
+    assert.match(await metrics.registry.metrics(), /pantheon_inbound_failures_total\{platform="discord",outcome="lost"\} 1/);
   });
 
   it('passes `recorded` on to the ingress', async () => {

@@ -56,8 +56,8 @@ describe('embedded PGlite database', () => {
       );
       assert.deepEqual(await migrate(db.pool, { logger }), [], 'a second run applies nothing');
       await db.pool.query(`INSERT INTO chat_messages (id, conversation, role, author, text) VALUES ('m1', 'c1', 'user', 'alice', 'hello'), ('m2', 'c1', 'agent', 'apollo', 'hi')`);
-      await db.pool.query(`INSERT INTO inbound_messages (id, channel, text) VALUES ('in-1', 'local', 'hello')`);
-      await assert.rejects(db.pool.query(`INSERT INTO inbound_messages (id, channel, status) VALUES ('in-2', 'local', 'bogus')`), /check constraint/);
+      await db.pool.query(`INSERT INTO inbound_messages (id, platform, text) VALUES ('in-1', 'local', 'hello')`);
+      await assert.rejects(db.pool.query(`INSERT INTO inbound_messages (id, platform, status) VALUES ('in-2', 'local', 'bogus')`), /check constraint/);
     });
     await withDb(async (db) => {
       assert.deepEqual(await migrate(db.pool, { logger }), [], 'nothing to apply after a restart');

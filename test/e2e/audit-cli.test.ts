@@ -61,7 +61,7 @@ async function fill(db: Database): Promise<{ items: Record<string, WorkItem> }> 
     kind: 'issue',
     title: 'Add rate limiting',
     originThread: 'local:general',
-    originChannel: 'local',
+    originPlatform: 'local',
     requestedBy: 'jeff',
     owner: 'apollo',
     externalRef: 'gh:acme/api#12',

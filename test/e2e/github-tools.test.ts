@@ -48,7 +48,7 @@ async function use(persona: string, name: string, args: Record<string, unknown>,
   const tool = tools[persona]!.get(name);
   assert.ok(tool, `${persona} has a ${name} tool`);
   const parsed = tool.schema.parse(args);
-  const call: ToolCall = { id, threadId: 'local:general', channel: 'local', persona, runId: `run-${persona}` };
+  const call: ToolCall = { id, threadId: 'local:general', platform: 'local', persona, runId: `run-${persona}` };
   return tool.run(parsed, call);
 }
 
@@ -216,7 +216,7 @@ test("Pantheon's copy of the repository has the workspace's quota too: past it, 
     (t) => t.name === 'push',
   )!;
   const before = (await fake.git('acme', 'calc', 'rev-parse', BRANCH)).trim();
-  const out = await as('apollo', () => push.run({ workspace: 'acme-calc-1' } as never, { id: 'quota-push', threadId: 'local:t', channel: 'local', persona: 'apollo', runId: 'r' }));
+  const out = await as('apollo', () => push.run({ workspace: 'acme-calc-1' } as never, { id: 'quota-push', threadId: 'local:t', platform: 'local', persona: 'apollo', runId: 'r' }));
   assert.match(out, /Refused: Pantheon's copy of acme\/calc for this workspace holds \d+ MB, over the workspace quota/);
   assert.equal((await fake.git('acme', 'calc', 'rev-parse', BRANCH)).trim(), before);
 });

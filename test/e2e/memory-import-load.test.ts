@@ -1,3 +1,4 @@
+// test-runner: long (started first: about 150 s of CPU on the embedded database)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';

@@ -130,8 +130,8 @@ describe('every accepted message is answered or refused, never stranded', () => 
       // (the durable record) and the chat's copy, and no job.
       const db = await createDatabase({ dataDir: dir.path, logger: createLogger({ level: 'silent' }) });
       const id = 'local:stranded:m1';
-      const envelope = { id, channel: 'local', threadId: 'local:stranded', author: { id: 'alice', name: 'alice' }, text: '@athena are you still there?', receivedAt: new Date().toISOString() };
-      await db.pool.query(`INSERT INTO inbound_messages (id, channel, conversation, author, text, payload) VALUES ($1, 'local', 'local:stranded', 'alice', $2, $3)`, [
+      const envelope = { id, platform: 'local', threadId: 'local:stranded', author: { id: 'alice', name: 'alice' }, text: '@athena are you still there?', receivedAt: new Date().toISOString() };
+      await db.pool.query(`INSERT INTO inbound_messages (id, platform, conversation, author, text, payload) VALUES ($1, 'local', 'local:stranded', 'alice', $2, $3)`, [
         id,
         envelope.text,
         JSON.stringify(envelope),

@@ -134,7 +134,7 @@ describe('pantheon start: a persona answers end to end', () => {
       assert.equal(((await health.json()) as { status: string }).status, 'ok');
       // The run is counted when the turn finishes, which can be just after its reply is visible.
       const metrics = await waitForMetrics(app.url, /pantheon_runs_total\{persona="team",outcome="ok"\} 1/);
-      assert.match(metrics, /pantheon_inbound_events_total\{channel="local"\} 2/);
+      assert.match(metrics, /pantheon_inbound_events_total\{platform="local"\} 2/);
       assert.match(metrics, /pantheon_runs_total\{persona="team",outcome="ok"\} 1/);
     } finally {
       assert.equal(await app.stop(), 0);

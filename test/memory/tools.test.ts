@@ -16,7 +16,7 @@ function persona(store: MemoryStore, id: string) {
   const tools = new Map(memoryTools({ store })(ctx).map((t) => [t.name, t]));
   return async (name: string, args: Record<string, unknown>, thread: string, callId = `call_${++callSeq}`): Promise<string> => {
     const tool = tools.get(name) as PantheonTool;
-    const call: ToolCall = { id: callId, threadId: thread, channel: thread.split(':')[0]!, persona: id, runId: `run-${callSeq}` };
+    const call: ToolCall = { id: callId, threadId: thread, platform: thread.split(':')[0]!, persona: id, runId: `run-${callSeq}` };
     return tool.run(tool.schema.parse(args), call);
   };
 }
@@ -115,7 +115,7 @@ describe('memory tools', () => {
         t,
       ]),
     );
-    const call: ToolCall = { id: 'call_mismatch', threadId: 'local:dev', channel: 'local', persona: 'hermes', runId: 'run-x' };
+    const call: ToolCall = { id: 'call_mismatch', threadId: 'local:dev', platform: 'local', persona: 'hermes', runId: 'run-x' };
     const recall = await tools.get('recall')!.run({ query: 'API rate limit' }, call);
     assert.match(
       recall,

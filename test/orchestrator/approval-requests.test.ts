@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Approval, ApprovalRequest, DecideResult } from '../../core/chat/approvals.js';
 import type { Envelope } from '../../core/chat/types.js';
-import { LocalChannel } from '../../channels/local/adapter.js';
+import { LocalAdapter } from '../../platforms/local/adapter.js';
 import { ApprovalDesk, ApprovalRequests, Approvers } from '../../orchestrator/approvals/index.js';
 import type { ApprovalStore } from '../../orchestrator/approvals/store.js';
 import { createLogger } from '../../core/log.js';
@@ -20,7 +20,7 @@ function approvalFor(req: ApprovalRequest, over: Partial<Approval> = {}): Approv
     id: 'k7m2x',
     toolCallId: req.toolCallId,
     thread: req.thread,
-    channel: req.channel,
+    platform: req.platform,
     persona: req.persona,
     tool: req.tool,
     args: req.args,
@@ -38,7 +38,7 @@ function approvalFor(req: ApprovalRequest, over: Partial<Approval> = {}): Approv
 const req = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
   toolCallId: 'call_1',
   thread: 'local:ops',
-  channel: 'local',
+  platform: 'local',
   persona: 'hephaestus',
   tool: 'ssh_run',
   args: { host: 'staging-1' },
@@ -51,7 +51,7 @@ const req = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
 
 describe('ApprovalRequests: the approval port the tool guard asks', () => {
   // Direct threads come from the adapters themselves (ChannelAdapter.directThreadId), as the outbox resolves them.
-  const local = new LocalChannel(undefined as never);
+  const local = new LocalAdapter(undefined as never);
   const outboxFor = () => new RecordingOutbox({ local: (u) => local.directThreadId(u), telegram: (u) => `telegram:${u}` });
   const store = (status: Approval['status'] = 'pending') => ({
     request: async (r: ApprovalRequest) => approvalFor(r, { status }),
@@ -65,7 +65,7 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
     const approval = await port.request(req());
     assert.equal(approval.id, 'k7m2x');
     assert.deepEqual(
-      outbox.sent.map((m) => [m.idempotencyKey, m.channel, m.threadId, m.replyTo ?? null, m.card?.approvalId]),
+      outbox.sent.map((m) => [m.idempotencyKey, m.platform, m.threadId, m.replyTo ?? null, m.card?.approvalId]),
       [
         ['approval:k7m2x', 'local', 'local:ops', 'in-1', 'k7m2x'],
         // The local chat reaches a person in dm-<registry id>, whatever name they type under.
@@ -79,7 +79,7 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
 
   test('on other platforms each approver is reached by their own user id there; no DM where it is the same thread or none can be opened', async () => {
     const outbox = outboxFor();
-    await new ApprovalRequests({ store: store(), approvers, outbox }).request(req({ channel: 'telegram', thread: 'telegram:111' }));
+    await new ApprovalRequests({ store: store(), approvers, outbox }).request(req({ platform: 'telegram', thread: 'telegram:111' }));
     assert.deepEqual(
       outbox.sent.map((m) => [m.idempotencyKey, m.threadId]),
       [['approval:k7m2x', 'telegram:111']],
@@ -87,7 +87,7 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
     );
 
     const quiet = outboxFor();
-    await new ApprovalRequests({ store: store(), approvers, outbox: quiet }).request(req({ channel: 'mattermost', thread: 'mattermost:town:root' }));
+    await new ApprovalRequests({ store: store(), approvers, outbox: quiet }).request(req({ platform: 'mattermost', thread: 'mattermost:town:root' }));
     assert.deepEqual(
       quiet.sent.map((m) => m.threadId),
       ['mattermost:town:root'],
@@ -110,7 +110,7 @@ describe('ApprovalRequests: the approval port the tool guard asks', () => {
 describe('ApprovalDesk.answer: approve / deny from the chat', () => {
   const envelope = (text: string, author: string, threadId = 'local:ops'): Envelope => ({
     id: `in-${Math.random()}`,
-    channel: 'local',
+    platform: 'local',
     threadId,
     author: { id: author, name: author },
     text,

@@ -78,7 +78,7 @@ describe('formatApprovalRequest and the card', () => {
     id: 'k7m2x',
     toolCallId: 'call_1',
     thread: 'local:general',
-    channel: 'local',
+    platform: 'local',
     persona: 'hephaestus',
     tool: 'ssh_run',
     args: { host: 'staging-1', command: 'systemctl restart api', password: '***', log: 'x'.repeat(1000) },

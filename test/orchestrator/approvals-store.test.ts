@@ -14,7 +14,7 @@ function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   return {
     toolCallId: `call_${Math.random().toString(36).slice(2)}`,
     thread: 'local:general',
-    channel: 'local',
+    platform: 'local',
     persona: 'hephaestus',
     tool: 'ssh_run',
     args: { host: 'staging-1', command: 'systemctl restart api' },

@@ -19,7 +19,7 @@ const THREAD = 'local:steps';
 const row = (id: string, text: string, status = 'pending'): PendingRow => ({
   id,
   status,
-  payload: { id, channel: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
+  payload: { id, platform: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
 });
 const pausedOn = (approvalId: string): ApprovalInterrupt => ({
   type: 'approval',
@@ -30,7 +30,7 @@ const pausedOn = (approvalId: string): ApprovalInterrupt => ({
   risk: 'infra',
   expiresAt: new Date(0).toISOString(),
 });
-const turnOf = (...inboundIds: string[]) => ({ inboundIds, channel: 'local', threadId: THREAD, requestedBy: 'jeff' });
+const turnOf = (...inboundIds: string[]) => ({ inboundIds, platform: 'local', threadId: THREAD, requestedBy: 'jeff' });
 
 /** A round over fakes that record what each part was asked to do, in one log. */
 function fakeRound(opts: { view?: ThreadView; opened?: PendingRow[] | null; pending?: PendingRow[]; decisions?: Record<string, ApprovalResume>; graphResult?: unknown } = {}) {

@@ -7,7 +7,7 @@ import { approvalCommands } from '../../orchestrator/approvals/commands.js';
 
 const envelope = (text: string): Envelope => ({
   id: 'in-1',
-  channel: 'local',
+  platform: 'local',
   threadId: 'local:general',
   author: { id: 'jeff', name: 'jeff' },
   text,

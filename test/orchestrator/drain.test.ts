@@ -18,7 +18,7 @@ const THREAD = 'local:drain';
 const row = (id: string, text: string): PendingRow => ({
   id,
   status: 'pending',
-  payload: { id, channel: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
+  payload: { id, platform: 'local', threadId: THREAD, author: { id: 'jeff', name: 'Jeff' }, text, receivedAt: new Date(0).toISOString() } as Envelope,
 });
 
 function fakes(pending: PendingRow[][], graphResult: unknown = {}) {
@@ -59,7 +59,7 @@ function fakes(pending: PendingRow[][], graphResult: unknown = {}) {
       },
     },
     checkpoints: { prime: (t: string, cp: unknown) => log.push(`prime ${t} ${cp === null ? 'never run' : 'latest'}`), forget: (t: string) => log.push(`forget ${t}`) },
-    router: { personas: new PersonaRegistry(personas), bindings: [], knownHumans: ['jeff'], orchestratorChannels: new Set(['local']) },
+    router: { personas: new PersonaRegistry(personas), bindings: [], knownHumans: ['jeff'], orchestratorPlatforms: new Set(['local']) },
     budgetSpent: async () => null,
     metrics: { runs: { inc: () => {} }, runDuration: { observe: () => {} } },
     logger: createLogger({ level: 'silent' }),

@@ -1,6 +1,6 @@
 /**
  * The ingress records every message before it is queued, normalised the same way for every
- * channel, and a message recorded but never queued (a crash, a queue that refused the job) is
+ * platform, and a message recorded but never queued (a crash, a queue that refused the job) is
  * queued by the sweep: nothing accepted is stranded.
  */
 import { after, before, describe, test } from 'node:test';
@@ -46,7 +46,7 @@ describe('the ingress', () => {
   let n = 0;
   const envelope = (text: string, extra: Partial<Envelope> = {}): Envelope => {
     const id = `mattermost:post-${Date.now()}-${n++}`;
-    return { id, channel: 'mattermost', threadId: `mattermost:town:${id}`, author: { id: 'u1', name: 'Jeff' }, text, receivedAt: new Date().toISOString(), ...extra };
+    return { id, platform: 'mattermost', threadId: `mattermost:town:${id}`, author: { id: 'u1', name: 'Jeff' }, text, receivedAt: new Date().toISOString(), ...extra };
   };
   const status = async (id: string) => (await db.pool.query<{ status: string }>('SELECT status FROM inbound_messages WHERE id = $1', [id])).rows[0]?.status;
 
@@ -124,7 +124,7 @@ describe('the ingress', () => {
     }
   });
 
-  test('NUL and lone surrogates are normalised the same for every channel; the recorded copy is what the queue carries', async () => {
+  test('NUL and lone surrogates are normalised the same for every platform; the recorded copy is what the queue carries', async () => {
     const queue = new MemoryQueue();
     const carried: Envelope[] = [];
     await queue.process<IngressJob, void>(INGRESS_QUEUE, async (job) => {
@@ -132,8 +132,8 @@ describe('the ingress', () => {
     });
     const ingress = new Ingress({ pool: db.pool, queue, metrics: createMetrics(), logger });
     try {
-      for (const channel of ['local', 'mattermost', 'slack', 'discord', 'telegram', 'github']) {
-        const e = envelope('hi\u0000 there \uD800!', { channel, author: { id: 'u\u00001', name: 'Je\uDC00ff' } });
+      for (const platform of ['local', 'mattermost', 'slack', 'discord', 'telegram', 'github']) {
+        const e = envelope('hi\u0000 there \uD800!', { platform, author: { id: 'u\u00001', name: 'Je\uDC00ff' } });
         const recorded: Envelope[] = [];
         assert.equal(
           (
@@ -144,10 +144,10 @@ describe('the ingress', () => {
             })
           ).accepted,
           true,
-          channel,
+          platform,
         );
         const { rows } = await db.pool.query<{ text: string; author: string; payload: Envelope }>('SELECT text, author, payload FROM inbound_messages WHERE id = $1', [e.id]);
-        assert.equal(rows[0]!.text, 'hi there \uFFFD!', channel);
+        assert.equal(rows[0]!.text, 'hi there \uFFFD!', platform);
         assert.equal(rows[0]!.author, 'u1');
         assert.equal(rows[0]!.payload.author.name, 'Je\uFFFDff');
         assert.equal(recorded[0]!.text, 'hi there \uFFFD!');

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChannelAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
+import type { PlatformAdapter, OutboundMessage, PostResult } from '../../core/chat/types.js';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
 import { MemoryQueue } from '../../core/queue/index.js';
@@ -9,7 +9,7 @@ import { tempDir } from '../support/pantheon-process.js';
 
 const logger = createLogger({ level: 'silent' });
 
-class RecordingAdapter implements ChannelAdapter {
+class RecordingAdapter implements PlatformAdapter {
   readonly posts: OutboundMessage[] = [];
   readonly edits: string[] = [];
   constructor(
@@ -33,10 +33,10 @@ class RecordingAdapter implements ChannelAdapter {
   }
 }
 
-const said = (key: string, channel = 'chat', extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
+const said = (key: string, platform = 'chat', extra: Partial<OutboundMessage> = {}): OutboundMessage => ({
   idempotencyKey: key,
-  channel,
-  threadId: `${channel}:t`,
+  platform,
+  threadId: `${platform}:t`,
   role: 'agent',
   persona: 'apollo',
   text: key,

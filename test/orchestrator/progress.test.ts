@@ -19,7 +19,7 @@ function port(canEdit = true) {
   return { p, sent, typing };
 }
 
-const runtime = { configurable: { thread_id: 'slack:T1:C1:1.2', pantheon_channel: 'slack', pantheon_inbound: 'slack:C1:1.2' } };
+const runtime = { configurable: { thread_id: 'slack:T1:C1:1.2', pantheon_platform: 'slack', pantheon_inbound: 'slack:C1:1.2' } };
 const toolCall = (name: string) => ({ toolCall: { id: `c-${name}`, name, args: {} }, runtime }) as never;
 
 describe('progress middleware', () => {

@@ -16,12 +16,12 @@ const cfg = (over: Partial<RouterConfig> = {}): RouterConfig => ({
     { channel: 'local:ops', persona: 'hephaestus' },
   ],
   knownHumans: ['jeff'],
-  orchestratorChannels: new Set(['local', 'telegram']),
+  orchestratorPlatforms: new Set(['local', 'telegram']),
   ...over,
 });
 const env = (text: string, over: Partial<Envelope> = {}): Envelope => ({
   id: `e-${Math.random()}`,
-  channel: 'local',
+  platform: 'local',
   threadId: 'local:general',
   author: { id: 'alice', name: 'alice' },
   text,
@@ -39,21 +39,21 @@ describe('routeBatch: deterministic, first match wins', () => {
     assert.deepEqual(r, { personas: ['apollo'], unknown: ['zeus'], reason: 'mention' });
   });
   it("a direct message to a persona's handle, or the local dm-<persona> conversation", () => {
-    assert.deepEqual(routeBatch(cfg(), [env('hi', { channel: 'mattermost', threadId: 'mattermost:dm1', directTo: 'perseus' })]).personas, ['perseus']);
+    assert.deepEqual(routeBatch(cfg(), [env('hi', { platform: 'mattermost', threadId: 'mattermost:dm1', directTo: 'perseus' })]).personas, ['perseus']);
     assert.deepEqual(routeBatch(cfg(), [env('hi', { threadId: 'local:dm-artemis' })]).personas, ['artemis']);
     assert.equal(routeBatch(cfg(), [env('hi', { threadId: 'local:dm-jeff' })]).reason, 'orchestrator', "a human's dm is not a persona's");
   });
   it('event targets (GitHub assignee, reviewer) route without any text', () => {
-    const r = routeBatch(cfg(), [env('issue assigned', { channel: 'github', threadId: 'gh:acme/api#12', targets: ['apollo', 'nobody'] })]);
+    const r = routeBatch(cfg(), [env('issue assigned', { platform: 'github', threadId: 'gh:acme/api#12', targets: ['apollo', 'nobody'] })]);
     assert.deepEqual(r, { personas: ['apollo'], unknown: [], reason: 'event' });
   });
   it('bindings by binding key or thread id', () => {
-    assert.deepEqual(routeBatch(cfg(), [env('restart it', { channel: 'mattermost', threadId: 'mattermost:ch1:root1', bindingKey: 'mattermost:ops' })]).personas, ['hephaestus']);
+    assert.deepEqual(routeBatch(cfg(), [env('restart it', { platform: 'mattermost', threadId: 'mattermost:ch1:root1', bindingKey: 'mattermost:ops' })]).personas, ['hephaestus']);
     assert.deepEqual(routeBatch(cfg(), [env('restart it', { threadId: 'local:ops' })]).personas, ['hephaestus']);
   });
   it('orchestrator conversations go to the supervisor; other platforms with nobody addressed get no answer', () => {
     assert.deepEqual(routeBatch(cfg(), [env("what's in flight?")]), { personas: ['pantheon'], unknown: [], reason: 'orchestrator' });
-    assert.deepEqual(routeBatch(cfg(), [env('chatter', { channel: 'mattermost', threadId: 'mattermost:town-square:1' })]), { personas: [], unknown: [], reason: 'none' });
+    assert.deepEqual(routeBatch(cfg(), [env('chatter', { platform: 'mattermost', threadId: 'mattermost:town-square:1' })]), { personas: [], unknown: [], reason: 'none' });
   });
   it('only unknown mentions: nobody answers but the notice', () => {
     assert.deepEqual(routeBatch(cfg(), [env('@zeus hello')]), { personas: [], unknown: ['zeus'], reason: 'none' });

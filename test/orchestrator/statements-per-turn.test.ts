@@ -104,7 +104,7 @@ function statementsSuite(label: string, open: () => Promise<{ env: NodeJS.Proces
       const texts = recorder.start();
       try {
         const id = `stmt:${run}:${n++}`;
-        await app.ingress.accept({ id, channel: 'local', threadId: `local:stmt-${run}-${n}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
+        await app.ingress.accept({ id, platform: 'local', threadId: `local:stmt-${run}-${n}`, author: { id: 'bench', name: 'bench' }, text: '@apollo ping', receivedAt: new Date().toISOString() });
         const deadline = Date.now() + 30_000;
         while (!texts.some((t) => kindOf(t) === 'drain end')) {
           if (Date.now() > deadline) throw new Error(`turn ${id} did not end: ${JSON.stringify(texts.map(kindOf))}`);
@@ -155,7 +155,7 @@ function statementsSuite(label: string, open: () => Promise<{ env: NodeJS.Proces
             await new Promise((r) => setTimeout(r, (i % 20) * 5));
             await app.ingress.accept({
               id: `stmt:${run}:${k}`,
-              channel: 'local',
+              platform: 'local',
               threadId: `local:stmt-${run}-${k}`,
               author: { id: 'bench', name: 'bench' },
               text: '@apollo ping',

@@ -108,7 +108,7 @@ function setUp(members: TeamMember[], checkpointer: BaseCheckpointSaver = new Me
   const outbox = new RecordingOutbox();
   const graph = buildTeamGraph({ members, checkpointer, outbox, guards });
   const threadId = `local:team-${randomUUID().slice(0, 8)}`;
-  const turn: TurnInfo = { inboundIds: ['in-1'], channel: 'local', threadId, requestedBy: 'jeff' };
+  const turn: TurnInfo = { inboundIds: ['in-1'], platform: 'local', threadId, requestedBy: 'jeff' };
   return {
     graph,
     outbox,

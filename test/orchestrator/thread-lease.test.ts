@@ -26,11 +26,11 @@ function leaseSuite(label: string, open: () => Promise<{ pool: pg.Pool; close: (
     let n = 0;
     const thread = () => `local:lease-${Date.now()}-${n++}`;
     const inbound = async (conversation: string, id: string, status = 'pending') => {
-      await target.pool.query(`INSERT INTO inbound_messages (id, channel, conversation, author, text, payload, status) VALUES ($1, 'local', $2, 'jeff', $3, $4, $5)`, [
+      await target.pool.query(`INSERT INTO inbound_messages (id, platform, conversation, author, text, payload, status) VALUES ($1, 'local', $2, 'jeff', $3, $4, $5)`, [
         id,
         conversation,
         `text of ${id}`,
-        JSON.stringify({ id, channel: 'local', threadId: conversation, author: { id: 'jeff', name: 'Jeff' }, text: `text of ${id}`, receivedAt: new Date().toISOString() }),
+        JSON.stringify({ id, platform: 'local', threadId: conversation, author: { id: 'jeff', name: 'Jeff' }, text: `text of ${id}`, receivedAt: new Date().toISOString() }),
         status,
       ]);
     };

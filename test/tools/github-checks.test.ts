@@ -28,7 +28,7 @@ describe('get_failed_checks', () => {
   let tool: PantheonTool;
   let pr: number;
   const run = (args: Record<string, unknown>) => {
-    const call: ToolCall = { id: 'call-checks', threadId: 'github:acme/calc#2', channel: 'github', persona: 'apollo', runId: 'run' };
+    const call: ToolCall = { id: 'call-checks', threadId: 'github:acme/calc#2', platform: 'github', persona: 'apollo', runId: 'run' };
     return tool.run(tool.schema.parse(args), call);
   };
 

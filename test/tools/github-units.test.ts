@@ -155,5 +155,5 @@ test('the module provides the github and workspace groups when a persona has a G
   for (const n of ['create_issue', 'open_pull_request', 'get_pull_request_diff', 'submit_review', 'merge_pull_request']) assert.ok(names.includes(n), n);
   // A persona without a token gets a clear answer, not someone else's identity.
   const search = tools.find((t) => t.name === 'search_issues')!;
-  await assert.rejects(search.run({ query: 'x' } as never, { id: 'c', threadId: 't', channel: 'local', persona: 'apollo', runId: 'r' }), /apollo has no GitHub token: set github.token/);
+  await assert.rejects(search.run({ query: 'x' } as never, { id: 'c', threadId: 't', platform: 'local', persona: 'apollo', runId: 'r' }), /apollo has no GitHub token: set github.token/);
 });

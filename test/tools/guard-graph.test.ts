@@ -20,7 +20,7 @@ import { createPersonaModel, withRun } from '../../agents/index.js';
 import { ApprovalRequests, ApprovalStore, Approvers, type ApprovalInterrupt } from '../../orchestrator/approvals/index.js';
 import { pendingApprovalInterrupts, resumeCommandFor } from '../support/approval-resume.js';
 import { ToolGuard } from '../../tools/guard.js';
-import { localDirectThreadId } from '../../channels/local/thread-id.js';
+import { localDirectThreadId } from '../../platforms/local/thread-id.js';
 import { toLangChainTool } from '../../tools/langchain.js';
 import type { PantheonTool } from '../../tools/types.js';
 import type { AuditSink } from '../../tools/audit-sink.js';
@@ -134,7 +134,7 @@ describe('ToolGuard in a createAgent run', () => {
     agent = createAgent({ model, tools: tools.map((t) => toLangChainTool(t, guard)), systemPrompt: 'You are Hephaestus.', checkpointer: new MemorySaver() });
   });
 
-  const config = () => ({ configurable: { thread_id: thread, pantheon_channel: 'local', pantheon_inbound: 'in-1' }, durability: 'exit' as const });
+  const config = () => ({ configurable: { thread_id: thread, pantheon_platform: 'local', pantheon_inbound: 'in-1' }, durability: 'exit' as const });
   function invoke(input: unknown, persona = 'hephaestus') {
     return withRun({ runId: randomUUID(), persona }, () => agent.invoke(input as never, config())) as Promise<{
       messages: Array<{ content: unknown }>;

@@ -41,7 +41,7 @@ describe('infra jobs: a real sshd, Postgres and the in-process queue', { skip: p
   let n = 0;
 
   const newJob = async (command: string, extra: Partial<Parameters<JobStore['create']>[0]> = {}): Promise<InfraJob> => {
-    const { job } = await store.create({ callKey: callKey(['t', n++]), persona: 'hephaestus', thread: 'local:ops', channel: 'local', host: 'box', command, timeoutSeconds: 60, ...extra });
+    const { job } = await store.create({ callKey: callKey(['t', n++]), persona: 'hephaestus', thread: 'local:ops', platform: 'local', host: 'box', command, timeoutSeconds: 60, ...extra });
     return job;
   };
 

@@ -20,7 +20,7 @@ import { ProbeTargetGuard } from '../../tools/infra/target-guard.js';
 import { infraTools } from '../../tools/infra/tools.js';
 import { startSshd, writeFakeDocker, type TestSshd } from '../support/sshd.js';
 
-const call = { id: 'c1', threadId: 'local:ops', channel: 'local', persona: 'hephaestus', runId: 'r' };
+const call = { id: 'c1', threadId: 'local:ops', platform: 'local', persona: 'hephaestus', runId: 'r' };
 const listen = (server: Server) => new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`127.0.0.1:${(server.address() as AddressInfo).port}`)));
 const close = (server: Server) =>
   new Promise((r) => {

@@ -70,7 +70,7 @@ describe('command policy', () => {
         return 'ok';
       },
     };
-    const call = { id: 'c1', threadId: 'local:t', channel: 'local', persona: 'hephaestus', runId: 'r' };
+    const call = { id: 'c1', threadId: 'local:t', platform: 'local', persona: 'hephaestus', runId: 'r' };
     assert.equal(await guard.run(tool, { command: 'df -h' }, call), 'ok');
     assert.match(await guard.run(tool, { command: 'reboot' }, call), /^Not run: the command policy of host box refuses/);
     assert.match(await guard.run(tool, { command: 'systemctl restart x' }, call), /needs a human's approval/);

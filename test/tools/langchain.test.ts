@@ -8,13 +8,13 @@ import { ToolGuard } from '../../tools/guard.js';
 import { policySchema } from '../../core/config/policy.js';
 import type { PantheonTool, ToolCall } from '../../tools/types.js';
 
-test('toolCallFrom reads the call id, thread, channel and inbound from the config, persona and run from withRun', () => {
+test('toolCallFrom reads the call id, thread, platform and inbound from the config, persona and run from withRun', () => {
   const config = { toolCall: { id: 'call_1', name: 'x', args: {} }, configurable: { thread_id: 'mattermost:town:root', pantheon_inbound: 'in-9' } };
   const call = withRun({ runId: 'run-1', persona: 'apollo' }, () => toolCallFrom('x', config));
-  assert.deepEqual(call, { id: 'call_1', threadId: 'mattermost:town:root', channel: 'mattermost', persona: 'apollo', runId: 'run-1', inboundId: 'in-9' });
-  const explicit = withRun({ runId: 'r', persona: 'p' }, () => toolCallFrom('x', { toolCallId: 'c2', configurable: { thread_id: 't', pantheon_channel: 'local' } } as never));
+  assert.deepEqual(call, { id: 'call_1', threadId: 'mattermost:town:root', platform: 'mattermost', persona: 'apollo', runId: 'run-1', inboundId: 'in-9' });
+  const explicit = withRun({ runId: 'r', persona: 'p' }, () => toolCallFrom('x', { toolCallId: 'c2', configurable: { thread_id: 't', pantheon_platform: 'local' } } as never));
   assert.equal(explicit.id, 'c2');
-  assert.equal(explicit.channel, 'local');
+  assert.equal(explicit.platform, 'local');
 });
 
 test('toolCallFrom says what is missing', () => {

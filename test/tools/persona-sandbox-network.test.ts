@@ -40,7 +40,7 @@ test('a persona with sandbox.network none has no network where the team has egre
     await ws.saveMeta('acme-api-1', { owner: 'acme', repo: 'api', issue: 1, branch: `pantheon/${id}/1-x`, defaultBranch: 'main', cloneUrl: 'http://127.0.0.1:1/acme/api.git' });
     const tools = mod!.toolGroups!.workspace!({ persona: { id, name: id, role: 'developer' }, credentials: { chat: {} }, outbox: { send: async () => ({ queued: true }) } });
     const run = tools.find((x) => x.name === 'run_workspace_command')!;
-    links[id] = await run.run({ workspace: 'acme-api-1', command: 'ip -o link; ip route' } as never, { id: `c-${id}`, threadId: 'local:t', channel: 'local', persona: id, runId: 'r' });
+    links[id] = await run.run({ workspace: 'acme-api-1', command: 'ip -o link; ip route' } as never, { id: `c-${id}`, threadId: 'local:t', platform: 'local', persona: id, runId: 'r' });
   }
   assert.match(links.apollo!, /tap0/, links.apollo);
   assert.match(links.apollo!, /default via/);

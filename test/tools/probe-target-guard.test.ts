@@ -180,7 +180,7 @@ describe('http_probe and the scheduled checks against a real server on 127.0.0.1
     const tools = infraTools({ hosts: new HostRegistry({ hosts: [] }), runbooks: { names: () => [] }, settings: { timeoutSeconds: 600 }, probeGuard } as never)({} as never);
     return tools.find((t) => t.name === 'http_probe')!;
   };
-  const call = { id: 'c1', threadId: 'local:ops', channel: 'local', persona: 'hephaestus', runId: 'r' };
+  const call = { id: 'c1', threadId: 'local:ops', platform: 'local', persona: 'hephaestus', runId: 'r' };
 
   test('refused with no request reaching the server; reached once infra.probeAllowlist names it', async () => {
     const before = seen.length;

@@ -91,7 +91,7 @@ describe('buildPersonaTools', () => {
 });
 
 describe('chat tools', () => {
-  const call: ToolCall = { id: 'call_post_1', threadId: 'local:general', channel: 'local', persona: 'athena', runId: 'run-1', inboundId: 'in-1' };
+  const call: ToolCall = { id: 'call_post_1', threadId: 'local:general', platform: 'local', persona: 'athena', runId: 'run-1', inboundId: 'in-1' };
 
   async function athenaTools() {
     const { personas: team } = await loadPersonas({ env: {} });
@@ -109,7 +109,7 @@ describe('chat tools', () => {
     assert.deepEqual(outbox.sent, [
       {
         idempotencyKey: `tool:${call.threadId}:call_post_1`,
-        channel: 'local',
+        platform: 'local',
         threadId: 'local:release-planning',
         role: 'agent',
         persona: 'athena',

@@ -17,7 +17,7 @@ import { sandboxingFor, testSandbox } from '../support/sandbox.js';
 const root = await tempDir('pantheon-files-');
 const dataDir = join(root.path, 'data');
 const { resolved, skip } = await testSandbox(dataDir);
-const call: ToolCall = { id: 'c', threadId: 'local:t', channel: 'local', persona: 'apollo', runId: 'r' };
+const call: ToolCall = { id: 'c', threadId: 'local:t', platform: 'local', persona: 'apollo', runId: 'r' };
 
 after(() => root.remove());
 

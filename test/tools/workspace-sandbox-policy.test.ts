@@ -37,7 +37,7 @@ test('sandbox.backend none: a warning at start, and every run_workspace_command 
     // Once approved it runs, with the clean environment.
     await workspaceWithMeta(ws, 'acme-api-1');
     process.env.PANTHEON_TEST_SECRET_NONE = 'never-in-output';
-    const out = await tool.run({ workspace: 'acme-api-1', command: 'echo ran; env' }, { id: 't1', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' });
+    const out = await tool.run({ workspace: 'acme-api-1', command: 'echo ran; env' }, { id: 't1', threadId: 'local:x', platform: 'local', persona: 'apollo', runId: 'r' });
     assert.match(out, /ran/);
     assert.doesNotMatch(out, /never-in-output/);
   } finally {
@@ -70,7 +70,7 @@ test('no usable backend: workspace commands are refused with what to install, an
     await workspaceWithMeta(ws, 'acme-api-1');
     const marker = join(dir, 'ran');
     await assert.rejects(
-      runCommandTool(ws).run({ workspace: 'acme-api-1', command: `touch ${marker}` }, { id: 't2', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' }),
+      runCommandTool(ws).run({ workspace: 'acme-api-1', command: `touch ${marker}` }, { id: 't2', threadId: 'local:x', platform: 'local', persona: 'apollo', runId: 'r' }),
       /Workspace commands are disabled/,
     );
     assert.equal(
@@ -93,7 +93,7 @@ test('a workspace already holding more files than its quota refuses the next com
     await workspaceWithMeta(ws, 'acme-api-1');
     for (let i = 0; i < 60; i++) await writeFile(join(ws.dir('acme-api-1'), `f${i}`), '');
     await assert.rejects(
-      runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'echo hi' }, { id: 't4', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' }),
+      runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'echo hi' }, { id: 't4', threadId: 'local:x', platform: 'local', persona: 'apollo', runId: 'r' }),
       /files and directories, over their quota of 50 \(workspaces\.quotaFiles\)/,
     );
   } finally {
@@ -109,7 +109,7 @@ test('a workspace already over its quota refuses the next command, saying what t
     await workspaceWithMeta(ws, 'acme-api-1');
     await writeFile(join(ws.dir('acme-api-1'), 'big'), Buffer.alloc(3 * 1024 * 1024, 1));
     await assert.rejects(
-      runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'echo hi' }, { id: 't3', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' }),
+      runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'echo hi' }, { id: 't3', threadId: 'local:x', platform: 'local', persona: 'apollo', runId: 'r' }),
       /over their quota of 1 MB \(workspaces\.quotaMb\)/,
     );
   } finally {
@@ -123,7 +123,7 @@ test('sandbox.env reaches every command, beside the clean environment', async ()
     const resolved = await resolveSandbox({ ...defaults.sandbox, backend: 'none' }, { dataDir: dir });
     const ws = new Workspaces(dir, 'apollo', { resolved, network: 'none', quotaBytes: 1 << 30, env: { NPM_CONFIG_REGISTRY: 'https://npm.example.internal/' } });
     await workspaceWithMeta(ws, 'acme-api-1');
-    const out = await runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'env' }, { id: 't5', threadId: 'local:x', channel: 'local', persona: 'apollo', runId: 'r' });
+    const out = await runCommandTool(ws).run({ workspace: 'acme-api-1', command: 'env' }, { id: 't5', threadId: 'local:x', platform: 'local', persona: 'apollo', runId: 'r' });
     assert.match(out, /NPM_CONFIG_REGISTRY=https:\/\/npm\.example\.internal\//);
     assert.match(out, /CI=1/);
   } finally {

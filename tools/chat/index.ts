@@ -27,12 +27,12 @@ function postMessage(ctx: ToolContext): PantheonTool<typeof postMessageSchema> {
     risk: 'write',
     schema: postMessageSchema,
     async run({ conversation, text }, call) {
-      const target = threadIdIn(call.channel, conversation);
+      const target = threadIdIn(call.platform, conversation);
       if (typeof target !== 'string') return target.error;
       if (target === call.threadId) return 'Not posted: that is this conversation; just answer here.';
       const { queued } = await ctx.outbox.send({
         idempotencyKey: `tool:${call.threadId}:${call.id}`,
-        channel: call.channel,
+        platform: call.platform,
         threadId: target,
         role: 'agent',
         persona: ctx.persona.id,
@@ -43,16 +43,16 @@ function postMessage(ctx: ToolContext): PantheonTool<typeof postMessageSchema> {
   };
 }
 
-/** `conversation` as a thread id of `channel`: a bare name gets the prefix, another platform is refused. */
-function threadIdIn(channel: string, conversation: string): string | { error: string } {
+/** `conversation` as a thread id of `platform`: a bare name gets the prefix, another platform is refused. */
+function threadIdIn(platform: string, conversation: string): string | { error: string } {
   const name = conversation.trim().replace(/^#/, '');
-  const prefix = `${channel}:`;
+  const prefix = `${platform}:`;
   if (name.startsWith(prefix)) return name;
   const other = /^([a-z]+):/.exec(name);
   if (other && registeredPlatforms().some((p) => p.threadPrefix === other[1])) {
-    return { error: `Not posted: ${conversation} is on ${other[1]}, and post_message only reaches conversations on ${channel}.` };
+    return { error: `Not posted: ${conversation} is on ${other[1]}, and post_message only reaches conversations on ${platform}.` };
   }
-  if (channel === 'local' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
+  if (platform === 'local' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) {
     return { error: `Not posted: "${conversation}" is not a conversation name (letters, digits, ".", "_", "-").` };
   }
   return `${prefix}${name}`;

@@ -66,7 +66,7 @@ function createIssue(s: GitHubSession): PantheonTool<typeof createIssueSchema> {
         title: args.title,
         externalRef: issueRef(r, issue.number),
         originThread: call.threadId,
-        originChannel: call.channel,
+        originPlatform: call.platform,
         owner: assignee?.persona?.id ?? null,
         requestedBy: call.requestedBy ?? null,
         actor: call.persona,

@@ -52,7 +52,7 @@ function openPullRequest(s: GitHubSession): PantheonTool<typeof openSchema> {
               title: args.title,
               externalRef: issueRef(r, args.issue),
               originThread: call.threadId,
-              originChannel: call.channel,
+              originPlatform: call.platform,
               owner: s.persona.id,
               actor: call.persona,
             })

@@ -45,7 +45,7 @@ export const infraModule: ModuleFactory = (ctx) => {
   }
   ctx.commands.register(
     cancelCommand(runner, {
-      identify: (channel, user) => ctx.approvers.identify(channel, user),
+      identify: (platform, user) => ctx.approvers.identify(platform, user),
       any: () => ctx.loaded.config.humans.length > 0,
     }),
   );

@@ -218,7 +218,7 @@ export class ScheduledChecks {
   }
 
   private async post(check: ScheduledCheck, key: string, text: string): Promise<void> {
-    const channel = check.channel.split(':')[0]!;
-    await this.deps.outbox.send({ idempotencyKey: key, channel, threadId: check.channel, role: 'system', text });
+    const platform = check.channel.split(':')[0]!;
+    await this.deps.outbox.send({ idempotencyKey: key, platform, threadId: check.channel, role: 'system', text });
   }
 }

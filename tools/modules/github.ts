@@ -42,7 +42,7 @@ export const githubToolsModule: ModuleFactory = async (ctx): Promise<PantheonMod
     ledger: new WorkLedger(ctx.pool),
     logger,
     dataDir: ctx.dataDir,
-    // The GitHub channel's clients too: one octokit per token in the process.
+    // The GitHub platform's clients too: one octokit per token in the process.
     clients: githubClientsFor(github, logger),
   };
   const sandboxing = await workspaceSandboxing(ctx, logger);

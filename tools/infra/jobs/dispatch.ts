@@ -18,9 +18,9 @@ const TOOL_TAIL_CHARS = 3000;
  * Starts a job for a tool call, or finds the one this call already started (a run resumed after
  * an approval or a crash calls the tool again with the same call), then waits a little for it.
  */
-export async function dispatchJob(deps: JobDispatchDeps, tool: string, args: unknown, call: ToolCall, job: Omit<NewJob, 'callKey' | 'persona' | 'thread' | 'channel'>): Promise<string> {
+export async function dispatchJob(deps: JobDispatchDeps, tool: string, args: unknown, call: ToolCall, job: Omit<NewJob, 'callKey' | 'persona' | 'thread' | 'platform'>): Promise<string> {
   const key = callKey([call.threadId, call.id, tool, args]);
-  const { job: created } = await deps.store.create({ ...job, callKey: key, persona: call.persona, thread: call.threadId, channel: call.channel });
+  const { job: created } = await deps.store.create({ ...job, callKey: key, persona: call.persona, thread: call.threadId, platform: call.platform });
   // Also when found again: if the first try died between create and enqueue, this puts it on the queue (ids dedupe).
   if (created.status === 'queued' && created.attempts === 0) await deps.runner.enqueue(created);
   const settled = await waitForJob(deps.store, created.id, deps.settings.waitSeconds * 1000);

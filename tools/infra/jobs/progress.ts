@@ -71,7 +71,7 @@ export class ProgressMessage {
 
   constructor(
     private readonly outbox: OutboxPort,
-    private readonly job: Pick<InfraJob, 'id' | 'thread' | 'channel' | 'persona'>,
+    private readonly job: Pick<InfraJob, 'id' | 'thread' | 'platform' | 'persona'>,
     private readonly runner: string,
   ) {}
 
@@ -80,10 +80,10 @@ export class ProgressMessage {
   }
 
   async show(text: string): Promise<void> {
-    if (!this.job.thread || !this.job.channel || text === this.last) return;
+    if (!this.job.thread || !this.job.platform || text === this.last) return;
     this.last = text;
     const base = {
-      channel: this.job.channel,
+      platform: this.job.platform,
       threadId: this.job.thread,
       role: this.job.persona ? ('agent' as const) : ('system' as const),
       ...(this.job.persona ? { persona: this.job.persona } : {}),

@@ -90,7 +90,7 @@ export function cancelCommand(runner: JobRunner, approvers: Pick<HumanDirectory,
     run: async (args, envelope) => {
       const id = args.trim().split(/\s+/)[0];
       if (!id) return 'Usage: /cancel <job>, e.g. /cancel j-1a2b3c4d';
-      const human = approvers.identify(envelope.channel, envelope.author.id);
+      const human = approvers.identify(envelope.platform, envelope.author.id);
       if (approvers.any() && !human) return `${envelope.author.name || envelope.author.id} is not in the humans: registry, so cannot cancel jobs.`;
       return (await runner.cancel(id, human?.id ?? envelope.author.id)).message;
     },

@@ -248,7 +248,7 @@ export class JobRunner {
         kind: 'job',
         title: scrubSecrets(`${job.host}: ${job.command}`).slice(0, 200),
         originThread: job.thread,
-        originChannel: job.channel,
+        originPlatform: job.platform,
         owner: job.persona,
         state: 'in_progress',
         dedupeKey: `infra-job:${job.id}`,

@@ -12,7 +12,7 @@ export interface InfraJob {
   id: string;
   persona: string | null;
   thread: string | null;
-  channel: string | null;
+  platform: string | null;
   host: string;
   command: string;
   kind: string;
@@ -42,7 +42,7 @@ export interface NewJob {
   callKey: string;
   persona?: string;
   thread?: string;
-  channel?: string;
+  platform?: string;
   host: string;
   command: string;
   kind?: string;
@@ -63,7 +63,7 @@ interface JobRow {
   id: string;
   persona: string | null;
   thread: string | null;
-  channel: string | null;
+  platform: string | null;
   host: string;
   command: string;
   kind: string;
@@ -92,7 +92,7 @@ const toJob = (r: JobRow): InfraJob => ({
   id: r.id,
   persona: r.persona,
   thread: r.thread,
-  channel: r.channel,
+  platform: r.platform,
   host: r.host,
   command: r.command,
   kind: r.kind,
@@ -142,7 +142,7 @@ export class JobStore {
   async create(job: NewJob): Promise<{ job: InfraJob; created: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const { rows } = await this.pool.query<JobRow>(
-        `INSERT INTO infra_jobs (id, call_key, persona, thread, channel, host, command, kind, runbook, step, idempotent, timeout_seconds)
+        `INSERT INTO infra_jobs (id, call_key, persona, thread, platform, host, command, kind, runbook, step, idempotent, timeout_seconds)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT DO NOTHING RETURNING *`,
         [
@@ -150,7 +150,7 @@ export class JobStore {
           job.callKey,
           job.persona ?? null,
           job.thread ?? null,
-          job.channel ?? null,
+          job.platform ?? null,
           job.host,
           job.command,
           job.kind ?? 'command',

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { storableText } from '../../core/db/storable-text.js';
+import { deliverInbound } from '../../core/chat/inbound.js';
+import type { IngressSink } from '../../core/chat/types.js';
+import { HttpError } from '../../core/http/errors.js';
+import type { Metrics } from '../../core/metrics.js';
+import { publicMessage, type ChatStore } from './store.js';
+import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
+import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
+
+/** Strings as they will be stored (NUL removed, lone surrogates replaced: see storable-text.ts), then checked. */
+const stored = (schema: z.ZodType<string>) => z.preprocess((v) => (typeof v === 'string' ? storableText(v) : v), schema);
+
+const PostBody = z.object({
+  text: stored(z.string().trim().min(1, 'text must not be empty')),
+  user: stored(z.string().trim().min(1).max(128)).default('anonymous'),
+  /** Optional client id: posting the same id twice stores and processes the message once. */
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional(),
+});
+
+export interface LocalChatRoutesOptions extends Omit<ChatStreamOptions, 'store'> {
+  store: ChatStore;
+  ingress: IngressSink;
+  /** Counts messages the ingress could not store (`pantheon_inbound_failures_total`). */
+  metrics?: Pick<Metrics, 'inboundFailures'>;
+}
+
+function badRequest(reply: FastifyReply, message: string) {
+  return reply.code(400).send({ error: { code: 'bad_request', message, requestId: reply.request.id } });
+}
+
+/** The local chat HTTP API of PRODUCT.md: POST and GET messages, and an SSE stream. */
+export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRoutesOptions): void {
+  const { store, ingress } = opts;
+
+  app.post<{ Params: { conversation: string } }>('/api/chat/:conversation/messages', async (req, reply) => {
+    const { conversation } = req.params;
+    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
+    const parsed = PostBody.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return badRequest(reply, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    }
+    const { text, user } = parsed.data;
+    const id = `local:${conversation}:${parsed.data.id ?? randomUUID()}`;
+    // Recorded and queued by the ingress, shown in the chat in between: once recorded, it is
+    // answered whatever happens next. A retried POST (same id) shows what a failed first try did not.
+    let shown = false;
+    const show = async () => {
+      await store.append({ id, conversation, role: 'user', author: user, text });
+      shown = true;
+    };
+    const stored = await deliverInbound(
+      ingress,
+      {
+        id,
+        platform: 'local',
+        threadId: encodeLocalThreadId(conversation),
+        author: { id: user, name: user },
+        text,
+        receivedAt: new Date().toISOString(),
+      },
+      { recorded: show, redelivery: 'platform', logger: req.log, metrics: opts.metrics },
+    );
+    // Not stored: the client is told to send it again (the same `id` is taken once).
+    if (!stored.ack) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
+    if (!shown) await show();
+    return reply.code(202).send({ id });
+  });
+
+  app.get<{ Params: { conversation: string }; Querystring: { limit?: string } }>('/api/chat/:conversation/messages', async (req, reply) => {
+    const { conversation } = req.params;
+    if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 1000) || 1000, 1), 10000);
+    const messages = await store.tail(conversation, limit);
+    return { messages: messages.map(publicMessage) };
+  });
+
+  registerChatStream(app, opts);
+}
