@@ -11,7 +11,7 @@ import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index
 import { createHttpServer, ensureConsoleToken, listen } from '../core/http/index.js';
 import type { ChatStore } from '../platforms/local/store.js';
 import { isLocalChatModule } from '../platforms/local/module.js';
-import type { Persona } from '../personas/schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 import { Ingress, INGRESS_QUEUE, type IngressJob } from '../orchestrator/ingress.js';
 import { Outbox, OUTBOX_QUEUE } from '../orchestrator/outbox.js';
 import { registerConsoleRoutes } from '../ledger/index.js';

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/log.js';
 import type { GithubConfig } from '../core/config/schema.js';
-import type { Persona } from '../personas/schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 import type { GitHubClient } from './client.js';
 import { githubClientsFor, type GitHubClients } from './clients.js';
 

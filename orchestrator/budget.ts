@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Persona } from '../personas/schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 
 /**
  * A persona's daily budget (`budget.dailyTokens` / `budget.dailyUsd` in its YAML), counted from

@@ -11,6 +11,13 @@ export const INGRESS_QUEUE = 'ingress';
 /** Jobs on the ingress queue: an inbound message, or "look at this thread again" (an approval was decided). */
 export type IngressJob = { envelope: Envelope } | { drain: string };
 
+/** The approval desk's `drain`: another look at a thread through the ingress queue, which resumes a decided run. */
+export function scheduleDrain(queue: JobQueue) {
+  return async (threadId: string) => {
+    await queue.add<IngressJob>(INGRESS_QUEUE, 'drain', { drain: threadId }, { jobId: `drain:${threadId}:${Date.now()}:${Math.random().toString(36).slice(2, 6)}` });
+  };
+}
+
 /**
  * The front door for every platform: normalise, ignore our own messages, dedupe, persist, enqueue.
  * The row in `inbound_messages` is the durable queue record; the queue job (keyed by the message

@@ -1,4 +1,4 @@
-import type { Persona } from '../personas/schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 
 const ROLE_LINES: Record<string, string> = {
   pm: "You are the team's product manager: you turn requests into well-scoped work with acceptance criteria and route it to the right teammate.",

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Persona } from '../personas/schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 import type { WorkLedger } from '../ledger/index.js';
 import { budgetSpent } from './budget.js';
 import type { TeamGuards } from './graph/team-graph.js';

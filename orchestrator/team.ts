@@ -2,7 +2,7 @@ import type { createMiddleware } from 'langchain';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import type { Persona } from '../personas/schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 import type { OutboxPort, PantheonTool } from '../tools/types.js';
 import { toLangChainTool } from '../tools/langchain.js';
 import type { ToolGuard } from '../tools/guard.js';

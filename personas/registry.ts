@@ -1,4 +1,4 @@
-import type { Persona } from './schema.js';
+import type { Persona } from '../core/config/persona-schema.js';
 
 /**
  * Chat-wide mentions that address everyone, not a person; never reported as unknown.

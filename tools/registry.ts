@@ -1,5 +1,5 @@
 import { registeredPlatforms } from '../core/config/platforms.js';
-import type { Persona, ToolGroup } from '../personas/schema.js';
+import type { Persona, ToolGroup } from '../core/config/persona-schema.js';
 import { chatTools } from './chat/index.js';
 import type { OutboxPort, PantheonTool, PersonaCredentials, ToolContext, ToolGroupFactory } from './types.js';
 

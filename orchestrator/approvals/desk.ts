@@ -20,7 +20,7 @@ export class ApprovalDesk {
       approvers: Pick<HumanDirectory, 'identify' | 'list'>;
       audit: { recordDecision(record: DecisionRecord): Promise<unknown> };
       outbox: OutboxPort;
-      /** Schedules another look at a thread (the ingress queue's `drain` job: `scheduleDrain` in orchestrator/approval-desk.ts). */
+      /** Schedules another look at a thread (the ingress queue's `drain` job: `scheduleDrain` in orchestrator/ingress.ts). */
       drain: (threadId: string) => Promise<void>;
       logger: Logger;
     },

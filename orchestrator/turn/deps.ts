@@ -3,7 +3,7 @@ import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { JobQueue } from '../../core/queue/types.js';
-import type { ApprovalDesk } from '../approval-desk.js';
+import type { ApprovalDesk } from '../approvals/desk.js';
 import type { ChatCommands } from '../commands.js';
 import type { CheckpointRow } from '../checkpoint/pg-saver.js';
 import type { TeamGraph } from '../graph/team-graph.js';

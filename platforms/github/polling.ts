@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../../core/log.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import type { GitHubActivity } from '../../github/activity.js';
 import type { GitHubClient } from '../../github/client.js';
 import type { GitHubIdentities } from '../../github/identities.js';

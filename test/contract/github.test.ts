@@ -12,7 +12,7 @@ import type { Envelope, IngressSink } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { MemoryQueue } from '../../core/queue/index.js';
 import { GitHubIdentities } from '../../github/identities.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { startFakeGitHub } from '../fakes/github/index.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';
 import { startDurableIngress, until, type DurableIngress } from './durable-ingress.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Command } from '@langchain/langgraph';
 import type { Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
-import { loadPersonas } from '../../personas/load.js';
+import { loadPersonas } from '../../core/config/load-personas.js';
 import { PersonaRegistry } from '../../personas/registry.js';
 import type { TurnDeps } from '../../orchestrator/turn/deps.js';
 import { drain } from '../../orchestrator/turn/drain.js';

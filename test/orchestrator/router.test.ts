@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { createMetrics } from '../../core/metrics.js';
-import { loadPersonas } from '../../personas/load.js';
+import { loadPersonas } from '../../core/config/load-personas.js';
 import { PersonaRegistry } from '../../personas/registry.js';
 import { Ingress } from '../../orchestrator/ingress.js';
 import { routeBatch, type RouterConfig } from '../../orchestrator/router.js';

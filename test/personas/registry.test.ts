@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PersonaRegistry } from '../../personas/registry.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 
 function persona(id: string, name: string, login?: string): Persona {
   return { id, name, role: 'developer', description: 'd', prompt: 'p', tools: [], handles: {}, ...(login ? { github: { login } } : {}) };

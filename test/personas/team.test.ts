@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { builtInTeamDir, loadPersonas } from '../../personas/load.js';
+import { builtInTeamDir, loadPersonas } from '../../core/config/load-personas.js';
 import { PersonaRegistry } from '../../personas/registry.js';
 // The platforms' sections of persona files and humans:, as `pantheon` registers them.
 import '../../cli/platforms.js';

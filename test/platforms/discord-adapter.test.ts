@@ -5,9 +5,9 @@ import { PersonaBot } from '../../platforms/discord/bot.js';
 import type { ApprovalCard, Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { discordModule } from '../../platforms/discord/module.js';
-import type { ModuleContext } from '../../cli/modules.js';
+import type { ModuleContext } from '../../core/modules/types.js';
 import { PersonaRegistry } from '../../personas/registry.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { startFakeDiscord, type FakeBot, type FakeChannel, type FakeDiscord, type FakeUser } from '../fakes/discord/index.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 

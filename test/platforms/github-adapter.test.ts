@@ -9,7 +9,7 @@ import { OriginMirror } from '../../github/origin-mirror.js';
 import { WorkLedger } from '../../ledger/index.js';
 import { MemoryQueue } from '../../core/queue/index.js';
 import { Outbox } from '../../orchestrator/outbox.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 import { tempDir } from '../support/pantheon-process.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';

@@ -14,7 +14,7 @@ import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { GitHubAdapter } from '../../platforms/github/adapter.js';
 import { createGitHubClient } from '../../github/client.js';
 import { GitHubIdentities } from '../../github/identities.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { githubClients, githubTools, TeamDirectory } from '../../tools/github/index.js';
 import { workspaceTools } from '../../tools/workspace/index.js';
 import type { PantheonTool, ToolCall } from '../../tools/types.js';

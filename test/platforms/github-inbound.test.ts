@@ -16,7 +16,7 @@ import { mapWebhook, type WebhookPayload } from '../../platforms/github/map-webh
 import { NotificationPoller } from '../../platforms/github/polling.js';
 import { SeenActivities } from '../../platforms/github/seen.js';
 import { WorkLedger } from '../../ledger/index.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 import { tempDir } from '../support/pantheon-process.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';

@@ -20,7 +20,7 @@ import { LedgerSync } from '../../github/ledger-sync.js';
 import { mapWebhook, type WebhookPayload } from '../../platforms/github/map-webhook.js';
 import { SeenActivities } from '../../platforms/github/seen.js';
 import { WorkLedger } from '../../ledger/index.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/index.js';
 import { tempDir } from '../support/pantheon-process.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';

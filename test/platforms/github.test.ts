@@ -10,7 +10,7 @@ import { decodeGitHubThreadId, encodeGitHubThreadId } from '../../github/thread-
 import { defuseMentions, quoteUntrusted, UNTRUSTED_NOTICE } from '../../platforms/github/untrusted.js';
 import { verifyGitHubSignature } from '../../platforms/github/webhook-route.js';
 import { PersonaRegistry } from '../../personas/registry.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 
 /** A real payload from @octokit/webhooks-examples, deep-copied so a test may edit it. */

@@ -6,7 +6,7 @@ import { mentionsAsPersonas, postToEnvelope, type PostLike, type TeamBots } from
 import { decodeMattermostThreadId, encodeMattermostThreadId } from '../../platforms/mattermost/thread-id.js';
 import { mattermostModule } from '../../platforms/mattermost/module.js';
 import type { ApprovalCard } from '../../core/chat/types.js';
-import type { ModuleContext } from '../../cli/modules.js';
+import type { ModuleContext } from '../../core/modules/types.js';
 import { createLogger } from '../../core/log.js';
 import { assertThreadIdRoundTrip } from './thread-id-contract.js';
 

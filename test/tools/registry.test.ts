@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPersonas } from '../../personas/load.js';
-import type { Persona } from '../../personas/schema.js';
+import { loadPersonas } from '../../core/config/load-personas.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import { buildPersonaTools } from '../../tools/registry.js';
 import type { PantheonTool, ToolCall, ToolContext } from '../../tools/types.js';
 import { RecordingOutbox } from './recording-outbox.js';

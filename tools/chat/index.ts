@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { registeredPlatforms } from '../../core/config/platforms.js';
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 import type { PantheonTool, ToolContext, ToolGroupFactory } from '../types.js';
 
 /** Longest message a persona may post with one call (platform limits are the adapters' business). */

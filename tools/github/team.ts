@@ -1,4 +1,4 @@
-import type { Persona } from '../../personas/schema.js';
+import type { Persona } from '../../core/config/persona-schema.js';
 
 /** What the GitHub tools need to know about a persona. */
 export type TeamMember = Pick<Persona, 'id' | 'name' | 'role'> & { github?: { login: string } };
