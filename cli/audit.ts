@@ -183,7 +183,7 @@ export function formatTime(at: Date | string): string {
   return Number.isNaN(d.getTime()) ? String(at) : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
-export function formatDuration(ms: number | null | undefined): string {
+function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';
   if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;

@@ -37,7 +37,7 @@ export interface ChatMessage {
 }
 
 /** `[apollo] text` for agents, `* text` for system notices, `<alice> text` for people. */
-export function formatMessage(m: ChatMessage): string {
+function formatMessage(m: ChatMessage): string {
   if (m.role === 'agent') return `[${m.persona || m.author}] ${m.text}`;
   if (m.role === 'system') return `* ${m.text}`;
   return `<${m.author}> ${m.text}`;

@@ -7,7 +7,7 @@ import { memoryAge } from '../memory/tools/format.js';
 import { authorization, unauthorizedMessage } from './server-token.js';
 import { findServer, formatTable, formatTime, HttpAnswerError, truncate, usage, withDatabase, type ReadSourceOptions } from './audit.js';
 
-export const MEMORY_SUBCOMMANDS = ['search', 'list', 'show', 'forget', 'stats', 'reembed', 'export', 'import'] as const;
+const MEMORY_SUBCOMMANDS = ['search', 'list', 'show', 'forget', 'stats', 'reembed', 'export', 'import'] as const;
 export type MemorySubcommand = (typeof MEMORY_SUBCOMMANDS)[number];
 
 export interface MemoryCommandOptions extends ReadSourceOptions {

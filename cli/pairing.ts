@@ -4,7 +4,7 @@ import { PairingStore, type ApprovedChat, type Pairing } from '../platforms/tele
 import { authorization, unauthorizedMessage } from './server-token.js';
 import { findServer, formatTable, formatTime, withDatabase, type ReadSourceOptions } from './audit.js';
 
-export const PAIRING_ACTIONS = ['list', 'approve', 'revoke'] as const;
+const PAIRING_ACTIONS = ['list', 'approve', 'revoke'] as const;
 
 export interface PairingCommandOptions extends ReadSourceOptions {
   json?: boolean;

@@ -41,7 +41,7 @@ async function findToken(opts: { config?: string; dataDir?: string }): Promise<S
 }
 
 /** The token resolved for this command (`PANTHEON_CONSOLE_TOKEN` when none was resolved). */
-export function serverToken(): ServerToken {
+function serverToken(): ServerToken {
   const fromEnv = process.env.PANTHEON_CONSOLE_TOKEN;
   return current ?? (fromEnv ? { value: fromEnv, source: 'PANTHEON_CONSOLE_TOKEN' } : {});
 }

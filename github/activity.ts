@@ -4,7 +4,7 @@
  * "artemis requested changes on apollo's PR". Both paths map to activities, and one processor
  * turns activities into envelopes, refusals and ledger updates.
  */
-export type ActivityKind = 'assigned' | 'unassigned' | 'mentioned' | 'review_requested' | 'review_request_removed' | 'review' | 'review_comment' | 'ci_failed' | 'pr_closed' | 'pr_pushed' | 'command';
+type ActivityKind = 'assigned' | 'unassigned' | 'mentioned' | 'review_requested' | 'review_request_removed' | 'review' | 'review_comment' | 'ci_failed' | 'pr_closed' | 'pr_pushed' | 'command';
 
 export interface GitHubRepoRef {
   owner: string;

@@ -9,7 +9,7 @@ export type GitHubClient = InstanceType<typeof Octokit>;
 export type GitHubAppAuth = { appId: number | string; privateKey: string; installationId: number };
 
 /** How a client authenticates: a persona's own token (a machine user's PAT), or a GitHub App installation. */
-export type GitHubAuth = { token: string } | { app: GitHubAppAuth };
+type GitHubAuth = { token: string } | { app: GitHubAppAuth };
 
 export interface GitHubClientOptions {
   auth: GitHubAuth;

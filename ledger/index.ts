@@ -9,21 +9,7 @@
  * and every caller still wants the same Postgres implementation. So the ledger sits below the
  * three, beside core/audit/ in spirit: it may import core/ only (.dependency-cruiser.cjs).
  */
-export { WorkLedger, type CreateWorkItem, type WorkListFilter } from './ledger.js';
-export { summarizeInFlight, describeWorkItem, formatAge } from './summary.js';
-export {
-  FINISHED_STATES,
-  WORK_KINDS,
-  WORK_STATES,
-  LedgerInputError,
-  WorkItemNotFoundError,
-  isWorkKind,
-  isWorkState,
-  normaliseWorkItemId,
-  type WorkItem,
-  type WorkItemEvent,
-  type WorkKind,
-  type WorkState,
-} from './types.js';
-export { registerWorkRoutes } from './routes.js';
+export { WorkLedger } from './ledger.js';
+export { summarizeInFlight } from './summary.js';
+export { FINISHED_STATES, WORK_STATES, LedgerInputError, WorkItemNotFoundError, normaliseWorkItemId, type WorkItem, type WorkState } from './types.js';
 export { registerConsoleRoutes } from './console-routes.js';

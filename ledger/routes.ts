@@ -6,7 +6,7 @@ import type { WorkLedger } from './ledger.js';
 const name = z.string().trim().min(1).max(256);
 
 /** `GET /api/work` query: `all=1` includes done and merged items. */
-export const WorkQueryString = z.object({
+const WorkQueryString = z.object({
   owner: name.optional(),
   thread: name.optional(),
   all: z.enum(['1', 'true', '0', 'false']).optional(),

@@ -7,7 +7,7 @@ const MAX_LISTED = 15;
 export { formatAge };
 
 /** One line per item: `W-12 apollo — Add rate limiting (in_progress, from local:general, 5 min ago)`. */
-export function describeWorkItem(item: WorkItem, now: Date = new Date()): string {
+function describeWorkItem(item: WorkItem, now: Date = new Date()): string {
   const where = item.originThread ? `, from ${item.originThread}` : '';
   const ref = item.externalRef ? ` [${item.externalRef}]` : '';
   return `${item.id} ${item.owner ?? 'unassigned'} — ${item.title}${ref} (${item.state}${where}, ${formatAge(item.updatedAt, now)})`;

@@ -1,10 +1,10 @@
-import { MEMORY_FROM, MEMORY_SELECT } from './rows.js';
+import { MEMORY_SELECT } from './rows.js';
 
 /** Memories looked at per query word; a word found in as many counts as common. */
 const TERM_CAP = 200;
 
 /** Reciprocal rank fusion's constant: 1/(k + rank), k = 60 as in Cormack et al. */
-export const RRF_K = 60;
+const RRF_K = 60;
 
 /** Candidates each side (vector, full text) contributes before fusion. */
 export function candidateCount(limit: number): number {
@@ -91,10 +91,3 @@ SELECT ${MEMORY_SELECT},
   FROM fused f JOIN memories m ON m.id = f.id LEFT JOIN memory_access a ON a.memory_id = m.id
  ORDER BY score DESC, m.id
  LIMIT $7`;
-
-/** Exact cosine ranking (no index), for tests and the bench's ground truth. */
-export const EXACT_NEAREST_SQL = `
-SELECT id FROM memories
- WHERE scope = ANY($2::text[])
- ORDER BY (embedding <=> $1::vector) + 0
- LIMIT $3`;

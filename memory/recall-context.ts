@@ -7,7 +7,7 @@ import type { RecallHit } from './types.js';
 import { oneLine, provenance, scopeLabel } from './tools/format.js';
 import { readableScopes } from './tools/visibility.js';
 
-export const DEFAULT_RECALL_TOKEN_BUDGET = 800;
+const DEFAULT_RECALL_TOKEN_BUDGET = 800;
 /** Candidates asked of the store; the budget usually keeps fewer. */
 const CANDIDATES = 8;
 /** The longest single memory shown in the block, in characters. */
@@ -76,7 +76,7 @@ const STOPWORDS = new Set(
 );
 
 /** Words of a text worth matching: lower case, no stop words, crude suffixes off. */
-export function significantTerms(text: string): Set<string> {
+function significantTerms(text: string): Set<string> {
   const terms = new Set<string>();
   for (const raw of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) {
     if (raw.length < 3 || STOPWORDS.has(raw) || /^\d+$/.test(raw)) continue;
@@ -86,7 +86,7 @@ export function significantTerms(text: string): Set<string> {
 }
 
 /** The default relevance test: the memory shares at least one significant word with the message. */
-export function sharesTerms(hit: RecallHit, text: string): boolean {
+function sharesTerms(hit: RecallHit, text: string): boolean {
   const wanted = significantTerms(text);
   for (const term of significantTerms(hit.memory.content)) if (wanted.has(term)) return true;
   return false;

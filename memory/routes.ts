@@ -8,12 +8,12 @@ import { ImportTooLargeError, spoolBody, streamLines } from './import-lines.js';
 import type { MemoryStore } from './store.js';
 import { EmbedderMismatchError, MEMORY_KINDS, type MemoryKind, type MemoryScope } from './types.js';
 
-export const MAX_MEMORY_LIMIT = 1000;
+const MAX_MEMORY_LIMIT = 1000;
 /** An import is a whole memory dump: far larger than an ordinary API body. It is streamed, never held whole. */
-export const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
+const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
 /** One memory line: generous for a long note, far below what would strain the process. */
-export const IMPORT_LINE_LIMIT = 4 * 1024 * 1024;
-export const NDJSON = 'application/x-ndjson';
+const IMPORT_LINE_LIMIT = 4 * 1024 * 1024;
+const NDJSON = 'application/x-ndjson';
 
 const scopeParam = z
   .string()
@@ -23,7 +23,7 @@ const scopeParam = z
   });
 
 /** `GET /api/memory` query: `q` searches (hybrid recall); without it the memories are listed, newest first. */
-export const MemoryQueryString = z.object({
+const MemoryQueryString = z.object({
   q: z.string().trim().min(1).max(2000).optional(),
   scope: z.union([scopeParam, z.array(scopeParam)]).optional(),
   kind: z.union([z.enum(MEMORY_KINDS), z.array(z.enum(MEMORY_KINDS))]).optional(),

@@ -7,7 +7,7 @@ import type { MemoryStore } from './store.js';
 import type { Memory, MemoryScope } from './types.js';
 
 /** One line of a transcript to summarise. */
-export interface TranscriptMessage {
+interface TranscriptMessage {
   /** The message's id; the last one keys the summary, so the same stretch is summarised once. */
   id?: string;
   role: 'user' | 'agent' | 'system' | string;

@@ -1,6 +1,6 @@
 import { commandUsage, splitCommand, type ChatCommand, type ChatCommandRegistry, type MatchedCommand } from '../core/chat/commands.js';
 
-export type { ChatCommand, ChatCommandRegistry, MatchedCommand };
+export type { ChatCommand, MatchedCommand };
 
 /**
  * The chat-command registry (core/chat/commands.ts): `/help`, and whatever the team and the

@@ -16,7 +16,7 @@ const BROADCAST = new Set(['here', 'channel', 'all', 'everyone']);
 const MENTION = /(?<![\w.+\-@/<])@([A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)(?![A-Za-z0-9_@]|-[A-Za-z0-9_])/g;
 
 /** Lowercased `@tokens` of `text`, in order of first appearance, without duplicates. */
-export function mentionTokens(text: string): string[] {
+function mentionTokens(text: string): string[] {
   const seen = new Set<string>();
   for (const match of text.matchAll(MENTION)) seen.add(match[1]!.toLowerCase());
   return [...seen];

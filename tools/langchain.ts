@@ -7,11 +7,11 @@ import type { PantheonTool, ToolCall } from './types.js';
 
 /** `configurable` keys the orchestrator sets on each persona run, besides LangGraph's `thread_id`. */
 export const CONFIGURABLE_PLATFORM = 'pantheon_platform';
-export const CONFIGURABLE_INBOUND = 'pantheon_inbound';
-export const CONFIGURABLE_REQUESTED_BY = 'pantheon_requested_by';
+const CONFIGURABLE_INBOUND = 'pantheon_inbound';
+const CONFIGURABLE_REQUESTED_BY = 'pantheon_requested_by';
 
 /** The argument every tool gets so approvers see why the persona wants to call it. */
-export const REASON_ARG = 'reason';
+const REASON_ARG = 'reason';
 const REASON_DESCRIPTION = 'Why you are calling this tool, in one sentence; shown to the humans who approve risky calls.';
 
 /**

@@ -47,7 +47,7 @@ export function buildPersonaTools(persona: Persona, deps: PersonaToolDeps): { to
 }
 
 /** A persona's own tokens, from its YAML (already interpolated from the environment at load). */
-export function personaCredentials(persona: Persona): PersonaCredentials {
+function personaCredentials(persona: Persona): PersonaCredentials {
   const chat: PersonaCredentials['chat'] = {};
   const handles: Partial<Record<string, unknown>> = persona.handles ?? {};
   for (const platform of registeredPlatforms()) {

@@ -8,7 +8,7 @@ export const AUDIT_KINDS: readonly AuditKind[] = ['tool_call', 'approval_decisio
  * How a tool call or a decision ended. The common ones are named; others are allowed so a
  * new kind of refusal does not need a migration.
  */
-export type AuditOutcome = 'ok' | 'error' | 'denied' | 'refused_by_policy' | 'expired' | 'approved' | 'denied_by_human' | (string & {});
+type AuditOutcome = 'ok' | 'error' | 'denied' | 'refused_by_policy' | 'expired' | 'approved' | 'denied_by_human' | (string & {});
 
 /** One row of the audit log, as read back. `args` are already masked. */
 export interface AuditEntry {
@@ -64,7 +64,7 @@ export interface AuditQuery {
   limit?: number;
 }
 
-export const DEFAULT_AUDIT_LIMIT = 100;
+const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 1000;
 /** Longest `detail` kept (error messages can carry whole upstream bodies). */
 const MAX_DETAIL_CHARS = 2000;
@@ -170,7 +170,7 @@ export class AuditLog {
   }
 }
 
-export function clampLimit(limit: number | undefined): number {
+function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_AUDIT_LIMIT;
   return Math.min(Math.max(Math.trunc(limit), 1), MAX_AUDIT_LIMIT);
 }

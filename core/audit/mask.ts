@@ -1,10 +1,10 @@
 import { scrubSecrets } from '../log.js';
 
 /** What a secret value becomes. */
-export const MASK = '***';
+const MASK = '***';
 
 /** Longest string kept whole in a masked value; longer ones are cut with a marker. */
-export const MAX_STRING_CHARS = 2000;
+const MAX_STRING_CHARS = 2000;
 /** Most array items kept; the rest are summarised by a marker item. */
 const MAX_ARRAY_ITEMS = 100;
 /** Deeper structures are replaced by a marker: an audit row is evidence, not a data dump. */

@@ -7,7 +7,7 @@ import { parseSince } from './since.js';
 const name = z.string().trim().min(1).max(256);
 
 /** `GET /api/audit` query: every filter optional; `since` is ISO or relative (2h, 7d). */
-export const AuditQueryString = z.object({
+const AuditQueryString = z.object({
   persona: name.optional(),
   tool: name.optional(),
   thread: name.optional(),

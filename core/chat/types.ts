@@ -12,7 +12,7 @@ export interface ApprovalCard {
   fallbackText: string;
 }
 
-export interface ApprovalCardAction {
+interface ApprovalCardAction {
   id: 'approve' | 'deny';
   label: string;
 }

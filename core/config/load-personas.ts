@@ -62,7 +62,7 @@ async function personaFiles(dir: string): Promise<string[]> {
 }
 
 /** Reads every persona file in `dir`; ids must be valid and unique across files. */
-export async function loadPersonaDir(dir: string, env: NodeJS.ProcessEnv, cwd: string): Promise<{ personas: Persona[]; dir: string; files: Map<string, string> }> {
+async function loadPersonaDir(dir: string, env: NodeJS.ProcessEnv, cwd: string): Promise<{ personas: Persona[]; dir: string; files: Map<string, string> }> {
   const personas: Persona[] = [];
   const files = new Map<string, string>();
   for (const file of await personaFiles(dir)) {
@@ -79,7 +79,7 @@ export async function loadPersonaDir(dir: string, env: NodeJS.ProcessEnv, cwd: s
 }
 
 /** One persona file: YAML → `${VAR}` substitution → schema. */
-export async function loadPersonaFile(file: string, shown: string, env: NodeJS.ProcessEnv): Promise<Persona> {
+async function loadPersonaFile(file: string, shown: string, env: NodeJS.ProcessEnv): Promise<Persona> {
   const raw = await readYamlFile(file, shown);
   if (raw === null || raw === undefined) throw new ConfigError(shown, '', 'the file is empty; a persona needs at least id, name, role, description and prompt');
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(shown, '', 'expected a mapping (id: ..., name: ..., role: ...) at the top of the file');

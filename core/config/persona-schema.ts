@@ -10,15 +10,12 @@ import { modelNameSchema, SANDBOX_NETWORKS } from './schema.js';
  * budget). The runtime builds an agent from it; nothing about a persona lives in code.
  */
 
-export const PERSONA_ID = /^[a-z][a-z0-9-]*$/;
-export const ROLES = ['pm', 'developer', 'reviewer', 'ops', 'custom'] as const;
-export type PersonaRole = (typeof ROLES)[number];
+const PERSONA_ID = /^[a-z][a-z0-9-]*$/;
+const ROLES = ['pm', 'developer', 'reviewer', 'ops', 'custom'] as const;
 
 /** Tool groups a persona can be granted; each maps to a tool factory under tools/. */
-export const TOOL_GROUPS = ['github', 'workspace', 'memory', 'handoff', 'infra', 'chat'] as const;
+const TOOL_GROUPS = ['github', 'workspace', 'memory', 'handoff', 'infra', 'chat'] as const;
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
-
-export type { PersonaHandles } from './platforms.js';
 
 export const personaSchema = z.strictObject({
   id: z.string().regex(PERSONA_ID, 'expected lowercase letters, digits and "-", starting with a letter (e.g. "apollo")'),
@@ -49,4 +46,3 @@ export const personaSchema = z.strictObject({
 });
 
 export type Persona = z.output<typeof personaSchema>;
-export type PersonaInput = z.input<typeof personaSchema>;

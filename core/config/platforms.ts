@@ -51,11 +51,13 @@ export interface PlatformDescriptor {
 /**
  * Every platform by name, each added by its own `platform.ts`:
  * `declare module '../../core/config/platforms.js' { interface Platforms { telegram: typeof telegramPlatform } }`.
+ * Exported for that merging only (nothing imports it by name): the tag keeps knip from reporting it.
+ * @public
  */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by each platform's declaration merging
 export interface Platforms {}
 
-export type PlatformName = keyof Platforms & string;
+type PlatformName = keyof Platforms & string;
 type Contributing<K extends string> = { [N in PlatformName]: Platforms[N] extends { readonly [k in K]: z.ZodType } ? N : never }[PlatformName];
 type Output<N extends PlatformName, K extends string> = Platforms[N] extends { readonly [k in K]: infer S extends z.ZodType } ? z.output<S> : never;
 

@@ -4,13 +4,13 @@ import { z } from 'zod';
  * What happens when a tool is about to run: `allow` runs it, `ask` pauses for a human
  * approver, `deny` refuses. Decided by the tool's risk class, or overridden per tool name.
  */
-export const decisionSchema = z.enum(['allow', 'ask', 'deny']);
+const decisionSchema = z.enum(['allow', 'ask', 'deny']);
 export type PolicyDecision = z.infer<typeof decisionSchema>;
 
-export const RISK_CLASSES = ['read', 'write', 'destructive', 'infra'] as const;
+const RISK_CLASSES = ['read', 'write', 'destructive', 'infra'] as const;
 export type RiskClass = (typeof RISK_CLASSES)[number];
 
-export const riskPolicySchema = z.strictObject({
+const riskPolicySchema = z.strictObject({
   read: decisionSchema.default('allow'),
   write: decisionSchema.default('allow'),
   destructive: decisionSchema.default('ask'),

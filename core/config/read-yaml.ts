@@ -24,7 +24,7 @@ export async function readYamlFile(file: string, shownAs: string): Promise<unkno
   return parseYamlText(text, shownAs);
 }
 
-export function parseYamlText(text: string, shownAs: string): unknown {
+function parseYamlText(text: string, shownAs: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {

@@ -368,15 +368,8 @@ export const pantheonConfigSchema = z.strictObject({
 
 /** pantheon.yaml after validation and defaults. */
 export type PantheonConfig = z.output<typeof pantheonConfigSchema>;
-/** pantheon.yaml as a user may write it (defaults optional). */
-export type PantheonConfigInput = z.input<typeof pantheonConfigSchema>;
-export type ServerConfig = PantheonConfig['server'];
-export type ModelsConfig = PantheonConfig['models'];
-export type ModelProviderConfig = z.output<typeof providerSchema>;
 export type HumanConfig = PantheonConfig['humans'][number];
-export type BindingConfig = PantheonConfig['bindings'][number];
 export type GithubConfig = PantheonConfig['github'];
-export type { PlatformsConfig as ChannelsConfig } from './platforms.js';
 export type InfraConfig = PantheonConfig['infra'];
 export type InfraHostConfig = InfraConfig['hosts'][number];
 export type SandboxConfig = PantheonConfig['sandbox'];

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { packageRoot } from '../package-root.js';
 
 /** A migration file: `NNNN_name.sql` in the migrations directory. */
-export interface MigrationFile {
+interface MigrationFile {
   version: number;
   name: string;
   file: string;
@@ -106,7 +106,7 @@ async function applyOne(client: pg.PoolClient, m: MigrationFile): Promise<void> 
 }
 
 /** The migration files of a directory, in version order; a misnamed `.sql` file is an error. */
-export function readMigrationFiles(dir: string): MigrationFile[] {
+function readMigrationFiles(dir: string): MigrationFile[] {
   let names: string[];
   try {
     names = readdirSync(dir);

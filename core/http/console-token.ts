@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The generated API token's file in the data dir. */
-export const CONSOLE_TOKEN_FILE = 'console-token';
+const CONSOLE_TOKEN_FILE = 'console-token';
 
 export function consoleTokenPath(dataDir: string): string {
   return join(dataDir, CONSOLE_TOKEN_FILE);

@@ -41,7 +41,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: 'unavailable',
 };
 
-export function errorBody(request: FastifyRequest, code: string, message: string): ErrorBody {
+function errorBody(request: FastifyRequest, code: string, message: string): ErrorBody {
   return { error: { code, message, requestId: String(request.id) } };
 }
 

@@ -22,7 +22,7 @@ import type { ToolGroupFactory } from '../tools/types.js';
  */
 
 /** The team, by persona id (personas/registry.ts implements it). */
-export interface PersonaDirectory {
+interface PersonaDirectory {
   get(id: string): Persona | undefined;
   list(): Persona[];
 }

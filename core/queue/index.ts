@@ -4,8 +4,8 @@ import { MemoryQueue } from './memory.js';
 import type { JobQueue } from './types.js';
 
 export type * from './types.js';
-export { MemoryQueue, type MemoryQueueOptions } from './memory.js';
-export { BullQueue, type BullQueueOptions } from './bullmq.js';
+export { MemoryQueue } from './memory.js';
+export { BullQueue } from './bullmq.js';
 export { watchQueueDepth } from './depth.js';
 
 export interface CreateQueueOptions {

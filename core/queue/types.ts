@@ -20,7 +20,7 @@ export interface JobOptions {
   delay?: number;
 }
 
-export interface JobInfo<T = unknown> {
+interface JobInfo<T = unknown> {
   id: string;
   name: string;
   queue: string;

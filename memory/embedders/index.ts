@@ -3,7 +3,7 @@ import { LexicalEmbedder } from './lexical.js';
 import { OpenAIEmbedder } from './openai.js';
 
 export { LexicalEmbedder, tokenize } from './lexical.js';
-export { OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai.js';
+export { OpenAIEmbedder } from './openai.js';
 
 /** `memory.embedder` in pantheon.yaml, already parsed. */
 export interface EmbedderConfig {

@@ -6,9 +6,6 @@ import type { MemoryStore } from '../store.js';
 import { formatRecall } from './format.js';
 import { canSee, invalidateRepoScopes, readableScopes, SCOPE_HELP, writeScope } from './visibility.js';
 
-export { canSee, readableScopes, writeScope, knownRepoScopes, type Seat } from './visibility.js';
-export { formatRecall, memoryAge, oneLine, provenance } from './format.js';
-
 /** Longest memory a persona may store with one call: a memory is a note, not a document. */
 const MAX_CONTENT_CHARS = 4000;
 const DEFAULT_RECALL_LIMIT = 8;

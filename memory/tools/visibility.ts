@@ -50,7 +50,7 @@ const repoScopeCache = new WeakMap<object, { at: number; scopes: Promise<MemoryS
  * The repository scopes that hold memories, from the store's counts. Cached briefly per store:
  * a search should not count the whole table. `fresh` skips the cache (after a repo write).
  */
-export function knownRepoScopes(store: Pick<MemoryStore, 'status'>, opts: { fresh?: boolean } = {}): Promise<MemoryScope[]> {
+function knownRepoScopes(store: Pick<MemoryStore, 'status'>, opts: { fresh?: boolean } = {}): Promise<MemoryScope[]> {
   const cached = repoScopeCache.get(store);
   if (cached && !opts.fresh && Date.now() - cached.at < REPO_SCOPES_TTL_MS) return cached.scopes;
   const scopes = store.status().then(

@@ -1,7 +1,7 @@
 import type { Approval } from './types.js';
 
 /** Longest argument summary shown in a request; the full (masked) arguments are in the audit log. */
-export const MAX_ARGS_CHARS = 400;
+const MAX_ARGS_CHARS = 400;
 const MAX_REASON_CHARS = 500;
 
 /** Arguments as one line of JSON, cut to `max` characters. They were masked before storing. */

@@ -7,8 +7,8 @@ export { APPROVAL_ID_PATTERN, normaliseApprovalId } from '../../core/chat/approv
  * characters that look alike (0/o, 1/l/i). 31^5 ≈ 28 million ids; a clash with an existing
  * row is retried by the store. What a typed id may look like is `APPROVAL_ID_PATTERN`.
  */
-export const APPROVAL_ID_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz';
-export const APPROVAL_ID_LENGTH = 5;
+const APPROVAL_ID_ALPHABET = '23456789abcdefghjkmnpqrstuvwxyz';
+const APPROVAL_ID_LENGTH = 5;
 
 export function newApprovalId(length = APPROVAL_ID_LENGTH): string {
   let id = '';

@@ -9,19 +9,9 @@ export { ApprovalStore } from './store.js';
 export { ApprovalRequests } from './requests.js';
 export { ApprovalDesk } from './desk.js';
 export { approvalCommands } from './commands.js';
-export { Approvers, type Human } from './approvers.js';
-export { parseApprovalCommand, type ApprovalCommand, type ApprovalPort } from '../../core/chat/approvals.js';
-export { formatApprovalRequest, compactArgs, describeExpiry } from './format.js';
+export { Approvers } from './approvers.js';
+export { parseApprovalCommand } from '../../core/chat/approvals.js';
+export { formatApprovalRequest } from './format.js';
 export { approvalCard } from './card.js';
-export type { ApprovalCard, ApprovalCardAction } from '../../core/chat/types.js';
-export { pendingApprovalInterrupts, resumeCommandFor, type PendingInterrupt } from '../../test/support/approval-resume.js';
-export { newApprovalId, normaliseApprovalId, APPROVAL_ID_ALPHABET, APPROVAL_ID_LENGTH, APPROVAL_ID_PATTERN } from './id.js';
-export {
-  isApprovalInterrupt,
-  type Approval,
-  type ApprovalInterrupt,
-  type ApprovalRequest,
-  type ApprovalResume,
-  type ApprovalStatus,
-  type DecideResult,
-} from './types.js';
+export { newApprovalId, APPROVAL_ID_PATTERN } from './id.js';
+export type { Approval, ApprovalInterrupt, ApprovalRequest } from './types.js';

@@ -4,7 +4,7 @@ import type { PlatformDescriptor } from '../../core/config/platforms.js';
 import type { PlatformModule } from '../../core/modules/types.js';
 
 /** Discord: one bot per persona (`handles.discord.token`), on when `channels.discord` is there. */
-export const discordPlatform = {
+const discordPlatform = {
   name: 'discord',
   threadPrefix: 'discord',
   section: z.strictObject({

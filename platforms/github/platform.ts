@@ -7,7 +7,7 @@ import type { PlatformModule } from '../../core/modules/types.js';
  * settings are the top-level `github:` (shared with the GitHub tools) and each persona's
  * `github:` account, so it contributes no `channels.github` section and no handle.
  */
-export const githubPlatform = {
+const githubPlatform = {
   name: 'github',
   threadPrefix: 'github',
   humanId: text(),

@@ -8,7 +8,7 @@ import { readSignedBody } from './signed-body.js';
 export { verifyGitHubSignature } from './signed-body.js';
 
 /** GitHub caps webhook payloads at 25 MB (larger ones are not delivered); the server's general body limit is much smaller (`server.limits.webhookBodyKb.github`). */
-export const GITHUB_WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
+const GITHUB_WEBHOOK_BODY_LIMIT = 25 * 1024 * 1024;
 
 function parsePayload(raw: string, contentType: string | undefined): unknown {
   // A webhook may be configured as form-encoded: the JSON is the `payload` field.

@@ -7,7 +7,7 @@ import type { PlatformModule } from '../../core/modules/types.js';
  * The local chat, embedded in Pantheon (`/api/chat/...` and the console): always on. A person is
  * known there by `humans[].local` (or else their registry id).
  */
-export const localPlatform = {
+const localPlatform = {
   name: 'local',
   threadPrefix: 'local',
   section: z.strictObject({}),

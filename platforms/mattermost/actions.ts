@@ -7,7 +7,7 @@ import { ACTIONS_PATH, verifyActionContext } from './cards.js';
 import type { BotRoster } from './roster.js';
 
 /** A button click's largest body (`server.limits.webhookBodyKb.mattermost`). */
-export const ACTION_BODY_LIMIT = 64 * 1024;
+const ACTION_BODY_LIMIT = 64 * 1024;
 
 /** What Mattermost POSTs to an interactive message's integration URL when a button is clicked. */
 interface ActionRequest {

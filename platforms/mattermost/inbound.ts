@@ -9,7 +9,7 @@ import type { BotRoster, PersonaBot } from './roster.js';
 import type { MattermostEvent } from './socket.js';
 
 /** A catch-up never reaches further back than this (a bot down for a week does not answer a week of chat). */
-export const MAX_CATCH_UP_MS = 24 * 60 * 60 * 1000;
+const MAX_CATCH_UP_MS = 24 * 60 * 60 * 1000;
 const DONE_MEMORY = 5000;
 /** The first re-read of a channel holding a post the ingress could not store; doubles up to a minute. */
 const RETRY_CATCH_UP_MS = 1000;

@@ -4,7 +4,7 @@ import type { PlatformDescriptor } from '../../core/config/platforms.js';
 import type { PlatformModule } from '../../core/modules/types.js';
 
 /** Mattermost: one bot account per persona (`handles.mattermost.token`), the server at `channels.mattermost.url`. */
-export const mattermostPlatform = {
+const mattermostPlatform = {
   name: 'mattermost',
   threadPrefix: 'mattermost',
   section: z.strictObject({

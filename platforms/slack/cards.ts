@@ -2,8 +2,8 @@ import type { ApprovalCard } from '../../core/chat/types.js';
 import { toMrkdwn } from './format.js';
 
 /** `action_id`s of the approval buttons; a click on one answers like typing `<verb> <approvalId>`. */
-export const APPROVAL_ACTIONS = { approve: 'pantheon_approve', deny: 'pantheon_deny' } as const;
-export const APPROVAL_BLOCK_ID = 'pantheon_approval';
+const APPROVAL_ACTIONS = { approve: 'pantheon_approve', deny: 'pantheon_deny' } as const;
+const APPROVAL_BLOCK_ID = 'pantheon_approval';
 
 /** Block Kit limits that would make Slack reject the whole message. */
 const SECTION_TEXT_LIMIT = 3000;

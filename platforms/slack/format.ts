@@ -4,7 +4,7 @@ import { splitMessage } from '../format/split.js';
  * Slack shows at most about 4,000 characters of a message's `text` before it truncates
  * (and 3,000 per section block); longer answers go out as several messages in the thread.
  */
-export const SLACK_TEXT_LIMIT = 3900;
+const SLACK_TEXT_LIMIT = 3900;
 
 /**
  * Markdown, as personas write it, to Slack's mrkdwn: `**bold**` → `*bold*`, `*it*`/`_it_` → `_it_`,

@@ -4,7 +4,7 @@ import type { PlatformDescriptor } from '../../core/config/platforms.js';
 import type { PlatformModule } from '../../core/modules/types.js';
 
 /** Slack: one Slack app per persona (`handles.slack`), over Socket Mode or HTTP (`channels.slack.mode`). */
-export const slackPlatform = {
+const slackPlatform = {
   name: 'slack',
   threadPrefix: 'slack',
   section: z.strictObject({

@@ -6,7 +6,7 @@ import type { SlackInbound } from './inbound.js';
 import { checkSlackHeaders, verifySlackSignature } from './verify.js';
 
 /** Slack's event and interaction payloads are a few KB; 1 MB leaves room and no more (`server.limits.webhookBodyKb.slack`). */
-export const SLACK_BODY_LIMIT = 1024 * 1024;
+const SLACK_BODY_LIMIT = 1024 * 1024;
 
 export interface SlackRoutesOptions {
   /** Signing secrets of the persona apps; a request signed with any of them is Slack's. */

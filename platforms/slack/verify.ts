@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** How far a request's timestamp may be from now: Slack's guidance, and what stops replays. */
-export const SLACK_SIGNATURE_WINDOW_SECONDS = 5 * 60;
+const SLACK_SIGNATURE_WINDOW_SECONDS = 5 * 60;
 
 export interface SlackSignatureInput {
   /** `X-Slack-Request-Timestamp` */

@@ -41,17 +41,17 @@ export interface PairingRequester {
 }
 
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
-export const PAIRING_CODE_LENGTH = 8;
+const PAIRING_CODE_LENGTH = 8;
 /** Repeated messages from a waiting chat are answered at most this often. */
 const REMIND_AFTER_SECONDS = 60;
 
-export function newPairingCode(): string {
+function newPairingCode(): string {
   let code = '';
   for (let i = 0; i < PAIRING_CODE_LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
   return code;
 }
 
-export function normalisePairingCode(code: string): string {
+function normalisePairingCode(code: string): string {
   return code.trim().toUpperCase().replace(/[\s-]/g, '');
 }
 

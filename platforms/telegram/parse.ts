@@ -1,4 +1,4 @@
-import type { CallbackQuery, Chat, Message, Update, User } from 'grammy/types';
+import type { CallbackQuery, Message, Update, User } from 'grammy/types';
 import type { Envelope } from '../../core/chat/types.js';
 import { parseCallbackData } from './cards.js';
 import { encodeTelegramThreadId } from './thread-id.js';
@@ -22,7 +22,7 @@ export function threadIdOf(message: Pick<Message, 'chat' | 'message_thread_id' |
   return encodeTelegramThreadId({ chatId: String(message.chat.id), topicId });
 }
 
-export function authorOf(user: User): Envelope['author'] {
+function authorOf(user: User): Envelope['author'] {
   const name = user.username ?? ([user.first_name, user.last_name].filter(Boolean).join(' ') || String(user.id));
   return { id: String(user.id), name, ...(user.is_bot ? { isBot: true } : {}) };
 }
@@ -68,11 +68,6 @@ export function envelopeFromUpdate(update: Update, opts: ParseOptions = {}): Env
   if (update.message) return envelopeFromMessage(update.message, opts);
   if (update.callback_query) return envelopeFromCallback(update.callback_query, opts);
   return null;
-}
-
-/** The chat an update comes from, for the access check. */
-export function chatOf(update: Update): Chat | undefined {
-  return update.message?.chat ?? update.callback_query?.message?.chat;
 }
 
 const ASK = /^\/ask(?:@[A-Za-z0-9_]+)?\s+@?([a-z][a-z0-9-]*)\b[\s,:]*([\s\S]*)$/i;

@@ -4,7 +4,7 @@ import type { PlatformDescriptor } from '../../core/config/platforms.js';
 import type { PlatformModule } from '../../core/modules/types.js';
 
 /** Telegram: one bot for the whole team (`channels.telegram.token`), the human's line to the orchestrator. */
-export const telegramPlatform = {
+const telegramPlatform = {
   name: 'telegram',
   threadPrefix: 'telegram',
   section: z.strictObject({

@@ -8,10 +8,10 @@ import type { TelegramBot } from './bot.js';
 import type { PairingStore } from './pairings.js';
 import { encodeTelegramThreadId } from './thread-id.js';
 
-export const TELEGRAM_WEBHOOK_PATH = '/webhooks/telegram';
-export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+const TELEGRAM_WEBHOOK_PATH = '/webhooks/telegram';
+const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 /** An update is a few KB (a message, a callback); 1 MB leaves room and no more (`server.limits.webhookBodyKb.telegram`). */
-export const TELEGRAM_BODY_LIMIT = 1024 * 1024;
+const TELEGRAM_BODY_LIMIT = 1024 * 1024;
 
 /**
  * `POST /webhooks/telegram` (webhook mode): Telegram sends the secret it was given with

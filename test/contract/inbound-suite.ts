@@ -9,7 +9,7 @@ import { missing, type Capability } from './capability.js';
 import { sleep, startDurableIngress, until, type DurableIngress } from './durable-ingress.js';
 
 /** A message a person sent on the platform, as the suite follows it. */
-export interface Said {
+interface Said {
   /** The envelope id the adapter makes of it (the ingress's dedupe key). */
   envelopeId: string;
 }

@@ -14,7 +14,7 @@ export interface ChangedFile {
 export type SkipReason = 'budget' | 'binary' | 'no-change';
 
 /** A file left out of the answer, and why: always listed by name, never silently dropped. */
-export interface SkippedFile {
+interface SkippedFile {
   file: ChangedFile;
   reason: SkipReason;
 }

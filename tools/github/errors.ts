@@ -1,5 +1,5 @@
 /** What GitHub said went wrong, as a sentence the model (and a human reading the audit) can act on. */
-export function describeGitHubError(err: unknown, action: string): Error {
+function describeGitHubError(err: unknown, action: string): Error {
   const e = err as { status?: number; message?: string; response?: { data?: { message?: string; errors?: unknown[] } } };
   if (typeof e?.status !== 'number') return err instanceof Error ? err : new Error(String(err));
   const said = e.response?.data?.message ?? e.message ?? '';

@@ -19,14 +19,8 @@ export function githubTools(deps: GitHubToolDeps): ToolGroupFactory {
   };
 }
 
-export { GitHubSession, githubClients, NoGitHubTokenError, type GitHubClients, type GitHubToolDeps } from './session.js';
-export { TeamDirectory, type TeamMember, type TeamHuman } from './team.js';
-export { selectDiffs, fileTier, type ChangedFile, type DiffSelection } from './diff-budget.js';
+export { githubClients, type GitHubToolDeps } from './session.js';
+export { TeamDirectory, type TeamMember } from './team.js';
+export { selectDiffs, fileTier, type ChangedFile } from './diff-budget.js';
 export { renderDiff } from './review.js';
 export { logTail } from './checks.js';
-export { issueBody } from './issues.js';
-export { pullRequestBody } from './pulls.js';
-export { groupThreads, awaitingAuthor, type ReviewThread } from './review-threads.js';
-export { untrusted } from './untrusted.js';
-export { callMarker } from './marker.js';
-export { parseRepo, issueRef } from './repo-ref.js';

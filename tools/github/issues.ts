@@ -199,7 +199,7 @@ function commentOnIssue(s: GitHubSession): PantheonTool<typeof commentSchema> {
 }
 
 /** Posts a comment unless this call already did (its marker is in a comment there). */
-export async function commentOnce(s: GitHubSession, r: RepoRef, number: number, body: string, callId: string): Promise<{ url: string; created: boolean }> {
+async function commentOnce(s: GitHubSession, r: RepoRef, number: number, body: string, callId: string): Promise<{ url: string; created: boolean }> {
   const comments = await onGitHub('list comments', () => s.client.paginate(s.client.rest.issues.listComments, { ...r, issue_number: number, per_page: 100 }));
   const mine = comments.find((c) => hasMarker(c.body, callId));
   if (mine) return { url: mine.html_url, created: false };

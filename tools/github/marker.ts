@@ -3,7 +3,7 @@
  * a hidden HTML comment with the tool call id. A run replayed after a crash looks for it before
  * creating anything, so the same call never creates a second one.
  */
-export function callMarker(callId: string): string {
+function callMarker(callId: string): string {
   return `<!-- pantheon:${callId.replace(/[^A-Za-z0-9_.:-]/g, '_')} -->`;
 }
 

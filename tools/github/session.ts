@@ -27,7 +27,7 @@ export interface GitHubToolDeps {
 }
 
 /** Thrown when a persona without a GitHub token uses a GitHub tool. */
-export class NoGitHubTokenError extends Error {
+class NoGitHubTokenError extends Error {
   constructor(persona: string) {
     super(`${persona} has no GitHub token: set github.token in ${persona}'s persona file (e.g. token: "\${${persona.toUpperCase().replace(/-/g, '_')}_GITHUB_TOKEN}"), or github.app in pantheon.yaml`);
     this.name = 'NoGitHubTokenError';

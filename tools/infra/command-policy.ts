@@ -48,7 +48,7 @@ function compile(pattern: string): RegExp {
 }
 
 /** The simple commands inside a compound one (`a; b && c | d`, `$(e)`), for deny checks. */
-export function commandParts(command: string): string[] {
+function commandParts(command: string): string[] {
   return command
     .split(/;|&&|\|\||\||\n|\$\(|`|\)/)
     .map((p) => p.trim())

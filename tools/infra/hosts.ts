@@ -20,7 +20,7 @@ export interface Host {
 }
 
 /** Thrown for a host name that is not in `infra.hosts`; the message lists the ones that are. */
-export class UnknownHostError extends Error {
+class UnknownHostError extends Error {
   constructor(name: string, known: string[]) {
     super(`unknown host "${name}": commands run only on the hosts in infra.hosts (${known.join(', ') || 'none configured'})`);
     this.name = 'UnknownHostError';

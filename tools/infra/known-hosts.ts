@@ -50,7 +50,7 @@ export function fingerprint(key: Buffer): string {
 }
 
 /** The key type named inside an SSH public key blob (`ssh-ed25519`, `ssh-rsa`, ...). */
-export function keyTypeOf(key: Buffer): string {
+function keyTypeOf(key: Buffer): string {
   if (key.length < 4) return 'unknown';
   const len = key.readUInt32BE(0);
   return key.subarray(4, 4 + len).toString('latin1');

@@ -95,7 +95,7 @@ export interface TlsExpiryResult {
 }
 
 /** `example.com`, `example.com:8443` or `https://example.com/...` → host and port. */
-export function tlsTarget(target: string): { host: string; port: number } {
+function tlsTarget(target: string): { host: string; port: number } {
   if (/^https?:\/\//i.test(target)) {
     const u = new URL(target);
     return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) || 443 };

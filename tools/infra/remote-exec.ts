@@ -30,11 +30,11 @@ export interface RemoteRunOptions {
 }
 
 /** Lines longer than this are cut (a minified file cat'ed by mistake must not flood a chat). */
-export const MAX_LINE_CHARS = 4000;
+const MAX_LINE_CHARS = 4000;
 const PID_MARK = '__PANTHEON_PID__';
 
 /** POSIX single quoting. */
-export function shellQuote(text: string): string {
+function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -44,7 +44,7 @@ export function shellQuote(text: string): string {
  * group id, and `kill -- -pid` reaches everything the command started. OpenSSH ignores channel
  * signal requests from clients in most setups, hence the pid.
  */
-export function wrapCommand(command: string): string {
+function wrapCommand(command: string): string {
   return `exec /bin/sh -c ${shellQuote(`echo ${PID_MARK}$$; exec /bin/sh -c ${shellQuote(command)}`)}`;
 }
 
@@ -176,7 +176,7 @@ export async function runRemote(pool: SshPool, host: string, command: string, op
 }
 
 /** Signals a remote process group over a second channel of the same connection. */
-export async function killRemote(pool: SshPool, host: string, pid: number, signal: 'TERM' | 'KILL'): Promise<void> {
+async function killRemote(pool: SshPool, host: string, pid: number, signal: 'TERM' | 'KILL'): Promise<void> {
   const lease = await pool.acquire(host);
   try {
     const channel = await openChannel(lease.client, `kill -${signal} -- -${pid} 2>/dev/null || kill -${signal} ${pid} 2>/dev/null; true`);

@@ -11,7 +11,7 @@ import { runQuick } from './remote-exec.js';
 import type { SshPool } from './ssh-pool.js';
 import { ProbeRefusedError, type ProbeTargetGuard } from './target-guard.js';
 
-export const INFRA_CHECKS_QUEUE = 'infra-checks';
+const INFRA_CHECKS_QUEUE = 'infra-checks';
 export type ScheduledCheck = InfraConfig['schedule'][number];
 
 /** `300`, `"30s"`, `"5m"`, `"1h"` → milliseconds. */

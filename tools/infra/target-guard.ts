@@ -123,7 +123,7 @@ export interface VettedTarget {
  * A host as the WHATWG URL parser reads it: lower case, no brackets or trailing dot, numeric
  * IPv4 forms (`2130706433`, `0x7f.1`, `127.1`, `0177.0.0.1`) spelled out, IPv6 compressed.
  */
-export function normaliseHost(host: string): string {
+function normaliseHost(host: string): string {
   const bare = host.trim().replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare) === 6) return bare.includes('%') ? bare.toLowerCase() : new URL(`http://[${bare}]/`).hostname.slice(1, -1);
   try {

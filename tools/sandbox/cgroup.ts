@@ -9,7 +9,7 @@ import { join } from 'node:path';
  * cgroups (root, or a delegated cgroup v2 subtree); elsewhere the sandbox falls back to rlimits.
  * Both cgroup v2 (one hierarchy) and v1 (a `memory` and a `pids` hierarchy) are supported.
  */
-export interface CgroupLimits {
+interface CgroupLimits {
   memoryBytes: number;
   processes: number;
 }

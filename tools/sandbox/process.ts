@@ -88,7 +88,7 @@ export interface SuperviseHooks {
 }
 
 /** What stopped a supervised process early, besides its own exit. */
-export type StopReason = { kind: 'timeout' } | { kind: 'output' } | { kind: 'watch'; reason: string } | { kind: 'setup'; error: Error };
+type StopReason = { kind: 'timeout' } | { kind: 'output' } | { kind: 'watch'; reason: string } | { kind: 'setup'; error: Error };
 
 export interface SupervisedResult extends RunResult {
   stopped?: StopReason;

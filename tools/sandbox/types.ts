@@ -9,7 +9,7 @@ import type { RunResult } from './process.js';
  * is stopped, with everything it started, at its limits. docs/security.md has the whole model.
  */
 
-export type SandboxBackendName = 'bubblewrap' | 'docker' | 'podman' | 'none';
+type SandboxBackendName = 'bubblewrap' | 'docker' | 'podman' | 'none';
 
 /** `egress`: the outside world, never the host itself nor link-local (cloud metadata). */
 export type SandboxNetwork = 'egress' | 'none';
@@ -44,7 +44,7 @@ export interface SandboxSpec {
 }
 
 /** Which limit stopped a command, when one did. */
-export type SandboxLimitHit = 'timeout' | 'memory' | 'processes' | 'output' | 'disk' | 'cpu';
+type SandboxLimitHit = 'timeout' | 'memory' | 'processes' | 'output' | 'disk' | 'cpu';
 
 export interface SandboxResult extends RunResult {
   /** The limit that stopped the command (or that it ran into, e.g. forks refused). */

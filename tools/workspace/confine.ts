@@ -2,7 +2,7 @@ import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** Thrown for a path that would leave the workspace (or touch its git internals). */
-export class PathOutsideWorkspaceError extends Error {
+class PathOutsideWorkspaceError extends Error {
   constructor(path: string, why: string) {
     super(`Refused path "${path}": ${why}. Use a path relative to the workspace root, e.g. src/index.ts`);
     this.name = 'PathOutsideWorkspaceError';

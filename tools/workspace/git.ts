@@ -57,7 +57,7 @@ export async function gitInWorkspaceOk(s: WorkspaceSandboxing, at: WorkspacePlac
 }
 
 /** The environment of host git: no user, system or global configuration, no prompts. */
-export function transportEnv(): NodeJS.ProcessEnv {
+function transportEnv(): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
     HOME: '/nonexistent',

@@ -23,9 +23,7 @@ export function workspaceTools(deps: GitHubToolDeps & { sandboxing: (persona: st
   };
 }
 
-export { Workspaces, NoSuchWorkspaceError, type Workspace, type WorkspaceMeta } from './workspaces.js';
 export { branchName, slugify, workspaceName, isWorkBranchOf, parseWorkspaceArg } from './naming.js';
-export { confine, PathOutsideWorkspaceError } from './confine.js';
-export { sandboxEnv, runProcess, CappedOutput, type RunResult } from '../sandbox/process.js';
-export { runInWorkspace, WorkspaceOverQuotaError, type WorkspaceSandboxing } from './sandboxed.js';
-export { withGitCredentials } from './git.js';
+export { confine } from './confine.js';
+export { sandboxEnv, runProcess, CappedOutput } from '../sandbox/process.js';
+export type { WorkspaceSandboxing } from './sandboxed.js';

@@ -31,7 +31,7 @@ export async function listWorkspacesOnDisk(dataDir: string): Promise<WorkspaceOn
  * A persona's workspace names: checkouts, HOMEs, metadata and transport repositories together,
  * so that what a failed clone or an interrupted removal left behind is found (and removed) too.
  */
-export async function workspaceNames(dataDir: string, persona: string): Promise<string[]> {
+async function workspaceNames(dataDir: string, persona: string): Promise<string[]> {
   const root = personaRoot(dataDir, persona);
   const names = new Set(await subdirectories(root));
   for (const home of await subdirectories(join(root, '.homes'))) names.add(home);

@@ -100,13 +100,13 @@ export function removalNote(r: Retention, now: Date = new Date()): string {
 }
 
 /** `just now`, `5 min ago`, `3 hours ago`, `9 days ago`. */
-export function ago(at: Date, now: Date = new Date()): string {
+function ago(at: Date, now: Date = new Date()): string {
   const ms = now.getTime() - at.getTime();
   return ms < 60_000 ? 'just now' : `${span(ms)} ago`;
 }
 
 /** `5 min`, `3 hours`, `9 days`, to the nearest hour or day (`1 min` at least). */
-export function span(ms: number): string {
+function span(ms: number): string {
   const minutes = Math.max(1, Math.floor(ms / 60_000));
   if (minutes < 90) return `${minutes} min`;
   const hours = minutes / 60;

@@ -38,7 +38,7 @@ export interface InWorkspaceOptions {
 }
 
 /** Thrown when a workspace is over its disk quota before a command starts. */
-export class WorkspaceOverQuotaError extends Error {
+class WorkspaceOverQuotaError extends Error {
   constructor(used: number, quota: number, unit: 'bytes' | 'files' = 'bytes') {
     super(
       unit === 'files'

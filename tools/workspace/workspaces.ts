@@ -21,7 +21,7 @@ export interface Workspace {
 }
 
 /** Thrown when a tool names a workspace that was never cloned. */
-export class NoSuchWorkspaceError extends Error {
+class NoSuchWorkspaceError extends Error {
   constructor(name: string, existing: string[]) {
     super(`No workspace "${name}": clone the repository for the issue first (tool clone)${existing.length ? `; your workspaces: ${existing.join(', ')}` : ''}.`);
     this.name = 'NoSuchWorkspaceError';

@@ -6,7 +6,7 @@ import type { JobRunner } from './runner.js';
 import { JOB_STATUSES, type InfraJob, type JobStatus, type JobStore } from './store.js';
 
 /** A job as the API shows it. */
-export function publicJob(j: InfraJob) {
+function publicJob(j: InfraJob) {
   return {
     id: j.id,
     status: j.status,
