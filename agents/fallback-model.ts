@@ -1,7 +1,7 @@
 import { BaseChatModel, type BaseChatModelCallOptions, type BaseChatModelParams, type BindToolsInput } from '@langchain/core/language_models/chat_models';
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { AIMessage, type BaseMessage } from '@langchain/core/messages';
+import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import type { Runnable } from '@langchain/core/runnables';
 import type { Logger } from '../core/log.js';
@@ -40,9 +40,16 @@ export interface FallbackChatModelFields extends BaseChatModelParams {
   logger?: Pick<Logger, 'warn' | 'debug'>;
 }
 
+/** One model's part in a failed chain: its last error and how many requests it was sent. */
+export interface ModelFailure {
+  spec: string;
+  error: unknown;
+  attempts?: number;
+}
+
 /** Raised when every model in the chain failed; `failures` holds each model's last error. */
 export class ModelChainError extends Error {
-  constructor(readonly failures: { spec: string; error: unknown }[]) {
+  constructor(readonly failures: ModelFailure[]) {
     super(
       `Every model in the chain failed: ${failures
         .map((f) => `${f.spec} (${(f.error as Error)?.message ?? String(f.error)})`)
@@ -52,6 +59,9 @@ export class ModelChainError extends Error {
     this.name = 'ModelChainError';
   }
 }
+
+/** The key under an answer's `response_metadata` naming the `provider:model` that gave it. */
+export const ANSWERED_BY = 'pantheon_model';
 
 function usageOf(message: BaseMessage): { input: number; output: number } {
   const u = (message as AIMessage).usage_metadata;
@@ -107,12 +117,14 @@ export class FallbackChatModel extends BaseChatModel<BaseChatModelCallOptions> {
   }
 
   async _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], _runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
-    const failures: { spec: string; error: unknown }[] = [];
+    const failures: ModelFailure[] = [];
     for (const [i, link] of this.links.entries()) {
       const target = link.runnable ?? link.base;
+      let attempts = 0;
       try {
         const message = await withRetries(
           async (attempt) => {
+            attempts = attempt + 1;
             const started = performance.now();
             try {
               // The outer model reports to callbacks; the inner call stays silent so traces and
@@ -131,10 +143,12 @@ export class FallbackChatModel extends BaseChatModel<BaseChatModelCallOptions> {
             onRetry: ({ attempt, delayMs, failure }) => this.fields.logger?.debug({ spec: link.spec, attempt, delayMs: Math.round(delayMs), status: failure.status }, 'retrying model call'),
           },
         );
+        // Which model of the chain answered: what a message about this answer names.
+        message.response_metadata = { ...message.response_metadata, [ANSWERED_BY]: link.spec };
         return { generations: [{ text: typeof message.content === 'string' ? message.content : message.text, message }] };
       } catch (error) {
         if (isAbort(error) || options.signal?.aborted) throw error;
-        failures.push({ spec: link.spec, error });
+        failures.push({ spec: link.spec, error, attempts });
         const next = this.links[i + 1];
         if (next) {
           const failure = classifyFailure(error);

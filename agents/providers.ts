@@ -3,6 +3,7 @@ import { ChatAnthropic } from '@langchain/anthropic';
 import { ChatOpenAI } from '@langchain/openai';
 import { DEFAULT_TIMEOUT_MS, type ModelEnv, type ModelsConfig, type ProviderConfig } from './model-config.js';
 import { parseModelSpec } from './model-spec.js';
+import { toleratingFetch } from './openai-compatible.js';
 
 /** Where a provider lives and how to authenticate, settled from config and environment. */
 export interface ResolvedProvider {
@@ -81,7 +82,8 @@ export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseC
   return new ChatOpenAI({
     model,
     apiKey: p.apiKey,
-    configuration: { baseURL: p.baseUrl },
+    // Ollama, vLLM, LM Studio and llama.cpp send tool calls in shapes of their own: repaired on arrival.
+    configuration: { baseURL: p.baseUrl, fetch: toleratingFetch() },
     timeout,
     maxRetries,
     // `streaming: false` would make ChatOpenAI refuse `.stream()` too; leave it unset.

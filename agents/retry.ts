@@ -20,7 +20,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: Omit<RetryPolicy, 'maxRetries'> = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
 
-export type FailureKind = 'rate_limit' | 'server' | 'network' | 'timeout' | 'client' | 'abort';
+export type FailureKind = 'rate_limit' | 'server' | 'network' | 'timeout' | 'context_length' | 'client' | 'abort';
 
 export interface Failure {
   kind: FailureKind;
@@ -54,6 +54,21 @@ export function retryAfterMs(err: unknown): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * The request is longer than the model's context window: LangChain's ContextOverflowError (it
+ * wraps OpenAI's `context_length_exceeded` and Anthropic's "prompt is too long"), or the words
+ * OpenAI-compatible servers use (vLLM: "maximum context length", llama.cpp: "exceeds the
+ * available context size"). Waiting does not help; a shorter request does.
+ */
+export function isContextOverflow(err: any): boolean {
+  if (!err || typeof err !== 'object') return false;
+  if (err.name === 'ContextOverflowError') return true;
+  const code = err.code ?? err.error?.code ?? err.error?.error?.code ?? err.cause?.code;
+  if (code === 'context_length_exceeded') return true;
+  const text = `${err.message ?? ''} ${err.error?.message ?? ''} ${err.error?.error?.message ?? ''}`;
+  return /prompt is too long|maximum context length|context_length_exceeded|exceeds the available context size|context window/i.test(text);
+}
+
 export function isAbort(err: any): boolean {
   return err?.name === 'AbortError' || err?.constructor?.name === 'APIUserAbortError';
 }
@@ -66,11 +81,15 @@ export function classifyFailure(err: unknown): Failure {
     // The call already used its whole timeout; a different model is the better bet.
     return { kind: 'timeout', retryable: false };
   }
+  if (isContextOverflow(e)) return { kind: 'context_length', retryable: false, status: statusOf(e) };
   const status = statusOf(e);
   const hint = retryAfterMs(e);
   const should = header(e, 'x-should-retry');
   if (status === undefined) {
-    const network = e?.constructor?.name === 'APIConnectionError' || /ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|fetch failed|network/i.test(String(e?.message ?? '') + String(e?.cause?.code ?? ''));
+    // `terminated` / UND_ERR_SOCKET: undici's words for a connection dropped in the middle of an answer.
+    const network =
+      e?.constructor?.name === 'APIConnectionError' ||
+      /ECONNREFUSED|ECONNRESET|EPIPE|UND_ERR_SOCKET|socket hang up|other side closed|terminated|fetch failed|network/i.test(String(e?.message ?? '') + String(e?.cause?.code ?? ''));
     return { kind: network ? 'network' : 'client', retryable: network };
   }
   const kind: FailureKind = status === 429 ? 'rate_limit' : status >= 500 ? 'server' : 'client';

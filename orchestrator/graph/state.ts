@@ -47,6 +47,8 @@ export const TeamState = Annotation.Root({
   /** Messages before this index have been posted (or were never to be posted). */
   cursor: replace<number>(() => 0),
   handoff: replace<HandoffRequest | null>(() => null),
+  /** Answers in a row whose tool calls were malformed and sent back for repair (graph/model-turn.ts). */
+  repairs: replace<number>(() => 0),
   turn: replace<TurnInfo | null>(() => null),
 });
 

@@ -1,9 +1,10 @@
 import { Command, END, Send, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import { AIMessage, HumanMessage } from '@langchain/core/messages';
+import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
 import { HANDOFF_NODE } from './handoff-tool.js';
 import { installLightRunContext } from '../../agents/lc-context.js';
 import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
+import { takeModelTurn } from './model-turn.js';
 import { postNewMessages, postNotice, SUPERVISOR_ID } from './posting.js';
 import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
 
@@ -113,21 +114,32 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   const modelStep = (m: TeamMember, agent: CompiledPersona) => {
     return async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
       if (state.handoff && state.handoff.from === m.id) return new Command({ goto: HANDOFF_NODE });
-      let answer = await agent.callModel(state.messages, config);
+      const turn = await takeModelTurn({ persona: m, agent, messages: state.messages, repairs: state.repairs, config });
       const task = taskIdOf(config);
-      if (task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
-      const calls = answer.tool_calls ?? [];
-      if (calls.length) {
-        // A tool round and the model step after it need two more steps: stop with a word instead of failing the run.
+      const [answer, ...results] = turn.messages as [AIMessage | undefined, ...BaseMessage[]];
+      if (answer && task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
+      const done = async (messages: BaseMessage[]) => {
+        const update = { messages, repairs: turn.repairs };
+        if (turn.notice) await postNotice(state, outbox, turn.notice.kind, turn.notice.text);
+        if (state.queue.length) return new Command({ goto: NEXT, update });
+        const cursor = await postNewMessages({ ...state, messages: [...state.messages, ...messages] }, outbox);
+        return new Command({ goto: END, update: { ...update, cursor, queue: [] } });
+      };
+      if (!answer || turn.notice) return done(turn.messages);
+      if (turn.calls.length || turn.again) {
+        // A tool round (or a repair) and the model step after it need more steps: stop with a word instead of failing the run.
         const step = Number((config.metadata as { langgraph_step?: number } | undefined)?.langgraph_step ?? 0);
         if (step + 2 < (config.recursionLimit ?? 25)) {
-          return new Command({ goto: calls.map((call) => new Send(toolsNodeName(m.id), { call } satisfies ToolTaskInput)), update: { messages: [answer] } });
+          const update = { messages: [answer, ...results], repairs: turn.repairs };
+          if (!turn.calls.length) return new Command({ goto: nodeName(m.id), update });
+          return new Command({ goto: turn.calls.map((call) => new Send(toolsNodeName(m.id), { call } satisfies ToolTaskInput)), update });
         }
-        answer = new AIMessage({ id: answer.id, name: m.id, content: 'Sorry, I need more steps than this run allows to finish this. Send a new message to continue.' });
+        // The calls are not run: each gets its result so the conversation stays well formed.
+        const skipped = turn.calls.map((c) => new ToolMessage({ content: 'Not run: the run reached its step limit.', tool_call_id: c.id!, name: c.name, status: 'error' }));
+        const sorry = new AIMessage({ id: `${answer.id}:limit`, name: m.id, content: 'Sorry, I need more steps than this run allows to finish this. Send a new message to continue.' });
+        return done([answer, ...results, ...skipped, sorry]);
       }
-      if (state.queue.length) return new Command({ goto: NEXT, update: { messages: [answer] } });
-      const cursor = await postNewMessages({ ...state, messages: [...state.messages, answer] }, outbox);
-      return new Command({ goto: END, update: { messages: [answer], cursor, queue: [] } });
+      return done([answer]);
     };
   };
 
@@ -142,7 +154,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   const graph = new StateGraph(TeamState).addNode(NEXT, next, { ends: [...destinations, END] }).addNode(HANDOFF_NODE, handoff, { ends: [...destinations, NEXT, END] });
   for (const m of members) {
     const agent = compilePersona(m);
-    graph.addNode(nodeName(m.id), modelStep(m, agent), { ends: [toolsNodeName(m.id), HANDOFF_NODE, NEXT, END] });
+    graph.addNode(nodeName(m.id), modelStep(m, agent), { ends: [nodeName(m.id), toolsNodeName(m.id), HANDOFF_NODE, NEXT, END] });
     graph.addNode(toolsNodeName(m.id), toolStep(agent) as never);
     graph.addEdge(toolsNodeName(m.id) as never, nodeName(m.id) as never);
   }

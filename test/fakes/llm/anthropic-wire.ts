@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FakeLLMRequest, FakeMessage, ResolvedAnswer } from './types.js';
 import { pieces, startSse, writeSse } from './sse.js';
-import { uniqueId } from './script.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import { argsText, uniqueId } from './script.js';
 
 /** The Anthropic Messages wire, as the official SDK speaks it. */
 
@@ -33,6 +34,8 @@ export function normaliseAnthropic(body: Json): Pick<FakeLLMRequest, 'model' | '
     if (rest.length === 0) continue;
     const msg: FakeMessage = { role: m.role, content: blocksToText(rest) };
     if (uses.length > 0) msg.toolCalls = uses.map((u) => ({ id: u.id, name: u.name, args: u.input ?? {} }));
+    const thinking = rest.filter((b) => b.type === 'thinking').map((b) => String(b.thinking ?? ''));
+    if (thinking.length) msg.thinking = thinking.join('\n');
     messages.push(msg);
   }
   const tools: string[] = (Array.isArray(body.tools) ? body.tools : []).map((t: Json) => t.name).filter((n: unknown): n is string => typeof n === 'string');
@@ -56,10 +59,49 @@ export function anthropicError(status: number, message: string): Json {
   return { type: 'error', error: { type, message }, request_id: uniqueId('req_fake') };
 }
 
+/** The secret the fake signs thinking blocks with, as Anthropic does, so it can tell a block it wrote. */
+const THINKING_KEY = randomBytes(16);
+export const signThinking = (thinking: string) => createHmac('sha256', THINKING_KEY).update(thinking).digest('base64');
+
+/**
+ * What Anthropic refuses when extended thinking is on: a budget under 1024 or not below
+ * `max_tokens`, a thinking block whose signature it did not make, and a tool loop whose last
+ * assistant turn does not start with its thinking block (the API needs it back). Undefined: fine.
+ */
+export function thinkingProblem(body: Json): string | undefined {
+  if (body.thinking?.type !== 'enabled') return undefined;
+  const budget = Number(body.thinking.budget_tokens);
+  if (!(budget >= 1024)) return 'thinking.budget_tokens: Input should be greater than or equal to 1024';
+  if (!(Number(body.max_tokens) > budget)) return '`max_tokens` must be greater than `thinking.budget_tokens`.';
+  const messages: Json[] = Array.isArray(body.messages) ? body.messages : [];
+  for (const [i, m] of messages.entries()) {
+    for (const b of Array.isArray(m.content) ? m.content : []) {
+      if (b?.type === 'thinking' && b.signature !== signThinking(String(b.thinking ?? ''))) return `messages.${i}.content: Invalid \`signature\` in \`thinking\` block`;
+    }
+  }
+  const last = messages.at(-1);
+  const inToolLoop = Array.isArray(last?.content) && last.content.some((b: Json) => b?.type === 'tool_result');
+  const i = messages.findLastIndex((m) => m.role === 'assistant');
+  const first = i >= 0 && Array.isArray(messages[i]!.content) ? messages[i]!.content[0] : undefined;
+  if (inToolLoop && first?.type !== 'thinking' && first?.type !== 'redacted_thinking') {
+    return (
+      `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first?.type ?? 'text'}\`. When \`thinking\` is enabled, a final \`assistant\` message must start ` +
+      'with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns.'
+    );
+  }
+  return undefined;
+}
+
+/** The wire's words for a request longer than the context window (a 400). */
+export const ANTHROPIC_CONTEXT_OVERFLOW = 'prompt is too long: 208913 tokens > 200000 maximum';
+
+const stopReason = (a: ResolvedAnswer) => (a.cutOff ? 'max_tokens' : a.toolCalls.length ? 'tool_use' : 'end_turn');
+
 function contentBlocks(a: ResolvedAnswer): Json[] {
   const blocks: Json[] = [];
+  if (a.thinking !== undefined) blocks.push({ type: 'thinking', thinking: a.thinking, signature: signThinking(a.thinking) });
   if (a.text) blocks.push({ type: 'text', text: a.text });
-  for (const c of a.toolCalls) blocks.push({ type: 'tool_use', id: c.id, name: c.name, input: c.args });
+  for (const c of a.toolCalls) blocks.push({ type: 'tool_use', id: c.id, name: c.name, input: c.rawArgs ?? c.args });
   return blocks;
 }
 
@@ -70,7 +112,7 @@ export function anthropicMessage(a: ResolvedAnswer): Json {
     role: 'assistant',
     model: a.model,
     content: contentBlocks(a),
-    stop_reason: a.toolCalls.length ? 'tool_use' : 'end_turn',
+    stop_reason: stopReason(a),
     stop_sequence: null,
     usage: { input_tokens: a.usage.input, output_tokens: a.usage.output },
   };
@@ -101,6 +143,13 @@ export function streamAnthropicMessage(res: ServerResponse, a: ResolvedAnswer, h
   );
   writeSse(res, { type: 'ping' }, 'ping');
   let index = 0;
+  if (a.thinking !== undefined) {
+    writeSse(res, { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } }, 'content_block_start');
+    for (const p of pieces(a.thinking)) writeSse(res, { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: p } }, 'content_block_delta');
+    writeSse(res, { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: signThinking(a.thinking) } }, 'content_block_delta');
+    writeSse(res, { type: 'content_block_stop', index }, 'content_block_stop');
+    index += 1;
+  }
   if (a.text) {
     writeSse(res, { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, 'content_block_start');
     for (const p of pieces(a.text)) {
@@ -111,7 +160,7 @@ export function streamAnthropicMessage(res: ServerResponse, a: ResolvedAnswer, h
   }
   for (const c of a.toolCalls) {
     writeSse(res, { type: 'content_block_start', index, content_block: { type: 'tool_use', id: c.id, name: c.name, input: {} } }, 'content_block_start');
-    for (const p of pieces(JSON.stringify(c.args))) {
+    for (const p of pieces(argsText(c))) {
       writeSse(res, { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: p } }, 'content_block_delta');
     }
     writeSse(res, { type: 'content_block_stop', index }, 'content_block_stop');
@@ -121,7 +170,7 @@ export function streamAnthropicMessage(res: ServerResponse, a: ResolvedAnswer, h
     res,
     {
       type: 'message_delta',
-      delta: { stop_reason: a.toolCalls.length ? 'tool_use' : 'end_turn', stop_sequence: null },
+      delta: { stop_reason: stopReason(a), stop_sequence: null },
       usage: { output_tokens: a.usage.output },
     },
     'message_delta',

@@ -6,4 +6,4 @@
 export { startFakeLLM, type FakeLLM } from './server.js';
 export { echoResponder, fixedResponder } from './script.js';
 export { fakeEmbedding } from './openai-wire.js';
-export type { FakeLLMRequest, FakeMessage, Responder, ScriptedResponse, ScriptedToolCall, Wire } from './types.js';
+export { QUIRKS, type FakeLLMRequest, type FakeMessage, type Quirk, type Responder, type ScriptedResponse, type ScriptedToolCall, type Wire } from './types.js';

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import type { FakeLLMRequest, FakeMessage, ResolvedAnswer } from './types.js';
+import type { FakeLLMRequest, FakeMessage, Quirk, ResolvedAnswer } from './types.js';
 import { pieces, startSse, writeSse } from './sse.js';
-import { estimateTokens, uniqueId } from './script.js';
+import { argsText, estimateTokens, uniqueId } from './script.js';
 
 /** The OpenAI Chat Completions and Embeddings wire, as the official SDK speaks it. */
 
@@ -43,6 +43,18 @@ export function normaliseOpenAIChat(body: Json): Pick<FakeLLMRequest, 'model' | 
   return { model: String(body.model ?? ''), stream: body.stream === true, messages, tools };
 }
 
+/** What OpenAI answers when the messages do not fit the model's context window (a 400). */
+export function openAIContextOverflow(model: string): Json {
+  return {
+    error: {
+      message: `This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages. (model ${model})`,
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'context_length_exceeded',
+    },
+  };
+}
+
 const ERROR_TYPES: Record<number, { type: string; code: string | null }> = {
   400: { type: 'invalid_request_error', code: null },
   401: { type: 'invalid_request_error', code: 'invalid_api_key' },
@@ -61,21 +73,36 @@ function usageOf(a: ResolvedAnswer): Json {
   return { prompt_tokens: a.usage.input, completion_tokens: a.usage.output, total_tokens: a.usage.input + a.usage.output };
 }
 
-export function openAICompletion(a: ResolvedAnswer): Json {
-  const message: Json = { role: 'assistant', content: a.text || (a.toolCalls.length ? null : ''), refusal: null };
-  if (a.toolCalls.length > 0) {
-    message.tool_calls = a.toolCalls.map((c) => ({
-      id: c.id,
-      type: 'function',
-      function: { name: c.name, arguments: JSON.stringify(c.args) },
-    }));
+/** Servers that put tool calls in the content write each as `{"name", "arguments"}` between their own markers. */
+const CONTENT_MARKERS: Partial<Record<Quirk, [string, string]>> = { vllm: ['<tool_call>\n', '\n</tool_call>'], lmstudio: ['[TOOL_REQUEST]\n', '\n[END_TOOL_REQUEST]'] };
+
+/** The content and tool calls as the answer's quirk puts them on the wire. */
+function onTheWire(a: ResolvedAnswer): { content: string; toolCalls: Json[]; finish: string } {
+  const markers = a.quirk ? CONTENT_MARKERS[a.quirk] : undefined;
+  if (markers && a.toolCalls.length) {
+    const calls = a.toolCalls.map((c) => `${markers[0]}{"name": ${JSON.stringify(c.name)}, "arguments": ${argsText(c)}}${markers[1]}`);
+    return { content: [a.text, ...calls].filter(Boolean).join('\n'), toolCalls: [], finish: a.cutOff ? 'length' : 'stop' };
   }
+  const toolCalls = a.toolCalls.map((c) => ({
+    ...(a.quirk === 'llamacpp' ? {} : { id: c.id }),
+    type: 'function',
+    function: { name: c.name, arguments: a.quirk === 'ollama' && c.rawArgs === undefined ? c.args : argsText(c) },
+  }));
+  return { content: a.text, toolCalls, finish: a.cutOff ? 'length' : toolCalls.length ? 'tool_calls' : 'stop' };
+}
+
+export function openAICompletion(a: ResolvedAnswer): Json {
+  const wire = onTheWire(a);
+  const message: Json = { role: 'assistant', content: wire.content || (wire.toolCalls.length ? null : ''), refusal: null };
+  // vLLM and DeepSeek-style servers return a reasoning model's thinking beside the answer.
+  if (a.thinking !== undefined) message.reasoning_content = a.thinking;
+  if (wire.toolCalls.length > 0) message.tool_calls = wire.toolCalls;
   return {
     id: uniqueId('chatcmpl-fake'),
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: a.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: a.toolCalls.length ? 'tool_calls' : 'stop' }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: wire.finish }],
     usage: usageOf(a),
     system_fingerprint: 'fp_fake',
   };
@@ -95,18 +122,24 @@ export function streamOpenAICompletion(res: ServerResponse, a: ResolvedAnswer, i
     ...(includeUsage ? { usage: null } : {}),
     ...extra,
   });
+  const wire = onTheWire(a);
   startSse(res, headers);
   writeSse(res, chunk([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]));
-  for (const p of pieces(a.text)) {
+  for (const p of pieces(wire.content)) {
     writeSse(res, chunk([{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }]));
   }
-  a.toolCalls.forEach((c, i) => {
-    writeSse(res, chunk([{ index: 0, delta: { tool_calls: [{ index: i, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
-    for (const p of pieces(JSON.stringify(c.args))) {
+  wire.toolCalls.forEach((c, i) => {
+    if (typeof c.function.arguments !== 'string') {
+      // Ollama sends each call whole, arguments as an object, in one delta.
+      writeSse(res, chunk([{ index: 0, delta: { tool_calls: [{ index: i, ...c }] }, logprobs: null, finish_reason: null }]));
+      return;
+    }
+    writeSse(res, chunk([{ index: 0, delta: { tool_calls: [{ index: i, ...c, function: { name: c.function.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+    for (const p of pieces(c.function.arguments)) {
       writeSse(res, chunk([{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: p } }] }, logprobs: null, finish_reason: null }]));
     }
   });
-  writeSse(res, chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: a.toolCalls.length ? 'tool_calls' : 'stop' }]));
+  writeSse(res, chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: wire.finish }]));
   if (includeUsage) writeSse(res, chunk([], { usage: usageOf(a) }));
   writeSse(res, '[DONE]');
   res.end();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FakeLLMRequest, ResolvedAnswer, Responder, ScriptedResponse } from './types.js';
+import type { FakeLLMRequest, Quirk, ResolvedAnswer, Responder, ScriptedResponse } from './types.js';
 
 let counter = 0;
 
@@ -61,19 +61,27 @@ export class Script {
 }
 
 /** Settles ids, usage and model for a successful scripted response. */
-export function resolveAnswer(res: ScriptedResponse, req: FakeLLMRequest, toolIdPrefix: string): ResolvedAnswer {
+export function resolveAnswer(res: ScriptedResponse, req: FakeLLMRequest, toolIdPrefix: string, serverQuirk?: Quirk): ResolvedAnswer {
   const text = res.text ?? '';
   const toolCalls = (res.toolCalls ?? []).map((c) => ({
     id: c.id ?? uniqueId(toolIdPrefix),
     name: c.name,
     args: c.args ?? {},
+    ...(c.rawArgs !== undefined ? { rawArgs: c.rawArgs } : {}),
   }));
+  const quirk = res.quirk === 'none' ? undefined : (res.quirk ?? serverQuirk);
   const promptText = req.messages.map((m) => m.content).join('\n');
-  const outputText = text + toolCalls.map((c) => c.name + JSON.stringify(c.args)).join('');
+  const outputText = text + toolCalls.map((c) => c.name + (c.rawArgs ?? JSON.stringify(c.args))).join('');
   return {
     text,
     toolCalls,
     usage: res.usage ?? { input: estimateTokens(promptText), output: estimateTokens(outputText) },
     model: res.model ?? req.model,
+    cutOff: res.cutOff === true,
+    ...(res.thinking !== undefined ? { thinking: res.thinking } : {}),
+    ...(quirk ? { quirk } : {}),
   };
 }
+
+/** The arguments of a resolved call as the wire carries them. */
+export const argsText = (c: ResolvedAnswer['toolCalls'][number]): string => c.rawArgs ?? JSON.stringify(c.args);

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FakeLLMRequest, Responder, ScriptedResponse, Wire } from './types.js';
+import { QUIRKS, type FakeLLMRequest, type Quirk, type Responder, type ScriptedResponse, type Wire } from './types.js';
 import { Script, echoResponder, fixedResponder, resolveAnswer, uniqueId } from './script.js';
-import { embeddingsResponse, normaliseOpenAIChat, openAICompletion, openAIError, streamOpenAICompletion } from './openai-wire.js';
-import { anthropicError, anthropicMessage, normaliseAnthropic, streamAnthropicMessage } from './anthropic-wire.js';
+import { embeddingsResponse, normaliseOpenAIChat, openAICompletion, openAIContextOverflow, openAIError, streamOpenAICompletion } from './openai-wire.js';
+import { ANTHROPIC_CONTEXT_OVERFLOW, anthropicError, anthropicMessage, normaliseAnthropic, streamAnthropicMessage, thinkingProblem } from './anthropic-wire.js';
 import { readBody, sendJson } from '../http-body.js';
 
 /** A running scripted model server. */
@@ -24,7 +24,9 @@ export interface FakeLLM {
   setResponder(fn: Responder | undefined): void;
   /** Scripted responses not consumed yet. */
   readonly pending: number;
-  /** Forgets requests, queue and responder. */
+  /** Behave like an OpenAI-compatible server with this quirk (see `Quirk`); `undefined`: like OpenAI. */
+  setQuirk(quirk: Quirk | undefined): void;
+  /** Forgets requests, queue, responder and quirk. */
   clear(): void;
   close(): Promise<void>;
 }
@@ -55,6 +57,8 @@ function missingAuth(wire: Wire, req: IncomingMessage): string | undefined {
 export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLLM> {
   const script = new Script();
   const requests: FakeLLMRequest[] = [];
+  /** The OpenAI-compatible server this one behaves like, for every answer with tool calls. */
+  let quirk: Quirk | undefined;
 
   async function handleModel(wire: Wire, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
@@ -79,15 +83,37 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
       return;
     }
 
+    const thinkingRefused = wire === 'anthropic' ? thinkingProblem(body) : undefined;
+    if (thinkingRefused) {
+      sendJson(res, 400, errorBody(wire, 400, thinkingRefused));
+      return;
+    }
     const scripted = await script.next(record);
     if (scripted.delayMs) await sleep(scripted.delayMs);
     if (res.destroyed) return; // the client gave up (timeout) while we waited
     const headers = { 'x-request-id': uniqueId('req_'), 'request-id': uniqueId('req_'), ...(scripted.headers ?? {}) };
+    if (scripted.contextOverflow) {
+      sendJson(res, 400, wire === 'anthropic' ? anthropicError(400, ANTHROPIC_CONTEXT_OVERFLOW) : openAIContextOverflow(record.model), headers);
+      return;
+    }
     if (scripted.status && scripted.status >= 400) {
       sendJson(res, scripted.status, errorBody(wire, scripted.status, scripted.error ?? `Scripted error ${scripted.status}`), headers);
       return;
     }
-    const answer = resolveAnswer(scripted, record, wire === 'anthropic' ? 'toolu_fake' : 'call_fake');
+    if (scripted.dropConnection) {
+      // Headers and a first piece of the body, then the connection goes: a reset mid-answer.
+      res.writeHead(200, { 'content-type': record.stream ? 'text/event-stream' : 'application/json', ...headers });
+      res.write(
+        record.stream
+          ? 'data: {"id":"chatcmpl-cut","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Half an ans'
+          : '{"id":"cut","choices":[{"index":0,"message":{"role":"assistant","content":"Half an ans',
+      );
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    // Thinking is only answered to a request that asked for it, as the real API does.
+    const asked = wire === 'anthropic' ? (body.thinking?.type === 'enabled' ? scripted : { ...scripted, thinking: undefined }) : scripted;
+    const answer = resolveAnswer(asked, record, wire === 'anthropic' ? 'toolu_fake' : 'call_fake', quirk);
     if (wire === 'anthropic') {
       if (record.stream) streamAnthropicMessage(res, answer, headers);
       else sendJson(res, scripted.status ?? 200, anthropicMessage(answer), headers);
@@ -112,6 +138,12 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
     if (path === '/_fake/clear' && req.method === 'POST') {
       requests.length = 0;
       script.clear();
+      quirk = undefined;
+      return sendJson(res, 200, { ok: true });
+    }
+    if (path === '/_fake/quirk' && req.method === 'POST') {
+      if (body.quirk !== null && !QUIRKS.includes(body.quirk)) return sendJson(res, 400, { error: `expected {quirk: null | ${QUIRKS.map((q) => JSON.stringify(q)).join(' | ')}}` });
+      quirk = body.quirk ?? undefined;
       return sendJson(res, 200, { ok: true });
     }
     if (path === '/_fake/enqueue' && req.method === 'POST') {
@@ -161,9 +193,13 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
     get pending() {
       return script.pending;
     },
+    setQuirk(q) {
+      quirk = q;
+    },
     clear() {
       requests.length = 0;
       script.clear();
+      quirk = undefined;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

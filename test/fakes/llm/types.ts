@@ -7,10 +7,27 @@ export type Wire = 'openai' | 'anthropic' | 'embeddings';
 
 export interface ScriptedToolCall {
   name: string;
-  args: Record<string, unknown>;
+  args?: Record<string, unknown>;
+  /**
+   * The arguments exactly as sent on the wire, instead of `args` as JSON: for arguments that are
+   * not valid JSON (`'{"repo": "acme'`, a call cut off mid-way). On the Anthropic wire a stream
+   * sends them as the `partial_json` deltas; a whole message sends the string as `input`.
+   */
+  rawArgs?: string;
   /** Left out, the server makes a unique one in the wire's style (`call_…`, `toolu_…`). */
   id?: string;
 }
+
+/**
+ * How OpenAI-compatible servers get tool calls wrong, each as the server sends it:
+ * - `ollama`: `function.arguments` as a JSON object instead of a string;
+ * - `llamacpp`: tool calls without an `id`;
+ * - `vllm`: no `tool_calls` at all, the calls inside the content as `<tool_call>{…}</tool_call>`
+ *   (a Hermes-style model served without a tool parser), finish_reason `stop`;
+ * - `lmstudio`: the calls inside the content as `[TOOL_REQUEST]{…}[END_TOOL_REQUEST]`.
+ */
+export const QUIRKS = ['ollama', 'llamacpp', 'vllm', 'lmstudio'] as const;
+export type Quirk = (typeof QUIRKS)[number];
 
 /** One scripted answer. With `status` >= 400 it is an error in the platform's own JSON shape. */
 export interface ScriptedResponse {
@@ -26,6 +43,22 @@ export interface ScriptedResponse {
   usage?: { input: number; output: number };
   /** Model name echoed back; left out, the requested model. */
   model?: string;
+  /** The answer hit the output limit: `finish_reason: "length"` (OpenAI), `stop_reason: "max_tokens"` (Anthropic). */
+  cutOff?: boolean;
+  /**
+   * The request is longer than the model's context window: a 400 in the wire's own words
+   * (OpenAI `context_length_exceeded`, Anthropic "prompt is too long").
+   */
+  contextOverflow?: boolean;
+  /** Send the headers and part of the body, then drop the connection (a reset mid-stream). */
+  dropConnection?: boolean;
+  /**
+   * Anthropic extended thinking: a signed `thinking` block before the answer. Only answered when
+   * the request enabled thinking; the server then checks that thinking blocks come back signed.
+   */
+  thinking?: string;
+  /** This response's wire quirk (else the server's own mode, see `setQuirk`). */
+  quirk?: Quirk | 'none';
 }
 
 export interface FakeMessage {
@@ -33,6 +66,8 @@ export interface FakeMessage {
   content: string;
   toolCalls?: { id: string; name: string; args: Record<string, unknown> }[];
   toolCallId?: string;
+  /** The thinking blocks an assistant message carried back (Anthropic). */
+  thinking?: string;
 }
 
 /** A request as the server saw it, normalised across wires. */
@@ -56,7 +91,10 @@ export type Responder = (req: FakeLLMRequest) => ScriptedResponse | Promise<Scri
 /** A scripted response made concrete: ids fixed, usage and model settled. */
 export interface ResolvedAnswer {
   text: string;
-  toolCalls: { id: string; name: string; args: Record<string, unknown> }[];
+  toolCalls: { id: string; name: string; args: Record<string, unknown>; rawArgs?: string }[];
   usage: { input: number; output: number };
   model: string;
+  cutOff: boolean;
+  thinking?: string;
+  quirk?: Quirk;
 }
