@@ -12,11 +12,14 @@ import { WorkLedger } from '../ledger/ledger.js';
 import { resolveSandbox } from '../tools/sandbox/resolve.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 import { findServer, type ReadSourceOptions } from './audit.js';
+import { modelFacts } from './doctor-models.js';
 import { exitCodeOf, fail, ok, renderSections, warn, type Fact, type Section } from './doctor-report.js';
 import { serverWorkItems, workspaceFacts, type WorkItemSource, type WorkspaceReport } from './doctor-workspaces.js';
 
 export interface DoctorCommandOptions extends ReadSourceOptions {
   json?: boolean;
+  /** false with `--no-model-check`: the models are named, not asked. */
+  modelCheck?: boolean;
 }
 
 /** What `pantheon doctor --json` prints. */
@@ -28,7 +31,7 @@ export interface DoctorReport {
 
 /**
  * `pantheon doctor`: what this installation is made of and whether it can run — the config, the
- * data dir, the database, the sandbox, the workspaces — one fact per line, marked ✔, ⚠ or ✖.
+ * data dir, the database, the sandbox, the workspaces, whether each model can drive the tools — one fact per line, marked ✔, ⚠ or ✖.
  * Returns the exit code: 1 when anything is ✖. A configuration error is thrown (exit 2).
  * It asks a running server only for work items, and only when the embedded database is that
  * server's (`--url` or PANTHEON_URL names it, else 127.0.0.1 on the configured port).
@@ -45,6 +48,7 @@ export async function doctorCommand(opts: DoctorCommandOptions, out: NodeJS.Writ
       { title: 'Database', facts: db.facts },
       { title: 'Sandbox', facts: await sandboxFacts(loaded) },
       { title: 'Workspaces', facts: workspaces.facts },
+      { title: 'Models', facts: await modelFacts(loaded, process.env, { check: opts.modelCheck !== false }) },
     ];
     const exitCode = exitCodeOf(sections);
     const report: DoctorReport = { ok: exitCode === 0, sections, workspaces: workspaces.workspaces };

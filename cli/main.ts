@@ -109,12 +109,12 @@ export async function main(argv: string[]): Promise<void> {
       await auditCommand(opts);
     });
 
-  readOptions(program.command('doctor').description('check the installation: config, data dir, database, sandbox, workspaces (exit 1 when something is wrong)')).action(
-    async (opts: import('./doctor.js').DoctorCommandOptions) => {
+  readOptions(program.command('doctor').description('check the installation: config, data dir, database, sandbox, workspaces, models (exit 1 when something is wrong)'))
+    .option('--no-model-check', 'do not send the models the short conformance check (a few small requests each)')
+    .action(async (opts: import('./doctor.js').DoctorCommandOptions) => {
       const { doctorCommand } = await import('./doctor.js');
       process.exitCode = await doctorCommand(opts);
-    },
-  );
+    });
 
   readOptions(program.command('work').description('show the work ledger: what is in flight, or one item and its history'))
     .argument('[id]', 'a work item (W-12, #12 or 12)')

@@ -1,0 +1,252 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startFakeLLM, type FakeLLM, type FakeLLMRequest, type ScriptedResponse } from '../fakes/llm/index.js';
+import { startFakeTelegram, type FakeTelegram, type FakeUser, type SentMessage } from '../fakes/telegram/index.js';
+import { getMessages, modelEnv, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon } from '../support/pantheon-process.js';
+
+/**
+ * Issue 15, end to end: the real `pantheon start` process, its real model SDKs talking to the
+ * scripted model server, which misbehaves as real models do. For each misbehaviour the human sees
+ * the recovered answer or one clear message, the server keeps serving, and the next message in the
+ * same thread is answered. Then the OpenAI-compatible servers' quirks, Telegram, and doctor.
+ */
+const TOKEN = '7000002:AAH-fake-telegram-token-model-e2e';
+const jeff: FakeUser = { id: 111, first_name: 'Jeff', username: 'jeff' };
+const chatRequests = (fake: FakeLLM) => fake.requests.filter((r) => r.wire === 'openai');
+const MODEL = 'openai:gpt-4.1-mini';
+
+async function project(lines: string[] = []) {
+  const dir = await tempDir('pantheon-model-e2e-');
+  await mkdir(join(dir.path, 'personas'));
+  await writeFile(join(dir.path, 'personas', 'apollo.yaml'), 'id: apollo\nname: Apollo\nrole: developer\ndescription: Developer who ships fixes.\ntools: [handoff]\nprompt: I write code.\n');
+  await writeFile(join(dir.path, 'personas', 'athena.yaml'), 'id: athena\nname: Athena\nrole: pm\ndescription: Product manager.\ntools: [handoff]\nprompt: I scope work.\n');
+  // Short timeout and backoff so the failure scenarios are quick; the rest as shipped.
+  await writeFile(join(dir.path, 'pantheon.yaml'), ['models:', '  timeoutMs: 2000', '  maxRetries: 2', 'humans:', '  - { id: jeff, local: jeff, telegram: 111, approver: true }', ...lines].join('\n'));
+  return dir;
+}
+
+describe('models as they really behave, through the real process', () => {
+  let llm: FakeLLM;
+  before(async () => {
+    llm = await startFakeLLM();
+  });
+  after(async () => {
+    await llm.close();
+  });
+
+  it('local chat: each misbehaviour ends in the recovered answer or one clear message, and the thread answers the next message', async () => {
+    const dir = await project();
+    const app = await startPantheonProcess({ env: modelEnv(llm), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
+    const room = 'misbehaving';
+    const old = new Set<string>();
+    /** Sends a message with the model's scripted answers; resolves to what was posted in answer to it. */
+    const exchange = async (text: string, script: ScriptedResponse[], until: (m: ApiMessage) => boolean): Promise<ApiMessage[]> => {
+      llm.enqueue(...script);
+      await postMessage(app.url, room, { text, user: 'jeff' });
+      await waitForMessage(app.url, room, (m) => !old.has(m.id) && m.role !== 'user' && until(m), 20_000).catch(async (err) => {
+        throw new Error(`${err.message}\nserver log:\n${app.stderr().slice(-3000)}`);
+      });
+      await new Promise((r) => setTimeout(r, 300)); // anything else that would be posted for this message
+      const fresh = (await getMessages(app.url, room)).filter((m) => !old.has(m.id));
+      for (const m of fresh) old.add(m.id);
+      assert.ok(llm.pending === 0, `the model was asked for every scripted answer (${llm.pending} left)`);
+      return fresh.filter((m) => m.role !== 'user');
+    };
+    const answerAgain = async () => {
+      const posted = await exchange('@apollo still there?', [{ text: 'Still here.' }], (m) => m.text === 'Still here.');
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.text]),
+        [['agent', 'Still here.']],
+      );
+    };
+    try {
+      // Arguments that are not JSON: the model is told and corrects itself; the human sees the answer only.
+      let posted = await exchange(
+        '@apollo what is in flight?',
+        [{ toolCalls: [{ name: 'work_in_flight', rawArgs: '{"owner": "apol' }] }, { toolCalls: [{ name: 'work_in_flight', args: {} }] }, { text: 'Nothing is in flight.' }],
+        (m) => m.text === 'Nothing is in flight.',
+      );
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.persona, m.text]),
+        [['agent', 'apollo', 'Nothing is in flight.']],
+      );
+      const [, repair, afterTool] = chatRequests(llm).slice(-3) as [FakeLLMRequest, FakeLLMRequest, FakeLLMRequest];
+      assert.match(repair.messages.at(-1)!.content, /^Error: the arguments of your call to work_in_flight are not a valid JSON object: \{"owner": "apol/);
+      assert.equal(repair.messages.at(-1)!.role, 'tool');
+      assert.doesNotMatch(afterTool.messages.at(-1)!.content, /^Error/, 'the corrected call ran');
+
+      // Malformed past the cap: one message naming the model.
+      posted = await exchange(
+        '@apollo what is in flight now?',
+        [1, 2, 3, 4].map(() => ({ toolCalls: [{ name: 'work_in_flight', rawArgs: '{"owner": ' }] })),
+        (m) => m.role === 'system',
+      );
+      assert.equal(posted.length, 1, JSON.stringify(posted));
+      assert.match(
+        posted[0]!.text,
+        new RegExp(`^Apollo could not produce a valid tool call: ${MODEL} got it wrong 4 times in a row \\(last: its call to work_in_flight had arguments that are not valid JSON\\)`),
+      );
+      await answerAgain();
+
+      // Nothing at all, twice.
+      posted = await exchange('@apollo hello?', [{ text: '' }, { text: '' }], (m) => m.role === 'system');
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.text]),
+        [['system', `Apollo could not answer: ${MODEL} answered with nothing, twice. Send your message again, or give apollo another model.`]],
+      );
+      await answerAgain();
+
+      // Nothing once: retried into an answer.
+      posted = await exchange('@apollo hello again?', [{ text: '' }, { text: 'Hello!' }], (m) => m.text === 'Hello!');
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.text]),
+        [['agent', 'Hello!']],
+      );
+
+      // Cut off at the output limit: continued once.
+      posted = await exchange('@apollo tell me a story', [{ text: 'Once upon a time, ', cutOff: true }, { text: 'the end.' }], (m) => m.role === 'agent');
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.text]),
+        [['agent', 'Once upon a time, the end.']],
+      );
+      assert.match(chatRequests(llm).at(-1)!.messages.at(-1)!.content, /cut off by the output limit\. Continue exactly where it stopped/);
+
+      // Rate limited past the retries: one message naming the model and what failed; no secrets, no body.
+      posted = await exchange(
+        '@apollo are you busy?',
+        [1, 2, 3].map(() => ({ status: 429, error: 'Rate limit reached for gpt-4.1-mini in organization org-secret123', headers: { 'retry-after-ms': '5' } })),
+        (m) => m.role === 'system',
+      );
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.text]),
+        [['system', `Apollo could not answer: ${MODEL} was rate limited (429) after 3 attempts. Send your message again in a while, or configure a fallback model (models.fallback).`]],
+      );
+      await answerAgain();
+
+      // The connection drops mid-answer, every time.
+      posted = await exchange(
+        '@apollo one more?',
+        [1, 2, 3].map(() => ({ dropConnection: true })),
+        (m) => m.role === 'system',
+      );
+      assert.deepEqual(
+        posted.map((m) => m.text),
+        [`Apollo could not answer: ${MODEL} dropped the connection in the middle of its answer after 3 attempts. Send your message again in a while, or configure a fallback model (models.fallback).`],
+      );
+      await answerAgain();
+
+      // No answer within the timeout.
+      posted = await exchange('@apollo slow?', [{ delayMs: 3000, text: 'too late' }], (m) => m.role === 'system');
+      assert.deepEqual(
+        posted.map((m) => m.text),
+        [`Apollo could not answer: ${MODEL} did not answer in time (timeout). Send your message again in a while, or configure a fallback model (models.fallback).`],
+      );
+      await answerAgain();
+
+      // Longer than the context window: the oldest half is left out and the model asked once more.
+      const before = chatRequests(llm).length;
+      posted = await exchange('@apollo summarise', [{ contextOverflow: true }, { text: 'A short summary.' }], (m) => m.role === 'agent');
+      assert.deepEqual(
+        posted.map((m) => [m.role, m.text]),
+        [['agent', 'A short summary.']],
+      );
+      const [full, trimmed] = chatRequests(llm).slice(before) as [FakeLLMRequest, FakeLLMRequest];
+      assert.ok(trimmed.messages.length < full.messages.length, `${trimmed.messages.length} < ${full.messages.length}`);
+      assert.match(trimmed.messages[1]!.content, /earlier messages of this conversation were left out/);
+      await answerAgain();
+
+      const health = await fetch(`${app.url}/healthz`);
+      assert.equal(health.status, 200);
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      assert.doesNotMatch(metrics, /pantheon_runs_total\{persona="team",outcome="error"\}/, 'no run failed');
+      assert.doesNotMatch((await getMessages(app.url, room)).map((m) => m.text).join('\n'), /org-secret123|stack|at .*\.js:\d+/);
+    } finally {
+      assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+
+  it('Ollama-, vLLM-, llama.cpp- and LM Studio-style tool calls each drive a full tool-calling turn', async () => {
+    const dir = await project();
+    const app = await startPantheonProcess({ env: modelEnv(llm), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
+    try {
+      for (const quirk of ['ollama', 'vllm', 'llamacpp', 'lmstudio'] as const) {
+        llm.clear();
+        llm.setQuirk(quirk);
+        llm.enqueue({ toolCalls: [{ name: 'work_in_flight', args: { owner: 'apollo' } }] }, { text: `Nothing in flight (${quirk}).` });
+        await postMessage(app.url, `quirk-${quirk}`, { text: '@apollo what is in flight for you?', user: 'jeff' });
+        const reply = await waitForMessage(app.url, `quirk-${quirk}`, (m) => m.role !== 'user', 20_000);
+        assert.deepEqual([reply.role, reply.text], ['agent', `Nothing in flight (${quirk}).`]);
+        const [first, second] = chatRequests(llm) as [FakeLLMRequest, FakeLLMRequest];
+        assert.ok(first.tools.includes('work_in_flight'));
+        const call = second.messages.find((m) => m.role === 'assistant')?.toolCalls?.[0];
+        assert.equal(call?.name, 'work_in_flight', `${quirk}: the call went back to the model as a proper tool call`);
+        assert.deepEqual(call?.args, { owner: 'apollo' });
+        assert.ok(call?.id, `${quirk}: the call has an id`);
+        const result = second.messages.find((m) => m.role === 'tool');
+        assert.equal(result?.toolCallId, call?.id);
+        assert.doesNotMatch(result!.content, /^Error/, `${quirk}: the tool ran: ${result!.content}`);
+        assert.equal((await getMessages(app.url, `quirk-${quirk}`)).length, 2, 'one question, one answer, no notice');
+      }
+    } finally {
+      llm.setQuirk(undefined);
+      assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+
+  it('telegram: a malformed call is repaired and a rate-limited model is one clear message; the next message is answered', async () => {
+    const tg: FakeTelegram = await startFakeTelegram({ token: TOKEN });
+    const dir = await project(['channels:', '  telegram:', '    token: "${TELEGRAM_BOT_TOKEN}"', `    apiRoot: ${tg.apiRoot}`]);
+    const app: RunningPantheon = await startPantheonProcess({ env: modelEnv(llm, { TELEGRAM_BOT_TOKEN: TOKEN }), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
+    const inJeff = (re: RegExp) => (m: SentMessage) => m.chat_id === 111 && re.test(m.visible);
+    try {
+      llm.clear();
+      llm.enqueue({ toolCalls: [{ name: 'work_in_flight', rawArgs: '{"owner": ' }] }, { toolCalls: [{ name: 'work_in_flight', args: {} }] }, { text: 'All quiet.' });
+      tg.sendText({ from: jeff, text: '/ask apollo anything in flight?' });
+      await tg.waitForSent(inJeff(/^Apollo: All quiet\.$/));
+
+      llm.enqueue(...[1, 2, 3].map(() => ({ status: 429, error: 'Rate limit reached', headers: { 'retry-after-ms': '5' } })));
+      tg.sendText({ from: jeff, text: '/ask apollo and now?' });
+      const notice = await tg.waitForSent(inJeff(/could not answer/));
+      assert.match(notice.visible, new RegExp(`Apollo could not answer: ${MODEL} was rate limited \\(429\\) after 3 attempts\\.`));
+
+      llm.enqueue({ text: 'Back again.' });
+      tg.sendText({ from: jeff, text: '/ask apollo back?' });
+      await tg.waitForSent(inJeff(/^Apollo: Back again\.$/));
+      assert.equal(tg.sent.filter((m) => m.chat_id === 111 && /could not/.test(m.visible)).length, 1, 'one message for the failure');
+    } finally {
+      assert.equal(await app.stop(), 0);
+      await tg.close();
+      await dir.remove();
+    }
+  });
+
+  it('pantheon doctor tells a model that cannot call tools from one that can', async () => {
+    const dir = await project();
+    try {
+      llm.clear();
+      // A model that only ever talks: never calls the tool it is asked to call.
+      llm.setResponder(() => ({ text: 'I would check the weather, but I cannot use tools. pong' }));
+      const cannot = await runCli(['doctor', '--data-dir', join(dir.path, 'data')], { env: modelEnv(llm), cwd: dir.path, timeoutMs: 90_000 });
+      assert.equal(cannot.code, 1, cannot.stdout + cannot.stderr);
+      assert.match(cannot.stdout, /^Models$/m);
+      assert.match(cannot.stdout, new RegExp(`^ {2}✖ model ${MODEL} \\(apollo, athena, pantheon\\): cannot drive Pantheon's tools — one tool call: get_weather did not run for paris`, 'm'));
+
+      // One that can: calls get_weather when asked, answers with the result.
+      llm.setResponder((req) => {
+        const last = req.messages.at(-1)!;
+        if (last.role === 'tool') return { text: `It is ${/(\d+°C)/.exec(last.content)?.[1] ?? '?'} in Paris.` };
+        if (/get_weather/.test(last.content)) return { toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] };
+        return { text: 'pong' };
+      });
+      const can = await runCli(['doctor', '--data-dir', join(dir.path, 'data')], { env: modelEnv(llm), cwd: dir.path, timeoutMs: 90_000 });
+      assert.match(can.stdout, new RegExp(`^ {2}✔ model ${MODEL} \\(apollo, athena, pantheon\\): can drive Pantheon's tools \\(plain answer, one tool call\\)$`, 'm'), can.stdout + can.stderr);
+    } finally {
+      llm.setResponder(undefined);
+      await dir.remove();
+    }
+  });
+});
