@@ -18,5 +18,6 @@ export {
   type ModelPrice,
   type ModelsConfig,
   type PersonaModelRef,
+  type ReasoningConfig,
   type ProviderConfig,
 } from './model-config.js';

@@ -11,6 +11,19 @@ export interface PersonaModelRef {
   model?: string;
   /** Tried in order when the primary fails after its retries. */
   fallbackModels?: string[];
+  reasoning?: ReasoningConfig;
+}
+
+/**
+ * How a persona's model thinks before it answers. `budgetTokens` turns on Anthropic extended
+ * thinking (its thinking blocks go back to the API with the tool results, as it requires);
+ * `effort` is OpenAI's reasoning effort (also the budget's default: low 2048, medium 8192, high 16384).
+ */
+export interface ReasoningConfig {
+  effort?: 'minimal' | 'low' | 'medium' | 'high';
+  budgetTokens?: number;
+  /** Post the model's thinking with its answer. */
+  show?: boolean;
 }
 
 /** A named model server: an OpenAI-compatible one (Ollama, vLLM, LM Studio) or an Anthropic-compatible one. */

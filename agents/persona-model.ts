@@ -60,7 +60,7 @@ export function createPersonaModel(opts: PersonaModelOptions): BaseChatModel {
   const chain = resolveModelChain(opts.persona, opts.models, env);
   const links: ModelLink[] = chain.map((spec) => {
     const { provider, model } = parseModelSpec(spec, opts.models);
-    return { spec, provider, model, base: buildChatModel(spec, { models: opts.models, env }) };
+    return { spec, provider, model, base: buildChatModel(spec, { models: opts.models, env, reasoning: opts.persona.reasoning }) };
   });
   return new FallbackChatModel({
     links,

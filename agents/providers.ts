@@ -1,7 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { ChatOpenAI } from '@langchain/openai';
-import { DEFAULT_TIMEOUT_MS, type ModelEnv, type ModelsConfig, type ProviderConfig } from './model-config.js';
+import { DEFAULT_TIMEOUT_MS, type ModelEnv, type ModelsConfig, type ProviderConfig, type ReasoningConfig } from './model-config.js';
 import { parseModelSpec } from './model-spec.js';
 import { toleratingFetch } from './openai-compatible.js';
 
@@ -60,7 +60,12 @@ export interface BuildChatModelOptions {
   maxRetries?: number;
   /** Use SSE even for `invoke`. `.stream()` streams either way. */
   streaming?: boolean;
+  reasoning?: ReasoningConfig;
 }
+
+const EFFORT_BUDGET = { minimal: 1024, low: 2048, medium: 8192, high: 16384 } as const;
+/** Room for the answer itself beside the thinking budget (Anthropic needs max_tokens above the budget). */
+const ANSWER_TOKENS = 8192;
 
 /** Builds the LangChain chat model for one `provider:model` spec. */
 export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseChatModel {
@@ -69,12 +74,15 @@ export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseC
   const p = resolveProvider(provider, opts.models, env);
   const timeout = opts.models.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxRetries = opts.maxRetries ?? 0;
+  const reasoning = opts.reasoning;
   if (p.type === 'anthropic') {
+    const budget = reasoning?.budgetTokens ?? (reasoning?.effort ? EFFORT_BUDGET[reasoning.effort] : undefined);
     return new ChatAnthropic({
       model,
       apiKey: p.apiKey,
       anthropicApiUrl: p.baseUrl,
       maxRetries,
+      ...(budget ? { thinking: { type: 'enabled', budget_tokens: budget }, maxTokens: budget + ANSWER_TOKENS } : {}),
       ...(opts.streaming ? { streaming: true } : {}),
       clientOptions: { timeout },
     });
@@ -89,6 +97,7 @@ export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseC
     // `streaming: false` would make ChatOpenAI refuse `.stream()` too; leave it unset.
     ...(opts.streaming ? { streaming: true } : {}),
     streamUsage: true,
+    ...(reasoning?.effort ? { reasoning: { effort: reasoning.effort } } : {}),
     // OpenAI-compatible servers speak Chat Completions, not the Responses API.
     useResponsesApi: false,
   });

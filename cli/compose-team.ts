@@ -40,7 +40,7 @@ export interface ComposeTeamOptions {
   logger: Logger;
   env: NodeJS.ProcessEnv;
   durability: TurnDeps['durability'];
-  modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
+  modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels' | 'reasoning'>) => BaseChatModel;
   /** Tool groups provided by modules (github, workspace, infra). */
   groups?: Record<string, ToolGroupFactory>;
   /** Chat commands; the team adds /status, /personas, approve and deny. */

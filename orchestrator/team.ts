@@ -17,7 +17,7 @@ import { composeSystemPrompt, composeSupervisorPrompt } from './system-prompt.js
 export interface TeamDeps {
   personas: readonly Persona[];
   checkpointer: BaseCheckpointSaver;
-  modelFor: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
+  modelFor: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels' | 'reasoning'>) => BaseChatModel;
   /** The persona's granted tools (chat, github, ...), built with its own credentials only. */
   toolsFor: (persona: Persona) => PantheonTool[];
   guard: ToolGuard;
@@ -46,6 +46,7 @@ export function buildTeam(deps: TeamDeps) {
       id: persona.id,
       name: persona.name,
       model: deps.modelFor(persona),
+      showReasoning: persona.reasoning?.show === true,
       tools,
       systemPrompt: composeSystemPrompt(
         persona,

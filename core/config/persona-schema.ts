@@ -43,6 +43,18 @@ export const personaSchema = z.strictObject({
   /** This persona's commands: `network: none` keeps them offline where the team allows egress (or the reverse). */
   sandbox: z.strictObject({ network: z.enum(SANDBOX_NETWORKS).optional() }).optional(),
   budget: z.strictObject({ dailyTokens: positiveInt().optional(), dailyUsd: nonNegative().optional() }).optional(),
+  /**
+   * A reasoning model's thinking: Anthropic extended thinking (`budgetTokens`, at least 1024) or
+   * OpenAI's reasoning effort. Thinking is kept in the conversation as the APIs require across tool
+   * calls and never posted as the answer, unless `show: true`.
+   */
+  reasoning: z
+    .strictObject({
+      effort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
+      budgetTokens: positiveInt().pipe(z.number().min(1024, 'Anthropic needs a thinking budget of at least 1024 tokens')).optional(),
+      show: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 export type Persona = z.output<typeof personaSchema>;

@@ -19,6 +19,8 @@ export interface PersonaAgent {
   model: BaseChatModel;
   tools: StructuredToolInterface[];
   systemPrompt: string;
+  /** Post the model's thinking (reasoning) with its answer; left out, only the answer is posted. */
+  showReasoning?: boolean;
   /** langchain middleware (`createMiddleware`): its `wrapModelCall` and `wrapToolCall` hooks apply, first outermost. */
   middleware: ModelCallMiddleware[];
 }

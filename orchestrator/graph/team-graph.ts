@@ -5,7 +5,7 @@ import { HANDOFF_NODE } from './handoff-tool.js';
 import { installLightRunContext } from '../../agents/lc-context.js';
 import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
 import { takeModelTurn } from './model-turn.js';
-import { postNewMessages, postNotice, SUPERVISOR_ID } from './posting.js';
+import { postNewMessages, postNotice, SHOW_REASONING, SUPERVISOR_ID } from './posting.js';
 import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
 
 /** A persona (or the supervisor) as it takes part in the team graph. */
@@ -118,6 +118,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       const task = taskIdOf(config);
       const [answer, ...results] = turn.messages as [AIMessage | undefined, ...BaseMessage[]];
       if (answer && task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
+      if (answer && m.showReasoning) answer.response_metadata = { ...answer.response_metadata, [SHOW_REASONING]: true };
       const done = async (messages: BaseMessage[]) => {
         const update = { messages, repairs: turn.repairs };
         if (turn.notice) await postNotice(state, outbox, turn.notice.kind, turn.notice.text);

@@ -1,0 +1,131 @@
+/**
+ * Reasoning models with tools across turns: Anthropic extended thinking (signed thinking blocks must
+ * go back with the tool results; the scripted model server refuses them missing or altered, as the
+ * API does) and OpenAI reasoning effort; the thinking is never posted as the answer unless the
+ * persona asks to show it. The real SDKs over HTTP, the real team graph.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import Anthropic from '@anthropic-ai/sdk';
+import { HumanMessage } from '@langchain/core/messages';
+import { tool } from '@langchain/core/tools';
+import { Command, MemorySaver } from '@langchain/langgraph';
+import { z } from 'zod';
+import { createPersonaModel, type ReasoningConfig } from '../../agents/index.js';
+import { buildTeamGraph, nodeName, type TeamGuards } from '../../orchestrator/graph/team-graph.js';
+import type { FakeLLM } from '../fakes/llm/index.js';
+import { fakeProviderEnv, useFakeLLM } from '../support/fake-llm.js';
+import { RecordingOutbox } from '../tools/recording-outbox.js';
+
+let fake: FakeLLM;
+useFakeLLM((f) => (fake = f));
+
+const guards: TeamGuards = { maxTurnsPerMessage: 5, maxHandoffsPerHour: 5, handoffsInLastHour: async () => 0, recordHandoff: async () => ({}), budgetSpent: async () => null };
+const getWeather = tool(async ({ city }) => `Weather in ${city}: 18°C.`, { name: 'get_weather', description: 'weather', schema: z.object({ city: z.string() }) });
+
+function team(spec: string, reasoning: ReasoningConfig) {
+  const outbox = new RecordingOutbox();
+  const model = createPersonaModel({ persona: { id: 'apollo', model: spec, reasoning }, models: { maxRetries: 0 }, env: fakeProviderEnv(fake) });
+  const graph = buildTeamGraph({
+    members: [{ id: 'apollo', name: 'Apollo', model, tools: [getWeather], systemPrompt: 'You are Apollo.', middleware: [], showReasoning: reasoning.show }],
+    checkpointer: new MemorySaver(),
+    outbox,
+    guards,
+  });
+  const threadId = `local:reasoning-${randomUUID().slice(0, 8)}`;
+  const say = async (text: string) => {
+    const id = `in-${randomUUID().slice(0, 8)}`;
+    const turn = { inboundIds: [id], channel: 'local', threadId, requestedBy: 'jeff' };
+    await graph.invoke(new Command({ goto: nodeName('apollo'), update: { messages: [new HumanMessage({ id, content: text })], start: 'apollo', queue: [], turns: 1, handoff: null, turn } }) as never, {
+      configurable: { thread_id: threadId },
+    });
+  };
+  return { outbox, say };
+}
+
+describe('reasoning models with tools across turns', () => {
+  test('Anthropic extended thinking: thinking blocks go back signed with the tool results, across two turns; only the answer is posted', async () => {
+    const t = team('anthropic:claude-sonnet-4-5', { budgetTokens: 2048 });
+    fake.enqueue(
+      { thinking: 'The human wants the weather; I should call get_weather.', toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] },
+      { thinking: 'It is 18°C.', text: 'It is 18°C in Paris.' },
+    );
+    await t.say('weather in Paris?');
+    fake.enqueue({ thinking: 'Again, for Tokyo.', toolCalls: [{ name: 'get_weather', args: { city: 'Tokyo' } }] }, { thinking: 'Done.', text: 'Also 18°C in Tokyo.' });
+    await t.say('and Tokyo?');
+
+    assert.deepEqual(
+      t.outbox.sent.map((m) => [m.role, m.text]),
+      [
+        ['agent', 'It is 18°C in Paris.'],
+        ['agent', 'Also 18°C in Tokyo.'],
+      ],
+    );
+    const requests = fake.requests.filter((r) => r.wire === 'anthropic');
+    assert.equal(requests.length, 4, 'no request was refused and retried');
+    const body = requests[0]!.body as { thinking?: { type: string; budget_tokens: number }; max_tokens: number };
+    assert.deepEqual(body.thinking, { type: 'enabled', budget_tokens: 2048 });
+    assert.ok(body.max_tokens > 2048);
+    // The tool loop's assistant turn came back with its thinking, first, in both turns.
+    assert.equal(requests[1]!.messages.at(-2)?.thinking, 'The human wants the weather; I should call get_weather.');
+    assert.equal(requests[3]!.messages.at(-2)?.thinking, 'Again, for Tokyo.');
+  });
+
+  test('shown when the persona asks: the thinking is quoted before the answer', async () => {
+    const t = team('anthropic:claude-sonnet-4-5', { budgetTokens: 1024, show: true });
+    fake.enqueue({ thinking: 'Short and sweet.', text: 'Hello!' });
+    await t.say('hi');
+    assert.deepEqual(
+      t.outbox.sent.map((m) => m.text),
+      ['> Short and sweet.\n\nHello!'],
+    );
+  });
+
+  test('the scripted server refuses a tool loop without its thinking block, or with a forged signature, as Anthropic does', async () => {
+    const client = new Anthropic({ apiKey: 'sk-ant-test', baseURL: fake.anthropicBaseUrl, maxRetries: 0 });
+    const base = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 4096,
+      thinking: { type: 'enabled' as const, budget_tokens: 2048 },
+      tools: [{ name: 'get_weather', input_schema: { type: 'object' as const } }],
+    };
+    const result = { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_1', content: '18°C' }] };
+    const ask = { role: 'user' as const, content: 'weather?' };
+    await assert.rejects(
+      client.messages.create({ ...base, messages: [ask, { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] }, result] }),
+      /must start with a thinking block/,
+    );
+    await assert.rejects(
+      client.messages.create({
+        ...base,
+        messages: [
+          ask,
+          {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: 'forged', signature: 'AAAA' },
+              { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} },
+            ],
+          },
+          result,
+        ],
+      }),
+      /Invalid `signature`/,
+    );
+    await assert.rejects(client.messages.create({ ...base, max_tokens: 1024, messages: [ask] }), /max_tokens` must be greater/);
+  });
+
+  test("OpenAI reasoning effort is sent; a server's reasoning_content stays out of the answer", async () => {
+    const t = team('openai:o4-mini', { effort: 'high' });
+    fake.enqueue({ thinking: 'hidden chain of thought', toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] }, { thinking: 'more hidden', text: 'It is 18°C.' });
+    await t.say('weather?');
+    assert.deepEqual(
+      t.outbox.sent.map((m) => m.text),
+      ['It is 18°C.'],
+    );
+    const requests = fake.requests.filter((r) => r.wire === 'openai');
+    assert.equal((requests[0]!.body as { reasoning_effort?: string }).reasoning_effort, 'high');
+    assert.equal(requests[1]!.messages.find((m) => m.role === 'tool')?.content, 'Weather in Paris: 18°C.');
+  });
+});
