@@ -224,6 +224,30 @@ describe('models as they really behave, through the real process', () => {
     }
   });
 
+  it('a reasoning persona (Anthropic extended thinking) drives a tool turn; its thinking goes back to the API and is not posted', async () => {
+    const dir = await project();
+    await writeFile(
+      join(dir.path, 'personas', 'apollo.yaml'),
+      'id: apollo\nname: Apollo\nrole: developer\ndescription: Developer.\nmodel: anthropic:claude-sonnet-4-5\nreasoning: { budgetTokens: 2048 }\ntools: [handoff]\nprompt: I write code.\n',
+    );
+    const env = modelEnv(llm, { ANTHROPIC_BASE_URL: llm.anthropicBaseUrl, ANTHROPIC_API_KEY: 'sk-ant-test-key-0000000000000' });
+    const app = await startPantheonProcess({ env, dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
+    try {
+      llm.clear();
+      llm.enqueue({ thinking: 'I should look at the ledger first.', toolCalls: [{ name: 'work_in_flight', args: {} }] }, { thinking: 'Nothing there.', text: 'Nothing is in flight.' });
+      await postMessage(app.url, 'thinking', { text: '@apollo what is in flight?', user: 'jeff' });
+      const reply = await waitForMessage(app.url, 'thinking', (m) => m.role !== 'user', 20_000);
+      assert.deepEqual([reply.role, reply.text], ['agent', 'Nothing is in flight.']);
+      const [first, second] = llm.requests.filter((r) => r.wire === 'anthropic') as [FakeLLMRequest, FakeLLMRequest];
+      assert.deepEqual((first.body as { thinking?: unknown }).thinking, { type: 'enabled', budget_tokens: 2048 });
+      assert.equal(second.messages.find((m) => m.role === 'assistant')?.thinking, 'I should look at the ledger first.');
+      assert.equal((await getMessages(app.url, 'thinking')).length, 2);
+    } finally {
+      assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+
   it('pantheon doctor tells a model that cannot call tools from one that can', async () => {
     const dir = await project();
     try {
