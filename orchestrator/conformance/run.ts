@@ -107,7 +107,7 @@ async function runScenario(s: Scenario, opts: ConformanceOptions): Promise<Scena
     const from = outbox.sent.length;
     const runsFrom = runs.length;
     const id = `in-${randomUUID().slice(0, 8)}`;
-    const turn: TurnInfo = { inboundIds: [id], channel: 'local', threadId, requestedBy: 'conformance' };
+    const turn: TurnInfo = { inboundIds: [id], platform: 'local', threadId, requestedBy: 'conformance' };
     const seen: Seen = { posts: [], toolRuns: [], approvals: 0 };
     try {
       const input = new Command({
