@@ -1,5 +1,5 @@
 import type { Envelope } from '../../core/chat/types.js';
-import { parseApprovalCommand, type ApprovalCommand, type HumanDirectory } from '../../core/chat/approvals.js';
+import type { ApprovalCommand, HumanDirectory } from '../../core/chat/approvals.js';
 import type { DecisionRecord } from '../../core/audit/index.js';
 import type { Logger } from '../../core/log.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
@@ -25,11 +25,6 @@ export class ApprovalDesk {
       logger: Logger;
     },
   ) {}
-
-  /** Whether `text` is `approve <id>` / `deny <id>` (the chat-command registry matches these too). */
-  isCommand(text: string): boolean {
-    return parseApprovalCommand(text) !== null;
-  }
 
   /** The resume value for a paused run, once its approval is decided; null while it is pending. */
   async decisionFor(approvalId: string): Promise<ApprovalResume | null> {
@@ -74,18 +69,6 @@ export class ApprovalDesk {
     return decided.status === 'approved'
       ? `Approved by ${human.id}: ${decided.persona} may run ${decided.tool} (${decided.id}).`
       : `Denied by ${human.id}: ${decided.persona} will not run ${decided.tool} (${decided.id})${command.note ? `: ${command.note}` : ''}.`;
-  }
-
-  /**
-   * Answers an approval command and posts the reply. Kept for callers that dispatch approval
-   * commands apart from the chat-command registry (orchestrator/turn.ts until its pre-routing
-   * chain asks the registry alone); the registry's `approve` / `deny` call `answer`.
-   */
-  async handleCommand(envelope: Envelope): Promise<void> {
-    const command = parseApprovalCommand(envelope.text);
-    if (!command) return;
-    const text = await this.answer(command, envelope);
-    await this.deps.outbox.send({ idempotencyKey: `${envelope.id}:command`, platform: envelope.platform, threadId: envelope.threadId, role: 'system', text, replyTo: envelope.id });
   }
 
   /** Expires overdue requests; each paused thread then resumes with "not run: expired". */

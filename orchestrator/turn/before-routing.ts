@@ -1,8 +1,8 @@
 import { Command } from '@langchain/langgraph';
+import type { MatchedCommand } from '../../core/chat/commands.js';
 import type { Envelope } from '../../core/chat/types.js';
 import { internalErrorText, reportInternalError } from '../../core/internal-error.js';
 import type { ApprovalResume } from '../approvals/types.js';
-import type { ChatCommands } from '../commands.js';
 import type { Next, Step } from './chain.js';
 import { runGraph } from './graph-run.js';
 import type { Round } from './round.js';
@@ -68,19 +68,19 @@ function answeredBeforeCrash(r: Round, next: Next): Promise<void> {
 }
 
 /**
- * Chat commands (`/status`, `/cancel <job>`...) and approval answers (`approve <id>`, through the
- * approval desk) are answered here, in the order they arrived, never by a model. Then the thread
- * is looked at again: a decision may have unpaused it, and the messages beside the commands wait
- * for that look.
+ * Chat commands (`/status`, `/cancel <job>`, `approve <id>` / `deny <id>`...: the one registry,
+ * core/chat/commands.ts) are answered here, in the order they arrived, never by a model. Then the
+ * thread is looked at again: a decision may have unpaused it, and the messages beside the
+ * commands wait for that look.
  */
 async function commands(r: Round, next: Next): Promise<void> {
-  const { desk, commands: registry } = r.deps;
-  const asked = r.rows.filter((row) => desk.isCommand(row.payload.text) || registry?.match(row.payload.text));
+  const asked = r.rows.flatMap((row) => {
+    const matched = r.deps.commands.match(row.payload.text);
+    return matched ? [{ row, matched }] : [];
+  });
   if (!asked.length) return next();
-  for (const row of asked) {
-    const matched = registry?.match(row.payload.text);
-    if (matched) await answerCommand(r, row.payload, matched);
-    else await desk.handleCommand(row.payload);
+  for (const { row, matched } of asked) {
+    await answerCommand(r, row.payload, matched);
     r.finish.done.push(row.id);
   }
   r.again = true;
@@ -110,7 +110,7 @@ function ranGraph(r: Round): void {
   r.again = true;
 }
 
-async function answerCommand(r: Round, envelope: Envelope, matched: NonNullable<ReturnType<ChatCommands['match']>>): Promise<void> {
+async function answerCommand(r: Round, envelope: Envelope, matched: MatchedCommand): Promise<void> {
   let text: string;
   try {
     text = await matched.command.run(matched.args, envelope);

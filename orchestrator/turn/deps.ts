@@ -1,10 +1,10 @@
 import type pg from 'pg';
+import type { ChatCommandRegistry } from '../../core/chat/commands.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { JobQueue } from '../../core/queue/types.js';
 import type { ApprovalDesk } from '../approvals/desk.js';
-import type { ChatCommands } from '../commands.js';
 import type { CheckpointRow } from '../checkpoint/pg-saver.js';
 import type { TeamGraph } from '../graph/team-graph.js';
 import type { RouterConfig } from '../router.js';
@@ -29,8 +29,8 @@ export interface TurnDeps {
   budgetSpent: (personaId: string) => Promise<string | null>;
   /** Threads this process left with no run in progress and nothing paused (only used without leases). */
   cleanThreads: Set<string>;
-  /** Chat commands answered before routing (`/status`, `/cancel <job>`...). */
-  commands?: ChatCommands;
+  /** Chat commands answered before routing (`/status`, `/cancel <job>`, `approve <id>`...). */
+  commands: ChatCommandRegistry;
   /** The checkpointer, when it can serve a thread's latest checkpoint read in passing (PgCheckpointSaver). */
   checkpoints?: { prime(threadId: string, row: CheckpointRow | null): void; forget(threadId: string): void };
 }

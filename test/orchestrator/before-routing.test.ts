@@ -1,14 +1,17 @@
 /**
  * The steps before routing (orchestrator/turn/before-routing.ts), one look at a thread, with the
- * database, the approval desk, the commands, the outbox and the graph faked: which step takes
- * what, which one ends the look, and what reaches routing.
+ * database, the approval desk, the outbox and the graph faked (the command registry is the real
+ * one, with the approval commands over the fake desk): which step takes what, which one ends the
+ * look, and what reaches routing.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from '@langchain/langgraph';
 import type { Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
+import { approvalCommands } from '../../orchestrator/approvals/commands.js';
 import type { ApprovalInterrupt, ApprovalResume } from '../../orchestrator/approvals/types.js';
+import { ChatCommands } from '../../orchestrator/commands.js';
 import type { TurnDeps } from '../../orchestrator/turn/deps.js';
 import { beforeRouting } from '../../orchestrator/turn/before-routing.js';
 import { chain, run, type Step } from '../../orchestrator/turn/chain.js';
@@ -49,17 +52,19 @@ function fakeRound(opts: { view?: ThreadView; opened?: PendingRow[] | null; pend
       log.push(`sql hold ${id}`);
     },
   } as unknown as ThreadSql;
+  const desk = {
+    answer: async (_c: unknown, e: Envelope) => {
+      log.push(`desk ${e.text}`);
+      return 'Approved';
+    },
+    decisionFor: async (id: string) => opts.decisions?.[id] ?? null,
+  };
+  const commands = new ChatCommands();
+  commands.register({ name: 'status', description: 'what is going on', run: async () => 'all quiet' });
+  for (const command of approvalCommands(desk)) commands.register(command);
   const deps = {
-    desk: {
-      isCommand: (text: string) => /^approve /.test(text),
-      handleCommand: async (e: Envelope) => {
-        log.push(`desk ${e.text}`);
-      },
-      decisionFor: async (id: string) => opts.decisions?.[id] ?? null,
-    },
-    commands: {
-      match: (text: string) => (text === '/status' ? { command: { name: 'status', run: async () => 'all quiet' }, args: '' } : null),
-    },
+    desk,
+    commands,
     outbox: {
       send: async (m: { idempotencyKey: string }) => {
         log.push(`post ${m.idempotencyKey}`);
@@ -128,7 +133,7 @@ describe('the steps before routing', () => {
   test('commands are answered in the order they came, and end the look: nothing is routed, the thread is looked at again', async () => {
     const f = fakeRound({ opened: [row('c1', '/status'), row('m1', '@apollo hi'), row('c2', 'approve k7m2x')] });
     await f.look();
-    assert.deepEqual(f.log, ['post c1:command', 'desk approve k7m2x']);
+    assert.deepEqual(f.log, ['post c1:command', 'desk approve k7m2x', 'post c2:command']);
     assert.deepEqual(f.routed, []);
     assert.equal(f.round.again, true);
     assert.deepEqual(f.round.finish.done, ['c1', 'c2']);
@@ -136,6 +141,16 @@ describe('the steps before routing', () => {
     const next = fakeRound({ opened: null, pending: [row('m1', '@apollo hi')] });
     await next.look();
     assert.deepEqual(next.routed, [['m1']]);
+  });
+
+  test('only what the registry matches is a command: "approve this" and an unknown slash word are routed', async () => {
+    const f = fakeRound({ opened: [row('m1', 'approve this'), row('m2', '/nope'), row('m3', 'Deny #K7M2X: too risky')] });
+    await f.look();
+    assert.deepEqual(f.log, ['desk Deny #K7M2X: too risky', 'post m3:command']);
+    assert.deepEqual(f.round.finish.done, ['m3']);
+    const next = fakeRound({ opened: [row('m1', 'approve this'), row('m2', '/nope')] });
+    await next.look();
+    assert.deepEqual(next.routed, [['m1', 'm2']]);
   });
 
   test('a paused thread holds new messages (once each), says so, and routes nothing', async () => {
@@ -150,7 +165,7 @@ describe('the steps before routing', () => {
   test('a paused thread with a command among its messages: the command is answered, nothing is held, and it is looked at again', async () => {
     const f = fakeRound({ view: { interrupts: [pausedOn('k7m2x')], next: ['paused'], turn: turnOf('m0') }, opened: [row('m1', 'hello'), row('c1', 'approve k7m2x')] });
     await f.look();
-    assert.deepEqual(f.log, ['desk approve k7m2x']);
+    assert.deepEqual(f.log, ['desk approve k7m2x', 'post c1:command']);
     assert.equal(f.round.again, true);
   });
 

@@ -39,7 +39,7 @@ function fakes(pending: PendingRow[][], graphResult: unknown = {}) {
     },
   } as unknown as ThreadSql;
   const deps = {
-    desk: { isCommand: () => false, handleCommand: async () => {}, decisionFor: async () => null },
+    desk: { decisionFor: async () => null },
     commands: { match: (text: string) => (text === '/status' ? { command: { name: 'status', run: async () => 'all quiet' }, args: '' } : null) },
     outbox: {
       send: async (m: { idempotencyKey: string }) => {
