@@ -18,10 +18,14 @@ export interface PersonaModelRef {
  * How a persona's model thinks before it answers. `budgetTokens` turns on Anthropic extended
  * thinking (its thinking blocks go back to the API with the tool results, as it requires);
  * `effort` is OpenAI's reasoning effort (also the budget's default: low 2048, medium 8192, high 16384).
+ * OpenAI's reasoning models (o-series, gpt-5) are called through the Responses API, whose reasoning
+ * items go back with the tool results; `api` overrides that choice for any OpenAI-type provider.
  */
 export interface ReasoningConfig {
   effort?: 'minimal' | 'low' | 'medium' | 'high';
   budgetTokens?: number;
+  /** `responses`: OpenAI's Responses API (reasoning items kept across tool calls); `chat`: Chat Completions with `reasoning_effort`. */
+  api?: 'responses' | 'chat';
   /** Post the model's thinking with its answer. */
   show?: boolean;
 }

@@ -87,18 +87,51 @@ export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseC
       clientOptions: { timeout },
     });
   }
-  return new ChatOpenAI({
+  const common = {
     model,
     apiKey: p.apiKey,
-    // Ollama, vLLM, LM Studio and llama.cpp send tool calls in shapes of their own: repaired on arrival.
-    configuration: { baseURL: p.baseUrl, fetch: toleratingFetch() },
     timeout,
     maxRetries,
     // `streaming: false` would make ChatOpenAI refuse `.stream()` too; leave it unset.
     ...(opts.streaming ? { streaming: true } : {}),
     streamUsage: true,
+  };
+  if (usesResponsesApi(p, model, reasoning)) {
+    return new ChatOpenAI({
+      ...common,
+      configuration: { baseURL: p.baseUrl },
+      useResponsesApi: true,
+      // Stateless, as Pantheon's checkpoint is the conversation: nothing is stored at OpenAI, so each
+      // reasoning item comes back encrypted and goes back with the tool results it led to (OpenAI
+      // refuses a function call without its reasoning item). LangChain rebuilds the input from the
+      // messages (not from the raw output), so repaired tool calls go back as repaired.
+      zdrEnabled: true,
+      // `reasoning` here, not as the field: LangChain drops that for model names it does not know.
+      // A summary is asked for only when shown: some organisations may not request one.
+      modelKwargs: {
+        include: ['reasoning.encrypted_content'],
+        ...(reasoning?.effort || reasoning?.show ? { reasoning: { ...(reasoning.effort ? { effort: reasoning.effort } : {}), ...(reasoning.show ? { summary: 'auto' } : {}) } } : {}),
+      },
+    });
+  }
+  return new ChatOpenAI({
+    ...common,
+    // Ollama, vLLM, LM Studio and llama.cpp send tool calls in shapes of their own: repaired on arrival.
+    configuration: { baseURL: p.baseUrl, fetch: toleratingFetch() },
     ...(reasoning?.effort ? { reasoning: { effort: reasoning.effort } } : {}),
     // OpenAI-compatible servers speak Chat Completions, not the Responses API.
     useResponsesApi: false,
   });
+}
+
+/** OpenAI's reasoning models, which think before every answer: o1, o3, o4-mini, gpt-5 (not gpt-5-chat). */
+export const isOpenAIReasoningModel = (model: string): boolean => /^o\d/.test(model) || (model.startsWith('gpt-5') && !model.startsWith('gpt-5-chat'));
+
+/**
+ * The Responses API for OpenAI's own reasoning models (provider `openai`), or wherever the persona
+ * says `reasoning.api: responses`; Chat Completions otherwise, which every OpenAI-compatible server speaks.
+ */
+export function usesResponsesApi(p: Pick<ResolvedProvider, 'name' | 'type'>, model: string, reasoning?: ReasoningConfig): boolean {
+  if (p.type !== 'openai' || reasoning?.api === 'chat') return false;
+  return reasoning?.api === 'responses' || (p.name === 'openai' && isOpenAIReasoningModel(model));
 }

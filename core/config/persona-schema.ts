@@ -53,6 +53,8 @@ export const personaSchema = z.strictObject({
       effort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
       budgetTokens: positiveInt().pipe(z.number().min(1024, 'Anthropic needs a thinking budget of at least 1024 tokens')).optional(),
       show: z.boolean().default(false),
+      /** OpenAI-type providers: `responses` (reasoning items kept across tool calls; the default for OpenAI's o-series and gpt-5) or `chat` (Chat Completions). */
+      api: z.enum(['responses', 'chat']).optional(),
     })
     .optional(),
 });

@@ -8,11 +8,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { HumanMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { z } from 'zod';
-import { createPersonaModel, type ReasoningConfig } from '../../agents/index.js';
+import { createPersonaModel, type ModelsConfig, type ReasoningConfig } from '../../agents/index.js';
 import { buildTeamGraph, nodeName, type TeamGuards } from '../../orchestrator/graph/team-graph.js';
 import type { FakeLLM } from '../fakes/llm/index.js';
 import { fakeProviderEnv, useFakeLLM } from '../support/fake-llm.js';
@@ -24,9 +25,9 @@ useFakeLLM((f) => (fake = f));
 const guards: TeamGuards = { maxTurnsPerMessage: 5, maxHandoffsPerHour: 5, handoffsInLastHour: async () => 0, recordHandoff: async () => ({}), budgetSpent: async () => null };
 const getWeather = tool(async ({ city }) => `Weather in ${city}: 18°C.`, { name: 'get_weather', description: 'weather', schema: z.object({ city: z.string() }) });
 
-function team(spec: string, reasoning: ReasoningConfig) {
+function team(spec: string, reasoning: ReasoningConfig, models: ModelsConfig = {}) {
   const outbox = new RecordingOutbox();
-  const model = createPersonaModel({ persona: { id: 'apollo', model: spec, reasoning }, models: { maxRetries: 0 }, env: fakeProviderEnv(fake) });
+  const model = createPersonaModel({ persona: { id: 'apollo', model: spec, reasoning }, models: { maxRetries: 0, ...models }, env: fakeProviderEnv(fake) });
   const graph = buildTeamGraph({
     members: [{ id: 'apollo', name: 'Apollo', model, tools: [getWeather], systemPrompt: 'You are Apollo.', middleware: [], showReasoning: reasoning.show }],
     checkpointer: new MemorySaver(),
@@ -116,8 +117,77 @@ describe('reasoning models with tools across turns', () => {
     await assert.rejects(client.messages.create({ ...base, max_tokens: 1024, messages: [ask] }), /max_tokens` must be greater/);
   });
 
-  test("OpenAI reasoning effort is sent; a server's reasoning_content stays out of the answer", async () => {
-    const t = team('openai:o4-mini', { effort: 'high' });
+  test('OpenAI reasoning models over the Responses API: reasoning items go back with the tool results, across two turns; only the answer is posted', async () => {
+    const t = team('openai:o4-mini', { effort: 'low' });
+    fake.enqueue({ thinking: 'I should call get_weather.', toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] }, { thinking: 'It is 18°C.', text: 'It is 18°C in Paris.' });
+    await t.say('weather in Paris?');
+    fake.enqueue({ toolCalls: [{ name: 'get_weather', args: { city: 'Tokyo' } }] }, { text: 'Also 18°C in Tokyo.' });
+    await t.say('and Tokyo?');
+
+    assert.deepEqual(
+      t.outbox.sent.map((m) => [m.role, m.text]),
+      [
+        ['agent', 'It is 18°C in Paris.'],
+        ['agent', 'Also 18°C in Tokyo.'],
+      ],
+    );
+    assert.deepEqual(
+      fake.requests.map((r) => r.wire),
+      ['responses', 'responses', 'responses', 'responses'],
+      'no request was refused and retried, none went to Chat Completions',
+    );
+    const [first, second, , fourth] = fake.requests;
+    const body = first!.body as { reasoning?: unknown; store?: boolean; include?: string[] };
+    assert.deepEqual(body.reasoning, { effort: 'low' });
+    assert.equal(body.store, false);
+    assert.deepEqual(body.include, ['reasoning.encrypted_content']);
+    // The assistant turn of each tool loop came back with its reasoning item, before its call.
+    const loop = (r: typeof second) => r!.messages.filter((m) => m.role === 'assistant').at(-1)!;
+    assert.equal(loop(second).reasoningItems?.length, 1);
+    assert.deepEqual(
+      loop(second).toolCalls?.map((c) => c.args),
+      [{ city: 'Paris' }],
+    );
+    assert.equal(second!.messages.at(-1)?.content, 'Weather in Paris: 18°C.');
+    assert.equal(loop(fourth).reasoningItems?.length, 1);
+    assert.equal(fourth!.messages.at(-1)?.content, 'Weather in Tokyo: 18°C.');
+  });
+
+  test('OpenAI reasoning summaries are asked for and quoted only when the persona shows them', async () => {
+    const t = team('openai:gpt-5-mini', { effort: 'minimal', show: true });
+    fake.enqueue({ thinking: 'Short and sweet.', text: 'Hello!' });
+    await t.say('hi');
+    assert.deepEqual((fake.requests[0]!.body as { reasoning?: unknown }).reasoning, { effort: 'minimal', summary: 'auto' });
+    assert.deepEqual(
+      t.outbox.sent.map((m) => m.text),
+      ['> Short and sweet.\n\nHello!'],
+    );
+  });
+
+  test('the scripted server refuses a function call sent back without its reasoning item, or with one it cannot find, as OpenAI does', async () => {
+    const client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.openaiBaseUrl, maxRetries: 0 });
+    const tools = [{ type: 'function' as const, name: 'get_weather', parameters: { type: 'object' }, strict: false }];
+    fake.enqueue({ toolCalls: [{ name: 'get_weather', args: {} }] });
+    const first = await client.responses.create({ model: 'o4-mini', input: 'weather?', tools, store: false, include: ['reasoning.encrypted_content'] });
+    const [reasoning, call] = first.output as [OpenAI.Responses.ResponseReasoningItem, OpenAI.Responses.ResponseFunctionToolCall];
+    assert.equal(reasoning.type, 'reasoning');
+    assert.ok(reasoning.encrypted_content);
+    assert.equal(call.type, 'function_call');
+    const result = { type: 'function_call_output' as const, call_id: call.call_id, output: '18°C' };
+    const ask = { role: 'user' as const, content: 'weather?' };
+    const fc = { type: 'function_call' as const, call_id: call.call_id, name: call.name, arguments: call.arguments };
+    await assert.rejects(client.responses.create({ model: 'o4-mini', tools, store: false, input: [ask, fc, result] }), /of type 'function_call' was provided without its required 'reasoning' item/);
+    await assert.rejects(
+      client.responses.create({ model: 'o4-mini', tools, store: false, input: [ask, { type: 'reasoning', id: reasoning.id, summary: [] }, fc, result] }),
+      /Items are not persisted when `store` is set to false/,
+    );
+    fake.enqueue({ text: '18°C.' });
+    const ok = await client.responses.create({ model: 'o4-mini', tools, store: false, input: [ask, reasoning, fc, result] });
+    assert.equal(ok.output_text, '18°C.');
+  });
+
+  test("Chat Completions (an OpenAI-compatible server, or reasoning.api: chat): reasoning effort is sent; the server's reasoning_content stays out of the answer", async () => {
+    const t = team('vllm:deepseek-r1', { effort: 'high' }, { providers: { vllm: { type: 'openai', baseUrl: fake.openaiBaseUrl } } });
     fake.enqueue({ thinking: 'hidden chain of thought', toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] }, { thinking: 'more hidden', text: 'It is 18°C.' });
     await t.say('weather?');
     assert.deepEqual(
@@ -125,7 +195,14 @@ describe('reasoning models with tools across turns', () => {
       ['It is 18°C.'],
     );
     const requests = fake.requests.filter((r) => r.wire === 'openai');
-    assert.equal((requests[0]!.body as { reasoning_effort?: string }).reasoning_effort, 'high');
+    assert.equal(requests.length, 2);
     assert.equal(requests[1]!.messages.find((m) => m.role === 'tool')?.content, 'Weather in Paris: 18°C.');
+    // Forced onto Chat Completions, OpenAI's own o-series gets reasoning_effort.
+    const forced = team('openai:o4-mini', { effort: 'high', api: 'chat' });
+    fake.clear();
+    fake.enqueue({ text: 'Hi.' });
+    await forced.say('hi');
+    assert.equal((fake.requests[0]!.body as { reasoning_effort?: string }).reasoning_effort, 'high');
+    assert.equal(fake.requests[0]!.wire, 'openai');
   });
 });

@@ -5,6 +5,7 @@ import { QUIRKS, type FakeLLMRequest, type Quirk, type Responder, type ScriptedR
 import { Script, echoResponder, fixedResponder, resolveAnswer, uniqueId } from './script.js';
 import { embeddingsResponse, normaliseOpenAIChat, openAICompletion, openAIContextOverflow, openAIError, streamOpenAICompletion } from './openai-wire.js';
 import { ANTHROPIC_CONTEXT_OVERFLOW, anthropicError, anthropicMessage, normaliseAnthropic, streamAnthropicMessage, thinkingProblem } from './anthropic-wire.js';
+import { ReasoningLedger, normaliseResponses, responseObject, responseOutput, responsesContextOverflow, streamResponse } from './responses-wire.js';
 import { readBody, sendJson } from '../http-body.js';
 
 /** A running scripted model server. */
@@ -36,6 +37,8 @@ type Json = Record<string, any>;
 const CHAT_ROUTES: Record<string, Wire> = {
   '/v1/chat/completions': 'openai',
   '/chat/completions': 'openai',
+  '/v1/responses': 'responses',
+  '/responses': 'responses',
   '/v1/messages': 'anthropic',
   '/v1/embeddings': 'embeddings',
   '/embeddings': 'embeddings',
@@ -59,6 +62,8 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
   const requests: FakeLLMRequest[] = [];
   /** The OpenAI-compatible server this one behaves like, for every answer with tool calls. */
   let quirk: Quirk | undefined;
+  /** Which reasoning item preceded each function call the Responses wire answered, as OpenAI keeps it. */
+  const ledger = new ReasoningLedger();
 
   async function handleModel(wire: Wire, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
@@ -69,7 +74,14 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
       sendJson(res, 400, errorBody(wire, 400, 'Request body is not valid JSON'));
       return;
     }
-    const shape = wire === 'anthropic' ? normaliseAnthropic(body) : wire === 'openai' ? normaliseOpenAIChat(body) : { model: String(body.model ?? ''), stream: false, messages: [], tools: [] };
+    const shape =
+      wire === 'anthropic'
+        ? normaliseAnthropic(body)
+        : wire === 'openai'
+          ? normaliseOpenAIChat(body)
+          : wire === 'responses'
+            ? normaliseResponses(body)
+            : { model: String(body.model ?? ''), stream: false, messages: [], tools: [] };
     const record: FakeLLMRequest = { wire, path, ...shape, headers: { ...req.headers }, body, at: Date.now() };
     requests.push(record);
 
@@ -83,7 +95,7 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
       return;
     }
 
-    const thinkingRefused = wire === 'anthropic' ? thinkingProblem(body) : undefined;
+    const thinkingRefused = wire === 'anthropic' ? thinkingProblem(body) : wire === 'responses' ? ledger.problem(body) : undefined;
     if (thinkingRefused) {
       sendJson(res, 400, errorBody(wire, 400, thinkingRefused));
       return;
@@ -93,7 +105,8 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
     if (res.destroyed) return; // the client gave up (timeout) while we waited
     const headers = { 'x-request-id': uniqueId('req_'), 'request-id': uniqueId('req_'), ...(scripted.headers ?? {}) };
     if (scripted.contextOverflow) {
-      sendJson(res, 400, wire === 'anthropic' ? anthropicError(400, ANTHROPIC_CONTEXT_OVERFLOW) : openAIContextOverflow(record.model), headers);
+      const overflow = wire === 'anthropic' ? anthropicError(400, ANTHROPIC_CONTEXT_OVERFLOW) : wire === 'responses' ? responsesContextOverflow() : openAIContextOverflow(record.model);
+      sendJson(res, 400, overflow, headers);
       return;
     }
     if (scripted.status && scripted.status >= 400) {
@@ -113,8 +126,12 @@ export async function startFakeLLM(opts: { port?: number } = {}): Promise<FakeLL
     }
     // Thinking is only answered to a request that asked for it, as the real API does.
     const asked = wire === 'anthropic' ? (body.thinking?.type === 'enabled' ? scripted : { ...scripted, thinking: undefined }) : scripted;
-    const answer = resolveAnswer(asked, record, wire === 'anthropic' ? 'toolu_fake' : 'call_fake', quirk);
-    if (wire === 'anthropic') {
+    const answer = resolveAnswer(asked, record, wire === 'anthropic' ? 'toolu_fake' : 'call_fake', wire === 'responses' ? undefined : quirk);
+    if (wire === 'responses') {
+      const response = responseObject(answer, body, responseOutput(answer, body, ledger));
+      if (record.stream) streamResponse(res, response, headers);
+      else sendJson(res, 200, response, headers);
+    } else if (wire === 'anthropic') {
       if (record.stream) streamAnthropicMessage(res, answer, headers);
       else sendJson(res, scripted.status ?? 200, anthropicMessage(answer), headers);
     } else if (record.stream) {

@@ -3,7 +3,8 @@
  * and what the server saw (`FakeLLMRequest`), independent of which wire carried it.
  */
 
-export type Wire = 'openai' | 'anthropic' | 'embeddings';
+/** `responses` is OpenAI's Responses API (`POST /v1/responses`), the wire of its reasoning items. */
+export type Wire = 'openai' | 'responses' | 'anthropic' | 'embeddings';
 
 export interface ScriptedToolCall {
   name: string;
@@ -55,6 +56,8 @@ export interface ScriptedResponse {
   /**
    * Anthropic extended thinking: a signed `thinking` block before the answer. Only answered when
    * the request enabled thinking; the server then checks that thinking blocks come back signed.
+   * On the Responses wire: a `reasoning` item (reasoning models always send one), its summary this
+   * text when the request asked for summaries. Chat Completions: `reasoning_content` (vLLM, DeepSeek).
    */
   thinking?: string;
   /** This response's wire quirk (else the server's own mode, see `setQuirk`). */
@@ -66,8 +69,10 @@ export interface FakeMessage {
   content: string;
   toolCalls?: { id: string; name: string; args: Record<string, unknown> }[];
   toolCallId?: string;
-  /** The thinking blocks an assistant message carried back (Anthropic). */
+  /** The thinking blocks an assistant message carried back (Anthropic), or its reasoning items' summaries (Responses). */
   thinking?: string;
+  /** The ids of the reasoning items sent back before this assistant turn (Responses). */
+  reasoningItems?: string[];
 }
 
 /** A request as the server saw it, normalised across wires. */
