@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { HumanMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { Command, MemorySaver } from '@langchain/langgraph';
@@ -25,9 +26,8 @@ useFakeLLM((f) => (fake = f));
 const guards: TeamGuards = { maxTurnsPerMessage: 5, maxHandoffsPerHour: 5, handoffsInLastHour: async () => 0, recordHandoff: async () => ({}), budgetSpent: async () => null };
 const getWeather = tool(async ({ city }) => `Weather in ${city}: 18°C.`, { name: 'get_weather', description: 'weather', schema: z.object({ city: z.string() }) });
 
-function team(spec: string, reasoning: ReasoningConfig, models: ModelsConfig = {}) {
-  const outbox = new RecordingOutbox();
-  const model = createPersonaModel({ persona: { id: 'apollo', model: spec, reasoning }, models: { maxRetries: 0, ...models }, env: fakeProviderEnv(fake) });
+function team(spec: string, reasoning: ReasoningConfig, models: ModelsConfig = {}, given?: BaseChatModel, outbox = new RecordingOutbox()) {
+  const model = given ?? createPersonaModel({ persona: { id: 'apollo', model: spec, reasoning }, models: { maxRetries: 0, ...models }, env: fakeProviderEnv(fake) });
   const graph = buildTeamGraph({
     members: [{ id: 'apollo', name: 'Apollo', model, tools: [getWeather], systemPrompt: 'You are Apollo.', middleware: [], showReasoning: reasoning.show }],
     checkpointer: new MemorySaver(),
@@ -151,6 +151,31 @@ describe('reasoning models with tools across turns', () => {
     assert.equal(second!.messages.at(-1)?.content, 'Weather in Paris: 18°C.');
     assert.equal(loop(fourth).reasoningItems?.length, 1);
     assert.equal(fourth!.messages.at(-1)?.content, 'Weather in Tokyo: 18°C.');
+  });
+
+  test('a reasoning model that fails mid-loop falls back: the fallback (Chat Completions) gets the conversation without the reasoning items, and answers', async () => {
+    const outbox = new RecordingOutbox();
+    const model = createPersonaModel({
+      persona: { id: 'apollo', model: 'openai:o4-mini', fallbackModels: ['openai:gpt-4.1-mini'], reasoning: { effort: 'low' } },
+      models: { maxRetries: 0 },
+      env: fakeProviderEnv(fake),
+    });
+    const t = team('openai:o4-mini', { effort: 'low' }, {}, model, outbox);
+    fake.enqueue({ thinking: 'Call the tool.', toolCalls: [{ name: 'get_weather', args: { city: 'Oslo' } }] }, { status: 500, error: 'The server had an error' }, { text: 'It is 18°C in Oslo.' });
+    await t.say('weather in Oslo?');
+    assert.deepEqual(
+      outbox.sent.map((m) => m.text),
+      ['It is 18°C in Oslo.'],
+    );
+    assert.deepEqual(
+      fake.requests.map((r) => r.wire),
+      ['responses', 'responses', 'openai'],
+    );
+    assert.equal(fake.requests[2]!.messages.at(-1)?.content, 'Weather in Oslo: 18°C.');
+    assert.deepEqual(
+      fake.requests[2]!.messages.at(-2)?.toolCalls?.map((c) => c.args),
+      [{ city: 'Oslo' }],
+    );
   });
 
   test('OpenAI reasoning summaries are asked for and quoted only when the persona shows them', async () => {
