@@ -248,6 +248,40 @@ describe('models as they really behave, through the real process', () => {
     }
   });
 
+  it('a reasoning persona (OpenAI o-series, reasoning effort low) drives a tool turn over the Responses API; its reasoning item goes back with the tool result and is not posted', async () => {
+    const dir = await project();
+    await writeFile(
+      join(dir.path, 'personas', 'apollo.yaml'),
+      'id: apollo\nname: Apollo\nrole: developer\ndescription: Developer.\nmodel: openai:o4-mini\nreasoning: { effort: low }\ntools: [handoff]\nprompt: I write code.\n',
+    );
+    const app = await startPantheonProcess({ env: modelEnv(llm), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
+    try {
+      llm.clear();
+      llm.enqueue({ thinking: 'I should look at the ledger first.', toolCalls: [{ name: 'work_in_flight', args: {} }] }, { thinking: 'Nothing there.', text: 'Nothing is in flight.' });
+      await postMessage(app.url, 'reasoning-items', { text: '@apollo what is in flight?', user: 'jeff' });
+      const reply = await waitForMessage(app.url, 'reasoning-items', (m) => m.role !== 'user', 20_000);
+      assert.deepEqual([reply.role, reply.text], ['agent', 'Nothing is in flight.']);
+      // Two model calls, both over the Responses API, neither refused (a refusal would be retried or posted).
+      const calls = llm.requests.filter((r) => r.wire !== 'embeddings');
+      assert.deepEqual(
+        calls.map((r) => r.wire),
+        ['responses', 'responses'],
+        app.stderr().slice(-3000),
+      );
+      const [first, second] = calls as [FakeLLMRequest, FakeLLMRequest];
+      const body = first.body as { reasoning?: unknown; store?: boolean; include?: string[] };
+      assert.deepEqual([body.reasoning, body.store, body.include], [{ effort: 'low' }, false, ['reasoning.encrypted_content']]);
+      const loop = second.messages.find((m) => m.role === 'assistant');
+      assert.equal(loop?.reasoningItems?.length, 1, 'the reasoning item went back before its function call');
+      assert.equal(loop?.toolCalls?.[0]?.name, 'work_in_flight');
+      assert.ok(second.messages.some((m) => m.role === 'tool'));
+      assert.equal((await getMessages(app.url, 'reasoning-items')).length, 2);
+    } finally {
+      assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+
   it('pantheon doctor tells a model that cannot call tools from one that can', async () => {
     const dir = await project();
     try {
