@@ -104,7 +104,8 @@ export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseC
       // Stateless, as Pantheon's checkpoint is the conversation: nothing is stored at OpenAI, so each
       // reasoning item comes back encrypted and goes back with the tool results it led to (OpenAI
       // refuses a function call without its reasoning item). LangChain rebuilds the input from the
-      // messages (not from the raw output), so repaired tool calls go back as repaired.
+      // messages (not from the raw output), so repaired tool calls go back as repaired. Not streamed:
+      // LangChain's streamed Responses answers (1.5) drop the encrypted content.
       zdrEnabled: true,
       // `reasoning` here, not as the field: LangChain drops that for model names it does not know.
       // A summary is asked for only when shown: some organisations may not request one.

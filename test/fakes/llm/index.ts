@@ -1,5 +1,5 @@
 /**
- * A scripted model server speaking the OpenAI (chat completions, embeddings) and
+ * A scripted model server speaking the OpenAI (chat completions, responses, embeddings) and
  * Anthropic (messages) wires over real HTTP, so the real SDKs and LangChain models
  * can be tested without a network. See server.ts for the API.
  */
