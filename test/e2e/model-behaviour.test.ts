@@ -197,26 +197,60 @@ describe('models as they really behave, through the real process', () => {
     }
   });
 
-  it('telegram: a malformed call is repaired and a rate-limited model is one clear message; the next message is answered', async () => {
+  it('telegram: each misbehaviour ends in the recovered answer or one clear message, and the chat answers the next message', async () => {
     const tg: FakeTelegram = await startFakeTelegram({ token: TOKEN });
     const dir = await project(['channels:', '  telegram:', '    token: "${TELEGRAM_BOT_TOKEN}"', `    apiRoot: ${tg.apiRoot}`]);
     const app: RunningPantheon = await startPantheonProcess({ env: modelEnv(llm, { TELEGRAM_BOT_TOKEN: TOKEN }), dataDir: join(dir.path, 'data'), cwd: dir.path, timeoutMs: 90_000 });
-    const inJeff = (re: RegExp) => (m: SentMessage) => m.chat_id === 111 && re.test(m.visible);
-    try {
+    const toJeff = () => tg.sent.filter((m) => m.chat_id === 111);
+    /** Asks apollo with the model's scripted answers; resolves to what Telegram showed Jeff in answer. */
+    const ask = async (question: string, script: ScriptedResponse[], shown: RegExp): Promise<string[]> => {
       llm.clear();
-      llm.enqueue({ toolCalls: [{ name: 'work_in_flight', rawArgs: '{"owner": ' }] }, { toolCalls: [{ name: 'work_in_flight', args: {} }] }, { text: 'All quiet.' });
-      tg.sendText({ from: jeff, text: '/ask apollo anything in flight?' });
-      await tg.waitForSent(inJeff(/^Apollo: All quiet\.$/));
-
-      llm.enqueue(...[1, 2, 3].map(() => ({ status: 429, error: 'Rate limit reached', headers: { 'retry-after-ms': '5' } })));
-      tg.sendText({ from: jeff, text: '/ask apollo and now?' });
-      const notice = await tg.waitForSent(inJeff(/could not answer/));
-      assert.match(notice.visible, new RegExp(`Apollo could not answer: ${MODEL} was rate limited \\(429\\) after 3 attempts\\.`));
-
-      llm.enqueue({ text: 'Back again.' });
-      tg.sendText({ from: jeff, text: '/ask apollo back?' });
-      await tg.waitForSent(inJeff(/^Apollo: Back again\.$/));
-      assert.equal(tg.sent.filter((m) => m.chat_id === 111 && /could not/.test(m.visible)).length, 1, 'one message for the failure');
+      llm.enqueue(...script);
+      const from = toJeff().length;
+      tg.sendText({ from: jeff, text: `/ask apollo ${question}` });
+      await tg.waitForSent((m) => m.chat_id === 111 && toJeff().indexOf(m) >= from && shown.test(m.visible));
+      await new Promise((r) => setTimeout(r, 300)); // anything else that would be sent for this message
+      assert.equal(llm.pending, 0, 'the model was asked for every scripted answer');
+      return toJeff()
+        .slice(from)
+        .map((m) => m.visible);
+    };
+    const cases: { what: string; script: ScriptedResponse[]; shown: RegExp }[] = [
+      {
+        what: 'arguments that are not JSON, corrected',
+        script: [{ toolCalls: [{ name: 'work_in_flight', rawArgs: '{"owner": ' }] }, { toolCalls: [{ name: 'work_in_flight', args: {} }] }, { text: 'All quiet.' }],
+        shown: /^Apollo: All quiet\.$/,
+      },
+      {
+        what: 'malformed past the cap',
+        script: [1, 2, 3, 4].map(() => ({ toolCalls: [{ name: 'work_in_flight', rawArgs: '{"owner": ' }] })),
+        shown: new RegExp(`Apollo could not produce a valid tool call: ${MODEL} got it wrong 4 times in a row`),
+      },
+      { what: 'nothing, twice', script: [{ text: '' }, { text: '' }], shown: new RegExp(`Apollo could not answer: ${MODEL} answered with nothing, twice\\.`) },
+      { what: 'nothing once, then an answer', script: [{ text: '' }, { text: 'Hello!' }], shown: /^Apollo: Hello!$/ },
+      { what: 'cut off, continued', script: [{ text: 'Once upon a time, ', cutOff: true }, { text: 'the end.' }], shown: /^Apollo: Once upon a time, the end\.$/ },
+      {
+        what: 'rate limited past the retries',
+        script: [1, 2, 3].map(() => ({ status: 429, error: 'Rate limit reached in organization org-secret123', headers: { 'retry-after-ms': '5' } })),
+        shown: new RegExp(`Apollo could not answer: ${MODEL} was rate limited \\(429\\) after 3 attempts\\.`),
+      },
+      {
+        what: 'the connection dropped mid-answer',
+        script: [1, 2, 3].map(() => ({ dropConnection: true })),
+        shown: new RegExp(`Apollo could not answer: ${MODEL} dropped the connection in the middle of its answer after 3 attempts\\.`),
+      },
+      { what: 'no answer in time', script: [{ delayMs: 3000, text: 'too late' }], shown: new RegExp(`Apollo could not answer: ${MODEL} did not answer in time \\(timeout\\)\\.`) },
+      { what: 'longer than the context window', script: [{ contextOverflow: true }, { text: 'A short summary.' }], shown: /^Apollo: A short summary\.$/ },
+    ];
+    try {
+      for (const c of cases) {
+        const shown = await ask(`(${c.what})?`, c.script, c.shown);
+        assert.equal(shown.length, 1, `${c.what}: one message, got ${JSON.stringify(shown)}`);
+        assert.doesNotMatch(shown[0]!, /org-secret123|stack|at .*\.js:\d+/, c.what);
+        const next = await ask('still there?', [{ text: 'Still here.' }], /^Apollo: Still here\.$/);
+        assert.deepEqual(next, ['Apollo: Still here.'], `${c.what}: the next message is answered`);
+      }
+      assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
     } finally {
       assert.equal(await app.stop(), 0);
       await tg.close();
