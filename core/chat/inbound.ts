@@ -58,17 +58,33 @@ export async function deliverInbound(sink: IngressSink, envelope: Envelope, opts
 }
 
 function failed(envelope: Envelope, error: Error, attempts: number, opts: DeliverInboundOptions): InboundResult {
-  const where = { inbound: envelope.id, platform: envelope.platform, threadId: envelope.threadId, attempts, err: error.message };
   if (opts.redelivery === 'platform') {
     opts.metrics?.inboundFailures.inc({ platform: envelope.platform, outcome: 'unacknowledged' });
-    opts.logger.warn(where, `${envelope.platform}: the ingress could not store a message; leaving it unacknowledged so it is delivered again`);
-  } else {
-    opts.metrics?.inboundFailures.inc({ platform: envelope.platform, outcome: 'lost' });
-    // The log line is the last copy of the message: it carries what an operator needs to answer it.
-    opts.logger.error(
-      { ...where, author: envelope.author, text: envelope.text.slice(0, 2000) },
-      `${envelope.platform}: MESSAGE LOST: the ingress could not store it after ${attempts} attempts and ${envelope.platform} does not deliver it again`,
+    opts.logger.warn(
+      { inbound: envelope.id, platform: envelope.platform, threadId: envelope.threadId, attempts, err: error.message },
+      `${envelope.platform}: the ingress could not store a message; leaving it unacknowledged so it is delivered again`,
     );
+  } else {
+    reportLostInbound(envelope, { error, attempts, why: `after ${attempts} attempts and ${envelope.platform} does not deliver it again` }, opts);
   }
   return { ack: false, id: envelope.id, accepted: false, attempts, error };
+}
+
+/**
+ * A message the ingress never stored and nothing will deliver again: logged at error level with
+ * what an operator needs to answer it by hand (the log line is its last copy), and counted as
+ * `pantheon_inbound_failures_total{outcome="lost"}`. `deliverInbound` reports so for platforms
+ * that never redeliver; a platform that redelivers reports so when it stops trying (Mattermost's
+ * held posts).
+ */
+export function reportLostInbound(
+  envelope: Envelope,
+  loss: { error: Error; attempts: number /** Why nothing will try again, after "could not store it". */; why: string },
+  opts: Pick<DeliverInboundOptions, 'logger' | 'metrics'>,
+): void {
+  opts.metrics?.inboundFailures.inc({ platform: envelope.platform, outcome: 'lost' });
+  opts.logger.error(
+    { inbound: envelope.id, platform: envelope.platform, threadId: envelope.threadId, attempts: loss.attempts, err: loss.error.message, author: envelope.author, text: envelope.text.slice(0, 2000) },
+    `${envelope.platform}: MESSAGE LOST: the ingress could not store it ${loss.why}`,
+  );
 }

@@ -1,7 +1,7 @@
-import { deliverInbound } from '../../core/chat/inbound.js';
+import { deliverInbound, reportLostInbound } from '../../core/chat/inbound.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../core/metrics.js';
-import type { InboundRedelivery, IngressSink } from '../../core/chat/types.js';
+import type { Envelope, InboundRedelivery, IngressSink } from '../../core/chat/types.js';
 import type { ChannelCursors } from './cursors.js';
 import type { ChannelDirectory } from './directory.js';
 import { mightBeHuman, postToEnvelope, type ChannelInfo, type PostAuthor, type PostLike } from './parse.js';
@@ -9,7 +9,7 @@ import type { BotRoster, PersonaBot } from './roster.js';
 import type { MattermostEvent } from './socket.js';
 
 /** A catch-up never reaches further back than this (a bot down for a week does not answer a week of chat). */
-const MAX_CATCH_UP_MS = 24 * 60 * 60 * 1000;
+export const MAX_CATCH_UP_MS = 24 * 60 * 60 * 1000;
 const DONE_MEMORY = 5000;
 /** The first re-read of a channel holding a post the ingress could not store; doubles up to a minute. */
 const RETRY_CATCH_UP_MS = 1000;
@@ -23,7 +23,10 @@ const RETRY_CATCH_UP_MS = 1000;
  * The read cursor is the acknowledgement: it moves past a post only once the ingress has stored
  * it (`deliverInbound`). A post the ingress could not store holds its channel's cursor before it
  * (later posts are taken in but do not move it) and a catch-up re-reads the channel from there
- * soon after, so the post is delivered again until it is stored.
+ * soon after, so the post is delivered again until it is stored. Not for ever: a post still not
+ * stored `lostAfterMs` after it was first refused, or one older than the catch-up window (no
+ * catch-up reads it again), is given up: logged as lost with its text, counted as
+ * `pantheon_inbound_failures_total{outcome="lost"}`, and the cursor moves on.
  */
 export class MattermostInbound {
   readonly redelivery: InboundRedelivery = 'platform';
@@ -31,8 +34,8 @@ export class MattermostInbound {
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly done = new Set<string>();
   private readonly chains = new Map<string, Promise<void>>();
-  /** Posts not stored yet, by channel: while a channel has one, its cursor stays where it is. */
-  private readonly unstored = new Map<string, Set<string>>();
+  /** Posts not stored yet, by channel, then post id: while a channel has one, its cursor stays where it is. */
+  private readonly unstored = new Map<string, Map<string, Held>>();
   /** Re-reads scheduled for bots that saw a post not stored, and how many in a row. */
   private readonly retries = new Map<string, { timer?: NodeJS.Timeout; count: number }>();
 
@@ -49,8 +52,19 @@ export class MattermostInbound {
       startedAt: number;
       /** The first re-read after a post was not stored (default 1 s; doubles up to a minute). */
       retryCatchUpMs?: number;
+      /**
+       * How long a post the ingress keeps refusing is read again before it is given up as lost
+       * (default 24 h). One older than the catch-up window is given up anyway: no catch-up reads it.
+       */
+      lostAfterMs?: number;
+      /** The clock (tests). */
+      now?: () => number;
     },
   ) {}
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
 
   onEvent(bot: PersonaBot, event: MattermostEvent): void {
     if (event.event !== 'posted' || typeof event.data.post !== 'string') return;
@@ -100,36 +114,75 @@ export class MattermostInbound {
         pending = this.ingest(post, channel).finally(() => this.inflight.delete(post.id));
         this.inflight.set(post.id, pending);
       }
-      if (!(await pending)) {
-        const held = this.unstored.get(post.channel_id) ?? new Set<string>();
-        this.unstored.set(post.channel_id, held.add(post.id));
+      if (!(await pending) && !this.done.has(post.id)) {
         this.retryLater(bot);
         return;
       }
     }
+    this.release(post);
+  }
+
+  /** The post is settled (stored, not for us, or given up): its channel's cursor moves past it unless another post holds it. */
+  private release(post: PostLike): void {
     const held = this.unstored.get(post.channel_id);
     if (held?.delete(post.id) && held.size === 0) this.unstored.delete(post.channel_id);
     if (!this.unstored.size) for (const retry of this.retries.values()) retry.count = 0;
     if (!this.unstored.has(post.channel_id)) this.deps.cursors.advance(post.channel_id, post.create_at);
   }
 
-  /** True once the post is stored (or is nothing to store). */
+  /** True once the post is stored (or is nothing to store, or was given up as lost). */
   private async ingest(post: PostLike, channel: ChannelInfo): Promise<boolean> {
     let author: PostAuthor;
     try {
       author = await this.author(post.user_id);
     } catch (err) {
       this.deps.logger.warn({ post: post.id, err: (err as Error).message }, 'could not tell who wrote a Mattermost post; reading it again later');
-      return false;
+      return this.refused(post, channel, err as Error);
     }
     const envelope = postToEnvelope(post, channel, author, this.deps.roster.team);
     if (envelope) {
       const { ingress, logger, metrics } = this.deps;
-      if (!(await deliverInbound(ingress, envelope, { redelivery: this.redelivery, logger, metrics })).ack) return false;
+      const result = await deliverInbound(ingress, envelope, { redelivery: this.redelivery, logger, metrics });
+      if (!result.ack) return this.refused(post, channel, result.error ?? new Error('not stored'), envelope);
     }
-    this.done.add(post.id);
-    if (this.done.size > DONE_MEMORY) this.done.delete(this.done.values().next().value!);
+    this.settled(post.id);
     return true;
+  }
+
+  private settled(postId: string): void {
+    this.done.add(postId);
+    if (this.done.size > DONE_MEMORY) this.done.delete(this.done.values().next().value!);
+  }
+
+  /** Holds a post that was not stored: false while it is read again, true once it has waited too long and was given up. */
+  private refused(post: PostLike, channel: ChannelInfo, error: Error, envelope?: Envelope): boolean {
+    const inChannel = this.unstored.get(post.channel_id) ?? new Map<string, Held>();
+    this.unstored.set(post.channel_id, inChannel);
+    const held = inChannel.get(post.id) ?? { post, channel, since: this.now(), attempts: 0, error };
+    inChannel.set(post.id, held);
+    held.attempts++;
+    held.error = error;
+    if (envelope) held.envelope = envelope;
+    if (!this.overdue(held)) return false;
+    this.giveUp(held, this.waitedTooLong(held));
+    return true;
+  }
+
+  private overdue(held: Held): boolean {
+    return this.now() - held.since >= (this.deps.lostAfterMs ?? MAX_CATCH_UP_MS);
+  }
+
+  private waitedTooLong(held: Held): string {
+    return `in ${held.attempts} reads over ${Math.round((this.now() - held.since) / 60_000)} min, and Pantheon stops reading it again`;
+  }
+
+  /** Logs and counts a held post as lost, and remembers it as settled, so the cursor can move past it. */
+  private giveUp(held: Held, why: string): void {
+    const { post, channel } = held;
+    // An author lookup that kept failing left no envelope: the user id stands in for the username.
+    const envelope = held.envelope ?? postToEnvelope(post, channel, { id: post.user_id, username: post.user_id, isBot: false }, this.deps.roster.team);
+    if (envelope) reportLostInbound(envelope, { error: held.error, attempts: held.attempts, why }, this.deps);
+    this.settled(post.id);
   }
 
   /** Re-reads the bot's channels soon (backing off while it keeps failing), if it is still listening then. */
@@ -169,7 +222,8 @@ export class MattermostInbound {
    * started), oldest first, through the same path as live posts.
    */
   private async catchUp(bot: PersonaBot): Promise<void> {
-    const floor = Date.now() - MAX_CATCH_UP_MS;
+    this.expireHeld();
+    const floor = this.now() - MAX_CATCH_UP_MS;
     let taken = 0;
     for (const channel of await bot.client.getAllTeamsChannels()) {
       const info = { id: channel.id, name: channel.name, type: channel.type };
@@ -177,6 +231,7 @@ export class MattermostInbound {
       const cursor = this.deps.cursors.get(channel.id) ?? this.deps.startedAt;
       if (channel.last_post_at && channel.last_post_at <= cursor) continue;
       const since = Math.max(cursor, floor);
+      this.outOfReach(channel.id, since);
       const list = await bot.client.getPostsSince(channel.id, since - 1);
       const posts = [...new Set(list.order)]
         .map((id) => list.posts[id])
@@ -189,4 +244,39 @@ export class MattermostInbound {
     }
     if (taken) this.deps.logger.info({ bot: bot.persona, posts: taken }, 'caught up on Mattermost posts');
   }
+
+  /**
+   * Held posts of a channel older than where its re-read starts (the catch-up window) can never be
+   * read again: given up, so the channel's cursor is free to move.
+   */
+  private outOfReach(channelId: string, since: number): void {
+    for (const held of [...(this.unstored.get(channelId)?.values() ?? [])]) {
+      if (held.post.create_at >= since || this.inflight.has(held.post.id)) continue;
+      this.giveUp(held, 'and it is now older than the catch-up window, so nothing reads it again');
+      this.release(held.post);
+    }
+  }
+
+  /** Held posts past `lostAfterMs`, in any channel (also one no bot reads any more): given up. */
+  private expireHeld(): void {
+    for (const channel of [...this.unstored.values()]) {
+      for (const held of [...channel.values()]) {
+        if (this.inflight.has(held.post.id) || !this.overdue(held)) continue;
+        this.giveUp(held, this.waitedTooLong(held));
+        this.release(held.post);
+      }
+    }
+  }
+}
+
+/** A post the ingress has not stored yet: what is needed to read it again, or to report it lost. */
+interface Held {
+  post: PostLike;
+  channel: ChannelInfo;
+  /** When it was first refused. */
+  since: number;
+  /** Reads that ended without storing it (each one `deliverInbound`'s retries, or an author lookup). */
+  attempts: number;
+  error: Error;
+  envelope?: Envelope;
 }

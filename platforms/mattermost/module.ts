@@ -29,7 +29,7 @@ export const mattermostModule: ModuleFactory = (ctx) => {
   const roster = new BotRoster(config.url, personas, logger);
   const directory = new ChannelDirectory();
   const cursors = new ChannelCursors({ pool: ctx.pool, logger });
-  const inbound = new MattermostInbound({ roster, cursors, directory, ingress: ctx.ingress, logger, metrics: ctx.metrics, startedAt: Date.now() });
+  const inbound = new MattermostInbound({ roster, cursors, directory, ingress: ctx.ingress, logger, metrics: ctx.metrics, startedAt: Date.now(), lostAfterMs: config.lostAfterHours * 3_600_000 });
   // Signs button contexts; derived from the first bot's token so cards outlive a restart.
   const secret = createHmac('sha256', personas[0]!.token).update('pantheon mattermost actions').digest('hex');
   let http: FastifyInstance | undefined;

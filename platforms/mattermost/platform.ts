@@ -13,6 +13,12 @@ const mattermostPlatform = {
     publicUrl: httpUrl().optional(),
     /** Each bot's socket is pinged this often; one silent for two intervals is reconnected. */
     pingIntervalSeconds: z.coerce.number().positive().default(30),
+    /**
+     * A post the ingress cannot store (a database outage) holds its channel's read cursor and is
+     * read again until stored; after this many hours it is logged as lost and the cursor moves on.
+     * At most 24: a catch-up reads no further back.
+     */
+    lostAfterHours: z.coerce.number().positive().max(24).default(24),
   }),
   handle: z.strictObject({ token: text() }),
   handleToken: (handle: { token: string }) => handle.token,

@@ -184,8 +184,8 @@ describe('the mattermost module', () => {
 
   it('is off without a url or without a persona token, on with both', async () => {
     assert.equal(await mattermostModule(ctx(undefined, { athena: 'tok-athena-1' })), null);
-    assert.equal(await mattermostModule(ctx({ url: 'http://127.0.0.1:1', pingIntervalSeconds: 30 }, {})), null);
-    const mod = await mattermostModule(ctx({ url: 'http://127.0.0.1:1', pingIntervalSeconds: 30 }, { apollo: 'tok-apollo-1' }));
+    assert.equal(await mattermostModule(ctx({ url: 'http://127.0.0.1:1', pingIntervalSeconds: 30, lostAfterHours: 24 }, {})), null);
+    const mod = await mattermostModule(ctx({ url: 'http://127.0.0.1:1', pingIntervalSeconds: 30, lostAfterHours: 24 }, { apollo: 'tok-apollo-1' }));
     assert.equal(mod?.name, 'mattermost');
     assert.deepEqual(
       mod?.adapters?.map((a) => a.name),
