@@ -1,4 +1,4 @@
-import { type AIMessage, HumanMessage, type BaseMessage } from '@langchain/core/messages';
+import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import { ANSWERED_BY, ModelChainError, type ModelFailure } from './fallback-model.js';
 import { classifyFailure, isContextOverflow } from './retry.js';
 
@@ -83,22 +83,3 @@ function causeChain(error: unknown): string {
 
 /** What a model is told after its answer was cut off, to continue it. */
 export const CONTINUE_PROMPT = 'Your previous answer was cut off by the output limit. Continue exactly where it stopped, without repeating anything.';
-
-/**
- * The conversation without its oldest half, for a second try after a context-length refusal:
- * it starts at a human message (never at a tool result whose call was dropped) and says that
- * earlier messages were left out. Undefined when nothing can be dropped.
- *
- * This is the simplest honest compaction: the long-threads work replaces it with a summary of
- * what was dropped, kept in the thread's state.
- */
-export function withoutOldestHalf(messages: readonly BaseMessage[]): BaseMessage[] | undefined {
-  const humans = messages.map((m, i) => (HumanMessage.isInstance(m) ? i : -1)).filter((i) => i > 0);
-  const cut = humans.find((i) => i >= Math.floor(messages.length / 2)) ?? humans.at(-1);
-  if (cut === undefined) return undefined;
-  const note = new HumanMessage({
-    id: `trimmed-${messages[cut]?.id ?? cut}`,
-    content: `(${cut} earlier messages of this conversation were left out: it had grown longer than the model's context window.)`,
-  });
-  return [note, ...messages.slice(cut)];
-}

@@ -6,7 +6,9 @@ import { AuditLog } from '../core/audit/index.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { JobQueue } from '../core/queue/types.js';
-import { createPersonaModel, PgUsageRecorder } from '../agents/index.js';
+import { createPersonaModel, PgUsageRecorder, resolveModelChain } from '../agents/index.js';
+import { contextKeeper, contextPolicy } from '../orchestrator/context-keepers.js';
+import { newContextCommand } from '../orchestrator/new-context.js';
 import { PersonaRegistry } from '../personas/registry.js';
 import type { Persona } from '../core/config/persona-schema.js';
 import { ToolGuard } from '../tools/guard.js';
@@ -112,6 +114,18 @@ export function composeTeam(opts: ComposeTeamOptions) {
       memoryMiddleware(memory, id, { tokenBudget: config.memory.recallTokenBudget, logger }),
       ...(isProgressPort(outbox) ? [progressMiddleware(id, outbox, { afterMs: config.orchestrator.progressAfterSeconds * 1000 })] : []),
     ],
+    contextFor: (persona, model) => {
+      const own = 'context' in persona ? persona.context : undefined;
+      const spec = primaryModel(persona, config.models, env);
+      return contextKeeper({
+        policy: contextPolicy(config.orchestrator.context, own, spec),
+        modelSpec: spec,
+        summaryModel: config.models.summary ? modelFor({ id: persona.id, model: config.models.summary }) : model,
+        personaId: persona.id,
+        logger,
+        onCompacted: (ms) => metrics.compactionDuration.observe(ms / 1000),
+      });
+    },
     onWorkFinished: summarizeWork,
     guard,
     ledger,
@@ -119,6 +133,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     defaultPersona: config.orchestrator.defaultPersona,
     guards,
   });
+  commands.register(newContextCommand(graph));
   const turnDeps: TurnDeps = {
     pool,
     queue,
@@ -142,6 +157,15 @@ export function composeTeam(opts: ComposeTeamOptions) {
     commands,
   };
   return { graph, desk, turnDeps, audit, ledger, approvals, approvers, registry, memory, summarizer, commands };
+}
+
+/** The persona's first model, as its chain resolves it; undefined when none resolves (the model itself reports that). */
+function primaryModel(persona: Pick<Persona, 'id' | 'model'>, models: LoadedConfig['config']['models'], env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return resolveModelChain(persona, models, env)[0];
+  } catch {
+    return undefined;
+  }
 }
 
 function isProgressPort(outbox: OutboxPort): outbox is OutboxPort & ProgressPort {

@@ -15,6 +15,8 @@ export interface Metrics {
   modelTokens: Counter<'persona' | 'provider' | 'model' | 'direction'>;
   modelLatency: Histogram<'provider' | 'model' | 'outcome'>;
   queueDepth: Gauge<'queue' | 'state'>;
+  /** How long folding a thread's oldest turns into its rolling summary took (orchestrator/graph/context.ts). */
+  compactionDuration: Histogram<string>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -45,6 +47,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       help: 'Model call latency',
       labelNames: ['provider', 'model', 'outcome'],
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    compactionDuration: new Histogram({
+      name: 'pantheon_context_compaction_seconds',
+      help: "Folding a thread's oldest turns into its rolling summary (the summary model's call included)",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
     queueDepth: new Gauge({ name: 'pantheon_queue_depth', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),

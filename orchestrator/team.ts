@@ -7,6 +7,7 @@ import type { OutboxPort, PantheonTool } from '../tools/types.js';
 import { toLangChainTool } from '../tools/langchain.js';
 import type { ToolGuard } from '../tools/guard.js';
 import type { WorkItem, WorkLedger } from '../ledger/index.js';
+import type { ContextKeeper } from './graph/context.js';
 import { personaMessagesMiddleware } from './graph/foreign-messages.js';
 import { createHandoffTool } from './graph/handoff-tool.js';
 import { SUPERVISOR_ID } from './graph/posting.js';
@@ -27,6 +28,8 @@ export interface TeamDeps {
   defaultPersona: string;
   /** Middleware run before a persona's own (e.g. recalled memories added to its context). */
   middlewareFor?: (personaId: string) => AgentMiddleware[];
+  /** The keeper of what a persona's model is sent of a thread (its history budget, the rolling summary); left out, the whole transcript. */
+  contextFor?: (persona: Pick<Persona, 'id' | 'model' | 'context'>, model: BaseChatModel) => ContextKeeper;
   /** Called when a work item is finished (done, merged): e.g. summarise it into memory. */
   onWorkFinished?: (item: WorkItem) => Promise<void>;
 }
@@ -42,10 +45,12 @@ export function buildTeam(deps: TeamDeps) {
   const members: TeamMember[] = deps.personas.map((persona) => {
     const tools: StructuredToolInterface[] = guarded(deps.toolsFor(persona), persona.id);
     if (persona.tools.includes('handoff')) tools.push(createHandoffTool(persona.id, roster), ...guarded(work, persona.id));
+    const model = deps.modelFor(persona);
     return {
       id: persona.id,
       name: persona.name,
-      model: deps.modelFor(persona),
+      model,
+      context: deps.contextFor?.(persona, model),
       showReasoning: persona.reasoning?.show === true,
       tools,
       systemPrompt: composeSystemPrompt(
@@ -57,10 +62,12 @@ export function buildTeam(deps: TeamDeps) {
     };
   });
 
+  const supervisorModel = deps.modelFor({ id: SUPERVISOR_ID });
   const supervisor: TeamMember = {
     id: SUPERVISOR_ID,
     name: 'Pantheon',
-    model: deps.modelFor({ id: SUPERVISOR_ID }),
+    model: supervisorModel,
+    context: deps.contextFor?.({ id: SUPERVISOR_ID }, supervisorModel),
     tools: [
       createHandoffTool(SUPERVISOR_ID, roster),
       ...guarded(

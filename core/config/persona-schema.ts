@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { nonNegative, positiveInt, text } from './coerce.js';
 import { handlesSchema } from './platforms.js';
 import { partialPolicySchema } from './policy.js';
-import { modelNameSchema, SANDBOX_NETWORKS } from './schema.js';
+import { contextSchema, modelNameSchema, SANDBOX_NETWORKS } from './schema.js';
 
 /**
  * A persona is data: one YAML file describing an agent's identity (its handle on each chat
@@ -43,6 +43,8 @@ export const personaSchema = z.strictObject({
   /** This persona's commands: `network: none` keeps them offline where the team allows egress (or the reverse). */
   sandbox: z.strictObject({ network: z.enum(SANDBOX_NETWORKS).optional() }).optional(),
   budget: z.strictObject({ dailyTokens: positiveInt().optional(), dailyUsd: nonNegative().optional() }).optional(),
+  /** This persona's history budget, over `orchestrator.context`. */
+  context: contextSchema.optional(),
   /**
    * A reasoning model's thinking: Anthropic extended thinking (`budgetTokens`, at least 1024) or
    * OpenAI's reasoning effort. Thinking is kept in the conversation as the APIs require across tool

@@ -76,7 +76,23 @@ const modelsSchema = z.strictObject({
   providers: z.record(z.string(), providerSchema).optional(),
   /** USD per million tokens by model name, for cost accounting and budgets. */
   pricing: z.record(z.string(), pricingSchema).optional(),
+  /** The model that writes threads' rolling summaries; left out, each persona's own. */
+  summary: modelNameSchema.optional(),
 });
+
+/** How much of a thread's history a persona's model is sent (orchestrator/graph/context.ts). */
+export const contextSchema = z
+  .strictObject({
+    /** Tokens of history (the summary and the recent messages) per model call; past it, older turns are summarised. */
+    historyTokens: positiveInt().pipe(z.number().min(1000, 'must be at least 1000 tokens')).optional(),
+    /** Tokens the rolling summary may take, within historyTokens. */
+    summaryTokens: positiveInt().pipe(z.number().min(100, 'must be at least 100 tokens')).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.historyTokens !== undefined && c.summaryTokens !== undefined && c.summaryTokens * 2 > c.historyTokens) {
+      ctx.addIssue({ code: 'custom', path: ['summaryTokens'], message: `must be at most half of historyTokens (${c.historyTokens})` });
+    }
+  });
 
 const bindingSchema = z.strictObject({
   /** A thread of a registered platform, `<platform>:<channel>`. */
@@ -362,6 +378,8 @@ export const pantheonConfigSchema = z.strictObject({
       maxTurnsPerMessage: positiveInt().default(8),
       /** A persona still working after this long posts one progress message, edited as it goes (where the platform can edit). */
       progressAfterSeconds: z.coerce.number().nonnegative().default(15),
+      /** The history budget of every persona (a persona's own `context:` overrides it). */
+      context: contextSchema.prefault({}),
     })
     .prefault({}),
 });

@@ -8,6 +8,7 @@ import type { OutboundMessage } from '../../core/chat/types.js';
 import type { OutboxPort } from '../../tools/types.js';
 import { createHandoffTool } from '../graph/handoff-tool.js';
 import type { TurnInfo } from '../graph/state.js';
+import { contextKeeper, contextPolicy } from '../context-keepers.js';
 import { buildTeamGraph, nodeName, type TeamGuards, type TeamMember } from '../graph/team-graph.js';
 import { FOLLOW_UP, SCENARIOS, type Scenario, type ScriptedAnswer, type Seen } from './scenarios.js';
 
@@ -58,9 +59,11 @@ function conformanceTeam(model: BaseChatModel, runs: Seen['toolRuns']): TeamMemb
     { name: 'deploy', description: 'Deploy a version to staging. Needs a human approval.', schema: z.object({ version: z.string().describe('the version, e.g. "1.2.3"') }) },
   );
   const prompt = (name: string) => `You are ${name}, on a software team that works in a chat thread. Use your tools when asked to, and answer briefly.`;
+  // Each persona's history kept as the process keeps it (a context-length refusal compacts into the thread's summary).
+  const context = (personaId: string) => contextKeeper({ policy: contextPolicy({}, undefined, undefined), modelSpec: undefined, summaryModel: model, personaId });
   return [
-    { id: 'apollo', name: 'Apollo', model, tools: [getWeather, deploy, createHandoffTool('apollo', roster)], systemPrompt: prompt('Apollo'), middleware: [] },
-    { id: 'athena', name: 'Athena', model, tools: [createHandoffTool('athena', roster)], systemPrompt: prompt('Athena'), middleware: [] },
+    { id: 'apollo', name: 'Apollo', model, tools: [getWeather, deploy, createHandoffTool('apollo', roster)], systemPrompt: prompt('Apollo'), middleware: [], context: context('apollo') },
+    { id: 'athena', name: 'Athena', model, tools: [createHandoffTool('athena', roster)], systemPrompt: prompt('Athena'), middleware: [], context: context('athena') },
   ];
 }
 

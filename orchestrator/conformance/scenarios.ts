@@ -264,11 +264,12 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     id: 'context-overflow',
-    title: 'context length exceeded, trimmed and retried',
+    title: 'context length exceeded, compacted into the summary and retried',
     live: false,
     prompt: '@apollo Summarise our conversation.',
     before: [{ prompt: '@apollo Remember the number 42.', script: [{ text: 'Noted: 42.' }] }],
-    script: [{ contextOverflow: true }, { text: 'A short summary.' }],
+    // The refusal, the summary the compaction asks the model for, then the answer.
+    script: [{ contextOverflow: true }, { text: 'Jeff asked Apollo to remember the number 42.' }, { text: 'A short summary.' }],
     check: (seen) => first(noError(seen), noNotice(seen), answered(seen, /^A short summary\.$/, 'after the trimmed retry')),
   },
   ...(['ollama', 'vllm', 'llamacpp', 'lmstudio'] as const).map(

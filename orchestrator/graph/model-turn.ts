@@ -2,7 +2,7 @@ import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langcha
 import type { ToolCall } from '@langchain/core/messages/tool';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { isGraphBubbleUp, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import { answeredBy, answerText, CONTINUE_PROMPT, describeModelFailure, isContextOverflowFailure, isCutOff, isEmptyAnswer, withoutOldestHalf } from '../../agents/model-outcome.js';
+import { answeredBy, answerText, CONTINUE_PROMPT, describeModelFailure, isContextOverflowFailure, isCutOff, isEmptyAnswer } from '../../agents/model-outcome.js';
 import { isAbort } from '../../agents/retry.js';
 import { checkToolCalls, REPAIR_MARK } from '../../agents/tool-call-check.js';
 import type { CompiledPersona } from './persona-agent.js';
@@ -13,7 +13,7 @@ export const MAX_REPAIRS = 3;
 /**
  * One model step of a persona, as models really behave: every answer leads somewhere visible.
  * - a provider failure (after the chain's retries and fallbacks): a notice naming the model and what failed;
- * - a context-length refusal: the oldest half of the conversation left out, and one more try;
+ * - a context-length refusal: the conversation compacted harder (`shrink`), and one more try;
  * - no text and no tool call: one more try, then a notice;
  * - cut off at the output limit: continued once, else posted with a note that it was cut off;
  * - malformed tool calls: error results the model can correct (the step runs again), at most
@@ -40,6 +40,11 @@ export interface ModelTurnInput {
   repairs: number;
   config: LangGraphRunnableConfig;
   maxRepairs?: number;
+  /**
+   * After a context-length refusal: the same conversation in fewer tokens (compacted into the
+   * thread's summary, graph/context.ts), or undefined when it cannot be shortened.
+   */
+  shrink?: (messages: BaseMessage[]) => Promise<BaseMessage[] | undefined>;
 }
 
 type Call = { answer: AIMessage; error?: undefined } | { answer?: undefined; error: unknown };
@@ -70,7 +75,7 @@ export async function takeModelTurn(input: ModelTurnInput): Promise<ModelTurn> {
     const first = await call(messages);
     if (!first.answer) {
       if (!trimmed && isContextOverflowFailure(first.error)) {
-        const shorter = withoutOldestHalf(messages);
+        const shorter = await input.shrink?.(messages);
         if (shorter) {
           trimmed = true;
           messages = shorter;

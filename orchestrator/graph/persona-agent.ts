@@ -4,6 +4,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import { ToolInputParsingException, type StructuredToolInterface } from '@langchain/core/tools';
 import { isCommand, isGraphBubbleUp, type Command, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { ToolCall } from '@langchain/core/messages/tool';
+import type { ContextKeeper } from './context.js';
 
 /**
  * A persona's agent as two nodes of the team graph rather than a graph of its own: a model step
@@ -21,6 +22,8 @@ export interface PersonaAgent {
   systemPrompt: string;
   /** Post the model's thinking (reasoning) with its answer; left out, only the answer is posted. */
   showReasoning?: boolean;
+  /** Keeps what the model is sent within the persona's history budget (graph/context.ts); left out, the whole transcript is sent. */
+  context?: ContextKeeper;
   /** langchain middleware (`createMiddleware`): its `wrapModelCall` and `wrapToolCall` hooks apply, first outermost. */
   middleware: ModelCallMiddleware[];
 }

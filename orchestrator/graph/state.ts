@@ -1,4 +1,5 @@
 import { Annotation, MessagesAnnotation } from '@langchain/langgraph';
+import { FRESH_CONTEXT, type ThreadContext } from './context.js';
 
 /** A delegation in flight: written by the handoff tool, read by the handoff gate. */
 export interface HandoffRequest {
@@ -50,6 +51,8 @@ export const TeamState = Annotation.Root({
   /** Answers in a row whose tool calls were malformed and sent back for repair (graph/model-turn.ts). */
   repairs: replace<number>(() => 0),
   turn: replace<TurnInfo | null>(() => null),
+  /** What of the transcript models are sent: where /new started the context, the rolling summary (graph/context.ts). */
+  context: replace<ThreadContext>(() => FRESH_CONTEXT),
 });
 
 export type TeamStateValue = typeof TeamState.State;

@@ -114,13 +114,31 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   const modelStep = (m: TeamMember, agent: CompiledPersona) => {
     return async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
       if (state.handoff && state.handoff.from === m.id) return new Command({ goto: HANDOFF_NODE });
-      const turn = await takeModelTurn({ persona: m, agent, messages: state.messages, repairs: state.repairs, config });
+      // What the model is sent: the thread's summary and recent window, within the persona's budget.
+      let context = state.context;
+      let sent = state.messages;
+      let shrink: ((messages: BaseMessage[]) => Promise<BaseMessage[] | undefined>) | undefined;
+      if (m.context) {
+        const keeper = m.context;
+        const prepared = await keeper.prepare(state.messages, state.context, config.signal);
+        context = prepared.context;
+        sent = prepared.messages;
+        // Refused as too long anyway (the model's window is smaller than known): compact to half of what was sent.
+        shrink = async () => {
+          const again = await keeper.prepare(state.messages, context, config.signal, Math.floor(prepared.tokens / 2));
+          if (!again.compacted) return undefined;
+          context = again.context;
+          return again.messages;
+        };
+      }
+      const turn = await takeModelTurn({ persona: m, agent, messages: sent, repairs: state.repairs, config, shrink });
+      const kept = context === state.context ? {} : { context };
       const task = taskIdOf(config);
       const [answer, ...results] = turn.messages as [AIMessage | undefined, ...BaseMessage[]];
       if (answer && task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
       if (answer && m.showReasoning) answer.response_metadata = { ...answer.response_metadata, [SHOW_REASONING]: true };
       const done = async (messages: BaseMessage[]) => {
-        const update = { messages, repairs: turn.repairs };
+        const update = { messages, repairs: turn.repairs, ...kept };
         if (turn.notice) await postNotice(state, outbox, turn.notice.kind, turn.notice.text);
         if (state.queue.length) return new Command({ goto: NEXT, update });
         const cursor = await postNewMessages({ ...state, messages: [...state.messages, ...messages] }, outbox);
@@ -131,7 +149,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
         // A tool round (or a repair) and the model step after it need more steps: stop with a word instead of failing the run.
         const step = Number((config.metadata as { langgraph_step?: number } | undefined)?.langgraph_step ?? 0);
         if (step + 2 < (config.recursionLimit ?? 25)) {
-          const update = { messages: [answer, ...results], repairs: turn.repairs };
+          const update = { messages: [answer, ...results], repairs: turn.repairs, ...kept };
           if (!turn.calls.length) return new Command({ goto: nodeName(m.id), update });
           return new Command({ goto: turn.calls.map((call) => new Send(toolsNodeName(m.id), { call } satisfies ToolTaskInput)), update });
         }

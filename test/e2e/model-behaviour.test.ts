@@ -145,16 +145,18 @@ describe('models as they really behave, through the real process', () => {
       );
       await answerAgain();
 
-      // Longer than the context window: the oldest half is left out and the model asked once more.
+      // Longer than the context window: the older turns are folded into the thread's summary and the model asked once more.
       const before = chatRequests(llm).length;
-      posted = await exchange('@apollo summarise', [{ contextOverflow: true }, { text: 'A short summary.' }], (m) => m.role === 'agent');
+      posted = await exchange('@apollo summarise', [{ contextOverflow: true }, { text: 'Jeff tested misbehaviours; Apollo answered.' }, { text: 'A short summary.' }], (m) => m.role === 'agent');
       assert.deepEqual(
         posted.map((m) => [m.role, m.text]),
         [['agent', 'A short summary.']],
       );
-      const [full, trimmed] = chatRequests(llm).slice(before) as [FakeLLMRequest, FakeLLMRequest];
+      const [full, summarising, trimmed] = chatRequests(llm).slice(before) as [FakeLLMRequest, FakeLLMRequest, FakeLLMRequest];
+      assert.match(summarising.messages[0]!.content, /running summary of a long chat thread/);
       assert.ok(trimmed.messages.length < full.messages.length, `${trimmed.messages.length} < ${full.messages.length}`);
-      assert.match(trimmed.messages[1]!.content, /earlier messages of this conversation were left out/);
+      assert.equal(trimmed.messages[1]!.role, 'user', 'the summary is quoted as a user message, not system text');
+      assert.match(trimmed.messages[1]!.content, /<thread-summary>\nJeff tested misbehaviours; Apollo answered\.\n<\/thread-summary>/);
       await answerAgain();
 
       const health = await fetch(`${app.url}/healthz`);
