@@ -23,12 +23,14 @@ export function newContextCommand(graph: Pick<TeamGraph, 'getState' | 'updateSta
         .map((i) => i.value)
         .find(isApprovalInterrupt);
       if (waiting) return `This thread is waiting for approval ${waiting.approvalId}: decide it first (approve or deny), then start a fresh context with /new.`;
-      const messages = ((state.values as { messages?: unknown[] }).messages ?? []).length;
-      if (!messages) return 'This thread has no earlier context: the team starts fresh here already.';
+      const values = state.values as { messages?: unknown[]; context?: ThreadContext };
+      const messages = (values.messages ?? []).length;
+      const unseen = messages - Math.min(values.context?.from ?? 0, messages);
+      if (!unseen) return 'This thread has no earlier context: the team starts fresh here already.';
       const context: ThreadContext = { from: messages, folded: messages, summary: '' };
       // As the `next` node: it routes by Command only, so the update schedules nothing.
       await graph.updateState(config, { context }, 'next');
-      return `Fresh context: the team will not be sent the ${messages} earlier messages of this thread (they stay in its history).`;
+      return `Fresh context: the team will not be sent the ${unseen} earlier messages of this thread (they stay in its history).`;
     },
   };
 }
