@@ -242,7 +242,11 @@ describe('models as they really behave, through the real process', () => {
         shown: new RegExp(`Apollo could not answer: ${MODEL} dropped the connection in the middle of its answer after 3 attempts\\.`),
       },
       { what: 'no answer in time', script: [{ delayMs: 3000, text: 'too late' }], shown: new RegExp(`Apollo could not answer: ${MODEL} did not answer in time \\(timeout\\)\\.`) },
-      { what: 'longer than the context window', script: [{ contextOverflow: true }, { text: 'A short summary.' }], shown: /^Apollo: A short summary\.$/ },
+      {
+        what: 'longer than the context window',
+        script: [{ contextOverflow: true }, { text: 'Jeff tested misbehaviours; Apollo answered.' }, { text: 'A short summary.' }],
+        shown: /^Apollo: A short summary\.$/,
+      },
     ];
     try {
       for (const c of cases) {
