@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { Bot, BotError, GrammyError, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { ChatCommandRegistry } from '../../core/chat/commands.js';
@@ -57,7 +58,14 @@ export class TelegramBot {
   readonly redelivery: InboundRedelivery = 'platform';
   readonly bot: Bot;
   private polling?: Promise<void>;
-  private stopped = false;
+  /** Cancels the long poll in flight and the waits between polls. */
+  private readonly stopping = new AbortController();
+  /**
+   * Polling: the `offset` of the next getUpdates, one past the last update done with (stored,
+   * nothing to store, or failed in a way a redelivery would not mend). Asking from it confirms to
+   * Telegram every update before it and no other.
+   */
+  private offset = 0;
   /** Updates polled again in a row because they were not stored (the wait doubles). */
   private refetches = 0;
 
@@ -76,11 +84,6 @@ export class TelegramBot {
       await this.accept(envelope, ctx.update.update_id);
       // Telegram shows a spinner on the button until the click is answered: answer at once.
       await ctx.answerCallbackQuery({ text: `Sent: ${envelope.text}` }).catch((err) => log.debug({ err }, 'answerCallbackQuery failed'));
-    });
-    this.bot.catch((err) => {
-      // Polling: ends this round of polling before the update is confirmed (see pollLoop).
-      if (err.error instanceof NotStored) throw err;
-      log.warn({ err: err.error, update: err.ctx.update.update_id }, 'a Telegram update could not be handled');
     });
   }
 
@@ -115,9 +118,12 @@ export class TelegramBot {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.bot.isRunning()) await this.bot.stop().catch(() => {});
-    if (this.polling) await Promise.race([this.polling, new Promise((r) => setTimeout(r, 2000).unref())]);
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    if (!this.polling) return;
+    await Promise.race([this.polling, wait(2000, undefined, { ref: false })]);
+    // Confirms what was stored since the last poll, so a restart is not sent it again (it would only be deduped).
+    if (this.offset) await this.bot.api.getUpdates({ offset: this.offset, limit: 1, timeout: 0 }).catch(() => {});
   }
 
   /** The command menu, from the registry as it is now (every module and the team have registered theirs by start). */
@@ -129,50 +135,69 @@ export class TelegramBot {
     if (!this.bot.isInited()) await this.bot.init();
   }
 
+  /**
+   * Long polling with getUpdates and `bot.handleUpdate`, grammY's public API (not `bot.start`,
+   * whose offset is private): the offset moves past an update only once it is done with, so one
+   * the ingress could not store is asked for again, after a wait that doubles while it keeps
+   * failing.
+   */
   private async pollLoop(): Promise<void> {
     const log = this.opts.logger;
-    while (!this.stopped) {
+    const { signal } = this.stopping;
+    // grammY types its signal parameter with the abort-controller polyfill's class; node's own is what it uses at run time.
+    const apiSignal = signal as unknown as Parameters<Bot['api']['getUpdates']>[1];
+    let started = false;
+    while (!signal.aborted) {
       try {
-        await this.bot.start({
-          allowed_updates: ['message', 'callback_query'],
-          timeout: this.opts.pollTimeoutSeconds ?? 30,
-          onStart: (me) => {
-            log.info({ bot: me.username }, 'Telegram long polling started');
-            void this.setMenu();
-          },
-        });
-      } catch (err) {
-        if (this.stopped) break;
-        if (err instanceof BotError && err.error instanceof NotStored) {
-          if (this.refetchFrom(err.error.updateId)) {
-            const waitMs = Math.min(30_000, REFETCH_MS * 2 ** this.refetches++);
-            log.warn({ update: err.error.updateId, retryInMs: waitMs }, 'a Telegram update was not stored; polling it again');
-            await new Promise((r) => setTimeout(r, waitMs).unref());
-            continue;
-          }
+        if (!started) {
+          await this.init();
+          // Telegram refuses getUpdates while a webhook is set (a previous webhook-mode run).
+          await this.bot.api.deleteWebhook(undefined, apiSignal);
+          log.info({ bot: this.bot.botInfo.username }, 'Telegram long polling started');
+          void this.setMenu();
+          started = true;
         }
+        const updates = await this.bot.api.getUpdates({ offset: this.offset, timeout: this.opts.pollTimeoutSeconds ?? 30, allowed_updates: ['message', 'callback_query'] }, apiSignal);
+        await this.handleUpdates(updates);
+      } catch (err) {
+        if (signal.aborted) break;
         if (err instanceof GrammyError && err.error_code === 401) {
           log.error(describeFailure(err));
           return;
         }
+        // A conflict may be a webhook set since: the next round deletes it again.
+        if (err instanceof GrammyError && err.error_code === 409) started = false;
         log.warn({ err: describeFailure(err) }, 'Telegram polling failed; retrying in 5 s');
-        await new Promise((r) => setTimeout(r, 5000).unref());
+        await this.pause(5000);
       }
     }
   }
 
-  /**
-   * The next poll starts at `updateId`, so Telegram delivers it again. grammY keeps the offset in
-   * `lastTriedUpdateId` (the id it handles, set before handling); false if that ever changes.
-   */
-  private refetchFrom(updateId: number): boolean {
-    const poller = this.bot as unknown as { lastTriedUpdateId?: unknown };
-    if (typeof poller.lastTriedUpdateId !== 'number') {
-      this.opts.logger.error({ update: updateId }, 'Telegram: cannot poll an update again with this grammY version; it is lost');
-      return false;
+  /** One batch, in order; stops at an update that was not stored, which the next poll asks for again. */
+  private async handleUpdates(updates: Update[]): Promise<void> {
+    const log = this.opts.logger;
+    for (const update of updates) {
+      try {
+        await this.bot.handleUpdate(update);
+      } catch (err) {
+        const cause = err instanceof BotError ? err.error : err;
+        if (cause instanceof NotStored) {
+          // Everything before it is done with: the next poll starts at it.
+          this.offset = update.update_id;
+          const waitMs = Math.min(30_000, REFETCH_MS * 2 ** this.refetches++);
+          log.warn({ update: update.update_id, retryInMs: waitMs }, 'a Telegram update was not stored; polling it again');
+          await this.pause(waitMs);
+          return;
+        }
+        log.warn({ err: cause, update: update.update_id }, 'a Telegram update could not be handled');
+      }
+      this.offset = update.update_id + 1;
     }
-    poller.lastTriedUpdateId = updateId - 1;
-    return true;
+  }
+
+  /** Waits, or less if the bot stops meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    await wait(ms, undefined, { signal: this.stopping.signal, ref: false }).catch(() => {});
   }
 
   /** Hands an envelope to the ingress (`deliverInbound`); throws when it was not stored, so the update is not confirmed. */

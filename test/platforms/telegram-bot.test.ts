@@ -232,3 +232,48 @@ describe('telegram bot and adapter against the fake Bot API', () => {
     assert.deepEqual(fake.callsOf('sendChatAction').at(-1)!.payload, { chat_id: '-100500', action: 'typing', message_thread_id: 7 });
   });
 });
+
+describe('telegram long polling: the offset is ours', () => {
+  it('an update not stored is asked for again (and the ones after it are not confirmed); once stored, confirmed, and confirmed on stop', async () => {
+    const fake = await startFakeTelegram();
+    let down = true;
+    const stored: string[] = [];
+    const bot = new TelegramBot({
+      token: fake.token,
+      apiRoot: fake.apiRoot,
+      access: new TelegramAccess({ allowedChatIds: [111], allowedUserIds: [], pairings: new PairingStore(db.pool) }),
+      ingress: async (e) => {
+        if (down) throw new Error('database unavailable');
+        stored.push(e.text);
+        return { id: e.id, accepted: true };
+      },
+      commands: new ChatCommands(),
+      onStranger: async () => {},
+      logger,
+      pollTimeoutSeconds: 1,
+    });
+    try {
+      bot.startPolling();
+      const first = fake.sendText({ from: jeff, text: 'first' });
+      const second = fake.sendText({ from: jeff, text: 'second' });
+      const offsets = () => fake.callsOf('getUpdates').map((c) => Number(c.payload.offset ?? 0));
+      // deliverInbound's four tries fail, then the next poll asks from the update not stored.
+      await until(() => offsets().filter((o) => o === first.update_id).length >= 1, 10_000);
+      assert.equal(fake.confirmed(first.update_id), false);
+      assert.equal(fake.confirmed(second.update_id), false, 'nothing after it is confirmed either');
+      assert.ok(
+        offsets().every((o) => o <= first.update_id),
+        `never asked past it: ${offsets()}`,
+      );
+
+      down = false;
+      await until(() => stored.length === 2, 10_000);
+      assert.deepEqual(stored, ['first', 'second'], 'in order, each once');
+      await bot.stop();
+      assert.equal(fake.confirmed(second.update_id), true, 'what was stored is confirmed, at the latest on stop');
+    } finally {
+      await bot.stop();
+      await fake.close();
+    }
+  });
+});
