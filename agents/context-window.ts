@@ -19,7 +19,7 @@ const WINDOWS: Array<[provider: string, pattern: RegExp, tokens: number]> = [
 ];
 
 /** The input window of `provider:model`, or undefined when it is not known. */
-export function contextWindowOf(spec: string): number | undefined {
+function contextWindowOf(spec: string): number | undefined {
   const colon = spec.indexOf(':');
   const provider = spec.slice(0, colon);
   const model = spec.slice(colon + 1);
@@ -27,7 +27,7 @@ export function contextWindowOf(spec: string): number | undefined {
 }
 
 /** History may take at most this share of the window: the rest is the system prompt, recalled memories, tools and the answer. */
-export const HISTORY_SHARE = 0.5;
+const HISTORY_SHARE = 0.5;
 
 /** The history budget a persona gets: the configured one, but never more than a safe share of its model's window. */
 export function historyBudget(configured: number, spec: string | undefined): number {

@@ -2,7 +2,7 @@ import type { ModelEnv, ModelsConfig, PersonaModelRef } from './model-config.js'
 import { parseModelSpec } from './model-spec.js';
 
 /** What auto-detection picks when only an API key is set. */
-export const AUTO_DETECT = [
+const AUTO_DETECT = [
   { envKey: 'ANTHROPIC_API_KEY', model: 'anthropic:claude-sonnet-4-5' },
   { envKey: 'OPENAI_API_KEY', model: 'openai:gpt-4.1-mini' },
 ] as const;

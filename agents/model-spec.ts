@@ -6,7 +6,7 @@ export interface ModelSpec {
   model: string;
 }
 
-export const BUILT_IN_PROVIDERS = ['anthropic', 'openai'] as const;
+const BUILT_IN_PROVIDERS = ['anthropic', 'openai'] as const;
 
 const PROVIDER_NAME = /^[a-z][a-z0-9_-]*$/i;
 
@@ -35,6 +35,6 @@ export function parseModelSpec(spec: string, models?: Pick<ModelsConfig, 'provid
   return { provider, model };
 }
 
-export function isKnownProvider(provider: string, models: Pick<ModelsConfig, 'providers'>): boolean {
+function isKnownProvider(provider: string, models: Pick<ModelsConfig, 'providers'>): boolean {
   return (BUILT_IN_PROVIDERS as readonly string[]).includes(provider) || Boolean(models.providers?.[provider]);
 }

@@ -63,7 +63,7 @@ function callsInContent(content: string, offered: ReadonlySet<string>): { calls:
 }
 
 /** Rewrites one Chat Completions answer in place into OpenAI's own shape; answers whether anything changed. */
-export function repairCompletion(completion: Json, offered: ReadonlySet<string>): boolean {
+function repairCompletion(completion: Json, offered: ReadonlySet<string>): boolean {
   let changed = false;
   for (const choice of Array.isArray(completion?.choices) ? completion.choices : []) {
     const message = choice?.message;

@@ -23,7 +23,7 @@ export interface PersonaModelOptions {
 }
 
 /** Turns each attempt into a usage record and metric samples, labelled by the current run. */
-export function usageAccountant(opts: Pick<PersonaModelOptions, 'persona' | 'models' | 'recorder' | 'metrics'>) {
+function usageAccountant(opts: Pick<PersonaModelOptions, 'persona' | 'models' | 'recorder' | 'metrics'>) {
   return async (a: ModelAttempt): Promise<void> => {
     const run = currentRun();
     // The model belongs to one persona: a team run (one runId) calls several personas' models.

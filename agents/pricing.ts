@@ -5,7 +5,7 @@ import type { ModelPrice } from './model-config.js';
  * discounts). Override or extend with `models.pricing` in pantheon.yaml; a model found
  * in neither costs 0, which is right for local servers and merely unknown for others.
  */
-export const BUILT_IN_PRICES: Record<string, ModelPrice> = {
+const BUILT_IN_PRICES: Record<string, ModelPrice> = {
   'claude-opus-4-5': { inputPerMTok: 5, outputPerMTok: 25 },
   'claude-opus-4-1': { inputPerMTok: 15, outputPerMTok: 75 },
   'claude-opus-4': { inputPerMTok: 15, outputPerMTok: 75 },

@@ -126,13 +126,13 @@ export function buildChatModel(spec: string, opts: BuildChatModelOptions): BaseC
 }
 
 /** OpenAI's reasoning models, which think before every answer: o1, o3, o4-mini, gpt-5 (not gpt-5-chat). */
-export const isOpenAIReasoningModel = (model: string): boolean => /^o\d/.test(model) || (model.startsWith('gpt-5') && !model.startsWith('gpt-5-chat'));
+const isOpenAIReasoningModel = (model: string): boolean => /^o\d/.test(model) || (model.startsWith('gpt-5') && !model.startsWith('gpt-5-chat'));
 
 /**
  * The Responses API for OpenAI's own reasoning models (provider `openai`), or wherever the persona
  * says `reasoning.api: responses`; Chat Completions otherwise, which every OpenAI-compatible server speaks.
  */
-export function usesResponsesApi(p: Pick<ResolvedProvider, 'name' | 'type'>, model: string, reasoning?: ReasoningConfig): boolean {
+function usesResponsesApi(p: Pick<ResolvedProvider, 'name' | 'type'>, model: string, reasoning?: ReasoningConfig): boolean {
   if (p.type !== 'openai' || reasoning?.api === 'chat') return false;
   return reasoning?.api === 'responses' || (p.name === 'openai' && isOpenAIReasoningModel(model));
 }

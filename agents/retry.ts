@@ -20,7 +20,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: Omit<RetryPolicy, 'maxRetries'> = { baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
 
-export type FailureKind = 'rate_limit' | 'server' | 'network' | 'timeout' | 'context_length' | 'client' | 'abort';
+type FailureKind = 'rate_limit' | 'server' | 'network' | 'timeout' | 'context_length' | 'client' | 'abort';
 
 export interface Failure {
   kind: FailureKind;
@@ -43,7 +43,7 @@ function header(err: any, name: string): string | undefined {
 }
 
 /** Reads `retry-after-ms`, then `Retry-After` (seconds or an HTTP date). */
-export function retryAfterMs(err: unknown): number | undefined {
+function retryAfterMs(err: unknown): number | undefined {
   const ms = header(err, 'retry-after-ms');
   if (ms !== undefined && Number.isFinite(Number(ms)) && Number(ms) >= 0) return Number(ms);
   const ra = header(err, 'retry-after');
@@ -102,7 +102,7 @@ export function classifyFailure(err: unknown): Failure {
 }
 
 /** The wait before retry number `retry` (0-based), or undefined when the hint is too long to wait for. */
-export function retryDelayMs(failure: Failure, retry: number, policy: Omit<RetryPolicy, 'maxRetries'>): number | undefined {
+function retryDelayMs(failure: Failure, retry: number, policy: Omit<RetryPolicy, 'maxRetries'>): number | undefined {
   if (failure.retryAfterMs !== undefined) {
     return failure.retryAfterMs <= policy.maxRetryAfterMs ? failure.retryAfterMs : undefined;
   }

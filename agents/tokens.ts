@@ -32,7 +32,7 @@ function encoder(name: TiktokenEncoding): Promise<Tiktoken> {
 }
 
 /** The encoding of an OpenAI model, or undefined when it is not one js-tiktoken knows. */
-export function openAiEncoding(model: string): TiktokenEncoding | undefined {
+function openAiEncoding(model: string): TiktokenEncoding | undefined {
   try {
     return getEncodingNameForModel(model as TiktokenModel);
   } catch {

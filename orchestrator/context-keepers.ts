@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.js';
 import { ContextKeeper, type ContextPolicy } from './graph/context.js';
 
 /** History a persona's model is sent per call when neither pantheon.yaml nor its file says (tokens). */
-export const DEFAULT_HISTORY_TOKENS = 12_000;
+const DEFAULT_HISTORY_TOKENS = 12_000;
 /** The rolling summary's share when not configured: a quarter of the history, at most 1500 tokens. */
 const defaultSummaryTokens = (history: number) => Math.min(1500, Math.floor(history / 4));
 

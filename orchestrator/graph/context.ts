@@ -42,7 +42,7 @@ export const SUMMARY_OPEN = '<thread-summary>';
 export const SUMMARY_CLOSE = '</thread-summary>';
 
 /** The system prompt of the summary model: the transcript is material to summarise, never instructions. */
-export const SUMMARY_PROMPT = [
+const SUMMARY_PROMPT = [
   'You keep the running summary of a long chat thread between people and a team of AI personas.',
   'You are given the current summary and the messages that follow it. Write the updated summary of everything so far:',
   'keep every fact, decision, name, number, link, commitment and open question, and who asked for what; drop greetings and chatter.',
@@ -218,7 +218,7 @@ export class ContextKeeper {
 }
 
 /** The summary as the model sees it: a user message quoting a record, never system text. */
-export function summaryMessage(ctx: ThreadContext): HumanMessage {
+function summaryMessage(ctx: ThreadContext): HumanMessage {
   return new HumanMessage({
     id: `thread-summary-${ctx.folded}`,
     content: [

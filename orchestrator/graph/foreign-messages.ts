@@ -19,7 +19,7 @@ export function personaMessagesMiddleware(personaId: string) {
   });
 }
 
-export function asSeenBy(personaId: string, messages: BaseMessage[]): BaseMessage[] {
+function asSeenBy(personaId: string, messages: BaseMessage[]): BaseMessage[] {
   const foreignCalls = new Set<string>();
   const out: BaseMessage[] = [];
   for (const m of messages) {

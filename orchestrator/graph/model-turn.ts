@@ -8,7 +8,7 @@ import { checkToolCalls, REPAIR_MARK } from '../../agents/tool-call-check.js';
 import type { CompiledPersona } from './persona-agent.js';
 
 /** Consecutive answers with malformed tool calls a persona's model may send back for repair before the human is told. */
-export const MAX_REPAIRS = 3;
+const MAX_REPAIRS = 3;
 
 /**
  * One model step of a persona, as models really behave: every answer leads somewhere visible.

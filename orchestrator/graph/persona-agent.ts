@@ -29,7 +29,7 @@ export interface PersonaAgent {
 }
 
 /** What a `wrapModelCall` hook is handed: the part of langchain's ModelRequest Pantheon's middleware uses. */
-export interface ModelCallRequest {
+interface ModelCallRequest {
   model: BaseChatModel;
   messages: BaseMessage[];
   systemMessage: SystemMessage;
@@ -38,16 +38,16 @@ export interface ModelCallRequest {
   state: { messages: BaseMessage[] };
   runtime: Readonly<{ configurable?: Record<string, unknown>; signal?: AbortSignal; context?: unknown }>;
 }
-export type ModelCallHandler = (request: ModelCallRequest) => Promise<AIMessage>;
+type ModelCallHandler = (request: ModelCallRequest) => Promise<AIMessage>;
 /** What a `wrapToolCall` hook is handed (as langchain's ToolCallRequest). */
-export interface ToolCallRequest {
+interface ToolCallRequest {
   toolCall: ToolCall;
   tool: StructuredToolInterface | undefined;
   state: Record<string, never>;
   runtime: ModelCallRequest['runtime'];
 }
-export type ToolCallHandler = (request: ToolCallRequest) => Promise<ToolMessage | Command>;
-export interface ModelCallMiddleware {
+type ToolCallHandler = (request: ToolCallRequest) => Promise<ToolMessage | Command>;
+interface ModelCallMiddleware {
   name: string;
   wrapModelCall?: (request: ModelCallRequest, handler: ModelCallHandler) => Promise<unknown>;
   wrapToolCall?: (request: ToolCallRequest, handler: ToolCallHandler) => Promise<unknown>;

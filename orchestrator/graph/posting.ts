@@ -12,7 +12,7 @@ export const SHOW_REASONING = 'pantheon_show_reasoning';
  * A model's thinking, kept beside its answer and never posted as it: Anthropic's thinking blocks,
  * the `reasoning_content` of vLLM- and DeepSeek-style servers, OpenAI's reasoning summaries.
  */
-export function reasoningText(m: AIMessage): string {
+function reasoningText(m: AIMessage): string {
   const parts: string[] = [];
   if (Array.isArray(m.content)) for (const b of m.content as Array<Record<string, unknown>>) if (b?.type === 'thinking' && typeof b.thinking === 'string') parts.push(b.thinking);
   const kwargs = m.additional_kwargs as { reasoning_content?: unknown; reasoning?: { summary?: Array<{ text?: unknown }> } };

@@ -56,4 +56,3 @@ export const TeamState = Annotation.Root({
 });
 
 export type TeamStateValue = typeof TeamState.State;
-export type TeamStateUpdate = typeof TeamState.Update;

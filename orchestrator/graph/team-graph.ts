@@ -33,7 +33,7 @@ export interface TeamGraphDeps {
 
 export const nodeName = (personaId: string) => (personaId === SUPERVISOR_ID ? 'supervisor' : `p_${personaId}`);
 /** The node running a persona's tool calls, one task per call. */
-export const toolsNodeName = (personaId: string) => `${nodeName(personaId)}_tools`;
+const toolsNodeName = (personaId: string) => `${nodeName(personaId)}_tools`;
 const NEXT = 'next';
 
 /**
