@@ -84,6 +84,7 @@ describe('telegram: the human talks to the orchestrator', () => {
         { command: 'personas', description: 'who is on the team' },
         { command: 'approve', description: '<id>: approve a request (approvers only)' },
         { command: 'deny', description: '<id> [reason]: deny a request (approvers only)' },
+        { command: 'new', description: 'a fresh context in this thread: earlier messages stay in the history but are no longer sent to the team' },
         { command: 'ask', description: '<persona> <text>: ask one persona' },
       ]);
 
