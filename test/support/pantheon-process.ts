@@ -73,7 +73,11 @@ export function runCli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: str
   });
 }
 
-/** Starts `pantheon start` on a free port and waits for its ready line. */
+/**
+ * Starts `pantheon start` on a free port and waits for its ready line. The default wait is
+ * generous: a new embedded database runs initdb (about 3 s on a quiet machine, 15 s and more when
+ * two test files and their servers share two CPUs); start-up speed is measured by bench/, not here.
+ */
 export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataDir: string; cwd?: string; args?: string[]; timeoutMs?: number }): Promise<RunningPantheon> {
   const args = [CLI, 'start', '--data-dir', opts.dataDir, '--port', '0', ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { env: opts.env, cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -82,7 +86,7 @@ export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataD
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pantheon did not get ready in time\nstdout:\n${out}\nstderr:\n${err}`)), opts.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => reject(new Error(`pantheon did not get ready in time\nstdout:\n${out}\nstderr:\n${err}`)), opts.timeoutMs ?? 90_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
       for (const line of out.split('\n')) {
