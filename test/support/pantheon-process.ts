@@ -86,7 +86,12 @@ export async function startPantheonProcess(opts: { env: NodeJS.ProcessEnv; dataD
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pantheon did not get ready in time\nstdout:\n${out}\nstderr:\n${err}`)), opts.timeoutMs ?? 90_000);
+    const timer = setTimeout(() => {
+      // A server that never got ready is of no use to the test, and alive it would hold the test
+      // process open (its pipes) until the runner's file timeout.
+      child.kill('SIGKILL');
+      reject(new Error(`pantheon did not get ready in time\nstdout:\n${out}\nstderr:\n${err}`));
+    }, opts.timeoutMs ?? 90_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
       for (const line of out.split('\n')) {
