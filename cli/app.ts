@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from '../core/config/index
 import { createDatabase, type Database } from '../core/db/index.js';
 import { migrate } from '../core/db/migrate.js';
 import { secureDataDir } from '../core/private-data-dir.js';
+import { removeServerRecord, writeServerRecord } from '../core/server-record.js';
 import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
 import { createHttpServer, ensureConsoleToken, listen } from '../core/http/index.js';
 import type { ChatStore } from '../platforms/local/store.js';
@@ -251,6 +252,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       logger: logger.child({ component: 'workspaces' }),
     });
     stops.push(() => cleanup.stop());
+    // The operator commands find this server through its data dir (they cannot open its database).
+    if (url) {
+      writeServerRecord(config.dataDir, url);
+      stops.push(async () => removeServerRecord(config.dataDir));
+    }
     ready = true;
     logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');
     return { loaded, logger, metrics, db, queue, http, url, consoleToken, ingress, store, team, checkpointer, stop };

@@ -5,6 +5,8 @@ import { AuditLog, AUDIT_KINDS, MAX_AUDIT_LIMIT, type AuditEntry, type AuditKind
 import { parseSince } from '../core/audit/since.js';
 import { ConfigError, loadConfig } from '../core/config/index.js';
 import { createDatabase } from '../core/db/index.js';
+import { DataDirInUseError } from '../core/db/data-dir-lock.js';
+import { liveServerRecord, serverRecordPath } from '../core/server-record.js';
 import { migrate } from '../core/db/migrate.js';
 import { createLogger } from '../core/log.js';
 import { authorization, resolveServerToken, unauthorizedMessage } from './server-token.js';
@@ -82,9 +84,11 @@ function auditRow(e: AuditEntry): string[] {
 
 /**
  * The base URL of a server to read from: `--url` or $PANTHEON_URL as given (an unreachable
- * one is then an error, not a reason to open the database behind its back), else
- * http://127.0.0.1:$PORT (3000) if its /healthz answers, else undefined. When there is a
- * server, its API token is looked up too (see `resolveServerToken`), so no flag is needed.
+ * one is then an error, not a reason to open the database behind its back), else the server
+ * recorded in the data dir (`<dataDir>/server.json`, written by `pantheon start`) if its process
+ * is alive and answers, else http://127.0.0.1:$PORT (3000) if its /healthz answers, else
+ * undefined (the database is opened directly). When there is a server, its API token is looked
+ * up too (see `resolveServerToken`), so no flag is needed.
  */
 export async function findServer(opts: ReadSourceOptions): Promise<string | undefined> {
   const base = await locateServer(opts);
@@ -95,13 +99,21 @@ export async function findServer(opts: ReadSourceOptions): Promise<string | unde
 async function locateServer(opts: ReadSourceOptions): Promise<string | undefined> {
   const explicit = opts.url ?? process.env.PANTHEON_URL;
   if (explicit) return explicit.replace(/\/+$/, '');
+  const { config } = await loadConfig({ configPath: opts.config, dataDir: opts.dataDir });
+  const recorded = liveServerRecord(config.dataDir);
+  if (recorded && (await answersHealth(recorded.url))) return recorded.url;
   const candidate = `http://127.0.0.1:${opts.port ?? process.env.PORT ?? 3000}`;
+  return (await answersHealth(candidate)) ? candidate : undefined;
+}
+
+/** Whether a Pantheon answers `/healthz` at this base URL within a second. */
+async function answersHealth(base: string): Promise<boolean> {
   try {
-    const res = await fetch(`${candidate}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
     await res.body?.cancel();
-    return res.ok ? candidate : undefined;
+    return res.ok;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -147,9 +159,13 @@ export async function withDatabase<T>(opts: ReadSourceOptions, fn: (pool: import
   try {
     db = await createDatabase({ url: config.database.url, dataDir: config.dataDir, sharedBuffers: config.database.sharedBuffers, logger });
   } catch (err) {
-    const message = (err as Error).message;
-    if (message.includes('in use by another Pantheon process')) {
-      throw new Error(`${message}\nA running server owns that database: point this command at it with --url (or PANTHEON_URL).`, { cause: err });
+    const inUse = err instanceof DataDirInUseError ? err : (err as Error).cause;
+    if (inUse instanceof DataDirInUseError) {
+      const who = inUse.holder ? `pid ${inUse.holder.pid}` : 'another process';
+      throw new Error(
+        `the embedded database in ${config.dataDir} is in use by ${who}, and no server of it answers over HTTP (${serverRecordPath(config.dataDir)} names none that is alive): wait until it has started, stop it, or pass --url`,
+        { cause: err },
+      );
     }
     throw err;
   }

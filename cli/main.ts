@@ -27,8 +27,21 @@ function fail(err: unknown): never {
     process.stderr.write(`pantheon: ${dataDir.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`pantheon: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.stderr.write(`pantheon: ${describeFailure(err)}\n`);
   process.exit(1);
+}
+
+/** Errors that are a bug in Pantheon rather than something the user can fix: their stack helps us. */
+const BUGS = [TypeError, ReferenceError, RangeError, SyntaxError];
+
+/**
+ * What the user reads when a command fails: the message alone (it says what to fix), or the
+ * stack for a programming error, or always with PANTHEON_DEBUG=1.
+ */
+function describeFailure(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (process.env.PANTHEON_DEBUG === '1' || BUGS.some((type) => err instanceof type) || !err.message) return err.stack ?? err.message;
+  return err.message;
 }
 
 function portOf(value: string | undefined): number | undefined {
