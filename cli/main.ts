@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { userInfo } from 'node:os';
-import { ConfigError } from '../core/config/index.js';
+import { applySecretFiles, ConfigError } from '../core/config/index.js';
 import { DataDirAccessError } from '../core/private-data-dir.js';
 // Registers the platforms (their config sections, no SDK) before any command reads the configuration.
 import './platforms.js';
@@ -173,6 +173,11 @@ export async function main(argv: string[]): Promise<void> {
     .argument('<file>', 'the JSONL file')
     .action((file: string, opts: import('./memory.js').MemoryCommandOptions) => runMemory('import', [file], opts));
 
+  common(program.command('check').description('validate the configuration and the persona files, without the network (exit 0, or 2 naming the file and field)')).action(async (opts: CommonOptions) => {
+    const { checkCommand } = await import('./check.js');
+    await checkCommand({ config: opts.config, dataDir: opts.dataDir });
+  });
+
   common(program.command('token').description('print the API token (`curl -H "authorization: Bearer $(npx pantheon token)" ...`)')).action(async (opts: CommonOptions) => {
     const { tokenCommand } = await import('./token.js');
     await tokenCommand({ config: opts.config, dataDir: opts.dataDir });
@@ -187,6 +192,8 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   try {
+    // Secrets mounted as files (FOO_FILE=/run/secrets/foo) become FOO before anything reads them.
+    applySecretFiles(process.env);
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -3,3 +3,4 @@ export { loadConfig, type LoadedConfig } from './load.js';
 export { ConfigError } from './errors.js';
 export { interpolate, interpolateString } from './interpolate.js';
 export { pantheonConfigSchema } from './schema.js';
+export { applySecretFiles } from './secret-files.js';

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { InfraConfig, InfraHostConfig } from '../../core/config/schema.js';
 import { registerSecret } from '../../core/log.js';
+import { readVariable } from '../../core/config/interpolate.js';
 import { CommandPolicy } from './command-policy.js';
 
 /** A registered host: where it is, how to log in, and what may run there. */
@@ -57,7 +58,8 @@ export class HostRegistry {
   /** The password of a host that logs in with one; registered as a secret so it never reaches a log or a chat. */
   password(host: Host): string | undefined {
     if (!host.passwordEnv) return undefined;
-    const value = this.env[host.passwordEnv];
+    // PASSWORD_FILE=/run/secrets/... works for any passwordEnv name, as for every secret.
+    const value = readVariable(this.env, host.passwordEnv)?.value;
     if (!value) throw new Error(`host ${host.name} logs in with the password in $${host.passwordEnv}, which is not set`);
     registerSecret(value);
     return value;
