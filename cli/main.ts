@@ -178,6 +178,21 @@ export async function main(argv: string[]): Promise<void> {
     await checkCommand({ config: opts.config, dataDir: opts.dataDir });
   });
 
+  common(program.command('backup').description('write a consistent copy of the embedded database to a file (the server must be stopped; Postgres: pg_dump)'))
+    .argument('<file>', 'the backup to write')
+    .action(async (file: string, opts: CommonOptions) => {
+      const { backupCommand } = await import('./backup.js');
+      await backupCommand(file, { config: opts.config, dataDir: opts.dataDir });
+    });
+
+  common(program.command('restore').description('restore a `pantheon backup` into a data dir without a database'))
+    .argument('<file>', 'the backup to read')
+    .option('--force', 'replace the database already in the data dir')
+    .action(async (file: string, opts: CommonOptions & { force?: boolean }) => {
+      const { restoreCommand } = await import('./backup.js');
+      await restoreCommand(file, { config: opts.config, dataDir: opts.dataDir, force: opts.force });
+    });
+
   common(program.command('token').description('print the API token (`curl -H "authorization: Bearer $(npx pantheon token)" ...`)')).action(async (opts: CommonOptions) => {
     const { tokenCommand } = await import('./token.js');
     await tokenCommand({ config: opts.config, dataDir: opts.dataDir });
