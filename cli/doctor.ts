@@ -13,6 +13,8 @@ import { resolveSandbox } from '../tools/sandbox/resolve.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 import { findServer, type ReadSourceOptions } from './audit.js';
 import { modelFacts } from './doctor-models.js';
+import { platformFacts } from './doctor-platforms.js';
+import { knownHostsFacts, redisFacts } from './doctor-services.js';
 import { exitCodeOf, fail, ok, renderSections, warn, type Fact, type Section } from './doctor-report.js';
 import { serverWorkItems, workspaceFacts, type WorkItemSource, type WorkspaceReport } from './doctor-workspaces.js';
 
@@ -31,7 +33,8 @@ export interface DoctorReport {
 
 /**
  * `pantheon doctor`: what this installation is made of and whether it can run — the config, the
- * data dir, the database, the sandbox, the workspaces, whether each model can drive the tools — one fact per line, marked ✔, ⚠ or ✖.
+ * data dir, the database (and pgvector), Redis, the sandbox, the workspaces, whether each model can drive the tools, each
+ * platform token and SSH host key — one fact per line, marked ✔, ⚠ or ✖, each problem with its fix.
  * Returns the exit code: 1 when anything is ✖. A configuration error is thrown (exit 2).
  * It asks a running server only for work items, and only when the embedded database is that
  * server's (`--url` or PANTHEON_URL names it, else 127.0.0.1 on the configured port).
@@ -46,10 +49,14 @@ export async function doctorCommand(opts: DoctorCommandOptions, out: NodeJS.Writ
       { title: 'Configuration', facts: configFacts(loaded) },
       { title: 'Data dir', facts: [await dataDirFact(config.dataDir)] },
       { title: 'Database', facts: db.facts },
+      { title: 'Redis', facts: await redisFacts(loaded) },
       { title: 'Sandbox', facts: await sandboxFacts(loaded) },
       { title: 'Workspaces', facts: workspaces.facts },
       { title: 'Models', facts: await modelFacts(loaded, process.env, { check: opts.modelCheck !== false }) },
+      { title: 'Platforms', facts: await platformFacts(loaded) },
     ];
+    const hosts = knownHostsFacts(loaded);
+    if (hosts.length) sections.push({ title: 'Infra hosts', facts: hosts });
     const exitCode = exitCodeOf(sections);
     const report: DoctorReport = { ok: exitCode === 0, sections, workspaces: workspaces.workspaces };
     out.write(opts.json ? `${JSON.stringify(report)}\n` : renderSections(sections));
@@ -123,7 +130,7 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
     } catch (err) {
       return { facts: [fail(`database: PostgreSQL at ${where} does not answer: ${(err as Error).message}`)], workItems: async () => ({ problem: 'the database does not answer' }), close };
     }
-    return { facts: [ok(`database: PostgreSQL at ${where}, answers`)], workItems: async () => ({ lookup: ledgerWorkItems(new WorkLedger(pool)) }), close };
+    return { facts: [ok(`database: PostgreSQL at ${where}, answers`), await pgvectorFact(pool)], workItems: async () => ({ lookup: ledgerWorkItems(new WorkLedger(pool)) }), close };
   }
 
   const pgdata = join(config.dataDir, 'pgdata');
@@ -150,6 +157,19 @@ async function databaseCheck(loaded: LoadedConfig, opts: DoctorCommandOptions): 
     }
   };
   return { facts: [ok(`database: embedded (PGlite) in ${pgdata}, not in use`), lockFact(lockPath, 'free')], workItems, close };
+}
+
+/** Memory needs pgvector: installed in the database, or at least available to the migrations. */
+async function pgvectorFact(pool: pg.Pool): Promise<Fact> {
+  try {
+    const installed = await pool.query<{ extversion: string }>("SELECT extversion FROM pg_extension WHERE extname = 'vector'");
+    if (installed.rows[0]) return ok(`pgvector: ${installed.rows[0].extversion}, installed`);
+    const available = await pool.query<{ default_version: string }>("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'");
+    if (available.rows[0]) return ok(`pgvector: ${available.rows[0].default_version} available (\`pantheon migrate\` installs it)`);
+  } catch (err) {
+    return fail(`pgvector: could not ask the database (${(err as Error).message})`);
+  }
+  return fail('pgvector: not installed in this PostgreSQL, so the shared memory is unavailable; fix: install it (apt-get install postgresql-<version>-pgvector, or the pgvector/pgvector image)');
 }
 
 /**

@@ -95,7 +95,7 @@ describe('pantheon doctor', () => {
     assert.equal(code, report.ok ? 0 : 1, stderr);
     assert.deepEqual(
       report.sections.map((s) => s.title),
-      ['Configuration', 'Data dir', 'Database', 'Sandbox', 'Workspaces', 'Models'],
+      ['Configuration', 'Data dir', 'Database', 'Redis', 'Sandbox', 'Workspaces', 'Models', 'Platforms'],
     );
     assert.equal(report.ok, !report.sections.some((s) => s.facts.some((f) => f.mark === 'fail')));
     const [api, web] = report.workspaces;
