@@ -101,15 +101,16 @@ async function locateServer(opts: ReadSourceOptions): Promise<string | undefined
   if (explicit) return explicit.replace(/\/+$/, '');
   const { config } = await loadConfig({ configPath: opts.config, dataDir: opts.dataDir });
   const recorded = liveServerRecord(config.dataDir);
-  if (recorded && (await answersHealth(recorded.url))) return recorded.url;
+  // A live process recorded in the data dir is the server: it gets longer to answer than a guessed port.
+  if (recorded && (await answersHealth(recorded.url, 5000))) return recorded.url;
   const candidate = `http://127.0.0.1:${opts.port ?? process.env.PORT ?? 3000}`;
   return (await answersHealth(candidate)) ? candidate : undefined;
 }
 
-/** Whether a Pantheon answers `/healthz` at this base URL within a second. */
-async function answersHealth(base: string): Promise<boolean> {
+/** Whether a Pantheon answers `/healthz` at this base URL in time. */
+async function answersHealth(base: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
     return res.ok;
   } catch {
