@@ -5,7 +5,9 @@ import { createLogger, registerEnvSecrets, registerSecret, type Logger } from '.
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../core/config/index.js';
 import { createDatabase, type Database } from '../core/db/index.js';
-import { migrate } from '../core/db/migrate.js';
+import { migrate, migrationsCurrent } from '../core/db/migrate.js';
+import { createLeases } from '../core/leases/index.js';
+import { readiness } from '../core/http/readiness.js';
 import { secureDataDir } from '../core/private-data-dir.js';
 import { removeServerRecord, writeServerRecord } from '../core/server-record.js';
 import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
@@ -130,6 +132,8 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     stops.push(() => db.close());
     await migrate(db.pool, { logger });
     const checkpointer = new PgCheckpointSaver(db.pool);
+    // Connections that must be single across replicas are held under leases (core/leases/).
+    const leases = createLeases({ pool: db.pool, shared: !!config.database.url, ttlSeconds: config.leases.ttlSeconds, logger });
 
     const queue = createQueue({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger });
     stops.push(() => queue.close());
@@ -149,6 +153,16 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         allowedHosts: config.server.allowedHosts,
         ready: () => ready,
         healthDetails: () => ({ personas: personas.length, queue: queue?.kind, database: db?.kind }),
+        readiness: readiness(
+          {
+            database: async () => (await db.pool.query('SELECT 1')).rowCount === 1,
+            migrations: migrationsCurrent(db.pool),
+            ...(queue.kind === 'bullmq' ? { redis: async () => !!(await queue.counts(INGRESS_QUEUE)) } : {}),
+            // Every connection this replica owns is up (and its leases are being renewed).
+            connections: () => leases.healthy() && leases.owned().every((c) => c.up),
+          },
+          { onFailure: (check, err) => logger.warn({ check, err: (err as Error | undefined)?.message }, 'readiness check failing') },
+        ),
       });
       stops.push(() => http!.close());
     }
@@ -180,6 +194,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       role,
       workers: opts.workers !== false,
       dataDir: config.dataDir,
+      leases,
     };
     for (const factory of [...BUILT_IN_MODULES, ...(opts.modules ?? MODULES)]) {
       const mod = await factory(moduleContext);
@@ -209,19 +224,31 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     }
     if (role === 'all' && opts.workers !== false) {
       // Idle conversations are summarised into memory; unused memories are archived.
+      // One replica at a time, so a conversation is not summarised twice.
       const watcher = new IdleConversationWatcher({ pool: db.pool, store: team.memory, model: team.summarizer, idleMinutes: config.memory.summarizeAfterIdleMinutes, logger });
-      const care = setInterval(
-        () => {
-          void watcher.tick().catch((err) => logger.warn({ err }, 'memory summaries failed'));
-          void team.memory
-            .archiveUnused(config.memory.archiveAfterDays)
-            .then(() => team.memory.deleteExpired())
-            .catch(() => {});
+      let care: NodeJS.Timeout | undefined;
+      let pass: Promise<unknown> = Promise.resolve();
+      leases.hold('memory:summaries', {
+        start: async () => {
+          care = setInterval(
+            () => {
+              pass = Promise.all([
+                watcher.tick().catch((err) => logger.warn({ err }, 'memory summaries failed')),
+                team.memory
+                  .archiveUnused(config.memory.archiveAfterDays)
+                  .then(() => team.memory.deleteExpired())
+                  .catch(() => {}),
+              ]);
+            },
+            Math.min(60_000, Math.max(1000, (config.memory.summarizeAfterIdleMinutes * 60_000) / 2)),
+          );
+          care.unref();
         },
-        Math.min(60_000, Math.max(1000, (config.memory.summarizeAfterIdleMinutes * 60_000) / 2)),
-      );
-      care.unref();
-      stops.push(async () => clearInterval(care));
+        stop: async () => {
+          clearInterval(care);
+          await pass;
+        },
+      });
     }
     const unwatch = watchQueueDepth(queue, [INGRESS_QUEUE, OUTBOX_QUEUE], metrics.queueDepth, 5000);
     stops.push(async () => unwatch());
@@ -257,8 +284,13 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       writeServerRecord(config.dataDir, url);
       stops.push(async () => removeServerRecord(config.dataDir));
     }
+    // First at shutdown: owned connections stop and their leases are given up, so another replica takes them at once.
+    stops.push(() => leases.close());
     ready = true;
-    logger.info({ url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, config: loaded.configFile ?? '(built-in defaults)' }, 'pantheon is ready');
+    logger.info(
+      { url, personas: personas.map((p) => p.id), database: db.kind, queue: queue.kind, leases: leases.kind, owner: leases.owner, config: loaded.configFile ?? '(built-in defaults)' },
+      'pantheon is ready',
+    );
     return { loaded, logger, metrics, db, queue, http, url, consoleToken, ingress, store, team, checkpointer, stop };
   } catch (err) {
     await stop();

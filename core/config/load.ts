@@ -143,6 +143,7 @@ function applyEnvironment(value: Record<string, unknown>, env: NodeJS.ProcessEnv
   fromEnv('REDIS_URL', 'redis', 'url');
   fromEnv('PANTHEON_QUEUE_PREFIX', 'redis', 'prefix');
   fromEnv('PANTHEON_CONSOLE_TOKEN', 'console', 'token');
+  fromEnv('PANTHEON_LEASE_TTL_SECONDS', 'leases', 'ttlSeconds');
   if (opts.port !== undefined) {
     section('server').port = checkPort(opts.port, 'command line', '--port');
     sources.delete('server.port');

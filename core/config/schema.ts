@@ -321,6 +321,16 @@ export const pantheonConfigSchema = z.strictObject({
         .default('pantheon'),
     })
     .prefault({}),
+  /**
+   * Connections that must be single across replicas sharing one Postgres (a bot's socket or
+   * poller, GitHub polling, summaries) are each owned through a lease: renewed every quarter of
+   * `ttlSeconds`, taken over by another replica once it has not been renewed for `ttlSeconds`.
+   */
+  leases: z
+    .strictObject({
+      ttlSeconds: integer().pipe(z.number().min(2, 'use at least 2 seconds').max(120, 'use at most 120 seconds (a dead owner is replaced after this long)')).default(20),
+    })
+    .prefault({}),
   /** Persona files; default `personas/` next to the config file. Absolute after loading. */
   personasDir: text().optional(),
   models: modelsSchema.prefault({}),

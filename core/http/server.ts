@@ -7,6 +7,7 @@ import { BodyBudget, DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.
 import { createErrorHandler, handleNotFound } from './errors.js';
 import { AllowedHosts, createHostCheck } from './host-check.js';
 import { handleRouterError, MAX_PATH_PARAM_LENGTH } from './path-params.js';
+import type { ReadinessReport } from './readiness.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
 export interface HttpServerOptions {
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   ready: () => boolean | Promise<boolean>;
   /** Extra fields for a ready `/healthz` answer. */
   healthDetails?: () => Record<string, unknown>;
+  /** `/readyz`: the database, Redis, migrations, this replica's connections (core/http/readiness.ts). 503 until started. */
+  readiness?: () => Promise<ReadinessReport>;
 }
 
 /** A route as registered, and whether it answers without the token. */
@@ -110,6 +113,19 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
       request.log.warn({ err }, 'health details failed');
     }
     return reply.send({ ...details, status: 'ok' });
+  });
+
+  // Readiness: take traffic only while what serves it works. Names and ok|failing, never error texts.
+  app.get('/readyz', { logLevel: 'warn', config: { public: true } }, async (request, reply) => {
+    let started = false;
+    try {
+      started = await opts.ready();
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+    }
+    if (!started) return reply.code(503).send({ status: 'starting', checks: {} });
+    const report = opts.readiness ? await opts.readiness() : { status: 'ok' as const, checks: {} };
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
   });
 
   app.get('/metrics', { logLevel: 'warn', config: { public: true } }, async (_request, reply) => {

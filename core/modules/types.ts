@@ -6,6 +6,7 @@ import type { ChatCommandRegistry } from '../chat/commands.js';
 import type { OutboxPort } from '../chat/outbox.js';
 import type { PlatformAdapter, IngressSink } from '../chat/types.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { Leases } from '../leases/index.js';
 import type { Persona } from '../config/persona-schema.js';
 import type { PlatformDescriptor } from '../config/platforms.js';
 import type { Logger } from '../log.js';
@@ -46,6 +47,12 @@ export interface ModuleContext {
   audit: AuditLog;
   /** The one registry of chat commands: a module registers its own (`/cancel`) and may read the rest (Telegram's menu). */
   commands: ChatCommandRegistry;
+  /**
+   * One owner across replicas for each connection that must be single (a bot's socket or poller,
+   * GitHub polling): `leases.hold(name, { start, stop })` in `start({ inbound })` instead of
+   * connecting directly. In the embedded database's single process it starts at once.
+   */
+  leases: Leases;
   /** 'all': serves HTTP and platforms' inbound; 'worker': only runs queue jobs. */
   role: 'all' | 'worker';
   /** false when `--no-workers`: jobs are left to `pantheon worker` processes. */

@@ -42,7 +42,8 @@ export const discordModule: ModuleFactory = (ctx) => {
     name: 'discord',
     adapters: [adapter],
     async start({ inbound }) {
-      if (inbound) await adapter.start();
+      // One gateway connection per bot across replicas: the replica holding the lease connects them.
+      if (inbound) ctx.leases.hold('discord:gateways', { start: () => adapter.start(), stop: () => adapter.stop() });
     },
     stop: () => adapter.stop(),
   };

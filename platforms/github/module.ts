@@ -90,7 +90,8 @@ export const githubModule: ModuleFactory = (ctx) => {
       if (takesInbound) {
         const recovered = await deliveries.recover();
         if (recovered) logger.info({ count: recovered }, 're-enqueued unprocessed GitHub deliveries');
-        poller?.start();
+        // Notifications are polled by one replica at a time.
+        if (poller) ctx.leases.hold('github:notifications', { start: async () => poller.start(), stop: () => poller.stop() });
       }
     },
     async stop() {

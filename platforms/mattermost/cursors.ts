@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { fenced, fenceParams, type Fence } from '../../core/leases/index.js';
 import type { Logger } from '../../core/log.js';
 
 /**
@@ -6,15 +7,18 @@ import type { Logger } from '../../core/log.js';
  * (or skipped as not for us). Kept in memory, written to `mattermost_cursors` every few seconds
  * and on stop, so a catch-up after a deaf socket or a restart starts where reading stopped.
  * Losing the last few seconds in a crash only means re-reading posts the ingress dedupes.
+ * Writes carry the `mattermost:sockets` lease's token: a replica that lost it writes nothing.
  */
 export class ChannelCursors {
   private readonly at = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private fence: Fence = { name: 'mattermost:sockets', token: 0 };
 
   constructor(private readonly deps: { pool?: pg.Pool; logger: Logger; flushEveryMs?: number }) {}
 
-  async load(): Promise<void> {
+  async load(fence?: Fence): Promise<void> {
+    if (fence) this.fence = fence;
     if (!this.deps.pool) return;
     const { rows } = await this.deps.pool.query<{ channel_id: string; last_post_at: string }>('SELECT channel_id, last_post_at FROM mattermost_cursors');
     for (const r of rows) this.at.set(r.channel_id, Math.max(Number(r.last_post_at), this.at.get(r.channel_id) ?? 0));
@@ -39,9 +43,9 @@ export class ChannelCursors {
     try {
       for (const id of ids) {
         await this.deps.pool.query(
-          `INSERT INTO mattermost_cursors (channel_id, last_post_at) VALUES ($1, $2)
+          `INSERT INTO mattermost_cursors (channel_id, last_post_at) SELECT $1, $2 WHERE ${fenced(3)}
            ON CONFLICT (channel_id) DO UPDATE SET last_post_at = GREATEST(mattermost_cursors.last_post_at, EXCLUDED.last_post_at), updated_at = now()`,
-          [id, this.at.get(id)],
+          [id, this.at.get(id), ...fenceParams(this.fence)],
         );
       }
     } catch (err) {
@@ -52,6 +56,7 @@ export class ChannelCursors {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     await this.flush();
   }
 }

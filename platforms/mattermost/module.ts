@@ -65,11 +65,22 @@ export const mattermostModule: ModuleFactory = (ctx) => {
     async start({ inbound: takeMessagesIn }) {
       await adapter.start();
       if (!takeMessagesIn) return;
-      await cursors.load();
-      adapter.listen();
-      listening = true;
-      // Where buttons call back; set channels.mattermost.publicUrl when Mattermost cannot reach this address.
-      logger.info({ bots: roster.signedIn().map((b) => `${b.persona}=@${b.user!.username}`), actionsUrl: actionsUrl() }, 'mattermost bots are listening');
+      // The bots' sockets are opened by one replica at a time; its cursor writes carry the lease's token.
+      ctx.leases.hold('mattermost:sockets', {
+        start: async (fence) => {
+          await cursors.load(fence);
+          adapter.listen();
+          listening = true;
+          // Where buttons call back; set channels.mattermost.publicUrl when Mattermost cannot reach this address.
+          logger.info({ bots: roster.signedIn().map((b) => `${b.persona}=@${b.user!.username}`), actionsUrl: actionsUrl() }, 'mattermost bots are listening');
+        },
+        stop: async () => {
+          await adapter.stop();
+          if (listening) await cursors.stop();
+          listening = false;
+        },
+        up: () => listening && roster.signedIn().every((b) => b.socket?.isReady),
+      });
     },
     async stop() {
       await adapter.stop();

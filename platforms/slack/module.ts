@@ -44,7 +44,10 @@ export const slackModule: ModuleFactory = (ctx) => {
       if (slack.mode === 'http') registerSlackRoutes(http, { signingSecrets, inbound, logger, bodyLimitBytes: config.server.limits.webhookBodyKb.slack * 1024 });
     },
     async start({ inbound: takesMessages }) {
-      if (takesMessages) await inbound.start();
+      if (!takesMessages) return;
+      // Socket Mode: one replica holds the apps' connections. HTTP mode: every replica takes the routes.
+      if (slack.mode === 'socket') ctx.leases.hold('slack:sockets', { start: () => inbound.start(), stop: () => inbound.stop() });
+      else await inbound.start();
     },
     async stop() {
       await inbound.stop();

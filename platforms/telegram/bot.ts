@@ -58,8 +58,10 @@ export class TelegramBot {
   readonly redelivery: InboundRedelivery = 'platform';
   readonly bot: Bot;
   private polling?: Promise<void>;
-  /** Cancels the long poll in flight and the waits between polls. */
-  private readonly stopping = new AbortController();
+  /** Cancels the long poll in flight and the waits between polls; a new one for each `startPolling`. */
+  private stopping = new AbortController();
+  /** Whether the last getUpdates answered (for `/readyz`). */
+  private pollingUp = false;
   /**
    * Polling: the `offset` of the next getUpdates, one past the last update done with (stored,
    * nothing to store, or failed in a way a redelivery would not mend). Asking from it confirms to
@@ -93,7 +95,14 @@ export class TelegramBot {
 
   /** Long polling in the background; returns once the first poll is under way or has failed. */
   startPolling(): void {
+    if (this.polling) return;
+    this.stopping = new AbortController();
     this.polling = this.pollLoop();
+  }
+
+  /** Whether polling runs and its last getUpdates answered. */
+  isPolling(): boolean {
+    return !!this.polling && this.pollingUp;
   }
 
   /** Webhook mode: learn who the bot is and, with a public URL, tell Telegram where to deliver. */
@@ -117,13 +126,19 @@ export class TelegramBot {
     await this.bot.handleUpdate(update);
   }
 
+  /** Stops polling (it may start again: another replica's lease ends, this one takes over). */
   async stop(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
-    if (!this.polling) return;
-    await Promise.race([this.polling, wait(2000, undefined, { ref: false })]);
+    const polling = this.polling;
+    if (!polling) return;
+    await Promise.race([polling, wait(2000, undefined, { ref: false })]);
+    this.polling = undefined;
+    this.pollingUp = false;
     // Confirms what was stored since the last poll, so a restart is not sent it again (it would only be deduped).
     if (this.offset) await this.bot.api.getUpdates({ offset: this.offset, limit: 1, timeout: 0 }).catch(() => {});
+    // The next owner (here or elsewhere) asks Telegram from what it has not confirmed.
+    this.offset = 0;
   }
 
   /** The command menu, from the registry as it is now (every module and the team have registered theirs by start). */
@@ -158,9 +173,11 @@ export class TelegramBot {
           started = true;
         }
         const updates = await this.bot.api.getUpdates({ offset: this.offset, timeout: this.opts.pollTimeoutSeconds ?? 30, allowed_updates: ['message', 'callback_query'] }, apiSignal);
+        this.pollingUp = true;
         await this.handleUpdates(updates);
       } catch (err) {
         if (signal.aborted) break;
+        this.pollingUp = false;
         if (err instanceof GrammyError && err.error_code === 401) {
           log.error(describeFailure(err));
           return;

@@ -83,7 +83,13 @@ export const telegramModule: ModuleFactory = (ctx) => {
     async start({ inbound }) {
       if (!inbound) return;
       if (cfg.mode === 'webhook') await bot.startWebhook({ url: cfg.webhookUrl, secret: cfg.webhookSecret! });
-      else bot.startPolling();
+      // Telegram allows one getUpdates poller per bot (a second ends the first with 409): one replica polls.
+      else
+        ctx.leases.hold('telegram:poller', {
+          start: async () => bot.startPolling(),
+          stop: () => bot.stop(),
+          up: () => bot.isPolling(),
+        });
     },
     async stop() {
       await bot.stop();
