@@ -133,7 +133,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     await migrate(db.pool, { logger });
     const checkpointer = new PgCheckpointSaver(db.pool);
     // Connections that must be single across replicas are held under leases (core/leases/).
-    const leases = createLeases({ pool: db.pool, shared: !!config.database.url, ttlSeconds: config.leases.ttlSeconds, logger });
+    const leases = createLeases({ pool: db.pool, url: config.database.url, ttlSeconds: config.leases.ttlSeconds, logger });
 
     const queue = createQueue({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger });
     stops.push(() => queue.close());

@@ -6,10 +6,10 @@ import type { Fence, Leases } from './types.js';
 
 export type { Fence, Leases } from './types.js';
 
-/** Leases in Postgres when replicas may share it (`database.url`); the embedded database serves one process, which owns everything. */
-export function createLeases(opts: { pool: pg.Pool; shared: boolean; ttlSeconds: number; logger: Logger }): Leases {
+/** Leases in Postgres when replicas may share it (`database.url`, also LISTENed on); the embedded database serves one process, which owns everything. */
+export function createLeases(opts: { pool: pg.Pool; url?: string; ttlSeconds: number; logger: Logger }): Leases {
   const logger = opts.logger.child({ component: 'leases' });
-  return opts.shared ? new PgLeases({ pool: opts.pool, logger, ttlMs: opts.ttlSeconds * 1000 }) : new SoleOwner(logger);
+  return opts.url ? new PgLeases({ pool: opts.pool, logger, ttlMs: opts.ttlSeconds * 1000, listenUrl: opts.url }) : new SoleOwner(logger);
 }
 
 /**

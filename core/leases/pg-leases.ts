@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Logger } from '../log.js';
 import type { Fence, Holding, Leases } from './types.js';
 
@@ -16,8 +16,10 @@ ON CONFLICT (name) DO UPDATE SET
 WHERE l.owner = EXCLUDED.owner OR l.expires_at <= now()
 RETURNING l.token::text AS token, (SELECT owner FROM prev) AS previous`;
 const RENEW = `UPDATE leases SET expires_at = now() + make_interval(secs => $4::float8 / 1000) WHERE name = $1 AND owner = $2 AND token = $3`;
-/** Expired at once, so another replica takes it on its next try. */
-const RELEASE = `UPDATE leases SET expires_at = now() - interval '1 millisecond' WHERE name = $1 AND owner = $2 AND token = $3`;
+/** Expired at once, and said on the `pantheon_leases` channel so a waiting replica tries at once. */
+const RELEASE = `WITH released AS (UPDATE leases SET expires_at = now() - interval '1 millisecond' WHERE name = $1 AND owner = $2 AND token = $3 RETURNING name)
+SELECT pg_notify('pantheon_leases', name) FROM released`;
+const CHANNEL = 'pantheon_leases';
 
 interface Entry {
   name: string;
@@ -38,6 +40,11 @@ export interface PgLeasesOptions {
   ttlMs: number;
   /** Renewals and takeover attempts (default a quarter of the TTL). */
   renewMs?: number;
+  /**
+   * The database URL, for a connection of its own that LISTENs for leases given up, so a replica
+   * waiting for one takes it at once rather than at its next attempt.
+   */
+  listenUrl?: string;
 }
 
 /**
@@ -55,6 +62,8 @@ export class PgLeases implements Leases {
   private timer: NodeJS.Timeout | undefined;
   private reachable = true;
   private closed = false;
+  private listener: pg.Client | undefined;
+  private relisten: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: PgLeasesOptions) {
     this.renewMs = opts.renewMs ?? Math.max(250, Math.floor(opts.ttlMs / 4));
@@ -67,6 +76,7 @@ export class PgLeases implements Leases {
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.renewMs);
       this.timer.unref();
+      void this.listen();
     }
     this.step(entry);
   }
@@ -83,7 +93,36 @@ export class PgLeases implements Leases {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.relisten);
+    await this.listener?.end().catch(() => {});
     await Promise.all([...this.entries.values()].map((e) => this.enqueue(e, () => this.giveUp(e))));
+  }
+
+  /** Hears leases given up elsewhere; without it (the connection failed) the periodic attempts still take them. */
+  private async listen(): Promise<void> {
+    if (!this.opts.listenUrl || this.closed) return;
+    const client = new pg.Client({ connectionString: this.opts.listenUrl });
+    const retry = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      void client.end().catch(() => {});
+      if (!this.closed) this.relisten = setTimeout(() => void this.listen(), this.opts.ttlMs);
+      this.relisten?.unref();
+    };
+    this.listener = client;
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', (n) => {
+      const entry = n.channel === CHANNEL && n.payload ? this.entries.get(n.payload) : undefined;
+      if (entry && !entry.fence) this.step(entry);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      this.opts.logger.debug({ err: (err as Error).message }, 'cannot listen for leases given up; taking them at the next attempt');
+      retry();
+    }
   }
 
   private tick(): void {

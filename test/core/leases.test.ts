@@ -51,15 +51,16 @@ describe('leases on Postgres', { skip: postgresSkip }, () => {
     const poolA = poolFor(db.url);
     const poolB = poolFor(db.url);
     const log: string[] = [];
-    const a = new PgLeases({ pool: poolA, logger, ttlMs: 2000, renewMs: 100 });
-    const b = new PgLeases({ pool: poolB, logger, ttlMs: 2000, renewMs: 100 });
+    // b tries every 5 s, but hears a's release at once.
+    const a = new PgLeases({ pool: poolA, logger, ttlMs: 20_000, renewMs: 5000, listenUrl: db.url });
+    const b = new PgLeases({ pool: poolB, logger, ttlMs: 20_000, renewMs: 5000, listenUrl: db.url });
     const ca = connection(log, 'a');
     const cb = connection(log, 'b');
     try {
       a.hold('x', ca.holding);
       await until('a owns x', () => !!ca.fence());
       b.hold('x', cb.holding);
-      await new Promise((r) => setTimeout(r, 600)); // several renewals and attempts
+      await new Promise((r) => setTimeout(r, 600));
       assert.deepEqual(log, ['a start 1']);
       assert.deepEqual(b.owned(), []);
       assert.deepEqual(a.owned(), [{ name: 'x', up: true }]);

@@ -84,6 +84,11 @@ export interface FakeTelegram {
   useWebhook(url: string | undefined, secret?: string): void;
   waitForSent(predicate: (m: SentMessage) => boolean, timeoutMs?: number): Promise<SentMessage>;
   callsOf(method: string): ApiCall[];
+  /**
+   * getUpdates requests ended by another one, as Telegram does with two pollers of one bot: the
+   * newer request wins, the one waiting answers 409 "terminated by other getUpdates request".
+   */
+  readonly conflicts: Array<{ at: number }>;
   close(): Promise<void>;
 }
 
@@ -119,6 +124,9 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
   const failures = new Map<string, { retryAfter: number; times: number }>();
   /** Long polls waiting for an update, and tests waiting for a sent message. */
   const polls = new Set<() => void>();
+  /** The long poll waiting now: a second getUpdates ends it with 409, as Telegram does. */
+  let waiting: { conflict: () => void } | undefined;
+  const conflicts: Array<{ at: number }> = [];
   const watchers = new Set<() => void>();
   let webhook: { url: string; secret?: string } | undefined;
   const sockets = new Set<import('node:net').Socket>();
@@ -203,17 +211,33 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
         if (offset) queue = queue.filter((u) => u.update_id >= offset);
         const limit = Number(payload.limit ?? 100);
         const timeout = Number(payload.timeout ?? 0);
+        if (waiting) {
+          conflicts.push({ at: Date.now() });
+          waiting.conflict();
+        }
         if (!queue.length && !again.length && timeout > 0) {
+          let terminated = false;
           await new Promise<void>((resolve) => {
             const done = () => {
               clearTimeout(timer);
               polls.delete(done);
+              req.socket.off('close', done);
+              if (waiting === me) waiting = undefined;
               resolve();
             };
+            const me = {
+              conflict: () => {
+                terminated = true;
+                done();
+              },
+            };
+            waiting = me;
             const timer = setTimeout(done, timeout * 1000);
             polls.add(done);
-            req.once('close', done);
+            // The client went away (an aborted poll, a killed process): the socket closes.
+            req.socket.once('close', done);
           });
+          if (terminated) return fail(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running');
         }
         return ok([...again.splice(0), ...queue.slice(0, limit)]);
       }
@@ -409,6 +433,7 @@ export async function startFakeTelegram(opts: { token?: string; username?: strin
       });
     },
     callsOf: (name) => calls.filter((c) => c.method === name),
+    conflicts,
     async close() {
       wake(polls);
       for (const s of sockets) s.destroy();
