@@ -91,7 +91,7 @@ export const githubModule: ModuleFactory = (ctx) => {
         const recovered = await deliveries.recover();
         if (recovered) logger.info({ count: recovered }, 're-enqueued unprocessed GitHub deliveries');
         // Notifications are polled by one replica at a time.
-        if (poller) ctx.leases.hold('github:notifications', { start: async () => poller.start(), stop: () => poller.stop() });
+        if (poller) ctx.leases.hold('github:notifications', { start: async (fence) => poller.start(fence), stop: () => poller.stop() });
       }
     },
     async stop() {

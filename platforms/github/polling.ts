@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { fenced, fenceParams, type Fence } from '../../core/leases/index.js';
 import type { Logger } from '../../core/log.js';
 import type { Persona } from '../../core/config/persona-schema.js';
 import type { GitHubActivity } from '../../github/activity.js';
@@ -32,6 +33,8 @@ export interface NotificationJson {
 export class NotificationPoller {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** The `github:notifications` lease this poller runs under: a replica that lost it moves no cursor. */
+  private fence: Fence = { name: 'github:notifications', token: 0 };
 
   constructor(
     private readonly deps: {
@@ -44,7 +47,8 @@ export class NotificationPoller {
     },
   ) {}
 
-  start(): void {
+  start(fence?: Fence): void {
+    if (fence) this.fence = fence;
     const tick = () => {
       if (this.running) return;
       this.running = this.pollAll().finally(() => {
@@ -96,9 +100,9 @@ export class NotificationPoller {
     const lastModified = response.headers['last-modified'];
     if (!failed && lastModified) {
       await this.deps.pool.query(
-        `INSERT INTO github_poll_cursors (persona, last_modified, polled_at) VALUES ($1, $2, now())
+        `INSERT INTO github_poll_cursors (persona, last_modified, polled_at) SELECT $1, $2, now() WHERE ${fenced(3)}
          ON CONFLICT (persona) DO UPDATE SET last_modified = EXCLUDED.last_modified, polled_at = now()`,
-        [persona.id, lastModified],
+        [persona.id, lastModified, ...fenceParams(this.fence)],
       );
     }
     return threads.length;

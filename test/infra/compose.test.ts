@@ -87,7 +87,7 @@ describe('infra/compose.yaml', () => {
     assert.match(postgres.image!, /^pgvector\/pgvector:pg1[6-9]$/);
     assert.match(redis.image!, /^redis:/);
     for (const s of [server, postgres, redis]) assert.ok(s.healthcheck?.test, 'a health check');
-    assert.match(JSON.stringify(server.healthcheck!.test), /\/healthz/);
+    assert.match(JSON.stringify(server.healthcheck!.test), /\/readyz/, 'the server is healthy when ready: workers wait for it');
     for (const s of [server, worker]) {
       assert.equal(s.build?.dockerfile, 'infra/Dockerfile');
       assert.equal(s.env_file, '.env');

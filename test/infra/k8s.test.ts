@@ -96,7 +96,7 @@ describe('infra/k8s', () => {
       assert.ok(!ms.some((m) => m.kind === 'Secret'), 'secrets are referenced, never committed');
       const probes = podContainers(server)[0] as ContainerSpec;
       assert.equal(probes.livenessProbe?.httpGet?.path, '/healthz');
-      assert.equal(probes.readinessProbe?.httpGet?.path, '/healthz');
+      assert.equal(probes.readinessProbe?.httpGet?.path, '/readyz');
       assert.deepEqual(podContainers(server)[0]!.args, ['start', '--host', '0.0.0.0']);
       assert.deepEqual(podContainers(worker)[0]!.args, ['worker']);
 
