@@ -271,8 +271,49 @@ describe('telegram long polling: the offset is ours', () => {
       assert.deepEqual(stored, ['first', 'second'], 'in order, each once');
       await bot.stop();
       assert.equal(fake.confirmed(second.update_id), true, 'what was stored is confirmed, at the latest on stop');
+      assert.equal(bot.isPolling(), false);
+
+      // Polling starts again (this replica takes the lease back): it asks Telegram from what is unconfirmed.
+      const third = fake.sendText({ from: jeff, text: 'third' });
+      bot.startPolling();
+      await until(() => stored.length === 3, 10_000);
+      assert.deepEqual(stored, ['first', 'second', 'third']);
+      assert.equal(bot.isPolling(), true);
+      await bot.stop();
+      assert.equal(fake.confirmed(third.update_id), true);
+      assert.equal(fake.conflicts.length, 0, 'never two polls at once');
     } finally {
       await bot.stop();
+      await fake.close();
+    }
+  });
+});
+
+describe('the fake Telegram counts getUpdates conflicts', () => {
+  it('two pollers of one bot end each other with 409 (what the leases prevent across replicas)', async () => {
+    const fake = await startFakeTelegram();
+    const poller = () =>
+      new TelegramBot({
+        token: fake.token,
+        apiRoot: fake.apiRoot,
+        access: new TelegramAccess({ allowedChatIds: [111], allowedUserIds: [], pairings: new PairingStore(db.pool) }),
+        ingress: async (e) => ({ id: e.id, accepted: true }),
+        commands: new ChatCommands(),
+        onStranger: async () => {},
+        logger,
+        pollTimeoutSeconds: 1,
+      });
+    const one = poller();
+    const two = poller();
+    try {
+      one.startPolling();
+      await until(() => fake.callsOf('getUpdates').length >= 1, 5000);
+      two.startPolling();
+      await until(() => fake.conflicts.length >= 1, 5000);
+      assert.ok(fake.callsOf('getUpdates').some((c) => c.status === 409));
+    } finally {
+      await one.stop();
+      await two.stop();
       await fake.close();
     }
   });
