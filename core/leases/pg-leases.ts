@@ -30,6 +30,8 @@ interface Entry {
   watchdog?: NodeJS.Timeout;
   /** Start, stop and renewals of one lease, one after another. */
   chain: Promise<void>;
+  /** The connection's start, which renewals do not wait for (a slow platform must not cost the lease); a stop waits for it. */
+  starting?: Promise<void>;
   busy: boolean;
 }
 
@@ -162,12 +164,10 @@ export class PgLeases implements Leases {
     this.arm(entry, sentAt);
     const from = row.previous && row.previous !== this.owner ? row.previous : undefined;
     this.opts.logger.info({ lease: entry.name, owner: this.owner, token: fence.token, ...(from ? { from } : {}) }, from ? `took over ${entry.name} from ${from}` : `took ${entry.name}`);
-    try {
-      await entry.holding.start(fence);
-    } catch (err) {
+    entry.starting = entry.holding.start(fence).catch((err) => {
       this.opts.logger.error({ lease: entry.name, err: (err as Error).message }, `${entry.name} could not start here; giving the lease up`);
-      await this.giveUp(entry);
-    }
+      if (entry.fence === fence) void this.enqueue(entry, () => this.giveUp(entry));
+    });
   }
 
   private async renew(entry: Entry): Promise<void> {
@@ -209,6 +209,7 @@ export class PgLeases implements Leases {
     entry.fence = undefined;
     clearTimeout(entry.watchdog);
     this.opts.logger.warn({ lease: entry.name, owner: this.owner, token }, `lost ${entry.name} (${why}): stopping it here`);
+    await entry.starting;
     await entry.holding.stop().catch((err) => this.opts.logger.warn({ lease: entry.name, err }, 'a connection did not stop cleanly'));
   }
 
@@ -218,6 +219,7 @@ export class PgLeases implements Leases {
     if (!fence) return;
     entry.fence = undefined;
     clearTimeout(entry.watchdog);
+    await entry.starting;
     await entry.holding.stop().catch((err) => this.opts.logger.warn({ lease: entry.name, err }, 'a connection did not stop cleanly'));
     await this.opts.pool
       .query(RELEASE, [fence.name, this.owner, fence.token])

@@ -122,6 +122,55 @@ describe('leases on Postgres', { skip: postgresSkip }, () => {
   });
 });
 
+describe('leases on Postgres: slow and failing starts', { skip: postgresSkip }, () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  before(async () => {
+    db = await createTestDatabase('leases_start');
+    const pool = poolFor(db.url);
+    await migrate(pool, { logger });
+    await pool.end();
+  });
+  after(async () => db?.drop());
+
+  it('a start slower than the TTL keeps the lease (renewals go on); a start that throws gives it up to be tried again', async () => {
+    const pool = poolFor(db.url);
+    const leases = new PgLeases({ pool, logger, ttlMs: 800, renewMs: 200 });
+    const log: string[] = [];
+    let attempts = 0;
+    try {
+      leases.hold('slow', {
+        start: async (f) => {
+          await new Promise((r) => setTimeout(r, 1500));
+          log.push(`slow started ${f.token}`);
+        },
+        stop: async () => {
+          log.push('slow stopped');
+        },
+      });
+      leases.hold('flaky', {
+        start: async () => {
+          if (++attempts < 3) throw new Error('platform unreachable');
+          log.push('flaky started');
+        },
+        stop: async () => {},
+      });
+      await until('both started', () => log.includes('slow started 1') && log.includes('flaky started'), 10_000);
+      assert.ok(!log.includes('slow stopped'), log.join(', '));
+      assert.equal(attempts, 3);
+      assert.deepEqual(
+        leases
+          .owned()
+          .map((o) => o.name)
+          .sort(),
+        ['flaky', 'slow'],
+      );
+    } finally {
+      await leases.close();
+      await pool.end();
+    }
+  });
+});
+
 describe('the sole owner (embedded database)', () => {
   it('starts at once and stops on close', async () => {
     const log: string[] = [];
