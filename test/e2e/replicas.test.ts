@@ -119,7 +119,17 @@ describe('replicas: one owner per connection, taken over when its owner dies', {
       assert.equal(mmAnswers.length, 1, `mattermost r${i}: ${mmAnswers.map((p) => p.message).join(' | ')}`);
     }
   };
+  /**
+   * Kills with SIGKILL between turns: a replica killed mid-turn also leaves its thread's lease
+   * (orchestrator/thread-lease.ts, 30 s) to run out, which is the durability path, not this one.
+   */
   const kill9 = async (r: RunningPantheon) => {
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM thread_leases WHERE expires_at > now()');
+      if (rows[0]!.n === 0 || Date.now() > end) break;
+      await sleep(50);
+    }
     const gone = new Promise((res) => r.child.once('exit', res));
     r.child.kill('SIGKILL');
     await gone;
@@ -180,5 +190,25 @@ describe('replicas: one owner per connection, taken over when its owner dies', {
     const exited = new Promise((r) => worker!.once('exit', r));
     worker.kill('SIGTERM');
     await exited;
+  });
+  it('SIGTERM lets the run in flight finish: answered once, by a model call made once, and the replica exits 0', { timeout: 120_000 }, async () => {
+    const x = await startReplica();
+    await waitOwned('telegram:poller', x);
+    const text = `slow ${++n}`;
+    const asked = () => llm.requests.filter((r) => r.wire !== 'embeddings' && JSON.stringify(r.messages).includes(text)).length;
+    llm.enqueue({ text: `finished ${text}`, delayMs: 4000 });
+    tg.sendText({ from: jeff, text });
+    const end = Date.now() + 20_000;
+    while (asked() === 0 && Date.now() < end) await sleep(50);
+    assert.equal(asked(), 1, 'the run is under way');
+    assert.equal(await x.stop(), 0, x.stderr());
+    assert.match(x.stdout(), /gave up telegram:poller/);
+    // The run finished before the process left; whoever runs next delivers what it posted, if x had not.
+    const y = await startReplica();
+    await tg.waitForSent((m) => m.chat_id === jeff.id && m.visible.includes(`finished ${text}`), 20_000);
+    await sleep(1500);
+    assert.equal(tg.sent.filter((m) => m.visible.includes(`finished ${text}`)).length, 1, 'answered once');
+    assert.equal(asked(), 1, 'the model was not asked again: the run was not cut off and resumed');
+    assert.equal(await y.stop(), 0, y.stderr());
   });
 });
