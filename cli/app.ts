@@ -256,7 +256,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     let url: string | undefined;
     if (http) {
       const { limits } = config.server;
-      registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger });
+      registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger, pool: db.pool });
       registerMemoryRoutes(http, { store: team.memory, importLimitBytes: limits.memoryImportMb * MB });
       for (const mod of modules) mod.routes?.(http);
       const host = opts.host ?? config.server.host ?? '127.0.0.1';

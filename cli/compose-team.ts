@@ -104,6 +104,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     personas: new Map(personas.map((p) => [p.id, p])),
     maxTurnsPerMessage: config.orchestrator.maxTurnsPerMessage,
     maxHandoffsPerHour: config.orchestrator.maxHandoffsPerHour,
+    teamBudget: config.orchestrator.budget,
   });
   const graph = buildTeam({
     personas,

@@ -134,6 +134,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--owner <persona>', 'only work this persona owns')
     .option('--thread <id>', 'only work asked for in this thread')
     .option('-a, --all', 'include done and merged work')
+    .option('--days <n>', 'model usage of this many days, today included (default 1)')
     .action(async (id: string | undefined, opts: import('./work.js').WorkCommandOptions) => {
       const { workCommand } = await import('./work.js');
       await workCommand({ ...opts, id });

@@ -1,6 +1,7 @@
 import { WorkLedger } from '../ledger/ledger.js';
 import { formatAge } from '../ledger/summary.js';
 import type { WorkItem, WorkItemEvent } from '../ledger/types.js';
+import { usageReport, type UsageLine, type UsageReport } from '../ledger/usage.js';
 import { findServer, formatTable, formatTime, getJson, HttpAnswerError, truncate, withDatabase, type ReadSourceOptions } from './audit.js';
 
 export interface WorkCommandOptions extends ReadSourceOptions {
@@ -11,6 +12,8 @@ export interface WorkCommandOptions extends ReadSourceOptions {
   /** Include done and merged items. */
   all?: boolean;
   json?: boolean;
+  /** Model usage of this many days (today counts as one; default 1). */
+  days?: string;
 }
 
 /**
@@ -37,17 +40,35 @@ export async function workCommand(opts: WorkCommandOptions, out: NodeJS.Writable
     for (const item of items) out.write(JSON.stringify(item) + '\n');
     return;
   }
-  if (items.length === 0) {
-    out.write(opts.all ? 'No work items.\n' : 'Nothing in flight.\n');
+  const days = opts.days === undefined ? 1 : Number(opts.days);
+  if (!Number.isInteger(days) || days < 1 || days > 366) throw new Error(`--days: expected a whole number of days from 1 to 366, got "${opts.days}"`);
+  const usage = server ? ((await getJson(server, `/api/usage?days=${days}`)) as UsageReport) : await withDatabase(opts, (pool) => usageReport(pool, { days }));
+  if (items.length === 0) out.write(opts.all ? 'No work items.\n' : 'Nothing in flight.\n');
+  else {
+    const now = new Date();
+    out.write(
+      formatTable(
+        ['ID', 'STATE', 'OWNER', 'KIND', 'UPDATED', 'THREAD', 'TITLE'],
+        items.map((i) => [i.id, i.state, i.owner ?? '', i.kind, formatAge(i.updatedAt, now), i.originThread ?? '', truncate(i.externalRef ? `${i.title} [${i.externalRef}]` : i.title, 80)]),
+      ),
+    );
+  }
+  writeUsage(usage, opts.thread, out);
+}
+
+/** The model usage the daily budgets count: per persona, then per thread (heaviest first). */
+function writeUsage(usage: UsageReport, thread: string | undefined, out: NodeJS.WritableStream): void {
+  const since = `${usage.since.slice(0, 16).replace('T', ' ')} UTC`;
+  if (!usage.personas.length) {
+    out.write(`\nModel usage since ${since}: none.\n`);
     return;
   }
-  const now = new Date();
-  out.write(
-    formatTable(
-      ['ID', 'STATE', 'OWNER', 'KIND', 'UPDATED', 'THREAD', 'TITLE'],
-      items.map((i) => [i.id, i.state, i.owner ?? '', i.kind, formatAge(i.updatedAt, now), i.originThread ?? '', truncate(i.externalRef ? `${i.title} [${i.externalRef}]` : i.title, 80)]),
-    ),
-  );
+  const row = (l: UsageLine) => [l.key, String(l.calls), l.inputTokens.toLocaleString('en'), l.outputTokens.toLocaleString('en'), `$${l.costUsd.toFixed(4)}`];
+  out.write(`\nModel usage since ${since}, per persona:\n`);
+  out.write(formatTable(['PERSONA', 'CALLS', 'INPUT TOKENS', 'OUTPUT TOKENS', 'COST'], usage.personas.map(row)));
+  const threads = usage.threads.filter((l) => !thread || l.key === thread);
+  out.write(`\nper thread${thread ? '' : ' (unfinished runs count as -)'}:\n`);
+  out.write(formatTable(['THREAD', 'CALLS', 'INPUT TOKENS', 'OUTPUT TOKENS', 'COST'], threads.map(row)));
 }
 
 async function showItem(opts: WorkCommandOptions, id: string, server: string | undefined, out: NodeJS.WritableStream): Promise<void> {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import { z } from 'zod';
 import { sendError } from '../core/http/errors.js';
 import type { WorkLedger } from './ledger.js';
+import { usageReport } from './usage.js';
 
 const name = z.string().trim().min(1).max(256);
 
@@ -13,13 +15,23 @@ const WorkQueryString = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
+const UsageQueryString = z.object({ days: z.coerce.number().int().min(1).max(366).optional() });
+
 /**
  * `GET /api/work?owner=&thread=&all=1&limit=` answers `{ "items": [...] }`, most recently
  * active first; `GET /api/work/:id` answers `{ "item", "events" }` or a 404 in the usual
- * error shape. Under /api, so the console token protects them.
+ * error shape; `GET /api/usage?days=1` answers the model usage (calls, tokens, dollars) per
+ * persona and per thread since 00:00 UTC (`days` days back, default today). Under /api, so the
+ * console token protects them.
  */
-export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLedger }): void {
+export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLedger; pool: pg.Pool }): void {
   const { ledger } = opts;
+
+  app.get('/api/usage', async (req, reply) => {
+    const parsed = UsageQueryString.safeParse(req.query ?? {});
+    if (!parsed.success) return sendError(req, reply, 400, 'bad_request', `days: ${parsed.error.issues[0]!.message}`);
+    return usageReport(opts.pool, { days: parsed.data.days });
+  });
 
   app.get('/api/work', async (req, reply) => {
     const parsed = WorkQueryString.safeParse(req.query ?? {});

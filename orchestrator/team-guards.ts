@@ -1,12 +1,19 @@
 import type pg from 'pg';
 import type { Persona } from '../core/config/persona-schema.js';
 import type { WorkLedger } from '../ledger/index.js';
-import { budgetSpent } from './budget.js';
+import { budgetSpent, type DailyBudget } from './budget.js';
 import type { TeamGuards } from './graph/team-graph.js';
 import { turnInfo } from './graph/state.js';
 
 /** The team graph's loop guards and bookkeeping, in Postgres. */
-export function pgTeamGuards(deps: { pool: pg.Pool; ledger: WorkLedger; personas: ReadonlyMap<string, Persona>; maxTurnsPerMessage: number; maxHandoffsPerHour: number }): TeamGuards {
+export function pgTeamGuards(deps: {
+  pool: pg.Pool;
+  ledger: WorkLedger;
+  personas: ReadonlyMap<string, Persona>;
+  maxTurnsPerMessage: number;
+  maxHandoffsPerHour: number;
+  teamBudget?: DailyBudget;
+}): TeamGuards {
   const { pool, ledger } = deps;
   return {
     maxTurnsPerMessage: deps.maxTurnsPerMessage,
@@ -39,7 +46,7 @@ export function pgTeamGuards(deps: { pool: pg.Pool; ledger: WorkLedger; personas
     },
     async budgetSpent(personaId) {
       const persona = deps.personas.get(personaId);
-      return persona ? budgetSpent(pool, persona) : null;
+      return persona ? budgetSpent(pool, persona, deps.teamBudget) : null;
     },
   };
 }

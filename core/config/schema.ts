@@ -390,6 +390,8 @@ export const pantheonConfigSchema = z.strictObject({
       progressAfterSeconds: z.coerce.number().nonnegative().default(15),
       /** The history budget of every persona (a persona's own `context:` overrides it). */
       context: contextSchema.prefault({}),
+      /** The team's daily cap on model tokens and US dollars, all personas together (each persona's `budget:` applies too). */
+      budget: z.strictObject({ dailyTokens: positiveInt().optional(), dailyUsd: nonNegative().optional() }).optional(),
     })
     .prefault({}),
 });

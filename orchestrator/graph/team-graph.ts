@@ -114,6 +114,17 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   const modelStep = (m: TeamMember, agent: CompiledPersona) => {
     return async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
       if (state.handoff && state.handoff.from === m.id) return new Command({ goto: HANDOFF_NODE });
+      // A run may take many model steps: the budgets are checked before each, not only at the turn's start.
+      if (continuesOwnRound(state.messages, m.id)) {
+        const spent = await guards.budgetSpent(m.id);
+        if (spent) {
+          const cursor = await postNewMessages(state, outbox);
+          await postNotice(state, outbox, `budget-${m.id}`, spent);
+          // Kept in the transcript (so it stays well formed for every provider), never posted as the persona's words.
+          const stopped = new AIMessage({ id: `${m.id}:${taskIdOf(config) ?? 'budget'}:budget`, name: m.id, content: '(Stopped here: the daily budget was spent.)' });
+          return new Command({ goto: END, update: { messages: [stopped], cursor: cursor + 1, queue: [] } });
+        }
+      }
       // What the model is sent: the thread's summary and recent window, within the persona's budget.
       let context = state.context;
       let sent = state.messages;
@@ -183,3 +194,12 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
 }
 
 export type TeamGraph = ReturnType<typeof buildTeamGraph>;
+
+/**
+ * The step goes on the persona's own round (after its tool results, or a repair of its answer):
+ * a model call the turn's start and the handoff gate did not check the budgets for.
+ */
+function continuesOwnRound(messages: BaseMessage[], personaId: string): boolean {
+  const last = messages.at(-1);
+  return !!last && (ToolMessage.isInstance(last) || (AIMessage.isInstance(last) && last.name === personaId));
+}

@@ -151,7 +151,9 @@ describe('pantheon audit and pantheon work', () => {
   it('work lists what is in flight, --all everything, and shows one item with its history', async () => {
     const inFlight = await runCli(['work', '--data-dir', dir.path], { env });
     assert.equal(inFlight.code, 0, inFlight.stderr);
-    const lines = inFlight.stdout.trimEnd().split('\n');
+    const [table, usage] = inFlight.stdout.split('\n\n');
+    assert.match(usage!, /^Model usage since \d{4}-\d\d-\d\d 00:00 UTC: none\.\n$/);
+    const lines = table!.trimEnd().split('\n');
     assert.match(lines[0], /^ID\s+STATE\s+OWNER\s+KIND\s+UPDATED\s+THREAD\s+TITLE$/);
     assert.equal(lines.length, 3, inFlight.stdout);
     assert.match(lines[1], new RegExp(`^${items.rate.id}\\s+in_progress\\s+apollo\\s+issue\\s+just now\\s+local:general\\s+Add rate limiting \\[gh:acme/api#12\\]$`));
@@ -196,7 +198,7 @@ describe('pantheon audit and pantheon work', () => {
       // This process now owns the data dir: the CLI can only read it over HTTP.
       db = await createDatabase({ dataDir: dir.path, logger });
       http = createHttpServer({ logger, metrics: createMetrics(), bodyLimitBytes: 1 << 20, consoleToken: token, ready: () => true });
-      registerConsoleRoutes(http, { audit: new AuditLog(db.pool), ledger: new WorkLedger(db.pool) });
+      registerConsoleRoutes(http, { audit: new AuditLog(db.pool), ledger: new WorkLedger(db.pool), pool: db.pool });
       ({ url, port } = await listen(http, { host: '127.0.0.1', port: 0 }));
     });
     after(async () => {
@@ -229,7 +231,7 @@ describe('pantheon audit and pantheon work', () => {
         ['Fix login'],
       );
       const none = await runCli(['work', '--url', url, '--thread', 'local:nowhere'], { env: withToken });
-      assert.equal(none.stdout, 'Nothing in flight.\n');
+      assert.match(none.stdout, /^Nothing in flight\.\n\nModel usage since \d{4}-\d\d-\d\d 00:00 UTC: none\.\n$/, 'and the usage over GET /api/usage');
       const one = await runCli(['work', items.login.id, '--url', url], { env: withToken });
       assert.match(one.stdout, /Fix login\n  state: requested/);
       const missing = await runCli(['work', 'W-999', '--url', url], { env: withToken });
