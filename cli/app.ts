@@ -32,6 +32,7 @@ import type { ToolGroupFactory } from '../tools/types.js';
 import type { ModuleContext, ModuleFactory, PantheonModule } from '../core/modules/types.js';
 import { BUILT_IN_MODULES, MODULES } from './module-list.js';
 import { startWorkspaceCleanup } from '../tools/workspace/cleanup.js';
+import { registerPruneRoutes, startPeriodicPrune } from './prune.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 
 export interface StartOptions {
@@ -257,6 +258,13 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     if (http) {
       const { limits } = config.server;
       registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger, pool: db.pool });
+      registerPruneRoutes(http, {
+        pool: db.pool,
+        retention: config.retention,
+        dataDir: config.dataDir,
+        workspacesRetentionDays: config.workspaces.retentionDays,
+        logger: logger.child({ component: 'retention' }),
+      });
       registerMemoryRoutes(http, { store: team.memory, importLimitBytes: limits.memoryImportMb * MB });
       for (const mod of modules) mod.routes?.(http);
       const host = opts.host ?? config.server.host ?? '127.0.0.1';
@@ -283,6 +291,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     if (url) {
       writeServerRecord(config.dataDir, url);
       stops.push(async () => removeServerRecord(config.dataDir));
+    }
+    // Retention of the database's records (retention: in pantheon.yaml), one replica at a time.
+    if (opts.workers !== false) {
+      const pruning = startPeriodicPrune({ pool: db.pool, retention: config.retention, logger: logger.child({ component: 'retention' }) });
+      stops.push(() => pruning.stop());
     }
     // First at shutdown: owned connections stop and their leases are given up, so another replica takes them at once.
     stops.push(() => leases.close());

@@ -140,6 +140,14 @@ export async function main(argv: string[]): Promise<void> {
       await workCommand({ ...opts, id });
     });
 
+  common(program.command('prune').description('remove what retention allows (superseded checkpoints, old audit entries, transcripts, job logs, workspaces); --dry-run only counts'))
+    .option('-u, --url <url>', 'a running server (default: $PANTHEON_URL, else http://127.0.0.1:$PORT if it answers, else the database directly)')
+    .option('--dry-run', 'show what would be removed (rows and bytes per kind), remove nothing')
+    .action(async (opts: import('./audit.js').ReadSourceOptions & { dryRun?: boolean }) => {
+      const { pruneCommand } = await import('./prune.js');
+      await pruneCommand(opts);
+    });
+
   const memory = program.command('memory').description("the team's shared memory: search, list, show, forget, stats, reembed, export, import");
   const runMemory = async (sub: import('./memory.js').MemorySubcommand, args: string[], opts: import('./memory.js').MemoryCommandOptions) => {
     const { memoryCommand } = await import('./memory.js');

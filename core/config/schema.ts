@@ -289,6 +289,25 @@ const sandboxSchema = z.strictObject({
   limits: sandboxLimitsSchema.prefault({}),
 });
 
+/** Days a kind of record is kept, or `keep` (never removed). */
+const keptDays = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== 'keep' && /^\s*[0-9.]+\s*$/.test(v) ? Number(v) : v),
+    z.union([z.literal('keep'), z.number().nonnegative()], { error: 'expected a number of days (0 or more) or keep' }),
+  );
+
+/** What `pantheon prune` and the server's periodic pruning remove (orchestrator/retention.ts). */
+const retentionSchema = z.strictObject({
+  /** Audit entries older than this many days; `keep` (the default): never. */
+  auditDays: keptDays().default('keep'),
+  /** The stored messages and runs of a thread whose work items all ended this many days ago. */
+  transcriptDays: keptDays().default(90),
+  /** The log lines of infra jobs that finished this many days ago (the job's record stays). */
+  jobLogDays: keptDays().default(30),
+  /** How often the server prunes (one replica at a time). */
+  intervalMinutes: positiveInt().default(60),
+});
+
 /** Persona workspaces: how long they are kept and how much disk each may use. */
 const workspacesSchema = z.strictObject({
   /** Days after a workspace's work item ends (or it was last used) before it is removed. */
@@ -379,6 +398,7 @@ export const pantheonConfigSchema = z.strictObject({
       archiveAfterDays: positiveInt().default(90),
     })
     .prefault({}),
+  retention: retentionSchema.prefault({}),
   orchestrator: z
     .strictObject({
       defaultPersona: text().default('athena'),
@@ -405,3 +425,4 @@ export type InfraHostConfig = InfraConfig['hosts'][number];
 export type SandboxConfig = PantheonConfig['sandbox'];
 export type SandboxLimitsConfig = SandboxConfig['limits'];
 export type WorkspacesConfig = PantheonConfig['workspaces'];
+export type RetentionConfig = PantheonConfig['retention'];

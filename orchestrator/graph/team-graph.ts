@@ -3,6 +3,7 @@ import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langcha
 import type { OutboxPort } from '../../tools/types.js';
 import { HANDOFF_NODE } from './handoff-tool.js';
 import { installLightRunContext } from '../../agents/lc-context.js';
+import { currentRun } from '../../agents/run-context.js';
 import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
 import { takeModelTurn } from './model-turn.js';
 import { postNewMessages, postNotice, SHOW_REASONING, SUPERVISOR_ID } from './posting.js';
@@ -158,8 +159,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       if (!answer || turn.notice) return done(turn.messages);
       if (turn.calls.length || turn.again) {
         // A tool round (or a repair) and the model step after it need more steps: stop with a word instead of failing the run.
-        const step = Number((config.metadata as { langgraph_step?: number } | undefined)?.langgraph_step ?? 0);
-        if (step + 2 < (config.recursionLimit ?? 25)) {
+        if (stepsOfThisRun(config) + 3 < (config.recursionLimit ?? 25)) {
           const update = { messages: [answer, ...results], repairs: turn.repairs, ...kept };
           if (!turn.calls.length) return new Command({ goto: nodeName(m.id), update });
           return new Command({ goto: turn.calls.map((call) => new Send(toolsNodeName(m.id), { call } satisfies ToolTaskInput)), update });
@@ -194,6 +194,26 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
 }
 
 export type TeamGraph = ReturnType<typeof buildTeamGraph>;
+
+/** Per run (its run context), the first graph step it was seen at. */
+const firstSteps = new WeakMap<object, number>();
+
+/**
+ * Steps this run has taken so far. `langgraph_step` counts from the thread's first run (a thread of
+ * months is thousands of steps in), while the recursion limit is per run: the run's own count is
+ * what the limit is checked against. Without a run context (a graph invoked directly): the step.
+ */
+function stepsOfThisRun(config: LangGraphRunnableConfig): number {
+  const step = Number((config.metadata as { langgraph_step?: number } | undefined)?.langgraph_step ?? 0);
+  const run = currentRun();
+  if (!run) return step;
+  const first = firstSteps.get(run);
+  if (first === undefined || step < first) {
+    firstSteps.set(run, step);
+    return 0;
+  }
+  return step - first;
+}
 
 /**
  * The step goes on the persona's own round (after its tool results, or a repair of its answer):

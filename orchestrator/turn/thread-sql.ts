@@ -96,11 +96,20 @@ const record = (p: Record<FinishParam, string>) => `INSERT INTO runs (id, conver
      SELECT r.id, ${p.thread}, 'team', r.inbound, r.status, r.started, r.finished, r.error
      FROM unnest(${p.runIds}::text[], ${p.inbound}::text[], ${p.status}::text[], ${p.started}::timestamptz[], ${p.finished}::timestamptz[], ${p.error}::text[]) AS r(id, inbound, status, started, finished, error)`;
 
-const FINISH = named('drain_finish', FINISH_PARAMS, (p) => `WITH ${answered(p)} ${record(p)}`);
+/**
+ * Retention of the thread's graph: what resuming needs is its latest checkpoint (per namespace) and
+ * that checkpoint's writes (a paused approval's interrupt, the results of its finished tool calls);
+ * the checkpoints before it, and their writes, go as the drain ends. (Checkpoint ids sort by time.)
+ */
+const superseded = (table: string, thread: string) =>
+  `DELETE FROM ${table} o WHERE o.thread_id = ${thread} AND o.checkpoint_id < (SELECT max(m.checkpoint_id) FROM graph_checkpoints m WHERE m.thread_id = o.thread_id AND m.checkpoint_ns = o.checkpoint_ns)`;
+const pruned = (p: Record<FinishParam, string>) => `old_writes AS (${superseded('graph_writes', p.thread)}), old_checkpoints AS (${superseded('graph_checkpoints', p.thread)})`;
+
+const FINISH = named('drain_finish', FINISH_PARAMS, (p) => `WITH ${answered(p)}, ${pruned(p)} ${record(p)}`);
 const FINISH_RELEASE = named(
   'drain_finish_release',
   [...FINISH_PARAMS, 'owner', 'clean'],
-  (p) => `WITH ${answered(p)}, released AS (${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}) ${record(p)}`,
+  (p) => `WITH ${answered(p)}, ${pruned(p)}, released AS (${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}) ${record(p)}`,
 );
 
 const HOLD = named('inbound_hold', ['id'], (p) => `UPDATE inbound_messages SET status = 'held' WHERE id = ${p.id}`);

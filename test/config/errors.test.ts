@@ -35,6 +35,13 @@ describe('configuration errors name the file, the field path and the problem', (
     assert.equal(err.problem, 'expected one of pm|developer|reviewer|ops|custom, got "wizard"');
   });
 
+  it('retention: days or keep, with the field', async () => {
+    const err = await configError({ 'pantheon.yaml': 'retention:\n  auditDays: forever\n' });
+    assert.equal(err.message, 'pantheon.yaml: retention.auditDays: expected a number of days (0 or more) or keep, got "forever"');
+    const ok = await loadConfig({ cwd: project({ 'pantheon.yaml': 'retention:\n  auditDays: "30"\n  jobLogDays: keep\n' }), env: {} });
+    assert.deepEqual(ok.config.retention, { auditDays: 30, transcriptDays: 90, jobLogDays: 'keep', intervalMinutes: 60 });
+  });
+
   it('an unknown top-level key, with a suggestion', async () => {
     const err = await configError({ 'pantheon.yaml': 'chanels: {}\n' });
     assert.equal(err.file, 'pantheon.yaml');

@@ -23,6 +23,8 @@ export interface CleanupOptions extends RetentionPolicy {
   now?: () => Date;
   /** Stops a pass between two workspaces (shutdown). */
   signal?: AbortSignal;
+  /** Measure and answer what would be removed, removing nothing (`pantheon prune --dry-run`). */
+  dryRun?: boolean;
 }
 
 /**
@@ -43,6 +45,10 @@ export async function cleanWorkspaces(opts: CleanupOptions): Promise<WorkspaceRe
     const parts = workspaceParts(opts.dataDir, ws.persona, ws.name);
     try {
       const bytesFreed = await diskUse([parts.checkout, parts.home, parts.transport]);
+      if (opts.dryRun) {
+        removed.push({ persona: ws.persona, name: ws.name, reason: r.reason, bytesFreed });
+        continue;
+      }
       await removeWorkspace(opts.dataDir, ws.persona, ws.name);
       removed.push({ persona: ws.persona, name: ws.name, reason: r.reason, bytesFreed });
       opts.logger.info(

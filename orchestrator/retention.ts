@@ -1,0 +1,149 @@
+import type pg from 'pg';
+import type { RetentionConfig } from '../core/config/schema.js';
+import type { Logger } from '../core/log.js';
+
+/** What one kind of record retention removes (or would remove, in a dry run). */
+export interface PruneCount {
+  kind: PruneKind;
+  /** Rows (files: workspaces) removed or due. */
+  count: number;
+  /** Their size: rows as Postgres stores them (pg_column_size), workspaces on disk. */
+  bytes: number;
+  /** The rule: `retention.jobLogDays: older than 30 days`, `retention.auditDays: keep`. */
+  rule: string;
+}
+
+const PRUNE_KINDS = ['checkpoints', 'checkpoint_writes', 'audit', 'transcripts', 'job_logs', 'workspaces'] as const;
+type PruneKind = (typeof PRUNE_KINDS)[number];
+
+/** A table's rows that one retention rule selects: `o` is the row, `$1` the rule's days. */
+interface RowRule {
+  kind: Exclude<PruneKind, 'workspaces'>;
+  table: string;
+  where: string;
+  /** retention.* days for the rule, or null when the rule always applies. */
+  days: number | 'keep' | null;
+  field?: string;
+  /** Set for the statement alone, so the audit trigger lets the deletion through. */
+  bypassAuditGuard?: boolean;
+}
+
+/** Threads whose work is over: every work item from them ended (done, merged) more than $1 days ago, none waits for an approval. */
+const FINISHED_THREADS = `SELECT w.origin_thread AS thread FROM work_items w WHERE w.origin_thread IS NOT NULL GROUP BY w.origin_thread
+  HAVING bool_and(w.state IN ('done', 'merged')) AND max(w.updated_at) < now() - $1 * interval '1 day'
+     AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.thread = w.origin_thread AND a.status = 'pending')`;
+
+/** Only what resuming does not need: a checkpoint before its thread's latest (per namespace), and its writes. */
+const SUPERSEDED = `o.checkpoint_id < (SELECT max(m.checkpoint_id) FROM graph_checkpoints m WHERE m.thread_id = o.thread_id AND m.checkpoint_ns = o.checkpoint_ns)`;
+
+function rules(policy: RetentionConfig): RowRule[] {
+  const transcripts = (table: string, column: string, at: string, extra = '') => ({
+    kind: 'transcripts' as const,
+    table,
+    where: `${column} IN (SELECT thread FROM finished) AND ${at} < now() - $1 * interval '1 day'${extra}`,
+    days: policy.transcriptDays,
+    field: 'retention.transcriptDays',
+  });
+  return [
+    { kind: 'checkpoint_writes', table: 'graph_writes', where: SUPERSEDED, days: null },
+    { kind: 'checkpoints', table: 'graph_checkpoints', where: SUPERSEDED, days: null },
+    { kind: 'audit', table: 'audit_log', where: `o.at < now() - $1 * interval '1 day'`, days: policy.auditDays, field: 'retention.auditDays', bypassAuditGuard: true },
+    transcripts('inbound_messages', 'o.conversation', 'o.received_at', ` AND o.status IN ('done', 'failed')`),
+    transcripts('outbox', 'o.conversation', 'o.created_at', ` AND o.status <> 'pending'`),
+    // The local chat keeps its transcript by bare conversation name.
+    transcripts('chat_messages', `'local:' || o.conversation`, 'o.created_at'),
+    transcripts('runs', 'o.conversation', 'o.started_at'),
+    {
+      kind: 'job_logs',
+      table: 'infra_job_logs',
+      where: `o.job_id IN (SELECT j.id FROM infra_jobs j WHERE j.finished_at < now() - $1 * interval '1 day')`,
+      days: policy.jobLogDays,
+      field: 'retention.jobLogDays',
+    },
+  ];
+}
+
+const plural = (n: number | 'keep') => (n === 1 ? '1 day' : `${n} days`);
+
+/**
+ * Retention of the database's records: superseded graph checkpoints (always; what resuming needs
+ * stays), and by `retention:` in pantheon.yaml audit entries (kept by default), the transcripts of
+ * finished work and infra job logs. With `dryRun` nothing is removed: the counts and bytes are what
+ * would be. One statement per table; the audit trigger lets only this statement's deletions through.
+ */
+export async function pruneRecords(pool: pg.Pool, policy: RetentionConfig, opts: { dryRun: boolean }): Promise<PruneCount[]> {
+  const totals = new Map<PruneKind, PruneCount>();
+  for (const rule of rules(policy)) {
+    const count = totals.get(rule.kind) ?? {
+      kind: rule.kind,
+      count: 0,
+      bytes: 0,
+      rule: rule.days === null ? 'superseded by a later checkpoint' : rule.days === 'keep' ? `${rule.field}: keep` : `${rule.field}: older than ${plural(rule.days)}`,
+    };
+    totals.set(rule.kind, count);
+    if (rule.days === 'keep') continue;
+    const days = rule.days ?? 0;
+    const finished = rule.kind === 'transcripts' ? `finished AS (${FINISHED_THREADS}), ` : '';
+    const guard = rule.bypassAuditGuard && !opts.dryRun ? `guard AS (SELECT set_config('pantheon.audit_retention', 'on', true) AS flag), ` : '';
+    const where = guard ? `${rule.where} AND (SELECT flag FROM guard) = 'on'` : rule.where;
+    const sql = opts.dryRun
+      ? `WITH ${finished}d AS (SELECT pg_column_size(o.*) AS b FROM ${rule.table} o WHERE ${where}) SELECT count(*)::int AS n, coalesce(sum(b), 0)::bigint AS bytes FROM d`
+      : `WITH ${finished}${guard}d AS (DELETE FROM ${rule.table} o WHERE ${where} RETURNING pg_column_size(o.*) AS b) SELECT count(*)::int AS n, coalesce(sum(b), 0)::bigint AS bytes FROM d`;
+    const { rows } = sql.includes('$1') ? await pool.query<{ n: number; bytes: string }>(sql.replaceAll('$1', '$1::float8'), [days]) : await pool.query<{ n: number; bytes: string }>(sql);
+    count.count += rows[0]!.n;
+    count.bytes += Number(rows[0]!.bytes);
+  }
+  return [...totals.values()];
+}
+
+/**
+ * The periodic pass's owner: a row lease in Postgres (`maintenance_leases`), taken when free and the
+ * last pass is older than the interval. Every replica asks; one runs the pass, the others skip.
+ */
+export class MaintenanceLease {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly name: string,
+    private readonly owner: string,
+  ) {}
+
+  /** Takes the lease for `ttlMs` when no pass ran within `everyMs` and no other holder's lease is live. */
+  async take(everyMs: number, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO maintenance_leases (name, owner, expires_at) VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond')
+       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+       WHERE (maintenance_leases.expires_at < now() OR maintenance_leases.owner = EXCLUDED.owner)
+         AND (maintenance_leases.last_done_at IS NULL OR maintenance_leases.last_done_at < now() - $4::float8 * interval '1 millisecond')`,
+      [this.name, this.owner, ttlMs, everyMs],
+    );
+    return rowCount === 1;
+  }
+
+  /** The pass is over: the next is due `everyMs` from now, whoever takes it. */
+  async done(): Promise<void> {
+    await this.pool.query(`UPDATE maintenance_leases SET last_done_at = now(), expires_at = now() WHERE name = $1 AND owner = $2`, [this.name, this.owner]);
+  }
+}
+
+/** One line per kind: `checkpoints: 1,204 rows, 3.1 MB (superseded by a later checkpoint)`. */
+export function describePrune(counts: readonly PruneCount[], dryRun: boolean): string {
+  const verb = dryRun ? 'would remove' : 'removed';
+  const unit = (c: PruneCount) => (c.kind === 'workspaces' ? (c.count === 1 ? 'workspace' : 'workspaces') : c.count === 1 ? 'row' : 'rows');
+  const lines = counts.map((c) => `${c.kind.padEnd(17)} ${verb} ${c.count.toLocaleString('en')} ${unit(c)}, ${formatSize(c.bytes)}  (${c.rule})`);
+  const total = counts.reduce((n, c) => n + c.bytes, 0);
+  return `${lines.join('\n')}\n${'total'.padEnd(17)} ${verb} ${formatSize(total)}${dryRun ? '; nothing was removed (dry run)' : ''}\n`;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** Logs a pass's removals (one line), for the server's periodic pruning. */
+export function logPrune(logger: Pick<Logger, 'info'>, counts: readonly PruneCount[]): void {
+  const removed = counts.filter((c) => c.count > 0);
+  if (!removed.length) return;
+  logger.info(Object.fromEntries(removed.map((c) => [c.kind, { count: c.count, bytes: c.bytes }])), `pruned ${removed.map((c) => `${c.count} ${c.kind} (${formatSize(c.bytes)})`).join(', ')}`);
+}

@@ -1,0 +1,93 @@
+/**
+ * Retention of records (orchestrator/retention.ts) on the embedded database: a dry run counts per
+ * kind and removes nothing; a pass removes superseded checkpoints (keeping each thread's latest and
+ * its writes), audit entries past retention.auditDays (the append-only guard lets only that
+ * statement through), the transcripts of threads whose work ended, and finished jobs' logs; the
+ * periodic pass's row lease has one holder at a time.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDatabase, migrate, type Database } from '../../core/db/index.js';
+import { createLogger } from '../../core/log.js';
+import { MaintenanceLease, pruneRecords } from '../../orchestrator/retention.js';
+
+const logger = createLogger({ level: 'silent' });
+const policy = { auditDays: 30, transcriptDays: 90, jobLogDays: 30, intervalMinutes: 60 } as const;
+
+describe('retention of records', () => {
+  let dir: string;
+  let db: Database;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pantheon-retention-'));
+    db = await createDatabase({ dataDir: dir, logger });
+    await migrate(db.pool, { logger });
+    const q = (sql: string, params: unknown[] = []) => db.pool.query(sql, params);
+    // Two threads' checkpoints: three each, the latest with a paused approval's writes.
+    for (const thread of ['local:a', 'local:b'])
+      for (const id of ['1ef-01', '1ef-02', '1ef-03']) {
+        await q(`INSERT INTO graph_checkpoints (thread_id, checkpoint_id, type, checkpoint, metadata_type, metadata) VALUES ($1, $2, 'json', '\\x7b7d', 'json', '\\x7b7d')`, [thread, id]);
+        await q(`INSERT INTO graph_writes (thread_id, checkpoint_id, task_id, idx, channel, type, value) VALUES ($1, $2, 't', 0, '__interrupt__', 'json', '\\x7b7d')`, [thread, id]);
+      }
+    // Audit: one old entry, one recent.
+    await q(
+      `INSERT INTO audit_log (at, kind, persona, tool, outcome) VALUES (now() - interval '40 days', 'tool_call', 'apollo', 'list_team', 'ok'), (now(), 'tool_call', 'apollo', 'list_team', 'ok')`,
+    );
+    // Finished work from a Slack thread 100 days ago; work still in flight in another.
+    await q(
+      `INSERT INTO work_items (kind, title, origin_thread, state, updated_at) VALUES ('chat_request', 'old', 'slack:C1/1.0', 'done', now() - interval '100 days'), ('chat_request', 'live', 'slack:C2/2.0', 'in_progress', now() - interval '100 days')`,
+    );
+    for (const thread of ['slack:C1/1.0', 'slack:C2/2.0']) {
+      await q(`INSERT INTO inbound_messages (id, platform, conversation, text, status, received_at) VALUES ($1, 'slack', $2, 'hi', 'done', now() - interval '100 days')`, [`in-${thread}`, thread]);
+      await q(`INSERT INTO outbox (idempotency_key, platform, conversation, status, created_at) VALUES ($1, 'slack', $2, 'sent', now() - interval '100 days')`, [`out-${thread}`, thread]);
+      await q(`INSERT INTO runs (id, conversation, status, started_at) VALUES ($1, $2, 'done', now() - interval '100 days')`, [`run-${thread}`, thread]);
+    }
+    // A job finished 40 days ago, with two log lines; one running.
+    await q(
+      `INSERT INTO infra_jobs (id, host, command, status, timeout_seconds, finished_at) VALUES ('j-old', 'h', 'uptime', 'succeeded', 60, now() - interval '40 days'), ('j-now', 'h', 'uptime', 'running', 60, NULL)`,
+    );
+    await q(`INSERT INTO infra_job_logs (job_id, seq, stream, line) VALUES ('j-old', 1, 'stdout', 'up 3 days'), ('j-old', 2, 'stdout', 'load 0.1'), ('j-now', 1, 'stdout', 'still going')`);
+  });
+  after(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const counts = (rows: Awaited<ReturnType<typeof pruneRecords>>) => Object.fromEntries(rows.map((r) => [r.kind, r.count]));
+
+  test('a dry run counts per kind, with bytes, and removes nothing', async () => {
+    const dry = await pruneRecords(db.pool, policy, { dryRun: true });
+    assert.deepEqual(counts(dry), { checkpoint_writes: 4, checkpoints: 4, audit: 1, transcripts: 3, job_logs: 2 });
+    for (const r of dry) assert.equal(r.count > 0, r.bytes > 0, `${r.kind}: bytes with rows`);
+    assert.deepEqual(counts(await pruneRecords(db.pool, policy, { dryRun: true })), counts(dry), 'nothing was removed');
+  });
+
+  test('a pass removes them, keeping what resuming and live work need', async () => {
+    assert.deepEqual(counts(await pruneRecords(db.pool, policy, { dryRun: false })), { checkpoint_writes: 4, checkpoints: 4, audit: 1, transcripts: 3, job_logs: 2 });
+    const { rows } = await db.pool.query(
+      `SELECT thread_id, checkpoint_id, (SELECT count(*)::int FROM graph_writes w WHERE w.thread_id = c.thread_id AND w.checkpoint_id = c.checkpoint_id) AS writes FROM graph_checkpoints c ORDER BY thread_id`,
+    );
+    assert.deepEqual(rows, [
+      { thread_id: 'local:a', checkpoint_id: '1ef-03', writes: 1 },
+      { thread_id: 'local:b', checkpoint_id: '1ef-03', writes: 1 },
+    ]);
+    assert.deepEqual((await db.pool.query(`SELECT conversation FROM inbound_messages`)).rows, [{ conversation: 'slack:C2/2.0' }], 'the thread with work in flight keeps its transcript');
+    assert.deepEqual((await db.pool.query(`SELECT job_id FROM infra_job_logs`)).rows, [{ job_id: 'j-now' }]);
+    assert.equal((await db.pool.query(`SELECT count(*)::int AS n FROM infra_jobs`)).rows[0].n, 2, "a job's record stays");
+    assert.equal((await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n, 1);
+    await assert.rejects(db.pool.query(`DELETE FROM audit_log`), /audit_log is append-only: DELETE is not allowed/, 'the guard is back for every other statement');
+    assert.deepEqual(counts(await pruneRecords(db.pool, { ...policy, auditDays: 'keep' }, { dryRun: true })), { checkpoint_writes: 0, checkpoints: 0, audit: 0, transcripts: 0, job_logs: 0 });
+  });
+
+  test('the periodic pass has one owner: a row lease, then not again within the interval', async () => {
+    const a = new MaintenanceLease(db.pool, 'retention-test', 'a');
+    const b = new MaintenanceLease(db.pool, 'retention-test', 'b');
+    assert.equal(await a.take(3_600_000, 60_000), true);
+    assert.equal(await b.take(3_600_000, 60_000), false, 'held by a');
+    await a.done();
+    assert.equal(await b.take(3_600_000, 60_000), false, 'done within the interval');
+    assert.equal(await b.take(0, 60_000), true, 'due again');
+  });
+});
