@@ -28,7 +28,7 @@ import { ThreadLocks } from '../orchestrator/thread-lock.js';
 import type { TurnDeps } from '../orchestrator/turn.js';
 import { createEmbedder, MemoryStore } from '../memory/index.js';
 import { memoryMiddleware } from '../memory/recall-context.js';
-import { summarizeConversation } from '../memory/summaries.js';
+import { summarizeConversation, threadTranscript } from '../memory/summaries.js';
 import { memoryTools } from '../memory/tools/index.js';
 import { PLATFORMS } from './platforms.js';
 
@@ -91,12 +91,11 @@ export function composeTeam(opts: ComposeTeamOptions) {
   const summarizer = modelFor({ id: 'pantheon' });
   const summarizeWork = async (item: { id: string; title: string; originThread: string | null }) => {
     if (!item.originThread) return;
-    const { rows } = await pool.query<{ id: string; role: string; author: string; text: string }>('SELECT id, role, author, text FROM chat_messages WHERE conversation = $1 ORDER BY seq', [
-      item.originThread.replace(/^local:/, ''),
-    ]);
-    await summarizeConversation({ store: memory, model: summarizer, threadId: item.originThread, messages: rows as never, workItem: { id: item.id, title: item.title } }).catch((err) =>
-      logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'),
-    );
+    const thread = item.originThread;
+    // The thread's transcript on any platform (the local chat's table, or what came in and went out).
+    await threadTranscript(pool, thread)
+      .then((messages) => summarizeConversation({ store: memory, model: summarizer, threadId: thread, messages, workItem: { id: item.id, title: item.title } }))
+      .catch((err) => logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'));
   };
   const guards = pgTeamGuards({
     pool,

@@ -128,11 +128,46 @@ interface IdleConversation {
 const MAX_MESSAGES = 400;
 
 /**
- * Summarises local-chat conversations that went quiet. Each summary records (in its metadata)
- * the transcript position it covers, so a conversation is summarised again only when new
- * messages arrived since, and then only the new stretch. `tick()` is one pass; the caller
- * schedules it. Platform threads (not in `chat_messages`) are summarised when their work
- * item ends, by calling `summarizeConversation` directly.
+ * A thread's transcript as stored: the local chat's in `chat_messages`; every other platform's
+ * (Mattermost, Slack, Discord, Telegram, GitHub) is what people said (`inbound_messages` the team
+ * answered) and what the team posted (`outbox`, edits left out), by time. Positions are the local
+ * chat's `seq`, or microseconds since the epoch on a platform thread; `after` excludes, `upTo`
+ * includes. The newest `limit` messages of the stretch, oldest first.
+ */
+export async function threadTranscript(pool: pg.Pool, threadId: string, range: { after?: number; upTo?: number; limit?: number } = {}): Promise<TranscriptMessage[]> {
+  const after = range.after ?? 0;
+  const upTo = range.upTo ?? Number.MAX_SAFE_INTEGER;
+  const limit = range.limit ?? MAX_MESSAGES;
+  if (threadId.startsWith('local:')) {
+    const { rows } = await pool.query<{ id: string; role: string; author: string | null; persona: string | null; text: string | null }>(
+      `SELECT * FROM (SELECT id, role, author, persona, text, seq FROM chat_messages
+         WHERE conversation = $1 AND seq > $2 AND seq <= $3 ORDER BY seq DESC LIMIT $4) t ORDER BY seq ASC`,
+      [threadId.slice('local:'.length), after, upTo, limit],
+    );
+    return rows.map((r) => ({ id: r.id, role: r.role, author: r.persona ?? r.author ?? r.role, text: r.text ?? '' }));
+  }
+  const { rows } = await pool.query<{ id: string; role: string; author: string; text: string | null }>(
+    `SELECT id, role, author, text FROM (
+       SELECT id, 'user' AS role, coalesce(payload->'author'->>'name', author, 'someone') AS author, text, received_at AS at
+         FROM inbound_messages WHERE conversation = $1 AND status = 'done'
+       UNION ALL
+       SELECT idempotency_key, coalesce(payload->>'role', 'agent'), coalesce(persona, 'system'), payload->>'text', created_at
+         FROM outbox WHERE conversation = $1 AND status = 'sent' AND NOT payload ? 'replaces') t
+     WHERE ${POSITION} > $2 AND ${POSITION} <= $3 ORDER BY at DESC LIMIT $4`,
+    [threadId, after, upTo, limit],
+  );
+  return rows.reverse().map((r) => ({ id: r.id, role: r.role, author: r.author, text: r.text ?? '' }));
+}
+
+/** A platform message's position: microseconds since the epoch. */
+const POSITION = `(extract(epoch FROM at) * 1000000)::bigint`;
+
+/**
+ * Summarises conversations that went quiet, on every platform: the local chat's (`chat_messages`)
+ * and every other platform's threads (`inbound_messages` and `outbox`, see `threadTranscript`).
+ * Each summary records (in its metadata) the transcript position it covers, so a conversation is
+ * summarised again only when new messages arrived since, and then only the new stretch. `tick()`
+ * is one pass; the caller schedules it.
  */
 export class IdleConversationWatcher {
   /** Positions already handled in this process, including stretches with nothing worth keeping. */
@@ -149,7 +184,7 @@ export class IdleConversationWatcher {
 
   private async pass(): Promise<number> {
     const { pool } = this.opts;
-    const { rows } = await pool.query<IdleConversation>(
+    const { rows: local } = await pool.query<IdleConversation>(
       `WITH conv AS (
          SELECT conversation, max(seq) AS last_seq, max(created_at) AS last_at
          FROM chat_messages GROUP BY conversation
@@ -165,34 +200,50 @@ export class IdleConversationWatcher {
        LIMIT $3`,
       [this.opts.idleMinutes ?? 30, this.opts.maxAgeDays ?? 7, (this.opts.batchSize ?? 10) * 4],
     );
+    // Every other platform's threads: what people said and what the team posted, by time.
+    const { rows: platform } = await pool.query<IdleConversation>(
+      `WITH msgs AS (
+         SELECT conversation AS thread, received_at AS at FROM inbound_messages
+          WHERE platform <> 'local' AND status = 'done' AND received_at > now() - make_interval(days => $2::int)
+         UNION ALL
+         SELECT conversation, created_at FROM outbox
+          WHERE platform <> 'local' AND status = 'sent' AND created_at > now() - make_interval(days => $2::int)),
+       conv AS (
+         SELECT thread, max(at) AS last_at FROM msgs WHERE thread IS NOT NULL GROUP BY thread
+         HAVING max(at) < now() - make_interval(secs => $1::float8 * 60))
+       SELECT c.thread AS conversation, (extract(epoch FROM c.last_at) * 1000000)::bigint::text AS last_seq, s.summarised_seq::text
+       FROM conv c
+       LEFT JOIN LATERAL (
+         SELECT max((m.metadata->>'lastPos')::bigint) AS summarised_seq FROM memories m
+         WHERE m.kind = 'summary' AND m.metadata->>'summaryOf' = c.thread) s ON true
+       WHERE s.summarised_seq IS NULL OR s.summarised_seq < (extract(epoch FROM c.last_at) * 1000000)::bigint
+       ORDER BY c.last_at
+       LIMIT $3`,
+      [this.opts.idleMinutes ?? 30, this.opts.maxAgeDays ?? 7, (this.opts.batchSize ?? 10) * 4],
+    );
+    const idle = [...local.map((r) => ({ ...r, threadId: `local:${r.conversation}`, key: 'lastSeq' })), ...platform.map((r) => ({ ...r, threadId: r.conversation, key: 'lastPos' }))];
     let written = 0;
     let attempted = 0;
-    for (const row of rows) {
+    for (const row of idle) {
       if (attempted >= (this.opts.batchSize ?? 10)) break;
       const lastSeq = Number(row.last_seq);
-      if ((this.handled.get(row.conversation) ?? -1) >= lastSeq) continue;
+      if ((this.handled.get(row.threadId) ?? -1) >= lastSeq) continue;
       attempted++;
       try {
-        if (await this.summarise(row.conversation, Number(row.summarised_seq ?? 0), lastSeq)) written++;
-        this.handled.set(row.conversation, lastSeq);
+        if (await this.summarise(row.threadId, row.key, Number(row.summarised_seq ?? 0), lastSeq)) written++;
+        this.handled.set(row.threadId, lastSeq);
       } catch (err) {
         // Left for the next tick: a model outage must not lose the summary.
-        this.opts.logger?.warn({ err, conversation: row.conversation }, 'conversation summary failed; will retry');
+        this.opts.logger?.warn({ err, conversation: row.threadId }, 'conversation summary failed; will retry');
       }
     }
     return written;
   }
 
-  private async summarise(conversation: string, afterSeq: number, lastSeq: number): Promise<boolean> {
-    const { rows } = await this.opts.pool.query<{ id: string; role: string; author: string | null; persona: string | null; text: string | null; seq: string }>(
-      `SELECT * FROM (SELECT id, role, author, persona, text, seq FROM chat_messages
-         WHERE conversation = $1 AND seq > $2 AND seq <= $3 ORDER BY seq DESC LIMIT $4) t ORDER BY seq ASC`,
-      [conversation, afterSeq, lastSeq, MAX_MESSAGES],
-    );
-    const messages = rows.map((r) => ({ id: r.id, role: r.role, author: r.persona ?? r.author ?? r.role, text: r.text ?? '' }));
+  private async summarise(threadId: string, key: string, after: number, upTo: number): Promise<boolean> {
+    const messages = await threadTranscript(this.opts.pool, threadId, { after, upTo });
     if (messages.filter((m) => m.text.trim()).length < (this.opts.minMessages ?? 2)) return false;
-    const threadId = `local:${conversation}`;
-    const memory = await summarizeConversation({ store: this.opts.store, model: this.opts.model, threadId, messages, metadata: { lastSeq } });
+    const memory = await summarizeConversation({ store: this.opts.store, model: this.opts.model, threadId, messages, metadata: { [key]: upTo } });
     if (memory) this.opts.logger?.info({ threadId, memory: memory.id }, 'conversation summarised');
     return memory !== null;
   }

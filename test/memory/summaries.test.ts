@@ -134,4 +134,34 @@ describe('conversation summaries', () => {
     assert.equal(idle.length, 2);
     assert.equal(idle[0]!.metadata.lastMessageId, 'i4');
   });
+
+  it('a quiet thread on another platform (Slack, Mattermost, ...) is summarised too: what people said and what the team posted', async () => {
+    const thread = 'slack:T1:C0DEV:1712.5';
+    const inbound = (id: string, minutesAgo: number, text: string, status = 'done') =>
+      db.pool.query(
+        `INSERT INTO inbound_messages (id, platform, conversation, author, text, payload, status, received_at) VALUES ($1, 'slack', $2, 'U0JEFF', $3, $4, $5, now() - make_interval(mins => $6::int))`,
+        [id, thread, text, JSON.stringify({ author: { id: 'U0JEFF', name: 'jeff' } }), status, minutesAgo],
+      );
+    const posted = (key: string, minutesAgo: number, text: string, extra: Record<string, unknown> = {}) =>
+      db.pool.query(
+        `INSERT INTO outbox (idempotency_key, platform, conversation, persona, payload, status, created_at) VALUES ($1, 'slack', $2, 'apollo', $3, 'sent', now() - make_interval(mins => $4::int))`,
+        [key, thread, JSON.stringify({ role: 'agent', persona: 'apollo', text, ...extra }), minutesAgo],
+      );
+    await inbound('s-in-1', 60, 'the payments webhook secret rotates on Fridays');
+    await posted('s-out-1', 59, 'noted: rotation is every Friday at 10:00');
+    await posted('s-out-2', 58, 'still working…', { replaces: 's-out-1' });
+    await inbound('s-in-2', 57, 'and this one never got answered', 'failed');
+    const watcher = new IdleConversationWatcher({ pool: db.pool, store, model, idleMinutes: 30 });
+    fake.clear();
+    fake.enqueue({ text: 'Facts:\n- The payments webhook secret rotates every Friday at 10:00.' });
+    assert.equal(await watcher.tick(), 1);
+    assert.equal(fake.requests[0]!.messages[1]!.content, `Conversation ${thread}\n\n[jeff] the payments webhook secret rotates on Fridays\n[apollo] noted: rotation is every Friday at 10:00`);
+    const summary = (await summaries()).find((m) => m.source === thread);
+    assert.ok(summary);
+    assert.equal(summary.scope, 'team');
+    assert.equal(typeof summary.metadata.lastPos, 'number');
+    assert.equal(await watcher.tick(), 0, 'once');
+    assert.equal(await new IdleConversationWatcher({ pool: db.pool, store, model, idleMinutes: 30 }).tick(), 0, 'and not again by another process');
+    assert.equal(fake.requests.length, 1);
+  });
 });
