@@ -10,6 +10,7 @@ import { liveServerRecord, serverRecordPath } from '../core/server-record.js';
 import { migrate } from '../core/db/migrate.js';
 import { createLogger } from '../core/log.js';
 import { authorization, resolveServerToken, unauthorizedMessage } from './server-token.js';
+import { CommandError } from './command-error.js';
 
 /** Where `pantheon audit` and `pantheon work` read from: a running server, or the database itself. */
 export interface ReadSourceOptions {
@@ -124,17 +125,17 @@ export async function getJson(base: string, path: string): Promise<unknown> {
   try {
     res = await fetch(`${base}${path}`, { headers: authorization(), signal: AbortSignal.timeout(30_000) });
   } catch (err) {
-    throw new Error(
+    throw new CommandError(
       `cannot reach Pantheon at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}); is \`pantheon start\` running? Without --url and PANTHEON_URL the database is read directly.`,
     );
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
   if (res.ok && body) return body;
-  if (res.status === 401) throw new Error(unauthorizedMessage());
+  if (res.status === 401) throw new CommandError(unauthorizedMessage());
   throw new HttpAnswerError(res.status, `GET ${base}${path.split('?')[0]} answered ${res.status}${body?.error?.message ? `: ${body.error.message}` : ''}`);
 }
 
-export class HttpAnswerError extends Error {
+export class HttpAnswerError extends CommandError {
   constructor(
     readonly status: number,
     message: string,
@@ -153,7 +154,7 @@ export async function withDatabase<T>(opts: ReadSourceOptions, fn: (pool: import
   const { config } = await loadConfig({ configPath: opts.config, dataDir: opts.dataDir });
   // Reading must not leave a new, empty database behind in the wrong directory.
   if (!config.database.url && !existsSync(join(config.dataDir, 'pgdata', 'PG_VERSION'))) {
-    throw new Error(`no Pantheon database in ${config.dataDir} (nothing has run there yet). Pass the --data-dir that \`pantheon start\` uses, or --url of a running server.`);
+    throw new CommandError(`no Pantheon database in ${config.dataDir} (nothing has run there yet). Pass the --data-dir that \`pantheon start\` uses, or --url of a running server.`);
   }
   const logger = createLogger({ level: process.env.PANTHEON_LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
   let db;

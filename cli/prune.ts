@@ -10,6 +10,7 @@ import { describePrune, logPrune, MaintenanceLease, pruneRecords, type PruneCoun
 import { cleanWorkspaces } from '../tools/workspace/cleanup.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 import { HttpAnswerError, findServer, withDatabase, type ReadSourceOptions } from './audit.js';
+import { CommandError } from './command-error.js';
 import { authorization, unauthorizedMessage } from './server-token.js';
 
 export interface PruneDeps {
@@ -103,10 +104,10 @@ export async function pruneCommand(opts: ReadSourceOptions & { dryRun?: boolean 
         signal: AbortSignal.timeout(600_000),
       });
     } catch (err) {
-      throw new Error(`cannot reach Pantheon at ${server} (${(err as Error).message}); is \`pantheon start\` running?`);
+      throw new CommandError(`cannot reach Pantheon at ${server} (${(err as Error).message}); is \`pantheon start\` running?`);
     }
     const body = (await res.json().catch(() => undefined)) as { kinds?: PruneCount[]; error?: { message?: string } } | undefined;
-    if (res.status === 401) throw new Error(unauthorizedMessage());
+    if (res.status === 401) throw new CommandError(unauthorizedMessage());
     if (!res.ok || !body?.kinds) throw new HttpAnswerError(res.status, `POST ${server}/api/prune answered ${res.status}${body?.error?.message ? `: ${body.error.message}` : ''}`);
     kinds = body.kinds;
   } else {

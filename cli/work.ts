@@ -1,4 +1,5 @@
 import { WorkLedger } from '../ledger/ledger.js';
+import { CommandError } from './command-error.js';
 import { formatAge } from '../ledger/summary.js';
 import type { WorkItem, WorkItemEvent } from '../ledger/types.js';
 import { usageReport, type UsageLine, type UsageReport } from '../ledger/usage.js';
@@ -41,7 +42,7 @@ export async function workCommand(opts: WorkCommandOptions, out: NodeJS.Writable
     return;
   }
   const days = opts.days === undefined ? 1 : Number(opts.days);
-  if (!Number.isInteger(days) || days < 1 || days > 366) throw new Error(`--days: expected a whole number of days from 1 to 366, got "${opts.days}"`);
+  if (!Number.isInteger(days) || days < 1 || days > 366) throw new CommandError(`--days: expected a whole number of days from 1 to 366, got "${opts.days}"`);
   const usage = server ? ((await getJson(server, `/api/usage?days=${days}`)) as UsageReport) : await withDatabase(opts, (pool) => usageReport(pool, { days }));
   if (items.length === 0) out.write(opts.all ? 'No work items.\n' : 'Nothing in flight.\n');
   else {
