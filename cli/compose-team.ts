@@ -107,6 +107,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
   });
   const graph = buildTeam({
     personas,
+    logger: logger.child({ component: 'models' }),
     checkpointer: opts.checkpointer,
     modelFor,
     toolsFor: (persona) => buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }), ...opts.groups } }).tools,

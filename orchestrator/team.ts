@@ -1,3 +1,4 @@
+import type { Logger } from '../core/log.js';
 import type { createMiddleware } from 'langchain';
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
@@ -32,6 +33,8 @@ export interface TeamDeps {
   contextFor?: (persona: Pick<Persona, 'id' | 'model' | 'context'>, model: BaseChatModel) => ContextKeeper;
   /** Called when a work item is finished (done, merged): e.g. summarise it into memory. */
   onWorkFinished?: (item: WorkItem) => Promise<void>;
+  /** Where a model's failure is logged with what the provider said (the chat is told only which model and how). */
+  logger?: Logger;
 }
 
 type AgentMiddleware = ReturnType<typeof createMiddleware>;
@@ -79,5 +82,5 @@ export function buildTeam(deps: TeamDeps) {
     middleware: [...(deps.middlewareFor?.(SUPERVISOR_ID) ?? []), personaMessagesMiddleware(SUPERVISOR_ID)] as never[],
   };
 
-  return buildTeamGraph({ members, supervisor, checkpointer: deps.checkpointer, outbox: deps.outbox, guards: deps.guards });
+  return buildTeamGraph({ members, supervisor, checkpointer: deps.checkpointer, outbox: deps.outbox, guards: deps.guards, logger: deps.logger });
 }

@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/log.js';
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ToolCall } from '@langchain/core/messages/tool';
 import type { StructuredToolInterface } from '@langchain/core/tools';
@@ -45,6 +46,8 @@ export interface ModelTurnInput {
    * thread's summary, graph/context.ts), or undefined when it cannot be shortened.
    */
   shrink?: (messages: BaseMessage[]) => Promise<BaseMessage[] | undefined>;
+  /** Hears a provider failure with its text (the human is told only which model and how it failed). */
+  logger?: Logger;
 }
 
 type Call = { answer: AIMessage; error?: undefined } | { answer?: undefined; error: unknown };
@@ -83,6 +86,7 @@ export async function takeModelTurn(input: ModelTurnInput): Promise<ModelTurn> {
         }
       }
       const what = describeModelFailure(first.error, lastSpec);
+      input.logger?.warn({ persona: persona.id, err: { message: (first.error as Error)?.message ?? String(first.error) } }, `${persona.id}'s model failed: ${what}`);
       const hint = isContextOverflowFailure(first.error) ? ' Start a fresh context with /new.' : ' Send your message again in a while, or configure a fallback model (models.fallback).';
       return stop('model-failed', `${who} could not answer: ${what}.${hint}`);
     }

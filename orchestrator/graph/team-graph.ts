@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/log.js';
 import { Command, END, Send, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { OutboxPort } from '../../tools/types.js';
@@ -30,6 +31,7 @@ export interface TeamGraphDeps {
   checkpointer: BaseCheckpointSaver;
   outbox: OutboxPort;
   guards: TeamGuards;
+  logger?: Logger;
 }
 
 export const nodeName = (personaId: string) => (personaId === SUPERVISOR_ID ? 'supervisor' : `p_${personaId}`);
@@ -143,7 +145,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
           return again.messages;
         };
       }
-      const turn = await takeModelTurn({ persona: m, agent, messages: sent, repairs: state.repairs, config, shrink });
+      const turn = await takeModelTurn({ persona: m, agent, messages: sent, repairs: state.repairs, config, shrink, logger: deps.logger });
       const kept = context === state.context ? {} : { context };
       const task = taskIdOf(config);
       const [answer, ...results] = turn.messages as [AIMessage | undefined, ...BaseMessage[]];
