@@ -1,11 +1,12 @@
 // test-runner: long (started first: about 150 s of CPU on the embedded database)
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
+import { rssMb, cpuSeconds, sampleRss, settledRss } from '../support/process-rss.js';
 import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
 
 // Its own file (not unauthenticated-load's): on the embedded database the import takes about
@@ -16,47 +17,6 @@ const TOKEN = 'import-console-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The child's resident set, from the kernel. */
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-/** The child's CPU time so far (user + system), from the kernel: the import's cost whatever else the machine runs. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Samples the child's RSS every 100 ms until stopped; answers the peak (and the median). */
-function sampleRss(pid: number): { stop: () => Promise<number>; median: () => number } {
-  let peak = 0;
-  const samples: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const rss = await rssMb(pid).catch(() => 0);
-      samples.push(rss);
-      peak = Math.max(peak, rss);
-      await sleep(100);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return peak;
-    },
-    median: () => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? 0,
-  };
-}
-
-/** Settles after start-up: the heap shrinks after a GC or two, which idle time brings. */
-async function settledRss(pid: number): Promise<number> {
-  await sleep(3000);
-  return rssMb(pid);
-}
 
 describe('a large memory import holds memory bounded', () => {
   let dir: { path: string; remove: () => Promise<void> };

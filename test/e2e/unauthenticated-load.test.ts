@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
+import { sampleRss, settledRss } from '../support/process-rss.js';
 import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
 
 const TOKEN = 'load-console-token-0123456789abcdef';
@@ -12,35 +13,6 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const SECRET = 'whsec-load-0123456789';
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The child's resident set, from the kernel. */
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
-/** Samples the child's RSS every 100 ms until stopped; answers the peak (and the median, with `samples`). */
-function sampleRss(pid: number): { stop: () => Promise<number>; median: () => number } {
-  let peak = 0;
-  const samples: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const rss = await rssMb(pid).catch(() => 0);
-      samples.push(rss);
-      peak = Math.max(peak, rss);
-      await sleep(100);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return peak;
-    },
-    median: () => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? 0,
-  };
-}
 
 /**
  * One POST of `body`; answers the status, or 'closed' when the server closed the connection
@@ -78,12 +50,6 @@ function openStream(url: string, conversation: string, headers: Record<string, s
     });
     req.on('error', reject);
   });
-}
-
-/** Settles after load: the heap shrinks after a GC or two, which idle time brings. */
-async function settledRss(pid: number): Promise<number> {
-  await sleep(3000);
-  return rssMb(pid);
 }
 
 describe('unauthenticated callers cannot grow the process', () => {
