@@ -30,6 +30,7 @@ import { createEmbedder, MemoryStore } from '../memory/index.js';
 import { memoryMiddleware } from '../memory/recall-context.js';
 import { summarizeConversation, threadTranscript } from '../memory/summaries.js';
 import { memoryTools } from '../memory/tools/index.js';
+import { SUPERVISOR_ID } from '../core/chat/supervisor.js';
 import { PLATFORMS } from './platforms.js';
 
 export interface ComposeTeamOptions {
@@ -88,15 +89,6 @@ export function composeTeam(opts: ComposeTeamOptions) {
   const modelFor = opts.modelFor ?? ((persona) => createPersonaModel({ persona, models: config.models, env, recorder, metrics, logger }));
   // Shared memory: recalled into each persona's context, written by the memory tools and by summaries.
   const memory = new MemoryStore(pool, createEmbedder(config.memory.embedder, env), { logger });
-  const summarizer = modelFor({ id: 'pantheon' });
-  const summarizeWork = async (item: { id: string; title: string; originThread: string | null }) => {
-    if (!item.originThread) return;
-    const thread = item.originThread;
-    // The thread's transcript on any platform (the local chat's table, or what came in and went out).
-    await threadTranscript(pool, thread)
-      .then((messages) => summarizeConversation({ store: memory, model: summarizer, threadId: thread, messages, workItem: { id: item.id, title: item.title } }))
-      .catch((err) => logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'));
-  };
   const guards = pgTeamGuards({
     pool,
     ledger,
@@ -105,6 +97,17 @@ export function composeTeam(opts: ComposeTeamOptions) {
     maxHandoffsPerHour: config.orchestrator.maxHandoffsPerHour,
     teamBudget: config.orchestrator.budget,
   });
+  const summarizer = modelFor({ id: SUPERVISOR_ID });
+  // Memory summaries are the orchestrator's own model calls: the team's budget is checked before each.
+  const summarizerBudget = () => guards.budgetSpent(SUPERVISOR_ID);
+  const summarizeWork = async (item: { id: string; title: string; originThread: string | null }) => {
+    if (!item.originThread) return;
+    const thread = item.originThread;
+    // The thread's transcript on any platform (the local chat's table, or what came in and went out).
+    await threadTranscript(pool, thread)
+      .then((messages) => summarizeConversation({ store: memory, model: summarizer, threadId: thread, messages, workItem: { id: item.id, title: item.title }, budgetSpent: summarizerBudget }))
+      .catch((err) => logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'));
+  };
   const graph = buildTeam({
     personas,
     logger: logger.child({ component: 'models' }),
@@ -122,6 +125,8 @@ export function composeTeam(opts: ComposeTeamOptions) {
         policy: contextPolicy(config.orchestrator.context, own, spec),
         modelSpec: spec,
         summaryModel: config.models.summary ? modelFor({ id: persona.id, model: config.models.summary }) : model,
+        // The summary's usage is recorded as the persona's: its budget (and the team's) is checked before each summary call.
+        budgetSpent: () => guards.budgetSpent(persona.id),
         personaId: persona.id,
         logger,
         onCompacted: (ms) => metrics.compactionDuration.observe(ms / 1000),
@@ -157,7 +162,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     cleanThreads: new Set(),
     commands,
   };
-  return { graph, desk, turnDeps, audit, ledger, approvals, approvers, registry, memory, summarizer, commands };
+  return { graph, desk, turnDeps, audit, ledger, approvals, approvers, registry, memory, summarizer, summarizerBudget, commands };
 }
 
 /** The persona's first model, as its chain resolves it; undefined when none resolves (the model itself reports that). */

@@ -28,6 +28,16 @@ export interface SummarizeOptions {
   scope?: MemoryScope;
   /** Extra metadata (the watcher records the transcript position it covered). */
   metadata?: Record<string, unknown>;
+  /**
+   * Checked just before the model call, like every other model call's budget: the message naming
+   * a spent budget, or null. A spent one throws `SummaryBudgetSpent` and no call is made.
+   */
+  budgetSpent?: () => Promise<string | null>;
+}
+
+/** A summary not written because a budget is spent; `message` names it. Tried again once the budget is back. */
+class SummaryBudgetSpent extends Error {
+  override readonly name = 'SummaryBudgetSpent';
 }
 
 /** The longest transcript sent to the model, in characters; older lines are dropped first. */
@@ -57,6 +67,8 @@ export async function summarizeConversation(opts: SummarizeOptions): Promise<Mem
   if (!messages.length) return null;
   const transcript = transcriptOf(messages);
   const about = opts.workItem ? `Work item ${opts.workItem.id}: ${opts.workItem.title}\n` : '';
+  const spent = await opts.budgetSpent?.();
+  if (spent) throw new SummaryBudgetSpent(spent);
   const answer = await opts.model.invoke([new SystemMessage(INSTRUCTIONS), new HumanMessage(`Conversation ${opts.threadId}\n${about}\n${transcript}`)]);
   const summary = textOf(answer.content).trim();
   if (!summary || summary.replace(/[.\s]/g, '').toUpperCase() === NOTHING) return null;
@@ -115,6 +127,8 @@ export interface IdleWatcherOptions {
   minMessages?: number;
   /** Conversations summarised per tick, at most (default 10). */
   batchSize?: number;
+  /** The budget the summaries count against (the team's), checked before each summary call. */
+  budgetSpent?: () => Promise<string | null>;
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -233,6 +247,11 @@ export class IdleConversationWatcher {
         if (await this.summarise(row.threadId, row.key, Number(row.summarised_seq ?? 0), lastSeq)) written++;
         this.handled.set(row.threadId, lastSeq);
       } catch (err) {
+        if (err instanceof SummaryBudgetSpent) {
+          // Every other summary of this pass would be refused too: tried again at a later tick.
+          this.opts.logger?.info({ conversation: row.threadId }, `conversation summaries wait: ${err.message}`);
+          break;
+        }
         // Left for the next tick: a model outage must not lose the summary.
         this.opts.logger?.warn({ err, conversation: row.threadId }, 'conversation summary failed; will retry');
       }
@@ -243,7 +262,7 @@ export class IdleConversationWatcher {
   private async summarise(threadId: string, key: string, after: number, upTo: number): Promise<boolean> {
     const messages = await threadTranscript(this.opts.pool, threadId, { after, upTo });
     if (messages.filter((m) => m.text.trim()).length < (this.opts.minMessages ?? 2)) return false;
-    const memory = await summarizeConversation({ store: this.opts.store, model: this.opts.model, threadId, messages, metadata: { [key]: upTo } });
+    const memory = await summarizeConversation({ store: this.opts.store, model: this.opts.model, threadId, messages, metadata: { [key]: upTo }, budgetSpent: this.opts.budgetSpent });
     if (memory) this.opts.logger?.info({ threadId, memory: memory.id }, 'conversation summarised');
     return memory !== null;
   }

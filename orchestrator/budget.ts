@@ -9,13 +9,24 @@ export interface DailyBudget {
 
 const capped = (b: DailyBudget | undefined): b is DailyBudget => !!b && (b.dailyTokens !== undefined || b.dailyUsd !== undefined);
 
+/** Who a model call is for: a persona, or the orchestrator's own (the supervisor, memory summaries), which has no budget of its own. */
+export type BudgetHolder = Pick<Persona, 'id' | 'name' | 'budget'>;
+
+/**
+ * A model call refused because a budget is spent (thrown by the rolling summary's and the memory
+ * summaries' budget checks); `message` names the budget, as shown to people.
+ */
+export class BudgetSpent extends Error {
+  override readonly name = 'BudgetSpent';
+}
+
 /**
  * A persona's daily budget (`budget.dailyTokens` / `budget.dailyUsd` in its YAML) and the team's
  * (`orchestrator.budget` in pantheon.yaml), counted from `model_usage` since 00:00 UTC in one
  * statement. Answers the message to show when either is spent, naming the budget, else null.
  * Checked before every model step of a run, not only at its start.
  */
-export async function budgetSpent(pool: pg.Pool, persona: Persona, team?: DailyBudget): Promise<string | null> {
+export async function budgetSpent(pool: pg.Pool, persona: BudgetHolder, team?: DailyBudget): Promise<string | null> {
   const own = capped(persona.budget) ? persona.budget : undefined;
   const all = capped(team) ? team : undefined;
   if (!own && !all) return null;

@@ -27,6 +27,8 @@ export interface KeeperOptions {
   /** The persona's primary `provider:model`, for counting its tokens. */
   modelSpec: string | undefined;
   summaryModel: BaseChatModel;
+  /** The persona's budgets (and the team's), checked before each summary call: the message naming a spent one, else null. */
+  budgetSpent?: () => Promise<string | null>;
   logger?: Pick<Logger, 'warn' | 'debug'>;
   personaId: string;
   onCompacted?: (ms: number) => void;
@@ -37,6 +39,7 @@ export function contextKeeper(opts: KeeperOptions): ContextKeeper {
     policy: opts.policy,
     counter: tokenCounterFor(opts.modelSpec),
     summaryModel: opts.summaryModel,
+    budgetSpent: opts.budgetSpent,
     onSummaryFailed: (err) => opts.logger?.warn({ err, persona: opts.personaId }, 'could not summarise the thread; this step is sent a shorter window'),
     onCompacted: (ms, folded) => {
       opts.logger?.debug({ persona: opts.personaId, ms: Math.round(ms), folded }, 'thread compacted');

@@ -1,9 +1,12 @@
 import type pg from 'pg';
 import type { Persona } from '../core/config/persona-schema.js';
 import type { WorkLedger } from '../ledger/index.js';
-import { budgetSpent, type DailyBudget } from './budget.js';
+import { SUPERVISOR_ID } from '../core/chat/supervisor.js';
+import { budgetSpent, type BudgetHolder, type DailyBudget } from './budget.js';
 import type { TeamGuards } from './graph/team-graph.js';
 import { turnInfo } from './graph/state.js';
+
+const ORCHESTRATOR: BudgetHolder = { id: SUPERVISOR_ID, name: 'Pantheon' };
 
 /** The team graph's loop guards and bookkeeping, in Postgres. */
 export function pgTeamGuards(deps: {
@@ -45,7 +48,8 @@ export function pgTeamGuards(deps: {
       return { workItem: item.id };
     },
     async budgetSpent(personaId) {
-      const persona = deps.personas.get(personaId);
+      // The orchestrator's own calls (the supervisor, memory summaries) have no budget of their own, but count against the team's.
+      const persona = deps.personas.get(personaId) ?? (personaId === SUPERVISOR_ID ? ORCHESTRATOR : undefined);
       return persona ? budgetSpent(pool, persona, deps.teamBudget) : null;
     },
   };

@@ -1,6 +1,7 @@
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { TokenCounter } from '../../agents/tokens.js';
+import { BudgetSpent } from '../budget.js';
 import { messageText } from '../message-text.js';
 
 /**
@@ -67,6 +68,11 @@ export interface ContextKeeperOptions {
   counter: TokenCounter | Promise<TokenCounter>;
   /** The model that writes summaries. */
   summaryModel: BaseChatModel;
+  /**
+   * Checked before each summary call, like every other model call: the message naming the spent
+   * budget, or null. A spent budget makes `prepare` throw `BudgetSpent` (the call is not made).
+   */
+  budgetSpent?: () => Promise<string | null>;
   /** Told when a summary could not be written (the step goes on with a shorter window). */
   onSummaryFailed?: (err: unknown) => void;
   /** Told how long each compaction took (ms). */
@@ -88,7 +94,8 @@ export class ContextKeeper {
 
   /**
    * The model's input for this step. With `budget` (a refusal told us the window is smaller than
-   * we thought) it compacts to that budget instead of the policy's.
+   * we thought) it compacts to that budget instead of the policy's. Throws `BudgetSpent` when a
+   * summary is due and a budget is spent (no summary call is made).
    */
   async prepare(messages: readonly BaseMessage[], context: ThreadContext | null | undefined, signal?: AbortSignal, budget = this.opts.policy.historyTokens): Promise<PreparedContext> {
     if (this.counter.kind === 'loading') this.counter = await this.opts.counter;
@@ -107,7 +114,7 @@ export class ContextKeeper {
           compacted = true;
           this.opts.onCompacted?.(performance.now() - started, foldedCount);
         } catch (err) {
-          if (signal?.aborted) throw err;
+          if (signal?.aborted || err instanceof BudgetSpent) throw err;
           this.opts.onSummaryFailed?.(err);
           // Not kept: the next step tries to summarise again. This one goes on with a shorter window and says so.
           const shorter = { ...ctx, folded: cut };
@@ -210,6 +217,8 @@ export class ContextKeeper {
         `Write the updated summary, at most ${words} words.`,
       ].join('\n\n'),
     );
+    const spent = await this.opts.budgetSpent?.();
+    if (spent) throw new BudgetSpent(spent);
     const answer = await this.opts.summaryModel.invoke([new SystemMessage(SUMMARY_PROMPT), ask], { signal });
     const text = messageText(answer).trim();
     if (!text) throw new Error('the summary model answered with nothing');

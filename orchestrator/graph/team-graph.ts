@@ -6,7 +6,8 @@ import { HANDOFF_NODE } from './handoff-tool.js';
 import { installLightRunContext } from '../../agents/lc-context.js';
 import { currentRun } from '../../agents/run-context.js';
 import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type ToolTaskInput } from './persona-agent.js';
-import { takeModelTurn } from './model-turn.js';
+import { takeModelTurn, type ModelTurn } from './model-turn.js';
+import { BudgetSpent } from '../budget.js';
 import { postNewMessages, postNotice, SHOW_REASONING, SUPERVISOR_ID } from './posting.js';
 import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
 
@@ -117,35 +118,43 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   const modelStep = (m: TeamMember, agent: CompiledPersona) => {
     return async (state: TeamStateValue, config: LangGraphRunnableConfig) => {
       if (state.handoff && state.handoff.from === m.id) return new Command({ goto: HANDOFF_NODE });
+      // Stopped for a spent budget: told, and kept in the transcript (so it stays well formed for every provider), never posted as the persona's words.
+      const stopForBudget = async (spent: string, context?: TeamStateValue['context']) => {
+        const cursor = await postNewMessages(state, outbox);
+        await postNotice(state, outbox, `budget-${m.id}`, spent);
+        const stopped = new AIMessage({ id: `${m.id}:${taskIdOf(config) ?? 'budget'}:budget`, name: m.id, content: '(Stopped here: the daily budget was spent.)' });
+        return new Command({ goto: END, update: { messages: [stopped], cursor: cursor + 1, queue: [], ...(context && context !== state.context ? { context } : {}) } });
+      };
       // A run may take many model steps: the budgets are checked before each, not only at the turn's start.
       if (continuesOwnRound(state.messages, m.id)) {
         const spent = await guards.budgetSpent(m.id);
-        if (spent) {
-          const cursor = await postNewMessages(state, outbox);
-          await postNotice(state, outbox, `budget-${m.id}`, spent);
-          // Kept in the transcript (so it stays well formed for every provider), never posted as the persona's words.
-          const stopped = new AIMessage({ id: `${m.id}:${taskIdOf(config) ?? 'budget'}:budget`, name: m.id, content: '(Stopped here: the daily budget was spent.)' });
-          return new Command({ goto: END, update: { messages: [stopped], cursor: cursor + 1, queue: [] } });
-        }
+        if (spent) return stopForBudget(spent);
       }
       // What the model is sent: the thread's summary and recent window, within the persona's budget.
       let context = state.context;
       let sent = state.messages;
       let shrink: ((messages: BaseMessage[]) => Promise<BaseMessage[] | undefined>) | undefined;
-      if (m.context) {
-        const keeper = m.context;
-        const prepared = await keeper.prepare(state.messages, state.context, config.signal);
-        context = prepared.context;
-        sent = prepared.messages;
-        // Refused as too long anyway (the model's window is smaller than known): compact to half of what was sent.
-        shrink = async () => {
-          const again = await keeper.prepare(state.messages, context, config.signal, Math.floor(prepared.tokens / 2));
-          if (!again.compacted) return undefined;
-          context = again.context;
-          return again.messages;
-        };
+      let turn: ModelTurn;
+      try {
+        if (m.context) {
+          const keeper = m.context;
+          const prepared = await keeper.prepare(state.messages, state.context, config.signal);
+          context = prepared.context;
+          sent = prepared.messages;
+          // Refused as too long anyway (the model's window is smaller than known): compact to half of what was sent.
+          shrink = async () => {
+            const again = await keeper.prepare(state.messages, context, config.signal, Math.floor(prepared.tokens / 2));
+            if (!again.compacted) return undefined;
+            context = again.context;
+            return again.messages;
+          };
+        }
+        turn = await takeModelTurn({ persona: m, agent, messages: sent, repairs: state.repairs, config, shrink, logger: deps.logger });
+      } catch (err) {
+        // A summary call (compaction) is a model call too: over budget it is not made, and neither is the persona's.
+        if (err instanceof BudgetSpent) return stopForBudget(err.message, context);
+        throw err;
       }
-      const turn = await takeModelTurn({ persona: m, agent, messages: sent, repairs: state.repairs, config, shrink, logger: deps.logger });
       const kept = context === state.context ? {} : { context };
       const task = taskIdOf(config);
       const [answer, ...results] = turn.messages as [AIMessage | undefined, ...BaseMessage[]];

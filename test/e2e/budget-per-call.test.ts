@@ -2,16 +2,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
+import { startFakeLLM, type FakeLLM, type FakeLLMRequest } from '../fakes/llm/index.js';
 import { getMessages, modelEnv, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage } from '../support/pantheon-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isThreadSummary = (r: FakeLLMRequest) => /running summary of a long chat thread/.test(r.messages[0]?.content ?? '');
+const isMemorySummary = (r: FakeLLMRequest) => /You write the team's memory of a conversation/.test(r.messages[0]?.content ?? '');
 
 /**
  * Issue 16, part 6: budgets are checked before every model call of a run, not only at its start.
  * A persona whose budget runs out in the middle of a tool-calling turn is stopped before its next
  * model call, with a message naming the budget; the team's daily cap (orchestrator.budget) does the
  * same across personas; `pantheon work` and `GET /api/usage` show what each persona and thread used.
+ * The summary calls are model calls too: a thread's rolling summary over budget is not made (nor the
+ * persona's call after it), and memory summaries wait while the team's cap is spent.
  */
 describe('budgets per model call, through the real process', () => {
   let llm: FakeLLM;
@@ -99,6 +103,100 @@ describe('budgets per model call, through the real process', () => {
       );
       assert.match(work.stdout, /per thread.*:\nTHREAD\s+CALLS\s+INPUT TOKENS\s+OUTPUT TOKENS\s+COST\nlocal:team-cap\s+1\s+3,000\s+1,000\s+\$\S+\nlocal:mid-turn\s+1\s+900\s+200\s+\$/);
     } finally {
+      assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+  it("a rolling-summary call over budget is not made: the turn ends with the budget's message", { timeout: 120_000 }, async () => {
+    const dir = await tempDir('pantheon-budget-summary-');
+    await mkdir(join(dir.path, 'personas'));
+    await writeFile(
+      join(dir.path, 'personas', 'athena.yaml'),
+      'id: athena\nname: Athena\nrole: pm\ndescription: PM.\ntools: []\nprompt: I plan.\nbudget: { dailyTokens: 3000 }\ncontext: { historyTokens: 1000, summaryTokens: 200 }\n',
+    );
+    await writeFile(join(dir.path, 'pantheon.yaml'), ['models: { default: "openai:gpt-4.1-mini" }', 'humans:', '  - { id: jeff, local: jeff }'].join('\n'));
+    // Athena's answers cost little; summarising the long paste costs 5,000 tokens, more than her budget.
+    llm.clear();
+    llm.setResponder((req) => {
+      if (isThreadSummary(req))
+        return /PASTE/.test(req.messages.at(-1)!.content) ? { text: 'A long log was pasted.', usage: { input: 5000, output: 20 } } : { text: 'Planning chatter.', usage: { input: 10, output: 5 } };
+      return { text: 'Noted.', usage: { input: 10, output: 5 } };
+    });
+    const app = await startPantheonProcess({ env: modelEnv(llm), dataDir: join(dir.path, 'data'), cwd: dir.path });
+    const room = 'paste';
+    const say = async (text: string, n: number) => {
+      await postMessage(app.url, room, { text, user: 'jeff' });
+      const deadline = Date.now() + 20_000;
+      while ((await getMessages(app.url, room)).filter((m) => m.role !== 'user').length < n) {
+        if (Date.now() > deadline) throw new Error(`no answer to "${text.slice(0, 30)}"\n${app.stderr().slice(-2000)}`);
+        await sleep(20);
+      }
+    };
+    try {
+      for (let i = 1; i <= 5; i++) await say(`@athena item ${i}: ${'we planned the quarter again. '.repeat(8)}`, i);
+      // A paste longer than one summary piece: folding it takes two summary calls, and the first spends the budget.
+      await say(`@athena PASTE ${'alpha '.repeat(1600)}`, 6);
+      assert.equal(llm.requests.filter(isThreadSummary).length, 1, 'the turns before the paste were folded, at small cost');
+      const before = llm.requests.length;
+      await say('@athena and what now?', 7);
+      const told = (await getMessages(app.url, room)).at(-1)!;
+      assert.equal(told.role, 'system');
+      assert.match(told.text, /^Athena has used today's budget: 5,\d{3} of 3,000 tokens; Athena is back at 00:00 UTC, or raise budget\.dailyTokens in athena's persona file\.$/);
+      await sleep(500);
+      const after = llm.requests.slice(before);
+      assert.deepEqual(
+        after.map((r) => (isThreadSummary(r) ? 'summary' : 'athena')),
+        ['summary'],
+        'one summary call (the paste), then neither the second summary call nor athena’s',
+      );
+    } finally {
+      llm.setResponder(undefined);
+      assert.equal(await app.stop(), 0);
+      await dir.remove();
+    }
+  });
+
+  it("memory summaries wait while the team's cap is spent, and are written once it is raised", { timeout: 120_000 }, async () => {
+    const dir = await tempDir('pantheon-budget-memory-');
+    await mkdir(join(dir.path, 'personas'));
+    await writeFile(join(dir.path, 'personas', 'hermes.yaml'), 'id: hermes\nname: Hermes\nrole: developer\ndescription: Developer.\ntools: []\nprompt: I write code.\n');
+    const config = (cap: number) =>
+      writeFile(
+        join(dir.path, 'pantheon.yaml'),
+        [
+          'models: { default: "openai:gpt-4.1-mini" }',
+          'orchestrator:',
+          `  budget: { dailyTokens: ${cap} }`,
+          'memory: { summarizeAfterIdleMinutes: 0.01 }',
+          'humans:',
+          '  - { id: jeff, local: jeff }',
+        ].join('\n'),
+      );
+    await config(1000);
+    llm.clear();
+    llm.setResponder((req) =>
+      isMemorySummary(req) ? { text: 'Facts:\n- The release train leaves on Tuesdays (RT-42).', usage: { input: 50, output: 20 } } : { text: 'Tuesdays, RT-42.', usage: { input: 900, output: 200 } },
+    );
+    const dataDir = join(dir.path, 'data');
+    let app = await startPantheonProcess({ env: modelEnv(llm), dataDir, cwd: dir.path });
+    try {
+      await postMessage(app.url, 'trains', { text: '@hermes when does the release train leave? RT-42', user: 'jeff' });
+      await waitForMessage(app.url, 'trains', (m) => m.role === 'agent');
+      // The conversation is idle after 0.6 s and the watcher looks every second: several passes, none may call the model.
+      const waiting = /conversation summaries wait: The team has used today's budget: 1,100 of 1,000 tokens/;
+      for (let i = 0; i < 100 && !waiting.test(app.stdout() + app.stderr()); i++) await sleep(100);
+      assert.match(app.stdout() + app.stderr(), waiting, 'the watcher says why it waits');
+      await sleep(2500);
+      assert.equal(llm.requests.filter(isMemorySummary).length, 0, 'no memory-summary call over the cap');
+      assert.equal(await app.stop(), 0);
+
+      // The cap raised: the same conversation is summarised.
+      await config(100_000);
+      app = await startPantheonProcess({ env: modelEnv(llm), dataDir, cwd: dir.path });
+      for (let i = 0; i < 100 && !llm.requests.some(isMemorySummary); i++) await sleep(100);
+      assert.equal(llm.requests.filter(isMemorySummary).length, 1, 'summarised once the budget allows');
+    } finally {
+      llm.setResponder(undefined);
       assert.equal(await app.stop(), 0);
       await dir.remove();
     }

@@ -5,6 +5,7 @@ import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
 import { LexicalEmbedder, MemoryStore } from '../../memory/index.js';
 import { recallForRun } from '../../memory/recall-context.js';
+import type { LogFn } from 'pino';
 import { IdleConversationWatcher, summarizeConversation } from '../../memory/summaries.js';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { tempDir } from '../support/pantheon-process.js';
@@ -133,6 +134,27 @@ describe('conversation summaries', () => {
     const idle = (await summaries()).filter((m) => m.source === 'local:idle-one');
     assert.equal(idle.length, 2);
     assert.equal(idle[0]!.metadata.lastMessageId, 'i4');
+  });
+
+  it('a summary over budget is not asked for: the watcher waits and summarises once the budget is back', async () => {
+    await say('budgeted', 90, ['g1', 'jeff', 'the release train leaves on Tuesdays'], ['g2', 'athena', 'noted: Tuesdays']);
+    let spent: string | null = "The team has used today's budget: 1,100 of 1,000 tokens, so Pantheon stops here.";
+    const told: string[] = [];
+    const watcher = new IdleConversationWatcher({
+      pool: db.pool,
+      store,
+      model,
+      idleMinutes: 30,
+      budgetSpent: async () => spent,
+      logger: { info: ((_o: unknown, msg: string) => void told.push(msg)) as LogFn, warn: () => {} },
+    });
+    assert.equal(await watcher.tick(), 0);
+    assert.equal(fake.requests.length, 0, 'no model call over budget');
+    assert.deepEqual(told, ["conversation summaries wait: The team has used today's budget: 1,100 of 1,000 tokens, so Pantheon stops here."]);
+    spent = null;
+    fake.enqueue({ text: 'Facts:\n- The release train leaves on Tuesdays.' });
+    assert.ok((await watcher.tick()) >= 1, 'summarised once the budget allows');
+    assert.ok(fake.requests.some((r) => r.messages[1]!.content.startsWith('Conversation local:budgeted')));
   });
 
   it('a quiet thread on another platform (Slack, Mattermost, ...) is summarised too: what people said and what the team posted', async () => {

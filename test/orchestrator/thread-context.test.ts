@@ -13,6 +13,7 @@ import type { ChatResult } from '@langchain/core/outputs';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { buildTeamGraph, type TeamGuards } from '../../orchestrator/graph/team-graph.js';
 import { ContextKeeper, SUMMARY_CLOSE, SUMMARY_OPEN } from '../../orchestrator/graph/context.js';
+import { BudgetSpent } from '../../orchestrator/budget.js';
 import { estimateCounter } from '../../agents/tokens.js';
 import { newContextCommand } from '../../orchestrator/new-context.js';
 import { contextPolicy } from '../../orchestrator/context-keepers.js';
@@ -43,14 +44,15 @@ const factKeeper = (seen: BaseMessage[]) => [...new Set(text(seen.at(-1)!).match
 
 const guards: TeamGuards = { maxTurnsPerMessage: 8, maxHandoffsPerHour: 20, handoffsInLastHour: async () => 0, recordHandoff: async () => ({}), budgetSpent: async () => null };
 
-function setup(historyTokens = 1000) {
+function setup(historyTokens = 1000, budgetSpent?: () => Promise<string | null>) {
   const persona = new Scripted(() => `Noted. ${'All good here. '.repeat(5)}`);
   const summary = new Scripted(factKeeper);
-  const keeper = new ContextKeeper({ policy: { historyTokens, summaryTokens: 200 }, counter: estimateCounter, summaryModel: summary });
+  const keeper = new ContextKeeper({ policy: { historyTokens, summaryTokens: 200 }, counter: estimateCounter, summaryModel: summary, budgetSpent });
+  const outbox = new RecordingOutbox();
   const graph = buildTeamGraph({
     members: [{ id: 'apollo', name: 'Apollo', model: persona, tools: [], systemPrompt: 'You are Apollo.', middleware: [], context: keeper }],
     checkpointer: new MemorySaver(),
-    outbox: new RecordingOutbox(),
+    outbox,
     guards,
   });
   const thread = `local:${randomUUID()}`;
@@ -65,7 +67,7 @@ function setup(historyTokens = 1000) {
     );
   };
   const sentChars = (call: BaseMessage[]) => call.reduce((n, m) => n + text(m).length, 0);
-  return { persona, summary, keeper, graph, thread, turn, sentChars };
+  return { persona, summary, keeper, graph, thread, turn, sentChars, outbox };
 }
 
 describe('a thread’s bounded context', () => {
@@ -140,6 +142,58 @@ describe('a thread’s bounded context', () => {
     const framed = text(out.messages[0]!);
     assert.equal(framed.split(SUMMARY_CLOSE).length, 2, 'one closing tag: the summary’s own was removed');
     assert.ok(framed.trimEnd().endsWith(SUMMARY_CLOSE));
+  });
+
+  test('a summary call is budget-checked: one over budget is not made, the next piece of a long fold neither', async () => {
+    const SPENT = "Apollo has used today's budget: 1,200 of 1,000 tokens; Apollo is back at 00:00 UTC, or raise budget.dailyTokens in apollo's persona file.";
+    let spent: string | null = null;
+    // The first summary call spends the rest of the budget.
+    const summary = new Scripted((seen) => {
+      spent = SPENT;
+      return factKeeper(seen);
+    });
+    const keeper = new ContextKeeper({ policy: { historyTokens: 1000, summaryTokens: 200 }, counter: estimateCounter, summaryModel: summary, budgetSpent: async () => spent });
+    // Ten short turns, one very long message, two short ones: the fold is two pieces (the long message is longer than one).
+    const messages: BaseMessage[] = Array.from({ length: 10 }, (_, i) => new HumanMessage({ id: `h${i}`, content: `FACT ${i}: ${'words '.repeat(20)}` }));
+    messages.push(new HumanMessage({ id: 'long', content: 'log line '.repeat(550) }), new HumanMessage({ id: 'x1', content: 'short one' }), new HumanMessage({ id: 'x2', content: 'short two' }));
+    await assert.rejects(keeper.prepare(messages, null), (err: unknown) => err instanceof BudgetSpent && err.message === SPENT);
+    assert.equal(summary.calls.length, 1, 'the second piece was not sent to the summary model');
+
+    // Spent before compaction is due: no summary call at all.
+    const none = new Scripted(factKeeper);
+    const refused = new ContextKeeper({ policy: { historyTokens: 1000, summaryTokens: 200 }, counter: estimateCounter, summaryModel: none, budgetSpent: async () => SPENT });
+    await assert.rejects(refused.prepare(messages, null), BudgetSpent);
+    assert.equal(none.calls.length, 0);
+    const short = messages.slice(0, 3);
+    assert.equal((await refused.prepare(short, null)).compacted, false, 'no summary due: the budget is not the keeper’s to enforce');
+  });
+
+  test('in a thread: the turn whose compaction is over budget ends with the budget’s message, and no model is called', async () => {
+    let spent: string | null = null;
+    const t = setup(1000, async () => spent);
+    for (let i = 1; i <= 30; i++) await t.turn(i, `turn ${i}: ${'some chatter about the work. '.repeat(4)}`);
+    assert.ok(t.summary.calls.length > 0, 'compacted before the budget ran out');
+    spent = "The team has used today's budget: 5,100 of 5,000 tokens, so Apollo stops here; the team is back at 00:00 UTC, or raise orchestrator.budget.dailyTokens in pantheon.yaml.";
+    const [personaCalls, summaryCalls] = [t.persona.calls.length, t.summary.calls.length];
+    let stopped = 0;
+    for (let i = 31; i <= 60 && !stopped; i++) {
+      await t.turn(i, `turn ${i}: ${'some chatter about the work. '.repeat(4)}`);
+      if (t.outbox.sent.some((m) => m.role === 'system' && m.text === spent)) stopped = i;
+    }
+    assert.ok(stopped, 'a turn was stopped by the budget once compaction was due');
+    assert.equal(t.summary.calls.length, summaryCalls, 'no summary call over budget');
+    assert.equal(t.persona.calls.length, personaCalls + (stopped - 31), 'the stopped turn made no persona call either');
+    const state = await t.graph.getState({ configurable: { thread_id: t.thread } });
+    const last = (state.values as { messages: BaseMessage[] }).messages.at(-1)!;
+    assert.equal(text(last), '(Stopped here: the daily budget was spent.)');
+    assert.equal(
+      t.outbox.sent
+        .filter((m) => m.role !== 'system')
+        .at(-1)
+        ?.text.includes('Stopped here'),
+      false,
+      'never posted as Apollo’s words',
+    );
   });
 
   test('the budget is the persona’s over the team’s, and never more than half the model’s window', () => {
