@@ -32,7 +32,7 @@ import type { ToolGroupFactory } from '../tools/types.js';
 import type { ModuleContext, ModuleFactory, PantheonModule } from '../core/modules/types.js';
 import { BUILT_IN_MODULES, MODULES } from './module-list.js';
 import { startWorkspaceCleanup } from '../tools/workspace/cleanup.js';
-import { registerPruneRoutes, startPeriodicPrune } from './prune.js';
+import { registerPruneRoutes, holdPeriodicPrune } from './prune.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 
 export interface StartOptions {
@@ -226,7 +226,14 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     if (role === 'all' && opts.workers !== false) {
       // Idle conversations are summarised into memory; unused memories are archived.
       // One replica at a time, so a conversation is not summarised twice.
-      const watcher = new IdleConversationWatcher({ pool: db.pool, store: team.memory, model: team.summarizer, idleMinutes: config.memory.summarizeAfterIdleMinutes, logger });
+      const watcher = new IdleConversationWatcher({
+        pool: db.pool,
+        store: team.memory,
+        model: team.summarizer,
+        budgetSpent: team.summarizerBudget,
+        idleMinutes: config.memory.summarizeAfterIdleMinutes,
+        logger,
+      });
       let care: NodeJS.Timeout | undefined;
       let pass: Promise<unknown> = Promise.resolve();
       leases.hold('memory:summaries', {
@@ -292,11 +299,8 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       writeServerRecord(config.dataDir, url);
       stops.push(async () => removeServerRecord(config.dataDir));
     }
-    // Retention of the database's records (retention: in pantheon.yaml), one replica at a time.
-    if (opts.workers !== false) {
-      const pruning = startPeriodicPrune({ pool: db.pool, retention: config.retention, logger: logger.child({ component: 'retention' }) });
-      stops.push(() => pruning.stop());
-    }
+    // Retention of the database's records (retention: in pantheon.yaml): one replica at a time, the retention lease's owner.
+    if (opts.workers !== false) holdPeriodicPrune(leases, { pool: db.pool, retention: config.retention, metrics, logger: logger.child({ component: 'retention' }) });
     // First at shutdown: owned connections stop and their leases are given up, so another replica takes them at once.
     stops.push(() => leases.close());
     ready = true;

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { loadConfig } from '../core/config/index.js';
 import type { RetentionConfig } from '../core/config/schema.js';
+import type { Fence, Leases } from '../core/leases/index.js';
 import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
 import { WorkLedger } from '../ledger/ledger.js';
-import { describePrune, logPrune, MaintenanceLease, pruneRecords, type PruneCount } from '../orchestrator/retention.js';
+import { describePrune, logPrune, pruneRecords, type PruneCount } from '../orchestrator/retention.js';
 import { cleanWorkspaces } from '../tools/workspace/cleanup.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 import { HttpAnswerError, findServer, withDatabase, type ReadSourceOptions } from './audit.js';
@@ -50,40 +50,45 @@ export function registerPruneRoutes(app: FastifyInstance, deps: PruneDeps): void
 }
 
 /**
- * The server's periodic pruning (`retention.intervalMinutes`): every replica asks every minute (or
- * the interval, if shorter); the one that takes the lease runs the pass. Workspaces are not pruned
- * here: each replica cleans its own disk (tools/workspace/cleanup.ts).
+ * The server's periodic pruning (`retention.intervalMinutes`), held under the `retention` lease
+ * (core/leases): the one replica that owns it runs a pass when it takes the lease and every
+ * interval after, until it loses or gives it up; its deletions are fenced by the lease's token, so
+ * a replica that lost the lease mid-pass removes nothing. Workspaces are not pruned here: each
+ * replica cleans its own disk (tools/workspace/cleanup.ts).
  */
-export function startPeriodicPrune(deps: Omit<PruneDeps, 'dataDir' | 'workspacesRetentionDays'>): { stop(): Promise<void> } {
-  const lease = new MaintenanceLease(deps.pool, 'retention', `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
+export function holdPeriodicPrune(leases: Leases, deps: Omit<PruneDeps, 'dataDir' | 'workspacesRetentionDays'> & { metrics: Pick<Metrics, 'retentionPasses'> }): void {
   const everyMs = deps.retention.intervalMinutes * 60_000;
+  let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
-  let stopped = false;
+  let fence: Fence | undefined;
   const pass = () => {
-    if (current || stopped) return;
-    current = (async () => {
-      if (!(await lease.take(everyMs, 30 * 60_000))) return;
-      try {
-        logPrune(deps.logger, await pruneRecords(deps.pool, deps.retention, { dryRun: false }));
-      } finally {
-        await lease.done();
-      }
-    })()
-      .catch((err: unknown) => deps.logger.warn({ err }, 'pruning failed; trying again at the next interval'))
+    if (current || !fence) return;
+    current = pruneRecords(deps.pool, deps.retention, { dryRun: false, fence })
+      .then((counts) => {
+        deps.metrics.retentionPasses.inc({ outcome: 'done' });
+        logPrune(deps.logger, counts);
+      })
+      .catch((err: unknown) => {
+        deps.metrics.retentionPasses.inc({ outcome: 'failed' });
+        deps.logger.warn({ err }, 'pruning failed; trying again at the next interval');
+      })
       .finally(() => {
         current = undefined;
       });
   };
-  pass();
-  const timer = setInterval(pass, Math.min(everyMs, 60_000));
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
+  leases.hold('retention', {
+    start: async (held) => {
+      fence = held;
+      timer = setInterval(pass, everyMs);
+      timer.unref();
+      pass();
+    },
+    stop: async () => {
+      fence = undefined;
       clearInterval(timer);
       await current;
     },
-  };
+  });
 }
 
 /**

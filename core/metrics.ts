@@ -17,6 +17,8 @@ export interface Metrics {
   queueDepth: Gauge<'queue' | 'state'>;
   /** How long folding a thread's oldest turns into its rolling summary took (orchestrator/graph/context.ts). */
   compactionDuration: Histogram<string>;
+  /** Retention passes this process ran (the one replica holding the `retention` lease), by outcome. */
+  retentionPasses: Counter<'outcome'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -53,6 +55,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       name: 'pantheon_context_compaction_seconds',
       help: "Folding a thread's oldest turns into its rolling summary (the summary model's call included)",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    retentionPasses: new Counter({
+      name: 'pantheon_retention_passes_total',
+      help: 'Periodic retention passes run by this process (only the owner of the retention lease runs them)',
+      labelNames: ['outcome'],
       registers,
     }),
     queueDepth: new Gauge({ name: 'pantheon_queue_depth', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers }),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { RetentionConfig } from '../core/config/schema.js';
+import { fenced, fenceParams, type Fence } from '../core/leases/index.js';
 import type { Logger } from '../core/log.js';
 
 /** What one kind of record retention removes (or would remove, in a dry run). */
@@ -70,8 +71,10 @@ const plural = (n: number | 'keep') => (n === 1 ? '1 day' : `${n} days`);
  * stays), and by `retention:` in pantheon.yaml audit entries (kept by default), the transcripts of
  * finished work and infra job logs. With `dryRun` nothing is removed: the counts and bytes are what
  * would be. One statement per table; the audit trigger lets only this statement's deletions through.
+ * With `fence` (the periodic pass, under the `retention` lease) a statement deletes only while that
+ * lease is still held by the fence's token.
  */
-export async function pruneRecords(pool: pg.Pool, policy: RetentionConfig, opts: { dryRun: boolean }): Promise<PruneCount[]> {
+export async function pruneRecords(pool: pg.Pool, policy: RetentionConfig, opts: { dryRun: boolean; fence?: Fence }): Promise<PruneCount[]> {
   const totals = new Map<PruneKind, PruneCount>();
   for (const rule of rules(policy)) {
     const count = totals.get(rule.kind) ?? {
@@ -82,47 +85,25 @@ export async function pruneRecords(pool: pg.Pool, policy: RetentionConfig, opts:
     };
     totals.set(rule.kind, count);
     if (rule.days === 'keep') continue;
-    const days = rule.days ?? 0;
-    const finished = rule.kind === 'transcripts' ? `finished AS (${FINISHED_THREADS}), ` : '';
+    // `$1` is the rule's days.
+    const days = (sql: string) => sql.replaceAll('$1', '$1::float8');
+    const finished = rule.kind === 'transcripts' ? `finished AS (${days(FINISHED_THREADS)}), ` : '';
     const guard = rule.bypassAuditGuard && !opts.dryRun ? `guard AS (SELECT set_config('pantheon.audit_retention', 'on', true) AS flag), ` : '';
-    const where = guard ? `${rule.where} AND (SELECT flag FROM guard) = 'on'` : rule.where;
+    let where = days(guard ? `${rule.where} AND (SELECT flag FROM guard) = 'on'` : rule.where);
+    const params: unknown[] = `${finished}${where}`.includes('$1') ? [rule.days ?? 0] : [];
+    // The periodic pass deletes only while the retention lease is still its process's: a stale owner's statement removes nothing.
+    if (opts.fence && !opts.dryRun) {
+      where = `${where} AND ${fenced(params.length + 1)}`;
+      params.push(...fenceParams(opts.fence));
+    }
     const sql = opts.dryRun
       ? `WITH ${finished}d AS (SELECT pg_column_size(o.*) AS b FROM ${rule.table} o WHERE ${where}) SELECT count(*)::int AS n, coalesce(sum(b), 0)::bigint AS bytes FROM d`
       : `WITH ${finished}${guard}d AS (DELETE FROM ${rule.table} o WHERE ${where} RETURNING pg_column_size(o.*) AS b) SELECT count(*)::int AS n, coalesce(sum(b), 0)::bigint AS bytes FROM d`;
-    const { rows } = sql.includes('$1') ? await pool.query<{ n: number; bytes: string }>(sql.replaceAll('$1', '$1::float8'), [days]) : await pool.query<{ n: number; bytes: string }>(sql);
+    const { rows } = await pool.query<{ n: number; bytes: string }>(sql, params);
     count.count += rows[0]!.n;
     count.bytes += Number(rows[0]!.bytes);
   }
   return [...totals.values()];
-}
-
-/**
- * The periodic pass's owner: a row lease in Postgres (`maintenance_leases`), taken when free and the
- * last pass is older than the interval. Every replica asks; one runs the pass, the others skip.
- */
-export class MaintenanceLease {
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly name: string,
-    private readonly owner: string,
-  ) {}
-
-  /** Takes the lease for `ttlMs` when no pass ran within `everyMs` and no other holder's lease is live. */
-  async take(everyMs: number, ttlMs: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO maintenance_leases (name, owner, expires_at) VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond')
-       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-       WHERE (maintenance_leases.expires_at < now() OR maintenance_leases.owner = EXCLUDED.owner)
-         AND (maintenance_leases.last_done_at IS NULL OR maintenance_leases.last_done_at < now() - $4::float8 * interval '1 millisecond')`,
-      [this.name, this.owner, ttlMs, everyMs],
-    );
-    return rowCount === 1;
-  }
-
-  /** The pass is over: the next is due `everyMs` from now, whoever takes it. */
-  async done(): Promise<void> {
-    await this.pool.query(`UPDATE maintenance_leases SET last_done_at = now(), expires_at = now() WHERE name = $1 AND owner = $2`, [this.name, this.owner]);
-  }
 }
 
 /** One line per kind: `checkpoints: 1,204 rows, 3.1 MB (superseded by a later checkpoint)`. */

@@ -2,8 +2,8 @@
  * Retention of records (orchestrator/retention.ts) on the embedded database: a dry run counts per
  * kind and removes nothing; a pass removes superseded checkpoints (keeping each thread's latest and
  * its writes), audit entries past retention.auditDays (the append-only guard lets only that
- * statement through), the transcripts of threads whose work ended, and finished jobs' logs; the
- * periodic pass's row lease has one holder at a time.
+ * statement through), the transcripts of threads whose work ended, and finished jobs' logs. The
+ * periodic pass deletes under the `retention` lease's fence: with a stale token nothing goes.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
-import { MaintenanceLease, pruneRecords } from '../../orchestrator/retention.js';
+import { pruneRecords } from '../../orchestrator/retention.js';
 
 const logger = createLogger({ level: 'silent' });
 const policy = { auditDays: 30, transcriptDays: 90, jobLogDays: 30, intervalMinutes: 60 } as const;
@@ -64,8 +64,18 @@ describe('retention of records', () => {
     assert.deepEqual(counts(await pruneRecords(db.pool, policy, { dryRun: true })), counts(dry), 'nothing was removed');
   });
 
-  test('a pass removes them, keeping what resuming and live work need', async () => {
-    assert.deepEqual(counts(await pruneRecords(db.pool, policy, { dryRun: false })), { checkpoint_writes: 4, checkpoints: 4, audit: 1, transcripts: 3, job_logs: 2 });
+  test('a pass removes them (only while its lease is current), keeping what resuming and live work need', async () => {
+    // Another replica took the retention lease over (token 2): a pass still holding token 1 removes nothing.
+    await db.pool.query(`INSERT INTO leases (name, owner, token, expires_at) VALUES ('retention', 'other', 2, now() + interval '1 minute')`);
+    const stale = await pruneRecords(db.pool, policy, { dryRun: false, fence: { name: 'retention', token: 1 } });
+    assert.deepEqual(counts(stale), { checkpoint_writes: 0, checkpoints: 0, audit: 0, transcripts: 0, job_logs: 0 }, 'a stale owner removes nothing');
+    assert.deepEqual(counts(await pruneRecords(db.pool, policy, { dryRun: false, fence: { name: 'retention', token: 2 } })), {
+      checkpoint_writes: 4,
+      checkpoints: 4,
+      audit: 1,
+      transcripts: 3,
+      job_logs: 2,
+    });
     const { rows } = await db.pool.query(
       `SELECT thread_id, checkpoint_id, (SELECT count(*)::int FROM graph_writes w WHERE w.thread_id = c.thread_id AND w.checkpoint_id = c.checkpoint_id) AS writes FROM graph_checkpoints c ORDER BY thread_id`,
     );
@@ -81,13 +91,8 @@ describe('retention of records', () => {
     assert.deepEqual(counts(await pruneRecords(db.pool, { ...policy, auditDays: 'keep' }, { dryRun: true })), { checkpoint_writes: 0, checkpoints: 0, audit: 0, transcripts: 0, job_logs: 0 });
   });
 
-  test('the periodic pass has one owner: a row lease, then not again within the interval', async () => {
-    const a = new MaintenanceLease(db.pool, 'retention-test', 'a');
-    const b = new MaintenanceLease(db.pool, 'retention-test', 'b');
-    assert.equal(await a.take(3_600_000, 60_000), true);
-    assert.equal(await b.take(3_600_000, 60_000), false, 'held by a');
-    await a.done();
-    assert.equal(await b.take(3_600_000, 60_000), false, 'done within the interval');
-    assert.equal(await b.take(0, 60_000), true, 'due again');
+  test('the retention pass has no lease table of its own (core/leases holds it)', async () => {
+    const { rows } = await db.pool.query(`SELECT to_regclass('maintenance_leases') AS t`);
+    assert.equal(rows[0].t, null);
   });
 });
