@@ -12,7 +12,8 @@ const approvalIdIn = (text: string) => /Approval needed \[([a-z0-9]+)\]/.exec(te
 /**
  * Issue 16, part 5, through the real process on Postgres (so the test can count rows beside it):
  * a thread's checkpoint rows stay bounded over 300 turns (the drain keeps only what resuming
- * needs); a run paused for approval still resumes after pruning; `pantheon prune --dry-run`
+ * needs; long-thread-mattermost.test.ts checks the same every 50 turns of a 500-turn thread, across
+ * a restart); a run paused for approval still resumes after pruning; `pantheon prune --dry-run`
  * prints what would go, per kind, and removes nothing; `pantheon prune` removes it.
  */
 describe('retention, through the real process', { skip: postgresSkip }, () => {
