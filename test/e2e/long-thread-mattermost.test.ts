@@ -8,7 +8,20 @@ import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { startFakeMattermost, type FakeMattermost, type FakePost } from '../fakes/mattermost/index.js';
 import { createTestDatabase, postgresSkip } from '../support/postgres.js';
 import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
-import { ANSWER, assertBoundedThread, chatter, CONTEXT_CONFIG, FACT, isSummaryRequest, isThreadRequest, longThreadResponder, QUESTION, RESTART_AFTER, TURNS } from '../support/long-thread.js';
+import {
+  ANSWER,
+  assertBoundedThread,
+  chatter,
+  CONTEXT_CONFIG,
+  FACT,
+  isSummaryRequest,
+  isThreadRequest,
+  longThreadResponder,
+  QUESTION,
+  RESTART_AFTER,
+  TURNS,
+  turnClock,
+} from '../support/long-thread.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

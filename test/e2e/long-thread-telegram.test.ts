@@ -6,7 +6,20 @@ import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { startFakeTelegram, type FakeTelegram, type FakeUser, type SentMessage } from '../fakes/telegram/index.js';
 import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '../support/pantheon-process.js';
-import { ANSWER, assertBoundedThread, chatter, CONTEXT_CONFIG, FACT, isSummaryRequest, isThreadRequest, longThreadResponder, QUESTION, RESTART_AFTER, TURNS } from '../support/long-thread.js';
+import {
+  ANSWER,
+  assertBoundedThread,
+  chatter,
+  CONTEXT_CONFIG,
+  FACT,
+  isSummaryRequest,
+  isThreadRequest,
+  longThreadResponder,
+  QUESTION,
+  RESTART_AFTER,
+  TURNS,
+  turnClock,
+} from '../support/long-thread.js';
 
 const TOKEN = '7000002:AAH-fake-telegram-token-long-thread';
 const jeff: FakeUser = { id: 111, first_name: 'Jeff', username: 'jeff' };

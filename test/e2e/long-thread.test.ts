@@ -5,7 +5,20 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon } from '../support/pantheon-process.js';
-import { ANSWER, assertBoundedThread, chatter, CONTEXT_CONFIG, FACT, isSummaryRequest, isThreadRequest, longThreadResponder, QUESTION, RESTART_AFTER, TURNS } from '../support/long-thread.js';
+import {
+  ANSWER,
+  assertBoundedThread,
+  chatter,
+  CONTEXT_CONFIG,
+  FACT,
+  isSummaryRequest,
+  isThreadRequest,
+  longThreadResponder,
+  QUESTION,
+  RESTART_AFTER,
+  TURNS,
+  turnClock,
+} from '../support/long-thread.js';
 
 /**
  * Issue 16, end to end: a thread of 500 turns in the local chat of the real process, with a small
