@@ -34,6 +34,11 @@ import { BUILT_IN_MODULES, MODULES } from './module-list.js';
 import { startWorkspaceCleanup } from '../tools/workspace/cleanup.js';
 import { registerPruneRoutes, holdPeriodicPrune } from './prune.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
+import { clockFromEnv, type Clock } from '../core/clock/index.js';
+import { Notifier } from '../orchestrator/notify/notifier.js';
+import { mentionNotices } from '../orchestrator/notify/mentions.js';
+import { registerScheduleRoutes, Scheduler, ScheduleStore } from '../orchestrator/schedules/index.js';
+import type { ScheduledWork } from '../core/modules/types.js';
 
 export interface StartOptions {
   configPath?: string;
@@ -51,6 +56,8 @@ export interface StartOptions {
   durability?: 'sync' | 'async' | 'exit';
   /** Replaces the built-in module list (tests start only what they test). */
   modules?: ModuleFactory[];
+  /** The time schedules, quiet hours and approvals go by (default: $PANTHEON_TEST_CLOCK, else the system's). */
+  clock?: Clock;
   /** Replaces the configured models (benchmarks use a zero-latency in-process model). */
   modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels'>) => BaseChatModel;
 }
@@ -108,8 +115,10 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
   }
   if (!opts.modelFor) checkModels(loaded, env);
   registerConfigSecrets(loaded, env);
+  const clock = opts.clock ?? clockFromEnv(env);
   const logger = opts.logger ?? createLogger();
   for (const notice of loaded.notices) logger.info(notice);
+  if (clock.controlled) logger.warn({ now: clock.now().toISOString() }, 'the clock is a test clock (PANTHEON_TEST_CLOCK): schedules, quiet hours and approvals go by it');
   const metrics = createMetrics();
   let ready = false;
   const stops: Array<() => Promise<void>> = [];
@@ -170,9 +179,13 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
 
     const outbox = new Outbox({ pool: db.pool, queue, logger, rateLimits: config.outbox.rateLimits });
     const ingress = new Ingress({ pool: db.pool, queue, metrics, logger });
+    const approvers = new Approvers(config.humans);
+    // The one way to reach a person outside their thread: approvals, failures, finished work, mentions.
+    const notifier = new Notifier({ pool: db.pool, outbox, humans: config.humans, approvers, clock, logger: logger.child({ component: 'notifier' }) });
+    outbox.onPosted(mentionNotices({ notifier, humans: config.humans }));
     const shared = {
       registry: new PersonaRegistry(personas),
-      approvers: new Approvers(config.humans),
+      approvers,
       ledger: new WorkLedger(db.pool),
       audit: new AuditLog(db.pool),
       commands: new ChatCommands(),
@@ -196,6 +209,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       workers: opts.workers !== false,
       dataDir: config.dataDir,
       leases,
+      notifier,
     };
     for (const factory of [...BUILT_IN_MODULES, ...(opts.modules ?? MODULES)]) {
       const mod = await factory(moduleContext);
@@ -208,7 +222,33 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     }
     const store = modules.find(isLocalChatModule)!.store;
     const groups = Object.assign({}, ...modules.map((m) => m.toolGroups ?? {})) as Record<string, ToolGroupFactory>;
-    const team = composeTeam({ loaded, pool: db.pool, queue, checkpointer, outbox, metrics, logger, env, durability: opts.durability ?? 'sync', modelFor: opts.modelFor, groups, ...shared });
+    const team = composeTeam({
+      loaded,
+      pool: db.pool,
+      queue,
+      checkpointer,
+      outbox,
+      metrics,
+      logger,
+      env,
+      durability: opts.durability ?? 'sync',
+      modelFor: opts.modelFor,
+      groups,
+      clock,
+      notifier,
+      ...shared,
+    });
+    const work: ScheduledWork = Object.assign({}, ...modules.map((m) => m.scheduled ?? {}));
+    const scheduler = new Scheduler({
+      schedules: config.schedules,
+      store: new ScheduleStore(db.pool),
+      ingress: ingress.accept,
+      outbox,
+      notifier,
+      work,
+      clock,
+      logger: logger.child({ component: 'schedules' }),
+    });
 
     stops.push(() => team.memory.flush()); // pending use marks, before the database closes
     // Memory needs pgvector: without it Pantheon runs, and memory says why it is unavailable.
@@ -218,10 +258,15 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       await queue.process<IngressJob, void>(INGRESS_QUEUE, (job) => handleIngressJob(team.turnDeps, job.data), { concurrency: 16 });
       await outbox.startWorker(8);
       // Approvals nobody answered in time expire; their paused runs carry on without the tool.
-      const sweepMs = Math.min(15_000, Math.max(1000, (config.policy.approvalTtlMinutes * 60_000) / 4));
+      const soonest = Math.min(config.policy.approvalTtlMinutes, config.policy.escalation?.afterMinutes ?? Infinity);
+      const sweepMs = Math.min(15_000, Math.max(1000, (soonest * 60_000) / 4));
       const sweep = setInterval(() => void team.desk.sweep().catch((err) => logger.warn({ err }, 'approval sweep failed')), sweepMs);
       sweep.unref();
       stops.push(async () => clearInterval(sweep));
+      // What was held during someone's quiet hours goes out as one digest once they are over.
+      const digests = setInterval(() => void notifier.deliverDigests().catch((err) => logger.warn({ err }, 'digest delivery failed')), 2000);
+      digests.unref();
+      stops.push(async () => clearInterval(digests));
     }
     if (role === 'all' && opts.workers !== false) {
       // Idle conversations are summarised into memory; unused memories are archived.
@@ -273,6 +318,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         logger: logger.child({ component: 'retention' }),
       });
       registerMemoryRoutes(http, { store: team.memory, importLimitBytes: limits.memoryImportMb * MB });
+      registerScheduleRoutes(http, scheduler);
       for (const mod of modules) mod.routes?.(http);
       const host = opts.host ?? config.server.host ?? '127.0.0.1';
       ({ url } = await listen(http, { host, port: config.server.port }));
@@ -286,6 +332,8 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     await outbox.recover();
     if (opts.workers !== false) await team.desk.sweep();
     for (const mod of modules) await mod.start?.({ inbound: role === 'all', workers: opts.workers !== false });
+    // Schedules tick in one replica at a time; each occurrence is also claimed by a row, so it runs once.
+    if (role === 'all' && config.schedules.length) leases.hold('schedules', { start: () => scheduler.start(), stop: () => scheduler.stop() });
     // Workspaces are on this process's own disk: removed `workspaces.retentionDays` after their work ends.
     const cleanup = startWorkspaceCleanup({
       dataDir: config.dataDir,

@@ -32,6 +32,9 @@ import { summarizeConversation, threadTranscript } from '../memory/summaries.js'
 import { memoryTools } from '../memory/tools/index.js';
 import { SUPERVISOR_ID } from '../core/chat/supervisor.js';
 import { PLATFORMS } from './platforms.js';
+import { systemClock, type Clock } from '../core/clock/index.js';
+import type { Notifier } from '../orchestrator/notify/notifier.js';
+import { ApprovalRouting } from '../orchestrator/approvals/routing.js';
 
 export interface ComposeTeamOptions {
   loaded: LoadedConfig;
@@ -53,6 +56,10 @@ export interface ComposeTeamOptions {
   audit?: AuditLog;
   approvers?: Approvers;
   registry?: PersonaRegistry;
+  /** The process's clock (approval expiry and escalation); default the system's. */
+  clock?: Clock;
+  /** The notifier: approvers are then reached through it (quiet hours, escalation). */
+  notifier?: Notifier;
 }
 
 /** The orchestrator's parts, wired from the config: team graph, approvals, ledger, audit, routing. */
@@ -63,8 +70,12 @@ export function composeTeam(opts: ComposeTeamOptions) {
   const recorder = new PgUsageRecorder(pool);
   const audit = opts.audit ?? new AuditLog(pool);
   const ledger = opts.ledger ?? new WorkLedger(pool);
-  const approvals = new ApprovalStore(pool);
+  const clock = opts.clock ?? systemClock;
+  const approvals = new ApprovalStore(pool, clock);
   const approvers = opts.approvers ?? new Approvers(config.humans);
+  const routing = opts.notifier
+    ? new ApprovalRouting({ pool, notifier: opts.notifier, outbox, humans: config.humans, escalation: config.policy.escalation, clock, logger: logger.child({ component: 'approvals' }) })
+    : undefined;
   const commands = opts.commands ?? new ChatCommands();
   commands.register({
     name: 'status',
@@ -76,12 +87,12 @@ export function composeTeam(opts: ComposeTeamOptions) {
     description: 'who is on the team',
     run: async () => personas.map((p) => `- @${p.id} ${p.name} (${p.role}${p.lens ? `, ${p.lens} lens` : ''}): ${p.description}`).join('\n'),
   });
-  const desk = new ApprovalDesk({ store: approvals, approvers, audit, outbox, drain: scheduleDrain(queue), logger });
+  const desk = new ApprovalDesk({ store: approvals, approvers, audit, outbox, drain: scheduleDrain(queue), logger, ...(routing ? { routing } : {}) });
   for (const command of approvalCommands(desk)) commands.register(command);
   const guard = new ToolGuard({
     policy: config.policy,
     personaPolicy: (id) => registry.get(id)?.policy,
-    approvals: new ApprovalRequests({ store: approvals, approvers, outbox }),
+    approvals: new ApprovalRequests({ store: approvals, approvers, outbox, ...(routing ? { routing } : {}) }),
     audit,
     metrics,
     logger,

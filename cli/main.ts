@@ -207,6 +207,14 @@ export async function main(argv: string[]): Promise<void> {
     await tokenCommand({ config: opts.config, dataDir: opts.dataDir });
   });
 
+  readOptions(program.command('schedules').description('list the schedules with their next run and last result; `schedules run <name>` runs one now'))
+    .argument('[action]', 'run')
+    .argument('[name]', 'the schedule to run')
+    .action(async (action: string | undefined, name: string | undefined, opts: import('./schedules.js').SchedulesCommandOptions) => {
+      const { schedulesCommand } = await import('./schedules.js');
+      await schedulesCommand(action, name, opts);
+    });
+
   readOptions(program.command('pairing').description('Telegram chats beyond the allowlist: list requests, approve a code, revoke a chat'))
     .argument('<action>', 'list | approve <code> | revoke <chat id>')
     .argument('[value]', 'the pairing code (approve) or the chat id (revoke)')

@@ -1,5 +1,6 @@
 import type { WorkItem, WorkLedger, WorkState } from '../ledger/index.js';
 import type { OutboxPort } from '../core/chat/outbox.js';
+import type { NotifierPort } from '../core/chat/notices.js';
 import { activityRef, type GitHubActivity, type GitHubWorkEvent } from './activity.js';
 import { ledgerRefs } from './thread-id.js';
 
@@ -14,7 +15,7 @@ import { ledgerRefs } from './thread-id.js';
  * the origin thread through the outbox's after-post hook: origin-mirror.ts.)
  */
 export class LedgerSync {
-  constructor(private readonly deps: { ledger: WorkLedger; outbox: OutboxPort }) {}
+  constructor(private readonly deps: { ledger: WorkLedger; outbox: OutboxPort; notifier?: NotifierPort }) {}
 
   /** One work event of the GitHub inbound pipeline (a `GitHubWorkListener`). */
   async handle(event: GitHubWorkEvent): Promise<void> {
@@ -114,6 +115,16 @@ export class LedgerSync {
         role: 'system',
         text: `${who}[${item.id}] ${text}`,
       });
+      // "Your PR is ready": the person who asked for the work hears of it where they want to.
+      if (state === 'approved' && after.requestedBy) {
+        await this.deps.notifier?.notify({
+          kind: 'finished',
+          key: `work:${item.id}:approved:${a.key ?? activityRef(a)}`,
+          text: `Your work ${item.id} is ready: ${text}`,
+          to: [{ platform: item.originPlatform, userId: after.requestedBy }],
+          thread: item.originThread,
+        });
+      }
     }
   }
 }

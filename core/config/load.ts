@@ -80,6 +80,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
 
   config.dataDir = opts.dataDir ? resolve(cwd, opts.dataDir) : resolve(baseDir, config.dataDir);
   resolveInfraPaths(config, baseDir);
+  const moved = adoptInfraSchedule(config, shown);
+  if (moved) notices.push(moved);
 
   let personasDir: string | undefined;
   if (config.personasDir) {
@@ -183,6 +185,26 @@ function hasDefaultPersona(value: unknown): boolean {
 function expandPath(path: string, baseDir: string): string {
   if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
   return resolve(baseDir, path);
+}
+
+/**
+ * `infra.schedule` (checks on an interval) was the only scheduler before `schedules:`; its checks
+ * still run, each as a schedule of the same name, and the start-up log says how to move them.
+ */
+function adoptInfraSchedule(config: PantheonConfig, file: string): string | undefined {
+  const old = config.infra.schedule;
+  if (!old.length) return undefined;
+  old.forEach((c, i) => {
+    const clash = config.schedules.findIndex((s) => s.name === c.name);
+    if (clash >= 0) throw new ConfigError(file, `infra.schedule[${i}].name`, `"${c.name}" is also schedules[${clash}]; move the check into schedules: and remove it from infra.schedule`);
+    config.schedules.push({ name: c.name, every: c.every, timezone: 'UTC', thread: c.channel, check: c.check, resolved: c.resolved, missed: 'once', enabled: true });
+  });
+  const first = old[0]!;
+  return (
+    `${file}: infra.schedule is deprecated (its checks still run): move each check to schedules:, e.g. ` +
+    `- { name: ${first.name}, every: ${JSON.stringify(first.every)}, thread: "${first.channel}", check: { kind: ${first.check.kind}, ... } }` +
+    ' (or cron: "*/5 * * * *" instead of every:)'
+  );
 }
 
 function resolveInfraPaths(config: PantheonConfig, baseDir: string): void {

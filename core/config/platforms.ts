@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notifyPreferencesSchema, type NotifyPreferences } from './notify.js';
 import { boolean, positiveInt } from './coerce.js';
 
 /**
@@ -128,8 +129,17 @@ export const humanSchema = composed((platforms) =>
     ...Object.fromEntries(contributions(platforms, 'humanId')),
     /** May answer `approve <id>` / `deny <id>`. */
     approver: boolean().default(false),
+    /** Where and when the notifier reaches them, and with what (core/config/notify.ts). */
+    notify: notifyPreferencesSchema
+      .superRefine((prefs, ctx) => {
+        const reachable = ['local', ...platforms.filter((p) => p.humanId).map((p) => p.name)];
+        prefs.via?.forEach((via, i) => {
+          if (!reachable.includes(via)) ctx.addIssue({ code: 'custom', path: ['via', i], message: `expected a platform a person can be reached on: ${reachable.join(', ')}` });
+        });
+      })
+      .optional(),
   }),
-) as () => z.ZodType<{ id: string; approver: boolean } & HumanPlatformIds>;
+) as () => z.ZodType<{ id: string; approver: boolean; notify?: NotifyPreferences } & HumanPlatformIds>;
 
 /**
  * `server.limits.webhookBodyKb`: each webhook route's limit, its platform's default unless set.

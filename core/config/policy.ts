@@ -24,6 +24,20 @@ export const policySchema = z.strictObject({
   tools: z.record(z.string(), decisionSchema).optional(),
   /** Minutes an approval request stays open before it expires (and the tool does not run). */
   approvalTtlMinutes: z.coerce.number().positive().default(1440),
+  /**
+   * An approval unanswered this long goes to the next approver (in `humans:` order, awake and
+   * wanting approvals), then to `channel` (a thread id) once every approver was asked; the
+   * requesting thread is told each time. Left out: every awake approver is asked at once.
+   */
+  escalation: z
+    .strictObject({
+      afterMinutes: z.coerce.number().positive(),
+      channel: z
+        .string()
+        .regex(/^[a-z]+:.+/, 'expected a thread id such as "mattermost:ops" or "local:ops"')
+        .optional(),
+    })
+    .optional(),
 });
 export type Policy = z.infer<typeof policySchema>;
 

@@ -1,8 +1,8 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { boolean, httpUrl, integer, nonNegative, port, positiveInt, postgresUrl, redisUrl, text } from './coerce.js';
 import { bindingChannelSchema, channelsSchema, humanSchema, webhookBodyKbSchema } from './platforms.js';
 import { policySchema } from './policy.js';
+import { infraCheckSchema, intervalSchema, schedulesSchema } from './schedules.js';
 
 /**
  * The schema of pantheon.yaml. Every object is strict: an unknown key is an error, so a
@@ -145,27 +145,6 @@ const hostSchema = z.strictObject({
     .optional(),
 });
 
-const isHttpUrl = (value: string): boolean => httpUrl().safeParse(value).success;
-
-/** `api.example.com`, `api.example.com:8443`, `10.0.0.5`, `[::1]:443`, `::1`: a host and an optional port, nothing else. */
-function isHostPort(value: string): boolean {
-  if (isIP(value)) return true;
-  const m = /^(.+?)(?::(\d{1,5}))?$/.exec(value);
-  if (!m || Number(m[2] ?? 1) > 65535) return false;
-  const host = m[1]!;
-  if (/^\[.*\]$/.test(host)) return isIP(host.slice(1, -1)) === 6;
-  // The URL parser vets a host name as a browser would; it must come back unchanged, bar case.
-  return URL.canParse(`https://${host}`) && new URL(`https://${host}`).host === host.toLowerCase();
-}
-
-/** What is wrong with a scheduled check's `url`: an http check requests it; a tls check also takes host[:port]. */
-function checkUrlProblem(kind: string, url: string): string | undefined {
-  if (isHttpUrl(url)) return undefined;
-  if (kind === 'http') return 'expected an http(s) URL such as https://api.example.com/healthz';
-  if (isHostPort(url)) return undefined;
-  return 'expected an http(s) URL or host[:port], such as https://api.example.com or api.example.com:8443';
-}
-
 const infraSchema = z.strictObject({
   /** OpenSSH known_hosts file; unknown or changed host keys are refused. */
   knownHosts: text().optional(),
@@ -193,24 +172,16 @@ const infraSchema = z.strictObject({
       }),
     )
     .default([]),
-  /** Checks run on a timer; a failing one posts once per incident to `channel` (a thread id). */
+  /**
+   * Deprecated: checks on an interval, now `schedules:` entries with `check:` (core/config/schedules.ts).
+   * Still read: each becomes a schedule of the same name, `every` and thread, with a notice at start.
+   */
   schedule: z
     .array(
       z.strictObject({
         name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'expected letters, digits, ".", "_" or "-"'),
-        every: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*(s|m|h)?$/, 'expected seconds or "30s", "5m", "1h"')]),
-        check: z
-          .strictObject({
-            kind: z.enum(['disk', 'http', 'tls', 'command']),
-            host: text().optional(),
-            url: text().optional(),
-            command: text().optional(),
-            threshold: z.coerce.number().optional(),
-          })
-          .superRefine((check, ctx) => {
-            const problem = check.url === undefined ? undefined : checkUrlProblem(check.kind, check.url);
-            if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
-          }),
+        every: intervalSchema(),
+        check: infraCheckSchema,
         channel: text(),
         resolved: boolean().default(true),
       }),
@@ -399,6 +370,8 @@ export const pantheonConfigSchema = z.strictObject({
     })
     .prefault({}),
   retention: retentionSchema.prefault({}),
+  /** Work on time: persona turns, infra checks and runbooks by cron (orchestrator/schedules/). */
+  schedules: schedulesSchema.default([]),
   orchestrator: z
     .strictObject({
       defaultPersona: text().default('athena'),

@@ -37,6 +37,16 @@ export function checkTeamReferences(config: PantheonConfig, personas: Persona[],
     else hostNames.set(host.name, i);
   });
 
+  const runbooks = new Set(config.infra.runbooks.map((r) => r.name));
+  config.schedules.forEach((schedule, i) => {
+    if (schedule.persona !== undefined && !ids.has(schedule.persona)) {
+      problems.push({ path: `schedules[${i}].persona`, problem: `no persona named "${schedule.persona}"; the team is: ${team}` });
+    }
+    if (schedule.runbook !== undefined && !runbooks.has(schedule.runbook)) {
+      problems.push({ path: `schedules[${i}].runbook`, problem: `no runbook named "${schedule.runbook}" in infra.runbooks; runbooks: ${[...runbooks].join(', ') || 'none'}` });
+    }
+  });
+
   if (!ids.has(config.orchestrator.defaultPersona) && personas.length > 0) {
     if (opts.defaultPersonaExplicit) {
       problems.push({ path: 'orchestrator.defaultPersona', problem: `no persona named "${config.orchestrator.defaultPersona}"; the team is: ${team}` });

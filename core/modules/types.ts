@@ -10,6 +10,8 @@ import type { Leases } from '../leases/index.js';
 import type { Persona } from '../config/persona-schema.js';
 import type { PlatformDescriptor } from '../config/platforms.js';
 import type { Logger } from '../log.js';
+import type { NotifierPort } from '../chat/notices.js';
+import type { ScheduleConfig } from '../config/schedules.js';
 import type { Metrics } from '../metrics.js';
 import type { JobQueue } from '../queue/types.js';
 import type { ToolGroupFactory } from '../tools/types.js';
@@ -59,6 +61,21 @@ export interface ModuleContext {
   workers: boolean;
   /** Absolute data directory (workspaces, keys...). */
   dataDir: string;
+  /** Reaches people outside their threads (failed jobs, finished work), honouring their `humans[].notify`. */
+  notifier: NotifierPort;
+}
+
+/** How a scheduled run went; `reported`: the work posted its own report (a check's incident), so the scheduler does not. */
+export interface ScheduledOutcome {
+  ok: boolean;
+  detail: string;
+  reported?: boolean;
+}
+
+/** What a module does for the `schedules:` entries of its kinds (the infra module: `check`, `runbook`). */
+export interface ScheduledWork {
+  check?(schedule: ScheduleConfig): Promise<ScheduledOutcome>;
+  runbook?(schedule: ScheduleConfig): Promise<ScheduledOutcome>;
 }
 
 export interface PantheonModule {
@@ -67,6 +84,8 @@ export interface PantheonModule {
   adapters?: PlatformAdapter[];
   /** Tool groups by name (`github`, `workspace`, `infra`). */
   toolGroups?: Record<string, ToolGroupFactory>;
+  /** Scheduled work of the kinds this module runs (orchestrator/schedules/ calls it). */
+  scheduled?: ScheduledWork;
   /** Webhook and API routes, registered before the server listens (role 'all' only). */
   routes?(http: FastifyInstance): void;
   /**

@@ -3,6 +3,7 @@ import type { ApprovalCommand, HumanDirectory } from '../../core/chat/approvals.
 import type { DecisionRecord } from '../../core/audit/index.js';
 import type { Logger } from '../../core/log.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
+import type { ApprovalRouting } from './routing.js';
 import type { ApprovalStore } from './store.js';
 import type { Approval, ApprovalResume } from './types.js';
 
@@ -23,6 +24,8 @@ export class ApprovalDesk {
       /** Schedules another look at a thread (the ingress queue's `drain` job: `scheduleDrain` in orchestrator/ingress.ts). */
       drain: (threadId: string) => Promise<void>;
       logger: Logger;
+      /** Escalation of unanswered requests (`policy.escalation`), taken at each sweep. */
+      routing?: Pick<ApprovalRouting, 'escalateDue'>;
     },
   ) {}
 
@@ -71,8 +74,9 @@ export class ApprovalDesk {
       : `Denied by ${human.id}: ${decided.persona} will not run ${decided.tool} (${decided.id})${command.note ? `: ${command.note}` : ''}.`;
   }
 
-  /** Expires overdue requests; each paused thread then resumes with "not run: expired". */
+  /** Escalates what waited too long, expires overdue requests; each expired one's paused thread then resumes with "not run: expired". */
   async sweep(): Promise<number> {
+    await this.deps.routing?.escalateDue((id) => this.deps.store.get(id));
     const expired = await this.deps.store.expireDue();
     for (const a of expired) {
       await this.audit(a, 'system', 'expired', 'nobody answered in time');

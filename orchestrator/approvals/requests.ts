@@ -3,6 +3,7 @@ import type { OutboxPort } from '../../core/chat/outbox.js';
 import type { Approvers } from './approvers.js';
 import { approvalCard } from './card.js';
 import { formatApprovalRequest } from './format.js';
+import type { ApprovalRouting } from './routing.js';
 import type { ApprovalStore } from './store.js';
 
 /**
@@ -10,7 +11,9 @@ import type { ApprovalStore } from './store.js';
  * is pending posts it where the call was made and to each approver privately, where their
  * platform's adapter can open a direct thread (`directThreadId`; the local chat's is the
  * person's `dm-<id>` conversation). Every post is keyed by the approval id, so the re-run of
- * a paused tool (LangGraph runs it again from the start on resume) posts nothing twice.
+ * a paused tool (LangGraph runs it again from the start on resume) posts nothing twice. With
+ * `routing` (the server's), approvers are reached through the notifier instead: their quiet
+ * hours and preferences decide who is asked, and unanswered requests escalate.
  */
 export class ApprovalRequests implements ApprovalPort {
   constructor(
@@ -18,6 +21,7 @@ export class ApprovalRequests implements ApprovalPort {
       store: Pick<ApprovalStore, 'request' | 'get'>;
       approvers: Pick<Approvers, 'list' | 'addressOn'>;
       outbox: OutboxPort;
+      routing?: Pick<ApprovalRouting, 'route'>;
     },
   ) {}
 
@@ -43,6 +47,10 @@ export class ApprovalRequests implements ApprovalPort {
       card: approvalCard(approval),
       replyTo: req.inboundId,
     });
+    if (this.deps.routing) {
+      await this.deps.routing.route(approval);
+      return approval;
+    }
     // Each approver also gets the request privately, where the platform lets us reach them.
     const platform = req.platform.split(':')[0]!;
     for (const human of this.deps.approvers.list()) {

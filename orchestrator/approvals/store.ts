@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Clock } from '../../core/clock/index.js';
 import type { RiskClass } from '../../core/config/policy.js';
 import { newApprovalId, normaliseApprovalId } from './id.js';
 import type { Approval, ApprovalRequest, ApprovalStatus, DecideResult } from './types.js';
@@ -33,10 +34,19 @@ const ID_ATTEMPTS = 8;
 /**
  * Approval requests in the `approvals` table (migration 0006). Every state change is one
  * conditional statement, so two approvers answering at once, or an answer racing the expiry,
- * settle on exactly one outcome. Times come from the database clock.
+ * settle on exactly one outcome. Times come from the database clock, or from a test's controlled
+ * clock (`PANTHEON_TEST_CLOCK`), which is then passed as `$now`.
  */
 export class ApprovalStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock?: Clock,
+  ) {}
+
+  /** The time to pass where the statement says `COALESCE($n::timestamptz, now())`: null means the database's. */
+  private now(): Date | null {
+    return this.clock?.controlled ? this.clock.now() : null;
+  }
 
   /**
    * The approval for this tool call: created on the first ask, the same row on every later
@@ -49,11 +59,11 @@ export class ApprovalStore {
     for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
       try {
         const inserted = await this.pool.query<ApprovalRow>(
-          `INSERT INTO approvals (id, tool_call_id, thread, platform, persona, tool, args, reason, risk, run_id, inbound_id, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, now() + ($12::float8 * interval '1 minute'))
+          `INSERT INTO approvals (id, tool_call_id, thread, platform, persona, tool, args, reason, risk, run_id, inbound_id, requested_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, COALESCE($13::timestamptz, now()), COALESCE($13::timestamptz, now()) + ($12::float8 * interval '1 minute'))
            ON CONFLICT (tool_call_id) DO NOTHING
            RETURNING ${COLUMNS}`,
-          [newApprovalId(), req.toolCallId, req.thread, req.platform, req.persona, req.tool, args, req.reason ?? null, req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes],
+          [newApprovalId(), req.toolCallId, req.thread, req.platform, req.persona, req.tool, args, req.reason ?? null, req.risk, req.runId, req.inboundId ?? null, req.ttlMinutes, this.now()],
         );
         if (inserted.rows[0]) return toApproval(inserted.rows[0]);
       } catch (err) {
@@ -96,16 +106,16 @@ export class ApprovalStore {
     const key = normaliseApprovalId(id);
     const { rows } = await this.pool.query<ApprovalRow>(
       `UPDATE approvals
-       SET status = $2, decided_by = $3, decided_at = now(), decision_note = $4
-       WHERE id = $1 AND status = 'pending' AND expires_at > now()
+       SET status = $2, decided_by = $3, decided_at = COALESCE($5::timestamptz, now()), decision_note = $4
+       WHERE id = $1 AND status = 'pending' AND expires_at > COALESCE($5::timestamptz, now())
        RETURNING ${COLUMNS}`,
-      [key, answer.approved ? 'approved' : 'denied', answer.by, answer.note ?? null],
+      [key, answer.approved ? 'approved' : 'denied', answer.by, answer.note ?? null, this.now()],
     );
     if (rows[0]) return { ok: true, approval: toApproval(rows[0]) };
     const expired = await this.pool.query<ApprovalRow>(
-      `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at = now()
-       WHERE id = $1 AND status = 'pending' AND expires_at <= now() RETURNING ${COLUMNS}`,
-      [key],
+      `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at = COALESCE($2::timestamptz, now())
+       WHERE id = $1 AND status = 'pending' AND expires_at <= COALESCE($2::timestamptz, now()) RETURNING ${COLUMNS}`,
+      [key, this.now()],
     );
     if (expired.rows[0]) return { ok: false, reason: 'expired', approval: toApproval(expired.rows[0]) };
     const current = await this.get(key);
@@ -116,15 +126,19 @@ export class ApprovalStore {
   /** Marks every overdue pending request expired and returns them (their runs resume with a refusal). */
   async expireDue(): Promise<Approval[]> {
     const { rows } = await this.pool.query<ApprovalRow>(
-      `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at = now()
-       WHERE status = 'pending' AND expires_at <= now() RETURNING ${COLUMNS}`,
+      `UPDATE approvals SET status = 'expired', decided_by = 'system', decided_at = COALESCE($1::timestamptz, now())
+       WHERE status = 'pending' AND expires_at <= COALESCE($1::timestamptz, now()) RETURNING ${COLUMNS}`,
+      [this.now()],
     );
     return rows.map(toApproval).sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime());
   }
 
   /** Open requests in a thread, oldest first. */
   async pendingForThread(thread: string): Promise<Approval[]> {
-    const { rows } = await this.pool.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE thread = $1 AND status = 'pending' AND expires_at > now() ORDER BY requested_at, id`, [thread]);
+    const { rows } = await this.pool.query<ApprovalRow>(
+      `SELECT ${COLUMNS} FROM approvals WHERE thread = $1 AND status = 'pending' AND expires_at > COALESCE($2::timestamptz, now()) ORDER BY requested_at, id`,
+      [thread, this.now()],
+    );
     return rows.map(toApproval);
   }
 }

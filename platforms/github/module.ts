@@ -29,7 +29,7 @@ export const githubModule: ModuleFactory = (ctx) => {
   // The work ledger follows GitHub from outside the adapter: the inbound pipeline reports what
   // activities did to tracked work, and the outbox's after-post hook tells the origin mirror what
   // personas said on GitHub. The adapter only posts.
-  const sync = new LedgerSync({ ledger, outbox: ctx.outbox });
+  const sync = new LedgerSync({ ledger, outbox: ctx.outbox, notifier: ctx.notifier });
   const mirror = new OriginMirror({ ledger, outbox: ctx.outbox, identities, logger });
   ctx.outbox.onPosted?.((message, result) => mirror.posted(message, result));
   const inbound = new GitHubInbound({

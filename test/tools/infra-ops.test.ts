@@ -180,10 +180,10 @@ describe('probes against local servers', () => {
       assert.equal(r.subject, 'probe.test');
       assert.equal(r.trusted, false);
       const checks = new ScheduledChecks({ checks: [], hosts: new HostRegistry({ hosts: [] }), logger: createLogger({ level: 'silent' }), probeGuard: guard } as never);
-      const soon = await checks.evaluate({ name: 'cert', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'tls', url: target, threshold: 30 } });
+      const soon = await checks.evaluate({ name: 'cert', path: 'schedules[0]', channel: 'local:ops', resolved: true, check: { kind: 'tls', url: target, threshold: 30 } });
       assert.equal(soon.ok, false);
       assert.match(soon.detail, new RegExp(`^TLS certificate of ${target} expires in (9|10) days \\(\\d{4}-\\d\\d-\\d\\d\\)$`));
-      const fine = await checks.evaluate({ name: 'cert', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'tls', url: target, threshold: 5 } });
+      const fine = await checks.evaluate({ name: 'cert', path: 'schedules[0]', channel: 'local:ops', resolved: true, check: { kind: 'tls', url: target, threshold: 5 } });
       assert.equal(fine.ok, true);
     } finally {
       await close(server);

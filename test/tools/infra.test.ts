@@ -13,7 +13,7 @@ import { entryMatches, fingerprint, parseKnownHosts, verifyHostKey } from '../..
 import { httpProbe } from '../../tools/infra/probes.js';
 import { ProbeTargetGuard } from '../../tools/infra/target-guard.js';
 import { runQuick } from '../../tools/infra/remote-exec.js';
-import { everyMs } from '../../tools/infra/schedule.js';
+import { everyMs } from '../../core/config/schedules.js';
 import { HostKeyError, SshPool } from '../../tools/infra/ssh-pool.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 

@@ -211,12 +211,12 @@ describe('http_probe and the scheduled checks against a real server on 127.0.0.1
   test('a scheduled http or tls check against a refused target fails with the refusal, without a request', async () => {
     const before = seen.length;
     const checks = new ScheduledChecks({ checks: [], hosts: new HostRegistry({ hosts: [] }), probeGuard: new ProbeTargetGuard() } as never);
-    const http = await checks.evaluate({ name: 'own-api', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'http', url: `http://127.0.0.1:${port}/api/approvals` } });
+    const http = await checks.evaluate({ name: 'own-api', path: 'schedules[0]', channel: 'local:ops', resolved: true, check: { kind: 'http', url: `http://127.0.0.1:${port}/api/approvals` } });
     assert.deepEqual(http, {
       ok: false,
       detail: `check own-api: Refused: 127.0.0.1:${port} is on Pantheon's own host (loopback); an operator can allow it with infra.probeAllowlist in pantheon.yaml`,
     });
-    const tls = await checks.evaluate({ name: 'metadata', every: 60, channel: 'local:ops', resolved: true, check: { kind: 'tls', url: 'https://169.254.169.254/' } });
+    const tls = await checks.evaluate({ name: 'metadata', path: 'schedules[0]', channel: 'local:ops', resolved: true, check: { kind: 'tls', url: 'https://169.254.169.254/' } });
     assert.equal(tls.ok, false);
     assert.match(tls.detail, /^check metadata: Refused: 169\.254\.169\.254:443 is link-local/);
     assert.equal(seen.length, before);

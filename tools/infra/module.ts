@@ -5,7 +5,9 @@ import { cancelCommand, registerJobRoutes } from './jobs/routes.js';
 import { JobRunner } from './jobs/runner.js';
 import { JobStore } from './jobs/store.js';
 import { Runbooks } from './runbooks.js';
-import { ScheduledChecks } from './schedule.js';
+import { ScheduledChecks, type ScheduledCheck } from './schedule.js';
+import { runScheduledRunbook } from './scheduled-runbook.js';
+import type { PantheonConfig } from '../../core/config/schema.js';
 import { SshPool } from './ssh-pool.js';
 import { ProbeTargetGuard } from './target-guard.js';
 import { infraTools } from './tools.js';
@@ -13,31 +15,21 @@ import { WorkLedger } from '../../ledger/index.js';
 
 /**
  * Infrastructure work: the `infra` tool group (commands on `infra.hosts` over SSH as durable
- * jobs, health, docker, probes, runbooks), the jobs API, `/cancel <job>`, and the scheduled
- * checks of `infra.schedule`. Absent when no host and no check is configured.
+ * jobs, health, docker, probes, runbooks), the jobs API, `/cancel <job>`, and the checks and
+ * runbooks of `schedules:` (run when the scheduler says). Absent when none of them is configured.
  */
 export const infraModule: ModuleFactory = (ctx) => {
-  const infra = ctx.loaded.config.infra;
-  if (!infra.hosts.length && !infra.schedule.length) return null;
+  const { infra, schedules } = ctx.loaded.config;
+  const checkList = checkSchedules(ctx.loaded.config);
+  if (!infra.hosts.length && !checkList.length && !schedules.some((s) => s.runbook)) return null;
   const logger = ctx.logger.child({ component: 'infra' });
   const hosts = new HostRegistry(infra, ctx.env);
   const runbooks = new Runbooks(infra.runbooks, hosts);
   const ssh = new SshPool({ registry: hosts, logger, ...infra.ssh });
   const store = new JobStore(ctx.pool, infra.jobs.maxLogLines);
-  const runner = new JobRunner({ store, ssh, queue: ctx.queue, outbox: ctx.outbox, settings: infra.jobs, ledger: new WorkLedger(ctx.pool), audit: ctx.audit, logger });
+  const runner = new JobRunner({ store, ssh, queue: ctx.queue, outbox: ctx.outbox, settings: infra.jobs, ledger: new WorkLedger(ctx.pool), audit: ctx.audit, notifier: ctx.notifier, logger });
   const probeGuard = new ProbeTargetGuard({ allowlist: infra.probeAllowlist });
-  const redisUrl = ctx.loaded.config.redis.url;
-  const checks = new ScheduledChecks({
-    checks: infra.schedule,
-    hosts,
-    ssh,
-    pool: ctx.pool,
-    outbox: ctx.outbox,
-    queue: ctx.queue,
-    logger,
-    probeGuard,
-    ...(redisUrl ? { redis: { url: redisUrl, prefix: ctx.loaded.config.redis.prefix } } : {}),
-  });
+  const checks = new ScheduledChecks({ checks: checkList, hosts, ssh, pool: ctx.pool, outbox: ctx.outbox, logger, probeGuard });
   const problems = [...runbooks.problems(), ...checks.problems(), ...probeGuard.problems()];
   if (problems.length) {
     const [first, ...more] = problems;
@@ -53,14 +45,28 @@ export const infraModule: ModuleFactory = (ctx) => {
     name: 'infra',
     toolGroups: { infra: infraTools({ hosts, ssh, runbooks, store, runner, settings: infra.jobs, probeGuard }) },
     routes: (http) => registerJobRoutes(http, { store, runner }),
+    scheduled: {
+      async check(schedule) {
+        const outcome = await checks.run({ name: schedule.name, check: schedule.check!, channel: schedule.thread, resolved: schedule.resolved, path: '' });
+        return { ...outcome, reported: true };
+      },
+      runbook: (schedule) => runScheduledRunbook({ runbooks, ssh, name: schedule.runbook!, thread: schedule.thread, outbox: ctx.outbox, logger }),
+    },
     async start({ workers }) {
       if (workers) await runner.start({ singleProcess: ctx.queue.kind === 'memory' });
-      await checks.start({ workers });
     },
     async stop() {
-      await checks.stop();
       await runner.stop();
       await ssh.close();
     },
   };
 };
+
+/** The check schedules, each with where it is in the configuration (an `infra.schedule` entry is still named there). */
+function checkSchedules(config: PantheonConfig): ScheduledCheck[] {
+  return config.schedules.flatMap((s, i) => {
+    if (!s.check) return [];
+    const old = config.infra.schedule.findIndex((c) => c.name === s.name);
+    return [{ name: s.name, check: s.check, channel: s.thread, resolved: s.resolved, path: old >= 0 ? `infra.schedule[${old}]` : `schedules[${i}]` }];
+  });
+}

@@ -1,8 +1,6 @@
 import type pg from 'pg';
-import { Queue } from 'bullmq';
-import type { InfraConfig } from '../../core/config/schema.js';
+import type { InfraCheckSpec } from '../../core/config/schedules.js';
 import { scrubSecrets, type Logger } from '../../core/log.js';
-import type { JobQueue } from '../../core/queue/types.js';
 import type { OutboxPort } from '../types.js';
 import { DISK_COMMAND, parseDf } from './health.js';
 import type { HostRegistry } from './hosts.js';
@@ -11,15 +9,14 @@ import { runQuick } from './remote-exec.js';
 import type { SshPool } from './ssh-pool.js';
 import { ProbeRefusedError, type ProbeTargetGuard } from './target-guard.js';
 
-const INFRA_CHECKS_QUEUE = 'infra-checks';
-export type ScheduledCheck = InfraConfig['schedule'][number];
-
-/** `300`, `"30s"`, `"5m"`, `"1h"` → milliseconds. */
-export function everyMs(every: number | string): number {
-  if (typeof every === 'number') return every * 1000;
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(every.trim());
-  if (!m) throw new Error(`not an interval: ${every}`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+/** A check as `schedules:` gives it: its name, what to check, the thread a failure is posted to. */
+export interface ScheduledCheck {
+  name: string;
+  check: InfraCheckSpec;
+  channel: string;
+  resolved: boolean;
+  /** Where it is in the configuration (`schedules[2]`, or `infra.schedule[0]`), for problems. */
+  path: string;
 }
 
 /** A check's verdict: `detail` says what is wrong (or what was seen when it passes). */
@@ -29,37 +26,30 @@ export interface CheckOutcome {
 }
 
 export interface ScheduledChecksDeps {
+  /** The check schedules, for the problems reported at start. */
   checks: ScheduledCheck[];
   hosts: HostRegistry;
   ssh: SshPool;
   pool: pg.Pool;
   outbox: OutboxPort;
-  queue: JobQueue;
   logger: Logger;
   /** What http and tls checks may reach (`infra.probeAllowlist`); default: the built-in refusals only. */
   probeGuard?: ProbeTargetGuard;
-  /** Set with BullMQ: schedules are BullMQ job schedulers (repeatable jobs) on this Redis. */
-  redis?: { url: string; prefix: string };
 }
 
 /**
- * Checks from `infra.schedule`, run on a timer (BullMQ job schedulers with Redis, interval
- * timers on the embedded queue). A failing check opens an incident and posts once; later
- * failures of the same incident stay quiet; passing again closes it (and says so).
+ * The infra checks of `schedules:` (run when the scheduler says, orchestrator/schedules/). A
+ * failing check opens an incident and posts once; later failures of the same incident stay
+ * quiet; passing again closes it (and says so).
  */
 export class ScheduledChecks {
-  private readonly byName = new Map<string, ScheduledCheck>();
-  private readonly timers: NodeJS.Timeout[] = [];
-
-  constructor(private readonly deps: ScheduledChecksDeps) {
-    for (const c of deps.checks) this.byName.set(c.name, c);
-  }
+  constructor(private readonly deps: ScheduledChecksDeps) {}
 
   /** Config problems (`path`, `problem`) to report at start. */
   problems(): { path: string; problem: string }[] {
     const out: { path: string; problem: string }[] = [];
-    this.deps.checks.forEach((c, i) => {
-      const at = `infra.schedule[${i}]`;
+    this.deps.checks.forEach((c) => {
+      const at = c.path;
       const { kind, host, url, command } = c.check;
       if ((kind === 'disk' || kind === 'command') && !host) out.push({ path: `${at}.check.host`, problem: `a ${kind} check needs a host` });
       if (host && !this.deps.hosts.has(host)) out.push({ path: `${at}.check.host`, problem: `unknown host "${host}"; known: ${this.deps.hosts.names().join(', ') || 'none'}` });
@@ -70,64 +60,9 @@ export class ScheduledChecks {
     return out;
   }
 
-  async start(opts: { workers: boolean }): Promise<void> {
-    if (!this.deps.checks.length) return;
-    if (opts.workers) {
-      await this.deps.queue.process<{ check: string }, void>(
-        INFRA_CHECKS_QUEUE,
-        async (job) => {
-          await this.run(job.data.check);
-        },
-        { concurrency: 4 },
-      );
-    }
-    if (this.deps.queue.kind === 'bullmq' && this.deps.redis) return this.scheduleOnRedis(this.deps.redis);
-    if (!opts.workers) return;
-    for (const check of this.deps.checks) {
-      const ms = everyMs(check.every);
-      const tick = () =>
-        void this.deps.queue
-          .add(INFRA_CHECKS_QUEUE, 'check', { check: check.name }, { jobId: `check:${check.name}:${Math.floor(Date.now() / ms)}` })
-          .catch((err) => this.deps.logger.warn({ check: check.name, err: (err as Error).message }, 'could not queue a scheduled check'));
-      tick();
-      const t = setInterval(tick, ms);
-      t.unref();
-      this.timers.push(t);
-    }
-  }
-
-  async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-  }
-
-  /** One job scheduler per check (upserted, so every process may do it); schedulers of removed checks go. */
-  private async scheduleOnRedis(redis: { url: string; prefix: string }): Promise<void> {
-    const q = new Queue(INFRA_CHECKS_QUEUE, { connection: { url: redis.url }, prefix: redis.prefix });
-    try {
-      for (const check of this.deps.checks) {
-        await q.upsertJobScheduler(
-          `check-${check.name}`,
-          { every: everyMs(check.every) },
-          {
-            name: 'check',
-            data: { check: check.name },
-            opts: { removeOnComplete: 100, removeOnFail: 100 },
-          },
-        );
-      }
-      for (const s of await q.getJobSchedulers()) {
-        const id = s.key ?? (s as { id?: string }).id ?? '';
-        if (id.startsWith('check-') && !this.byName.has(id.slice('check-'.length))) await q.removeJobScheduler(id);
-      }
-    } finally {
-      await q.close();
-    }
-  }
-
   /** Runs one check and opens or closes its incident. */
-  async run(name: string): Promise<CheckOutcome | undefined> {
-    const check = this.byName.get(name);
-    if (!check) return undefined;
+  async run(check: ScheduledCheck): Promise<CheckOutcome> {
+    const { name } = check;
     let outcome: CheckOutcome;
     try {
       outcome = await this.evaluate(check);

@@ -6,6 +6,7 @@ import type { JobQueue } from '../../../core/queue/types.js';
 import type { AuditLog } from '../../../core/audit/index.js';
 import type { WorkLedger } from '../../../ledger/index.js';
 import type { OutboxPort } from '../../types.js';
+import type { NotifierPort } from '../../../core/chat/notices.js';
 import { runRemote, type OutputStream, type RemoteResult, type RemoteRun } from '../remote-exec.js';
 import { HostKeyError, type SshPool } from '../ssh-pool.js';
 import { formatProgress, ProgressMessage } from './progress.js';
@@ -23,6 +24,8 @@ export interface JobRunnerDeps {
   settings: JobSettings;
   ledger?: Pick<WorkLedger, 'ensure' | 'transition' | 'recordEvent'>;
   audit?: Pick<AuditLog, 'recordToolCall'>;
+  /** Tells the people who want failures of a job that failed or was interrupted. */
+  notifier?: NotifierPort;
   logger: Logger;
 }
 
@@ -271,6 +274,18 @@ export class JobRunner {
       this.deps.logger.warn({ job: job.id, err: (err as Error).message }, 'could not post the job result');
     }
     const actor = job.persona ?? 'pantheon';
+    if (job.status === 'failed' || job.status === 'interrupted') {
+      const why = [job.exitCode !== null ? `exit ${job.exitCode}` : '', job.error ?? ''].filter(Boolean).join('; ');
+      await this.deps.notifier
+        ?.notify({
+          kind: 'failures',
+          key: `infra-job:${job.id}:${job.status}`,
+          text: `Infra job ${job.id} ${job.status} on ${job.host}${why ? ` (${scrubSecrets(why)})` : ''}: \`${scrubSecrets(job.command).slice(0, 200)}\``,
+          to: 'everyone',
+          ...(job.thread ? { thread: job.thread } : {}),
+        })
+        .catch((err) => this.deps.logger.warn({ job: job.id, err: (err as Error).message }, 'could not tell people the job failed'));
+    }
     try {
       if (this.deps.ledger && job.workItemId) {
         await this.deps.ledger.recordEvent(job.workItemId, { actor, kind: 'job_finished', detail: { job: job.id, status: job.status, exitCode: job.exitCode, lines: v.lines } });

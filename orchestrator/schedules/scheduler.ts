@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { NotifierPort } from '../../core/chat/notices.js';
+import type { OutboxPort } from '../../core/chat/outbox.js';
+import type { IngressSink } from '../../core/chat/types.js';
+import type { Clock } from '../../core/clock/index.js';
+import { scheduleKind, type ScheduleConfig, type ScheduleKind } from '../../core/config/schedules.js';
+import { scrubSecrets, type Logger } from '../../core/log.js';
+import type { ScheduledOutcome, ScheduledWork } from '../../core/modules/types.js';
+import type { RunTrigger, ScheduleRun, ScheduleStore } from './store.js';
+import { ScheduleTimes } from './times.js';
+
+/** An occurrence found this much after its time counts as missed (the process was down), not just late. */
+const LATE_GRACE_MS = 60_000;
+
+export interface SchedulerDeps {
+  schedules: ScheduleConfig[];
+  store: ScheduleStore;
+  ingress: IngressSink;
+  outbox: OutboxPort;
+  notifier: NotifierPort;
+  /** Checks and runbooks, from the modules that run them (infra). */
+  work: ScheduledWork;
+  clock: Clock;
+  logger: Logger;
+  /** How often the owner looks for due occurrences (default 1 s). */
+  tickMs?: number;
+}
+
+/** One schedule as `pantheon schedules` and `GET /api/schedules` show it. */
+export interface ScheduleView {
+  name: string;
+  kind: ScheduleKind;
+  when: string;
+  timezone: string;
+  thread: string;
+  persona?: string;
+  enabled: boolean;
+  missed: 'once' | 'skip';
+  nextRun: string | null;
+  failing: boolean;
+  lastRun: (Omit<ScheduleRun, 'occurrence' | 'startedAt' | 'finishedAt'> & { occurrence: string; startedAt: string; finishedAt: string | null }) | null;
+}
+
+/**
+ * Runs `schedules:`. One replica owns the ticking (the `schedules` lease); each occurrence is
+ * also claimed by a row (`schedule_runs`), so it runs once even while ownership changes hands.
+ * An occurrence found late, after downtime, runs once or is recorded as skipped (`missed:`); a
+ * failing run is posted in its thread and told to the people who want failures, once, until it
+ * runs well again. A persona turn is a message to the persona in the schedule's thread, through
+ * the ingress like any other; checks and runbooks are the infra module's.
+ */
+export class Scheduler {
+  readonly owner = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  private readonly byName = new Map<string, { config: ScheduleConfig; times: ScheduleTimes }>();
+  private checked = new Map<string, Date>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    for (const s of deps.schedules) this.byName.set(s.name, { config: s, times: new ScheduleTimes(s) });
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  /** Starts looking for due occurrences (this replica took the lease). */
+  async start(): Promise<void> {
+    const enabled = this.deps.schedules.filter((s) => s.enabled);
+    if (!enabled.length) return;
+    this.checked = await this.deps.store.checkedThrough(
+      enabled.map((s) => s.name),
+      this.deps.clock.now(),
+    );
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.deps.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Stops ticking and waits for runs under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.inFlight.values());
+  }
+
+  private tick(): void {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = this.deps.clock.now();
+      for (const { config, times } of this.byName.values()) {
+        if (!config.enabled || this.inFlight.has(config.name)) continue;
+        const after = this.checked.get(config.name);
+        if (!after) continue;
+        const { count, latest } = times.within(after, now);
+        if (!latest) continue;
+        this.checked.set(config.name, now);
+        // Late by more than the grace: it fell due while no replica ran. (Earlier occurrences that
+        // overlapped a run still under way are not run again: the latest stands for them.)
+        const missed = now.getTime() - latest.getTime() > LATE_GRACE_MS;
+        const work = (missed ? this.handleMissed(config, latest, count) : this.run(config, latest, 'cron'))
+          .then(() => this.deps.store.advance(config.name, now))
+          .catch((err) => this.deps.logger.warn({ schedule: config.name, err: (err as Error).message }, 'a scheduled run could not be recorded'))
+          .finally(() => this.inFlight.delete(config.name));
+        this.inFlight.set(config.name, work);
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Downtime: the latest missed occurrence runs once, or is recorded as skipped (`missed: skip`). */
+  private async handleMissed(config: ScheduleConfig, occurrence: Date, count: number): Promise<void> {
+    const what = `${count === 1 ? 'an occurrence was' : `${count} occurrences were`} missed while no replica ran (latest ${occurrence.toISOString()})`;
+    if (config.missed === 'skip') {
+      const claimed = await this.deps.store.claim({
+        schedule: config.name,
+        occurrence,
+        trigger: 'missed',
+        owner: this.owner,
+        startedAt: this.deps.clock.now(),
+        status: 'skipped',
+        detail: `${what}: skipped (missed: skip)`,
+      });
+      if (claimed) this.deps.logger.info({ schedule: config.name, occurrence }, 'missed occurrence skipped');
+      return;
+    }
+    this.deps.logger.info({ schedule: config.name, occurrence, count }, 'missed occurrence: running it once now');
+    await this.run(config, occurrence, 'missed');
+  }
+
+  /**
+   * Runs `name` now (`pantheon schedules run`, `POST /api/schedules/:name/run`), in this process,
+   * whoever owns the ticking. Undefined for an unknown schedule.
+   */
+  async runNow(name: string): Promise<ScheduleRun | undefined> {
+    const entry = this.byName.get(name);
+    if (!entry) return undefined;
+    const at = this.deps.clock.now();
+    await this.run(entry.config, at, 'manual');
+    return (await this.deps.store.runs(name, 1))[0];
+  }
+
+  /** Claims the occurrence, does the work, records and reports the outcome. */
+  private async run(config: ScheduleConfig, occurrence: Date, trigger: RunTrigger): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    if (!(await store.claim({ schedule: config.name, occurrence, trigger, owner: this.owner, startedAt: clock.now() }))) return;
+    let outcome: ScheduledOutcome;
+    try {
+      outcome = await this.perform(config, occurrence);
+    } catch (err) {
+      outcome = { ok: false, detail: scrubSecrets((err as Error).message) };
+    }
+    await store.finish(config.name, occurrence, { status: outcome.ok ? 'ok' : 'failed', detail: outcome.detail, at: clock.now() });
+    logger.info({ schedule: config.name, occurrence, trigger, ok: outcome.ok, detail: outcome.detail }, 'scheduled run finished');
+    await this.report(config, occurrence, outcome);
+  }
+
+  private async perform(config: ScheduleConfig, occurrence: Date): Promise<ScheduledOutcome> {
+    const kind = scheduleKind(config);
+    if (kind === 'turn') return this.turn(config, occurrence);
+    const work = this.deps.work[kind];
+    if (!work) return { ok: false, detail: `nothing runs ${kind} schedules here: configure infra (hosts or runbooks) for them` };
+    return work.call(this.deps.work, config);
+  }
+
+  /** A persona's turn: the prompt as a message to the persona in the thread, through the ingress. */
+  private async turn(config: ScheduleConfig, occurrence: Date): Promise<ScheduledOutcome> {
+    const platform = config.thread.split(':')[0]!;
+    const { accepted } = await this.deps.ingress({
+      id: `schedule:${config.name}:${occurrence.toISOString()}`,
+      platform,
+      threadId: config.thread,
+      author: { id: `schedule:${config.name}`, name: `schedule ${config.name}` },
+      text: config.prompt!,
+      receivedAt: this.deps.clock.now().toISOString(),
+      targets: [config.persona!],
+    });
+    return { ok: true, detail: accepted ? `asked ${config.persona} in ${config.thread}` : `already asked ${config.persona} in ${config.thread} for this occurrence` };
+  }
+
+  /** A failure is posted and told once until the schedule runs well again, which is said too. */
+  private async report(config: ScheduleConfig, occurrence: Date, outcome: ScheduledOutcome): Promise<void> {
+    const { store, outbox, notifier } = this.deps;
+    const platform = config.thread.split(':')[0]!;
+    if (!outcome.ok) {
+      if (!(await store.setFailing(config.name, true))) return;
+      const text = `⚠️ Schedule ${config.name} failed: ${outcome.detail} (reported once, until it runs well again)`;
+      const key = `schedule:${config.name}:failed:${occurrence.toISOString()}`;
+      if (!outcome.reported) await outbox.send({ idempotencyKey: key, platform, threadId: config.thread, role: 'system', text });
+      await notifier.notify({ kind: 'failures', key, text, to: 'everyone', thread: config.thread });
+    } else if ((await store.setFailing(config.name, false)) && !outcome.reported) {
+      await outbox.send({
+        idempotencyKey: `schedule:${config.name}:recovered:${occurrence.toISOString()}`,
+        platform,
+        threadId: config.thread,
+        role: 'system',
+        text: `✅ Schedule ${config.name} runs well again: ${outcome.detail}`,
+      });
+    }
+  }
+
+  /** Every schedule with its next run and its last result. */
+  list(): Promise<ScheduleView[]> {
+    return describeSchedules(this.deps.schedules, this.deps.store, this.deps.clock.now());
+  }
+}
+
+/** Schedules with their next run after `now` and their last result (also read without a server, by `pantheon schedules`). */
+export async function describeSchedules(schedules: ScheduleConfig[], store: Pick<ScheduleStore, 'latest'>, now: Date): Promise<ScheduleView[]> {
+  const latest = await store.latest(schedules.map((s) => s.name));
+  return schedules.map((config) => {
+    const last = latest.get(config.name);
+    const run = last?.run;
+    return {
+      name: config.name,
+      kind: scheduleKind(config),
+      when: config.cron ?? `every ${config.every}`,
+      timezone: config.timezone,
+      thread: config.thread,
+      ...(config.persona ? { persona: config.persona } : {}),
+      enabled: config.enabled,
+      missed: config.missed,
+      nextRun: config.enabled ? (new ScheduleTimes(config).next(now)?.toISOString() ?? null) : null,
+      failing: last?.failing ?? false,
+      lastRun: run ? { ...run, occurrence: run.occurrence.toISOString(), startedAt: run.startedAt.toISOString(), finishedAt: run.finishedAt?.toISOString() ?? null } : null,
+    };
+  });
+}

@@ -1,0 +1,162 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDatabase, migrate } from '../../core/db/index.js';
+import { createLogger } from '../../core/log.js';
+import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
+import { getMessages, modelEnv, runCli, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon } from '../support/pantheon-process.js';
+
+/**
+ * `schedules:` end to end, on the real process under a controlled clock (PANTHEON_TEST_CLOCK):
+ * a weekday 09:00 Europe/Berlin stand-up fires at that minute and athena posts it in its thread;
+ * after downtime the missed occurrence runs once (or is skipped, per `missed:`); `pantheon
+ * schedules` lists next run and last result; `pantheon schedules run stand-up` posts it now.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PROMPT = 'Post the stand-up: what is in flight, what is blocked, what waits for whom.';
+
+interface RunView {
+  occurrence: string;
+  trigger: string;
+  status: string;
+  detail: string | null;
+}
+interface View {
+  name: string;
+  nextRun: string | null;
+  lastRun: RunView | null;
+}
+
+describe('schedules: cron in a time zone, missed occurrences, run now', () => {
+  let llm: FakeLLM;
+  let dir: { path: string; remove: () => Promise<void> };
+  let app: RunningPantheon | undefined;
+  let standUps = 0;
+  const dataDir = () => join(dir.path, 'data');
+  const env = (clock: string) => modelEnv(llm, { PANTHEON_TEST_CLOCK: clock });
+  const athenaPosts = async (conversation: string): Promise<ApiMessage[]> => (await getMessages(app!.url, conversation)).filter((m) => m.role === 'agent' && m.persona === 'athena');
+  const views = async (clock: string): Promise<View[]> => {
+    const r = await runCli(['schedules', '--json', '--data-dir', dataDir()], { env: env(clock), cwd: dir.path });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as View);
+  };
+
+  before(async () => {
+    llm = await startFakeLLM();
+    llm.setResponder((req) => {
+      const asked = JSON.stringify(req.messages);
+      return { text: asked.includes('Post the stand-up') ? `Stand-up ${++standUps}: apollo has W-1 in review; nothing blocked; jeff owes a decision on the rate limit.` : 'ok' };
+    });
+    dir = await tempDir('pantheon-schedules-');
+    await mkdir(join(dir.path, 'personas'));
+    await writeFile(
+      join(dir.path, 'pantheon.yaml'),
+      [
+        'schedules:',
+        '  - name: stand-up',
+        '    cron: "0 9 * * 1-5"',
+        '    timezone: Europe/Berlin',
+        '    persona: athena',
+        '    thread: "local:standup"',
+        `    prompt: "${PROMPT}"`,
+        '  - name: retro-notes',
+        '    cron: "0 9 * * 1-5"',
+        '    timezone: Europe/Berlin',
+        '    persona: athena',
+        '    thread: "local:retro"',
+        '    prompt: "Post the retro notes."',
+        '    missed: skip',
+      ].join('\n'),
+    );
+    // The embedded database is made here, so the server's start (and the clock's run to 09:00) is short.
+    const logger = createLogger({ level: 'silent' });
+    const db = await createDatabase({ dataDir: dataDir(), logger });
+    await migrate(db.pool, { logger });
+    await db.close();
+  });
+
+  after(async () => {
+    if (app && app.child.exitCode === null) await app.stop();
+    await llm?.close();
+    await dir?.remove();
+  });
+
+  it('fires at 09:00 Europe/Berlin (08:00Z in March), not before; athena posts the stand-up in local:standup', { timeout: 240_000 }, async () => {
+    // Monday 2 March 2026, 09:00 in Berlin is 60 s of real time after the start (a busy machine starts slowly).
+    const dueAtMs = Date.now() + 60_000;
+    app = await startPantheonProcess({ env: env(`2026-03-02T08:00:00Z@${dueAtMs}`), dataDir: dataDir(), cwd: dir.path });
+    assert.ok(Date.now() < dueAtMs - 2000, 'the server got ready before the stand-up was due');
+    while (Date.now() < dueAtMs - 1500) {
+      assert.deepEqual(await athenaPosts('standup'), [], 'nothing before 09:00');
+      await sleep(500);
+    }
+    const post = await waitForMessage(app.url, 'standup', (m) => m.persona === 'athena' && m.text.startsWith('Stand-up'), 60_000);
+    const lateMs = Date.parse(post.createdAt) - dueAtMs;
+    assert.ok(lateMs >= 0 && lateMs < 30_000, `posted ${lateMs} ms after 09:00`);
+    assert.match(post.text, /^Stand-up 1: apollo has W-1 in review/);
+    const asked = llm.requests.find((r) => JSON.stringify(r.messages).includes(PROMPT));
+    assert.ok(asked, "athena's model got the stand-up prompt");
+    await waitForMessage(app.url, 'retro', (m) => m.persona === 'athena');
+
+    const [standUp] = await views('2026-03-02T08:01:00Z');
+    assert.equal(standUp!.name, 'stand-up');
+    const { occurrence, trigger, status, detail } = standUp!.lastRun!;
+    assert.deepEqual({ occurrence, trigger, status, detail }, { occurrence: '2026-03-02T08:00:00.000Z', trigger: 'cron', status: 'ok', detail: 'asked athena in local:standup' });
+    assert.equal(standUp!.nextRun, '2026-03-03T08:00:00.000Z', 'next: Tuesday 09:00 Berlin');
+    await sleep(2000);
+    assert.equal((await athenaPosts('standup')).length, 1, 'one occurrence, one stand-up');
+  });
+
+  it('after downtime (Monday to Thursday) the missed stand-up runs once at start; missed: skip records the occurrence and posts nothing', { timeout: 240_000 }, async () => {
+    assert.equal(await app!.stop(), 0);
+    // Thursday 5 March, 09:05 Berlin: Tuesday's, Wednesday's and Thursday's occurrences fell in the downtime.
+    app = await startPantheonProcess({ env: env('2026-03-05T08:05:00Z'), dataDir: dataDir(), cwd: dir.path });
+    const post = await waitForMessage(app.url, 'standup', (m) => m.persona === 'athena' && m.text.startsWith('Stand-up 2'), 60_000);
+    assert.ok(post);
+    await sleep(3000);
+    assert.equal((await athenaPosts('standup')).length, 2, 'the three missed occurrences ran once');
+    assert.equal((await athenaPosts('retro')).length, 1, 'the skipped schedule posted nothing after the downtime');
+    const [standUp, retro] = await views('2026-03-05T08:06:00Z');
+    assert.equal(standUp!.lastRun!.occurrence, '2026-03-05T08:00:00.000Z');
+    assert.equal(standUp!.lastRun!.trigger, 'missed');
+    assert.equal(standUp!.lastRun!.status, 'ok');
+    assert.equal(retro!.lastRun!.status, 'skipped');
+    assert.match(retro!.lastRun!.detail!, /^3 occurrences were missed while no replica ran.*skipped \(missed: skip\)$/);
+    assert.equal(standUp!.nextRun, '2026-03-06T08:00:00.000Z');
+  });
+
+  it('`pantheon schedules` lists next run and last result; `pantheon schedules run stand-up` posts the stand-up now', { timeout: 180_000 }, async () => {
+    const list = await runCli(['schedules', '--data-dir', dataDir()], { env: env('2026-03-05T08:06:00Z'), cwd: dir.path });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^NAME\s+KIND\s+WHEN\s+THREAD\s+NEXT RUN\s+LAST RESULT$/m);
+    assert.match(
+      list.stdout,
+      /^stand-up\s+turn \(athena\)\s+0 9 \* \* 1-5\s+local:standup\s+2026-03-06 09:00 Europe\/Berlin\s+ok \(missed\) at 2026-03-05 09:0\d Europe\/Berlin: asked athena in local:standup$/m,
+    );
+    assert.match(list.stdout, /^retro-notes\s.*\sskipped \(missed\) at .*: 3 occurrences were missed/m);
+
+    const run = await runCli(['schedules', 'run', 'stand-up', '--data-dir', dataDir()], { env: env('2026-03-05T08:06:00Z'), cwd: dir.path });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'stand-up: ok: asked athena in local:standup\n');
+    await waitForMessage(app!.url, 'standup', (m) => m.persona === 'athena' && m.text.startsWith('Stand-up 3'), 60_000);
+
+    const unknown = await runCli(['schedules', 'run', 'stand-down', '--data-dir', dataDir()], { env: env('2026-03-05T08:06:00Z'), cwd: dir.path });
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, 'pantheon: no schedule "stand-down"; schedules: stand-up, retro-notes\n');
+
+    const anonymous = await fetch(`${app!.url}/api/schedules`);
+    assert.equal(anonymous.status, 401, 'the API needs the token');
+    const viaApi = (await (await fetch(`${app!.url}/api/schedules`, { headers: app!.auth })).json()) as { schedules: View[] };
+    assert.deepEqual(
+      viaApi.schedules.map((s) => [s.name, s.lastRun?.trigger]),
+      [
+        ['stand-up', 'manual'],
+        ['retro-notes', 'missed'],
+      ],
+    );
+  });
+});
