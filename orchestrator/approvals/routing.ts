@@ -76,7 +76,7 @@ export class ApprovalRouting {
   /**
    * Takes each escalation step that is due: the next awake approver not yet asked, else the
    * escalation channel; the requesting thread is told. Each step is claimed by one statement, so
-   * replicas sweeping together take it once.
+   * replicas sweeping together take it once. Answers how many requests were escalated.
    */
   async escalateDue(get: (id: string) => Promise<Approval | undefined>): Promise<number> {
     const { escalation } = this.deps;
@@ -86,9 +86,10 @@ export class ApprovalRouting {
       `UPDATE approvals SET escalate_at = NULL WHERE status = 'pending' AND escalate_at <= $1 AND expires_at > $1 RETURNING id, asked, escalations`,
       [now],
     );
+    let escalated = 0;
     for (const row of rows) {
       const approval = await get(row.id);
-      if (!approval || approval.status !== 'pending') continue;
+      if (approval?.status !== 'pending') continue;
       const waited = describeWait(now.getTime() - approval.requestedAt.getTime());
       const notice = this.notice(approval);
       const next = this.approvers().find((h) => !row.asked.includes(h.id) && !this.deps.notifier.quiet(h));
@@ -117,8 +118,9 @@ export class ApprovalRouting {
         new Date(now.getTime() + escalation.afterMinutes * 60_000),
       ]);
       this.deps.logger.info({ approval: approval.id, to, step }, 'approval escalated');
+      escalated++;
     }
-    return rows.length;
+    return escalated;
   }
 
   private async tell(approval: Approval, what: string, text: string): Promise<void> {

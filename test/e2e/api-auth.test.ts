@@ -111,7 +111,18 @@ describe('every route needs the API token unless it is public (the real process)
 
   it("enumerates the modules' routes too", () => {
     const urls = new Set(routes.map((r) => r.url));
-    for (const url of ['/healthz', '/metrics', '/api/chat/:conversation/messages', '/api/chat/:conversation/stream', '/api/audit', '/api/work', '/api/memory', '/webhooks/github']) {
+    for (const url of [
+      '/healthz',
+      '/metrics',
+      '/api/chat/:conversation/messages',
+      '/api/chat/:conversation/stream',
+      '/api/audit',
+      '/api/work',
+      '/api/memory',
+      '/api/schedules',
+      '/api/schedules/:name/run',
+      '/webhooks/github',
+    ]) {
       assert.ok(urls.has(url), `${url} is registered (have ${[...urls].join(', ')})`);
     }
     assert.ok(

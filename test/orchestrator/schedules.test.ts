@@ -62,8 +62,18 @@ describe('Scheduler (ManualClock, PGlite)', () => {
         if (accepted) envelopes.push(e);
         return { id: e.id, accepted };
       },
-      outbox: { send: async (m) => (posts.push(m), { queued: true }) },
-      notifier: { notify: async (n) => (notices.push(n), { sent: [], held: [] }) },
+      outbox: {
+        send: async (m) => {
+          posts.push(m);
+          return { queued: true };
+        },
+      },
+      notifier: {
+        notify: async (n) => {
+          notices.push(n);
+          return { sent: [], held: [] };
+        },
+      },
       work: { check: async () => (checkOk ? { ok: true, detail: 'fine', reported: true } : { ok: false, detail: 'api is down', reported: true }) },
       clock,
       logger,
@@ -152,8 +162,18 @@ describe('Scheduler (ManualClock, PGlite)', () => {
       ingress: async () => {
         throw new Error('the ingress is down');
       },
-      outbox: { send: async (m) => (posts.push(m), { queued: true }) },
-      notifier: { notify: async (n) => (notices.push(n), { sent: [], held: [] }) },
+      outbox: {
+        send: async (m) => {
+          posts.push(m);
+          return { queued: true };
+        },
+      },
+      notifier: {
+        notify: async (n) => {
+          notices.push(n);
+          return { sent: [], held: [] };
+        },
+      },
       work: {},
       clock,
       logger,
