@@ -92,10 +92,11 @@ export function composeTeam(opts: ComposeTeamOptions) {
   const guard = new ToolGuard({
     policy: config.policy,
     personaPolicy: (id) => registry.get(id)?.policy,
-    approvals: new ApprovalRequests({ store: approvals, approvers, outbox, ...(routing ? { routing } : {}) }),
+    approvals: new ApprovalRequests({ store: approvals, approvers, outbox, clock, ...(routing ? { routing } : {}) }),
     audit,
     metrics,
     logger,
+    clock,
   });
   const modelFor = opts.modelFor ?? ((persona) => createPersonaModel({ persona, models: config.models, env, recorder, metrics, logger }));
   // Shared memory: recalled into each persona's context, written by the memory tools and by summaries.

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock/index.js';
 import { interrupt } from '@langchain/langgraph';
 import type { PartialPolicy, Policy, PolicyDecision } from '../core/config/policy.js';
 import { maskArgs } from '../core/audit/mask.js';
@@ -21,6 +22,8 @@ export interface ToolGuardDeps {
   audit?: AuditSink;
   metrics?: Pick<Metrics, 'toolCalls'>;
   logger?: Pick<Logger, 'warn' | 'debug'>;
+  /** What time it is for approvals' expiry (the approval store's clock); default the system's. */
+  clock?: Clock;
 }
 
 /** Longest error text handed back to the model. */
@@ -127,7 +130,7 @@ export class ToolGuard {
       case 'expired':
         return { approved: false, by: 'system', expired: true };
       case 'pending':
-        return approval.expiresAt.getTime() <= Date.now() ? { approved: false, by: 'system', expired: true } : undefined;
+        return approval.expiresAt.getTime() <= (this.deps.clock ?? systemClock).now().getTime() ? { approved: false, by: 'system', expired: true } : undefined;
     }
   }
 

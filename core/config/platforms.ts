@@ -132,7 +132,7 @@ export const humanSchema = composed((platforms) =>
     /** Where and when the notifier reaches them, and with what (core/config/notify.ts). */
     notify: notifyPreferencesSchema
       .superRefine((prefs, ctx) => {
-        const reachable = ['local', ...platforms.filter((p) => p.humanId).map((p) => p.name)];
+        const reachable = [...new Set(['local', ...platforms.filter((p) => p.humanId).map((p) => p.name)])];
         prefs.via?.forEach((via, i) => {
           if (!reachable.includes(via)) ctx.addIssue({ code: 'custom', path: ['via', i], message: `expected a platform a person can be reached on: ${reachable.join(', ')}` });
         });

@@ -1,5 +1,6 @@
 import type { Approval, ApprovalPort, ApprovalRequest } from '../../core/chat/approvals.js';
 import type { OutboxPort } from '../../core/chat/outbox.js';
+import { systemClock, type Clock } from '../../core/clock/index.js';
 import type { Approvers } from './approvers.js';
 import { approvalCard } from './card.js';
 import { formatApprovalRequest } from './format.js';
@@ -22,6 +23,8 @@ export class ApprovalRequests implements ApprovalPort {
       approvers: Pick<Approvers, 'list' | 'addressOn'>;
       outbox: OutboxPort;
       routing?: Pick<ApprovalRouting, 'route'>;
+      /** What time "expires in …" is counted from; default the system's. */
+      clock?: Clock;
     },
   ) {}
 
@@ -37,14 +40,15 @@ export class ApprovalRequests implements ApprovalPort {
     const approval = await this.deps.store.request(req);
     if (approval.status !== 'pending') return approval;
     const { outbox } = this.deps;
-    const text = formatApprovalRequest(approval);
+    const now = (this.deps.clock ?? systemClock).now();
+    const text = formatApprovalRequest(approval, now);
     await outbox.send({
       idempotencyKey: `approval:${approval.id}`,
       platform: req.platform,
       threadId: req.thread,
       role: 'system',
       text,
-      card: approvalCard(approval),
+      card: approvalCard(approval, now),
       replyTo: req.inboundId,
     });
     if (this.deps.routing) {
@@ -63,7 +67,7 @@ export class ApprovalRequests implements ApprovalPort {
         threadId: dm,
         role: 'system',
         text: `${text}\n(asked in ${req.thread})`,
-        card: approvalCard(approval),
+        card: approvalCard(approval, now),
       });
     }
     return approval;
