@@ -12,6 +12,7 @@ import { ApprovalStore, Approvers } from '../../orchestrator/approvals/index.js'
 import { ApprovalRouting } from '../../orchestrator/approvals/routing.js';
 import { Notifier } from '../../orchestrator/notify/notifier.js';
 import { isQuiet, quietEnds } from '../../orchestrator/notify/quiet-hours.js';
+import { mentionNotices } from '../../orchestrator/notify/mentions.js';
 import '../../cli/platforms.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -86,6 +87,19 @@ describe('the notifier and approval routing (ManualClock, PGlite)', () => {
     const notifier = notifierAt(new ManualClock('2026-03-02T12:00:00Z'));
     await notifier.notify({ kind: 'finished', key: 'work:W-1', text: 'Your work W-1 is ready', to: [{ platform: 'local', userId: 'cy' }], thread: 'local:planning' });
     assert.deepEqual(to('local:dm-cy'), ['Your work W-1 is ready\n(from local:planning)']);
+  });
+
+  test("a persona's @mention of a human who wants mentions becomes a notice; other text does not", async () => {
+    const notifier = notifierAt(new ManualClock('2026-03-02T12:00:00Z'));
+    const listener = mentionNotices({ notifier, humans: HUMANS });
+    const said = (text: string, role: 'agent' | 'system' = 'agent') =>
+      listener({ idempotencyKey: `k-${text}`, platform: 'local', threadId: 'local:planning', role, persona: 'athena', text }, { id: 'm' });
+    await said('@ann can you decide on the rate limit?');
+    await said('mail ann@example.com or @annabel');
+    await said('@ann system notices are not mentions', 'system');
+    await said('@cy the build is green'); // cy wants finished work only
+    assert.deepEqual(to('local:dm-ann'), ['athena mentioned you: @ann can you decide on the rate limit?\n(from local:planning)']);
+    assert.deepEqual(to('local:dm-cy'), []);
   });
 
   const request = async (store: ApprovalStore, thread = 'local:deploy') =>
