@@ -3,6 +3,13 @@ import type pg from 'pg';
 import { ThreadSql, type ThreadOpening } from './turn/thread-sql.js';
 
 /**
+ * How long a thread stays held after its holder stops renewing (it renews every third of this).
+ * Short, because a process killed mid-turn holds its thread this long: with the queue's stalled-job
+ * check (core/queue/bullmq.ts, 10 s) another worker answers the turn within about 15 s of the kill.
+ */
+const THREAD_LEASE_MS = 10_000;
+
+/**
  * One run at a time per thread across processes (BullMQ workers): a lease row in Postgres,
  * taken when free or expired, renewed while the run lasts, released at the end. (Advisory locks
  * would be simpler, but through pglite-socket every connection shares one session.) The row also
@@ -17,7 +24,7 @@ export class ThreadLeases {
 
   constructor(
     pool: pg.Pool,
-    private readonly ttlMs = 30_000,
+    private readonly ttlMs = THREAD_LEASE_MS,
   ) {
     this.sql = new ThreadSql(pool);
   }

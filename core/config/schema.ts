@@ -192,7 +192,7 @@ const infraSchema = z.strictObject({
     .strictObject({
       timeoutSeconds: positiveInt().default(600),
       /** How long a tool waits for its job before answering "still running". */
-      waitSeconds: nonNegative().default(20),
+      waitSeconds: nonNegative().default(10),
       concurrency: positiveInt().default(8),
       /** Tries after the first, for jobs marked idempotent. */
       retries: integer().pipe(z.number().min(0)).default(2),
@@ -318,7 +318,7 @@ export const pantheonConfigSchema = z.strictObject({
    */
   leases: z
     .strictObject({
-      ttlSeconds: integer().pipe(z.number().min(2, 'use at least 2 seconds').max(120, 'use at most 120 seconds (a dead owner is replaced after this long)')).default(20),
+      ttlSeconds: integer().pipe(z.number().min(2, 'use at least 2 seconds').max(120, 'use at most 120 seconds (a dead owner is replaced after this long)')).default(10),
     })
     .prefault({}),
   /** Persona files; default `personas/` next to the config file. Absolute after loading. */
@@ -376,7 +376,7 @@ export const pantheonConfigSchema = z.strictObject({
     .strictObject({
       defaultPersona: text().default('athena'),
       /** Handoffs allowed in one thread within an hour before the team stops and says so. */
-      maxHandoffsPerHour: positiveInt().default(20),
+      maxHandoffsPerHour: positiveInt().default(10),
       /** Persona turns (a persona answering once) allowed for one inbound message. */
       maxTurnsPerMessage: positiveInt().default(8),
       /** A persona still working after this long posts one progress message, edited as it goes (where the platform can edit). */

@@ -2,24 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { ABSENT, ACQUIRE, CHANNEL, PRESENT, RELEASE, RENEW } from './lease-sql.js';
 import type { Fence, Holding, Leases } from './types.js';
-
-/** Takes `name` when it is free, expired or already ours; a change of owner increments the token. */
-const ACQUIRE = `
-WITH prev AS (SELECT owner FROM leases WHERE name = $1)
-INSERT INTO leases AS l (name, owner, token, expires_at) VALUES ($1, $2, 1, now() + make_interval(secs => $3::float8 / 1000))
-ON CONFLICT (name) DO UPDATE SET
-  owner = EXCLUDED.owner,
-  token = CASE WHEN l.owner = EXCLUDED.owner THEN l.token ELSE l.token + 1 END,
-  acquired_at = CASE WHEN l.owner = EXCLUDED.owner THEN l.acquired_at ELSE now() END,
-  expires_at = EXCLUDED.expires_at
-WHERE l.owner = EXCLUDED.owner OR l.expires_at <= now()
-RETURNING l.token::text AS token, (SELECT owner FROM prev) AS previous`;
-const RENEW = `UPDATE leases SET expires_at = now() + make_interval(secs => $4::float8 / 1000) WHERE name = $1 AND owner = $2 AND token = $3`;
-/** Expired at once, and said on the `pantheon_leases` channel so a waiting replica tries at once. */
-const RELEASE = `WITH released AS (UPDATE leases SET expires_at = now() - interval '1 millisecond' WHERE name = $1 AND owner = $2 AND token = $3 RETURNING name)
-SELECT pg_notify('pantheon_leases', name) FROM released`;
-const CHANNEL = 'pantheon_leases';
 
 interface Entry {
   name: string;
@@ -33,6 +17,10 @@ interface Entry {
   /** The connection's start, which renewals do not wait for (a slow platform must not cost the lease); a stop waits for it. */
   starting?: Promise<void>;
   busy: boolean;
+  /** When this process took it (the latest taken is the first handed on when it owns more than its share). */
+  takenAt?: number;
+  /** Since when it has been seen free while this process was at its share: after a renewal period, it takes it anyway. */
+  freeSince?: number;
 }
 
 export interface PgLeasesOptions {
@@ -55,6 +43,11 @@ export interface PgLeasesOptions {
  * before the lease expires in the database (`ttl` minus one renewal period, by its own clock), so
  * two owners never overlap. Plain rows, not advisory locks: pglite-socket shares one session
  * between connections, and a row survives a pool's reconnects.
+ *
+ * The connections are spread over the replicas: each takes a free lease only while it owns fewer
+ * than its share (the held names over the live replicas, rounded up; a presence row per replica
+ * says who is live), and one that owns more than its share (a replica joined) hands one on per
+ * renewal period. A lease left free for a renewal period is taken by anyone, whatever the shares.
  */
 export class PgLeases implements Leases {
   readonly kind = 'postgres';
@@ -66,6 +59,8 @@ export class PgLeases implements Leases {
   private closed = false;
   private listener: pg.Client | undefined;
   private relisten: NodeJS.Timeout | undefined;
+  /** Live replicas holding leases, this one included, as of the last renewal. */
+  private replicas = 1;
 
   constructor(private readonly opts: PgLeasesOptions) {
     this.renewMs = opts.renewMs ?? Math.max(250, Math.floor(opts.ttlMs / 4));
@@ -76,9 +71,10 @@ export class PgLeases implements Leases {
     const entry: Entry = { name, holding, chain: Promise.resolve(), busy: false };
     this.entries.set(name, entry);
     if (!this.timer) {
-      this.timer = setInterval(() => this.tick(), this.renewMs);
+      this.timer = setInterval(() => void this.tick(), this.renewMs);
       this.timer.unref();
       void this.listen();
+      void this.present();
     }
     this.step(entry);
   }
@@ -97,6 +93,8 @@ export class PgLeases implements Leases {
     clearInterval(this.timer);
     clearTimeout(this.relisten);
     await this.listener?.end().catch(() => {});
+    // Gone from the count first, so the replicas taking what this one gives up take all of it.
+    if (this.timer) await this.opts.pool.query(ABSENT, [this.owner]).catch(() => {});
     await Promise.all([...this.entries.values()].map((e) => this.enqueue(e, () => this.giveUp(e))));
   }
 
@@ -127,8 +125,35 @@ export class PgLeases implements Leases {
     }
   }
 
-  private tick(): void {
+  /** Presence first (so a dead replica's lapses before its leases do), then every lease, then the share. */
+  private async tick(): Promise<void> {
+    await this.present();
+    if (this.closed) return;
     for (const entry of this.entries.values()) this.step(entry);
+    this.handOnExcess();
+  }
+
+  private async present(): Promise<void> {
+    try {
+      const { rows } = await this.opts.pool.query<{ replicas: number }>(PRESENT, [this.owner, this.opts.ttlMs]);
+      this.replicas = rows[0]?.replicas ?? 1;
+    } catch (err) {
+      this.opts.logger.debug({ err: (err as Error).message }, "could not renew this replica's presence");
+    }
+  }
+
+  /** Owning more than its share (another replica joined): the latest taken is given up, for a replica under its share. */
+  private handOnExcess(): void {
+    if (this.replicas < 2) return;
+    const share = Math.ceil(this.entries.size / this.replicas);
+    const owned = [...this.entries.values()].filter((e) => e.fence);
+    if (owned.length <= share) return;
+    const latest = owned.reduce((a, b) => ((b.takenAt ?? 0) > (a.takenAt ?? 0) ? b : a));
+    this.opts.logger.info(
+      { lease: latest.name, owner: this.owner, owned: owned.length, share, replicas: this.replicas },
+      `handing ${latest.name} on: ${this.replicas} replicas share ${this.entries.size} connections`,
+    );
+    void this.enqueue(latest, () => this.giveUp(latest));
   }
 
   /** One renewal or takeover attempt, skipped while the previous one is still under way. */
@@ -147,20 +172,28 @@ export class PgLeases implements Leases {
 
   private async acquire(entry: Entry): Promise<void> {
     const sentAt = Date.now();
-    let row: { token: string; previous: string | null } | undefined;
+    const force = entry.freeSince !== undefined && sentAt - entry.freeSince >= this.renewMs;
+    let row: { token: string | null; previous: string | null; free: boolean } | undefined;
     try {
       ({
         rows: [row],
-      } = await this.opts.pool.query<{ token: string; previous: string | null }>(ACQUIRE, [entry.name, this.owner, this.opts.ttlMs]));
+      } = await this.opts.pool.query<{ token: string | null; previous: string | null; free: boolean }>(ACQUIRE, [entry.name, this.owner, this.opts.ttlMs, this.entries.size, force]));
       this.reachable = true;
     } catch (err) {
       this.reachable = false;
       this.opts.logger.warn({ lease: entry.name, err: (err as Error).message }, 'could not try to take a lease');
       return;
     }
-    if (!row || this.closed) return;
+    if (!row?.token) {
+      // Free but not ours to take yet (this replica has its share): another under its share may take it.
+      entry.freeSince = row?.free ? (entry.freeSince ?? sentAt) : undefined;
+      return;
+    }
+    entry.freeSince = undefined;
+    if (this.closed) return;
     const fence: Fence = { name: entry.name, token: Number(row.token) };
     entry.fence = fence;
+    entry.takenAt = sentAt;
     this.arm(entry, sentAt);
     const from = row.previous && row.previous !== this.owner ? row.previous : undefined;
     this.opts.logger.info({ lease: entry.name, owner: this.owner, token: fence.token, ...(from ? { from } : {}) }, from ? `took over ${entry.name} from ${from}` : `took ${entry.name}`);

@@ -21,6 +21,8 @@ export interface BullQueueOptions {
  * will be retried, so `on()` listeners in any process see every failure.
  */
 const RETRYING_EVENT = 'pantheon-retrying';
+/** A job whose worker stopped renewing its lock for this long is handed to another worker (renewed every half of it). */
+const STALLED_AFTER_MS = 10_000;
 
 /** An `on()` subscription per queue: one QueueEvents reader shared by its listeners. */
 interface Subscription {
@@ -96,6 +98,11 @@ export class BullQueue implements JobQueue {
       concurrency: Math.max(1, opts.concurrency ?? 1),
       removeOnComplete: { count: this.keep },
       removeOnFail: { count: this.keep },
+      // A worker killed mid-job (kill -9, a lost machine) leaves the job active with a lock nobody
+      // renews; BullMQ's default (a 30 s lock, checked every 30 s) would hand it on after up to a
+      // minute. A turn in flight must be answered by another process within 30 s of its death.
+      lockDuration: STALLED_AFTER_MS,
+      stalledInterval: STALLED_AFTER_MS / 2,
     });
     worker.on('error', (err) => this.logger?.error({ err: err.message, queue }, 'queue worker error'));
     this.workers.push(worker);

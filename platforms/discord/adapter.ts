@@ -40,8 +40,11 @@ export class DiscordAdapter implements PlatformAdapter {
   private readonly seen = new Set<string>();
   /** Envelopes on their way to the ingress: another bot's copy waits for the same outcome. */
   private readonly inflight = new Map<string, Promise<InboundResult>>();
-  private readonly retries = new Set<NodeJS.Timeout>();
-  private stopped = false;
+  /** Reconnection attempts waiting, by persona. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** The personas whose gateways are wanted here. */
+  private readonly listening = new Set<string>();
+  private learning: Promise<void> | undefined;
 
   constructor(private readonly opts: DiscordAdapterOptions) {}
 
@@ -51,23 +54,44 @@ export class DiscordAdapter implements PlatformAdapter {
    * retried with backoff, unless its token is refused; the others go on.
    */
   async start(): Promise<void> {
-    this.stopped = false;
-    const bots = [...this.opts.bots.values()];
-    await Promise.all(
-      bots.map(async (bot) => {
-        // Bounded: an unreachable Discord must not hold up the start (connect reports it).
-        const id = await Promise.race([bot.whoAmI().catch(() => undefined), sleep(10_000)]);
-        if (id) this.byUserId.set(id, bot.persona);
-      }),
-    );
-    await Promise.all(bots.map((bot) => this.connect(bot, 0)));
+    await this.learnUserIds();
+    await Promise.all([...this.opts.bots.keys()].map((persona) => this.listen(persona)));
+  }
+
+  /** One persona's gateway (where this process owns its lease), after every bot's user id is known. */
+  async listen(persona: string): Promise<void> {
+    const bot = this.opts.bots.get(persona);
+    if (!bot || this.listening.has(persona)) return;
+    this.listening.add(persona);
+    await this.learnUserIds();
+    await this.connect(bot, 0);
+  }
+
+  /** Closes one persona's gateway (its lease was lost or given up); posting goes on over REST. */
+  async unlisten(persona: string): Promise<void> {
+    this.listening.delete(persona);
+    const retry = this.retries.get(persona);
+    clearTimeout(retry);
+    this.retries.delete(persona);
+    await this.opts.bots
+      .get(persona)
+      ?.disconnect()
+      .catch(() => {});
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of this.retries) clearTimeout(t);
-    this.retries.clear();
-    await Promise.all([...this.opts.bots.values()].map((b) => b.disconnect().catch(() => {})));
+    await Promise.all([...this.opts.bots.keys()].map((persona) => this.unlisten(persona)));
+  }
+
+  /** Bounded: an unreachable Discord must not hold up the start (connect reports it). */
+  private learnUserIds(): Promise<void> {
+    this.learning ??= Promise.all(
+      [...this.opts.bots.values()].map(async (bot) => {
+        const id = await Promise.race([bot.whoAmI().catch(() => undefined), sleep(10_000)]);
+        if (id) this.byUserId.set(id, bot.persona);
+      }),
+    ).then(() => undefined);
+    return this.learning;
   }
 
   private async connect(bot: PersonaBot, attempt: number): Promise<void> {
@@ -79,6 +103,7 @@ export class DiscordAdapter implements PlatformAdapter {
     };
     try {
       await bot.connect(events);
+      if (!this.listening.has(bot.persona)) return void (await bot.disconnect().catch(() => {}));
       this.byUserId.set(bot.userId!, bot.persona);
       this.opts.logger.info({ persona: bot.persona, discordUser: bot.userId }, 'discord bot connected');
     } catch (err) {
@@ -88,13 +113,13 @@ export class DiscordAdapter implements PlatformAdapter {
         { persona: bot.persona, err: (err as Error).message, retryInMs: refused ? undefined : retryMs },
         refused ? "discord refused this bot's token: check handles.discord.token" : 'discord bot could not connect: check channels.discord.apiUrl; retrying',
       );
-      if (refused || this.stopped) return;
+      if (refused || !this.listening.has(bot.persona)) return;
       const timer = setTimeout(() => {
-        this.retries.delete(timer);
-        if (!this.stopped) void this.connect(bot, attempt + 1);
+        this.retries.delete(bot.persona);
+        if (this.listening.has(bot.persona)) void this.connect(bot, attempt + 1);
       }, retryMs);
       timer.unref();
-      this.retries.add(timer);
+      this.retries.set(bot.persona, timer);
     }
   }
 

@@ -42,8 +42,9 @@ export const discordModule: ModuleFactory = (ctx) => {
     name: 'discord',
     adapters: [adapter],
     async start({ inbound }) {
-      // One gateway connection per bot across replicas: the replica holding the lease connects them.
-      if (inbound) ctx.leases.hold('discord:gateways', { start: () => adapter.start(), stop: () => adapter.stop() });
+      // One gateway connection per bot across replicas, each held by one replica at a time (the replicas share them out).
+      if (!inbound) return;
+      for (const persona of bots.keys()) ctx.leases.hold(`discord:gateway:${persona}`, { start: () => adapter.listen(persona), stop: () => adapter.unlisten(persona) });
     },
     stop: () => adapter.stop(),
   };

@@ -55,7 +55,12 @@ export const githubModule: ModuleFactory = (ctx) => {
     logger,
     systemPersona: config.orchestrator.defaultPersona,
   });
-  const poller = gh.polling.enabled ? new NotificationPoller({ pool: ctx.pool, logger, identities, inbound, intervalSeconds: gh.polling.intervalSeconds, isCommand }) : undefined;
+  // One poller per persona with a token, each held by one replica at a time (the replicas share them out).
+  const pollers = gh.polling.enabled
+    ? identities
+        .withToken()
+        .map((p) => ({ persona: p.id, poller: new NotificationPoller({ pool: ctx.pool, logger, identities, inbound, intervalSeconds: gh.polling.intervalSeconds, isCommand, persona: p.id }) }))
+    : [];
 
   /** A stored delivery → activities → the pipeline. Throws to be retried by the queue. */
   const processDelivery = async (deliveryId: string) => {
@@ -90,12 +95,11 @@ export const githubModule: ModuleFactory = (ctx) => {
       if (takesInbound) {
         const recovered = await deliveries.recover();
         if (recovered) logger.info({ count: recovered }, 're-enqueued unprocessed GitHub deliveries');
-        // Notifications are polled by one replica at a time.
-        if (poller) ctx.leases.hold('github:notifications', { start: async (fence) => poller.start(fence), stop: () => poller.stop() });
+        for (const { persona, poller } of pollers) ctx.leases.hold(`github:notifications:${persona}`, { start: async (fence) => poller.start(fence), stop: () => poller.stop() });
       }
     },
     async stop() {
-      await poller?.stop();
+      await Promise.all(pollers.map(({ poller }) => poller.stop()));
     },
   };
 };

@@ -33,7 +33,7 @@ export interface NotificationJson {
 export class NotificationPoller {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  /** The `github:notifications` lease this poller runs under: a replica that lost it moves no cursor. */
+  /** The `github:notifications:<persona>` lease this poller runs under: a replica that lost it moves no cursor. */
   private fence: Fence = { name: 'github:notifications', token: 0 };
 
   constructor(
@@ -44,6 +44,8 @@ export class NotificationPoller {
       inbound: GitHubInbound;
       intervalSeconds: number;
       isCommand?: (text: string) => boolean;
+      /** Only this persona's notifications (one poller per persona, each under its own lease); default every persona's. */
+      persona?: string;
     },
   ) {}
 
@@ -66,7 +68,7 @@ export class NotificationPoller {
   }
 
   async pollAll(): Promise<void> {
-    for (const persona of this.deps.identities.withToken()) {
+    for (const persona of this.deps.identities.withToken().filter((p) => !this.deps.persona || p.id === this.deps.persona)) {
       await this.poll(persona).catch((err) => {
         this.deps.logger.warn({ persona: persona.id, err: (err as Error).message }, 'GitHub notifications poll failed');
       });

@@ -35,6 +35,8 @@ export interface MattermostAdapterDeps {
 export class MattermostAdapter implements PlatformAdapter {
   readonly name = 'mattermost';
   private signInRetry: NodeJS.Timeout | undefined;
+  /** The personas whose bots listen here. */
+  private readonly listening = new Set<string>();
 
   constructor(private readonly deps: MattermostAdapterDeps) {}
 
@@ -45,25 +47,48 @@ export class MattermostAdapter implements PlatformAdapter {
   }
 
   /**
-   * Opens one watched socket per signed-in bot. Bots that could not sign in (Mattermost down at
-   * start, a token not yet valid) are tried again every half minute and get their socket then.
+   * Opens the watched socket of one persona's bot (where this process owns its lease), or of
+   * every bot. A bot that could not sign in (Mattermost down at start, a token not yet valid) is
+   * tried again every half minute and gets its socket then.
    */
-  listen(): void {
+  listen(persona?: string): void {
+    for (const bot of this.deps.roster.bots) if (!persona || bot.persona === persona) this.listening.add(bot.persona);
     this.openSockets();
-    if (this.signInRetry || this.deps.roster.signedIn().length === this.deps.roster.bots.length) return;
+    if (this.signInRetry || this.allSignedIn()) return;
     this.signInRetry = setInterval(() => {
       void this.deps.roster.identify().then(() => {
         this.openSockets();
-        if (this.deps.roster.signedIn().length === this.deps.roster.bots.length) clearInterval(this.signInRetry);
+        if (!this.allSignedIn()) return;
+        clearInterval(this.signInRetry);
+        this.signInRetry = undefined;
       });
     }, SIGN_IN_RETRY_MS);
     this.signInRetry.unref();
   }
 
+  /** Closes one bot's socket (its lease was lost or given up), once what it took in is handed on. */
+  async unlisten(persona: string): Promise<void> {
+    this.listening.delete(persona);
+    const bot = this.deps.roster.bots.find((b) => b.persona === persona);
+    bot?.socket?.stop();
+    if (bot) bot.socket = undefined;
+    await this.deps.inbound.idle();
+  }
+
+  /** Whether a persona's socket is up; a bot that cannot sign in is reported by the roster, not here. */
+  listeningUp(persona: string): boolean {
+    const bot = this.deps.roster.bot(persona);
+    return !bot || !!bot.socket?.isReady;
+  }
+
+  private allSignedIn(): boolean {
+    return [...this.listening].every((p) => this.deps.roster.bot(p));
+  }
+
   private openSockets(): void {
     const url = socketUrl(this.deps.baseUrl);
     for (const bot of this.deps.roster.signedIn()) {
-      if (bot.socket) continue;
+      if (bot.socket || !this.listening.has(bot.persona)) continue;
       bot.socket = new BotSocket({
         url,
         token: bot.token,
@@ -80,6 +105,7 @@ export class MattermostAdapter implements PlatformAdapter {
   async stop(): Promise<void> {
     clearInterval(this.signInRetry);
     this.signInRetry = undefined;
+    this.listening.clear();
     for (const bot of this.deps.roster.bots) {
       bot.socket?.stop();
       bot.socket = undefined;

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { Fence } from '../../core/leases/index.js';
 import { registerSecret } from '../../core/log.js';
 import type { ModuleFactory } from '../../core/modules/types.js';
 import { registerActionRoute } from './actions.js';
@@ -53,8 +54,6 @@ export const mattermostModule: ModuleFactory = (ctx) => {
     },
     personaName: (id) => ctx.registry.get(id)?.name,
   });
-  let listening = false;
-
   return {
     name: 'mattermost',
     adapters: [adapter],
@@ -65,26 +64,32 @@ export const mattermostModule: ModuleFactory = (ctx) => {
     async start({ inbound: takeMessagesIn }) {
       await adapter.start();
       if (!takeMessagesIn) return;
-      // The bots' sockets are opened by one replica at a time; its cursor writes carry the lease's token.
-      ctx.leases.hold('mattermost:sockets', {
-        start: async (fence) => {
-          await cursors.load(fence);
-          adapter.listen();
-          listening = true;
-          // Where buttons call back; set channels.mattermost.publicUrl when Mattermost cannot reach this address.
-          logger.info({ bots: roster.signedIn().map((b) => `${b.persona}=@${b.user!.username}`), actionsUrl: actionsUrl() }, 'mattermost bots are listening');
-        },
-        stop: async () => {
-          await adapter.stop();
-          if (listening) await cursors.stop();
-          listening = false;
-        },
-        up: () => listening && roster.signedIn().every((b) => b.socket?.isReady),
-      });
+      // Each bot's socket is opened by one replica at a time (the replicas share the bots out);
+      // cursor writes carry the lease's token.
+      for (const { id: persona } of personas) {
+        let listening = false;
+        let fence: Fence | undefined;
+        ctx.leases.hold(`mattermost:socket:${persona}`, {
+          start: async (f) => {
+            fence = f;
+            await cursors.load(f);
+            adapter.listen(persona);
+            listening = true;
+            // Where buttons call back; set channels.mattermost.publicUrl when Mattermost cannot reach this address.
+            logger.info({ bot: persona, username: roster.bot(persona)?.user?.username, actionsUrl: actionsUrl() }, `mattermost bot ${persona} is listening`);
+          },
+          stop: async () => {
+            listening = false;
+            await adapter.unlisten(persona);
+            if (fence) await cursors.unload(fence);
+          },
+          up: () => listening && adapter.listeningUp(persona),
+        });
+      }
     },
     async stop() {
       await adapter.stop();
-      if (listening) await cursors.stop();
+      await cursors.stop();
     },
   };
 };

@@ -100,38 +100,77 @@ export class SlackInbound {
   private readonly names = new Map<string, Promise<string | undefined>>();
   /** Socket Mode acks not yet sent, by payload (see StoreFirstSocketReceiver). */
   private readonly acks = new WeakMap<object, () => Promise<void>>();
+  private identifying: Promise<void> | undefined;
 
   constructor(private readonly opts: SlackInboundOptions) {}
 
-  /** Learns each app's bot user (`auth.test`), then connects (Socket Mode) or waits for the routes (HTTP). */
+  /** Learns each app's bot user (`auth.test`), then connects every app (Socket Mode) or waits for the routes (HTTP). */
   async start(): Promise<void> {
-    const { logger } = this.opts;
-    await Promise.all(
-      this.opts.apps.map(async ({ persona }) => {
-        try {
-          const identity = await this.opts.apis.get(persona)!.authTest();
-          this.identities.set(persona, identity);
-          this.personaByBotUser.set(identity.botUserId, persona);
-        } catch (err) {
-          logger.error({ persona, err: (err as Error).message }, `slack: auth.test failed for ${persona}'s bot token; check handles.slack.botToken in its persona file. Its app takes no messages.`);
-        }
-      }),
-    );
+    await this.identify();
     for (const app of this.opts.apps) {
-      const identity = this.identities.get(app.persona);
-      if (!identity) continue;
-      if (this.opts.mode === 'socket' && !app.appToken) {
-        logger.warn({ persona: app.persona }, `slack: ${app.persona} has no handles.slack.appToken, so its app posts but cannot listen in Socket Mode`);
-        continue;
-      }
-      this.bolts.set(app.persona, this.boltFor(app, identity));
+      const bolt = this.prepare(app);
+      if (bolt) this.bolts.set(app.persona, bolt);
     }
     if (this.opts.mode === 'socket') await Promise.all([...this.bolts].map(([persona, { app }]) => this.connect(persona, app)));
+  }
+
+  /**
+   * Socket Mode, one persona's app (where this process owns its lease): every app's bot user is
+   * learned first (a mention of any of them must read as that persona), then this app connects.
+   */
+  async listen(persona: string): Promise<void> {
+    await this.identify();
+    const app = this.opts.apps.find((a) => a.persona === persona);
+    const bolt = app && !this.bolts.has(persona) ? this.prepare(app) : undefined;
+    if (!bolt) return;
+    this.bolts.set(persona, bolt);
+    await this.connect(persona, bolt.app);
+  }
+
+  /** Closes one persona's Socket Mode connection (its lease was lost or given up). */
+  async unlisten(persona: string): Promise<void> {
+    const bolt = this.bolts.get(persona);
+    this.bolts.delete(persona);
+    await bolt?.app.stop().catch(() => {});
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.bolts.values()].map(({ app }) => app.stop().catch(() => {})));
     this.bolts.clear();
+  }
+
+  /** `auth.test` for every app not known yet; concurrent callers share one round. */
+  private identify(): Promise<void> {
+    this.identifying ??= Promise.all(
+      this.opts.apps
+        .filter(({ persona }) => !this.identities.has(persona))
+        .map(async ({ persona }) => {
+          try {
+            const identity = await this.opts.apis.get(persona)!.authTest();
+            this.identities.set(persona, identity);
+            this.personaByBotUser.set(identity.botUserId, persona);
+          } catch (err) {
+            this.opts.logger.error(
+              { persona, err: (err as Error).message },
+              `slack: auth.test failed for ${persona}'s bot token; check handles.slack.botToken in its persona file. Its app takes no messages.`,
+            );
+          }
+        }),
+    ).then(() => {
+      this.identifying = undefined;
+    });
+    return this.identifying;
+  }
+
+  /** A persona's Bolt app, once its bot is known (and, in Socket Mode, it has an app token). */
+  private prepare(app: SlackPersonaApp): { app: App; receiver: Receiver } | undefined {
+    const identity = this.identities.get(app.persona);
+    if (!identity) return undefined;
+    if (this.opts.mode === 'socket' && !app.appToken) {
+      this.opts.logger.warn({ persona: app.persona }, `slack: ${app.persona} has no handles.slack.appToken, so its app posts but cannot listen in Socket Mode`);
+      return undefined;
+    }
+    return this.boltFor(app, identity);
   }
 
   /**

@@ -45,9 +45,10 @@ export const slackModule: ModuleFactory = (ctx) => {
     },
     async start({ inbound: takesMessages }) {
       if (!takesMessages) return;
-      // Socket Mode: one replica holds the apps' connections. HTTP mode: every replica takes the routes.
-      if (slack.mode === 'socket') ctx.leases.hold('slack:sockets', { start: () => inbound.start(), stop: () => inbound.stop() });
-      else await inbound.start();
+      // Socket Mode: each persona's app connection is held by one replica at a time (the replicas
+      // share them out). HTTP mode: every replica takes the routes.
+      if (slack.mode === 'http') return inbound.start();
+      for (const { persona } of apps) ctx.leases.hold(`slack:socket:${persona}`, { start: () => inbound.listen(persona), stop: () => inbound.unlisten(persona) });
     },
     async stop() {
       await inbound.stop();

@@ -122,6 +122,53 @@ describe('leases on Postgres', { skip: postgresSkip }, () => {
   });
 });
 
+describe('leases on Postgres: spread over the replicas', { skip: postgresSkip }, () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  before(async () => {
+    db = await createTestDatabase('leases_spread');
+    const pool = poolFor(db.url);
+    await migrate(pool, { logger });
+    await pool.end();
+  });
+  after(async () => db?.drop());
+
+  it('a replica that joins gets its share; when one dies, the others take its connections after the TTL', async () => {
+    const names = ['bot:1', 'bot:2', 'bot:3', 'bot:4', 'bot:5'];
+    const pools = [poolFor(db.url), poolFor(db.url), poolFor(db.url)];
+    const [a, b, c] = pools.map((pool) => new PgLeases({ pool, logger, ttlMs: 1200, renewMs: 200, listenUrl: db.url }));
+    const log: string[] = [];
+    const owned = (l: PgLeases) => l.owned().length;
+    try {
+      for (const name of names) a!.hold(name, connection(log, `a ${name}`).holding);
+      await until('a owns all five', () => owned(a!) === 5);
+      for (const name of names) b!.hold(name, connection(log, `b ${name}`).holding);
+      await until('a and b share them 3 + 2', () => owned(a!) + owned(b!) === 5 && Math.max(owned(a!), owned(b!)) === 3, 5000);
+      for (const name of names) c!.hold(name, connection(log, `c ${name}`).holding);
+      await until('a, b and c share them 2 + 2 + 1', () => owned(a!) + owned(b!) + owned(c!) === 5 && Math.max(owned(a!), owned(b!), owned(c!)) === 2, 5000);
+      // a's database goes: its leases run out and b and c take them, whatever the shares were.
+      const orphaned = owned(a!);
+      const died = Date.now();
+      await pools[0]!.end();
+      await until('b and c own all five', () => owned(b!) + owned(c!) === 5, 5000);
+      assert.ok(orphaned > 0);
+      assert.ok(Date.now() - died < 1200 + 3 * 200 + 500, `taken over in ${Date.now() - died} ms`);
+      // Never two owners of one connection at once: each start of a name follows the previous owner's stop.
+      for (const name of names) {
+        const events = log.filter((l) => l.includes(` ${name} `)).map((l) => l.split(' ')[0] + (l.includes('stop') ? '-' : '+'));
+        let up = 0;
+        for (const e of events) {
+          up += e.endsWith('+') ? 1 : -1;
+          assert.ok(up <= 1, `${name}: ${events.join(' ')}`);
+        }
+      }
+    } finally {
+      await Promise.all([b!.close(), c!.close(), a!.close().catch(() => {})]);
+      await pools[1]!.end();
+      await pools[2]!.end();
+    }
+  });
+});
+
 describe('leases on Postgres: slow and failing starts', { skip: postgresSkip }, () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   before(async () => {
