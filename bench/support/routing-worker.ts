@@ -1,13 +1,16 @@
 /**
- * A `pantheon worker` process for bench/routing.ts --workers N: the zero-latency model inside it
- * reports (process.send) when each inbound message first reaches a model, in absolute
- * milliseconds (performance.timeOrigin + now), so the parent can measure across processes.
+ * A `pantheon worker` process for bench/routing.ts --workers N, or with BENCH_ROLE=all a second
+ * `pantheon start` replica (bench/routing.ts --replicas) that takes in the envelopes the parent
+ * sends it (`{ envelope }`), as a replica behind a load balancer takes webhooks. The zero-latency
+ * model inside it reports (process.send) when each inbound message first reaches a model, in
+ * absolute milliseconds (performance.timeOrigin + now), so the parent can measure across processes.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BaseMessage } from '@langchain/core/messages';
 import { startPantheon } from '../../cli/app.js';
+import type { Envelope } from '../../core/chat/types.js';
 import { createLogger } from '../../core/log.js';
 import { InstantChatModel } from './instant-model.js';
 
@@ -25,8 +28,11 @@ class ReportingModel extends InstantChatModel {
   }
 }
 
+const role = process.env.BENCH_ROLE === 'all' ? 'all' : 'worker';
 const app = await startPantheon({
-  role: 'worker',
+  role,
+  port: 0,
+  host: '127.0.0.1',
   dataDir: await mkdtemp(join(tmpdir(), 'pantheon-routing-worker-')),
   env: process.env,
   logger: createLogger({ level: 'warn' }),
@@ -35,7 +41,8 @@ const app = await startPantheon({
 });
 const cpu0 = process.cpuUsage();
 process.send?.({ ready: true });
-process.on('message', (m: { cpu?: boolean; stop?: boolean }) => {
+process.on('message', (m: { cpu?: boolean; stop?: boolean; envelope?: Envelope }) => {
+  if (m.envelope) void app.ingress.accept(m.envelope);
   if (m.cpu) {
     const c = process.cpuUsage(cpu0);
     process.send?.({ cpuMs: (c.user + c.system) / 1000 });

@@ -9,13 +9,14 @@ const PRESENCE = 'replica:';
 
 /**
  * Takes `$1` for `$2` when it is free, expired or already ours, and (unless `$5`, forced) this
- * replica owns fewer than its share: `$4` connections over the live replicas, rounded up. A change
- * of owner increments the token. Answers the token when taken, the previous owner, and whether
+ * replica owns fewer than its share of the lease's group `$6` (`mattermost:socket` for
+ * `mattermost:socket:athena`): the group's `$4` connections over the live replicas, rounded up.
+ * A change of owner increments the token. Answers the token when taken, the previous owner, and whether
  * the lease was free (so a free lease nobody under its share takes is forced after a while).
  */
 export const ACQUIRE = `
 WITH prev AS (SELECT owner, expires_at <= now() AS free FROM leases WHERE name = $1),
-mine AS (SELECT count(*) AS n FROM leases WHERE owner = $2 AND name <> $1 AND expires_at > now() AND name NOT LIKE '${PRESENCE}%'),
+mine AS (SELECT count(*) AS n FROM leases WHERE owner = $2 AND name <> $1 AND expires_at > now() AND left(name, length($6) + 1) = $6 || ':'),
 replicas AS (SELECT greatest(1, count(*)) AS n FROM leases WHERE name LIKE '${PRESENCE}%' AND expires_at > now()),
 allowed AS (SELECT $5::boolean OR (SELECT n FROM mine) < ceil($4::float8 / (SELECT n FROM replicas)) AS ok),
 taken AS (

@@ -37,6 +37,9 @@ export interface PgLeasesOptions {
   listenUrl?: string;
 }
 
+/** A lease's group, shared out on its own: `mattermost:socket` for `mattermost:socket:athena`, `telegram` for `telegram:poller`. */
+const groupOf = (name: string): string => name.slice(0, Math.max(0, name.lastIndexOf(':')));
+
 /**
  * Leases in the `leases` table (replicas sharing one Postgres). Every `renewMs` each held lease
  * is renewed, or tried when another owns it; an owner that cannot renew stops its connection
@@ -44,10 +47,10 @@ export interface PgLeasesOptions {
  * two owners never overlap. Plain rows, not advisory locks: pglite-socket shares one session
  * between connections, and a row survives a pool's reconnects.
  *
- * The connections are spread over the replicas: each takes a free lease only while it owns fewer
- * than its share (the held names over the live replicas, rounded up; a presence row per replica
- * says who is live), and one that owns more than its share (a replica joined) hands one on per
- * renewal period. A lease left free for a renewal period is taken by anyone, whatever the shares.
+ * The connections are spread over the replicas, group by group (a platform's bots): each takes a
+ * free lease only while it owns fewer than its share of the lease's group (the group's names over
+ * the live replicas, rounded up; a presence row per replica says who is live), and one that owns
+ * more than its share (a replica joined) hands one on per renewal period. A lease left free for a renewal period is taken by anyone, whatever the shares.
  */
 export class PgLeases implements Leases {
   readonly kind = 'postgres';
@@ -142,18 +145,27 @@ export class PgLeases implements Leases {
     }
   }
 
-  /** Owning more than its share (another replica joined): the latest taken is given up, for a replica under its share. */
+  /** The held leases of a group (each persona's bot on one platform is one group). */
+  private members(group: string): Entry[] {
+    return [...this.entries.values()].filter((e) => groupOf(e.name) === group);
+  }
+
+  /** Owning more than its share of a group (another replica joined): the latest taken is given up, for a replica under its share. */
   private handOnExcess(): void {
     if (this.replicas < 2) return;
-    const share = Math.ceil(this.entries.size / this.replicas);
-    const owned = [...this.entries.values()].filter((e) => e.fence);
-    if (owned.length <= share) return;
-    const latest = owned.reduce((a, b) => ((b.takenAt ?? 0) > (a.takenAt ?? 0) ? b : a));
-    this.opts.logger.info(
-      { lease: latest.name, owner: this.owner, owned: owned.length, share, replicas: this.replicas },
-      `handing ${latest.name} on: ${this.replicas} replicas share ${this.entries.size} connections`,
-    );
-    void this.enqueue(latest, () => this.giveUp(latest));
+    for (const group of new Set([...this.entries.keys()].map(groupOf))) {
+      const entries = this.members(group);
+      const share = Math.ceil(entries.length / this.replicas);
+      const owned = entries.filter((e) => e.fence);
+      if (owned.length <= share) continue;
+      const latest = owned.reduce((a, b) => ((b.takenAt ?? 0) > (a.takenAt ?? 0) ? b : a));
+      this.opts.logger.info(
+        { lease: latest.name, owner: this.owner, owned: owned.length, share, replicas: this.replicas },
+        `handing ${latest.name} on: ${this.replicas} replicas share ${entries.length} of ${group}`,
+      );
+      void this.enqueue(latest, () => this.giveUp(latest));
+      return;
+    }
   }
 
   /** One renewal or takeover attempt, skipped while the previous one is still under way. */
@@ -177,7 +189,14 @@ export class PgLeases implements Leases {
     try {
       ({
         rows: [row],
-      } = await this.opts.pool.query<{ token: string | null; previous: string | null; free: boolean }>(ACQUIRE, [entry.name, this.owner, this.opts.ttlMs, this.entries.size, force]));
+      } = await this.opts.pool.query<{ token: string | null; previous: string | null; free: boolean }>(ACQUIRE, [
+        entry.name,
+        this.owner,
+        this.opts.ttlMs,
+        this.members(groupOf(entry.name)).length,
+        force,
+        groupOf(entry.name),
+      ]));
       this.reachable = true;
     } catch (err) {
       this.reachable = false;
