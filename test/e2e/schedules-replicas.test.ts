@@ -81,6 +81,7 @@ describe('schedules on two replicas: one run per occurrence', { skip: postgresSk
     await sleep(Math.max(0, dueAtMs - Date.now()));
     const standUps = () => mm.posts.filter((p) => p.channel_id === channelId && mm.username(p.user_id) === 'athena' && p.message.startsWith('Stand-up'));
     await mm.waitFor(() => standUps()[0], 20_000, 'the stand-up in town-square');
+    const postedMs = Date.now() - dueAtMs;
     await sleep(3000);
     assert.equal(standUps().length, 1, 'posted once');
     const { rows } = await pool.query<{ occurrence: Date; trigger: string; status: string; owner: string }>('SELECT occurrence, trigger, status, owner FROM schedule_runs');
@@ -101,6 +102,7 @@ describe('schedules on two replicas: one run per occurrence', { skip: postgresSk
     await sleep(3000);
     assert.equal(standUps().length, 1, 'the new owner did not run the occurrence again');
     assert.equal((await pool.query('SELECT 1 FROM schedule_runs')).rowCount, 1);
+    console.log(JSON.stringify({ standUpSeenMsAfterNine: postedMs }));
     assert.equal(await other.stop(), 0, other.stderr());
   });
 });

@@ -97,6 +97,7 @@ describe('schedules: cron in a time zone, missed occurrences, run now', () => {
     const post = await waitForMessage(app.url, 'standup', (m) => m.persona === 'athena' && m.text.startsWith('Stand-up'), 60_000);
     const lateMs = Date.parse(post.createdAt) - dueAtMs;
     assert.ok(lateMs >= 0 && lateMs < 30_000, `posted ${lateMs} ms after 09:00`);
+    console.log(JSON.stringify({ standUpPostedMsAfterNine: lateMs }));
     assert.match(post.text, /^Stand-up 1: apollo has W-1 in review/);
     const asked = llm.requests.find((r) => JSON.stringify(r.messages).includes(PROMPT));
     assert.ok(asked, "athena's model got the stand-up prompt");
