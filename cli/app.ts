@@ -28,11 +28,13 @@ import { Approvers } from '../orchestrator/approvals/approvers.js';
 import { WorkLedger } from '../ledger/index.js';
 import { AuditLog } from '../core/audit/index.js';
 import { ChatCommands } from '../orchestrator/commands.js';
-import type { ToolGroupFactory } from '../tools/types.js';
+import type { LiveToolGroup, ToolGroupFactory } from '../tools/types.js';
 import type { ModuleContext, ModuleFactory, PantheonModule } from '../core/modules/types.js';
 import { BUILT_IN_MODULES, MODULES } from './module-list.js';
 import { startWorkspaceCleanup } from '../tools/workspace/cleanup.js';
 import { registerPruneRoutes, holdPeriodicPrune } from './prune.js';
+import { registerMcpRoute } from './mcp/http-route.js';
+import { inProcessTeamPort } from './mcp/team-port.js';
 import { ledgerWorkItems } from '../tools/workspace/retention.js';
 import { clockFromEnv, type Clock } from '../core/clock/index.js';
 import { Notifier } from '../orchestrator/notify/notifier.js';
@@ -222,6 +224,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     }
     const store = modules.find(isLocalChatModule)!.store;
     const groups = Object.assign({}, ...modules.map((m) => m.toolGroups ?? {})) as Record<string, ToolGroupFactory>;
+    const liveGroups = Object.assign({}, ...modules.map((m) => m.liveToolGroups ?? {})) as Record<string, LiveToolGroup>;
     const team = composeTeam({
       loaded,
       pool: db.pool,
@@ -236,6 +239,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       groups,
       clock,
       notifier,
+      liveGroups,
       ...shared,
     });
     const work: ScheduledWork = Object.assign({}, ...modules.map((m) => m.scheduled ?? {}));
@@ -319,6 +323,17 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       });
       registerMemoryRoutes(http, { store: team.memory, importLimitBytes: limits.memoryImportMb * MB });
       registerScheduleRoutes(http, scheduler);
+      // The team as an MCP server (`pantheon mcp` bridges stdio clients to it).
+      const teamPort = inProcessTeamPort({
+        personas,
+        store,
+        ingress: ingress.accept,
+        ledger: team.ledger,
+        approvals: team.approvals,
+        pool: db.pool,
+        logger: logger.child({ component: 'mcp-server' }),
+      });
+      registerMcpRoute(http, teamPort);
       for (const mod of modules) mod.routes?.(http);
       const host = opts.host ?? config.server.host ?? '127.0.0.1';
       ({ url } = await listen(http, { host, port: config.server.port }));

@@ -13,7 +13,7 @@ import { PersonaRegistry } from '../personas/registry.js';
 import type { Persona } from '../core/config/persona-schema.js';
 import { ToolGuard } from '../tools/guard.js';
 import { buildPersonaTools } from '../tools/registry.js';
-import type { OutboxPort, ToolGroupFactory } from '../tools/types.js';
+import type { LiveToolGroup, OutboxPort, ToolGroupFactory } from '../tools/types.js';
 import { ChatCommands } from '../orchestrator/commands.js';
 import { progressMiddleware, type ProgressPort } from '../orchestrator/progress.js';
 import { summarizeInFlight } from '../ledger/index.js';
@@ -49,6 +49,8 @@ export interface ComposeTeamOptions {
   modelFor?: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels' | 'reasoning'>) => BaseChatModel;
   /** Tool groups provided by modules (github, workspace, infra). */
   groups?: Record<string, ToolGroupFactory>;
+  /** Tool groups known only at run time (`mcp:<server>`), provided by modules. */
+  liveGroups?: Record<string, LiveToolGroup>;
   /** Chat commands; the team adds /status, /personas, approve and deny. */
   commands?: ChatCommands;
   /** Shared instances, when the caller built them already. */
@@ -120,12 +122,20 @@ export function composeTeam(opts: ComposeTeamOptions) {
       .then((messages) => summarizeConversation({ store: memory, model: summarizer, threadId: thread, messages, workItem: { id: item.id, title: item.title }, budgetSpent: summarizerBudget }))
       .catch((err) => logger.warn({ err, workItem: item.id }, 'could not summarise the finished work into memory'));
   };
+  // Each persona's tools are built once: its fixed groups, and its live ones asked before each model step.
+  const built = new Map<string, ReturnType<typeof buildPersonaTools>>();
+  const personaTools = (persona: Persona) => {
+    let b = built.get(persona.id);
+    if (!b) built.set(persona.id, (b = buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }), ...opts.groups }, liveGroups: opts.liveGroups })));
+    return b;
+  };
   const graph = buildTeam({
     personas,
     logger: logger.child({ component: 'models' }),
     checkpointer: opts.checkpointer,
     modelFor,
-    toolsFor: (persona) => buildPersonaTools(persona, { outbox, team: personas, groups: { memory: memoryTools({ store: memory }), ...opts.groups } }).tools,
+    toolsFor: (persona) => personaTools(persona).tools,
+    liveToolsFor: (persona) => personaTools(persona).live,
     middlewareFor: (id) => [
       memoryMiddleware(memory, id, { tokenBudget: config.memory.recallTokenBudget, logger }),
       ...(isProgressPort(outbox) ? [progressMiddleware(id, outbox, { afterMs: config.orchestrator.progressAfterSeconds * 1000 })] : []),

@@ -122,6 +122,13 @@ export async function main(argv: string[]): Promise<void> {
       await auditCommand(opts);
     });
 
+  common(program.command('mcp').description('the team as an MCP server on stdin/stdout (for Claude Desktop, Claude Code, Cursor), relayed to a running server'))
+    .option('-u, --url <url>', 'the running server (default: $PANTHEON_URL, else the one recorded in the data dir, else http://127.0.0.1:$PORT)')
+    .action(async (opts: import('./audit.js').ReadSourceOptions) => {
+      const { mcpStdioCommand } = await import('./mcp/stdio.js');
+      await mcpStdioCommand(opts);
+    });
+
   readOptions(program.command('doctor').description('check the installation: config, data dir, database, sandbox, workspaces, models (exit 1 when something is wrong)'))
     .option('--no-model-check', 'do not send the models the short conformance check (a few small requests each)')
     .action(async (opts: import('./doctor.js').DoctorCommandOptions) => {

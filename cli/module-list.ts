@@ -27,4 +27,8 @@ export const MODULES: ModuleFactory[] = [
     ({ config }) => config.infra.hosts.length > 0 || config.infra.schedule.length > 0,
     async () => (await import('../tools/infra/module.js')).infraModule,
   ),
+  lazy(
+    ({ config }) => Object.keys(config.mcp.servers).length > 0,
+    async () => (await import('../tools/mcp/module.js')).mcpModule,
+  ),
 ];

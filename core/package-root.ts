@@ -35,3 +35,16 @@ function readPackageName(file: string): string | undefined {
     return undefined;
   }
 }
+
+let version: string | undefined;
+
+/** Pantheon's version, from its package.json (what it tells the MCP servers and clients it meets). */
+export function pantheonVersion(): string {
+  if (version) return version;
+  try {
+    version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    version = '0.0.0';
+  }
+  return version;
+}

@@ -22,6 +22,8 @@ export interface TeamDeps {
   modelFor: (persona: Pick<Persona, 'id' | 'model' | 'fallbackModels' | 'reasoning'>) => BaseChatModel;
   /** The persona's granted tools (chat, github, ...), built with its own credentials only. */
   toolsFor: (persona: Persona) => PantheonTool[];
+  /** The persona's tools known only at run time (its `mcp:<server>` groups), if it has any. */
+  liveToolsFor?: (persona: Persona) => (() => Promise<{ tools: PantheonTool[]; problems: string[] }>) | undefined;
   guard: ToolGuard;
   ledger: WorkLedger;
   outbox: OutboxPort;
@@ -49,7 +51,19 @@ export function buildTeam(deps: TeamDeps) {
     const tools: StructuredToolInterface[] = guarded(deps.toolsFor(persona), persona.id);
     if (persona.tools.includes('handoff')) tools.push(createHandoffTool(persona.id, roster), ...guarded(work, persona.id));
     const model = deps.modelFor(persona);
+    const live = deps.liveToolsFor?.(persona);
+    // Each live tool list is wrapped once (the model's tool binding is kept per list).
+    const wrapped = new WeakMap<PantheonTool[], StructuredToolInterface[]>();
+    const liveTools = live
+      ? async () => {
+          const { tools: found, problems } = await live();
+          let lc = wrapped.get(found);
+          if (!lc) wrapped.set(found, (lc = guarded(found, persona.id)));
+          return { tools: lc, notes: problems };
+        }
+      : undefined;
     return {
+      liveTools,
       id: persona.id,
       name: persona.name,
       model,

@@ -19,7 +19,7 @@ const REASON_DESCRIPTION = 'Why you are calling this tool, in one sentence; show
  * guard. The schema gains an optional `reason` argument (unless the tool has its own).
  */
 export function toLangChainTool(tool: PantheonTool, guard: ToolGuard, persona?: string): StructuredToolInterface {
-  const { schema, addsReason } = withReason(tool.schema);
+  const { schema, addsReason } = tool.jsonSchema ? withReasonJson(tool.jsonSchema) : withReason(tool.schema);
   return lcTool(
     async (input: unknown, config: ToolRunnableConfig) => {
       // Tools are built per persona: the persona they belong to is the caller, whatever run they are in.
@@ -38,6 +38,14 @@ export function toLangChainTool(tool: PantheonTool, guard: ToolGuard, persona?: 
     },
     { name: tool.name, description: tool.description, schema: schema as z.ZodObject },
   ) as unknown as StructuredToolInterface;
+}
+
+/** The same for a JSON Schema (an MCP server's tool): `reason` joins its properties, unless it has its own. */
+function withReasonJson(schema: Record<string, unknown>): { schema: Record<string, unknown>; addsReason: boolean } {
+  const properties = (schema.properties && typeof schema.properties === 'object' ? schema.properties : {}) as Record<string, unknown>;
+  if (schema.type !== undefined && schema.type !== 'object') return { schema, addsReason: false };
+  if (Object.hasOwn(properties, REASON_ARG)) return { schema, addsReason: false };
+  return { schema: { ...schema, type: 'object', properties: { ...properties, [REASON_ARG]: { type: 'string', description: REASON_DESCRIPTION } } }, addsReason: true };
 }
 
 function withReason(schema: z.ZodType): { schema: z.ZodType; addsReason: boolean } {

@@ -96,7 +96,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   const team = await loadPersonas({ dir: personasDir, env, cwd });
   if (team.fallbackReason) notices.push(team.fallbackReason);
 
-  checkTeamReferences(config, team.personas, shown, { defaultPersonaExplicit: hasDefaultPersona(value) });
+  checkTeamReferences(config, team.personas, shown, { defaultPersonaExplicit: hasDefaultPersona(value), personaFiles: team.files });
   registerConfigSecrets(config, team.personas);
 
   return {
@@ -212,6 +212,8 @@ function resolveInfraPaths(config: PantheonConfig, baseDir: string): void {
   for (const host of config.infra.hosts) if (host.privateKey) host.privateKey = expandPath(host.privateKey, baseDir);
 }
 
+/** An environment variable whose value is a secret, by its name (as `registerEnvSecrets` decides). */
+const SECRET_NAME = /(TOKEN|SECRET|API_KEY|PASSWORD|PRIVATE_KEY)/i;
 const SECRET_KEYS = new Set(['token', 'botToken', 'appToken', 'apiKey', 'webhookSecret', 'signingSecret']);
 
 /** Tells the logger every secret value it must never print. */
@@ -227,6 +229,11 @@ function registerConfigSecrets(config: PantheonConfig, personas: Persona[]): voi
   };
   walk(config);
   walk(personas);
+  // What an MCP server is given to authenticate is as secret as a token: its headers, and the variables named like secrets.
+  for (const server of Object.values(config.mcp.servers)) {
+    if (server.kind === 'http') for (const value of Object.values(server.headers)) registerSecret(value);
+    else for (const [name, value] of Object.entries(server.env)) if (SECRET_NAME.test(name)) registerSecret(value);
+  }
   for (const url of [config.database.url, config.redis.url]) {
     try {
       if (url) registerSecret(decodeURIComponent(new URL(url).password));

@@ -15,7 +15,20 @@ const ROLES = ['pm', 'developer', 'reviewer', 'ops', 'custom'] as const;
 
 /** Tool groups a persona can be granted; each maps to a tool factory under tools/. */
 const TOOL_GROUPS = ['github', 'workspace', 'memory', 'handoff', 'infra', 'chat'] as const;
-export type ToolGroup = (typeof TOOL_GROUPS)[number];
+/** A built-in group, or `mcp:<server>`: the tools of an MCP server configured under `mcp.servers` in pantheon.yaml. */
+export type ToolGroup = (typeof TOOL_GROUPS)[number] | `mcp:${string}`;
+const toolGroupSchema = z.union(
+  [
+    z.enum(TOOL_GROUPS),
+    z
+      .string()
+      .regex(/^mcp:[a-z0-9][a-z0-9-]*$/)
+      .transform((group) => group as `mcp:${string}`),
+  ],
+  {
+    error: `expected one of ${TOOL_GROUPS.join(', ')}, or "mcp:<server>" naming a server of mcp.servers in pantheon.yaml`,
+  },
+);
 
 export const personaSchema = z.strictObject({
   id: z.string().regex(PERSONA_ID, 'expected lowercase letters, digits and "-", starting with a letter (e.g. "apollo")'),
@@ -27,7 +40,7 @@ export const personaSchema = z.strictObject({
   /** What a reviewer looks for (e.g. "security"); free text, shown in the prompt. */
   lens: text().optional(),
   tools: z
-    .array(z.enum(TOOL_GROUPS))
+    .array(toolGroupSchema)
     .default([])
     .transform((tools) => [...new Set(tools)]),
   prompt: text(),

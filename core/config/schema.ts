@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { boolean, httpUrl, integer, nonNegative, port, positiveInt, postgresUrl, redisUrl, text } from './coerce.js';
 import { bindingChannelSchema, channelsSchema, humanSchema, webhookBodyKbSchema } from './platforms.js';
+import { mcpSchema } from './mcp.js';
 import { policySchema } from './policy.js';
 import { infraCheckSchema, intervalSchema, schedulesSchema } from './schedules.js';
 
@@ -333,6 +334,8 @@ export const pantheonConfigSchema = z.strictObject({
   channels: z.lazy(channelsSchema).prefault({}),
   infra: infraSchema.prefault({}),
   sandbox: sandboxSchema.prefault({}),
+  /** MCP servers personas may use as `mcp:<name>` tool groups (docs/mcp.md). */
+  mcp: mcpSchema.prefault({}),
   workspaces: workspacesSchema.prefault({}),
   console: z.strictObject({ token: text().optional() }).prefault({}),
   /** Pacing of posts per platform (defaults: each platform's published limits; orchestrator/rate-limiter.ts). */

@@ -1,12 +1,13 @@
 import type { Persona } from './persona-schema.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import type { PantheonConfig } from './schema.js';
+import { mcpGroupServer } from './mcp.js';
 
 /**
  * Checks that pantheon.yaml and the persona files agree: bindings name real personas,
  * humans are not confused with personas, names are unique. Reports every problem found.
  */
-export function checkTeamReferences(config: PantheonConfig, personas: Persona[], file: string, opts: { defaultPersonaExplicit: boolean }): void {
+export function checkTeamReferences(config: PantheonConfig, personas: Persona[], file: string, opts: { defaultPersonaExplicit: boolean; personaFiles?: ReadonlyMap<string, string> }): void {
   const ids = new Set(personas.map((p) => p.id));
   const team = personas.map((p) => p.id).join(', ') || '(no personas)';
   const problems: ConfigProblem[] = [];
@@ -58,4 +59,21 @@ export function checkTeamReferences(config: PantheonConfig, personas: Persona[],
 
   const [first, ...rest] = problems;
   if (first) throw new ConfigError(file, first.path, first.problem, rest);
+  checkMcpGroups(config, personas, opts.personaFiles);
+}
+
+/** Every `mcp:<server>` a persona lists names a server of `mcp.servers`; reported in the persona's file. */
+function checkMcpGroups(config: PantheonConfig, personas: Persona[], files: ReadonlyMap<string, string> | undefined): void {
+  const servers = Object.keys(config.mcp.servers);
+  for (const persona of personas) {
+    const problems: ConfigProblem[] = [];
+    persona.tools.forEach((group, i) => {
+      const server = mcpGroupServer(group);
+      if (server !== undefined && !Object.hasOwn(config.mcp.servers, server)) {
+        problems.push({ path: `tools[${i}]`, problem: `no MCP server named "${server}" in mcp.servers of pantheon.yaml (configured: ${servers.join(', ') || 'none'})` });
+      }
+    });
+    const [first, ...rest] = problems;
+    if (first) throw new ConfigError(files?.get(persona.id) ?? `persona ${persona.id}`, first.path, first.problem, rest);
+  }
 }

@@ -14,7 +14,7 @@ import type { NotifierPort } from '../chat/notices.js';
 import type { ScheduleConfig } from '../config/schedules.js';
 import type { Metrics } from '../metrics.js';
 import type { JobQueue } from '../queue/types.js';
-import type { ToolGroupFactory } from '../tools/types.js';
+import type { LiveToolGroup, ToolGroupFactory } from '../tools/types.js';
 
 /**
  * The module contract. Every optional part of Pantheon (a chat platform, GitHub, infra) is a
@@ -86,6 +86,8 @@ export interface PantheonModule {
   toolGroups?: Record<string, ToolGroupFactory>;
   /** Scheduled work of the kinds this module runs (orchestrator/schedules/ calls it). */
   scheduled?: ScheduledWork;
+  /** Tool groups whose tools are known only at run time (`mcp:<server>`), by group name. */
+  liveToolGroups?: Record<string, LiveToolGroup>;
   /** Webhook and API routes, registered before the server listens (role 'all' only). */
   routes?(http: FastifyInstance): void;
   /**

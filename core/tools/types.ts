@@ -37,6 +37,11 @@ export interface PantheonTool<S extends z.ZodType = z.ZodType> {
   description: string;
   risk: RiskClass;
   schema: S;
+  /**
+   * The arguments as JSON Schema, when the tool comes with one rather than a zod schema (an MCP
+   * server's tool): offered to the model and checked as given; `schema` then only types `run`.
+   */
+  jsonSchema?: Record<string, unknown>;
   /** Argument names whose values are secrets: masked in approvals, audit and logs. */
   secretArgs?: string[];
   /** A human approves every call, whatever the policy says (a `deny` still refuses). E.g. merging a PR. */
@@ -73,3 +78,17 @@ export interface ToolContext {
 
 /** A tool group (`chat`, `github`, ...): builds the tools it grants to one persona. */
 export type ToolGroupFactory = (ctx: ToolContext) => PantheonTool[];
+
+/**
+ * A tool group whose tools are known only at run time, from what serves them (an MCP server): asked
+ * before each model call of a persona that lists it, so tools the server adds or removes
+ * (`tools/list_changed`) reach the model at its next step. The first ask may start the server.
+ */
+export interface LiveToolGroup {
+  /**
+   * The tools now, the same array while they have not changed. Throws with a message for the
+   * persona and the operator (what failed, what to fix) when they cannot be had; the persona's
+   * other tools keep working.
+   */
+  tools(ctx: ToolContext): Promise<PantheonTool[]>;
+}

@@ -133,6 +133,12 @@ export class ApprovalStore {
     return rows.map(toApproval).sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime());
   }
 
+  /** Every open request, oldest first (at most `limit`). */
+  async pending(limit = 100): Promise<Approval[]> {
+    const { rows } = await this.pool.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE status = 'pending' AND expires_at > now() ORDER BY requested_at, id LIMIT $1`, [limit]);
+    return rows.map(toApproval);
+  }
+
   /** Open requests in a thread, oldest first. */
   async pendingForThread(thread: string): Promise<Approval[]> {
     const { rows } = await this.pool.query<ApprovalRow>(

@@ -105,7 +105,7 @@ export async function takeModelTurn(input: ModelTurnInput): Promise<ModelTurn> {
       return { messages: [await continued(answer, spec)], calls: [], again: false, repairs: 0 };
     }
 
-    const checked = await checkToolCalls(answer, persona.tools, { cutOff });
+    const checked = await checkToolCalls(answer, await agent.tools(), { cutOff });
     if (!checked.rejected.length) return { messages: [checked.answer], calls: checked.valid, again: false, repairs: 0 };
     const repairs = input.repairs + 1;
     if (repairs > maxRepairs) {

@@ -19,6 +19,12 @@ export interface PersonaAgent {
   name: string;
   model: BaseChatModel;
   tools: StructuredToolInterface[];
+  /**
+   * Tools known only at run time (an MCP server's), asked before each model step and for a tool
+   * call `tools` does not have: the same array while they are unchanged. `notes` say which are
+   * unavailable and why; the model is told them with its system prompt.
+   */
+  liveTools?: () => Promise<{ tools: StructuredToolInterface[]; notes: string[] }>;
   systemPrompt: string;
   /** Post the model's thinking (reasoning) with its answer; left out, only the answer is posted. */
   showReasoning?: boolean;
@@ -61,6 +67,8 @@ export interface ToolTaskInput {
 export interface CompiledPersona {
   /** Calls the model through the middleware; the answer is stamped with the persona's id. */
   callModel(messages: BaseMessage[], config: LangGraphRunnableConfig): Promise<AIMessage>;
+  /** The tools the model is offered now: its own, and its live ones (an MCP server's) as last listed. */
+  tools(): Promise<StructuredToolInterface[]>;
   /** Runs one tool call: a ToolMessage, or the tool's Command (a handoff). Interrupts pass through. */
   runTool(call: ToolCall, config: LangGraphRunnableConfig): Promise<ToolMessage | Command>;
 }
@@ -72,7 +80,17 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
   }
   const byName = new Map(agent.tools.map((t) => [t.name, t]));
   const systemMessage = new SystemMessage(agent.systemPrompt);
-  const bindings = new Map<StructuredToolInterface[], Runnable>();
+  // Keyed by the tool array: a live tool list that changed is a new array, and the old binding goes with the old array.
+  const bindings = new WeakMap<StructuredToolInterface[], Runnable>();
+  const withLive = new WeakMap<StructuredToolInterface[], StructuredToolInterface[]>();
+  const currentTools = async (): Promise<{ tools: StructuredToolInterface[]; notes: string[] }> => {
+    if (!agent.liveTools) return { tools: agent.tools, notes: [] };
+    const live = await agent.liveTools();
+    if (!live.tools.length) return { tools: agent.tools, notes: live.notes };
+    let tools = withLive.get(live.tools);
+    if (!tools) withLive.set(live.tools, (tools = [...agent.tools, ...live.tools]));
+    return { tools, notes: live.notes };
+  };
   const bound = (model: BaseChatModel, tools: StructuredToolInterface[]) => {
     if (!tools.length || !model.bindTools) return model;
     if (model !== agent.model) return model.bindTools(tools);
@@ -124,8 +142,13 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
   };
 
   return {
+    tools: async () => (await currentTools()).tools,
+
     async callModel(messages, config) {
-      const answer = await chain(config)({ model: agent.model, messages, systemMessage, systemPrompt: agent.systemPrompt, tools: agent.tools, state: { messages }, runtime: runtimeOf(config) });
+      const { tools, notes } = await currentTools();
+      const prompt = notes.length ? `${agent.systemPrompt}\n\n${notes.join('\n')}` : agent.systemPrompt;
+      const system = notes.length ? new SystemMessage(prompt) : systemMessage;
+      const answer = await chain(config)({ model: agent.model, messages, systemMessage: system, systemPrompt: prompt, tools, state: { messages }, runtime: runtimeOf(config) });
       answer.name = agent.id;
       answer.lc_kwargs.name = agent.id;
       return answer;
@@ -133,7 +156,8 @@ export function compilePersona(agent: PersonaAgent): CompiledPersona {
 
     async runTool(call, config) {
       try {
-        return await toolChain(config)({ toolCall: call, tool: byName.get(call.name), state: {}, runtime: runtimeOf(config) });
+        const tool = byName.get(call.name) ?? (agent.liveTools ? (await currentTools()).tools.find((t) => t.name === call.name) : undefined);
+        return await toolChain(config)({ toolCall: call, tool, state: {}, runtime: runtimeOf(config) });
       } catch (err) {
         // An approval's interrupt (and any other graph signal) must reach the graph.
         if (isGraphBubbleUp(err)) throw err;

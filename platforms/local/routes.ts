@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { storableText } from '../../core/db/storable-text.js';
-import { deliverInbound } from '../../core/chat/inbound.js';
 import type { IngressSink } from '../../core/chat/types.js';
 import { HttpError } from '../../core/http/errors.js';
 import type { Metrics } from '../../core/metrics.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
-import { CONVERSATION_NAME_RULE, encodeLocalThreadId, isConversationName } from './thread-id.js';
+import { CONVERSATION_NAME_RULE, isConversationName } from './thread-id.js';
+import { acceptLocalMessage } from './accept.js';
 
 /** Strings as they will be stored (NUL removed, lone surrogates replaced: see storable-text.ts), then checked. */
 const stored = (schema: z.ZodType<string>) => z.preprocess((v) => (typeof v === 'string' ? storableText(v) : v), schema);
@@ -47,29 +46,9 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
       return badRequest(reply, `${issue.path.join('.') || 'body'}: ${issue.message}`);
     }
     const { text, user } = parsed.data;
-    const id = `local:${conversation}:${parsed.data.id ?? randomUUID()}`;
-    // Recorded and queued by the ingress, shown in the chat in between: once recorded, it is
-    // answered whatever happens next. A retried POST (same id) shows what a failed first try did not.
-    let shown = false;
-    const show = async () => {
-      await store.append({ id, conversation, role: 'user', author: user, text });
-      shown = true;
-    };
-    const stored = await deliverInbound(
-      ingress,
-      {
-        id,
-        platform: 'local',
-        threadId: encodeLocalThreadId(conversation),
-        author: { id: user, name: user },
-        text,
-        receivedAt: new Date().toISOString(),
-      },
-      { recorded: show, redelivery: 'platform', logger: req.log, metrics: opts.metrics },
-    );
+    const { id, stored } = await acceptLocalMessage({ store, ingress, logger: req.log, metrics: opts.metrics }, { conversation, user, text, clientId: parsed.data.id });
     // Not stored: the client is told to send it again (the same `id` is taken once).
-    if (!stored.ack) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
-    if (!shown) await show();
+    if (!stored) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
     return reply.code(202).send({ id });
   });
 
