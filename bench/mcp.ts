@@ -49,20 +49,23 @@ async function main() {
     audit: app.team.audit,
     logger,
   });
+  // The same path without the audit write: says how much of the figure is the database round trip.
+  const unaudited = new ToolGuard({ policy: { ...app.loaded.config.policy, tools: { mcp__everything__echo: 'allow' } }, approvals: { hasApprovers: () => false } as never, logger });
   const tools = await mcpToolGroup(connection).tools({} as never);
   const echo = tools.find((t) => t.name === 'mcp__everything__echo');
   if (!echo) throw new Error(`server-everything has no echo tool: ${tools.map((t) => t.name).join(', ')}`);
   const lcEcho: StructuredToolInterface = toLangChainTool(echo, guard, 'apollo');
+  const lcUnaudited: StructuredToolInterface = toLangChainTool(echo, unaudited, 'apollo');
 
   const direct = new Client({ name: 'bench', version: '1' }, { capabilities: {} });
   await direct.connect(new StdioClientTransport({ command: SERVER, args: ['stdio'], stderr: 'ignore' }));
 
   let n = 0;
-  const viaPantheon = async () => {
+  const viaPantheon = async (tool = lcEcho) => {
     const id = `call_${++n}`;
     const t0 = performance.now();
     const out = await withRun({ runId: 'bench-run', persona: 'apollo' }, () =>
-      lcEcho.invoke({ id, name: echo.name, args: { message: 'ping' }, type: 'tool_call' }, {
+      tool.invoke({ id, name: echo.name, args: { message: 'ping' }, type: 'tool_call' }, {
         toolCall: { id, name: echo.name, args: { message: 'ping' } },
         configurable: { thread_id: 'local:bench' },
       } as never),
@@ -85,21 +88,18 @@ async function main() {
   }
   const pantheon: number[] = [];
   const sdk: number[] = [];
+  const noAudit: number[] = [];
   for (let i = 0; i < iterations; i++) {
-    // Alternate which goes first, so neither always runs on a warmer machine.
-    if (i % 2) {
-      pantheon.push(await viaPantheon());
-      sdk.push(await viaSdk());
-    } else {
-      sdk.push(await viaSdk());
-      pantheon.push(await viaPantheon());
-    }
+    // Rotate which goes first, so none always runs on a warmer machine.
+    const round = [() => viaPantheon().then((ms) => pantheon.push(ms)), () => viaSdk().then((ms) => sdk.push(ms)), () => viaPantheon(lcUnaudited).then((ms) => noAudit.push(ms))];
+    for (let k = 0; k < round.length; k++) await round[(i + k) % round.length]!();
   }
   const p50 = (v: number[]) => percentile(v, 50);
   console.log(`MCP tool call (server-everything echo over stdio), ${iterations} calls each, ${external ? 'Postgres' : 'PGlite'} audit:`);
   console.log(`  direct SDK client     p50 ${fmt(p50(sdk))} ms   p90 ${fmt(percentile(sdk, 90))} ms`);
   console.log(`  through Pantheon      p50 ${fmt(p50(pantheon))} ms   p90 ${fmt(percentile(pantheon, 90))} ms`);
   console.log(`  added by Pantheon     p50 ${fmt(p50(pantheon) - p50(sdk))} ms (target < 5 ms)`);
+  console.log(`  the same without the audit write: p50 ${fmt(p50(noAudit))} ms, ${fmt(p50(noAudit) - p50(sdk))} ms added`);
   await direct.close();
   await connection.close();
   await app.stop();
