@@ -1,9 +1,47 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { McpServerConfig } from '../../core/config/mcp.js';
 import { McpConnection } from '../../tools/mcp/connection.js';
 import { REPO_ROOT } from '../support/pantheon-process.js';
+import { SandboxUnavailableError } from '../../tools/sandbox/types.js';
+
+const EVERYTHING = join(REPO_ROOT, 'node_modules', '.bin', 'mcp-server-everything');
+const LOOPBACK_ONLY = join(REPO_ROOT, 'test', 'fakes', 'mcp', 'loopback-only.ts');
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** server-everything over HTTP (`streamableHttp` or the older `sse`), on the loopback interface only. */
+async function everythingOverHttp(mode: 'streamableHttp' | 'sse', port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', LOOPBACK_ONLY, EVERYTHING, mode], { env: { PATH: process.env.PATH, PORT: String(port) }, cwd: REPO_ROOT, stdio: 'ignore' });
+  for (let i = 0; i < 300; i++) {
+    if (
+      await fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server-everything (${mode}) did not start`);
+}
+const stopped = (child: ChildProcess) =>
+  new Promise<void>((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGKILL');
+  });
+const http = (url: string): McpServerConfig => ({ kind: 'http', url, headers: {}, transport: 'auto', risk: {}, timeoutSeconds: 60, maxOutputChars: 20_000 });
 
 const FAKE = join(REPO_ROOT, 'test', 'fakes', 'mcp', 'changing-tools.ts');
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -59,5 +97,43 @@ describe('an MCP server connection', () => {
     await assert.rejects(conn.tools(), /could not be started/);
     assert.ok(Date.now() - t0 >= 900, 'it waited for the backoff');
     await assert.rejects(conn.tools(), /is down .*tries to start it again in \d+ s|could not be started/);
+  });
+
+  it('sandbox: true with no working sandbox: the server is not started, and the message says why', async () => {
+    const conn = new McpConnection('boxed', stdio(process.execPath, ['--import', 'tsx', FAKE], { sandbox: true }), {
+      ...deps,
+      sandbox: async () => ({ warnings: [], problem: new SandboxUnavailableError('bubblewrap is not installed') }),
+    });
+    open.push(conn);
+    await assert.rejects(conn.tools(), /the MCP server "boxed" could not be started: it is configured with sandbox: true and no sandbox can run it here: bubblewrap is not installed/);
+    assert.equal(conn.pid(), undefined);
+  });
+
+  it('HTTP, transport auto: a server that speaks only the older SSE transport is reached over SSE', async () => {
+    const port = await freePort();
+    const server = await everythingOverHttp('sse', port);
+    try {
+      const conn = connect('legacy', http(`http://127.0.0.1:${port}/sse`));
+      assert.ok((await conn.tools()).tools.some((t) => t.name === 'echo'));
+      assert.match(JSON.stringify(await conn.call('echo', { message: 'over sse' }, 10_000)), /over sse/);
+    } finally {
+      await stopped(server);
+    }
+  });
+
+  it('HTTP: when the server restarts, the call that finds it gone fails with the server named, and the next one reconnects', async () => {
+    const port = await freePort();
+    let server = await everythingOverHttp('streamableHttp', port);
+    try {
+      const conn = connect('web', http(`http://127.0.0.1:${port}/mcp`));
+      assert.match(JSON.stringify(await conn.call('echo', { message: 'first' }, 10_000)), /first/);
+      await stopped(server);
+      server = await everythingOverHttp('streamableHttp', port);
+      // Its session is gone with the old process: this call is refused, and the connection is dropped.
+      await assert.rejects(conn.call('echo', { message: 'lost' }, 10_000), /the MCP server "web" failed/);
+      assert.match(JSON.stringify(await conn.call('echo', { message: 'again' }, 10_000)), /again/);
+    } finally {
+      await stopped(server);
+    }
   });
 });
