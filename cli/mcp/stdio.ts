@@ -14,6 +14,10 @@ import { MCP_PATH } from './http-route.js';
 export async function mcpStdioCommand(opts: ReadSourceOptions): Promise<void> {
   const base = await findServer(opts);
   if (!base) throw new CommandError('no running Pantheon found: start one with `pantheon start`, or give its address with --url (or PANTHEON_URL)');
+  // Said now, in one line, rather than as an error on the client's first request.
+  const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) }).catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+  if (typeof health === 'string') throw new CommandError(`cannot reach Pantheon at ${base} (${health}); is \`pantheon start\` running?`);
+  await health.body?.cancel();
   const upstream = new StreamableHTTPClientTransport(new URL(`${base}${MCP_PATH}`), { requestInit: { headers: authorization() } });
   const local = new StdioServerTransport();
   let closing = false;

@@ -279,6 +279,17 @@ describe('MCP: personas use the tools of MCP servers, and Pantheon is an MCP ser
       );
       const read = (await client.callTool({ name: 'read_conversation', arguments: { thread: 'from-claude' } })) as { content: Array<{ text: string }> };
       assert.match(read.content[0]!.text, /\[apollo\] Four, as always\./);
+      // A call waiting for a human shows in list_pending_approvals; approving stays in chat.
+      fake.enqueue({ toolCalls: [{ name: 'mcp__files__create_directory', args: { path: join(shared, 'pending-dir'), reason: 'for the listing' } }] }, { text: 'Not made.' });
+      await postMessage(app.url, 'mcp-pending', { text: '@apollo make pending-dir', user: 'alice' });
+      const request = await waitForMessage(app.url, 'mcp-pending', (m) => m.role === 'system' && /Approval needed/.test(m.text), 60_000);
+      const id = approvalIdIn(request.text)!;
+      const pending = (await client.callTool({ name: 'list_pending_approvals', arguments: {} })) as { content: Array<{ text: string }> };
+      assert.match(pending.content[0]!.text, new RegExp(`\\[${id}\\] apollo wants to run mcp__files__create_directory \\(write\\) in local:mcp-pending: for the listing`));
+      await postMessage(app.url, 'mcp-pending', { text: `deny ${id}`, user: 'jeff' });
+      await waitForMessage(app.url, 'mcp-pending', (m) => m.text === 'Not made.', 60_000);
+      assert.match(((await client.callTool({ name: 'list_pending_approvals', arguments: {} })) as { content: Array<{ text: string }> }).content[0]!.text, /No approvals are pending/);
+      assert.match(((await client.callTool({ name: 'list_work', arguments: {} })) as { content: Array<{ text: string }> }).content[0]!.text, /^Nothing in flight\.$/);
       const refused = (await client.callTool({ name: 'ask_persona', arguments: { persona: 'apollo', message: 'approve abc123' } })) as { content: Array<{ text: string }>; isError?: boolean };
       assert.equal(refused.isError, true);
       assert.match(refused.content[0]!.text, /for people in chat/);
