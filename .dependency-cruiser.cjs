@@ -2,6 +2,7 @@
  * The layering of docs/architecture.md, checked (`npm run check:deps`; test/architecture/layering.test.ts runs it in `npm test`, and proves it fails on a wrong import):
  *
  *   cli (composition root)
+ *    └ web (the console's server side: sign-in, the views' API, the built app)
  *    └ orchestrator ─ platforms ─ tools ─ memory ─ agents
  *        └ github (client, identities, ledger sync) └ ledger (work items)
  *            └ personas (data) └ core (config, db, http, queue, chat contracts)
@@ -74,8 +75,15 @@ module.exports = {
       name: 'orchestrator-below-cli',
       comment: 'cli/ is the composition root: nothing imports it.',
       severity: 'error',
-      from: { path: '^(core|personas|ledger|github|agents|memory|tools|platforms|orchestrator)/' },
+      from: { path: '^(core|personas|ledger|github|agents|memory|tools|platforms|orchestrator|web)/' },
       to: { path: '^cli/' },
+    },
+    {
+      name: 'web-below-cli-only',
+      comment: 'web/ (the console\'s server side) reads every part; only the composition root uses it.',
+      severity: 'error',
+      from: { path: '^(core|personas|ledger|github|agents|memory|tools|platforms|orchestrator)/' },
+      to: { path: '^web/' },
     },
     {
       name: 'no-folder-cycles',

@@ -9,7 +9,7 @@ import { migrate, migrationsCurrent } from '../core/db/migrate.js';
 import { createLeases } from '../core/leases/index.js';
 import { readiness } from '../core/http/readiness.js';
 import { secureDataDir } from '../core/private-data-dir.js';
-import { removeServerRecord, writeServerRecord } from '../core/server-record.js';
+import { liveServerRecord, removeServerRecord, writeServerRecord } from '../core/server-record.js';
 import { createQueue, watchQueueDepth, type JobQueue } from '../core/queue/index.js';
 import { createHttpServer, ensureConsoleToken, listen } from '../core/http/index.js';
 import type { ChatStore } from '../platforms/local/store.js';
@@ -41,6 +41,8 @@ import { Notifier } from '../orchestrator/notify/notifier.js';
 import { mentionNotices } from '../orchestrator/notify/mentions.js';
 import { registerScheduleRoutes, Scheduler, ScheduleStore } from '../orchestrator/schedules/index.js';
 import type { ScheduledWork } from '../core/modules/types.js';
+import { ConsoleSessions, loginCommand, QueueDepthSamples, registerWebConsole } from '../web/index.js';
+import { serverDoctor } from './doctor.js';
 
 export interface StartOptions {
   configPath?: string;
@@ -150,6 +152,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     const queue = createQueue({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger });
     stops.push(() => queue.close());
 
+    // Console sign-in (web/): one-time login links and sessions, in the database.
+    const sessions = new ConsoleSessions(db.pool, config.humans, { linkMinutes: config.console.loginLinkMinutes, sessionHours: config.console.sessionHours });
+    let url: string | undefined;
+    // Where people reach the console: for login links made here (`/login`) and by the API.
+    const baseUrl = () => config.console.publicUrl ?? url ?? liveServerRecord(config.dataDir)?.url ?? `http://127.0.0.1:${config.server.port}`;
     let http: FastifyInstance | undefined;
     let consoleToken: string | undefined;
     if (role === 'all') {
@@ -162,6 +169,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         bodyLimitBytes: config.server.bodyLimitBytes,
         unverifiedBodyBudgetBytes: config.server.limits.unverifiedBodyBudgetMb * MB,
         consoleToken,
+        sessions,
         allowedHosts: config.server.allowedHosts,
         ready: () => ready,
         healthDetails: () => ({ personas: personas.length, queue: queue?.kind, database: db?.kind }),
@@ -192,6 +200,16 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       audit: new AuditLog(db.pool),
       commands: new ChatCommands(),
     };
+    shared.commands.register(
+      loginCommand({
+        sessions,
+        humans: shared.approvers,
+        addressOn: (platform, human) => shared.approvers.addressOn(platform, human),
+        outbox,
+        baseUrl,
+        linkMinutes: config.console.loginLinkMinutes,
+      }),
+    );
     // The local chat, then the optional parts (chat platforms, GitHub, infra): each adds adapters, routes, tools and commands.
     const modules: PantheonModule[] = [];
     const moduleContext: ModuleContext = {
@@ -310,10 +328,9 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     const unwatch = watchQueueDepth(queue, [INGRESS_QUEUE, OUTBOX_QUEUE], metrics.queueDepth, 5000);
     stops.push(async () => unwatch());
 
-    let url: string | undefined;
     if (http) {
       const { limits } = config.server;
-      registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger, pool: db.pool });
+      registerConsoleRoutes(http, { audit: team.audit, ledger: team.ledger, pool: db.pool, githubWebUrl: githubWebUrl(config.github.apiUrl) });
       registerPruneRoutes(http, {
         pool: db.pool,
         retention: config.retention,
@@ -335,6 +352,29 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       });
       registerMcpRoute(http, teamPort);
       for (const mod of modules) mod.routes?.(http);
+      const depth = new QueueDepthSamples(queue, [INGRESS_QUEUE, OUTBOX_QUEUE]);
+      const stopSampling = depth.start();
+      stops.push(async () => stopSampling());
+      registerWebConsole(http, {
+        loaded,
+        env,
+        pool: db.pool,
+        sessions,
+        baseUrl,
+        chat: { store, ingress: ingress.accept, metrics },
+        approvals: { list: (q) => team.approvals.list(q), decide: (command, human) => team.desk.decideFromConsole(command, human) },
+        humans: shared.approvers,
+        transcript: async (thread) => {
+          const tuple = await checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } });
+          return (tuple?.checkpoint.channel_values as { messages?: unknown[] } | undefined)?.messages;
+        },
+        depth,
+        doctor: () => serverDoctor(loaded, db.pool, db.kind, env),
+        consoleDir: env.PANTHEON_CONSOLE_DIR,
+      });
+      const pruneSessions = setInterval(() => void sessions.prune().catch((err) => logger.warn({ err }, 'pruning console sessions failed')), 3_600_000);
+      pruneSessions.unref();
+      stops.push(async () => clearInterval(pruneSessions));
       const host = opts.host ?? config.server.host ?? '127.0.0.1';
       ({ url } = await listen(http, { host, port: config.server.port }));
     }
@@ -376,4 +416,11 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     await stop();
     throw err;
   }
+}
+
+/** GitHub's web address for its API address: api.github.com is github.com; an Enterprise `/api/v3` root is its host. */
+function githubWebUrl(apiUrl: string): string {
+  const u = new URL(apiUrl);
+  if (u.hostname === 'api.github.com') return 'https://github.com';
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/api\/v3\/?$/, '').replace(/\/+$/, '')}`;
 }

@@ -66,6 +66,32 @@ export async function doctorCommand(opts: DoctorCommandOptions, out: NodeJS.Writ
   }
 }
 
+/**
+ * What the doctor can check from inside a running server (the console's Settings): the same
+ * sections, with the server's own database connection, and models named rather than asked.
+ */
+export async function serverDoctor(loaded: LoadedConfig, pool: pg.Pool, databaseKind: string, env: NodeJS.ProcessEnv): Promise<{ ok: boolean; sections: Section[] }> {
+  const database: Fact[] = [];
+  try {
+    await pool.query('SELECT 1');
+    database.push(ok(`database: ${databaseKind === 'pglite' ? `embedded (PGlite) in ${join(loaded.config.dataDir, 'pgdata')}` : 'PostgreSQL'}, answers`), await pgvectorFact(pool));
+  } catch (err) {
+    database.push(fail(`database: does not answer: ${(err as Error).message}`));
+  }
+  const sections: Section[] = [
+    { title: 'Configuration', facts: configFacts(loaded) },
+    { title: 'Data dir', facts: [await dataDirFact(loaded.config.dataDir)] },
+    { title: 'Database', facts: database },
+    { title: 'Redis', facts: await redisFacts(loaded) },
+    { title: 'Sandbox', facts: await sandboxFacts(loaded) },
+    { title: 'Models', facts: await modelFacts(loaded, env, { check: false }) },
+    { title: 'Platforms', facts: await platformFacts(loaded) },
+  ];
+  const hosts = knownHostsFacts(loaded, env);
+  if (hosts.length) sections.push({ title: 'Infra hosts', facts: hosts });
+  return { ok: exitCodeOf(sections) === 0, sections };
+}
+
 function configFacts(loaded: LoadedConfig): Fact[] {
   const ids = loaded.personas.map((p) => p.id).join(', ');
   return [

@@ -222,6 +222,14 @@ export async function main(argv: string[]): Promise<void> {
       await schedulesCommand(action, name, opts);
     });
 
+  common(program.command('login-link').description('print a one-time sign-in URL for the web console (uses a running server when there is one)'))
+    .argument('<human-id>', 'the id of a human of humans: in pantheon.yaml')
+    .option('-u, --url <url>', 'a running server (default: $PANTHEON_URL, else the server of the data dir, else the database directly)')
+    .action(async (humanId: string, opts: import('./audit.js').ReadSourceOptions) => {
+      const { loginLinkCommand } = await import('./login-link.js');
+      await loginLinkCommand(humanId, opts);
+    });
+
   readOptions(program.command('pairing').description('Telegram chats beyond the allowlist: list requests, approve a code, revoke a chat'))
     .argument('<action>', 'list | approve <code> | revoke <chat id>')
     .argument('[value]', 'the pairing code (approve) or the chat id (revoke)')

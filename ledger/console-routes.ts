@@ -10,7 +10,7 @@ import { registerWorkRoutes } from './routes.js';
  * `GET /api/work`, `GET /api/work/:id`, `GET /api/usage`. It lives here rather than in core/http because the
  * ledger is an orchestrator concept and core/ knows nothing above it.
  */
-export function registerConsoleRoutes(app: FastifyInstance, opts: { audit: AuditLog; ledger: WorkLedger; pool: pg.Pool }): void {
+export function registerConsoleRoutes(app: FastifyInstance, opts: { audit: AuditLog; ledger: WorkLedger; pool: pg.Pool; githubWebUrl?: string }): void {
   registerAuditRoutes(app, { audit: opts.audit });
-  registerWorkRoutes(app, { ledger: opts.ledger, pool: opts.pool });
+  registerWorkRoutes(app, { ledger: opts.ledger, pool: opts.pool, githubWebUrl: opts.githubWebUrl });
 }

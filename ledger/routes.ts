@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { sendError } from '../core/http/errors.js';
 import type { WorkLedger } from './ledger.js';
+import type { WorkItem } from './types.js';
 import { usageReport } from './usage.js';
 
 const name = z.string().trim().min(1).max(256);
@@ -24,8 +25,9 @@ const UsageQueryString = z.object({ days: z.coerce.number().int().min(1).max(366
  * persona and per thread since 00:00 UTC (`days` days back, default today). Under /api, so the
  * console token protects them.
  */
-export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLedger; pool: pg.Pool }): void {
+export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLedger; pool: pg.Pool; githubWebUrl?: string }): void {
   const { ledger } = opts;
+  const withLinks = (item: WorkItem) => ({ ...item, links: workItemLinks(item, opts.githubWebUrl ?? 'https://github.com') });
 
   app.get('/api/usage', async (req, reply) => {
     const parsed = UsageQueryString.safeParse(req.query ?? {});
@@ -41,12 +43,32 @@ export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLed
     }
     const q = parsed.data;
     const items = await ledger.list({ owner: q.owner, thread: q.thread, includeFinished: q.all === '1' || q.all === 'true', limit: q.limit });
-    return { items };
+    return { items: items.map(withLinks) };
   });
 
   app.get<{ Params: { id: string } }>('/api/work/:id', async (req, reply) => {
     const item = await ledger.get(req.params.id);
     if (!item) return sendError(req, reply, 404, 'not_found', `no work item ${req.params.id}`);
-    return { item, events: await ledger.events(item.id) };
+    return { item: withLinks(item), events: await ledger.events(item.id) };
   });
+}
+
+/** Where a work item lives: its issue or PR on GitHub (`gh:owner/repo#12`), and the conversation it was asked in. */
+interface WorkItemLink {
+  kind: 'github' | 'conversation';
+  label: string;
+  url?: string;
+  conversation?: string;
+}
+
+function workItemLinks(item: WorkItem, githubWebUrl: string): WorkItemLink[] {
+  const links: WorkItemLink[] = [];
+  const gh = item.externalRef ? /^gh:([\w.-]+\/[\w.-]+)#(\d+)$/.exec(item.externalRef) : null;
+  if (gh) {
+    // GitHub redirects /issues/N to /pull/N for a pull request.
+    const path = item.kind === 'pull_request' ? 'pull' : 'issues';
+    links.push({ kind: 'github', label: `${gh[1]}#${gh[2]}`, url: `${githubWebUrl.replace(/\/+$/, '')}/${gh[1]}/${path}/${gh[2]}` });
+  }
+  if (item.originThread) links.push({ kind: 'conversation', label: item.originThread, conversation: item.originThread });
+  return links;
 }

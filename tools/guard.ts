@@ -176,6 +176,7 @@ export class ToolGuard {
         approvalId,
         durationMs,
         detail,
+        toolCallId: call.id,
         secretArgNames: tool.secretArgs,
       });
     } catch (err) {

@@ -25,6 +25,8 @@ export interface AuditEntry {
   /** Who decided, for approval decisions. */
   actor: string | null;
   detail: string | null;
+  /** The model's id of the tool call (entries written since migration 0025). */
+  toolCallId: string | null;
 }
 
 export interface ToolCallRecord {
@@ -37,6 +39,8 @@ export interface ToolCallRecord {
   approvalId?: string;
   durationMs: number;
   detail?: string;
+  /** The model's id of the call: links the entry to the call's result in the thread's transcript. */
+  toolCallId?: string;
   /** Argument names this tool declares secret, masked in addition to the secret-looking ones. */
   secretArgNames?: readonly string[];
 }
@@ -60,6 +64,10 @@ export interface AuditQuery {
   outcome?: string;
   approvalId?: string;
   since?: Date;
+  /** Entries before this time. */
+  until?: Date;
+  /** Entries after this id (newest first still): what a live view has not seen yet. */
+  afterId?: number;
   /** Default 100, at most 1000. */
   limit?: number;
 }
@@ -82,9 +90,10 @@ interface AuditRow {
   duration_ms: number | null;
   actor: string | null;
   detail: string | null;
+  tool_call_id: string | null;
 }
 
-const COLUMNS = 'id, at, kind, persona, thread, tool, args, outcome, approval_id, duration_ms, actor, detail';
+const COLUMNS = 'id, at, kind, persona, thread, tool, args, outcome, approval_id, duration_ms, actor, detail, tool_call_id';
 
 /**
  * The append-only record of what the team did (tool calls) and what humans allowed
@@ -106,6 +115,7 @@ export class AuditLog {
       durationMs: Math.max(0, Math.round(r.durationMs)),
       actor: null,
       detail: r.detail ?? null,
+      toolCallId: r.toolCallId ?? null,
     });
   }
 
@@ -121,6 +131,7 @@ export class AuditLog {
       durationMs: null,
       actor: r.actor,
       detail: r.detail ?? null,
+      toolCallId: null,
     });
   }
 
@@ -139,6 +150,8 @@ export class AuditLog {
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.approvalId) add('approval_id = ?', q.approvalId);
     if (q.since) add('at >= ?', q.since);
+    if (q.until) add('at < ?', q.until);
+    if (q.afterId !== undefined) add('id > ?', q.afterId);
     const limit = clampLimit(q.limit);
     params.push(limit);
     const { rows } = await this.pool.query<AuditRow>(
@@ -151,8 +164,8 @@ export class AuditLog {
 
   private async insert(e: Omit<AuditEntry, 'id' | 'at'>): Promise<AuditEntry> {
     const { rows } = await this.pool.query<AuditRow>(
-      `INSERT INTO audit_log (kind, persona, thread, tool, args, outcome, approval_id, duration_ms, actor, detail)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      `INSERT INTO audit_log (kind, persona, thread, tool, args, outcome, approval_id, duration_ms, actor, detail, tool_call_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
       [
         e.kind,
         e.persona,
@@ -164,6 +177,7 @@ export class AuditLog {
         e.durationMs,
         e.actor,
         e.detail === null ? null : maskString(e.detail, MAX_DETAIL_CHARS),
+        e.toolCallId,
       ],
     );
     return toEntry(rows[0]!);
@@ -189,5 +203,6 @@ function toEntry(r: AuditRow): AuditEntry {
     durationMs: r.duration_ms,
     actor: r.actor,
     detail: r.detail,
+    toolCallId: r.tool_call_id,
   };
 }

@@ -15,12 +15,13 @@ const AuditQueryString = z.object({
   outcome: name.optional(),
   approval: name.optional(),
   since: z.string().trim().min(1).optional(),
+  until: z.string().trim().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_AUDIT_LIMIT).optional(),
 });
 
 /**
- * `GET /api/audit?persona=&tool=&thread=&kind=&outcome=&approval=&since=&limit=` answers
- * `{ "entries": [...] }`, newest first. Under /api, so the console token protects it.
+ * `GET /api/audit?persona=&tool=&thread=&kind=&outcome=&approval=&since=&until=&limit=` answers
+ * `{ "entries": [...] }`, newest first (`since` and `until`: ISO or relative, 2h, 7d). Under /api, so the console token protects it.
  */
 export function registerAuditRoutes(app: FastifyInstance, opts: { audit: AuditLog }): void {
   app.get('/api/audit', async (req, reply) => {
@@ -31,12 +32,16 @@ export function registerAuditRoutes(app: FastifyInstance, opts: { audit: AuditLo
     }
     const q = parsed.data;
     let since: Date | undefined;
-    if (q.since) {
-      try {
-        since = parseSince(q.since);
-      } catch (err) {
-        return sendError(req, reply, 400, 'bad_request', `since: ${(err as Error).message}`);
-      }
+    let until: Date | undefined;
+    try {
+      if (q.since) since = parseSince(q.since);
+    } catch (err) {
+      return sendError(req, reply, 400, 'bad_request', `since: ${(err as Error).message}`);
+    }
+    try {
+      if (q.until) until = parseSince(q.until);
+    } catch (err) {
+      return sendError(req, reply, 400, 'bad_request', `until: ${(err as Error).message}`);
     }
     const entries = await opts.audit.query({
       persona: q.persona,
@@ -46,6 +51,7 @@ export function registerAuditRoutes(app: FastifyInstance, opts: { audit: AuditLo
       outcome: q.outcome,
       approvalId: q.approval,
       since,
+      until,
       limit: q.limit,
     });
     return { entries };

@@ -337,7 +337,18 @@ export const pantheonConfigSchema = z.strictObject({
   /** MCP servers personas may use as `mcp:<name>` tool groups (docs/mcp.md). */
   mcp: mcpSchema.prefault({}),
   workspaces: workspacesSchema.prefault({}),
-  console: z.strictObject({ token: text().optional() }).prefault({}),
+  /** The API token and the web console's sign-in (web/, docs/api.md). */
+  console: z
+    .strictObject({
+      token: text().optional(),
+      /** The URL people reach the console at (behind a proxy, `https://…`): login links use it, and its https makes the cookie Secure. */
+      publicUrl: httpUrl().optional(),
+      /** How long a login link can be used (once). */
+      loginLinkMinutes: z.coerce.number().positive().max(1440, 'use at most 1440 (a day): a link is a password in a chat message').default(15),
+      /** How long a console session lasts after signing in. */
+      sessionHours: positiveInt().pipe(z.number().max(720, 'use at most 720 (30 days)')).default(12),
+    })
+    .prefault({}),
   /** Pacing of posts per platform (defaults: each platform's published limits; orchestrator/rate-limiter.ts). */
   outbox: z
     .strictObject({

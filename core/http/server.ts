@@ -7,6 +7,7 @@ import { BodyBudget, DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.
 import { createErrorHandler, handleNotFound } from './errors.js';
 import { AllowedHosts, createHostCheck } from './host-check.js';
 import { handleRouterError, MAX_PATH_PARAM_LENGTH } from './path-params.js';
+import type { SessionVerifier } from './principal.js';
 import type { ReadinessReport } from './readiness.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
@@ -22,10 +23,12 @@ export interface HttpServerOptions {
   unverifiedBodyBudgetBytes?: number;
   /**
    * Every route that is not public (probes, webhooks, `config: { public: true }`) needs
-   * `Authorization: Bearer <token>`. There is always one: `PANTHEON_CONSOLE_TOKEN`, or the
+   * `Authorization: Bearer <token>` or a console session. There is always one: `PANTHEON_CONSOLE_TOKEN`, or the
    * token generated in the data dir.
    */
   consoleToken: string;
+  /** Console sessions (web/sessions.ts): with it, a session cookie is a credential too. */
+  sessions?: SessionVerifier;
   /** Host names the server answers to besides loopback and its bound address (`server.allowedHosts`). */
   allowedHosts?: readonly string[];
   /** `/healthz` answers 503 until this is true. */
@@ -93,7 +96,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   // The router has matched by onRequest: both checks decide on the route that would run.
   app.addHook('onRequest', createHostCheck(hosts));
-  app.addHook('onRequest', createBearerAuth(opts.consoleToken));
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', createBearerAuth(opts.consoleToken, opts.sessions));
   app.setErrorHandler(createErrorHandler(opts.bodyLimitBytes));
   app.setNotFoundHandler(handleNotFound);
 

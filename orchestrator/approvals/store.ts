@@ -139,6 +139,30 @@ export class ApprovalStore {
     return rows.map(toApproval);
   }
 
+  /**
+   * For the console: open requests (oldest first) or decided and expired ones (newest decision
+   * first), each with who wrote the message whose run asked (the inbound message's author).
+   */
+  async list(q: { pending: boolean; thread?: string; limit: number }): Promise<ListedApproval[]> {
+    const params: unknown[] = [q.limit];
+    let where = q.pending ? `a.status = 'pending' AND a.expires_at > now()` : `a.status <> 'pending'`;
+    if (q.thread) {
+      params.push(q.thread);
+      where += ` AND a.thread = $${params.length}`;
+    }
+    const cols = COLUMNS.split(',')
+      .map((c) => `a.${c.trim()}`)
+      .join(', ');
+    const { rows } = await this.pool.query<ApprovalRow & { asked_by_id: string | null; asked_by_name: string | null }>(
+      `SELECT ${cols}, i.author AS asked_by_id, i.payload -> 'author' ->> 'name' AS asked_by_name
+         FROM approvals a LEFT JOIN inbound_messages i ON i.id = a.inbound_id
+        WHERE ${where}
+        ORDER BY ${q.pending ? 'a.requested_at, a.id' : 'a.decided_at DESC NULLS LAST, a.id'} LIMIT $1`,
+      params,
+    );
+    return rows.map((r) => ({ ...toApproval(r), askedBy: r.asked_by_id === null ? null : { id: r.asked_by_id, name: r.asked_by_name ?? r.asked_by_id } }));
+  }
+
   /** Open requests in a thread, oldest first. */
   async pendingForThread(thread: string): Promise<Approval[]> {
     const { rows } = await this.pool.query<ApprovalRow>(
@@ -148,6 +172,9 @@ export class ApprovalStore {
     return rows.map(toApproval);
   }
 }
+
+/** An approval as the console lists it: with who wrote the message whose run asked (a platform user id and name). */
+export type ListedApproval = Approval & { askedBy: { id: string; name: string } | null };
 
 /** A unique violation on the short id (not on the tool call id, which ON CONFLICT absorbs). */
 function isIdClash(err: unknown): boolean {

@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { storableText } from '../../core/db/storable-text.js';
 import type { IngressSink } from '../../core/chat/types.js';
 import { HttpError } from '../../core/http/errors.js';
+import { sessionOf } from '../../core/http/principal.js';
+import { hideLoginLinks } from '../../core/http/sign-in-page.js';
 import type { Metrics } from '../../core/metrics.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { registerChatStream, type ChatStreamOptions } from './stream-route.js';
@@ -33,6 +35,20 @@ function badRequest(reply: FastifyReply, message: string) {
   return reply.code(400).send({ error: { code: 'bad_request', message, requestId: reply.request.id } });
 }
 
+/**
+ * Stores a message typed in the local chat and hands it to the ingress, as the chat API and the
+ * console do. Returns the message id (`local:<conversation>:<client id or a new uuid>`).
+ */
+export async function postLocalMessage(
+  deps: { store: ChatStore; ingress: IngressSink; metrics?: Pick<Metrics, 'inboundFailures'>; logger: FastifyBaseLogger },
+  message: { conversation: string; text: string; user: string; clientId?: string },
+): Promise<string> {
+  const { id, stored } = await acceptLocalMessage(deps, message);
+  // Not stored: the client is told to send it again (the same `id` is taken once).
+  if (!stored) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
+  return id;
+}
+
 /** The local chat HTTP API of PRODUCT.md: POST and GET messages, and an SSE stream. */
 export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRoutesOptions): void {
   const { store, ingress } = opts;
@@ -45,10 +61,9 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
       const issue = parsed.error.issues[0]!;
       return badRequest(reply, `${issue.path.join('.') || 'body'}: ${issue.message}`);
     }
-    const { text, user } = parsed.data;
-    const { id, stored } = await acceptLocalMessage({ store, ingress, logger: req.log, metrics: opts.metrics }, { conversation, user, text, clientId: parsed.data.id });
-    // Not stored: the client is told to send it again (the same `id` is taken once).
-    if (!stored) throw new HttpError(503, 'unavailable', 'the message could not be stored; send it again (with the same "id" it is taken once)');
+    // A signed-in human posts as themself, whatever the body says.
+    const user = sessionOf(req)?.humanId ?? parsed.data.user;
+    const id = await postLocalMessage({ store, ingress, metrics: opts.metrics, logger: req.log }, { conversation, text: parsed.data.text, user, clientId: parsed.data.id });
     return reply.code(202).send({ id });
   });
 
@@ -57,7 +72,9 @@ export function registerLocalChatRoutes(app: FastifyInstance, opts: LocalChatRou
     if (!isConversationName(conversation)) return badRequest(reply, `invalid conversation name "${conversation}": ${CONVERSATION_NAME_RULE}`);
     const limit = Math.min(Math.max(Number(req.query.limit ?? 1000) || 1000, 1), 10000);
     const messages = await store.tail(conversation, limit);
-    return { messages: messages.map(publicMessage) };
+    const shown = messages.map(publicMessage);
+    // A console session never reads sign-in links (someone else's, sent to their direct messages).
+    return { messages: sessionOf(req) ? shown.map((m) => ({ ...m, text: hideLoginLinks(m.text) })) : shown };
   });
 
   registerChatStream(app, opts);

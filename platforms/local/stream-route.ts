@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sendError } from '../../core/http/errors.js';
+import { sessionOf } from '../../core/http/principal.js';
+import { hideLoginLinks } from '../../core/http/sign-in-page.js';
 import { ConversationFeeds } from './conversation-feed.js';
 import { publicMessage, type ChatStore } from './store.js';
 import { credentialOf, StreamSlots } from './stream-slots.js';
@@ -76,8 +78,10 @@ export function registerChatStream(app: FastifyInstance, opts: ChatStreamOptions
       'x-request-id': req.id,
     });
     res.write(': connected\n\n');
+    // A console session never reads sign-in links (someone else's, sent to their direct messages).
+    const shown = sessionOf(req) ? (m: ReturnType<typeof publicMessage>) => ({ ...m, text: hideLoginLinks(m.text) }) : (m: ReturnType<typeof publicMessage>) => m;
     unsubscribe = feeds.subscribe(conversation, lastSeq, (m) => {
-      if (!closed) res.write(`id: ${m.seq}\nevent: message\ndata: ${JSON.stringify(publicMessage(m))}\n\n`);
+      if (!closed) res.write(`id: ${m.seq}\nevent: message\ndata: ${JSON.stringify(shown(publicMessage(m)))}\n\n`);
     });
     heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
     heartbeat.unref();

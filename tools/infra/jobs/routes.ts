@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { scrubSecrets } from '../../../core/log.js';
 import type { HumanDirectory } from '../../../core/chat/approvals.js';
 import type { ChatCommand } from '../../../core/chat/commands.js';
+import { sessionOf } from '../../../core/http/principal.js';
+import { registerJobLogStream } from './log-stream.js';
 import type { JobRunner } from './runner.js';
 import { JOB_STATUSES, type InfraJob, type JobStatus, type JobStore } from './store.js';
 
@@ -41,7 +43,8 @@ function notFound(reply: FastifyReply, id: string) {
 /**
  * `GET /api/jobs` (newest first; `?thread=`, `?status=`), `GET /api/jobs/:id`,
  * `GET /api/jobs/:id/log` (JSON lines; `?format=text` for plain text; `?after=<seq>` to follow),
- * `POST /api/jobs/:id/cancel` (`{"user": "..."}`).
+ * `GET /api/jobs/:id/log/stream` (SSE, log-stream.ts), `POST /api/jobs/:id/cancel` (`{"user": "..."}`;
+ * a console session cancels as its human).
  */
 export function registerJobRoutes(app: FastifyInstance, deps: { store: JobStore; runner: JobRunner }): void {
   const { store, runner } = deps;
@@ -70,8 +73,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: JobStore;
     };
   });
 
+  registerJobLogStream(app, { store, show: publicJob });
+
   app.post<{ Params: { id: string }; Body: { user?: string } | undefined }>('/api/jobs/:id/cancel', async (req, reply) => {
-    const by = typeof req.body?.user === 'string' && req.body.user.trim() ? req.body.user.trim().slice(0, 128) : 'api';
+    // A signed-in human cancels as themself; a script names who it acts for, or is `api`.
+    const by = sessionOf(req)?.humanId ?? (typeof req.body?.user === 'string' && req.body.user.trim() ? req.body.user.trim().slice(0, 128) : 'api');
     const result = await runner.cancel(req.params.id, by);
     if (!result.job) return notFound(reply, req.params.id);
     return reply.code(202).send({ job: publicJob(result.job), message: result.message });
