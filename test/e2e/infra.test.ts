@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { getMessages, modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon, authFor } from '../support/pantheon-process.js';
 import { runningInGroup, startSshd, type TestSshd } from '../support/sshd.js';
+import { linkFor, signIn } from '../support/console-session.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const approvalIdIn = (text: string) => /Approval needed \[([a-z0-9]+)\]/.exec(text)?.[1];
@@ -197,6 +198,53 @@ describe('infra: SSH jobs from a chat message', () => {
     assert.ok(took <= 2000, `stopped ${took} ms after /cancel`);
     await waitForMessage(app.url, 'ops-desk', (m) => m.role === 'system' && m.text.includes(`Stopping job ${id}`));
     await waitForMessage(app.url, 'long', (m) => new RegExp(`🛑 Job ${id} .* — cancelled`).test(m.text));
+  });
+
+  it("the console: a job's log streams live (SSE) to a signed-in human, whose Cancel stops it and is recorded as theirs", async () => {
+    fake.enqueue({ toolCalls: [{ name: 'run_command', args: { host: 'lab-1', command: 'for i in 1 2 3; do echo tick $i; sleep 0.3; done; sleep 600' } }] }, { text: 'Ticking away.' });
+    await postMessage(app.url, 'ticks', { text: '@hephaestus tick on lab-1', user: 'alice' });
+    await waitForMessage(app.url, 'ticks', (m) => m.text === 'Ticking away.', 30_000);
+    const id = jobIdIn((await getMessages(app.url, 'ticks')).find((m) => jobIdIn(m.text))!.text)!;
+    const jeff = await signIn(await linkFor(app.url, app.auth, 'jeff'));
+    const events: Array<{ event: string; data: { text?: string; status?: string; cancelledBy?: string } }> = [];
+    const ctrl = new AbortController();
+    const res = await fetch(`${app.url}/api/jobs/${id}/log/stream`, { headers: jeff.headers(), signal: ctrl.signal });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+      }
+    })().catch(() => {});
+    try {
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !events.some((e) => e.event === 'line' && e.data.text === 'tick 3')) await sleep(50);
+      assert.deepEqual(
+        events.filter((e) => e.event === 'line').map((e) => e.data.text),
+        ['tick 1', 'tick 2', 'tick 3'],
+      );
+      assert.equal(events.find((e) => e.event === 'job')?.data.status, 'running');
+      const noCsrf = await fetch(`${app.url}/api/jobs/${id}/cancel`, { method: 'POST', headers: { cookie: jeff.cookie, 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(noCsrf.status, 403);
+      const cancel = await fetch(`${app.url}/api/jobs/${id}/cancel`, { method: 'POST', headers: jeff.headers(true), body: JSON.stringify({ user: 'someone-else' }) });
+      assert.equal(cancel.status, 202, await cancel.clone().text());
+      await Promise.race([reading, sleep(10_000)]);
+      const end = events.find((e) => e.event === 'end');
+      assert.equal(end?.data.status, 'cancelled', JSON.stringify(events.slice(-3)));
+      assert.equal(end?.data.cancelledBy, 'jeff', 'the signed-in human, whatever the body says');
+    } finally {
+      ctrl.abort();
+    }
   });
 
   it('a changed host key is refused with a message that says what to check', async () => {
