@@ -86,6 +86,20 @@ module.exports = {
       to: { path: '^web/' },
     },
     {
+      name: 'console-is-a-browser-app',
+      comment: 'console/ (the web console) runs in the browser and talks to the server over /api only: it imports no server code.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { path: above('core', 'personas', 'ledger', 'github', 'agents', 'memory', 'tools', 'platforms', 'orchestrator', 'web', 'cli') },
+    },
+    {
+      name: 'server-never-imports-the-console',
+      comment: 'The server serves the built console from dist/console/; it never imports its sources.',
+      severity: 'error',
+      from: { path: '^(core|personas|ledger|github|agents|memory|tools|platforms|orchestrator|web|cli)/' },
+      to: { path: '^console/' },
+    },
+    {
       name: 'no-folder-cycles',
       comment: 'Two folders that import each other are one folder, or need a contract below both.',
       severity: 'error',
@@ -99,6 +113,6 @@ module.exports = {
     exclude: { path: '^(node_modules|dist|test|bench)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.mjs'] },
   },
 };

@@ -1,0 +1,87 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { REPO_ROOT, type RunningPantheon } from './pantheon-process.js';
+
+/** Debian's Chromium (`apt-get install chromium`): the tests drive it and never download a browser. */
+export const CHROMIUM = process.env.PANTHEON_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here, or undefined when they can (for `it(..., { skip })`). */
+export function chromiumMissing(): string | undefined {
+  return existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM}: install Debian's "chromium" package (apt-get install chromium) to run the console's browser tests`;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  // --no-sandbox: the tests run as root in CI, where Chromium refuses its own sandbox.
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+/** What the element shows, as a string (all of its text, hidden parts included). */
+export async function text(locator: Locator): Promise<string> {
+  return (await locator.textContent()) ?? '';
+}
+
+/** Screenshots land here (gitignored): what a person would have seen at each step. */
+export const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'console');
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** A one-time sign-in URL for `human`, as `pantheon login-link` gets it from a running server. */
+export async function loginLink(app: RunningPantheon, human: string): Promise<string> {
+  const res = await fetch(`${app.url}/api/login-links`, { method: 'POST', headers: { ...app.auth, 'content-type': 'application/json' }, body: JSON.stringify({ human }) });
+  if (res.status !== 201) throw new Error(`POST /api/login-links answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { url: string }).url;
+}
+
+/**
+ * Signs `human` in the way a person does: opens the link, presses "Sign in", lands on the
+ * console and waits for the team to be on screen.
+ */
+export async function signIn(context: BrowserContext, link: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole('button', { name: /sign in/i }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/auth'));
+  await page.getByTestId('team').waitFor();
+  return page;
+}
+
+export interface FirstLoad {
+  /** Bytes over the wire (headers included) of the page and everything it fetched until the team was on screen. */
+  bytesToTeam: number;
+  /** The same once the page had settled (charts and their library loaded). */
+  bytesSettled: number;
+  /** From navigation start until the team table was rendered (the console's `pantheon:team-rendered` mark). */
+  msToTeam: number;
+}
+
+/**
+ * One cold first load of the console (a fresh browser context: no cache; the session cookie
+ * only), timed by the browser itself: Navigation and Resource Timing, and the mark the Team view
+ * sets once it has rendered.
+ */
+export async function measureFirstLoad(browser: Browser, app: RunningPantheon, cookieFrom: BrowserContext): Promise<FirstLoad> {
+  const context = await browser.newContext({ storageState: await cookieFrom.storageState() });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${app.url}/`);
+    await page.getByTestId('team').waitFor();
+    await page.waitForLoadState('networkidle');
+    return await page.evaluate(() => {
+      // Runs in the page: its DOM Performance, typed here by the little this uses (Node's types know no resource entries).
+      type Entry = { startTime: number; transferSize?: number };
+      const perf = performance as unknown as { getEntriesByName(name: string): Entry[]; getEntriesByType(type: string): Entry[] };
+      const team = perf.getEntriesByName('pantheon:team-rendered')[0];
+      const entries = [...perf.getEntriesByType('navigation'), ...perf.getEntriesByType('resource')];
+      const bytes = (until: number) => entries.filter((e) => e.startTime <= until).reduce((sum, e) => sum + (e.transferSize ?? 0), 0);
+      const at = team ? team.startTime : Number.NaN;
+      return { bytesToTeam: bytes(at), bytesSettled: bytes(Number.POSITIVE_INFINITY), msToTeam: Math.round(at) };
+    });
+  } finally {
+    await context.close();
+  }
+}
