@@ -136,7 +136,8 @@ export interface Approval {
   reason: string | null;
   thread: string;
   platform: string;
-  askedBy: string | null;
+  /** Who wrote the message whose run asked; absent in a conversation's timeline (it is that conversation). */
+  askedBy?: string | null;
   status: 'pending' | 'approved' | 'denied' | 'expired' | string;
   requestedAt: string;
   expiresAt: string | null;
@@ -146,9 +147,21 @@ export interface Approval {
 }
 
 export type TimelineEntry =
-  | { kind: 'message'; id: string; at: string; role: 'user' | 'agent' | 'system'; author: string; persona: string | null; text: string }
+  | { kind: 'message'; id: string; at: string; role: 'user' | 'agent' | 'system'; author: string | null; persona: string | null; text: string }
   | { kind: 'handoff'; id: string; at: string; from: string; to: string; message: string; workItem: string | null }
-  | { kind: 'tool_call'; id: string; at: string; persona: string; tool: string; args: unknown; outcome: string; durationMs: number | null; approvalId: string | null; result: string | null }
+  | {
+      kind: 'tool_call';
+      id: string;
+      at: string;
+      persona: string | null;
+      tool: string | null;
+      args: unknown;
+      outcome: string;
+      durationMs: number | null;
+      approvalId: string | null;
+      detail: string | null;
+      result: string | null;
+    }
   | { kind: 'approval'; id: string; at: string; approval: Approval };
 
 export interface Stats {

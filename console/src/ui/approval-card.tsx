@@ -39,8 +39,12 @@ export function ApprovalCard({ approval, canDecide, onDecided, showThread = true
       <dl>
         <dt>Request</dt>
         <dd class="mono">[{approval.id}]</dd>
-        <dt>Asked by</dt>
-        <dd>{approval.askedBy ?? <span class="muted">no one (scheduled or GitHub)</span>}</dd>
+        {approval.askedBy !== undefined && (
+          <>
+            <dt>Asked by</dt>
+            <dd>{approval.askedBy ?? <span class="muted">no one (a scheduled or GitHub run)</span>}</dd>
+          </>
+        )}
         {showThread && (
           <>
             <dt>Where</dt>

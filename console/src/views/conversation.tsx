@@ -56,7 +56,7 @@ function Entry({ entry, canDecide }: { entry: TimelineEntry; canDecide: boolean 
     case 'message':
       return (
         <li class={entry.role}>
-          <span class="who">{entry.persona ?? entry.author}</span>
+          <span class="who">{entry.persona ?? entry.author ?? entry.role}</span>
           <Time at={entry.at} />
           <div class="text">{entry.text}</div>
         </li>
@@ -74,11 +74,12 @@ function Entry({ entry, canDecide }: { entry: TimelineEntry; canDecide: boolean 
         <li class="tool">
           <details class="tool">
             <summary>
-              <span class="who">{entry.persona}</span> ran <span class="mono">{entry.tool}</span> <Badge tone={outcomeTone(entry.outcome)}>{entry.outcome.replace(/_/g, ' ')}</Badge>{' '}
-              {entry.durationMs !== null && <span class="muted">{entry.durationMs} ms</span>} <Time at={entry.at} />
+              <span class="who">{entry.persona ?? 'someone'}</span> ran <span class="mono">{entry.tool ?? 'a tool'}</span>{' '}
+              <Badge tone={outcomeTone(entry.outcome)}>{entry.outcome.replace(/_/g, ' ')}</Badge> {entry.durationMs !== null && <span class="muted">{entry.durationMs} ms</span>} <Time at={entry.at} />
             </summary>
             <h4>Arguments</h4>
             <Json value={entry.args} />
+            {entry.detail && <p class="muted">{entry.detail}</p>}
             <h4>Result</h4>
             {entry.result === null ? <p class="muted">not known</p> : <Json value={entry.result} />}
           </details>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useEventStream } from '../live.js';
 import { useLoad, usePoll } from '../load.js';
@@ -91,6 +91,12 @@ function JobLive({ id }: { id: string }) {
     job: setJob,
     end: setJob,
   });
+  // The stream closes when the job ends: read the log once more for lines that came with the end.
+  const followed = useRef(false);
+  if (log.data && !finished) followed.current = true;
+  useEffect(() => {
+    if (finished && followed.current) log.reload();
+  }, [finished, log.reload]);
   const cancel = async () => {
     setError(null);
     try {
