@@ -43,9 +43,10 @@ describe('web console in a browser', { skip }, () => {
 
   it('without a session every page and /api call is refused', async () => {
     for (const path of ['/', '/approvals', '/index.html', '/assets/index.js']) {
-      const res = await fetch(`${app.url}${path}`, { redirect: 'manual' });
+      const res = await fetch(`${app.url}${path}`, { redirect: 'manual', headers: { accept: 'text/html' } });
       assert.equal(res.status, 401, `${path} answered ${res.status}`);
-      assert.match(await res.text(), /login/i, `${path} says how to sign in`);
+      assert.match(await res.text(), /login-link/, `${path} says how to sign in`);
+      assert.equal((await fetch(`${app.url}${path}`, { redirect: 'manual' })).status, 401, `${path} without accept: text/html`);
     }
     for (const path of ['/api/me', '/api/personas', '/api/conversations', '/api/approvals', '/api/work', '/api/audit', '/api/settings', '/api/stats', '/api/memory']) {
       const res = await fetch(`${app.url}${path}`);
@@ -114,7 +115,7 @@ describe('web console in a browser', { skip }, () => {
       .first()
       .waitFor();
 
-    const answer = conversation.getByText('Posted the deploy time in ops-room.');
+    const answer = conversation.locator('.transcript').getByText('Posted the deploy time in ops-room.');
     await answer.waitFor({ timeout: 20_000 });
     const tool = conversation.locator('details.tool', { hasText: 'post_message' });
     await tool.locator('summary').click();
@@ -175,15 +176,16 @@ describe('web console in a browser', { skip }, () => {
     const page = jeff.pages()[0]!;
     await page.goto(`${app.url}/#/conversations/${encodeURIComponent('local:standup')}`);
     await page.getByText('● live').waitFor();
-    await page.getByText('Good morning, Jeff.').waitFor();
+    const transcript = page.locator('.transcript');
+    await transcript.getByText('Good morning, Jeff.').waitFor();
     // The list has it, newest activity first.
     assert.match(await text(page.locator('.list li').first()), /standup/);
 
     fake.enqueue({ text: 'Nothing is in flight right now.', delayMs: 300 });
     await page.getByRole('textbox', { name: 'Message' }).fill("@athena what's in flight?");
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByText("@athena what's in flight?").waitFor();
-    await page.getByText('Nothing is in flight right now.').waitFor({ timeout: 20_000 });
+    await transcript.getByText("@athena what's in flight?").waitFor();
+    await transcript.getByText('Nothing is in flight right now.').waitFor({ timeout: 20_000 });
     const mine = page.locator('.transcript li.user', { hasText: "what's in flight" });
     assert.match(await text(mine), /jeff/, 'posted as the signed-in human');
     await screenshot(page, '07-live-conversation');

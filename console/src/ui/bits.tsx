@@ -46,9 +46,9 @@ export function Empty({ children }: { children: ComponentChildren }) {
 }
 
 /** Pretty JSON for arguments and results; plain text stays plain. */
-export function Json({ value }: { value: unknown }) {
+export function Json({ value, tall = false }: { value: unknown; tall?: boolean }) {
   const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
-  return <pre class="json">{text}</pre>;
+  return <pre class={tall ? 'json tall' : 'json'}>{text}</pre>;
 }
 
 export function formatTokens(n: number): string {

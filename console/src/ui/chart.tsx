@@ -49,7 +49,8 @@ export function TimeChart({
           width: width(),
           height: 220,
           scales: { x: { time: true } },
-          axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', values: (_u, ticks) => ticks.map(format), size: 60 }],
+          // Axis ticks keep uPlot's own number format (nice steps); legends and tables use `format`.
+          axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', size: 60 }],
           series: [
             {},
             ...series.map((s, i) => ({

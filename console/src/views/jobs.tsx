@@ -97,6 +97,13 @@ function JobLive({ id }: { id: string }) {
   useEffect(() => {
     if (finished && followed.current) log.reload();
   }, [finished, log.reload]);
+  // A followed log stays at its newest line, unless the reader scrolled up to read.
+  const pre = useRef<HTMLPreElement>(null);
+  const atBottom = useRef(true);
+  const lineCount = log.data?.lines.length ?? 0;
+  useEffect(() => {
+    if (lineCount && atBottom.current && pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+  }, [lineCount]);
   const cancel = async () => {
     setError(null);
     try {
@@ -169,7 +176,15 @@ function JobLive({ id }: { id: string }) {
           </div>
           <h2>Log</h2>
           {log.data.truncated && <p class="muted">The start of the log was dropped (it went over its limit).</p>}
-          <pre class="log" aria-live="polite" data-testid="job-log">
+          <pre
+            class="log"
+            ref={pre}
+            data-testid="job-log"
+            onScroll={(e) => {
+              const el = e.currentTarget as HTMLPreElement;
+              atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+            }}
+          >
             {log.data.lines.map((l) => (l.stream === 'stderr' ? `! ${l.text}` : l.text)).join('\n')}
           </pre>
         </>

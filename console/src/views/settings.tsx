@@ -42,7 +42,7 @@ export function SettingsView() {
       <section aria-labelledby="config-title">
         <h2 id="config-title">Effective configuration</h2>
         <p class="muted">{configFile ? `From ${configFile}, after defaults.` : 'Defaults only: no pantheon.yaml.'} Secrets are shown as ***. Change it in the file and restart.</p>
-        <Json value={config} />
+        <Json value={config} tall />
       </section>
       <section aria-labelledby="personas-title">
         <h2 id="personas-title">Personas</h2>
