@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { chromiumMissing, launchChromium, text, loginLink, measureFirstLoad, screenshot, signIn } from '../support/console-browser.js';
-import { modelEnv, postMessage, startPantheonProcess, tempDir, waitForMessage, type RunningPantheon } from '../support/pantheon-process.js';
+import { modelEnv, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, type RunningPantheon } from '../support/pantheon-process.js';
 
 const CONFIG = ['humans:', '  - { id: jeff, local: jeff, approver: true }', '  - { id: carol, local: carol }', 'policy:', '  tools: { post_message: ask }'].join('\n');
 const skip = chromiumMissing();
@@ -132,7 +132,12 @@ describe('web console in a browser', { skip }, () => {
     fake.enqueue({ toolCalls: [{ name: 'post_message', args: { conversation: 'ops-room', text: 'Rollback now!', reason: 'panic' } }] }, { text: 'Understood, not posting it.' });
     await postMessage(app.url, 'rollback', { text: '@athena tell ops-room to roll back', user: 'alice' });
 
-    const page = await signIn(carol, await loginLink(app, 'carol'));
+    // This link comes from the operator's command, which asks the running server for it.
+    const cli = await runCli(['login-link', 'carol', '--data-dir', join(dir.path, 'data')], { env: modelEnv(fake), cwd: dir.path });
+    assert.equal(cli.code, 0, cli.stderr);
+    const link = cli.stdout.trim();
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/auth\/login\?token=/);
+    const page = await signIn(carol, link);
     assert.doesNotMatch(await text(page.locator('.me')), /approver/);
     await page.goto(`${app.url}/#/approvals`);
     const card = page.locator('[data-approval]').first();
