@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, api, setCsrfToken } from './api.js';
 import { useLoad } from './load.js';
 import { href, useRoute, VIEWS, type View } from './router.js';
@@ -53,10 +53,13 @@ function SignedOut({ error }: { error: string | undefined }) {
 function Shell({ session }: { session: SignedIn }) {
   const route = useRoute();
   const view = route.view as View;
+  const moved = useRef(false);
   useEffect(() => {
     document.title = `${TITLES[view]} · Pantheon`;
-    // Focus the page's heading after navigating, so keyboard and screen-reader users land on it.
-    document.getElementById('view-title')?.focus();
+    // After moving to another view, focus its heading, so keyboard and screen-reader users land on
+    // it; on the first load, focus stays at the top of the page, as with any page.
+    if (moved.current) document.getElementById('view-title')?.focus();
+    moved.current = true;
   }, [view]);
   return (
     <div class="shell">

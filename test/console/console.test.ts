@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
-import { chromiumMissing, launchChromium, text, loginLink, measureFirstLoad, screenshot, signIn } from '../support/console-browser.js';
+import { chromiumMissing, launchChromium, loginLink, lowContrastTexts, measureFirstLoad, screenshot, signIn, text } from '../support/console-browser.js';
 import { modelEnv, postMessage, runCli, startPantheonProcess, tempDir, waitForMessage, type RunningPantheon } from '../support/pantheon-process.js';
 
 const CONFIG = ['humans:', '  - { id: jeff, local: jeff, approver: true }', '  - { id: carol, local: carol }', 'policy:', '  tools: { post_message: ask }'].join('\n');
@@ -203,6 +203,11 @@ describe('web console in a browser', { skip }, () => {
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.getByText(text).first().waitFor();
       await screenshot(page, `08-${view}`);
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        assert.deepEqual(await lowContrastTexts(page), [], `${view} (${scheme}): text below WCAG AA contrast`);
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
     };
     await check('work', /W-\d+|No work in the ledger yet/);
     await check('audit', 'post_message');
@@ -210,6 +215,31 @@ describe('web console in a browser', { skip }, () => {
     await check('settings', /Doctor/);
     assert.doesNotMatch(await text(page.locator('main')), /sk-test-openai-key/, 'secrets are masked');
     await check('team', /Tokens per persona per day/);
+    await check('approvals', /Recent decisions/);
+    await check('conversations', /standup/);
+  });
+
+  it('works from the keyboard: skip link, the views by Tab and Enter, the heading focused after each move', async () => {
+    const page = jeff.pages()[0]!;
+    await page.goto(`${app.url}/#/team`);
+    await page.reload();
+    await page.getByTestId('team').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Skip to content');
+    let focused = '';
+    for (let i = 0; i < 12 && focused !== 'Approvals'; i++) {
+      await page.keyboard.press('Tab');
+      focused = (await page.evaluate('document.activeElement?.textContent')) ?? '';
+    }
+    assert.equal(focused, 'Approvals', 'the views are reachable by Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction("document.activeElement?.id === 'view-title' && document.activeElement.textContent === 'Approvals'");
+    // A tool call opens and closes from the keyboard.
+    await page.goto(`${app.url}/#/conversations/${encodeURIComponent('local:announce')}`);
+    const summary = page.locator('details.tool summary').first();
+    await summary.focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.locator('details.tool').first().getAttribute('open'), '');
   });
 
   it('first load (cold cache, local): bytes transferred and time to the team view', async () => {
@@ -223,5 +253,17 @@ describe('web console in a browser', { skip }, () => {
       `# console first load (cold, local, median of ${loads.length}): team view rendered after ${ms} ms; ${kb.toFixed(1)} KB transferred until then, ${settled.toFixed(1)} KB once settled (charts loaded)`,
     );
     assert.ok(Number.isFinite(ms) && ms > 0, 'the team view set its mark');
+  });
+
+  it('signing out ends the session: the page and the API refuse it afterwards', async () => {
+    const page = jeff.pages()[0]!;
+    await page.goto(`${app.url}/#/team`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page
+      .getByText(/login-link/)
+      .first()
+      .waitFor();
+    const res = await page.request.get(`${app.url}/api/me`);
+    assert.equal(res.status(), 401);
   });
 });

@@ -86,3 +86,40 @@ export async function measureFirstLoad(browser: Browser, app: RunningPantheon, c
     await context.close();
   }
 }
+
+/**
+ * Text whose contrast with what is behind it is under WCAG AA (4.5:1; 3:1 for large text): each
+ * visible element's own text colour against the first opaque background up its ancestors.
+ * Runs in the page as a string (see TIMINGS_IN_PAGE).
+ */
+export async function lowContrastTexts(page: Page): Promise<string[]> {
+  return (await page.evaluate(CONTRAST_IN_PAGE)) as string[];
+}
+
+const CONTRAST_IN_PAGE = `(() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.9)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.opacity === '0') continue;
+    const fg = lum(rgb(style.color));
+    const bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) bad.push(el.tagName.toLowerCase() + ' "' + el.textContent.trim().slice(0, 40) + '" ' + ratio.toFixed(2) + ':1');
+  }
+  return bad;
+})()`;
