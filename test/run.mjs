@@ -18,7 +18,7 @@
  *   PANTHEON_TEST_CONCURRENCY          test files run at once (default 2)
  *   PANTHEON_TEST_TIMEOUT_MS           per-file and per-test timeout (default 600000: the 300 MB
  *                                      memory import takes minutes of CPU on the embedded database)
- *   PANTHEON_TEST_SKIP_BUILD=1         skip the tsc build (when dist/ is known to be fresh)
+ *   PANTHEON_TEST_SKIP_BUILD=1         skip the build (when dist/ and dist/console/ are known to be fresh)
  *   PANTHEON_TEST_POSTGRES_URL         the real Postgres some tests use (default the local one on
  *                                      127.0.0.1:5432); none answering skips them, except under CI
  */
@@ -181,11 +181,13 @@ async function resolvePostgres() {
 }
 
 function build() {
-  console.log('▸ Build: npx tsc -p tsconfig.build.json');
-  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  console.log('▸ Build: npm run build (tsc, then the console with Vite)');
+  const result = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (result.status === 0) return true;
   fail(
-    result.error ? `could not run the TypeScript build: ${result.error.message}` : 'the TypeScript build failed (errors above). The end-to-end tests run the compiled dist/, so fix the build first.',
+    result.error
+      ? `could not run the build: ${result.error.message}`
+      : 'the build failed (errors above). The end-to-end tests run the compiled dist/ and the browser tests the built console (dist/console/), so fix the build first.',
   );
   return false;
 }
