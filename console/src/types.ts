@@ -13,6 +13,8 @@ export interface WorkItem {
   externalRef: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Where the item lives: its issue or PR (with the GitHub the server is configured for), its conversation. */
+  links?: { kind: string; label: string; url?: string; conversation?: string }[];
 }
 
 export interface WorkItemEvent {

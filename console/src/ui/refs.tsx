@@ -1,3 +1,4 @@
+import type { WorkItem } from '../types.js';
 import { href } from '../router.js';
 
 /**
@@ -23,5 +24,28 @@ export function ThreadLink({ thread }: { thread: string | null | undefined }) {
     <a class="mono" href={href('conversations', thread)}>
       {thread}
     </a>
+  );
+}
+
+/** A work item's links as the server gives them (GitHub's own URL, the conversation); its refs otherwise. */
+export function WorkLinks({ item }: { item: WorkItem }) {
+  if (!item.links) return <Ref value={item.externalRef ?? item.originThread} />;
+  if (item.links.length === 0) return <span class="muted">—</span>;
+  return (
+    <>
+      {item.links.map((l) => (
+        <div key={`${l.kind}:${l.label}`}>
+          {l.url ? (
+            <a href={l.url} rel="noreferrer" target="_blank">
+              {l.label}
+            </a>
+          ) : l.conversation ? (
+            <ThreadLink thread={l.conversation} />
+          ) : (
+            l.label
+          )}
+        </div>
+      ))}
+    </>
   );
 }

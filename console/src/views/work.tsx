@@ -3,7 +3,7 @@ import { useLoad } from '../load.js';
 import { href } from '../router.js';
 import type { WorkItem, WorkItemEvent } from '../types.js';
 import { Badge, Empty, Failure, Json, Loading, Time } from '../ui/bits.js';
-import { Ref, ThreadLink } from '../ui/refs.js';
+import { WorkLinks } from '../ui/refs.js';
 
 /** The order the ledger's states are shown in: what needs attention first. */
 const STATE_ORDER = ['blocked', 'changes_requested', 'requested', 'in_progress', 'in_review', 'approved', 'merged', 'done'];
@@ -49,7 +49,7 @@ function Ledger() {
                     <td>{item.kind.replace(/_/g, ' ')}</td>
                     <td>{item.owner ?? <span class="muted">—</span>}</td>
                     <td>
-                      <Ref value={item.externalRef ?? item.originThread} />
+                      <WorkLinks item={item} />
                     </td>
                     <td>
                       <Time at={item.updatedAt} />
@@ -94,13 +94,9 @@ function WorkItemHistory({ id }: { id: string }) {
               <dd>{item.data.item.reviewers.join(', ') || '—'}</dd>
               <dt>Asked by</dt>
               <dd>{item.data.item.requestedBy ?? '—'}</dd>
-              <dt>Asked in</dt>
+              <dt>Links</dt>
               <dd>
-                <ThreadLink thread={item.data.item.originThread} />
-              </dd>
-              <dt>Issue or PR</dt>
-              <dd>
-                <Ref value={item.data.item.externalRef} />
+                <WorkLinks item={item.data.item} />
               </dd>
               <dt>Created</dt>
               <dd>
