@@ -173,7 +173,7 @@ describe('web console in a browser', { skip }, () => {
     await jeffPage.setViewportSize({ width: 1280, height: 800 });
   });
 
-  it('a conversation updates live when a persona answers a message posted from the console', async () => {
+  it('a conversation updates live when a persona answers a message posted from the console, and shows a handoff', async () => {
     fake.enqueue({ text: 'Good morning, Jeff.' });
     await postMessage(app.url, 'standup', { text: '@athena good morning', user: 'jeff' });
     await waitForMessage(app.url, 'standup', (m) => m.text === 'Good morning, Jeff.');
@@ -193,6 +193,18 @@ describe('web console in a browser', { skip }, () => {
     await transcript.getByText('Nothing is in flight right now.').waitFor({ timeout: 20_000 });
     const mine = page.locator('.transcript li.user', { hasText: "what's in flight" });
     assert.match(await text(mine), /jeff/, 'posted as the signed-in human');
+
+    // A handoff shows in the timeline as it happens, then the receiver's answer.
+    fake.enqueue(
+      { text: 'Handing this to Apollo.', toolCalls: [{ name: 'handoff', args: { to: 'apollo', message: 'Add rate limiting to the public API.' } }] },
+      { text: 'On it: rate limiting goes in as middleware.' },
+    );
+    await page.getByRole('textbox', { name: 'Message' }).fill('@athena get apollo on rate limiting');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const handoff = transcript.locator('li.handoff');
+    await handoff.waitFor({ timeout: 20_000 });
+    assert.match(await text(handoff), /athena\s*→\s*apollo[\s\S]*W-\d+[\s\S]*Add rate limiting to the public API\./);
+    await transcript.getByText('On it: rate limiting goes in as middleware.').waitFor({ timeout: 20_000 });
     await screenshot(page, '07-live-conversation');
   });
 
