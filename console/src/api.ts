@@ -28,6 +28,9 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   const parsed = text ? safeJson(text) : undefined;
+  // The session ended (expired, signed out in another tab): the page itself now answers with the
+  // server's sign-in page, which says how to get a new link.
+  if (res.status === 401) location.reload();
   if (!res.ok) {
     const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? (text.slice(0, 200) || `${method} ${path} answered ${res.status}`));

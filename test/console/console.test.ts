@@ -270,6 +270,9 @@ describe('web console in a browser', { skip }, () => {
   it('signing out ends the session: the page and the API refuse it afterwards', async () => {
     const page = jeff.pages()[0]!;
     await page.goto(`${app.url}/#/team`);
+    const otherTab = await jeff.newPage();
+    await otherTab.goto(`${app.url}/#/approvals`);
+    await otherTab.getByText('Recent decisions').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page
       .getByText(/login-link/)
@@ -277,5 +280,10 @@ describe('web console in a browser', { skip }, () => {
       .waitFor();
     const res = await page.request.get(`${app.url}/api/me`);
     assert.equal(res.status(), 401);
+    // The other tab finds out at its next look at the server, and shows how to sign in again.
+    await otherTab
+      .getByText(/login-link/)
+      .first()
+      .waitFor({ timeout: 15_000 });
   });
 });
