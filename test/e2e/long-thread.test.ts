@@ -46,14 +46,15 @@ describe('a thread that lives for months, through the real process', () => {
     const room = 'long-thread';
     let app: RunningPantheon = await start();
     let stream = await openStream(app, room);
-    const say = async (text: string): Promise<ApiMessage> => {
-      await postMessage(app.url, room, { text, user: 'jeff' });
-      return stream.next(
-        (m) => m.role !== 'user',
-        20_000,
-        () => app.stderr().slice(-3000),
-      );
-    };
+    const say = (text: string): Promise<ApiMessage> =>
+      clock.time(async () => {
+        await postMessage(app.url, room, { text, user: 'jeff' });
+        return stream.next(
+          (m) => m.role !== 'user',
+          20_000,
+          () => app.stderr().slice(-3000),
+        );
+      });
     const started = Date.now();
     const clock = turnClock();
     try {
