@@ -4,13 +4,15 @@
  * polling) and the scripted model server. Each run kills the Telegram poller's owner with
  * SIGKILL, sends a message at once, and times the answer, which only the other replica can give
  * once it has taken the lease over; a fresh replica then joins as the next standby. Then the
- * same with SIGTERM (the owner gives its leases up as it stops).
+ * same with SIGTERM (the owner gives its leases up as it stops). Then a replica killed in the
+ * middle of a turn (the model still thinking): the time from the kill to the answer, which the
+ * other replica gives once the turn's job and thread are handed on.
  *
  *   node --import tsx bench/lease-takeover.ts [--runs N] [--ttl SECONDS]
  *
  * Needs `npm run build` (the replicas run dist/) and the local Postgres and Redis.
- * Prints: kill -9 → first answer by the other replica (median, min, max of N, default 5), and
- * SIGTERM → first answer (median of N).
+ * Prints: kill -9 → first answer by the other replica (median, min, max of N, default 5),
+ * SIGTERM → first answer (median of N), and kill -9 mid-turn → the answer (median of N).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +26,7 @@ import { benchEnvironment } from './support/external.js';
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const runs = option('--runs', 5);
-const ttl = option('--ttl', 20);
+const ttl = option('--ttl', 10);
 const TOKEN = '7000003:AAH-fake-telegram-token-for-bench';
 const jeff: FakeUser = { id: 111, first_name: 'Jeff', username: 'jeff' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,12 +94,37 @@ try {
     await startReplica();
   }
 
+  const midTurn: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const text = `long ${++n}`;
+    const asked = () => llm.requests.filter((r) => r.wire !== 'embeddings' && JSON.stringify(r.messages).includes(text)).length;
+    // The first call is still thinking when its replica dies; the resumed run asks again and answers.
+    llm.enqueue({ text: `never ${text}`, delayMs: 120_000 }, { text: `answered ${text}` });
+    tg.sendText({ from: jeff, text });
+    while (asked() === 0) await sleep(20);
+    const { rows } = await pool.query<{ owner: string }>('SELECT owner FROM thread_leases WHERE expires_at > now()');
+    const victim = alive().find((r) => r.child.pid === Number(rows[0]?.owner.split(':')[0]));
+    if (!victim) throw new Error(`the turn is not in a replica: ${JSON.stringify(rows)}`);
+    const gone = new Promise((r) => victim.child.once('exit', r));
+    victim.child.kill('SIGKILL');
+    await gone;
+    const killedAt = Date.now();
+    await tg.waitForSent((s) => s.chat_id === jeff.id && s.visible.includes(`answered ${text}`), 120_000);
+    midTurn.push(Date.now() - killedAt);
+    process.stderr.write(`kill -9 mid-turn run ${i + 1}: ${midTurn.at(-1)} ms\n`);
+    await startReplica();
+  }
+  const twice = tg.sent.filter((s) => /answered long \d+/.test(s.visible)).length - runs;
+
   console.log(`lease takeover, 2 replicas, leases.ttlSeconds ${ttl} (renewed and tried every ${ttl / 4} s), ${runs} runs each`);
   console.log(
     `  kill -9 the Telegram poller's owner → first answer by the other replica: median ${fmt(median(killed) / 1000, 1)} s (min ${fmt(Math.min(...killed) / 1000, 1)}, max ${fmt(Math.max(...killed) / 1000, 1)})`,
   );
   console.log(
     `  SIGTERM the owner → first answer by the other replica:                  median ${fmt(median(terminated) / 1000, 2)} s (min ${fmt(Math.min(...terminated) / 1000, 2)}, max ${fmt(Math.max(...terminated) / 1000, 2)})`,
+  );
+  console.log(
+    `  kill -9 the replica running a turn → its answer by the other replica:   median ${fmt(median(midTurn) / 1000, 1)} s (min ${fmt(Math.min(...midTurn) / 1000, 1)}, max ${fmt(Math.max(...midTurn) / 1000, 1)}); answered twice: ${twice}`,
   );
   console.log(`  getUpdates conflicts (two pollers at once): ${tg.conflicts.length}`);
 } finally {

@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../core/config/index.js';
-import { fail, ok, warn, type Fact } from './doctor-report.js';
+import { fail, ok, type Fact } from './doctor-report.js';
+import { webhookFacts } from './doctor-webhooks.js';
 
 /** One platform identity to try: whose token, where it is configured, and the request that proves it. */
 interface TokenProbe {
@@ -20,8 +21,8 @@ const asRecord = (body: unknown) => (body && typeof body === 'object' ? (body as
 /**
  * `pantheon doctor`'s Platforms section: every configured identity's token is shown to its
  * platform's API, at the configured URL (so tests use the fakes): Mattermost `/users/me`, Slack
- * `auth.test`, Discord `/users/@me`, Telegram `getMe` (and, in webhook mode, `getWebhookInfo`:
- * whether Telegram reaches the webhook), GitHub `/user`. Each refusal comes with its fix.
+ * `auth.test`, Discord `/users/@me`, Telegram `getMe`, GitHub `/user`. Each refusal comes with
+ * its fix. Then whether the webhooks reach Pantheon (doctor-webhooks.ts).
  */
 export async function platformFacts(loaded: LoadedConfig): Promise<Fact[]> {
   const { config, personas } = loaded;
@@ -90,9 +91,8 @@ export async function platformFacts(loaded: LoadedConfig): Promise<Fact[]> {
     });
   }
   if (probes.length === 0) return [ok('platforms: none configured beyond the local chat')];
-  const facts = await Promise.all(probes.map(tryToken));
-  if (telegram?.token && telegram.mode === 'webhook') facts.push(await telegramWebhookFact(telegramRoot, String(telegram.token)));
-  return facts;
+  const [facts, webhooks] = await Promise.all([Promise.all(probes.map(tryToken)), webhookFacts(loaded)]);
+  return [...facts, ...webhooks];
 }
 
 async function tryToken(probe: TokenProbe): Promise<Fact> {
@@ -109,20 +109,4 @@ async function tryToken(probe: TokenProbe): Promise<Fact> {
   if (account) return ok(`${probe.who}: token accepted by ${host} (${account})`);
   const detail = asRecord(body).error ?? asRecord(body).message ?? asRecord(body).description;
   return fail(`${probe.who}: ${host} refuses the token in ${probe.field} (${res.status}${detail ? ` ${typeof detail === 'string' ? detail : JSON.stringify(detail)}` : ''}); fix: ${probe.fix}`);
-}
-
-/** In webhook mode Telegram says whether it reaches Pantheon's webhook, and the last error if not. */
-async function telegramWebhookFact(root: string, token: string): Promise<Fact> {
-  try {
-    const res = await fetch(`${root}/bot${token}/getWebhookInfo`, { signal: AbortSignal.timeout(10_000) });
-    const info = asRecord(asRecord(await res.json()).result);
-    if (!info.url) return fail('telegram webhook: Telegram has no webhook URL for the bot; fix: start Pantheon with channels.telegram.mode webhook and a public URL that reaches /webhooks/telegram');
-    if (info.last_error_message)
-      return fail(
-        `telegram webhook: Telegram cannot deliver to ${info.url} (${info.last_error_message}); fix: make that URL reach this server's /webhooks/telegram (reverse proxy, server.allowedHosts)`,
-      );
-    return ok(`telegram webhook: ${info.url}${info.pending_update_count ? `, ${info.pending_update_count} updates pending` : ''}`);
-  } catch (err) {
-    return warn(`telegram webhook: could not ask Telegram (${(err as Error).message})`);
-  }
 }

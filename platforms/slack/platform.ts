@@ -13,6 +13,8 @@ const slackPlatform = {
     /** HTTP mode with one Slack app per persona: each app's own signing secret, by persona id. */
     signingSecrets: z.record(z.string(), text()).optional(),
     apiUrl: httpUrl().optional(),
+    /** HTTP mode: this server's public address (the start of the Slack app's Request URL), for `pantheon doctor` to check. */
+    publicUrl: httpUrl().optional(),
   }),
   handle: z.strictObject({ botToken: text(), appToken: text().optional() }),
   handleToken: (handle: { botToken: string }) => handle.botToken,

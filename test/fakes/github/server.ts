@@ -21,6 +21,7 @@ import { registerSearchRoutes } from './routes/search.js';
 import { GitHubStore, type RepoState } from './store.js';
 import type { FakeGitHub, InjectedFailure, Permission, RecordedRequest, Repo, User } from './types.js';
 import { WebhookSender } from './webhooks.js';
+import { registerHookRoutes } from './routes/hooks.js';
 import { readBody } from '../http-body.js';
 
 export interface StartFakeGitHubOptions {
@@ -64,6 +65,7 @@ export async function startFakeGitHub(opts: StartFakeGitHubOptions = {}): Promis
   registerGraphqlRoutes(router, store);
   const apps = new Map<number, FakeApp>();
   registerAppRoutes(router, store, apps);
+  registerHookRoutes(router, store, webhooks);
 
   /** A push moves PR heads (and bases) and sends `synchronize`; deleting a head branch closes its PR. */
   const onPush = (state: RepoState, actor: User, changes: RefChanges): void => {

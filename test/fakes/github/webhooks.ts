@@ -54,6 +54,18 @@ export class WebhookSender {
     return response;
   }
 
+  /** The repository webhook as `GET /repos/:owner/:repo/hooks` shows it (its last delivery's answer in `last_response`), or null without a URL. */
+  hook(): Record<string, unknown> | null {
+    if (!this.url) return null;
+    const last = [...this.deliveries].reverse().find((d) => d.url === this.url);
+    const last_response = !last
+      ? { code: null, status: 'unused', message: null }
+      : last.status === null
+        ? { code: 502, status: 'failed', message: `failed to connect to host: ${last.error}` }
+        : { code: last.status, status: last.status < 300 ? 'active' : 'failed', message: last.status < 300 ? 'OK' : `Invalid HTTP Response: ${last.status}` };
+    return { id: HOOK_ID, type: 'Repository', name: 'web', active: true, events: ['*'], config: { url: this.url, content_type: 'json', insecure_ssl: '0' }, last_response };
+  }
+
   settled(): Promise<void> {
     return this.queue;
   }
