@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { McpServerConfig } from '../../core/config/mcp.js';
 import { McpConnection } from '../../tools/mcp/connection.js';
 import { REPO_ROOT } from '../support/pantheon-process.js';
 import { SandboxUnavailableError } from '../../tools/sandbox/types.js';
+import { testSandbox } from '../support/sandbox.js';
 
 const EVERYTHING = join(REPO_ROOT, 'node_modules', '.bin', 'mcp-server-everything');
 const LOOPBACK_ONLY = join(REPO_ROOT, 'test', 'fakes', 'mcp', 'loopback-only.ts');
@@ -64,7 +67,7 @@ describe('an MCP server connection', () => {
     const conn = connect('fake', stdio(process.execPath, ['--import', 'tsx', FAKE]));
     assert.equal(conn.pid(), undefined, 'nothing runs before it is needed');
     const first = await conn.tools();
-    assert.deepEqual(first.tools.map((t) => t.name).sort(), ['add_tool', 'slow']);
+    assert.deepEqual(first.tools.map((t) => t.name).sort(), ['add_tool', 'inspect', 'slow']);
     const pid = conn.pid()!;
     assert.ok(pid);
 
@@ -107,6 +110,37 @@ describe('an MCP server connection', () => {
     open.push(conn);
     await assert.rejects(conn.tools(), /the MCP server "boxed" could not be started: it is configured with sandbox: true and no sandbox can run it here: bubblewrap is not installed/);
     assert.equal(conn.pid(), undefined);
+  });
+
+  it("sandbox: true runs the server in the real sandbox: it works, sees only its configured environment, none of the data dir and none of the host's processes", async (t) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pantheon-mcp-sandbox-'));
+    try {
+      const { resolved, skip } = await testSandbox(dataDir);
+      if (skip) return t.skip(skip);
+      const secret = join(dataDir, 'console-token');
+      await writeFile(secret, 'not for the MCP server');
+      process.env.PANTHEON_MCP_CANARY = 'pantheon-secret';
+      const conn = new McpConnection('boxed', stdio(process.execPath, ['--import', import.meta.resolve('tsx'), FAKE], { sandbox: true, env: { GIVEN: 'yes' } }), {
+        ...deps,
+        dataDir,
+        sandbox: async () => resolved,
+      });
+      open.push(conn);
+      assert.ok(
+        (await conn.tools()).tools.some((tool) => tool.name === 'inspect'),
+        'the sandboxed server answers',
+      );
+      const answer = (await conn.call('inspect', { paths: [secret, dataDir, '/etc/hostname'] }, 20_000)) as { content: Array<{ text: string }> };
+      const seen = JSON.parse(answer.content[0]!.text) as { pid: number; env: string[]; processes: number; exists: Record<string, boolean> };
+      assert.ok(seen.env.includes('GIVEN'), `its configured variable: ${seen.env}`);
+      assert.ok(!seen.env.includes('PANTHEON_MCP_CANARY'), `Pantheon's environment stays out: ${seen.env}`);
+      assert.equal(seen.exists[secret], false, "the data dir's files are not there");
+      assert.ok(seen.processes < 10, `its own processes only, not the host's (${seen.processes})`);
+      assert.ok(seen.pid < 10, `a pid namespace of its own (pid ${seen.pid})`);
+    } finally {
+      delete process.env.PANTHEON_MCP_CANARY;
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('HTTP, transport auto: a server that speaks only the older SSE transport is reached over SSE', async () => {
