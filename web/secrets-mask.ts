@@ -6,8 +6,9 @@ const URL_CREDENTIALS = /^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]+):[^@\s]*@/i;
 const MASK = '***';
 
 /**
- * A copy of a configuration value safe to show: every value under a key naming a credential
+ * A copy of a configuration value safe to show: every string under a key naming a credential
  * becomes `***`, as does any string that is a known secret, and passwords in URLs are cut.
+ * Numbers and booleans are settings, not secrets (`streamsPerCredential: 4`, `dailyTokens: 500000`).
  */
 export function maskConfig(value: unknown, isSecret: (text: string) => boolean, key = ''): unknown {
   if (typeof value === 'string') {
@@ -16,7 +17,7 @@ export function maskConfig(value: unknown, isSecret: (text: string) => boolean, 
   }
   if (Array.isArray(value)) return value.map((v) => maskConfig(v, isSecret, key));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number') ? MASK : maskConfig(v, isSecret, k)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskConfig(v, isSecret, k)]));
   }
   return value;
 }
