@@ -362,7 +362,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         sessions,
         baseUrl,
         chat: { store, ingress: ingress.accept, metrics },
-        approvals: { list: (q) => team.approvals.list(q), decide: (command, human) => team.desk.decideFromConsole(command, human) },
+        approvals: { list: (q) => team.approvals.list(q), version: () => team.approvals.version(), decide: (command, human) => team.desk.decideFromConsole(command, human) },
         humans: shared.approvers,
         transcript: async (thread) => {
           const tuple = await checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } });

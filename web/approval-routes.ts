@@ -2,16 +2,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { APPROVAL_ID_PATTERN, type Human, type HumanDirectory } from '../core/chat/approvals.js';
 import { sendError } from '../core/http/errors.js';
-import { sessionOf } from '../core/http/principal.js';
+import { sessionOf, type SessionVerifier } from '../core/http/principal.js';
 import type { ConsoleDecision } from '../orchestrator/approvals/desk.js';
 import type { ListedApproval } from '../orchestrator/approvals/store.js';
+import { credentialOf, StreamSlots } from '../platforms/local/stream-slots.js';
+import { ApprovalsWatch } from './approvals-watch.js';
+import { endWithSession, openEventStream } from './event-stream.js';
 import { publicApproval } from './timeline.js';
 
 export interface ApprovalRoutesOptions {
   list(q: { pending: boolean; limit: number }): Promise<ListedApproval[]>;
+  /** The table's latest change and how many wait: the live stream's cheap look. */
+  version(): Promise<{ version: string; pending: number }>;
   decide(command: { action: 'approve' | 'deny'; id: string; note?: string }, human: Human | undefined): Promise<ConsoleDecision>;
   humans: Pick<HumanDirectory, 'identify'>;
   human(id: string): Human | undefined;
+  sessions: SessionVerifier;
+  maxStreamsPerCredential: number;
+  maxStreams: number;
+  pollIntervalMs?: number;
 }
 
 const ListQuery = z.object({ recent: z.coerce.number().int().min(0).max(500).default(50) });
@@ -19,7 +28,9 @@ const DenyBody = z.object({ reason: z.string().trim().max(2000).optional() });
 
 /**
  * `GET /api/approvals` (pending, with who asked, and recent decisions), `POST
- * /api/approvals/:id/approve` and `/deny` (a signed-in approver only; attributed to them).
+ * /api/approvals/:id/approve` and `/deny` (a signed-in approver only; attributed to them), and
+ * `GET /api/approvals/stream`: an event `changed` (`{ pending }`) whenever a request is made,
+ * decided or expires anywhere, so a console shows it at once and reads the list again.
  */
 export function registerApprovalRoutes(app: FastifyInstance, opts: ApprovalRoutesOptions): void {
   const shown = (a: ListedApproval) => ({
@@ -32,6 +43,21 @@ export function registerApprovalRoutes(app: FastifyInstance, opts: ApprovalRoute
     if (!q.success) return sendError(req, reply, 400, 'bad_request', `recent: ${q.error.issues[0]!.message}`);
     const [pending, recent] = await Promise.all([opts.list({ pending: true, limit: 500 }), q.data.recent ? opts.list({ pending: false, limit: q.data.recent }) : []]);
     return { canDecide: sessionOf(req)?.approver === true, pending: pending.map(shown), recent: recent.map(shown) };
+  });
+
+  const watch = new ApprovalsWatch(opts.version, { pollIntervalMs: opts.pollIntervalMs ?? 1000, onError: (err) => app.log.warn({ err }, 'reading approvals for the live stream failed') });
+  const slots = new StreamSlots(opts.maxStreamsPerCredential, opts.maxStreams);
+  app.get('/api/approvals/stream', async (req, reply) => {
+    const slot = slots.take(credentialOf(req));
+    if ('refused' in slot) return sendError(req, reply.header('retry-after', '5'), 429, 'too_many_streams', 'too many open streams; close one and retry');
+    const stream = openEventStream(req, reply, slot.release);
+    endWithSession(req, stream, opts.sessions);
+    try {
+      stream.onClose(await watch.subscribe((pending) => stream.send('changed', { pending })));
+    } catch (err) {
+      stream.close();
+      throw err;
+    }
   });
 
   const decide = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply, action: 'approve' | 'deny') => {

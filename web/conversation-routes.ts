@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { IngressSink } from '../core/chat/types.js';
 import { sendError } from '../core/http/errors.js';
-import { sessionOf } from '../core/http/principal.js';
+import { sessionOf, type SessionVerifier } from '../core/http/principal.js';
 import { hideLoginLinks } from '../core/http/sign-in-page.js';
 import type { Metrics } from '../core/metrics.js';
 import { postLocalMessage } from '../platforms/local/routes.js';
@@ -13,7 +13,7 @@ import { CONVERSATION_NAME_RULE, isConversationName } from '../platforms/local/t
 import { listConversations, type ConversationSummary } from './conversation-list.js';
 import { threadTimeline, type TimelineEntry, type ToolResults } from './timeline.js';
 import { TimelineFeeds } from './timeline-feed.js';
-import { openEventStream } from './event-stream.js';
+import { endWithSession, openEventStream } from './event-stream.js';
 
 export interface ConversationRoutesOptions {
   pool: pg.Pool;
@@ -24,6 +24,8 @@ export interface ConversationRoutesOptions {
   maxStreamsPerCredential: number;
   maxStreams: number;
   pollIntervalMs?: number;
+  /** A session's streams end with the session. */
+  sessions: SessionVerifier;
 }
 
 const ListQuery = z.object({
@@ -75,6 +77,7 @@ export function registerConversationRoutes(app: FastifyInstance, opts: Conversat
       return sendError(req, reply.header('retry-after', '5'), 429, 'too_many_streams', 'too many open streams; close one and retry');
     }
     const stream = openEventStream(req, reply, slot.release);
+    endWithSession(req, stream, opts.sessions);
     try {
       const unsubscribe = await feeds.subscribe(req.params.id, (entry) => stream.send(entry.kind, shownEntry(req, entry)));
       stream.onClose(unsubscribe);

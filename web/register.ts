@@ -27,6 +27,7 @@ export interface WebConsoleOptions {
   chat: { store: ChatStore; ingress: IngressSink; metrics?: Pick<Metrics, 'inboundFailures'> };
   approvals: {
     list(q: { pending: boolean; limit: number }): Promise<ListedApproval[]>;
+    version(): Promise<{ version: string; pending: number }>;
     decide(command: { action: 'approve' | 'deny'; id: string; note?: string }, human: Human | undefined): Promise<ConsoleDecision>;
   };
   humans: Pick<HumanDirectory, 'identify'>;
@@ -48,10 +49,18 @@ export function registerWebConsole(http: FastifyInstance, opts: WebConsoleOption
     pool: opts.pool,
     ...opts.chat,
     results: resultsFromTranscript(opts.transcript),
+    sessions: opts.sessions,
     maxStreamsPerCredential: limits.streamsPerCredential,
     maxStreams: limits.streamsTotal,
   });
-  registerApprovalRoutes(http, { ...opts.approvals, humans: opts.humans, human: (id) => opts.sessions.human(id) });
+  registerApprovalRoutes(http, {
+    ...opts.approvals,
+    humans: opts.humans,
+    human: (id) => opts.sessions.human(id),
+    sessions: opts.sessions,
+    maxStreamsPerCredential: limits.streamsPerCredential,
+    maxStreams: limits.streamsTotal,
+  });
   registerStatsRoutes(http, { pool: opts.pool, depth: opts.depth });
   registerSettingsRoutes(http, { loaded: opts.loaded, doctor: opts.doctor });
   registerConsolePages(http, { dir: opts.consoleDir ?? defaultConsoleDir() });

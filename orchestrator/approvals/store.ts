@@ -163,6 +163,18 @@ export class ApprovalStore {
     return rows.map((r) => ({ ...toApproval(r), askedBy: r.asked_by_id === null ? null : { id: r.asked_by_id, name: r.asked_by_name ?? r.asked_by_id } }));
   }
 
+  /** The table's latest change (a request made, decided or expired) and how many wait: one small query. */
+  async version(): Promise<{ version: string; pending: number }> {
+    const { rows } = await this.pool.query<{ changed: Date | null; n: number; pending: number }>(
+      `SELECT max(GREATEST(requested_at, decided_at)) AS changed, count(*)::int AS n,
+              count(*) FILTER (WHERE status = 'pending' AND expires_at > COALESCE($1::timestamptz, now()))::int AS pending
+         FROM approvals`,
+      [this.now()],
+    );
+    const r = rows[0]!;
+    return { version: `${r.changed?.toISOString() ?? '-'}/${r.n}/${r.pending}`, pending: r.pending };
+  }
+
   /** Open requests in a thread, oldest first. */
   async pendingForThread(thread: string): Promise<Approval[]> {
     const { rows } = await this.pool.query<ApprovalRow>(

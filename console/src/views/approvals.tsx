@@ -1,4 +1,6 @@
+import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
+import { useEventStream } from '../live.js';
 import { useLoad, usePoll } from '../load.js';
 import type { Approval } from '../types.js';
 import { ApprovalCard } from '../ui/approval-card.js';
@@ -12,7 +14,14 @@ interface ApprovalsAnswer {
 
 export function ApprovalsView() {
   const approvals = useLoad('approvals', () => api.get<ApprovalsAnswer>('/api/approvals?recent=50'));
-  usePoll(approvals.reload, 3000);
+  // A request made, decided or expired anywhere is told on the stream; the list is read again then
+  // (and on each reconnection). The slow poll only covers a stream that cannot connect at all.
+  const live = useEventStream('/api/approvals/stream', { changed: approvals.reload }, approvals.reload);
+  // A stream that drops is asked about once: a session that ended answers 401 and the page goes to sign-in.
+  useEffect(() => {
+    if (live === 'reconnecting') approvals.reload();
+  }, [live]);
+  usePoll(approvals.reload, 30_000);
   if (approvals.error && !approvals.data) return <Failure error={approvals.error} retry={approvals.reload} />;
   if (!approvals.data) return <Loading />;
   const { canDecide, pending, recent } = approvals.data;
