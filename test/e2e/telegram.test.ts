@@ -80,6 +80,7 @@ describe('telegram: the human talks to the orchestrator', () => {
       assert.equal(menu?.status, 200, 'the menu was set, and Telegram took it');
       assert.deepEqual(menu!.payload.commands, [
         { command: 'help', description: 'what you can ask here' },
+        { command: 'login', description: 'get a sign-in link for the web console by direct message' },
         { command: 'status', description: 'the work in flight' },
         { command: 'personas', description: 'who is on the team' },
         { command: 'approve', description: '<id>: approve a request (approvers only)' },
@@ -193,6 +194,17 @@ describe('telegram: the human talks to the orchestrator', () => {
       );
       assert.ok(tries[1]!.at - tries[0]!.at >= 2000, `retried after ${tries[1]!.at - tries[0]!.at} ms`);
       assert.equal(tg.sent.filter((m) => m.visible === personas.visible).length, 1);
+
+      // /login in the group: the link goes to jeff's private chat, never to the group, and it signs him in.
+      tg.sendText({ from: jeff, chat: opsGroup, text: '/login' });
+      await tg.waitForSent(inChat(opsGroup.id, /Sent you a sign-in link by direct message, jeff\./));
+      const dm = await tg.waitForSent(inChat(111, /sign-in link for the Pantheon console/));
+      const link = /(http:\/\/\S+\/auth\/login\?token=\S+)/.exec(dm.visible)?.[1];
+      assert.ok(link?.startsWith(app.url), dm.visible);
+      assert.ok(!tg.sent.some((m) => m.chat_id === opsGroup.id && m.visible.includes('/auth/login')), 'no link in the group');
+      const page = await fetch(link!);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /Sign in as jeff/);
 
       assert.ok(!app.stdout().includes(TOKEN) && !app.stderr().includes(TOKEN), 'the bot token never reaches the log');
 
