@@ -4,6 +4,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sendError } from '../core/http/errors.js';
+import { MAX_PATH_PARAM_LENGTH, sendPathParamTooLong } from '../core/http/path-params.js';
 import { htmlPage } from '../core/http/sign-in-page.js';
 import { packageRoot } from '../core/package-root.js';
 
@@ -82,7 +83,13 @@ export function registerConsolePages(app: FastifyInstance, opts: { dir: string }
 
   app.get('/*', async (req, reply) => {
     const path = `/${(req.params as { '*': string })['*'] ?? ''}`;
-    if (NOT_PAGES.test(path)) return sendError(req, reply, 404, 'not_found', `no route GET ${path}`);
+    if (NOT_PAGES.test(path)) {
+      // A route's parameter past the router's limit lands here (the wildcard has none): the same 414 as any other method.
+      if (path.split('/').some((segment) => segment.length > MAX_PATH_PARAM_LENGTH)) {
+        return sendPathParamTooLong(req, reply);
+      }
+      return sendError(req, reply, 404, 'not_found', `no route GET ${path}`);
+    }
     const index = join(root, 'index.html');
     if (!existsSync(index)) {
       // 404, not 503: nothing is wrong with the server, there is just no console to serve.

@@ -20,7 +20,7 @@ export const MAX_PATH_PARAM_LENGTH = MAX_CONVERSATION_ID_LENGTH;
 export function handleRouterError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header(REQUEST_ID_HEADER, request.id);
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    sendError(request, reply, 414, 'uri_too_long', `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters: conversation ids and other ids are at most ${MAX_CONVERSATION_ID_LENGTH}`);
+    sendPathParamTooLong(request, reply);
     return;
   }
   if (error.code === 'FST_ERR_BAD_URL') {
@@ -29,4 +29,15 @@ export function handleRouterError(error: FastifyError, request: FastifyRequest, 
   }
   request.log.error({ err: error }, 'the router failed');
   sendError(request, reply, 500, 'internal_error', `internal server error; the server log has the details under request id ${request.id}`);
+}
+
+/** Our JSON 414 for a path parameter past the limit (the router's refusal, or a wildcard route that sees one). */
+export function sendPathParamTooLong(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendError(
+    request,
+    reply,
+    414,
+    'uri_too_long',
+    `a path parameter is longer than ${MAX_PATH_PARAM_LENGTH} characters: conversation ids and other ids are at most ${MAX_CONVERSATION_ID_LENGTH}`,
+  );
 }
