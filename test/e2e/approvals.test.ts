@@ -51,11 +51,8 @@ describe('approvals: a tool set to "ask" waits for an approver', () => {
       assert.match(request.text, /athena wants to run post_message/);
       assert.match(request.text, /Deploy at 17:00 today/);
       assert.match(request.text, /alice asked me to announce the deploy/);
-      const dm = await getMessages(app.url, 'dm-jeff');
-      assert.ok(
-        dm.some((m) => m.text.includes(`[${id}]`)),
-        'the approver is told in their own conversation',
-      );
+      // The approver is told in their own conversation (the notifier's post follows the thread's).
+      await waitForMessage(app.url, 'dm-jeff', (m) => m.text.includes(`[${id}]`));
       assert.deepEqual(await getMessages(app.url, 'ops-room'), [], 'nothing posted before approval');
 
       await postMessage(app.url, 'announce', { text: `approve ${id}`, user: 'carol' });
