@@ -286,9 +286,12 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       sweep.unref();
       stops.push(async () => clearInterval(sweep));
       // What was held during someone's quiet hours goes out as one digest once they are over.
-      const digests = setInterval(() => void notifier.deliverDigests().catch((err) => logger.warn({ err }, 'digest delivery failed')), 2000);
-      digests.unref();
-      stops.push(async () => clearInterval(digests));
+      // Nothing is held unless someone has quiet hours: then no look at the table either.
+      if (config.humans.some((h) => h.notify?.quietHours)) {
+        const digests = setInterval(() => void notifier.deliverDigests().catch((err) => logger.warn({ err }, 'digest delivery failed')), 2000);
+        digests.unref();
+        stops.push(async () => clearInterval(digests));
+      }
     }
     if (role === 'all' && opts.workers !== false) {
       // Idle conversations are summarised into memory; unused memories are archived.
