@@ -45,11 +45,14 @@ function kindOf(text: string): string {
   if (/UPDATE inbound_messages SET status = 'done'/.test(sql) && /INSERT INTO runs/.test(sql)) return 'drain end';
   if (/^SET hnsw/i.test(sql)) return SETUP;
   if (/FROM memories GROUP BY|AS total, \(count\(\*\) FILTER/.test(sql)) return SETUP;
+  // The replica's presence and connection leases are renewed on a timer (every third of their
+  // TTL), whatever the turns do: a busy stretch may straddle a renewal.
+  if (/\b(INTO|UPDATE|FROM) leases\b/i.test(sql)) return SETUP;
   return sql.slice(0, 80);
 }
 /**
- * Not the turn's: the recall's settings, once per connection, and the repository scopes memory
- * counts at most every 30 s (memory/tools/visibility.ts).
+ * Not the turn's: the recall's settings, once per connection, the repository scopes memory
+ * counts at most every 30 s (memory/tools/visibility.ts), and the leases' renewals.
  */
 const SETUP = 'setup';
 
