@@ -5,7 +5,9 @@
  * checkpoint; the rest (messages, runs) is the transcript retention keeps until its work ends.
  * Prints the live row bytes per turn (pg_column_size of every row, all tables) and the tables'
  * size on disk per turn (indexes included) after VACUUM FULL, against the database before the
- * thread. Target: under 20 KB per turn.
+ * thread. Target: under 20 KB per turn. Also the turn's own cost as the thread grows (CPU in this
+ * process and time to the drain's end, medians of 50 turns at turns 100, 500 and 1,000): the
+ * checkpoint holds the window models are sent, not the thread, so it stays flat.
  *
  *   node --import tsx bench/thread-storage.ts [--postgres-redis] [--turns 1000]
  */
@@ -60,10 +62,21 @@ async function turn(i: number): Promise<void> {
 const before = await measure();
 const started = performance.now();
 const marks: Array<{ turn: number; rows: number; disk: number; checkpoints: number }> = [];
+/** Per turn: this process's CPU (ms) and the time from the message to its drain's end (ms). */
+const cpu: number[] = [];
+const wall: number[] = [];
 for (let i = 1; i <= turns; i++) {
+  const c = process.cpuUsage();
+  const w = performance.now();
   await turn(i);
+  wall.push(performance.now() - w);
+  const d = process.cpuUsage(c);
+  cpu.push((d.user + d.system) / 1000);
   if (i === 100 || i === turns) marks.push({ turn: i, ...(await measure()) });
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Medians over the 50 turns up to `t`. */
+const around = (xs: number[], t: number) => median(xs.slice(Math.max(0, t - 50), t));
 const kb = (b: number) => `${(b / 1024).toFixed(2)} KB`;
 console.log(`thread storage, ${external ? 'Postgres' : 'embedded PGlite'}: ${turns} turns in one thread in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 for (const m of marks) {
@@ -71,5 +84,8 @@ for (const m of marks) {
     `after turn ${m.turn}: live rows ${kb((m.rows - before.rows) / m.turn)} per turn, on disk (VACUUM FULL, indexes too) ${kb((m.disk - before.disk) / m.turn)} per turn; graph_checkpoints rows in the database: ${m.checkpoints}`,
   );
 }
+for (const t of [100, 500, 1000].filter((t) => t <= turns))
+  console.log(`turn ${t}: median of turns ${Math.max(1, t - 49)}-${t}: CPU ${around(cpu, t).toFixed(1)} ms per turn in this process, ${around(wall, t).toFixed(1)} ms from message to drain's end`);
+if (turns >= 1000) console.log(`turn 1000 / turn 100: CPU ${(around(cpu, 1000) / around(cpu, 100)).toFixed(2)}x, time ${(around(wall, 1000) / around(wall, 100)).toFixed(2)}x`);
 await app.stop();
 await cleanup();

@@ -17,6 +17,7 @@ import { isLocalChatModule } from '../platforms/local/module.js';
 import type { Persona } from '../core/config/persona-schema.js';
 import { Ingress, INGRESS_QUEUE, type IngressJob } from '../orchestrator/ingress.js';
 import { Outbox, OUTBOX_QUEUE } from '../orchestrator/outbox.js';
+import { archivedToolResults } from '../orchestrator/graph/trim.js';
 import { registerConsoleRoutes } from '../ledger/index.js';
 import { handleIngressJob } from '../orchestrator/turn.js';
 import { checkModels } from './check-models.js';
@@ -368,8 +369,9 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         approvals: { list: (q) => team.approvals.list(q), version: () => team.approvals.version(), decide: (command, human) => team.desk.decideFromConsole(command, human) },
         humans: shared.approvers,
         transcript: async (thread) => {
-          const tuple = await checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } });
-          return (tuple?.checkpoint.channel_values as { messages?: unknown[] } | undefined)?.messages;
+          // The messages that left the thread's state (archived), then the window it still holds.
+          const [archived, tuple] = await Promise.all([archivedToolResults(db.pool, thread), checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } })]);
+          return [...archived, ...((tuple?.checkpoint.channel_values as { messages?: unknown[] } | undefined)?.messages ?? [])];
         },
         depth,
         doctor: () => serverDoctor(loaded, db.pool, db.kind, env),

@@ -22,6 +22,7 @@ import { WorkLedger } from '../ledger/index.js';
 import { scheduleDrain } from '../orchestrator/ingress.js';
 import { pgTeamGuards } from '../orchestrator/team-guards.js';
 import { buildTeam } from '../orchestrator/team.js';
+import { pgTranscriptArchive } from '../orchestrator/graph/trim.js';
 import { ThreadLeases } from '../orchestrator/thread-lease.js';
 import { PgCheckpointSaver } from '../orchestrator/checkpoint/pg-saver.js';
 import { ThreadLocks } from '../orchestrator/thread-lock.js';
@@ -133,6 +134,7 @@ export function composeTeam(opts: ComposeTeamOptions) {
     personas,
     logger: logger.child({ component: 'models' }),
     checkpointer: opts.checkpointer,
+    archive: pgTranscriptArchive(pool),
     modelFor,
     toolsFor: (persona) => personaTools(persona).tools,
     liveToolsFor: (persona) => personaTools(persona).live,

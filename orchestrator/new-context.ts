@@ -4,9 +4,10 @@ import type { ThreadContext } from './graph/context.js';
 import type { TeamGraph } from './graph/team-graph.js';
 
 /**
- * `/new` (also `/reset`): a fresh context in this thread. The transcript stays in the thread's
- * state (for audit and search, and posting counts messages by index); only where the context
- * starts moves, so the next model call is sent none of the earlier messages and no summary.
+ * `/new` (also `/reset`): a fresh context in this thread. The transcript stays (for audit and
+ * search: the earlier messages move to the transcript archive with the thread's next model step);
+ * only where the context starts moves, so the next model call is sent none of the earlier
+ * messages and no summary.
  * Answered before routing, while the drain holds the thread, so no run writes the state meanwhile.
  */
 export function newContextCommand(graph: Pick<TeamGraph, 'getState' | 'updateState'>): ChatCommand {
@@ -24,10 +25,12 @@ export function newContextCommand(graph: Pick<TeamGraph, 'getState' | 'updateSta
         .find(isApprovalInterrupt);
       if (waiting) return `This thread is waiting for approval ${waiting.approvalId}: decide it first (approve or deny), then start a fresh context with /new.`;
       const values = state.values as { messages?: unknown[]; context?: ThreadContext };
-      const messages = (values.messages ?? []).length;
-      const unseen = messages - Math.min(values.context?.from ?? 0, messages);
+      // Places in the whole thread: the state holds its messages after the `dropped` archived ones.
+      const dropped = values.context?.dropped ?? 0;
+      const end = dropped + (values.messages ?? []).length;
+      const unseen = end - Math.min(values.context?.from ?? 0, end);
       if (!unseen) return 'This thread has no earlier context: the team starts fresh here already.';
-      const context: ThreadContext = { from: messages, folded: messages, summary: '' };
+      const context: ThreadContext = { from: end, folded: end, summary: '', dropped };
       // As the `next` node: it routes by Command only, so the update schedules nothing.
       await graph.updateState(config, { context }, 'next');
       return `Fresh context: the team will not be sent the ${unseen} earlier messages of this thread (they stay in its history).`;

@@ -54,6 +54,8 @@ function rules(policy: RetentionConfig): RowRule[] {
     // The local chat keeps its transcript by bare conversation name.
     transcripts('chat_messages', `'local:' || o.conversation`, 'o.created_at'),
     transcripts('runs', 'o.conversation', 'o.started_at'),
+    // The messages that left a thread's checkpoint (orchestrator/graph/trim.ts).
+    transcripts('transcript_archive', 'o.thread_id', 'o.archived_at'),
     {
       kind: 'job_logs',
       table: 'infra_job_logs',

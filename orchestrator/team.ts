@@ -13,6 +13,7 @@ import { personaMessagesMiddleware } from './graph/foreign-messages.js';
 import { createHandoffTool } from './graph/handoff-tool.js';
 import { SUPERVISOR_ID } from './graph/posting.js';
 import { buildTeamGraph, type TeamGuards, type TeamMember } from './graph/team-graph.js';
+import type { TranscriptArchive } from './graph/trim.js';
 import { ledgerTools } from './ledger-tools.js';
 import { composeSystemPrompt, composeSupervisorPrompt } from './system-prompt.js';
 
@@ -33,6 +34,8 @@ export interface TeamDeps {
   middlewareFor?: (personaId: string) => AgentMiddleware[];
   /** The keeper of what a persona's model is sent of a thread (its history budget, the rolling summary); left out, the whole transcript. */
   contextFor?: (persona: Pick<Persona, 'id' | 'model' | 'context'>, model: BaseChatModel) => ContextKeeper;
+  /** Where messages that leave a thread's state are kept (graph/trim.ts); left out, the state keeps the whole transcript. */
+  archive?: TranscriptArchive;
   /** Called when a work item is finished (done, merged): e.g. summarise it into memory. */
   onWorkFinished?: (item: WorkItem) => Promise<void>;
   /** Where a model's failure is logged with what the provider said (the chat is told only which model and how). */
@@ -96,5 +99,5 @@ export function buildTeam(deps: TeamDeps) {
     middleware: [...(deps.middlewareFor?.(SUPERVISOR_ID) ?? []), personaMessagesMiddleware(SUPERVISOR_ID)] as never[],
   };
 
-  return buildTeamGraph({ members, supervisor, checkpointer: deps.checkpointer, outbox: deps.outbox, guards: deps.guards, logger: deps.logger });
+  return buildTeamGraph({ members, supervisor, checkpointer: deps.checkpointer, outbox: deps.outbox, guards: deps.guards, archive: deps.archive, logger: deps.logger });
 }

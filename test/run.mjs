@@ -216,7 +216,19 @@ function longFirst(files) {
 function runTests(files, redisUrl, nodeArgs) {
   const concurrency = process.env.PANTHEON_TEST_CONCURRENCY || '2';
   const timeout = process.env.PANTHEON_TEST_TIMEOUT_MS || '600000';
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, '--test-reporter=spec', ...nodeArgs, ...files.map((f) => path.relative(root, f))];
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${timeout}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${path.join(testDir, 'support', 'file-times.mjs')}`,
+    '--test-reporter-destination=stdout',
+    ...nodeArgs,
+    ...files.map((f) => path.relative(root, f)),
+  ];
   console.log(`▸ Tests: ${files.length} file(s), ${concurrency} at a time\n`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {

@@ -31,7 +31,7 @@ export interface WebConsoleOptions {
     decide(command: { action: 'approve' | 'deny'; id: string; note?: string }, human: Human | undefined): Promise<ConsoleDecision>;
   };
   humans: Pick<HumanDirectory, 'identify'>;
-  /** A thread's transcript (the latest checkpoint's messages), for tool results. */
+  /** A thread's transcript (its archived tool results, then the latest checkpoint's messages), for tool results. */
   transcript: (thread: string) => Promise<unknown[] | undefined>;
   depth: QueueDepthSamples;
   doctor: () => Promise<DoctorResult>;

@@ -195,7 +195,7 @@ export async function threadTimeline(pool: pg.Pool, thread: string, opts: { limi
 const KIND_ORDER: Record<TimelineEntry['kind'], number> = { message: 0, handoff: 1, approval: 2, tool_call: 3 };
 
 /**
- * Tool results from the thread's transcript: the latest checkpoint's messages, each tool
+ * Tool results from the thread's transcript (archived, then the latest checkpoint's), each tool
  * message keyed by its tool call id, cut to a size a page can show, secrets scrubbed.
  */
 export function resultsFromTranscript(read: (thread: string) => Promise<unknown[] | undefined>): ToolResults {

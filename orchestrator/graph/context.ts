@@ -5,24 +5,32 @@ import { BudgetSpent } from '../budget.js';
 import { messageText } from '../message-text.js';
 
 /**
- * A thread's context: what of its transcript a persona's model is sent. The transcript in the
- * graph state is never cut (posting counts messages by index, and the history stays for audit and
- * search); instead the thread keeps, in its checkpointed state, where its current context starts
- * (`from`, moved by /new) and how far its rolling summary reaches (`folded`). A model is sent the
+ * A thread's context: what of its transcript a persona's model is sent. The thread keeps, in its
+ * checkpointed state, where its current context starts (`from`, moved by /new) and how far its
+ * rolling summary reaches (`folded`), both as places in the whole thread. A model is sent the
  * summary and the messages after `folded`, and that window is kept within a token budget by
  * folding its oldest turns into the summary: the previous summary and the turns leaving the
- * window, never the whole thread again.
+ * window, never the whole thread again. Messages before the window that are posted leave the
+ * state for the transcript archive (graph/trim.ts): `dropped` of them, so the state's first
+ * message is the thread's message `dropped`.
  */
 export interface ThreadContext {
-  /** Messages before this index are not part of the current context (a /new). */
+  /** Messages before this place are not part of the current context (a /new). */
   from: number;
   /** Messages in [from, folded) are in `summary` and no longer sent. */
   folded: number;
   /** The rolling summary of the folded messages (model output: sent framed as a quoted record). */
   summary: string;
+  /** Messages of the thread no longer in its state (archived); absent in older checkpoints: none. */
+  dropped?: number;
 }
 
-export const FRESH_CONTEXT: ThreadContext = { from: 0, folded: 0, summary: '' };
+export const FRESH_CONTEXT: ThreadContext = { from: 0, folded: 0, summary: '', dropped: 0 };
+
+/** Where, in the state's messages (`length` of them), the window a model is sent starts. */
+export function windowStart(ctx: ThreadContext | null | undefined, length: number): number {
+  return localStart(normalise(ctx, length));
+}
 
 /** How a persona's history is bounded. */
 export interface ContextPolicy {
@@ -105,22 +113,23 @@ export class ContextKeeper {
     let tokens = this.cost(input);
     if (tokens > budget) {
       const started = performance.now();
+      const start = localStart(ctx);
       const cut = this.cutFor(messages, ctx, Math.floor(budget * REFILL));
-      if (cut > Math.max(ctx.from, ctx.folded)) {
+      if (cut > start) {
         try {
           const summary = await this.fold(messages, ctx, cut, signal);
-          const foldedCount = cut - Math.max(ctx.from, ctx.folded);
-          ctx = { ...ctx, folded: cut, summary };
+          const foldedCount = cut - start;
+          ctx = { ...ctx, folded: cut + (ctx.dropped ?? 0), summary };
           compacted = true;
           this.opts.onCompacted?.(performance.now() - started, foldedCount);
         } catch (err) {
           if (signal?.aborted || err instanceof BudgetSpent) throw err;
           this.opts.onSummaryFailed?.(err);
           // Not kept: the next step tries to summarise again. This one goes on with a shorter window and says so.
-          const shorter = { ...ctx, folded: cut };
+          const shorter = { ...ctx, folded: cut + (ctx.dropped ?? 0) };
           const note = new HumanMessage({
-            id: `context-gap-${cut}`,
-            content: `(${cut - Math.max(ctx.from, ctx.folded)} earlier messages of this thread are left out: they could not be summarised just now.)`,
+            id: `context-gap-${shorter.folded}`,
+            content: `(${cut - start} earlier messages of this thread are left out: they could not be summarised just now.)`,
           });
           input = [note, ...this.render(messages, shorter)];
           return { messages: input, context: ctx, tokens: this.cost(input), compacted: false };
@@ -134,8 +143,7 @@ export class ContextKeeper {
 
   /** The summary (framed as a quoted record) and the window after it, old tool results elided. */
   render(messages: readonly BaseMessage[], ctx: ThreadContext): BaseMessage[] {
-    const start = Math.max(ctx.from, ctx.folded);
-    const window = messages.slice(start);
+    const window = messages.slice(localStart(ctx));
     const lastHuman = findLastIndex(window, (m) => HumanMessage.isInstance(m));
     const out: BaseMessage[] = window.map((m, i) => (i < lastHuman && ToolMessage.isInstance(m) ? elided(m) : m));
     if (ctx.summary && ctx.folded > ctx.from) out.unshift(summaryMessage(ctx));
@@ -169,7 +177,7 @@ export class ContextKeeper {
    * a long tool-calling turn), else just before the last message.
    */
   private cutFor(messages: readonly BaseMessage[], ctx: ThreadContext, target: number): number {
-    const start = Math.max(ctx.from, ctx.folded);
+    const start = localStart(ctx);
     const room = target - this.opts.policy.summaryTokens;
     // Tokens from each index to the end, as the window renders (old tool results elided).
     const rendered = this.render(messages, { ...ctx, summary: '' });
@@ -188,7 +196,7 @@ export class ContextKeeper {
    */
   private async fold(messages: readonly BaseMessage[], ctx: ThreadContext, cut: number, signal?: AbortSignal): Promise<string> {
     let summary = ctx.folded > ctx.from ? ctx.summary : '';
-    const lines = messages.slice(Math.max(ctx.from, ctx.folded), cut).map(transcriptLine).filter(Boolean);
+    const lines = messages.slice(localStart(ctx), cut).map(transcriptLine).filter(Boolean);
     const chunk = Math.max(1000, this.opts.policy.historyTokens);
     let piece: string[] = [];
     let size = 0;
@@ -286,11 +294,19 @@ function clip(text: string, tokens: number, counter: TokenCounter): string {
   return `${text.slice(0, chars)}…`;
 }
 
+/** The context within the thread's `dropped + length` messages, every place in order. */
 function normalise(ctx: ThreadContext | null | undefined, length: number): ThreadContext {
   if (!ctx) return FRESH_CONTEXT;
-  const from = Math.min(Math.max(0, ctx.from | 0), length);
-  const folded = Math.min(Math.max(from, ctx.folded | 0), length);
-  return { from, folded, summary: folded > from ? ctx.summary : '' };
+  const dropped = Math.max(0, ctx.dropped ?? 0) | 0;
+  const end = dropped + length;
+  const from = Math.min(Math.max(0, ctx.from | 0), end);
+  const folded = Math.min(Math.max(from, ctx.folded | 0), end);
+  return { from, folded, summary: folded > from ? ctx.summary : '', dropped };
+}
+
+/** Where the window starts in the state's messages, for a normalised context (never before the state's first). */
+function localStart(ctx: ThreadContext): number {
+  return Math.max(0, Math.max(ctx.from, ctx.folded) - (ctx.dropped ?? 0));
 }
 
 function findLastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {

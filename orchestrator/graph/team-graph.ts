@@ -10,6 +10,7 @@ import { takeModelTurn, type ModelTurn } from './model-turn.js';
 import { BudgetSpent } from '../budget.js';
 import { postNewMessages, postNotice, SHOW_REASONING, SUPERVISOR_ID } from './posting.js';
 import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
+import { planTrim, type TranscriptArchive } from './trim.js';
 
 /** A persona (or the supervisor) as it takes part in the team graph. */
 export type TeamMember = PersonaAgent;
@@ -32,6 +33,11 @@ export interface TeamGraphDeps {
   checkpointer: BaseCheckpointSaver;
   outbox: OutboxPort;
   guards: TeamGuards;
+  /**
+   * Where messages go when they leave the state (folded or before a /new, and posted), so a
+   * step's checkpoint stays the size of the window; left out, the state keeps the whole transcript.
+   */
+  archive?: TranscriptArchive;
   logger?: Logger;
 }
 
@@ -155,7 +161,14 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
         if (err instanceof BudgetSpent) return stopForBudget(err.message, context);
         throw err;
       }
-      const kept = context === state.context ? {} : { context };
+      // Messages before the window that are posted leave the state for the archive (archived first:
+      // a step re-run after a crash archives the same again, harmlessly).
+      const trim = deps.archive ? planTrim(state.messages, state.cursor, context) : undefined;
+      if (trim) await deps.archive!.save(threadOf(state, config), trim.first, trim.leaving);
+      const kept = trim ? { context: trim.context } : context === state.context ? {} : { context };
+      /** The step's update, with the messages that leave the state removed and the cursor moved back by as many. */
+      const trimmed = <U extends { messages: BaseMessage[]; cursor?: number }>(u: U) =>
+        trim ? { ...u, messages: [...trim.removals, ...u.messages], cursor: (u.cursor ?? state.cursor) - trim.count } : u;
       const task = taskIdOf(config);
       const [answer, ...results] = turn.messages as [AIMessage | undefined, ...BaseMessage[]];
       if (answer && task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
@@ -163,15 +176,15 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       const done = async (messages: BaseMessage[]) => {
         const update = { messages, repairs: turn.repairs, ...kept };
         if (turn.notice) await postNotice(state, outbox, turn.notice.kind, turn.notice.text);
-        if (state.queue.length) return new Command({ goto: NEXT, update });
+        if (state.queue.length) return new Command({ goto: NEXT, update: trimmed(update) });
         const cursor = await postNewMessages({ ...state, messages: [...state.messages, ...messages] }, outbox);
-        return new Command({ goto: END, update: { ...update, cursor, queue: [] } });
+        return new Command({ goto: END, update: trimmed({ ...update, cursor, queue: [] }) });
       };
       if (!answer || turn.notice) return done(turn.messages);
       if (turn.calls.length || turn.again) {
         // A tool round (or a repair) and the model step after it need more steps: stop with a word instead of failing the run.
         if (stepsOfThisRun(config) + 3 < (config.recursionLimit ?? 25)) {
-          const update = { messages: [answer, ...results], repairs: turn.repairs, ...kept };
+          const update = trimmed({ messages: [answer, ...results], repairs: turn.repairs, ...kept });
           if (!turn.calls.length) return new Command({ goto: nodeName(m.id), update });
           return new Command({ goto: turn.calls.map((call) => new Send(toolsNodeName(m.id), { call } satisfies ToolTaskInput)), update });
         }
@@ -205,6 +218,12 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
 }
 
 export type TeamGraph = ReturnType<typeof buildTeamGraph>;
+
+/** The thread a step runs for. */
+function threadOf(state: TeamStateValue, config: LangGraphRunnableConfig): string {
+  const id = (config.configurable as { thread_id?: unknown } | undefined)?.thread_id;
+  return typeof id === 'string' ? id : (state.turn?.threadId ?? 'unknown');
+}
 
 /** Per run (its run context), the first graph step it was seen at. */
 const firstSteps = new WeakMap<object, number>();

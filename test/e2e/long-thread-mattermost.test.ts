@@ -92,15 +92,23 @@ describe('a Mattermost channel bound to a persona that lives for months', { skip
         await sleep(2);
       }
     };
+    const threadId = () => `mattermost:${mm.world.mustChannel('planning').id}:${root!.id}`;
     const checkpoints = async () => {
-      const thread = `mattermost:${mm.world.mustChannel('planning').id}:${root!.id}`;
       // The answer is posted before the drain ends; the drain's end prunes.
       for (let t = 0; ; t++) {
-        const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM graph_checkpoints WHERE thread_id = $1`, [thread]);
-        if (rows[0]!.n <= 1 || t >= 100) return rows[0]!.n;
+        const { rows } = await pool.query<{ n: number; bytes: number }>(
+          `SELECT count(*)::int AS n, coalesce(max(octet_length(checkpoint)), 0)::int AS bytes FROM graph_checkpoints WHERE thread_id = $1`,
+          [threadId()],
+        );
+        if (rows[0]!.n <= 1 || t >= 100) {
+          sizes.push(rows[0]!.bytes);
+          return rows[0]!.n;
+        }
         await sleep(20);
       }
     };
+    /** The latest checkpoint's size every 50 turns: it holds the window models are sent, not the thread. */
+    const sizes: number[] = [];
     const started = Date.now();
     const clock = turnClock();
     const rows: number[] = [];
@@ -118,6 +126,17 @@ describe('a Mattermost channel bound to a persona that lives for months', { skip
       assert.equal(answer.message, ANSWER, 'the turn-1 fact is answered at turn 500');
       assert.equal(replies().length, TURNS, 'one answer per message, in the thread: nothing lost or repeated across the restart');
       assert.deepEqual(rows, Array(9).fill(1), 'one checkpoint row for the thread (the latest) every 50 turns');
+      // The checkpoint (saved at every step) does not grow with the thread: the messages that
+      // left the window are in the transcript archive, in order, once each.
+      assert.ok(Math.max(...sizes.slice(2)) <= 1.5 * sizes[1]!, `checkpoint bytes every 50 turns stay near turn 100's: ${sizes.join(', ')}`);
+      const { rows: archived } = await pool.query<{ n: number; last: number; messages: string[] }>(
+        `SELECT count(*)::int AS n, max(seq)::int AS last, array_agg(message->>'content' ORDER BY seq) FILTER (WHERE seq < 2) AS messages FROM transcript_archive WHERE thread_id = $1`,
+        [threadId()],
+      );
+      assert.ok(archived[0]!.n > 2 * TURNS - 100, `most of the thread is archived (${archived[0]!.n} of ${2 * TURNS} messages)`);
+      assert.equal(archived[0]!.last, archived[0]!.n - 1, 'archived at places 0, 1, 2... with no gap or repeat');
+      assert.equal(archived[0]!.messages[0], FACT, "the thread's first message is the archive's first");
+      assert.match(archived[0]!.messages[1]!, /^Noted/);
       assertBoundedThread(llm.requests.filter(isThreadRequest), llm.requests.filter(isSummaryRequest));
       console.log(clock.report('Mattermost', Date.now() - started));
     } finally {

@@ -16,6 +16,7 @@ import { ContextKeeper, SUMMARY_CLOSE, SUMMARY_OPEN } from '../../orchestrator/g
 import { BudgetSpent } from '../../orchestrator/budget.js';
 import { estimateCounter } from '../../agents/tokens.js';
 import { newContextCommand } from '../../orchestrator/new-context.js';
+import { archivedMessage, type TranscriptArchive } from '../../orchestrator/graph/trim.js';
 import { contextPolicy } from '../../orchestrator/context-keepers.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';
 import type { Envelope } from '../../core/chat/types.js';
@@ -44,7 +45,25 @@ const factKeeper = (seen: BaseMessage[]) => [...new Set(text(seen.at(-1)!).match
 
 const guards: TeamGuards = { maxTurnsPerMessage: 8, maxHandoffsPerHour: 20, handoffsInLastHour: async () => 0, recordHandoff: async () => ({}), budgetSpent: async () => null };
 
-function setup(historyTokens = 1000, budgetSpent?: () => Promise<string | null>) {
+/** The transcript archive as a map (the Postgres one is proven end to end): thread -> seq -> message. */
+function memoryArchive(): TranscriptArchive & { rows: Map<string, Map<number, Record<string, unknown>>>; saves: number } {
+  const rows = new Map<string, Map<number, Record<string, unknown>>>();
+  const archive = {
+    rows,
+    saves: 0,
+    async save(threadId: string, first: number, messages: readonly BaseMessage[]) {
+      archive.saves += 1;
+      let thread = rows.get(threadId);
+      if (!thread) rows.set(threadId, (thread = new Map()));
+      messages.forEach((m, i) => {
+        if (!thread!.has(first + i)) thread!.set(first + i, archivedMessage(m));
+      });
+    },
+  };
+  return archive;
+}
+
+function setup(historyTokens = 1000, budgetSpent?: () => Promise<string | null>, archive?: TranscriptArchive) {
   const persona = new Scripted(() => `Noted. ${'All good here. '.repeat(5)}`);
   const summary = new Scripted(factKeeper);
   const keeper = new ContextKeeper({ policy: { historyTokens, summaryTokens: 200 }, counter: estimateCounter, summaryModel: summary, budgetSpent });
@@ -54,6 +73,7 @@ function setup(historyTokens = 1000, budgetSpent?: () => Promise<string | null>)
     checkpointer: new MemorySaver(),
     outbox,
     guards,
+    archive,
   });
   const thread = `local:${randomUUID()}`;
   const turn = async (n: number, words: string) => {
@@ -95,6 +115,64 @@ describe('a thread’s bounded context', () => {
     const biggest = Math.max(...t.summary.calls.map(t.sentChars));
     assert.ok(biggest < 1000 * 3.2 * 1.5 + 2000, `a summary call is bounded (${biggest} characters)`);
     assert.ok(t.summary.calls.length < 60, `compaction does not run on every turn (${t.summary.calls.length} summaries for 200 turns)`);
+  });
+
+  test('with an archive: the state keeps only the window; archive and state together are the whole thread, in order', async () => {
+    const archive = memoryArchive();
+    const t = setup(1000, undefined, archive);
+    const plain = setup(); // the same thread with no archive: the whole transcript in the state
+    const words = (i: number) => (i === 1 ? 'FACT: the staging database is db-7.' : `turn ${i}: ${'some chatter about the work. '.repeat(4)}`);
+    const lengths: number[] = [];
+    for (let i = 1; i <= 200; i++) {
+      await t.turn(i, words(i));
+      await plain.turn(i, words(i));
+      const values = (await t.graph.getState({ configurable: { thread_id: t.thread } })).values as { messages: BaseMessage[] };
+      lengths.push(values.messages.length);
+    }
+    // What the model is sent is the same with the archive as without it, call for call.
+    assert.equal(t.persona.calls.length, plain.persona.calls.length);
+    t.persona.calls.forEach((call, i) => {
+      assert.deepEqual(
+        call.map((m) => [m.getType(), text(m)]),
+        plain.persona.calls[i]!.map((m) => [m.getType(), text(m)]),
+        `call ${i + 1}`,
+      );
+    });
+    assert.match(text(t.persona.calls.at(-1)!.find((m) => text(m).includes(SUMMARY_OPEN))!), /FACT: the staging database is db-7\./);
+    // The state stays the size of the window: no longer at turn 200 than at its largest around turn 50.
+    assert.ok(Math.max(...lengths.slice(150)) <= Math.max(...lengths.slice(30, 70)), `state sizes ${lengths.slice(30, 70)} then ${lengths.slice(150)}`);
+    assert.ok(lengths.at(-1)! < 40, `the state holds ${lengths.at(-1)} of 400 messages`);
+    const values = (await t.graph.getState({ configurable: { thread_id: t.thread } })).values as { messages: BaseMessage[]; cursor: number; context: { dropped: number } };
+    const archived = archive.rows.get(t.thread)!;
+    assert.equal(values.context.dropped, archived.size);
+    assert.deepEqual([...archived.keys()], [...Array(archived.size).keys()], 'archived at places 0, 1, 2... with no gap');
+    assert.equal(values.cursor, values.messages.length, 'everything is posted');
+    const whole = [...[...archived.values()].map((m) => String(m.content)), ...values.messages.map(text)];
+    const plainValues = (await plain.graph.getState({ configurable: { thread_id: plain.thread } })).values as { messages: BaseMessage[] };
+    assert.deepEqual(whole, plainValues.messages.map(text), 'the archive and the state are the whole thread');
+    assert.ok(archive.saves < 60, `archived in batches, when compaction moves the window (${archive.saves} saves)`);
+    // Each answer was posted once.
+    assert.equal(t.outbox.sent.filter((m) => m.role === 'agent').length, 200);
+  });
+
+  test('/new with an archive: the earlier messages leave the state at the next step, the count stays right', async () => {
+    const archive = memoryArchive();
+    const t = setup(1000, undefined, archive);
+    for (let i = 1; i <= 40; i++) await t.turn(i, `turn ${i}: ${'more words. '.repeat(10)}`);
+    const envelope = { threadId: t.thread } as Envelope;
+    assert.match(await newContextCommand(t.graph).run('', envelope), /^Fresh context: the team will not be sent the 80 earlier messages of this thread/);
+    await t.turn(41, 'what do you know?');
+    assert.deepEqual(
+      t.persona.calls.at(-1)!.map((m) => [m.getType(), text(m)]),
+      [
+        ['system', 'You are Apollo.'],
+        ['human', 'what do you know?'],
+      ],
+    );
+    const values = (await t.graph.getState({ configurable: { thread_id: t.thread } })).values as { messages: BaseMessage[]; context: { dropped: number } };
+    assert.equal(values.messages.length, 2, 'the state holds the fresh context only');
+    assert.equal(archive.rows.get(t.thread)!.size, 80);
+    assert.match(await newContextCommand(t.graph).run('', envelope), /^Fresh context: the team will not be sent the 2 earlier messages of this thread/);
   });
 
   test('/new: the next call carries none of the earlier turns and no summary; the history stays', async () => {
