@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
 import { pruneRecords } from '../../orchestrator/retention.js';
+import { pgTranscriptArchive } from '../../orchestrator/graph/trim.js';
+import { AIMessage, HumanMessage } from '@langchain/core/messages';
 
 const logger = createLogger({ level: 'silent' });
 const policy = { auditDays: 30, transcriptDays: 90, jobLogDays: 30, intervalMinutes: 60 } as const;
@@ -43,6 +45,9 @@ describe('retention of records', () => {
       await q(`INSERT INTO inbound_messages (id, platform, conversation, text, status, received_at) VALUES ($1, 'slack', $2, 'hi', 'done', now() - interval '100 days')`, [`in-${thread}`, thread]);
       await q(`INSERT INTO outbox (idempotency_key, platform, conversation, status, created_at) VALUES ($1, 'slack', $2, 'sent', now() - interval '100 days')`, [`out-${thread}`, thread]);
       await q(`INSERT INTO runs (id, conversation, status, started_at) VALUES ($1, $2, 'done', now() - interval '100 days')`, [`run-${thread}`, thread]);
+      // Two messages that left the thread's checkpoint (folded and posted) 100 days ago.
+      await pgTranscriptArchive(db.pool).save(thread, 0, [new HumanMessage({ id: `h-${thread}`, content: 'hi' }), new AIMessage({ id: `a-${thread}`, name: 'apollo', content: 'hello' })]);
+      await q(`UPDATE transcript_archive SET archived_at = now() - interval '100 days' WHERE thread_id = $1`, [thread]);
     }
     // A job finished 40 days ago, with two log lines; one running.
     await q(
@@ -59,7 +64,7 @@ describe('retention of records', () => {
 
   test('a dry run counts per kind, with bytes, and removes nothing', async () => {
     const dry = await pruneRecords(db.pool, policy, { dryRun: true });
-    assert.deepEqual(counts(dry), { checkpoint_writes: 4, checkpoints: 4, audit: 1, transcripts: 3, job_logs: 2 });
+    assert.deepEqual(counts(dry), { checkpoint_writes: 4, checkpoints: 4, audit: 1, transcripts: 5, job_logs: 2 });
     for (const r of dry) assert.equal(r.count > 0, r.bytes > 0, `${r.kind}: bytes with rows`);
     assert.deepEqual(counts(await pruneRecords(db.pool, policy, { dryRun: true })), counts(dry), 'nothing was removed');
   });
@@ -73,7 +78,7 @@ describe('retention of records', () => {
       checkpoint_writes: 4,
       checkpoints: 4,
       audit: 1,
-      transcripts: 3,
+      transcripts: 5,
       job_logs: 2,
     });
     const { rows } = await db.pool.query(
@@ -84,6 +89,14 @@ describe('retention of records', () => {
       { thread_id: 'local:b', checkpoint_id: '1ef-03', writes: 1 },
     ]);
     assert.deepEqual((await db.pool.query(`SELECT conversation FROM inbound_messages`)).rows, [{ conversation: 'slack:C2/2.0' }], 'the thread with work in flight keeps its transcript');
+    assert.deepEqual(
+      (await db.pool.query(`SELECT thread_id, seq FROM transcript_archive ORDER BY seq`)).rows,
+      [
+        { thread_id: 'slack:C2/2.0', seq: 0 },
+        { thread_id: 'slack:C2/2.0', seq: 1 },
+      ],
+      'and its archived messages',
+    );
     assert.deepEqual((await db.pool.query(`SELECT job_id FROM infra_job_logs`)).rows, [{ job_id: 'j-now' }]);
     assert.equal((await db.pool.query(`SELECT count(*)::int AS n FROM infra_jobs`)).rows[0].n, 2, "a job's record stays");
     assert.equal((await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n, 1);
