@@ -4,6 +4,10 @@
  * its writes), audit entries past retention.auditDays (the append-only guard lets only that
  * statement through), the transcripts of threads whose work ended, and finished jobs' logs. The
  * periodic pass deletes under the `retention` lease's fence: with a stale token nothing goes.
+ * Also the transcript archive those passes prune (orchestrator/graph/trim.ts): messages that leave
+ * a thread's checkpoint are kept once each at their place in the thread (a step re-run after a
+ * crash saves the same again, harmlessly), text Postgres would refuse is made storable, and the
+ * console still finds an archived tool call's result (web/timeline.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +17,9 @@ import { join } from 'node:path';
 import { createDatabase, migrate, type Database } from '../../core/db/index.js';
 import { createLogger } from '../../core/log.js';
 import { pruneRecords } from '../../orchestrator/retention.js';
-import { pgTranscriptArchive } from '../../orchestrator/graph/trim.js';
-import { AIMessage, HumanMessage } from '@langchain/core/messages';
+import { archivedToolResults, pgTranscriptArchive } from '../../orchestrator/graph/trim.js';
+import { resultsFromTranscript } from '../../web/timeline.js';
+import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 
 const logger = createLogger({ level: 'silent' });
 const policy = { auditDays: 30, transcriptDays: 90, jobLogDays: 30, intervalMinutes: 60 } as const;
@@ -102,6 +107,48 @@ describe('retention of records', () => {
     assert.equal((await db.pool.query(`SELECT count(*)::int AS n FROM audit_log`)).rows[0].n, 1);
     await assert.rejects(db.pool.query(`DELETE FROM audit_log`), /audit_log is append-only: DELETE is not allowed/, 'the guard is back for every other statement');
     assert.deepEqual(counts(await pruneRecords(db.pool, { ...policy, auditDays: 'keep' }, { dryRun: true })), { checkpoint_writes: 0, checkpoints: 0, audit: 0, transcripts: 0, job_logs: 0 });
+  });
+
+  const turn = [
+    new HumanMessage({ id: 'in-1', name: 'jeff', content: 'is the deploy log clean?' }),
+    new AIMessage({ id: 'apollo:t1', name: 'apollo', content: '', tool_calls: [{ id: 'call-1', name: 'read_log', args: { service: 'web' }, type: 'tool_call' }] }),
+    new ToolMessage({ id: 'tool-1', name: 'read_log', tool_call_id: 'call-1', content: 'line 1 ok\u0000\nline 2 ok' }),
+    new AIMessage({ id: 'apollo:t2', name: 'apollo', content: 'The log is clean.' }),
+  ];
+
+  test('messages kept once at their places; saving again (a re-run step) changes nothing', async () => {
+    const archive = pgTranscriptArchive(db.pool);
+    await archive.save('discord:G1:C9', 0, turn);
+    await archive.save('discord:G1:C9', 0, turn);
+    await archive.save('discord:G1:C9', 4, [new HumanMessage({ id: 'in-2', content: 'thanks' })]);
+    const { rows } = await db.pool.query<{ seq: number; message: Record<string, unknown>; tool_call_id: string | null }>(
+      `SELECT seq, message, tool_call_id FROM transcript_archive WHERE thread_id = 'discord:G1:C9' ORDER BY seq`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.seq, r.message.type, r.message.name ?? null, r.message.content, r.tool_call_id]),
+      [
+        [0, 'human', 'jeff', 'is the deploy log clean?', null],
+        [1, 'ai', 'apollo', '', null],
+        [2, 'tool', 'read_log', 'line 1 ok\nline 2 ok', 'call-1'],
+        [3, 'ai', 'apollo', 'The log is clean.', null],
+        [4, 'human', null, 'thanks', null],
+      ],
+    );
+    assert.deepEqual(rows[1]!.message.tool_calls, [{ id: 'call-1', name: 'read_log', args: { service: 'web' } }], 'the call is kept with its arguments');
+  });
+
+  test("the console finds an archived tool call's result, then the checkpoint's", async () => {
+    const archived = await archivedToolResults(db.pool, 'discord:G1:C9');
+    const inState = [new ToolMessage({ id: 'tool-2', name: 'read_log', tool_call_id: 'call-2', content: 'still clean' })];
+    const results = await resultsFromTranscript(async () => [...archived, ...inState])('discord:G1:C9');
+    assert.deepEqual(
+      [...results],
+      [
+        ['call-1', 'line 1 ok\nline 2 ok'],
+        ['call-2', 'still clean'],
+      ],
+    );
+    assert.deepEqual(await archivedToolResults(db.pool, 'slack:other'), []);
   });
 
   test('the retention pass has no lease table of its own (core/leases holds it)', async () => {
