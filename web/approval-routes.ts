@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { APPROVAL_ID_PATTERN, type Human, type HumanDirectory } from '../core/chat/approvals.js';
 import { sendError } from '../core/http/errors.js';
+import { openEventStream } from '../core/http/event-stream.js';
 import { sessionOf, type SessionVerifier } from '../core/http/principal.js';
 import type { ConsoleDecision } from '../orchestrator/approvals/desk.js';
 import type { ListedApproval } from '../orchestrator/approvals/store.js';
 import { credentialOf, StreamSlots } from '../platforms/local/stream-slots.js';
 import { ApprovalsWatch } from './approvals-watch.js';
-import { endWithSession, openEventStream } from './event-stream.js';
+import { endWithSession } from './event-stream.js';
 import { publicApproval } from './timeline.js';
 
 export interface ApprovalRoutesOptions {
@@ -50,7 +51,8 @@ export function registerApprovalRoutes(app: FastifyInstance, opts: ApprovalRoute
   app.get('/api/approvals/stream', async (req, reply) => {
     const slot = slots.take(credentialOf(req));
     if ('refused' in slot) return sendError(req, reply.header('retry-after', '5'), 429, 'too_many_streams', 'too many open streams; close one and retry');
-    const stream = openEventStream(req, reply, slot.release);
+    const stream = openEventStream(req, reply);
+    stream.onClose(slot.release);
     endWithSession(req, stream, opts.sessions);
     try {
       stream.onClose(await watch.subscribe((pending) => stream.send('changed', { pending })));

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { IngressSink } from '../core/chat/types.js';
 import { sendError } from '../core/http/errors.js';
+import { openEventStream } from '../core/http/event-stream.js';
 import { sessionOf, type SessionVerifier } from '../core/http/principal.js';
 import { hideLoginLinks } from '../core/http/sign-in-page.js';
 import type { Metrics } from '../core/metrics.js';
@@ -13,7 +14,7 @@ import { CONVERSATION_NAME_RULE, isConversationName } from '../platforms/local/t
 import { listConversations, type ConversationSummary } from './conversation-list.js';
 import { threadTimeline, type TimelineEntry, type ToolResults } from './timeline.js';
 import { TimelineFeeds } from './timeline-feed.js';
-import { endWithSession, openEventStream } from './event-stream.js';
+import { endWithSession } from './event-stream.js';
 
 export interface ConversationRoutesOptions {
   pool: pg.Pool;
@@ -76,7 +77,8 @@ export function registerConversationRoutes(app: FastifyInstance, opts: Conversat
     if ('refused' in slot) {
       return sendError(req, reply.header('retry-after', '5'), 429, 'too_many_streams', 'too many open streams; close one and retry');
     }
-    const stream = openEventStream(req, reply, slot.release);
+    const stream = openEventStream(req, reply);
+    stream.onClose(slot.release);
     endWithSession(req, stream, opts.sessions);
     try {
       const unsubscribe = await feeds.subscribe(req.params.id, (entry) => stream.send(entry.kind, shownEntry(req, entry)));

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import { createBearerAuth, isPublicRoute } from './bearer-auth.js';
 import { BodyBudget, DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES } from './body-budget.js';
 import { createErrorHandler, handleNotFound } from './errors.js';
+import { endEventStreams } from './event-stream.js';
 import { AllowedHosts, createHostCheck } from './host-check.js';
 import { handleRouterError, MAX_PATH_PARAM_LENGTH } from './path-params.js';
 import type { SessionVerifier } from './principal.js';
@@ -100,6 +101,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.addHook('onRequest', createBearerAuth(opts.consoleToken, opts.sessions));
   app.setErrorHandler(createErrorHandler(opts.bodyLimitBytes));
   app.setNotFoundHandler(handleNotFound);
+  // Open event streams end first: each would otherwise hold the close until its client left.
+  app.addHook('preClose', async () => endEventStreams(app.server));
 
   // Probes and scrapers call these every few seconds: only warnings reach the log.
   app.get('/healthz', { logLevel: 'warn', config: { public: true } }, async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sendError } from '../../core/http/errors.js';
+import { openEventStream } from '../../core/http/event-stream.js';
 import { sessionOf } from '../../core/http/principal.js';
 import { hideLoginLinks } from '../../core/http/sign-in-page.js';
 import { ConversationFeeds } from './conversation-feed.js';
@@ -44,18 +45,14 @@ export function registerChatStream(app: FastifyInstance, opts: ChatStreamOptions
           : `the server already has ${slots.perProcess} chat streams open; retry later`;
       return sendError(req, reply.header('retry-after', '5'), 429, 'too_many_streams', message);
     }
-    let unsubscribe: (() => void) | null = null;
-    let heartbeat: NodeJS.Timeout | null = null;
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
+    // The client may leave while its resume point is looked up: its slot is given back then.
+    let left = false;
+    const leave = () => {
+      left = true;
       slot.release();
-      unsubscribe?.();
-      if (heartbeat) clearInterval(heartbeat);
     };
-    req.raw.on('close', close);
-    reply.raw.on('close', close);
+    req.raw.on('close', leave);
+    reply.raw.on('close', leave);
 
     // A reconnecting EventSource sends the last seq it saw; a fresh stream starts with what comes next.
     const lastEventId = Number(req.headers['last-event-id']);
@@ -63,27 +60,18 @@ export function registerChatStream(app: FastifyInstance, opts: ChatStreamOptions
     try {
       lastSeq = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : ((await store.tail(conversation, 1))[0]?.seq ?? 0);
     } catch (err) {
-      close();
+      slot.release();
       throw err;
+    } finally {
+      req.raw.off('close', leave);
+      reply.raw.off('close', leave);
     }
-    if (closed) return reply; // the client left while we looked
+    if (left) return reply; // the client left while we looked
 
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': req.id,
-    });
-    res.write(': connected\n\n');
+    const stream = openEventStream(req, reply, heartbeatMs);
+    stream.onClose(slot.release);
     // A console session never reads sign-in links (someone else's, sent to their direct messages).
     const shown = sessionOf(req) ? (m: ReturnType<typeof publicMessage>) => ({ ...m, text: hideLoginLinks(m.text) }) : (m: ReturnType<typeof publicMessage>) => m;
-    unsubscribe = feeds.subscribe(conversation, lastSeq, (m) => {
-      if (!closed) res.write(`id: ${m.seq}\nevent: message\ndata: ${JSON.stringify(shown(publicMessage(m)))}\n\n`);
-    });
-    heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
-    heartbeat.unref();
+    stream.onClose(feeds.subscribe(conversation, lastSeq, (m) => stream.send('message', shown(publicMessage(m)), m.seq)));
   });
 }

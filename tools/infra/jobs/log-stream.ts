@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { openEventStream } from '../../../core/http/event-stream.js';
 import { FINISHED, type InfraJob, type JobStore } from './store.js';
 
 export interface JobLogStreamOptions {
@@ -24,32 +25,9 @@ export function registerJobLogStream(app: FastifyInstance, opts: JobLogStreamOpt
     const resumeAt = Number(req.headers['last-event-id']);
     let seq = Number.isFinite(resumeAt) && resumeAt > 0 ? resumeAt : 0;
     let status = '';
-    let closed = false;
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': req.id,
-    });
-    res.write(': connected\n\n');
-    const send = (event: string, data: unknown, id?: number) => {
-      if (!closed) res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
+    const stream = openEventStream(req, reply, heartbeatMs);
     let timer: NodeJS.Timeout | undefined;
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
-    heartbeat.unref();
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearTimeout(timer);
-      clearInterval(heartbeat);
-      res.end();
-    };
-    req.raw.on('close', close);
-    res.on('close', close);
+    stream.onClose(() => clearTimeout(timer));
 
     const look = async (): Promise<void> => {
       try {
@@ -57,20 +35,20 @@ export function registerJobLogStream(app: FastifyInstance, opts: JobLogStreamOpt
         // The log is read after the status: a finished job's last lines are in before `end`.
         for (const line of await opts.store.log(job.id, { afterSeq: seq })) {
           seq = line.seq;
-          send('line', { seq: line.seq, stream: line.stream, text: line.line, at: line.at.toISOString() }, line.seq);
+          stream.send('line', { seq: line.seq, stream: line.stream, text: line.line, at: line.at.toISOString() }, line.seq);
         }
         if (job.status !== status) {
           status = job.status;
-          send('job', opts.show(job));
+          stream.send('job', opts.show(job));
         }
         if (FINISHED.includes(job.status)) {
-          send('end', opts.show(job));
-          return close();
+          stream.send('end', opts.show(job));
+          return stream.close();
         }
       } catch (err) {
         req.log.warn({ err }, 'job log stream failed to read');
       }
-      if (!closed) timer = setTimeout(() => void look(), pollMs);
+      if (!stream.closed) timer = setTimeout(() => void look(), pollMs);
     };
     await look();
   });
