@@ -87,10 +87,11 @@ module.exports = {
     },
     {
       name: 'console-is-a-browser-app',
-      comment: 'console/ (the web console) runs in the browser and talks to the server over /api only: it imports no server code.',
+      comment:
+        'console/ (the web console) runs in the browser and talks to the server over /api only: it imports no server code. It may import types (`import type`): the build erases them, and the console reads the JSON in the types the server writes it in.',
       severity: 'error',
       from: { path: '^console/' },
-      to: { path: above('core', 'personas', 'ledger', 'github', 'agents', 'memory', 'tools', 'platforms', 'orchestrator', 'web', 'cli') },
+      to: { path: above('core', 'personas', 'ledger', 'github', 'agents', 'memory', 'tools', 'platforms', 'orchestrator', 'web', 'cli'), dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'server-never-imports-the-console',

@@ -54,7 +54,7 @@ export function registerWorkRoutes(app: FastifyInstance, opts: { ledger: WorkLed
 }
 
 /** Where a work item lives: its issue or PR on GitHub (`gh:owner/repo#12`), and the conversation it was asked in. */
-interface WorkItemLink {
+export interface WorkItemLink {
   kind: 'github' | 'conversation';
   label: string;
   url?: string;

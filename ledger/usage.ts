@@ -10,6 +10,9 @@ export interface UsageLine {
   costUsd: number;
 }
 
+/** Model use without its key: what a persona, the team or a day used. */
+export type Usage = Omit<UsageLine, 'key'>;
+
 export interface UsageReport {
   /** Counted from here (00:00 UTC of the first day). */
   since: string;

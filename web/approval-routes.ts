@@ -9,7 +9,7 @@ import type { ListedApproval } from '../orchestrator/approvals/store.js';
 import { credentialOf, StreamSlots } from '../platforms/local/stream-slots.js';
 import { ApprovalsWatch } from './approvals-watch.js';
 import { endWithSession } from './event-stream.js';
-import { publicApproval } from './timeline.js';
+import { publicApproval, type PublicApproval } from './timeline.js';
 
 export interface ApprovalRoutesOptions {
   list(q: { pending: boolean; limit: number }): Promise<ListedApproval[]>;
@@ -24,6 +24,11 @@ export interface ApprovalRoutesOptions {
   pollIntervalMs?: number;
 }
 
+/** An approval in `GET /api/approvals`: with who wrote the message whose run asked. */
+export interface ListedPublicApproval extends PublicApproval {
+  askedBy: string | null;
+}
+
 const ListQuery = z.object({ recent: z.coerce.number().int().min(0).max(500).default(50) });
 const DenyBody = z.object({ reason: z.string().trim().max(2000).optional() });
 
@@ -34,7 +39,7 @@ const DenyBody = z.object({ reason: z.string().trim().max(2000).optional() });
  * decided or expires anywhere, so a console shows it at once and reads the list again.
  */
 export function registerApprovalRoutes(app: FastifyInstance, opts: ApprovalRoutesOptions): void {
-  const shown = (a: ListedApproval) => ({
+  const shown = (a: ListedApproval): ListedPublicApproval => ({
     ...publicApproval(a),
     askedBy: a.askedBy ? (opts.humans.identify(a.platform, a.askedBy.id)?.id ?? a.askedBy.name) : null,
   });

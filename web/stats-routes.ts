@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { JobQueue } from '../core/queue/types.js';
 import { sendError } from '../core/http/errors.js';
+import type { Usage } from '../ledger/usage.js';
 
 /** Queue depth samples kept: a day at one every 15 s. */
 const MAX_SAMPLES = (24 * 3600) / 15;
@@ -59,6 +60,15 @@ export class QueueDepthSamples {
   }
 }
 
+/** `GET /api/stats` (docs/api.md). */
+export interface StatsAnswer {
+  since: string;
+  usagePerDay: ({ day: string; persona: string } & Usage)[];
+  runsPerHour: { hour: string; runs: number; failed: number }[];
+  /** `now` is null while the queue cannot be read. */
+  queue: { now: Awaited<ReturnType<QueueDepthSamples['now']>> | null; samples: QueueSample[] };
+}
+
 const StatsQuery = z.object({ days: z.coerce.number().int().min(1).max(90).default(7) });
 
 /** `GET /api/stats?days=7`: tokens and cost per persona per day, runs per hour (48 h), queue depth. */
@@ -88,6 +98,6 @@ export function registerStatsRoutes(app: FastifyInstance, opts: { pool: pg.Pool;
       usagePerDay: perDay.rows.map((r) => ({ day: r.day, persona: r.persona, calls: r.calls, inputTokens: Number(r.input), outputTokens: Number(r.output), costUsd: r.usd })),
       runsPerHour: perHour.rows.map((r) => ({ hour: new Date(r.hour).toISOString(), runs: r.runs, failed: r.failed })),
       queue: { now: queueNow, samples: opts.depth.list() },
-    };
+    } satisfies StatsAnswer;
   });
 }

@@ -2,10 +2,44 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { resolveModelChain } from '../agents/model-chain.js';
 import type { LoadedConfig } from '../core/config/index.js';
-import { usageReport, type UsageLine } from '../ledger/usage.js';
+import { usageReport, type Usage, type UsageLine } from '../ledger/usage.js';
 
 /** How recently a persona must have called its model or a tool to count as running. */
 const RUNNING_WINDOW_SECONDS = 60;
+
+/** A daily budget; null where none is set. */
+export interface Budget {
+  dailyTokens: number | null;
+  dailyUsd: number | null;
+}
+
+/** A persona as the Team view shows it. */
+export interface TeamPersona {
+  id: string;
+  name: string;
+  role: string;
+  description: string;
+  lens: string | null;
+  /** Null when no model is configured (the doctor says what to set). */
+  model: string | null;
+  fallbackModels: string[];
+  tools: string[];
+  /** The platforms it has a handle on; never the handle's tokens. */
+  handles: { platform: string }[];
+  github: { login: string } | null;
+  status: 'idle' | 'running' | 'waiting_for_approval';
+  activeThreads: string[];
+  pendingApprovals: number;
+  today: Usage;
+  budget: Budget;
+}
+
+/** `GET /api/personas` (docs/api.md). */
+export interface TeamAnswer {
+  personas: TeamPersona[];
+  team: { today: Usage; budget: Budget };
+  since: string;
+}
 
 /**
  * `GET /api/personas`: the team as the console's Team view shows it: each persona's role,
@@ -15,7 +49,7 @@ export function registerTeamRoutes(app: FastifyInstance, opts: { pool: pg.Pool; 
   const { pool, loaded } = opts;
   const { config } = loaded;
 
-  app.get('/api/personas', async () => {
+  app.get('/api/personas', async (): Promise<TeamAnswer> => {
     const [usage, activity] = await Promise.all([
       usageReport(pool, { days: 1, threads: 0 }),
       pool.query<{ persona: string; waiting: number; running: boolean; threads: string[] }>(
@@ -34,8 +68,8 @@ export function registerTeamRoutes(app: FastifyInstance, opts: { pool: pg.Pool; 
     ]);
     const used = new Map(usage.personas.map((u) => [u.key, u]));
     const act = new Map(activity.rows.map((r) => [r.persona, r]));
-    const today = (u: UsageLine | undefined) => ({ calls: u?.calls ?? 0, inputTokens: u?.inputTokens ?? 0, outputTokens: u?.outputTokens ?? 0, costUsd: u?.costUsd ?? 0 });
-    const personas = loaded.personas.map((p) => {
+    const today = (u: UsageLine | undefined): Usage => ({ calls: u?.calls ?? 0, inputTokens: u?.inputTokens ?? 0, outputTokens: u?.outputTokens ?? 0, costUsd: u?.costUsd ?? 0 });
+    const personas = loaded.personas.map((p): TeamPersona => {
       const a = act.get(p.id);
       let model: string | null = null;
       let fallbackModels: string[] = [];

@@ -73,4 +73,22 @@ describe('the layering of docs/architecture.md, checked', () => {
       await t.remove();
     }
   });
+
+  it("lets the console import the server's types, which the build erases, and fails on its importing server code", async () => {
+    const t = await tree({
+      'web/timeline.ts': `export interface TimelineEntry { id: string }\nexport const threadTimeline = (): TimelineEntry[] => [];\n`,
+      'console/src/types.ts': `export type { TimelineEntry } from '../../web/timeline.js';\n`,
+      'console/src/views/conversation.ts': `import type { TimelineEntry } from '../types.js';\nexport const first = (t: TimelineEntry[]) => t[0];\n`,
+    });
+    try {
+      const allowed = await check(t.path);
+      assert.equal(allowed.code, 0, allowed.out);
+      await writeFile(join(t.path, 'console/src/views/timeline.ts'), `import { threadTimeline } from '../../../web/timeline.js';\nexport const all = threadTimeline;\n`);
+      const { code, out } = await check(t.path);
+      assert.notEqual(code, 0, out);
+      assert.match(out, /console-is-a-browser-app: console\/src\/views\/timeline\.ts → web\/timeline\.ts/);
+    } finally {
+      await t.remove();
+    }
+  });
 });

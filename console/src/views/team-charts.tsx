@@ -51,7 +51,8 @@ function chartData(stats: Stats, personaOrder: string[]) {
       failed[i] = r.failed;
     }
   }
-  const queueNames = Object.keys(stats.queue.now);
+  // `now` is null while the queue cannot be read: then no queue series, rather than a failed view.
+  const queueNames = Object.keys(stats.queue.now ?? {});
   const samples = stats.queue.samples;
   return {
     days: used.length ? days : [],

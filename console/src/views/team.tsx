@@ -75,10 +75,7 @@ function PersonaRow({ persona: p }: { persona: Persona }) {
       </td>
       <td>
         {p.handles.map((h) => (
-          <div key={h.platform}>
-            {h.platform}
-            {(h.handle ?? h.name) && <span class="muted">: {h.handle ?? h.name}</span>}
-          </div>
+          <div key={h.platform}>{h.platform}</div>
         ))}
         {p.github && <div>github: {p.github.login}</div>}
         {p.handles.length === 0 && !p.github && <span class="muted">local only</span>}

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { openEventStream } from '../../../core/http/event-stream.js';
-import { FINISHED, type InfraJob, type JobStore } from './store.js';
+import { FINISHED, type InfraJob, type JobStore, type LogLine } from './store.js';
 
 export interface JobLogStreamOptions {
   store: Pick<JobStore, 'get' | 'log'>;
@@ -8,6 +8,11 @@ export interface JobLogStreamOptions {
   show: (job: InfraJob) => unknown;
   pollIntervalMs?: number;
   heartbeatMs?: number;
+}
+
+/** A log line as the API shows it (`/log` and the stream's `line` events). */
+export function publicLogLine(line: LogLine) {
+  return { seq: line.seq, stream: line.stream, text: line.line, at: line.at.toISOString() };
 }
 
 /**
@@ -35,7 +40,7 @@ export function registerJobLogStream(app: FastifyInstance, opts: JobLogStreamOpt
         // The log is read after the status: a finished job's last lines are in before `end`.
         for (const line of await opts.store.log(job.id, { afterSeq: seq })) {
           seq = line.seq;
-          stream.send('line', { seq: line.seq, stream: line.stream, text: line.line, at: line.at.toISOString() }, line.seq);
+          stream.send('line', publicLogLine(line), line.seq);
         }
         if (job.status !== status) {
           status = job.status;

@@ -3,11 +3,14 @@ import { scrubSecrets } from '../../../core/log.js';
 import type { HumanDirectory } from '../../../core/chat/approvals.js';
 import type { ChatCommand } from '../../../core/chat/commands.js';
 import { sessionOf } from '../../../core/http/principal.js';
-import { registerJobLogStream } from './log-stream.js';
+import { publicLogLine, registerJobLogStream } from './log-stream.js';
 import type { JobRunner } from './runner.js';
 import { JOB_STATUSES, type InfraJob, type JobStatus, type JobStore } from './store.js';
 
 /** A job as the API shows it. */
+export type PublicJob = ReturnType<typeof publicJob>;
+
+/** The job's public form: its command with secrets scrubbed, its times ISO strings. */
 function publicJob(j: InfraJob) {
   return {
     id: j.id,
@@ -68,7 +71,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: JobStore;
     }
     return {
       job: publicJob(job),
-      lines: lines.map((l) => ({ seq: l.seq, stream: l.stream, text: l.line, at: l.at.toISOString() })),
+      lines: lines.map(publicLogLine),
       truncated: job.logDropped > 0,
     };
   });
