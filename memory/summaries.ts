@@ -144,9 +144,10 @@ const MAX_MESSAGES = 400;
 /**
  * A thread's transcript as stored: the local chat's in `chat_messages`; every other platform's
  * (Mattermost, Slack, Discord, Telegram, GitHub) is what people said (`inbound_messages` the team
- * answered) and what the team posted (`outbox`, edits left out), by time. Positions are the local
- * chat's `seq`, or microseconds since the epoch on a platform thread; `after` excludes, `upTo`
- * includes. The newest `limit` messages of the stretch, oldest first.
+ * took up: answered, failed or paused) and what the team posted (`outbox`, edits left out), by
+ * time. Positions are the local chat's `seq`, or microseconds since the epoch on a platform
+ * thread; `after` excludes, `upTo` includes. The newest `limit` messages of the stretch, oldest
+ * first.
  */
 export async function threadTranscript(pool: pg.Pool, threadId: string, range: { after?: number; upTo?: number; limit?: number } = {}): Promise<TranscriptMessage[]> {
   const after = range.after ?? 0;
@@ -163,7 +164,7 @@ export async function threadTranscript(pool: pg.Pool, threadId: string, range: {
   const { rows } = await pool.query<{ id: string; role: string; author: string; text: string | null }>(
     `SELECT id, role, author, text FROM (
        SELECT id, 'user' AS role, coalesce(payload->'author'->>'name', author, 'someone') AS author, text, received_at AS at
-         FROM inbound_messages WHERE conversation = $1 AND status = 'done'
+         FROM inbound_messages WHERE conversation = $1 AND status IN ('done', 'failed', 'paused')
        UNION ALL
        SELECT idempotency_key, coalesce(payload->>'role', 'agent'), coalesce(persona, 'system'), payload->>'text', created_at
          FROM outbox WHERE conversation = $1 AND status = 'sent' AND NOT payload ? 'replaces') t

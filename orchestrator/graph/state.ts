@@ -30,6 +30,21 @@ export function turnInfo(turn: TurnInfo | null | undefined): TurnInfo | null {
   return { ...turn, platform: typeof legacy === 'string' ? legacy : turn.threadId.split(':')[0]! };
 }
 
+/**
+ * A persona of the turn could not answer (its model failed, its budget was spent): what the chat
+ * was told, with the turn's first inbound message, so a later turn does not read it as its own.
+ */
+export interface TurnFailure {
+  inbound: string | null;
+  text: string;
+}
+
+/** The failure of `turn`, if the state's failure is that turn's. */
+export function failureOf(failure: TurnFailure | null | undefined, turn: TurnInfo | null): string | null {
+  if (!failure || !turn) return null;
+  return failure.inbound === (turn.inboundIds[0] ?? null) ? failure.text : null;
+}
+
 const replace = <T>(initial: () => T) => Annotation<T>({ reducer: (_old, value) => value, default: initial });
 
 /**
@@ -51,6 +66,8 @@ export const TeamState = Annotation.Root({
   /** Answers in a row whose tool calls were malformed and sent back for repair (graph/model-turn.ts). */
   repairs: replace<number>(() => 0),
   turn: replace<TurnInfo | null>(() => null),
+  /** The turn ended without an answer from a persona it addressed (see TurnFailure); how its messages are marked. */
+  failure: replace<TurnFailure | null>(() => null),
   /** What of the transcript models are sent: where /new started the context, the rolling summary (graph/context.ts). */
   context: replace<ThreadContext>(() => FRESH_CONTEXT),
 });

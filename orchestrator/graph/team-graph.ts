@@ -9,7 +9,7 @@ import { compilePersona, taskIdOf, type CompiledPersona, type PersonaAgent, type
 import { takeModelTurn, type ModelTurn } from './model-turn.js';
 import { BudgetSpent } from '../budget.js';
 import { postNewMessages, postNotice, SHOW_REASONING, SUPERVISOR_ID } from './posting.js';
-import { TeamState, type HandoffRequest, type TeamStateValue } from './state.js';
+import { TeamState, turnInfo, type HandoffRequest, type TeamStateValue, type TurnFailure } from './state.js';
 import { planTrim, type TranscriptArchive } from './trim.js';
 
 /** A persona (or the supervisor) as it takes part in the team graph. */
@@ -46,6 +46,9 @@ export const nodeName = (personaId: string) => (personaId === SUPERVISOR_ID ? 's
 const toolsNodeName = (personaId: string) => `${nodeName(personaId)}_tools`;
 const NEXT = 'next';
 
+/** The update that marks the turn as one a persona could not answer (`text`: what the chat was told). */
+const couldNotAnswer = (state: TeamStateValue, text: string): { failure: TurnFailure } => ({ failure: { inbound: turnInfo(state.turn)?.inboundIds[0] ?? null, text } });
+
 /**
  * The team graph, one thread per conversation: `next` hands the turn to each addressed persona in
  * order; a persona's `handoff` tool jumps to the gate, which applies the loop guards, records the
@@ -61,6 +64,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
   const next = async (state: TeamStateValue) => {
     const cursor = await postNewMessages(state, outbox);
     let queue = state.queue;
+    let failed: { failure: TurnFailure } | Record<string, never> = {};
     while (queue.length) {
       const [head, ...rest] = queue;
       queue = rest;
@@ -72,25 +76,26 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
           'turn-cap',
           `Stopped: ${guards.maxTurnsPerMessage} persona turns for one message is the limit (orchestrator.maxTurnsPerMessage). Send a new message to continue.`,
         );
-        return new Command({ goto: END, update: { cursor, queue: [] } });
+        return new Command({ goto: END, update: { cursor, queue: [], ...failed } });
       }
       const spent = await guards.budgetSpent(head!);
       if (spent) {
         await postNotice(state, outbox, `budget-${head}`, spent);
+        failed = couldNotAnswer(state, spent);
         continue;
       }
-      return new Command({ goto: nodeName(head!), update: { cursor, queue, turns: state.turns + 1 } });
+      return new Command({ goto: nodeName(head!), update: { cursor, queue, turns: state.turns + 1, ...failed } });
     }
-    return new Command({ goto: END, update: { cursor, queue: [] } });
+    return new Command({ goto: END, update: { cursor, queue: [], ...failed } });
   };
 
   const handoff = async (state: TeamStateValue) => {
     const cursor = await postNewMessages(state, outbox);
     const request = state.handoff;
     if (!request || !byId.has(request.to)) return new Command({ goto: NEXT, update: { cursor, handoff: null } });
-    const stop = async (kind: string, text: string) => {
+    const stop = async (kind: string, text: string, failed = false) => {
       await postNotice(state, outbox, kind, text);
-      return new Command({ goto: END, update: { cursor, handoff: null, queue: [] } });
+      return new Command({ goto: END, update: { cursor, handoff: null, queue: [], ...(failed ? couldNotAnswer(state, text) : {}) } });
     };
     if (state.turns >= guards.maxTurnsPerMessage) {
       return stop('turn-cap', `Stopped handing off: ${guards.maxTurnsPerMessage} persona turns for one message is the limit (orchestrator.maxTurnsPerMessage). Send a new message to continue.`);
@@ -103,7 +108,7 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       );
     }
     const spent = await guards.budgetSpent(request.to);
-    if (spent) return stop(`budget-${request.to}`, spent);
+    if (spent) return stop(`budget-${request.to}`, spent, true);
     const { workItem } = await guards.recordHandoff(state, request);
     const from = byId.get(request.from)?.name ?? request.from;
     const ask = new HumanMessage({
@@ -129,7 +134,10 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
         const cursor = await postNewMessages(state, outbox);
         await postNotice(state, outbox, `budget-${m.id}`, spent);
         const stopped = new AIMessage({ id: `${m.id}:${taskIdOf(config) ?? 'budget'}:budget`, name: m.id, content: '(Stopped here: the daily budget was spent.)' });
-        return new Command({ goto: END, update: { messages: [stopped], cursor: cursor + 1, queue: [], ...(context && context !== state.context ? { context } : {}) } });
+        return new Command({
+          goto: END,
+          update: { messages: [stopped], cursor: cursor + 1, queue: [], ...couldNotAnswer(state, spent), ...(context && context !== state.context ? { context } : {}) },
+        });
       };
       // A run may take many model steps: the budgets are checked before each, not only at the turn's start.
       if (continuesOwnRound(state.messages, m.id)) {
@@ -174,7 +182,8 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       if (answer && task) answer.id = answer.lc_kwargs.id = `${m.id}:${task}`;
       if (answer && m.showReasoning) answer.response_metadata = { ...answer.response_metadata, [SHOW_REASONING]: true };
       const done = async (messages: BaseMessage[]) => {
-        const update = { messages, repairs: turn.repairs, ...kept };
+        // A notice from the model step is a persona that could not answer (its model failed, or never produced a usable answer).
+        const update = { messages, repairs: turn.repairs, ...kept, ...(turn.notice ? couldNotAnswer(state, turn.notice.text) : {}) };
         if (turn.notice) await postNotice(state, outbox, turn.notice.kind, turn.notice.text);
         if (state.queue.length) return new Command({ goto: NEXT, update: trimmed(update) });
         const cursor = await postNewMessages({ ...state, messages: [...state.messages, ...messages] }, outbox);

@@ -6,6 +6,7 @@ import type { ApprovalResume } from '../approvals/types.js';
 import type { Next, Step } from './chain.js';
 import { runGraph } from './graph-run.js';
 import type { Round } from './round.js';
+import { answered } from './thread-sql.js';
 
 /**
  * Everything before routing, in order: first the thread's own graph (a decided approval, a
@@ -18,7 +19,8 @@ export const beforeRouting: Step<Round>[] = [approvalDecided, crashedRun, waitin
 /**
  * A run whose approval was decided resumes with the decision. Several tool calls may wait at
  * once; any decided one resumes the run (the guard reads each call's own decision from its
- * approval row, so undecided ones simply wait again).
+ * approval row, so undecided ones simply wait again). The turn's messages, marked paused, are
+ * marked again as the resumed run ends.
  */
 async function approvalDecided(r: Round, next: Next): Promise<void> {
   const { interrupts, turn } = r.view;
@@ -26,7 +28,7 @@ async function approvalDecided(r: Round, next: Next): Promise<void> {
   let decision: ApprovalResume | null = null;
   for (const i of interrupts) if ((decision = await r.deps.desk.decisionFor(i.approvalId))) break;
   if (!decision) return next();
-  r.view = await runGraph(r, turn?.platform ?? 'local', new Command({ resume: decision }), turn);
+  r.view = await runGraph(r, turn?.platform ?? 'local', new Command({ resume: decision }), turn, turn?.inboundIds);
   ranGraph(r);
 }
 
@@ -56,12 +58,16 @@ async function waiting(r: Round, next: Next): Promise<void> {
 
 /** Messages a run answered before a crash, before the drain could mark them: marked now, never answered twice. */
 function answeredBeforeCrash(r: Round, next: Next): Promise<void> {
-  const { interrupts, next: nodes, turn } = r.view;
+  const { interrupts, next: nodes, turn, failure } = r.view;
   if (turn && !nodes.length && !interrupts.length) {
-    const answered = r.rows.filter((row) => turn.inboundIds.includes(row.id));
-    if (answered.length) {
-      r.finish.done.push(...answered.map((row) => row.id));
-      r.rows = r.rows.filter((row) => !answered.includes(row));
+    const before = r.rows.filter((row) => turn.inboundIds.includes(row.id));
+    if (before.length) {
+      answered(
+        r.finish,
+        before.map((row) => row.id),
+        failure ? { status: 'failed', error: failure } : { status: 'done' },
+      );
+      r.rows = r.rows.filter((row) => !before.includes(row));
     }
   }
   return next();

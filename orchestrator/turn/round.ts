@@ -8,6 +8,8 @@ export interface ThreadView {
   interrupts: ApprovalInterrupt[];
   next: string[];
   turn: TurnInfo | null;
+  /** The turn ended without an answer from a persona it addressed: what the chat was told. */
+  failure?: string | null;
 }
 
 /** A thread with no run pending and nothing paused. */

@@ -8,6 +8,7 @@ import { routeBatch } from '../router.js';
 import type { Step } from './chain.js';
 import { runGraph } from './graph-run.js';
 import { CLEAN, type Round, type ThreadView } from './round.js';
+import { answered } from './thread-sql.js';
 
 /**
  * The end of the chain: every message still waiting goes to ONE new turn, started at the first
@@ -45,18 +46,22 @@ async function startTurn(r: Round, batch: Envelope[]): Promise<ThreadView> {
     });
   }
   let view: ThreadView = CLEAN;
+  /** Every persona addressed has spent its budget: nobody answers, and the messages say so. */
+  let unanswered: string | null = null;
   if (route.personas.length) {
     const turn: TurnInfo = { inboundIds: ids, platform: last.platform, threadId, requestedBy: last.author.id };
     const messages = batch.map((e) => new HumanMessage({ id: e.id, content: e.text, name: authorName(e.author.name) }));
     const queue = [...route.personas];
     // Who starts: the first addressed persona with budget left (the graph checks the others as it goes).
     let start: string | undefined;
+    let spent: string | null = null;
     while (!start && queue.length) {
       const head = queue.shift()!;
-      const spent = await deps.budgetSpent(head);
+      spent = await deps.budgetSpent(head);
       if (!spent) start = head;
       else await deps.outbox.send({ idempotencyKey: `${threadId}:notice:${ids[0]}:budget-${head}`, platform: last.platform, threadId, role: 'system', text: spent, replyTo: last.id });
     }
+    if (!start) unanswered = spent;
     if (start) {
       // Straight to the first persona: a Command as input saves the graph its START step (a task,
       // its writes and a checkpoint) on every turn.
@@ -64,6 +69,6 @@ async function startTurn(r: Round, batch: Envelope[]): Promise<ThreadView> {
       view = await runGraph(r, last.platform, input, turn, ids);
     }
   }
-  if (view === CLEAN) finish.done.push(...ids);
+  if (view === CLEAN) answered(finish, ids, unanswered ? { status: 'failed', error: unanswered } : { status: 'done' });
   return view;
 }

@@ -30,11 +30,28 @@ interface RunRecord {
   error: string | null;
 }
 
+/**
+ * How a turn ended for the inbound messages it answered (`inbound_messages.status`): done; failed,
+ * with what the chat was told (`error`); or paused on an approval, marked again when the run
+ * resumes. A schedule's turn reads its outcome here (orchestrator/schedules/).
+ */
+export type InboundOutcome = { status: 'done' } | { status: 'failed'; error: string } | { status: 'paused' };
+
 /** What a drain has done and not yet written: written in one statement, with the lease's release at the end. */
 export interface Finish {
   runs: RunRecord[];
   /** Inbound messages answered. */
   done: string[];
+  /** How the turn ended for those of `done` that are not simply done (the last word for a message wins). */
+  outcomes?: Map<string, InboundOutcome>;
+}
+
+/** Marks `ids` answered, as `outcome` says. */
+export function answered(finish: Finish, ids: readonly string[], outcome: InboundOutcome = { status: 'done' }): void {
+  finish.done.push(...ids);
+  if (outcome.status === 'done' && !finish.outcomes) return;
+  finish.outcomes ??= new Map();
+  for (const id of ids) finish.outcomes.set(id, outcome);
 }
 
 /**
@@ -89,9 +106,10 @@ const RENEW = named(
 
 const RELEASE = named('lease_release', ['thread', 'owner', 'clean'], (p) => `${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}`);
 
-const FINISH_PARAMS = ['done', 'thread', 'runIds', 'inbound', 'status', 'started', 'finished', 'error'] as const;
+const FINISH_PARAMS = ['done', 'doneStatus', 'doneError', 'thread', 'runIds', 'inbound', 'status', 'started', 'finished', 'error'] as const;
 type FinishParam = (typeof FINISH_PARAMS)[number];
-const answered = (p: Record<FinishParam, string>) => `finished AS (UPDATE inbound_messages SET status = 'done', processed_at = now() WHERE id = ANY(${p.done}::text[]))`;
+const marked = (p: Record<FinishParam, string>) => `finished AS (UPDATE inbound_messages i SET status = a.status, error = a.error, processed_at = now()
+     FROM unnest(${p.done}::text[], ${p.doneStatus}::text[], ${p.doneError}::text[]) AS a(id, status, error) WHERE i.id = a.id)`;
 const record = (p: Record<FinishParam, string>) => `INSERT INTO runs (id, conversation, persona, inbound_id, status, started_at, finished_at, error)
      SELECT r.id, ${p.thread}, 'team', r.inbound, r.status, r.started, r.finished, r.error
      FROM unnest(${p.runIds}::text[], ${p.inbound}::text[], ${p.status}::text[], ${p.started}::timestamptz[], ${p.finished}::timestamptz[], ${p.error}::text[]) AS r(id, inbound, status, started, finished, error)`;
@@ -105,11 +123,11 @@ const superseded = (table: string, thread: string) =>
   `DELETE FROM ${table} o WHERE o.thread_id = ${thread} AND o.checkpoint_id < (SELECT max(m.checkpoint_id) FROM graph_checkpoints m WHERE m.thread_id = o.thread_id AND m.checkpoint_ns = o.checkpoint_ns)`;
 const pruned = (p: Record<FinishParam, string>) => `old_writes AS (${superseded('graph_writes', p.thread)}), old_checkpoints AS (${superseded('graph_checkpoints', p.thread)})`;
 
-const FINISH = named('drain_finish', FINISH_PARAMS, (p) => `WITH ${answered(p)}, ${pruned(p)} ${record(p)}`);
+const FINISH = named('drain_finish', FINISH_PARAMS, (p) => `WITH ${marked(p)}, ${pruned(p)} ${record(p)}`);
 const FINISH_RELEASE = named(
   'drain_finish_release',
   [...FINISH_PARAMS, 'owner', 'clean'],
-  (p) => `WITH ${answered(p)}, ${pruned(p)}, released AS (${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}) ${record(p)}`,
+  (p) => `WITH ${marked(p)}, ${pruned(p)}, released AS (${release(p.clean)} WHERE thread = ${p.thread} AND owner = ${p.owner}) ${record(p)}`,
 );
 
 const HOLD = named('inbound_hold', ['id'], (p) => `UPDATE inbound_messages SET status = 'held' WHERE id = ${p.id}`);
@@ -170,12 +188,17 @@ export class ThreadSql {
    * With nothing to write and no lease, no statement.
    */
   async finish(thread: string, finish: Finish, lease?: { owner: string; clean: boolean }): Promise<void> {
-    const { runs, done } = finish;
+    const { runs, done, outcomes } = finish;
     if (!runs.length && !done.length && !lease) return;
     finish.runs = [];
     finish.done = [];
+    finish.outcomes = undefined;
+    const ids = [...new Set(done)];
+    const marks = ids.map((id) => outcomes?.get(id) ?? ({ status: 'done' } as const));
     const args = {
-      done,
+      done: ids,
+      doneStatus: marks.map((m) => m.status),
+      doneError: marks.map((m) => (m.status === 'failed' ? m.error.slice(0, 2000) : null)),
       thread,
       runIds: runs.map((r) => r.id),
       inbound: runs.map((r) => r.inbound),

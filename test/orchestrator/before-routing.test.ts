@@ -178,8 +178,23 @@ describe('the steps before routing', () => {
     assert.deepEqual((f.invoked[0] as Command).resume, decision);
     assert.equal(f.round.again, true);
     assert.equal(f.round.opened, null, 'what the opening read is stale once the graph ran');
-    assert.deepEqual(f.round.view, { interrupts: [], next: [], turn: turnOf('m0') });
+    assert.deepEqual(f.round.view, { interrupts: [], next: [], turn: turnOf('m0'), failure: null });
     assert.equal(f.round.finish.runs.length, 1);
+    assert.deepEqual(f.round.finish.done, ['m0'], "the turn's message, paused until now, is marked as the resumed run ended");
+    assert.equal(f.round.finish.outcomes?.get('m0')?.status ?? 'done', 'done');
+  });
+
+  test('a resumed run that pauses again leaves its messages paused; one whose persona could not answer marks them failed, with what the chat was told', async () => {
+    const decision: ApprovalResume = { approved: true, by: 'jeff' };
+    const view = { interrupts: [pausedOn('k7m2x')], next: ['paused'], turn: turnOf('m0') };
+    const again = fakeRound({ view, opened: [], decisions: { k7m2x: decision }, graphResult: { __interrupt__: [{ value: pausedOn('b2c3d') }], turn: turnOf('m0') } });
+    await again.look();
+    assert.deepEqual(again.round.finish.outcomes?.get('m0'), { status: 'paused' });
+    const told = 'Hephaestus could not answer: openai:gpt-4.1-mini had a server error (500).';
+    const failed = fakeRound({ view, opened: [], decisions: { k7m2x: decision }, graphResult: { turn: turnOf('m0'), failure: { inbound: 'm0', text: told } } });
+    await failed.look();
+    assert.deepEqual(failed.round.finish.outcomes?.get('m0'), { status: 'failed', error: told });
+    assert.equal(failed.round.view.failure, told);
   });
 
   test('an undecided approval: the look goes on to what waits', async () => {
@@ -202,6 +217,9 @@ describe('the steps before routing', () => {
     await f.look();
     assert.deepEqual(f.round.finish.done, ['m1']);
     assert.deepEqual(f.routed, [['m2']]);
+    const failed = fakeRound({ view: { interrupts: [], next: [], turn: turnOf('m1'), failure: 'Apollo could not answer.' }, opened: [row('m1', 'hi')] });
+    await failed.look();
+    assert.deepEqual(failed.round.finish.outcomes?.get('m1'), { status: 'failed', error: 'Apollo could not answer.' }, 'as the run ended for it');
   });
 
   test('nothing waiting: routing gets an empty look, and the drain ends', async () => {

@@ -42,7 +42,7 @@ function kindOf(text: string): string {
   if (/^WITH nearest AS/.test(sql)) return 'memory recall';
   if (/^WITH saved_checkpoints/.test(sql)) return 'checkpoint save';
   if (/INSERT INTO chat_messages|INSERT INTO outbox/i.test(sql)) return 'post';
-  if (/UPDATE inbound_messages SET status = 'done'/.test(sql) && /INSERT INTO runs/.test(sql)) return 'drain end';
+  if (/UPDATE inbound_messages i SET status/.test(sql) && /INSERT INTO runs/.test(sql)) return 'drain end';
   if (/^SET hnsw/i.test(sql)) return SETUP;
   if (/FROM memories GROUP BY|AS total, \(count\(\*\) FILTER/.test(sql)) return SETUP;
   // The replica's presence and connection leases are renewed on a timer (every third of their

@@ -18,7 +18,7 @@ import { buildTeamGraph, type TeamGuards, type TeamMember } from '../../orchestr
 import { compilePersona } from '../../orchestrator/graph/persona-agent.js';
 import { createHandoffTool } from '../../orchestrator/graph/handoff-tool.js';
 import { personaMessagesMiddleware } from '../../orchestrator/graph/foreign-messages.js';
-import type { TurnInfo } from '../../orchestrator/graph/state.js';
+import { failureOf, type TurnFailure, type TurnInfo } from '../../orchestrator/graph/state.js';
 import { RecordingOutbox } from '../tools/recording-outbox.js';
 
 type Reply = (call: number, seen: BaseMessage[]) => AIMessage;
@@ -151,6 +151,23 @@ describe('team graph', () => {
     assert.ok(answer.id?.startsWith('athena:'), `answer id ${answer.id}`);
     assert.notEqual(answer.id, 'athena:');
     assert.equal(post!.idempotencyKey, `${run.threadId}:${answer.id}`);
+  });
+
+  test("a persona whose model fails: the chat is told, and the state keeps that as the turn's failure (not a later turn's)", async () => {
+    const model = new ScriptedModel([
+      () => {
+        throw Object.assign(new Error('upstream exploded'), { status: 500 });
+      },
+    ]);
+    const run = setUp([member('athena', model)]);
+    await run.graph.invoke(run.input('athena', 'hi') as never, run.config);
+    const [notice] = run.outbox.sent;
+    assert.equal(notice!.role, 'system');
+    assert.match(notice!.text, /^Athena could not answer: /);
+    const values = (await run.graph.getState(run.config)).values as { failure: TurnFailure; turn: TurnInfo };
+    assert.deepEqual(values.failure, { inbound: 'in-1', text: notice!.text });
+    assert.equal(failureOf(values.failure, values.turn), notice!.text);
+    assert.equal(failureOf(values.failure, { ...values.turn, inboundIds: ['in-2'] }), null, 'the next turn starts without it');
   });
 
   test('two tool calls in one answer run once each, and the model sees both results', async () => {
