@@ -394,6 +394,8 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
     for (const mod of modules) await mod.start?.({ inbound: role === 'all', workers: opts.workers !== false });
     // Schedules tick in one replica at a time; each occurrence is also claimed by a row, so it runs once.
     if (role === 'all' && config.schedules.length) leases.hold('schedules', { start: () => scheduler.start(), stop: () => scheduler.stop() });
+    // A replica that ran a schedule now (`pantheon schedules run`) waits for its persona turn's end without the lease.
+    stops.push(() => scheduler.stop());
     // Workspaces are on this process's own disk: removed `workspaces.retentionDays` after their work ends.
     const cleanup = startWorkspaceCleanup({
       dataDir: config.dataDir,

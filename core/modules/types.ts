@@ -65,17 +65,28 @@ export interface ModuleContext {
   notifier: NotifierPort;
 }
 
-/** How a scheduled run went; `reported`: the work posted its own report (a check's incident), so the scheduler does not. */
+/** How a scheduled run went. */
 export interface ScheduledOutcome {
   ok: boolean;
+  /** One line: what `pantheon schedules` shows as the run's result, and a failure's notice says. */
   detail: string;
+  /** The work posted its own report (a check's incident), so the scheduler posts nothing in the thread. */
   reported?: boolean;
+  /**
+   * What the run did, for the schedule's thread (a runbook's steps). The scheduler posts it after
+   * every run that went well, and after a failure only when it is reported (the first failure).
+   */
+  report?: string;
 }
 
-/** What a module does for the `schedules:` entries of its kinds (the infra module: `check`, `runbook`). */
+/**
+ * What a module does for the `schedules:` entries of its kinds (the infra module: `check`,
+ * `runbook`). `occurrence` is the time the run is for (the cron's instant, or the time asked for a
+ * run now): the same when a run is tried again, so what it posts can be keyed by it.
+ */
 export interface ScheduledWork {
-  check?(schedule: ScheduleConfig): Promise<ScheduledOutcome>;
-  runbook?(schedule: ScheduleConfig): Promise<ScheduledOutcome>;
+  check?(schedule: ScheduleConfig, occurrence: Date): Promise<ScheduledOutcome>;
+  runbook?(schedule: ScheduleConfig, occurrence: Date): Promise<ScheduledOutcome>;
 }
 
 export interface PantheonModule {

@@ -4,7 +4,8 @@ import type { Scheduler } from './scheduler.js';
 /**
  * `GET /api/schedules`: `{ schedules: [{ name, kind, when, timezone, thread, nextRun, failing, lastRun }] }`.
  * `POST /api/schedules/:name/run`: runs it now and answers `{ run }` (a persona turn: once the
- * message to the persona is queued). Both behind the API token, like all of `/api/*`.
+ * message to the persona is queued, `running` until the turn ends). Both behind the API token,
+ * like all of `/api/*`.
  */
 export function registerScheduleRoutes(app: FastifyInstance, scheduler: Pick<Scheduler, 'list' | 'runNow' | 'names'>): void {
   app.get('/api/schedules', async () => ({ schedules: await scheduler.list() }));

@@ -9,6 +9,7 @@ import { scrubSecrets, type Logger } from '../../core/log.js';
 import type { ScheduledOutcome, ScheduledWork } from '../../core/modules/types.js';
 import type { RunTrigger, ScheduleRun, ScheduleStore } from './store.js';
 import { ScheduleTimes } from './times.js';
+import { turnMessageId, TurnWatch } from './turns.js';
 
 /** An occurrence found this much after its time counts as missed (the process was down), not just late. */
 const LATE_GRACE_MS = 60_000;
@@ -42,13 +43,17 @@ export interface ScheduleView {
   lastRun: (Omit<ScheduleRun, 'occurrence' | 'startedAt' | 'finishedAt'> & { occurrence: string; startedAt: string; finishedAt: string | null }) | null;
 }
 
+/** What running a schedule's work answered: its outcome, or (a persona turn) the message that asked for it, whose run ends later. */
+type Performed = ScheduledOutcome & { asked?: boolean };
+
 /**
  * Runs `schedules:`. One replica owns the ticking (the `schedules` lease); each occurrence is
  * also claimed by a row (`schedule_runs`), so it runs once even while ownership changes hands.
  * An occurrence found late, after downtime, runs once or is recorded as skipped (`missed:`); a
  * failing run is posted in its thread and told to the people who want failures, once, until it
  * runs well again. A persona turn is a message to the persona in the schedule's thread, through
- * the ingress like any other; checks and runbooks are the infra module's.
+ * the ingress like any other: its run stays `running` until the turn ends (turns.ts), then it is
+ * recorded and reported as the turn went. Checks and runbooks are the infra module's.
  */
 export class Scheduler {
   readonly owner = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
@@ -57,17 +62,35 @@ export class Scheduler {
   private readonly inFlight = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private readonly turns: TurnWatch;
 
   constructor(private readonly deps: SchedulerDeps) {
     for (const s of deps.schedules) this.byName.set(s.name, { config: s, times: new ScheduleTimes(s) });
+    this.turns = new TurnWatch({
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      tickMs: deps.tickMs ?? 1000,
+      ended: (turn, outcome) => this.settle(turn.config, turn.occurrence, outcome),
+    });
   }
 
   names(): string[] {
     return [...this.byName.keys()];
   }
 
-  /** Starts looking for due occurrences (this replica took the lease). */
+  /**
+   * Starts looking for due occurrences (this replica took the lease), and waits for the turns
+   * still under way (asked by the replica that had the lease before, or before a restart).
+   */
   async start(): Promise<void> {
+    const turns = this.deps.schedules.filter((s) => scheduleKind(s) === 'turn');
+    if (turns.length) {
+      for (const run of await this.deps.store.running(turns.map((s) => s.name))) {
+        this.turns.add({ config: this.byName.get(run.schedule)!.config, occurrence: run.occurrence, startedAt: run.startedAt });
+      }
+      await this.turns.look(true);
+    }
     const enabled = this.deps.schedules.filter((s) => s.enabled);
     if (!enabled.length) return;
     this.checked = await this.deps.store.checkedThrough(
@@ -79,11 +102,12 @@ export class Scheduler {
     this.timer.unref();
   }
 
-  /** Stops ticking and waits for runs under way. */
+  /** Stops ticking and waits for runs under way (turns asked are left to whoever watches them next). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await Promise.all(this.inFlight.values());
+    await this.turns.stop();
   }
 
   private tick(): void {
@@ -134,7 +158,8 @@ export class Scheduler {
 
   /**
    * Runs `name` now (`pantheon schedules run`, `POST /api/schedules/:name/run`), in this process,
-   * whoever owns the ticking. Undefined for an unknown schedule.
+   * whoever owns the ticking. Undefined for an unknown schedule. A persona turn answers once its
+   * message is queued (status `running`); this process then waits for the turn's end.
    */
   async runNow(name: string): Promise<ScheduleRun | undefined> {
     const entry = this.byName.get(name);
@@ -144,34 +169,47 @@ export class Scheduler {
     return (await this.deps.store.runs(name, 1))[0];
   }
 
-  /** Claims the occurrence, does the work, records and reports the outcome. */
+  /** Claims the occurrence, does the work, records and reports the outcome (a turn's once it ends). */
   private async run(config: ScheduleConfig, occurrence: Date, trigger: RunTrigger): Promise<void> {
     const { store, clock, logger } = this.deps;
-    if (!(await store.claim({ schedule: config.name, occurrence, trigger, owner: this.owner, startedAt: clock.now() }))) return;
-    let outcome: ScheduledOutcome;
+    const startedAt = clock.now();
+    if (!(await store.claim({ schedule: config.name, occurrence, trigger, owner: this.owner, startedAt }))) return;
+    let outcome: Performed;
     try {
       outcome = await this.perform(config, occurrence);
     } catch (err) {
       outcome = { ok: false, detail: scrubSecrets((err as Error).message) };
     }
-    await store.finish(config.name, occurrence, { status: outcome.ok ? 'ok' : 'failed', detail: outcome.detail, at: clock.now() });
+    if (outcome.asked) {
+      await store.note(config.name, occurrence, outcome.detail);
+      logger.info({ schedule: config.name, occurrence, trigger }, 'scheduled turn asked; waiting for its end');
+      this.turns.add({ config, occurrence, startedAt });
+      return;
+    }
+    await this.settle(config, occurrence, outcome, trigger);
+  }
+
+  /** Records the outcome of a run under way and reports it; nothing when it was recorded already (another replica saw the turn end first). */
+  private async settle(config: ScheduleConfig, occurrence: Date, outcome: ScheduledOutcome, trigger?: RunTrigger): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    if (!(await store.finish(config.name, occurrence, { status: outcome.ok ? 'ok' : 'failed', detail: outcome.detail, at: clock.now() }))) return;
     logger.info({ schedule: config.name, occurrence, trigger, ok: outcome.ok, detail: outcome.detail }, 'scheduled run finished');
     await this.report(config, occurrence, outcome);
   }
 
-  private async perform(config: ScheduleConfig, occurrence: Date): Promise<ScheduledOutcome> {
+  private async perform(config: ScheduleConfig, occurrence: Date): Promise<Performed> {
     const kind = scheduleKind(config);
     if (kind === 'turn') return this.turn(config, occurrence);
     const work = this.deps.work[kind];
     if (!work) return { ok: false, detail: `nothing runs ${kind} schedules here: configure infra (hosts or runbooks) for them` };
-    return work.call(this.deps.work, config);
+    return work.call(this.deps.work, config, occurrence);
   }
 
   /** A persona's turn: the prompt as a message to the persona in the thread, through the ingress. */
-  private async turn(config: ScheduleConfig, occurrence: Date): Promise<ScheduledOutcome> {
+  private async turn(config: ScheduleConfig, occurrence: Date): Promise<Performed> {
     const platform = config.thread.split(':')[0]!;
     const { accepted } = await this.deps.ingress({
-      id: `schedule:${config.name}:${occurrence.toISOString()}`,
+      id: turnMessageId(config.name, occurrence),
       platform,
       threadId: config.thread,
       author: { id: `schedule:${config.name}`, name: `schedule ${config.name}` },
@@ -179,28 +217,31 @@ export class Scheduler {
       receivedAt: this.deps.clock.now().toISOString(),
       targets: [config.persona!],
     });
-    return { ok: true, detail: accepted ? `asked ${config.persona} in ${config.thread}` : `already asked ${config.persona} in ${config.thread} for this occurrence` };
+    const detail = accepted ? `asked ${config.persona} in ${config.thread}` : `already asked ${config.persona} in ${config.thread} for this occurrence`;
+    return { ok: true, asked: true, detail: `${detail}; waiting for the answer` };
   }
 
-  /** A failure is posted and told once until the schedule runs well again, which is said too. */
+  /**
+   * A failure is posted and told once until the schedule runs well again, which is said too; the
+   * work's own report (a runbook's steps) goes with it, and is posted after every run that went
+   * well. One message per run, keyed by the occurrence: one occurrence never posts twice.
+   */
   private async report(config: ScheduleConfig, occurrence: Date, outcome: ScheduledOutcome): Promise<void> {
     const { store, outbox, notifier } = this.deps;
-    const platform = config.thread.split(':')[0]!;
+    const post = (what: string, text: string) =>
+      outbox.send({ idempotencyKey: `schedule:${config.name}:${what}:${occurrence.toISOString()}`, platform: config.thread.split(':')[0]!, threadId: config.thread, role: 'system', text });
     if (!outcome.ok) {
       if (!(await store.setFailing(config.name, true))) return;
-      const text = `⚠️ Schedule ${config.name} failed: ${outcome.detail} (reported once, until it runs well again)`;
-      const key = `schedule:${config.name}:failed:${occurrence.toISOString()}`;
-      if (!outcome.reported) await outbox.send({ idempotencyKey: key, platform, threadId: config.thread, role: 'system', text });
-      await notifier.notify({ kind: 'failures', key, text, to: 'everyone', thread: config.thread });
-    } else if ((await store.setFailing(config.name, false)) && !outcome.reported) {
-      await outbox.send({
-        idempotencyKey: `schedule:${config.name}:recovered:${occurrence.toISOString()}`,
-        platform,
-        threadId: config.thread,
-        role: 'system',
-        text: `✅ Schedule ${config.name} runs well again: ${outcome.detail}`,
-      });
+      const once = 'reported once, until it runs well again';
+      const text = `⚠️ Schedule ${config.name} failed: ${outcome.detail} (${once})`;
+      if (!outcome.reported) await post('failed', outcome.report ? `${outcome.report}\n⚠️ Schedule ${config.name} failed (${once})` : text);
+      await notifier.notify({ kind: 'failures', key: `schedule:${config.name}:failed:${occurrence.toISOString()}`, text, to: 'everyone', thread: config.thread });
+      return;
     }
+    const recovered = await store.setFailing(config.name, false);
+    if (outcome.reported) return;
+    if (outcome.report) await post(recovered ? 'recovered' : 'ran', recovered ? `${outcome.report}\n✅ Schedule ${config.name} runs well again` : outcome.report);
+    else if (recovered) await post('recovered', `✅ Schedule ${config.name} runs well again: ${outcome.detail}`);
   }
 
   /** Every schedule with its next run and its last result. */

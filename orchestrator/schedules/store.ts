@@ -39,8 +39,10 @@ const toRun = (r: RunRow): ScheduleRun => ({
 
 /**
  * `schedule_state` and `schedule_runs` (migration 0029). An occurrence is claimed by inserting its
- * row: the primary key (schedule, occurrence) lets one replica win. Times are the process's
- * clock's (passed in), so a test clock drives them as it drives the schedule.
+ * row: the primary key (schedule, occurrence) lets one replica win; a run is ended by the one
+ * update that finds it still `running`. Times are the process's clock's (passed in), so a test
+ * clock drives them as it drives the schedule. A persona turn's end is read from its message's
+ * row in `inbound_messages` (`turnOutcomes`).
  */
 export class ScheduleStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -69,14 +71,41 @@ export class ScheduleStore {
     return rows.length === 1;
   }
 
-  async finish(schedule: string, occurrence: Date, result: { status: 'ok' | 'failed'; detail: string; at: Date }): Promise<void> {
-    await this.pool.query(`UPDATE schedule_runs SET status = $3, detail = $4, finished_at = $5 WHERE schedule = $1 AND occurrence = $2`, [
+  /** Ends a run under way; false when it had ended already (another replica settled the same turn first). */
+  async finish(schedule: string, occurrence: Date, result: { status: 'ok' | 'failed'; detail: string; at: Date }): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`UPDATE schedule_runs SET status = $3, detail = $4, finished_at = $5 WHERE schedule = $1 AND occurrence = $2 AND status = 'running'`, [
       schedule,
       occurrence,
       result.status,
       result.detail,
       result.at,
     ]);
+    return rowCount === 1;
+  }
+
+  /** What a run still under way has done so far (a persona turn: asked, waiting for the answer). */
+  async note(schedule: string, occurrence: Date, detail: string): Promise<void> {
+    await this.pool.query(`UPDATE schedule_runs SET detail = $3 WHERE schedule = $1 AND occurrence = $2 AND status = 'running'`, [schedule, occurrence, detail]);
+  }
+
+  /** The runs of these schedules still under way, oldest first. */
+  async running(names: string[]): Promise<{ schedule: string; occurrence: Date; startedAt: Date }[]> {
+    const { rows } = await this.pool.query<{ schedule: string; occurrence: Date; started_at: Date }>(
+      `SELECT schedule, occurrence, started_at FROM schedule_runs WHERE status = 'running' AND schedule = ANY($1::text[]) ORDER BY started_at`,
+      [names],
+    );
+    return rows.map((r) => ({ schedule: r.schedule, occurrence: r.occurrence, startedAt: r.started_at }));
+  }
+
+  /**
+   * How far the turns these inbound messages asked for have got: the message's status as the
+   * orchestrator marks it (`pending`, `processing`, `held`, `paused`, then `done` or `failed`
+   * with what the chat was told, see orchestrator/turn/thread-sql.ts). A message not there is
+   * missing from the map.
+   */
+  async turnOutcomes(ids: string[]): Promise<Map<string, { status: string; error: string | null }>> {
+    const { rows } = await this.pool.query<{ id: string; status: string; error: string | null }>(`SELECT id, status, error FROM inbound_messages WHERE id = ANY($1::text[])`, [ids]);
+    return new Map(rows.map((r) => [r.id, { status: r.status, error: r.error }]));
   }
 
   /** Flips the failing flag; true only for the caller that changed it (so a failure is reported once). */

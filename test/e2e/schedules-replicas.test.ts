@@ -12,8 +12,8 @@ import { modelEnv, startPantheonProcess, tempDir, type RunningPantheon } from '.
 /**
  * Two `pantheon start` replicas on one Postgres and one Redis, one clock (PANTHEON_TEST_CLOCK with
  * the same anchor): the weekday 09:00 Europe/Berlin stand-up is posted once in the Mattermost
- * channel, and the replica that takes the schedules over after its owner is killed does not run
- * it again.
+ * channel, its run is recorded ok once athena's turn has ended (whichever replica ran the turn),
+ * and the replica that takes the schedules over after its owner is killed does not run it again.
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,10 +84,14 @@ describe('schedules on two replicas: one run per occurrence', { skip: postgresSk
     const postedMs = Date.now() - dueAtMs;
     await sleep(3000);
     assert.equal(standUps().length, 1, 'posted once');
-    const { rows } = await pool.query<{ occurrence: Date; trigger: string; status: string; owner: string }>('SELECT occurrence, trigger, status, owner FROM schedule_runs');
+    const runRows = () => pool.query<{ occurrence: Date; trigger: string; status: string; detail: string; owner: string }>('SELECT occurrence, trigger, status, detail, owner FROM schedule_runs');
+    let { rows } = await runRows();
+    // The run ends with athena's turn: its message marked done by whichever replica drained the thread.
+    for (const end = Date.now() + 15_000; rows[0]?.status === 'running' && Date.now() < end; { rows } = await runRows()) await sleep(250);
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.occurrence.toISOString(), '2026-03-02T08:00:00.000Z');
     assert.equal(rows[0]!.trigger, 'cron');
+    assert.deepEqual([rows[0]!.status, rows[0]!.detail], ['ok', `athena answered in mattermost:${channelId}`]);
 
     const { rows: lease } = await pool.query<{ owner: string }>("SELECT owner FROM leases WHERE name = 'schedules'");
     const owner = replicas.find((r) => r.child.pid === Number(lease[0]!.owner.split('/')[1]))!;

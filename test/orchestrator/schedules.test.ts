@@ -36,6 +36,8 @@ describe('Scheduler (ManualClock, PGlite)', () => {
   const posts: OutboundMessage[] = [];
   const notices: Notice[] = [];
   let checkOk = true;
+  let runbookOk = true;
+  const occurrences: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pantheon-schedules-'));
@@ -50,17 +52,27 @@ describe('Scheduler (ManualClock, PGlite)', () => {
     envelopes.length = 0;
     posts.length = 0;
     notices.length = 0;
-    await db.pool.query('TRUNCATE schedule_runs, schedule_state');
+    occurrences.length = 0;
+    await db.pool.query('TRUNCATE schedule_runs, schedule_state, inbound_messages');
   });
+
+  /** How the orchestrator marks a turn's message as the turn ends (orchestrator/turn/thread-sql.ts). */
+  const turnEnded = (id: string, status: 'done' | 'failed' | 'paused', error: string | null = null) =>
+    db.pool.query('UPDATE inbound_messages SET status = $2, error = $3 WHERE id = $1', [id, status, error]);
 
   const make = (schedules: ScheduleConfig[], clock: ManualClock) =>
     new Scheduler({
       schedules,
       store: new ScheduleStore(db.pool),
+      // The ingress's durable record, as the real one writes it: a persona turn's end is read from it.
       ingress: async (e) => {
-        const accepted = !envelopes.some((x) => x.id === e.id);
-        if (accepted) envelopes.push(e);
-        return { id: e.id, accepted };
+        const { rowCount } = await db.pool.query(`INSERT INTO inbound_messages (id, platform, conversation, text, payload) VALUES ($1, 'local', $2, $3, '{}') ON CONFLICT DO NOTHING`, [
+          e.id,
+          e.threadId,
+          e.text,
+        ]);
+        if (rowCount) envelopes.push(e);
+        return { id: e.id, accepted: rowCount === 1 };
       },
       outbox: {
         send: async (m) => {
@@ -74,7 +86,15 @@ describe('Scheduler (ManualClock, PGlite)', () => {
           return { sent: [], held: [] };
         },
       },
-      work: { check: async () => (checkOk ? { ok: true, detail: 'fine', reported: true } : { ok: false, detail: 'api is down', reported: true }) },
+      work: {
+        check: async () => (checkOk ? { ok: true, detail: 'fine', reported: true } : { ok: false, detail: 'api is down', reported: true }),
+        runbook: async (_s, occurrence) => {
+          occurrences.push(occurrence.toISOString());
+          return runbookOk
+            ? { ok: true, detail: 'runbook sync: 1 of 1 steps succeeded', report: 'Runbook sync (scheduled):\n1. push on app-1: ok' }
+            : { ok: false, detail: 'runbook sync stopped: step 1 (push) on app-1 failed (exit 3)', report: 'Runbook sync (scheduled):\n✗ step 1 (push) on app-1 failed (exit 3)' };
+        },
+      },
       clock,
       logger,
       tickMs: 60_000_000, // ticks are driven by the test through start()
@@ -193,8 +213,88 @@ describe('Scheduler (ManualClock, PGlite)', () => {
     const s = make([schedule()], clock);
     const run = await s.runNow('stand-up');
     assert.equal(run!.trigger, 'manual');
-    assert.equal(run!.status, 'ok');
+    assert.equal(run!.status, 'running', 'a turn runs until its answer');
+    assert.equal(run!.detail, 'asked athena in local:standup; waiting for the answer');
     assert.equal(envelopes.length, 1);
     assert.equal(await s.runNow('stand-down'), undefined);
+    await s.stop();
+  });
+
+  test("a persona turn's run ends with its turn: ok once answered; a failed turn is posted and told once; recovering is said", async () => {
+    const clock = new ManualClock('2026-03-02T07:00:00Z');
+    const s = make([schedule({ cron: '* * * * *' })], clock);
+    const last = async () => (await s.list())[0]!;
+    await tickAt(s, clock, '2026-03-02T07:00:00Z');
+    await tickAt(s, clock, '2026-03-02T07:01:00Z');
+    assert.deepEqual({ status: (await last()).lastRun!.status, detail: (await last()).lastRun!.detail }, { status: 'running', detail: 'asked athena in local:standup; waiting for the answer' });
+    await turnEnded('schedule:stand-up:2026-03-02T07:01:00.000Z', 'done');
+    await tickAt(s, clock, '2026-03-02T07:01:30Z'); // a replica taking the schedules over looks at the turns left at once
+    assert.deepEqual({ status: (await last()).lastRun!.status, detail: (await last()).lastRun!.detail }, { status: 'ok', detail: 'athena answered in local:standup' });
+
+    const told = 'Athena could not answer: openai:gpt-4.1-mini had a server error (500) after 3 attempts.';
+    await tickAt(s, clock, '2026-03-02T07:02:00Z');
+    await turnEnded('schedule:stand-up:2026-03-02T07:02:00.000Z', 'failed', told);
+    await tickAt(s, clock, '2026-03-02T07:02:30Z');
+    await tickAt(s, clock, '2026-03-02T07:03:00Z');
+    await turnEnded('schedule:stand-up:2026-03-02T07:03:00.000Z', 'failed', told);
+    await tickAt(s, clock, '2026-03-02T07:03:30Z');
+    const view = await last();
+    assert.equal(view.lastRun!.status, 'failed');
+    assert.equal(view.lastRun!.detail, told);
+    assert.equal(view.failing, true);
+    assert.deepEqual(
+      posts.map((p) => p.text),
+      [`⚠️ Schedule stand-up failed: ${told} (reported once, until it runs well again)`],
+      'two failed turns, one post',
+    );
+    assert.equal(notices.length, 1);
+
+    await tickAt(s, clock, '2026-03-02T07:04:00Z');
+    await turnEnded('schedule:stand-up:2026-03-02T07:04:00.000Z', 'paused');
+    await tickAt(s, clock, '2026-03-02T07:04:30Z');
+    assert.equal((await last()).lastRun!.detail, 'asked athena in local:standup; waiting for an approval');
+    await turnEnded('schedule:stand-up:2026-03-02T07:04:00.000Z', 'done');
+    await tickAt(s, clock, '2026-03-02T07:04:45Z');
+    assert.equal((await last()).failing, false);
+    assert.equal(posts.at(-1)!.text, '✅ Schedule stand-up runs well again: athena answered in local:standup');
+    assert.equal(posts.length, 2);
+  });
+
+  test('a turn whose end two replicas see is recorded and reported by one', async () => {
+    const clock = new ManualClock('2026-03-02T07:00:00Z');
+    const a = make([schedule({ cron: '* * * * *' })], clock);
+    const b = make([schedule({ cron: '* * * * *' })], clock);
+    await tickAt(a, clock, '2026-03-02T07:00:00Z');
+    await tickAt(a, clock, '2026-03-02T07:01:00Z');
+    await turnEnded('schedule:stand-up:2026-03-02T07:01:00.000Z', 'failed', 'Athena could not answer.');
+    await Promise.all([a.start(), b.start()]);
+    await Promise.all([a.stop(), b.stop()]);
+    assert.equal(posts.length, 1);
+    assert.equal(notices.length, 1);
+  });
+
+  test("a runbook's report is posted after every good run, with its failure once, and with its recovery", async () => {
+    const clock = new ManualClock('2026-03-02T07:00:00Z');
+    const s = make([schedule({ name: 'sync', cron: '* * * * *', persona: undefined, prompt: undefined, runbook: 'sync' })], clock);
+    await tickAt(s, clock, '2026-03-02T07:00:00Z');
+    await tickAt(s, clock, '2026-03-02T07:01:00Z');
+    runbookOk = false;
+    await tickAt(s, clock, '2026-03-02T07:02:00Z');
+    await tickAt(s, clock, '2026-03-02T07:03:00Z');
+    runbookOk = true;
+    await tickAt(s, clock, '2026-03-02T07:04:00Z');
+    assert.deepEqual(occurrences, ['2026-03-02T07:01:00.000Z', '2026-03-02T07:02:00.000Z', '2026-03-02T07:03:00.000Z', '2026-03-02T07:04:00.000Z'], 'each run is told its occurrence');
+    assert.deepEqual(
+      posts.map((p) => [p.idempotencyKey, p.text]),
+      [
+        ['schedule:sync:ran:2026-03-02T07:01:00.000Z', 'Runbook sync (scheduled):\n1. push on app-1: ok'],
+        ['schedule:sync:failed:2026-03-02T07:02:00.000Z', 'Runbook sync (scheduled):\n✗ step 1 (push) on app-1 failed (exit 3)\n⚠️ Schedule sync failed (reported once, until it runs well again)'],
+        ['schedule:sync:recovered:2026-03-02T07:04:00.000Z', 'Runbook sync (scheduled):\n1. push on app-1: ok\n✅ Schedule sync runs well again'],
+      ],
+    );
+    assert.deepEqual(
+      notices.map((n) => n.text),
+      ['⚠️ Schedule sync failed: runbook sync stopped: step 1 (push) on app-1 failed (exit 3) (reported once, until it runs well again)'],
+    );
   });
 });

@@ -50,7 +50,7 @@ export const infraModule: ModuleFactory = (ctx) => {
         const outcome = await checks.run({ name: schedule.name, check: schedule.check!, channel: schedule.thread, resolved: schedule.resolved, path: '' });
         return { ...outcome, reported: true };
       },
-      runbook: (schedule) => runScheduledRunbook({ runbooks, ssh, name: schedule.runbook!, thread: schedule.thread, outbox: ctx.outbox, logger }),
+      runbook: (schedule, occurrence) => runScheduledRunbook({ runbooks, ssh, name: schedule.runbook!, occurrence, logger }),
     },
     async start({ workers }) {
       if (workers) await runner.start({ singleProcess: ctx.queue.kind === 'memory' });
