@@ -245,7 +245,11 @@ describe('web console in a browser', { skip }, () => {
     }
     assert.equal(focused, 'Approvals', 'the views are reachable by Tab');
     await page.keyboard.press('Enter');
-    await page.waitForFunction("document.activeElement?.id === 'view-title' && document.activeElement.textContent === 'Approvals'");
+    // Polled from here: waitForFunction with a string evaluates it with eval in the page, which the
+    // console's Content-Security-Policy refuses once it has to poll (a slow machine).
+    const titleFocused = "document.activeElement?.id === 'view-title' && document.activeElement.textContent === 'Approvals'";
+    for (const end = Date.now() + 10_000; !(await page.evaluate(titleFocused)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await page.evaluate(titleFocused), true, 'the heading of the view is focused after Enter');
     // A tool call opens and closes from the keyboard.
     await page.goto(`${app.url}/#/conversations/${encodeURIComponent('local:announce')}`);
     const summary = page.locator('details.tool summary').first();

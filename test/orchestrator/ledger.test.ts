@@ -146,6 +146,8 @@ function ledgerSuite(pool: () => pg.Pool): void {
     const e = await ledger.create({ kind: 'issue', title: 'E', originThread: unique('local:other'), owner, actor: 'athena' });
     await ledger.transition(c.id, 'done', { actor: owner });
     await ledger.transition(d.id, 'merged', { actor: 'jeff' });
+    // Later than the merge by the clock too (times are kept to the millisecond; a tie is ordered by id).
+    await new Promise((r) => setTimeout(r, 5));
     await ledger.recordProgress(a.id, { actor: owner, text: 'halfway' });
 
     const ids = (items: WorkItem[]) => items.map((i) => i.title);
