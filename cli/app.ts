@@ -271,6 +271,7 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
       work,
       clock,
       logger: logger.child({ component: 'schedules' }),
+      replica: leases.owner,
     });
 
     stops.push(() => team.memory.flush()); // pending use marks, before the database closes

@@ -26,6 +26,11 @@ export interface SchedulerDeps {
   logger: Logger;
   /** How often the owner looks for due occurrences (default 1 s). */
   tickMs?: number;
+  /**
+   * This replica's owner id in the leases (core/leases): its runs are recorded under it, so the
+   * next owner can tell a run whose replica is gone (no live presence row) from one still going.
+   */
+  replica?: string;
 }
 
 /** One schedule as `pantheon schedules` and `GET /api/schedules` show it. */
@@ -56,7 +61,8 @@ type Performed = ScheduledOutcome & { asked?: boolean };
  * recorded and reported as the turn went. Checks and runbooks are the infra module's.
  */
 export class Scheduler {
-  readonly owner = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  /** Who claims this scheduler's runs: the replica's lease owner, then this scheduler's own id (`|` between). */
+  readonly owner: string;
   private readonly byName = new Map<string, { config: ScheduleConfig; times: ScheduleTimes }>();
   private checked = new Map<string, Date>();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -65,6 +71,7 @@ export class Scheduler {
   private readonly turns: TurnWatch;
 
   constructor(private readonly deps: SchedulerDeps) {
+    this.owner = `${deps.replica ?? `${hostname()}/${process.pid}`}|${randomBytes(3).toString('hex')}`;
     for (const s of deps.schedules) this.byName.set(s.name, { config: s, times: new ScheduleTimes(s) });
     this.turns = new TurnWatch({
       store: deps.store,
@@ -84,6 +91,24 @@ export class Scheduler {
    * still under way (asked by the replica that had the lease before, or before a restart).
    */
   async start(): Promise<void> {
+    // A check or runbook left running by a replica that is gone (killed mid-run) will never end:
+    // it is recorded and reported as failed, once; the next occurrence runs as usual.
+    const work = this.deps.schedules.filter((s) => scheduleKind(s) !== 'turn');
+    if (work.length) {
+      const abandoned = await this.deps.store.abandoned(
+        work.map((s) => s.name),
+        this.owner,
+      );
+      // Their state rows (whether each is failing) exist once a replica started; made here if not.
+      if (abandoned.length) await this.deps.store.checkedThrough([...new Set(abandoned.map((r) => r.schedule))], this.deps.clock.now());
+      for (const run of abandoned) {
+        const replica = run.owner.split('|')[0];
+        await this.settle(this.byName.get(run.schedule)!.config, run.occurrence, {
+          ok: false,
+          detail: `interrupted: the replica running it (${replica}) stopped before it finished; the next occurrence runs as usual`,
+        });
+      }
+    }
     const turns = this.deps.schedules.filter((s) => scheduleKind(s) === 'turn');
     if (turns.length) {
       for (const run of await this.deps.store.running(turns.map((s) => s.name))) {

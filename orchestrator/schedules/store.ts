@@ -88,6 +88,23 @@ export class ScheduleStore {
     await this.pool.query(`UPDATE schedule_runs SET detail = $3 WHERE schedule = $1 AND occurrence = $2 AND status = 'running'`, [schedule, occurrence, detail]);
   }
 
+  /**
+   * Runs of these schedules still marked running whose replica is gone: claimed by another
+   * scheduler than `me`, and the replica named before the `|` of their owner has no live presence
+   * row in the leases (core/leases; one process on the embedded database keeps none, and is the
+   * only one).
+   */
+  async abandoned(names: string[], me: string): Promise<{ schedule: string; occurrence: Date; owner: string }[]> {
+    const { rows } = await this.pool.query<{ schedule: string; occurrence: Date; owner: string }>(
+      `SELECT r.schedule, r.occurrence, r.owner FROM schedule_runs r
+        WHERE r.status = 'running' AND r.schedule = ANY($1::text[]) AND r.owner <> $2
+          AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.name = 'replica:' || split_part(r.owner, '|', 1) AND l.expires_at > now())
+        ORDER BY r.started_at`,
+      [names, me],
+    );
+    return rows;
+  }
+
   /** The runs of these schedules still under way, oldest first. */
   async running(names: string[]): Promise<{ schedule: string; occurrence: Date; startedAt: Date }[]> {
     const { rows } = await this.pool.query<{ schedule: string; occurrence: Date; started_at: Date }>(

@@ -297,4 +297,41 @@ describe('Scheduler (ManualClock, PGlite)', () => {
       ['⚠️ Schedule sync failed: runbook sync stopped: step 1 (push) on app-1 failed (exit 3) (reported once, until it runs well again)'],
     );
   });
+  test('a runbook left running by a replica that is gone is recorded failed and reported once; one whose replica lives is left to it', async () => {
+    const clock = new ManualClock('2026-03-02T07:00:30Z');
+    const sync = schedule({ name: 'sync', cron: '* * * * *', persona: undefined, prompt: undefined, runbook: 'sync' });
+    const sweep = schedule({ name: 'sweep', cron: '* * * * *', persona: undefined, prompt: undefined, runbook: 'sweep' });
+    // Claimed at 07:00 by two replicas: node-a was killed mid-run, node-b is still running its step.
+    await db.pool.query(
+      `INSERT INTO schedule_runs (schedule, occurrence, trigger, status, owner, started_at) VALUES
+         ('sync', '2026-03-02T07:00:00Z', 'cron', 'running', 'node-a/41|1a2b3c', '2026-03-02T07:00:00Z'),
+         ('sweep', '2026-03-02T07:00:00Z', 'cron', 'running', 'node-b/42|4d5e6f', '2026-03-02T07:00:00Z')`,
+    );
+    await db.pool.query(`INSERT INTO leases (name, owner, token, expires_at) VALUES ('replica:node-b/42', 'node-b/42', 0, now() + interval '1 minute')`);
+    try {
+      const s = make([sync, sweep], clock);
+      await s.start();
+      await s.stop();
+      await s.start(); // a second look reports nothing again
+      await s.stop();
+      const { rows } = await db.pool.query(`SELECT schedule, status, detail FROM schedule_runs WHERE occurrence = '2026-03-02T07:00:00Z' ORDER BY schedule`);
+      assert.deepEqual(rows, [
+        { schedule: 'sweep', status: 'running', detail: null },
+        { schedule: 'sync', status: 'failed', detail: 'interrupted: the replica running it (node-a/41) stopped before it finished; the next occurrence runs as usual' },
+      ]);
+      assert.deepEqual(
+        posts.map((p) => [p.threadId, p.text]),
+        [
+          [
+            'local:standup',
+            '⚠️ Schedule sync failed: interrupted: the replica running it (node-a/41) stopped before it finished; the next occurrence runs as usual (reported once, until it runs well again)',
+          ],
+        ],
+      );
+      assert.equal(notices.length, 1);
+      assert.equal((await s.list()).find((v) => v.name === 'sync')!.failing, true);
+    } finally {
+      await db.pool.query(`DELETE FROM leases WHERE name = 'replica:node-b/42'`);
+    }
+  });
 });
