@@ -369,9 +369,9 @@ export async function startPantheon(opts: StartOptions = {}): Promise<Pantheon> 
         chat: { store, ingress: ingress.accept, metrics },
         approvals: { list: (q) => team.approvals.list(q), version: () => team.approvals.version(), decide: (command, human) => team.desk.decideFromConsole(command, human) },
         humans: shared.approvers,
-        transcript: async (thread) => {
+        transcript: async (thread, callIds) => {
           // The messages that left the thread's state (archived), then the window it still holds.
-          const [archived, tuple] = await Promise.all([archivedToolResults(db.pool, thread), checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } })]);
+          const [archived, tuple] = await Promise.all([archivedToolResults(db.pool, thread, callIds), checkpointer.getTuple({ configurable: { thread_id: thread, checkpoint_ns: '' } })]);
           return [...archived, ...((tuple?.checkpoint.channel_values as { messages?: unknown[] } | undefined)?.messages ?? [])];
         },
         depth,

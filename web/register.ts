@@ -32,7 +32,7 @@ export interface WebConsoleOptions {
   };
   humans: Pick<HumanDirectory, 'identify'>;
   /** A thread's transcript (its archived tool results, then the latest checkpoint's messages), for tool results. */
-  transcript: (thread: string) => Promise<unknown[] | undefined>;
+  transcript: (thread: string, callIds: readonly string[]) => Promise<unknown[] | undefined>;
   depth: QueueDepthSamples;
   doctor: () => Promise<DoctorResult>;
   /** The built console; default dist/console of the package. */

@@ -59,8 +59,8 @@ export function publicApproval(a: Approval): PublicApproval {
   };
 }
 
-/** A thread's tool results by tool call id, read from its transcript (the latest checkpoint). */
-export type ToolResults = (thread: string) => Promise<Map<string, string>>;
+/** Tool calls' results by tool call id, read from the thread's transcript (archived, then the latest checkpoint). */
+export type ToolResults = (thread: string, callIds: readonly string[]) => Promise<Map<string, string>>;
 
 const RESULT_CHARS = 4000;
 
@@ -133,7 +133,12 @@ export async function threadTimeline(pool: pg.Pool, thread: string, opts: { limi
     ),
   ]);
   const needResults = opts.results && calls.rows.some((c) => c.tool_call_id);
-  const results = needResults ? await opts.results!(thread).catch(() => new Map<string, string>()) : new Map<string, string>();
+  const results = needResults
+    ? await opts.results!(
+        thread,
+        calls.rows.flatMap((c) => (c.tool_call_id ? [c.tool_call_id] : [])),
+      ).catch(() => new Map<string, string>())
+    : new Map<string, string>();
   const entries: TimelineEntry[] = [
     ...messages.rows.map(
       (m): TimelineEntry => ({
@@ -198,10 +203,10 @@ const KIND_ORDER: Record<TimelineEntry['kind'], number> = { message: 0, handoff:
  * Tool results from the thread's transcript (archived, then the latest checkpoint's), each tool
  * message keyed by its tool call id, cut to a size a page can show, secrets scrubbed.
  */
-export function resultsFromTranscript(read: (thread: string) => Promise<unknown[] | undefined>): ToolResults {
-  return async (thread) => {
+export function resultsFromTranscript(read: (thread: string, callIds: readonly string[]) => Promise<unknown[] | undefined>): ToolResults {
+  return async (thread, callIds) => {
     const results = new Map<string, string>();
-    for (const message of (await read(thread)) ?? []) {
+    for (const message of (await read(thread, callIds)) ?? []) {
       const m = message as { tool_call_id?: unknown; content?: unknown };
       if (typeof m?.tool_call_id !== 'string') continue;
       const text = typeof m.content === 'string' ? m.content : JSON.stringify(m.content);

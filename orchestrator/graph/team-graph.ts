@@ -171,8 +171,17 @@ export function buildTeamGraph(deps: TeamGraphDeps) {
       }
       // Messages before the window that are posted leave the state for the archive (archived first:
       // a step re-run after a crash archives the same again, harmlessly).
-      const trim = deps.archive ? planTrim(state.messages, state.cursor, context) : undefined;
-      if (trim) await deps.archive!.save(threadOf(state, config), trim.first, trim.leaving);
+      let trim = deps.archive ? planTrim(state.messages, state.cursor, context) : undefined;
+      if (trim) {
+        // Trimming only saves space: if the archive cannot be written, the answer goes on and the
+        // messages stay in the state until a later step archives them.
+        try {
+          await deps.archive!.save(threadOf(state, config), trim.first, trim.leaving);
+        } catch (err) {
+          deps.logger?.warn({ err, thread: threadOf(state, config) }, 'could not archive messages leaving the thread state; they stay in it for now');
+          trim = undefined;
+        }
+      }
       const kept = trim ? { context: trim.context } : context === state.context ? {} : { context };
       /** The step's update, with the messages that leave the state removed and the cursor moved back by as many. */
       const trimmed = <U extends { messages: BaseMessage[]; cursor?: number }>(u: U) =>

@@ -12,8 +12,9 @@ import { windowStart, type ThreadContext } from './context.js';
  */
 export interface TranscriptArchive {
   /**
-   * Keeps `messages` as the thread's messages `first`, `first + 1`... Saving the same again is a
-   * no-op: a step re-run after a crash archives the same messages at the same places.
+   * Keeps `messages` as the thread's messages `first`, `first + 1`... Saving at the same places
+   * again replaces them: a step re-run after a crash archives the same places, and with
+   * `durability` other than `sync` the re-run's messages (the ones its checkpoint keeps) win.
    */
   save(threadId: string, first: number, messages: readonly BaseMessage[]): Promise<void>;
 }
@@ -33,7 +34,7 @@ export function archivedMessage(m: BaseMessage): Record<string, unknown> {
 const SAVE = `INSERT INTO transcript_archive (thread_id, seq, message, tool_call_id)
 SELECT $1, $2::int + (m.ord - 1)::int, m.message, m.message->>'tool_call_id'
 FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS m(message, ord)
-ON CONFLICT (thread_id, seq) DO NOTHING`;
+ON CONFLICT (thread_id, seq) DO UPDATE SET message = EXCLUDED.message, tool_call_id = EXCLUDED.tool_call_id, archived_at = EXCLUDED.archived_at`;
 
 export function pgTranscriptArchive(pool: pg.Pool): TranscriptArchive {
   return {
@@ -44,13 +45,20 @@ export function pgTranscriptArchive(pool: pg.Pool): TranscriptArchive {
   };
 }
 
-/** The archived tool results of a thread, newest last (at most `limit`): what the console shows a tool call with. */
-export async function archivedToolResults(pool: pg.Pool, threadId: string, limit = 500): Promise<unknown[]> {
-  const { rows } = await pool.query<{ message: unknown }>(
-    `SELECT message FROM (SELECT seq, message FROM transcript_archive WHERE thread_id = $1 AND tool_call_id IS NOT NULL ORDER BY seq DESC LIMIT $2) t ORDER BY seq`,
-    [threadId, limit],
+/**
+ * The archived results of these tool calls of a thread, in the thread's order: what the console
+ * shows a tool call with. Each result's text is cut to `chars` (a page shows no more).
+ */
+export async function archivedToolResults(pool: pg.Pool, threadId: string, callIds: readonly string[], chars = 8000): Promise<unknown[]> {
+  if (!callIds.length) return [];
+  const { rows } = await pool.query<{ tool_call_id: string; content: string | null; length: number }>(
+    `SELECT tool_call_id, left(c, $3) AS content, length(c) AS length
+       FROM (SELECT seq, tool_call_id, CASE jsonb_typeof(message->'content') WHEN 'string' THEN message->>'content' ELSE (message->'content')::text END AS c
+               FROM transcript_archive WHERE thread_id = $1 AND tool_call_id = ANY($2::text[])) t
+      ORDER BY seq`,
+    [threadId, callIds, chars],
   );
-  return rows.map((r) => r.message);
+  return rows.map((r) => ({ tool_call_id: r.tool_call_id, content: r.length > chars ? `${r.content ?? ''}… (${r.length - chars} more characters)` : (r.content ?? '') }));
 }
 
 /** What a step takes out of the thread's state: its first `count` messages, and the context that says so. */

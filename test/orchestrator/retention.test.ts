@@ -116,9 +116,10 @@ describe('retention of records', () => {
     new AIMessage({ id: 'apollo:t2', name: 'apollo', content: 'The log is clean.' }),
   ];
 
-  test('messages kept once at their places; saving again (a re-run step) changes nothing', async () => {
+  test("messages kept once at their places; saving again (a re-run step) keeps the re-run's", async () => {
     const archive = pgTranscriptArchive(db.pool);
-    await archive.save('discord:G1:C9', 0, turn);
+    // A first attempt whose checkpoint was never saved (durability async), then the re-run.
+    await archive.save('discord:G1:C9', 0, [turn[0]!, turn[1]!, turn[2]!, new AIMessage({ id: 'apollo:t2', name: 'apollo', content: 'An answer nobody saw.' })]);
     await archive.save('discord:G1:C9', 0, turn);
     await archive.save('discord:G1:C9', 4, [new HumanMessage({ id: 'in-2', content: 'thanks' })]);
     const { rows } = await db.pool.query<{ seq: number; message: Record<string, unknown>; tool_call_id: string | null }>(
@@ -138,9 +139,9 @@ describe('retention of records', () => {
   });
 
   test("the console finds an archived tool call's result, then the checkpoint's", async () => {
-    const archived = await archivedToolResults(db.pool, 'discord:G1:C9');
     const inState = [new ToolMessage({ id: 'tool-2', name: 'read_log', tool_call_id: 'call-2', content: 'still clean' })];
-    const results = await resultsFromTranscript(async () => [...archived, ...inState])('discord:G1:C9');
+    const read = async (thread: string, callIds: readonly string[]) => [...(await archivedToolResults(db.pool, thread, callIds)), ...inState];
+    const results = await resultsFromTranscript(read)('discord:G1:C9', ['call-1', 'call-2']);
     assert.deepEqual(
       [...results],
       [
@@ -148,7 +149,9 @@ describe('retention of records', () => {
         ['call-2', 'still clean'],
       ],
     );
-    assert.deepEqual(await archivedToolResults(db.pool, 'slack:other'), []);
+    assert.deepEqual(await archivedToolResults(db.pool, 'discord:G1:C9', ['call-9']), [], 'only the calls asked for');
+    assert.deepEqual(await archivedToolResults(db.pool, 'slack:other', ['call-1']), [], "only the thread's");
+    assert.deepEqual(await archivedToolResults(db.pool, 'discord:G1:C9', ['call-1'], 6), [{ tool_call_id: 'call-1', content: 'line 1… (13 more characters)' }], 'cut to what a page shows');
   });
 
   test('the retention pass has no lease table of its own (core/leases holds it)', async () => {
