@@ -87,6 +87,9 @@ function auditSuite(pool: () => pg.Pool): void {
     await call(apollo, 'workspace_run', 'error');
     await call(hermes, 'github_create_pr', 'refused_by_policy');
     await call(hermes, 'workspace_run', 'ok', unique('local:elsewhere'));
+    // The database keeps microseconds, a Date milliseconds: a midpoint read in the same millisecond
+    // as the last insert would fall before it. A few milliseconds either side keep it between.
+    await new Promise((r) => setTimeout(r, 5));
     const midpoint = new Date();
     await new Promise((r) => setTimeout(r, 5));
     await call(apollo, 'workspace_run', 'ok');
