@@ -121,6 +121,8 @@ describe('every route needs the API token unless it is public (the real process)
       '/api/memory',
       '/api/schedules',
       '/api/schedules/:name/run',
+      '/api/personas',
+      '/api/approvals/stream',
       '/webhooks/github',
     ]) {
       assert.ok(urls.has(url), `${url} is registered (have ${[...urls].join(', ')})`);

@@ -2,8 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDatabase, migrate } from '../../core/db/index.js';
-import { createLogger } from '../../core/log.js';
+import { migratedDataDir } from '../support/seed-data-dir.js';
 import { startFakeLLM, type FakeLLM } from '../fakes/llm/index.js';
 import { getMessages, modelEnv, runCli, startPantheonProcess, tempDir, waitForMessage, type ApiMessage, type RunningPantheon } from '../support/pantheon-process.js';
 
@@ -88,10 +87,7 @@ describe('schedules: cron in a time zone, missed occurrences, run now', () => {
       ].join('\n'),
     );
     // The embedded database is made here, so the server's start (and the clock's run to 09:00) is short.
-    const logger = createLogger({ level: 'silent' });
-    const db = await createDatabase({ dataDir: dataDir(), logger });
-    await migrate(db.pool, { logger });
-    await db.close();
+    await migratedDataDir(dataDir());
   });
 
   after(async () => {
